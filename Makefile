@@ -1,0 +1,251 @@
+# zegel — one non-recursive Makefile for every board.
+#
+#   make [BOARD=<board>]          build build/<board>/zegel (default board: the last
+#                                 <board>_defconfig, else host)
+#   make <board>_defconfig        start build/<board>/.config from board/<board>/defconfig
+#   make menuconfig | olddefconfig | savedefconfig   edit the current board's .config
+#   make test | run | size | lint | help
+#
+# Modules add their sources in a module.mk (src-y / src-$(CONFIG_...) lists);
+# toolchain/<arch>-<libc>.mk says how to compile for a board. V=1 shows commands.
+
+.DEFAULT_GOAL := all
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+SHELL := /bin/bash
+
+ZEGEL_VERSION := 0.1.0
+GIT_REV := $(shell git rev-parse --short=10 HEAD 2>/dev/null || echo unknown)
+BOARDS := $(notdir $(patsubst %/defconfig,%,$(wildcard board/*/defconfig)))
+CROSS_BOARDS := $(filter-out host,$(BOARDS))
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# The board: BOARD= on the command line, else the last <board>_defconfig, else host.
+BOARD ?= $(shell cat build/.board 2>/dev/null || echo host)
+ifeq ($(filter $(BOARD),$(BOARDS)),)
+$(error unknown BOARD '$(BOARD)'; boards: $(BOARDS))
+endif
+# VARIANT=asan builds the host with ASan+UBSan into build/host-asan.
+VARIANT ?=
+O := build/$(BOARD)$(if $(VARIANT),-$(VARIANT))
+CONFIG := $(O)/.config
+AUTOCONF := $(O)/include/generated/autoconf.h
+KCONFIG_ENV = KCONFIG_CONFIG=$(CONFIG) ZEGEL_VERSION=$(ZEGEL_VERSION)
+
+# Goals that need no configured board.
+NOCONFIG_GOALS := help clean distclean bootstrap toolchain-clean test test-quick lint fmt %_defconfig
+CONFIG_NEEDED := $(if $(MAKECMDGOALS),$(filter-out $(NOCONFIG_GOALS) $(addsuffix _defconfig,$(BOARDS)),$(MAKECMDGOALS)),all)
+
+ifneq ($(CONFIG_NEEDED),)
+-include $(CONFIG)
+endif
+
+$(CONFIG): board/$(BOARD)/defconfig
+	@mkdir -p $(O)
+	@echo "  CONF    $(O)/.config (from board/$(BOARD)/defconfig)"
+	$(Q)$(KCONFIG_ENV) kconfig-conf -s --defconfig=board/$(BOARD)/defconfig Kconfig >/dev/null
+
+%_defconfig:
+	@test -f board/$*/defconfig || { echo "no board '$*'; boards: $(BOARDS)"; exit 2; }
+	@mkdir -p build/$*
+	$(Q)KCONFIG_CONFIG=build/$*/.config ZEGEL_VERSION=$(ZEGEL_VERSION) \
+		kconfig-conf -s --defconfig=board/$*/defconfig Kconfig >/dev/null
+	@echo $* > build/.board
+	@echo "  CONF    build/$*/.config (current board: $*)"
+
+.PHONY: menuconfig olddefconfig oldconfig savedefconfig
+menuconfig: $(CONFIG)
+	$(Q)$(KCONFIG_ENV) kconfig-mconf Kconfig
+olddefconfig: $(CONFIG)
+	$(Q)$(KCONFIG_ENV) kconfig-conf -s --olddefconfig Kconfig
+oldconfig: $(CONFIG)
+	$(Q)$(KCONFIG_ENV) kconfig-conf --oldconfig Kconfig
+savedefconfig: $(CONFIG)
+	$(Q)$(KCONFIG_ENV) kconfig-conf --savedefconfig=$(O)/defconfig Kconfig
+	@echo "  SAVE    $(O)/defconfig (copy it to board/$(BOARD)/defconfig to keep it)"
+
+$(AUTOCONF): $(CONFIG) scripts/kconfig-header.sh
+	@mkdir -p $(dir $@)
+	$(Q)$(KCONFIG_ENV) kconfig-conf -s --olddefconfig Kconfig >/dev/null
+	$(Q)scripts/kconfig-header.sh $(CONFIG) > $@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------- toolchain
+ifneq ($(CONFIG_NEEDED),)
+ifeq ($(CONFIG_ARCH_X86_64),y)
+TC := host
+else
+TC := $(patsubst "%",%,$(CONFIG_ARCH_NAME))-$(patsubst "%",%,$(CONFIG_LIBC_NAME))
+ifeq ($(CONFIG_LIBC_EXTERNAL),y)
+TC := external
+endif
+endif
+ifneq ($(wildcard $(CONFIG)),)
+include toolchain/$(TC).mk
+endif
+endif
+
+CC ?= cc
+AR ?= ar
+STRIP ?= strip
+SIZE ?= size
+
+WARN := -Wall -Wextra -Werror -Wvla -Wformat=2 -Wno-format-nonliteral
+OPT := $(if $(filter y,$(CONFIG_OPTIMIZE_SIZE)),-Os,-O2)
+CPPFLAGS_ALL := -I$(O)/include -Ifirmware/include -Ihal/include -Isigner/include -I. \
+	-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+	-DZEGEL_VERSION='"$(ZEGEL_VERSION)"' -DZEGEL_GIT_REV='"$(GIT_REV)"' $(TC_CPPFLAGS)
+CFLAGS_ALL := -std=c11 -g $(OPT) $(WARN) -ffunction-sections -fdata-sections $(TC_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS_ALL := -Wl,--gc-sections $(if $(filter y,$(CONFIG_STATIC_LINK)),-static) $(TC_LDFLAGS) $(EXTRA_LDFLAGS)
+LIBS_ALL := $(TC_LIBS)
+
+ifeq ($(VARIANT),asan)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1
+LDFLAGS_ALL += -fsanitize=address,undefined
+endif
+
+# ---------------------------------------------------------------- sources
+src-y :=
+src-main := firmware/core/main.c
+include $(sort $(wildcard hal/module.mk signer/module.mk firmware/*/module.mk board/module.mk))
+src-y := $(filter-out $(src-main),$(sort $(src-y)))
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+LIB := $(O)/libzegel.a
+ZEGEL := $(O)/zegel
+
+$(O)/obj/%.o: %.c $(AUTOCONF) | $(TC_DEPS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(LIB): $(call obj,$(src-y))
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(ZEGEL): $(call obj,$(src-main)) $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
+
+-include $(patsubst %.o,%.d,$(call obj,$(src-y) $(src-main)))
+
+.PHONY: all
+all: $(ZEGEL)
+
+# ---------------------------------------------------------------- unit tests
+unit-src := $(sort $(wildcard tests/unit/test_*.c))
+unit-bin := $(patsubst tests/unit/%.c,$(O)/tests/%,$(unit-src))
+unit-common := $(wildcard tests/unit/common/*.c)
+
+$(O)/tests/%: tests/unit/%.c $(call obj,$(unit-common)) $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -Wno-unused-parameter -MMD -MP \
+		-o $@ $< $(call obj,$(unit-common)) $(LIB) $(LDFLAGS_ALL) $(LIBS_ALL) $(TC_TEST_LIBS)
+-include $(patsubst %,%.d,$(unit-bin))
+
+.PHONY: unit-build
+unit-build: $(ZEGEL) $(unit-bin)
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang into build/fuzz.
+fuzz-src := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+.PHONY: fuzz-build
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=fuzz CC=clang \
+		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -Wno-unused-command-line-argument" \
+		fuzz-bins
+
+fuzz-bins: $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(fuzz-src))
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB) $(LIBS_ALL)
+
+# ---------------------------------------------------------------- tests
+# make test: install what is missing, build everything, run every suite.
+# The last line is the summary "N passed, M failed".
+.PHONY: test test-build test-quick bootstrap
+bootstrap:
+	$(Q)scripts/bootstrap.sh all
+
+test: bootstrap
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) test-build
+	$(Q)tests/run.sh
+
+test-build:
+	$(Q)$(MAKE) --no-print-directory BOARD=host unit-build
+	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=asan unit-build
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
+
+test-quick:
+	$(Q)$(MAKE) --no-print-directory BOARD=host unit-build
+	$(Q)ZEGEL_TEST_QUICK=1 tests/run.sh
+
+# ---------------------------------------------------------------- run
+.PHONY: run
+run:
+	$(Q)scripts/bootstrap.sh core
+	$(Q)$(MAKE) --no-print-directory BOARD=host all
+	$(Q)scripts/run-demo.sh build/host/zegel
+
+# ---------------------------------------------------------------- size, lint
+.PHONY: size
+size:
+	$(Q)printf '%-20s %-8s %10s %8s %8s %12s\n' board libc text data bss stripped
+	$(Q)for b in $(BOARDS); do \
+		$(MAKE) --no-print-directory BOARD=$$b all >/dev/null || exit 1; \
+		$(MAKE) --no-print-directory BOARD=$$b size-one; done
+
+.PHONY: size-one
+size-one: $(ZEGEL)
+	$(Q)$(STRIP) -o $(ZEGEL).stripped $(ZEGEL)
+	$(Q)set -- $$($(SIZE) $(ZEGEL) | tail -1); \
+	printf '%-20s %-8s %10s %8s %8s %12s\n' $(BOARD) $(patsubst "%",%,$(CONFIG_LIBC_NAME)) $$1 $$2 $$3 \
+		$$(stat -c %s $(ZEGEL).stripped)
+
+.PHONY: lint fmt
+lint:
+	$(Q)$(MAKE) --no-print-directory BOARD=host $(AUTOCONF) >/dev/null
+	$(Q)cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 \
+		--enable=warning,portability,performance --suppress=missingIncludeSystem \
+		-D__GNUC__ -Ibuild/host/include -Ifirmware/include -Ihal/include -Isigner/include \
+		-I. hal signer firmware
+	@echo "lint: cppcheck clean"
+fmt:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+# ---------------------------------------------------------------- clean, help
+.PHONY: clean distclean toolchain-clean help
+clean:
+	rm -rf $(O)
+distclean:
+	rm -rf build var
+toolchain-clean:
+	rm -rf build/toolchain
+
+help:
+	@echo "zegel $(ZEGEL_VERSION) — DKIM-signing SMTP submission proxy firmware"
+	@echo
+	@echo "  make run                     build for the host and start the appliance (demo config)"
+	@echo "  make test                    install missing Debian packages, build all, run all tests"
+	@echo "  make test-quick              host unit tests only"
+	@echo "  make [BOARD=<b>] [V=1]       build build/<b>/zegel"
+	@echo "  make <board>_defconfig       configure a board: $(BOARDS)"
+	@echo "  make menuconfig              edit the current board's configuration"
+	@echo "  make olddefconfig            update .config to the current Kconfig"
+	@echo "  make savedefconfig           write the minimal defconfig to build/<b>/defconfig"
+	@echo "  make size                    text/data/bss and stripped size for every board"
+	@echo "  make lint                    cppcheck the sources"
+	@echo "  make fuzz-build              libFuzzer targets into build/host-fuzz/fuzz/"
+	@echo "  make bootstrap               install the Debian packages the build and tests need"
+	@echo "  make clean | distclean | toolchain-clean"
+
+# make print-VAR: the value of a make variable for the current board (used by tests/run.sh).
+print-%:
+	@echo $($*)

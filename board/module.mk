@@ -1,0 +1,1 @@
+src-y += board/$(BOARD)/board.c

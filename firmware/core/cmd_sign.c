@@ -1,0 +1,13 @@
+/* zegel sign: not built yet (the DKIM signer issue). */
+#include <stdio.h>
+
+#include "firmware/core/commands.h"
+
+int
+cmd_sign(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "zegel sign: not implemented in this build yet\n");
+	return 2;
+}

@@ -1,0 +1,17 @@
+/*
+ * Subcommands of the one zegel binary: `zegel <command> [args]`. Each lives in
+ * firmware/core/cmd_<name>.c and returns the process exit status.
+ */
+#ifndef ZEGEL_CORE_COMMANDS_H
+#define ZEGEL_CORE_COMMANDS_H
+
+int cmd_version(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_dnsrecord(int argc, char **argv);
+int cmd_resolve(int argc, char **argv);
+int cmd_dane_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * zegel — one binary, many subcommands: `zegel <command> [args]`.
+ * The table below is the only list of commands; `zegel help` prints it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/core/commands.h"
+#include "zegel/board.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "help", cmd_help, "help [COMMAND]", "list the commands, or show one's usage" },
+	{ "version", cmd_version, "version", "print version, board and enabled features" },
+	{ "selftest", cmd_selftest, "selftest [-v]",
+	    "known-answer tests of the crypto (SHA, RSA, ECDSA, Ed25519) through the HAL" },
+	{ "run", cmd_run, "run [--config FILE] [--no-console]",
+	    "start the appliance: console, listeners, relay" },
+	{ "sign", cmd_sign,
+	    "sign -d DOMAIN --key SELECTOR:KEYFILE [--key ...] [-c HEADER/BODY] [--time UNIX] [INFILE]",
+	    "DKIM-sign a message, write it to stdout" },
+	{ "keygen", cmd_keygen, "keygen -t rsa|ed25519 [-b BITS] -d DOMAIN -s SELECTOR [-o DIR]",
+	    "generate a DKIM key and its DNS record" },
+	{ "dnsrecord", cmd_dnsrecord, "dnsrecord -d DOMAIN -s SELECTOR -k KEYFILE",
+	    "print the DKIM DNS record for an existing key" },
+	{ "resolve", cmd_resolve,
+	    "resolve [--server IP[:PORT] ...] [--anchor FILE] [--now UNIXTIME] [--tcp] TYPE NAME",
+	    "look up and DNSSEC-validate a record" },
+	{ "dane-check", cmd_dane_check,
+	    "dane-check [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--port N] DOMAIN",
+	    "show how mail to DOMAIN would be delivered (MX, DNSSEC, TLSA, STARTTLS)" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *
+find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+	if (argc > 1) {
+		const struct command *c = find(argv[1]);
+		if (c == NULL) {
+			fprintf(stderr, "zegel: no command '%s'; try 'zegel help'\n", argv[1]);
+			return 2;
+		}
+		printf("usage: zegel %s\n  %s\n", c->usage, c->summary);
+		return 0;
+	}
+	printf("usage: zegel <command> [args]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %-11s %s\n", commands[i].name, commands[i].summary);
+	printf("\n'zegel help COMMAND' shows a command's arguments.\n");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *c;
+
+	board_init();
+	if (argc < 2) {
+		cmd_help(1, argv);
+		return 2;
+	}
+	c = find(argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "zegel: unknown command '%s'; try 'zegel help'\n", argv[1]);
+		return 2;
+	}
+	return c->run(argc - 1, argv + 1);
+}

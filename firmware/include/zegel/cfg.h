@@ -1,0 +1,125 @@
+/*
+ * zegel/cfg.h — the typed running configuration.
+ *
+ * Model. One struct zcfg holds everything that is set on the console:
+ * signing domains and their keys, users, networks allowed to relay,
+ * listeners, the relay target, the resolver. Sizes are fixed by Kconfig
+ * (CONFIG_CFG_MAX_*), so a configuration is a plain value: it can be copied,
+ * compared and zeroed. firmware/config keeps two of them, the candidate that
+ * `set`/`delete` edit and the running one that `commit` replaces after
+ * validation; every module reads the running one through zcfg_running() and
+ * re-reads it when the generation number changes.
+ *
+ * The saved form is text: the `set` lines that rebuild it (config_dump()),
+ * the same lines the console accepts (see firmware/config/README.md for the
+ * grammar). Secrets (user password hashes, relay password) are in it;
+ * the file is written with mode 0600.
+ */
+#ifndef ZEGEL_CFG_H
+#define ZEGEL_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hal/net.h"
+#include "zegel/config.h"
+
+#define ZCFG_NAME_MAX 254   /* a domain name in text, NUL included */
+#define ZCFG_SEL_MAX 64     /* a DKIM selector */
+#define ZCFG_PATH_MAX 192
+#define ZCFG_USER_MAX 64
+#define ZCFG_HASH_MAX 128   /* "$zegel-sha256$<salt hex>$<hash hex>" */
+#define ZCFG_SECRET_MAX 128
+
+enum zcfg_canon { ZCFG_CANON_SIMPLE = 0, ZCFG_CANON_RELAXED = 1 };
+enum zcfg_align { ZCFG_ALIGN_OFF = 0, ZCFG_ALIGN_WARN, ZCFG_ALIGN_REFUSE };
+enum zcfg_key_alg { ZCFG_KEY_RSA = 1, ZCFG_KEY_ED25519 };
+
+/* `set domain NAME [subdomains on|off] [canon H/B] [envelope-align off|warn|refuse]` */
+struct zcfg_domain {
+	bool used;
+	char name[ZCFG_NAME_MAX];   /* lower case, no trailing dot */
+	bool subdomains;            /* also sign for *.name, with d=name */
+	enum zcfg_canon canon_header, canon_body; /* default relaxed/relaxed */
+	enum zcfg_align envelope_align;           /* default warn */
+};
+
+/* `set key SELECTOR domain NAME file PATH` (alg from the key file) */
+struct zcfg_key {
+	bool used;
+	char selector[ZCFG_SEL_MAX];
+	char domain[ZCFG_NAME_MAX];
+	char file[ZCFG_PATH_MAX];
+	enum zcfg_key_alg alg;      /* filled when the key is loaded */
+};
+
+/* `set user NAME password SECRET` stores `set user NAME password-hash HASH` */
+struct zcfg_user {
+	bool used;
+	char name[ZCFG_USER_MAX];
+	char hash[ZCFG_HASH_MAX];
+};
+
+/* `set network CIDR [line-endings strict|normalise]` */
+struct zcfg_network {
+	bool used;
+	struct hal_addr addr;       /* port unused */
+	uint8_t prefix;             /* prefix length */
+	bool normalise_line_endings;/* broken old devices: bare LF accepted */
+};
+
+enum zcfg_listener_mode {
+	ZCFG_LISTEN_STARTTLS = 0,   /* 587: STARTTLS offered */
+	ZCFG_LISTEN_TLS,            /* 465: implicit TLS (RFC 8314) */
+	ZCFG_LISTEN_PLAIN,          /* 25 for old devices: STARTTLS offered too */
+};
+
+/* `set listener NAME ADDR:PORT mode starttls|tls|plain [auth-plaintext on|off]` */
+struct zcfg_listener {
+	bool used;
+	char name[32];              /* "submission", "submissions", "smtp", ... */
+	struct hal_addr addr;
+	enum zcfg_listener_mode mode;
+	bool auth_plaintext;        /* allow AUTH before TLS (default off) */
+};
+
+enum zcfg_relay_kind {
+	ZCFG_RELAY_OUTBOX = 0,      /* `set relay outbox DIR` (default ./var/outbox on host) */
+	ZCFG_RELAY_SMARTHOST,       /* `set relay smarthost HOST[:PORT]` */
+	ZCFG_RELAY_DIRECT,          /* `set relay direct` */
+};
+
+struct zcfg_relay {
+	enum zcfg_relay_kind kind;
+	char outbox[ZCFG_PATH_MAX];
+	char host[ZCFG_NAME_MAX];   /* smarthost name or address */
+	uint16_t port;              /* default 587 */
+	bool implicit_tls;          /* port 465 style: `set relay tls implicit` */
+	char username[ZCFG_USER_MAX];     /* `set relay username U` */
+	char password[ZCFG_SECRET_MAX];   /* `set relay password P` */
+	char ca_file[ZCFG_PATH_MAX];      /* `set relay ca-file PATH` */
+	bool require_tls;           /* `set relay require-tls on|off` (direct mode) */
+};
+
+struct zcfg {
+	uint32_t generation;        /* bumped by every commit */
+	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
+	char data_dir[ZCFG_PATH_MAX];     /* `set data-dir DIR`: keys, spool, queue */
+	char tls_cert[ZCFG_PATH_MAX];     /* `set tls cert PATH` (generated if absent) */
+	char tls_key[ZCFG_PATH_MAX];      /* `set tls key PATH` */
+	int log_level;                    /* `set log-level error|warning|info|debug` */
+	uint32_t max_message_size;        /* `set message-size-limit N` (<= Kconfig max) */
+	struct zcfg_domain domains[CONFIG_CFG_MAX_DOMAINS];
+	struct zcfg_key keys[CONFIG_CFG_MAX_KEYS];
+	struct zcfg_user users[CONFIG_CFG_MAX_USERS > 0 ? CONFIG_CFG_MAX_USERS : 1];
+	struct zcfg_network networks[CONFIG_CFG_MAX_NETWORKS > 0 ? CONFIG_CFG_MAX_NETWORKS : 1];
+	struct zcfg_listener listeners[CONFIG_CFG_MAX_LISTENERS];
+	struct zcfg_relay relay;
+	struct hal_addr resolvers[4];     /* `set resolver IP[:PORT]` (up to 4) */
+	uint8_t nresolvers;
+};
+
+/* The running configuration (after the last successful commit). */
+const struct zcfg *zcfg_running(void);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * hal/crypto.h — hashes, signatures and keys behind one ops table.
+ *
+ * Model. A backend is a const struct hal_crypto_ops. board.c picks one at
+ * start (hal_crypto_set()); every caller goes through the static inline
+ * wrappers below, never through mbedTLS or libsodium directly. The software
+ * backend (hal/soft) uses mbedTLS and libsodium; a hardware backend may answer
+ * only what its engine does and leave the rest to the software one.
+ *
+ * Memory. Hash contexts are caller-allocated (stack, pool, session arena) and
+ * may be copied with memcpy while no operation is in flight: a DKIM signer
+ * snapshots a header hash that way. A struct hal_key is caller-allocated too;
+ * hal_key_load()/hal_key_generate() attach backend state that
+ * hal_key_free() releases and wipes. A zeroed struct hal_key may be freed.
+ *
+ * Errors are negative errno values: -EINVAL bad input, -ENOTSUP an operation
+ * or algorithm the backend lacks, -EBADMSG a signature that does not verify,
+ * -ENOMEM, -ERANGE an output buffer too small, -EIO an engine failure.
+ */
+#ifndef HAL_CRYPTO_H
+#define HAL_CRYPTO_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum hal_hash_alg {
+	HAL_HASH_SHA1 = 1,
+	HAL_HASH_SHA256,
+	HAL_HASH_SHA384,
+	HAL_HASH_SHA512,
+};
+
+#define HAL_HASH_MAX_LEN 64
+
+/* Digest length in bytes, 0 for an unknown algorithm. */
+static inline size_t
+hal_hash_len(enum hal_hash_alg alg)
+{
+	switch (alg) {
+	case HAL_HASH_SHA1: return 20;
+	case HAL_HASH_SHA256: return 32;
+	case HAL_HASH_SHA384: return 48;
+	case HAL_HASH_SHA512: return 64;
+	}
+	return 0;
+}
+
+struct hal_crypto_ops;
+
+/* Opaque storage big enough for any backend's hash state (mbedTLS SHA-512 is
+ * 216 bytes). Backends check with a static assertion. */
+struct hal_hash_ctx {
+	const struct hal_crypto_ops *ops;
+	enum hal_hash_alg alg;
+	union {
+		uint64_t u64[48];
+		void *ptr;
+	} state;
+};
+
+enum hal_key_type {
+	HAL_KEY_NONE = 0,
+	HAL_KEY_RSA,
+	HAL_KEY_ED25519,
+};
+
+struct hal_key {
+	const struct hal_crypto_ops *ops;
+	enum hal_key_type type;
+	unsigned bits;  /* RSA modulus bits; 256 for Ed25519 */
+	void *impl;     /* backend state, owned by the backend */
+};
+
+enum hal_ecdsa_curve {
+	HAL_ECDSA_P256 = 1,
+	HAL_ECDSA_P384,
+};
+
+/* Capabilities, for caps(). */
+#define HAL_CRYPTO_CAP_SHA      (1u << 0)
+#define HAL_CRYPTO_CAP_RSA      (1u << 1)
+#define HAL_CRYPTO_CAP_ECDSA    (1u << 2)
+#define HAL_CRYPTO_CAP_ED25519  (1u << 3)
+#define HAL_CRYPTO_CAP_KEYGEN   (1u << 4)
+#define HAL_CRYPTO_CAP_HW       (1u << 31) /* a hardware engine does the work */
+
+struct hal_crypto_ops {
+	const char *name;
+	uint32_t (*caps)(void);
+
+	int (*hash_init)(struct hal_hash_ctx *c, enum hal_hash_alg alg);
+	int (*hash_update)(struct hal_hash_ctx *c, const uint8_t *p, size_t n);
+	/* Writes hal_hash_len(alg) bytes; the context is then finished. */
+	int (*hash_final)(struct hal_hash_ctx *c, uint8_t *out);
+
+	/* PEM: RSA as PKCS#1 ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY"),
+	 * Ed25519 as PKCS#8 (what `openssl genpkey -algorithm ed25519` writes). */
+	int (*key_load)(struct hal_key *k, const uint8_t *pem, size_t n);
+	int (*key_generate)(struct hal_key *k, enum hal_key_type t, unsigned bits);
+	/* PKCS#8 PEM (RSA may be PKCS#1), NUL-terminated; *len excludes the NUL. */
+	int (*key_write_pem)(const struct hal_key *k, char *buf, size_t cap, size_t *len);
+	/* The public key as DKIM publishes it in p= (before base64):
+	 * RSA SubjectPublicKeyInfo DER, Ed25519 the raw 32 bytes (RFC 8463 §4). */
+	int (*key_public)(const struct hal_key *k, uint8_t *buf, size_t cap, size_t *len);
+	/* RSA: PKCS#1 v1.5 over a digest of algorithm alg (msg = digest).
+	 * Ed25519: pure Ed25519 over msg (alg ignored). */
+	int (*sign)(const struct hal_key *k, enum hal_hash_alg alg, const uint8_t *msg,
+	    size_t n, uint8_t *sig, size_t cap, size_t *siglen);
+	void (*key_free)(struct hal_key *k);
+
+	/* RSA PKCS#1 v1.5 verification of a digest with a public key given as
+	 * modulus and exponent (big-endian), as DNSSEC (RFC 3110) carries it. */
+	int (*rsa_verify)(const uint8_t *mod, size_t modlen, const uint8_t *exp,
+	    size_t explen, enum hal_hash_alg alg, const uint8_t *digest,
+	    const uint8_t *sig, size_t siglen);
+	/* RSA verification with a SubjectPublicKeyInfo DER key (DKIM p=). */
+	int (*rsa_verify_spki)(const uint8_t *spki, size_t spkilen, enum hal_hash_alg alg,
+	    const uint8_t *digest, const uint8_t *sig, size_t siglen);
+	/* ECDSA: pub is x||y (uncompressed, no 0x04 prefix), sig is r||s, as in
+	 * RFC 6605. The digest is over the signed data with the curve's hash. */
+	int (*ecdsa_verify)(enum hal_ecdsa_curve curve, const uint8_t *pub, size_t publen,
+	    const uint8_t *digest, size_t dlen, const uint8_t *sig, size_t siglen);
+	int (*ed25519_verify)(const uint8_t pub[32], const uint8_t *msg, size_t n,
+	    const uint8_t sig[64]);
+};
+
+/* The active backend; hal_crypto_set() is called once by board.c. */
+const struct hal_crypto_ops *hal_crypto(void);
+void hal_crypto_set(const struct hal_crypto_ops *ops);
+
+/* The software backend (hal/soft): always present. */
+extern const struct hal_crypto_ops hal_crypto_soft;
+
+#define HAL_CRYPTO_CALL(op, ...) \
+	(hal_crypto()->op ? hal_crypto()->op(__VA_ARGS__) : -ENOTSUP)
+
+static inline uint32_t
+hal_crypto_caps(void)
+{
+	return hal_crypto()->caps ? hal_crypto()->caps() : 0;
+}
+
+static inline int
+hal_hash_init(struct hal_hash_ctx *c, enum hal_hash_alg alg)
+{
+	return HAL_CRYPTO_CALL(hash_init, c, alg);
+}
+
+static inline int
+hal_hash_update(struct hal_hash_ctx *c, const uint8_t *p, size_t n)
+{
+	return c->ops->hash_update(c, p, n);
+}
+
+static inline int
+hal_hash_final(struct hal_hash_ctx *c, uint8_t *out)
+{
+	return c->ops->hash_final(c, out);
+}
+
+/* One-shot hash. */
+int hal_hash(enum hal_hash_alg alg, const uint8_t *p, size_t n, uint8_t *out);
+
+static inline int
+hal_key_load(struct hal_key *k, const uint8_t *pem, size_t n)
+{
+	return HAL_CRYPTO_CALL(key_load, k, pem, n);
+}
+
+static inline int
+hal_key_generate(struct hal_key *k, enum hal_key_type t, unsigned bits)
+{
+	return HAL_CRYPTO_CALL(key_generate, k, t, bits);
+}
+
+static inline int
+hal_key_write_pem(const struct hal_key *k, char *buf, size_t cap, size_t *len)
+{
+	return k->ops && k->ops->key_write_pem ? k->ops->key_write_pem(k, buf, cap, len)
+					       : -ENOTSUP;
+}
+
+static inline int
+hal_key_public(const struct hal_key *k, uint8_t *buf, size_t cap, size_t *len)
+{
+	return k->ops && k->ops->key_public ? k->ops->key_public(k, buf, cap, len) : -ENOTSUP;
+}
+
+static inline int
+hal_key_sign(const struct hal_key *k, enum hal_hash_alg alg, const uint8_t *msg, size_t n,
+    uint8_t *sig, size_t cap, size_t *siglen)
+{
+	return k->ops && k->ops->sign ? k->ops->sign(k, alg, msg, n, sig, cap, siglen)
+				      : -ENOTSUP;
+}
+
+static inline void
+hal_key_free(struct hal_key *k)
+{
+	if (k->ops && k->ops->key_free)
+		k->ops->key_free(k);
+	k->ops = NULL;
+	k->impl = NULL;
+	k->type = HAL_KEY_NONE;
+	k->bits = 0;
+}
+
+static inline int
+hal_rsa_verify(const uint8_t *mod, size_t modlen, const uint8_t *exp, size_t explen,
+    enum hal_hash_alg alg, const uint8_t *digest, const uint8_t *sig, size_t siglen)
+{
+	return HAL_CRYPTO_CALL(rsa_verify, mod, modlen, exp, explen, alg, digest, sig, siglen);
+}
+
+static inline int
+hal_rsa_verify_spki(const uint8_t *spki, size_t spkilen, enum hal_hash_alg alg,
+    const uint8_t *digest, const uint8_t *sig, size_t siglen)
+{
+	return HAL_CRYPTO_CALL(rsa_verify_spki, spki, spkilen, alg, digest, sig, siglen);
+}
+
+static inline int
+hal_ecdsa_verify(enum hal_ecdsa_curve curve, const uint8_t *pub, size_t publen,
+    const uint8_t *digest, size_t dlen, const uint8_t *sig, size_t siglen)
+{
+	return HAL_CRYPTO_CALL(ecdsa_verify, curve, pub, publen, digest, dlen, sig, siglen);
+}
+
+static inline int
+hal_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n, const uint8_t sig[64])
+{
+	return HAL_CRYPTO_CALL(ed25519_verify, pub, msg, n, sig);
+}
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * hal/storage.h — durable files: the saved configuration, keys, spool, queue,
+ * outbox.
+ *
+ * The one rule: a file that is visible under its final name is complete. A
+ * writer opens a temporary file, writes, then commit() flushes it to the
+ * medium, renames it to its final name and flushes the directory, so a power
+ * cut leaves either the old file or the new one. abort() removes the
+ * temporary file. Paths are plain strings; the POSIX backend maps them to the
+ * file system, a flash backend to its own layout.
+ */
+#ifndef HAL_STORAGE_H
+#define HAL_STORAGE_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HAL_PATH_MAX 256
+
+struct hal_file {
+	int fd;
+	char tmp[HAL_PATH_MAX];   /* temporary name while writing, "" when reading */
+	uint64_t written;
+};
+
+struct hal_storage_ops {
+	const char *name;
+	/* Create a temporary file next to final_path for writing, with mode. */
+	int (*open_write)(struct hal_file *f, const char *final_path, unsigned mode);
+	int (*write)(struct hal_file *f, const void *p, size_t n);
+	/* fsync, close, rename to final_path, fsync the directory. */
+	int (*commit)(struct hal_file *f, const char *final_path);
+	void (*abort)(struct hal_file *f);
+	int (*open_read)(struct hal_file *f, const char *path);
+	/* Bytes read, 0 at end, or -errno. */
+	ssize_t (*read)(struct hal_file *f, void *p, size_t n);
+	void (*close)(struct hal_file *f);
+	int (*remove)(const char *path);
+	int (*mkdirs)(const char *path, unsigned mode);
+	int (*exists)(const char *path); /* 1, 0 or -errno */
+	int (*free_bytes)(const char *path, uint64_t *out);
+};
+
+const struct hal_storage_ops *hal_storage(void);
+void hal_storage_set(const struct hal_storage_ops *ops);
+extern const struct hal_storage_ops hal_storage_posix;
+
+/* Whole-file helpers over the ops. */
+int hal_storage_put(const char *path, const void *p, size_t n, unsigned mode);
+/* Reads at most cap bytes; -EFBIG if the file is larger. */
+int hal_storage_get(const char *path, void *buf, size_t cap, size_t *len);
+
+#endif

@@ -1,0 +1,48 @@
+/* Wall clock and monotonic clock from clock_gettime(2). */
+#include <time.h>
+
+#include "hal/clock.h"
+
+#ifndef ZEGEL_BUILD_TIME
+#define ZEGEL_BUILD_TIME 1764374400 /* 2025-11-29: older than any build */
+#endif
+
+const int64_t hal_clock_build_time = ZEGEL_BUILD_TIME;
+static int64_t clock_floor = ZEGEL_BUILD_TIME;
+
+static int64_t
+posix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static uint64_t
+posix_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+const struct hal_clock_ops hal_clock_posix = {
+	.name = "posix (clock_gettime)",
+	.now = posix_now,
+	.mono_ms = posix_mono_ms,
+};
+
+bool
+hal_clock_plausible(int64_t now)
+{
+	return now >= clock_floor;
+}
+
+void
+hal_clock_set_floor(int64_t t)
+{
+	if (t > clock_floor)
+		clock_floor = t;
+}

@@ -1,0 +1,262 @@
+/* Non-blocking POSIX sockets and poll(2) for the event loop. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hal/net.h"
+
+static socklen_t
+to_sockaddr(const struct hal_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == 6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(a->port);
+	memcpy(&s4->sin_addr, a->ip, 4);
+	return sizeof(*s4);
+}
+
+static void
+from_sockaddr(const struct sockaddr_storage *ss, struct hal_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (memcmp(&s6->sin6_addr, v4mapped, 12) == 0) {
+			a->family = 4;
+			memcpy(a->ip, (const uint8_t *)&s6->sin6_addr + 12, 4);
+		} else {
+			a->family = 6;
+			memcpy(a->ip, &s6->sin6_addr, 16);
+		}
+		a->port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a->family = 4;
+		memcpy(a->ip, &s4->sin_addr, 4);
+		a->port = ntohs(s4->sin_port);
+	}
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static int
+posix_listen_tcp(const struct hal_addr *a, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, &ss);
+	int one = 1, fd, rc;
+
+	fd = socket(a->family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->family == 6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, backlog) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	rc = set_nonblock(fd);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int
+posix_accept(int lfd, struct hal_addr *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = accept(lfd, (struct sockaddr *)&ss, &sl);
+	int one = 1;
+
+	if (fd < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (set_nonblock(fd) != 0) {
+		close(fd);
+		return -EIO;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (peer)
+		from_sockaddr(&ss, peer);
+	return fd;
+}
+
+static int
+posix_connect_tcp(const struct hal_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, &ss);
+	int fd = socket(a->family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	int one = 1, rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = set_nonblock(fd);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 && errno != EINPROGRESS) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int
+posix_connect_result(int fd)
+{
+	int err = 0;
+	socklen_t sl = sizeof(err);
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	if (poll(&p, 1, 0) == 0)
+		return -EINPROGRESS;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0)
+		return -errno;
+	return -err;
+}
+
+static int
+posix_udp_open(int family)
+{
+	int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = set_nonblock(fd);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	return fd; /* unbound: the kernel picks a random ephemeral port on send */
+}
+
+static ssize_t
+posix_sendto(int fd, const void *p, size_t n, const struct hal_addr *to)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(to, &ss);
+	ssize_t r = sendto(fd, p, n, MSG_NOSIGNAL, (struct sockaddr *)&ss, sl);
+
+	return r < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : r;
+}
+
+static ssize_t
+posix_recvfrom(int fd, void *p, size_t n, struct hal_addr *from)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ssize_t r = recvfrom(fd, p, n, 0, (struct sockaddr *)&ss, &sl);
+
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (from)
+		from_sockaddr(&ss, from);
+	return r;
+}
+
+static ssize_t
+posix_recv(int fd, void *p, size_t n)
+{
+	ssize_t r = recv(fd, p, n, 0);
+
+	return r < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : r;
+}
+
+static ssize_t
+posix_send(int fd, const void *p, size_t n)
+{
+	ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+
+	return r < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : r;
+}
+
+static int
+posix_local_addr(int fd, struct hal_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return -errno;
+	from_sockaddr(&ss, a);
+	return 0;
+}
+
+static int
+posix_close(int fd)
+{
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+static int
+posix_poll(struct hal_pollfd *fds, size_t n, int timeout_ms)
+{
+	struct pollfd p[256];
+	int r;
+
+	if (n > 256)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		p[i].fd = fds[i].fd;
+		p[i].events = (short)(((fds[i].events & HAL_POLL_IN) ? POLLIN : 0) |
+		    ((fds[i].events & HAL_POLL_OUT) ? POLLOUT : 0));
+		p[i].revents = 0;
+	}
+	r = poll(p, (nfds_t)n, timeout_ms);
+	if (r < 0)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		fds[i].revents = ((p[i].revents & (POLLIN | POLLHUP)) ? HAL_POLL_IN : 0) |
+		    ((p[i].revents & POLLOUT) ? HAL_POLL_OUT : 0) |
+		    ((p[i].revents & (POLLERR | POLLNVAL)) ? HAL_POLL_ERR : 0);
+	}
+	return r;
+}
+
+const struct hal_net_ops hal_net_posix = {
+	.name = "posix (sockets, poll)",
+	.listen_tcp = posix_listen_tcp,
+	.accept = posix_accept,
+	.connect_tcp = posix_connect_tcp,
+	.connect_result = posix_connect_result,
+	.udp_open = posix_udp_open,
+	.sendto = posix_sendto,
+	.recvfrom = posix_recvfrom,
+	.recv = posix_recv,
+	.send = posix_send,
+	.local_addr = posix_local_addr,
+	.close = posix_close,
+	.poll = posix_poll,
+};

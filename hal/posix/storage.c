@@ -1,0 +1,255 @@
+/*
+ * Durable files on a POSIX file system: write to "<final>.tmp.<pid>.<n>",
+ * fsync, rename over the final name, fsync the directory (so the rename itself
+ * survives a power cut).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "hal/storage.h"
+
+static unsigned tmp_seq;
+
+static int
+fsync_dir_of(const char *path)
+{
+	char dir[HAL_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc = 0;
+
+	if (slash == NULL) {
+		strcpy(dir, ".");
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = 0;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int
+posix_open_write(struct hal_file *f, const char *final_path, unsigned mode)
+{
+	int n = snprintf(f->tmp, sizeof(f->tmp), "%s.tmp.%ld.%u", final_path, (long)getpid(),
+	    tmp_seq++);
+
+	f->fd = -1;
+	f->written = 0;
+	if (n < 0 || (size_t)n >= sizeof(f->tmp))
+		return -ENAMETOOLONG;
+	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+	if (f->fd < 0) {
+		f->tmp[0] = 0;
+		return -errno;
+	}
+	return 0;
+}
+
+static int
+posix_write(struct hal_file *f, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(f->fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += w;
+		n -= (size_t)w;
+		f->written += (uint64_t)w;
+	}
+	return 0;
+}
+
+static void
+posix_abort(struct hal_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->tmp[0])
+		unlink(f->tmp);
+	f->fd = -1;
+	f->tmp[0] = 0;
+}
+
+static int
+posix_commit(struct hal_file *f, const char *final_path)
+{
+	int rc = 0;
+
+	if (fsync(f->fd) != 0)
+		rc = -errno;
+	if (close(f->fd) != 0 && rc == 0)
+		rc = -errno;
+	f->fd = -1;
+	if (rc == 0 && rename(f->tmp, final_path) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		posix_abort(f);
+		return rc;
+	}
+	f->tmp[0] = 0;
+	return fsync_dir_of(final_path);
+}
+
+static int
+posix_open_read(struct hal_file *f, const char *path)
+{
+	f->tmp[0] = 0;
+	f->written = 0;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	return f->fd < 0 ? -errno : 0;
+}
+
+static ssize_t
+posix_read(struct hal_file *f, void *p, size_t n)
+{
+	for (;;) {
+		ssize_t r = read(f->fd, p, n);
+		if (r >= 0)
+			return r;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static void
+posix_close(struct hal_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+static int
+posix_remove(const char *path)
+{
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
+static int
+posix_mkdirs(const char *path, unsigned mode)
+{
+	char buf[HAL_PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == 0) {
+			char c = *p;
+			*p = 0;
+			if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+				return -errno;
+			*p = c;
+			if (c == 0)
+				break;
+		}
+	}
+	return 0;
+}
+
+static int
+posix_exists(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int
+posix_free_bytes(const char *path, uint64_t *out)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) != 0)
+		return -errno;
+	*out = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return 0;
+}
+
+const struct hal_storage_ops hal_storage_posix = {
+	.name = "posix (fsync+rename)",
+	.open_write = posix_open_write,
+	.write = posix_write,
+	.commit = posix_commit,
+	.abort = posix_abort,
+	.open_read = posix_open_read,
+	.read = posix_read,
+	.close = posix_close,
+	.remove = posix_remove,
+	.mkdirs = posix_mkdirs,
+	.exists = posix_exists,
+	.free_bytes = posix_free_bytes,
+};
+
+int
+hal_storage_put(const char *path, const void *p, size_t n, unsigned mode)
+{
+	const struct hal_storage_ops *s = hal_storage();
+	struct hal_file f;
+	int rc = s->open_write(&f, path, mode);
+
+	if (rc != 0)
+		return rc;
+	rc = s->write(&f, p, n);
+	if (rc != 0) {
+		s->abort(&f);
+		return rc;
+	}
+	return s->commit(&f, path);
+}
+
+int
+hal_storage_get(const char *path, void *buf, size_t cap, size_t *len)
+{
+	const struct hal_storage_ops *s = hal_storage();
+	struct hal_file f;
+	size_t got = 0;
+	int rc = s->open_read(&f, path);
+
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		uint8_t extra;
+		ssize_t r;
+
+		if (got == cap) {
+			r = s->read(&f, &extra, 1);
+			rc = r > 0 ? -EFBIG : (int)r;
+			break;
+		}
+		r = s->read(&f, (uint8_t *)buf + got, cap - got);
+		if (r < 0) {
+			rc = (int)r;
+			break;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	s->close(&f);
+	*len = got;
+	return rc;
+}

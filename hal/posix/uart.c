@@ -1,0 +1,88 @@
+/* The console device: stdin/stdout, or a tty in raw mode (termios). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "hal/uart.h"
+
+_Static_assert(sizeof(struct termios) <= sizeof(((struct hal_uart *)0)->saved),
+    "termios does not fit");
+
+static int
+posix_open(struct hal_uart *u, const char *device, bool raw)
+{
+	struct termios t;
+
+	memset(u, 0, sizeof(*u));
+	if (strcmp(device, "stdio") == 0) {
+		u->in_fd = 0;
+		u->out_fd = 1;
+	} else {
+		int fd = open(device, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		u->in_fd = u->out_fd = fd;
+	}
+	u->is_tty = isatty(u->in_fd) == 1;
+	if (raw && u->is_tty && tcgetattr(u->in_fd, &t) == 0) {
+		memcpy(u->saved, &t, sizeof(t));
+		t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+		t.c_oflag |= OPOST | ONLCR;
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN);
+		t.c_cflag |= CS8;
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		if (tcsetattr(u->in_fd, TCSANOW, &t) == 0)
+			u->raw = true;
+	}
+	return 0;
+}
+
+static ssize_t
+posix_read(struct hal_uart *u, void *p, size_t n)
+{
+	ssize_t r = read(u->in_fd, p, n);
+
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return r;
+}
+
+static ssize_t
+posix_write(struct hal_uart *u, const void *p, size_t n)
+{
+	const char *c = p;
+	size_t left = n;
+
+	while (left > 0) {
+		ssize_t w = write(u->out_fd, c, left);
+		if (w < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		c += w;
+		left -= (size_t)w;
+	}
+	return (ssize_t)n;
+}
+
+static void
+posix_close(struct hal_uart *u)
+{
+	if (u->raw)
+		tcsetattr(u->in_fd, TCSANOW, (const struct termios *)(const void *)u->saved);
+	if (u->in_fd > 2)
+		close(u->in_fd);
+	u->raw = false;
+}
+
+const struct hal_uart_ops hal_uart_posix = {
+	.name = "posix (termios)",
+	.open = posix_open,
+	.read = posix_read,
+	.write = posix_write,
+	.close = posix_close,
+};

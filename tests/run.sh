@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Run every test suite and print one summary line: "N passed, M failed".
+#
+# Suites speak TAP: each check is a line "ok N - what" or "not ok N - what"
+# ("ok N # SKIP why" counts as skipped, never as passed). A suite that exits
+# non-zero without reporting a failure counts as one failure, so a crash is
+# never silent. Logs: build/test-logs/<suite>.log.
+#
+#   tests/run.sh                  everything (make test builds first)
+#   ZEGEL_TEST_QUICK=1            host unit tests only
+#   ZEGEL_TEST_FILTER=REGEX       only suites whose name matches
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+logs=build/test-logs
+mkdir -p "$logs"
+export TOP="$top" ZEGEL="$top/build/host/zegel"
+export PATH="$top/tests/bin:$PATH"
+
+pass=0 fail=0 skip=0
+failed_suites=()
+start_all=$(date +%s)
+
+# run_suite NAME TIMEOUT CMD...
+run_suite() {
+	local name=$1 limit=$2
+	shift 2
+	if [ -n "${ZEGEL_TEST_FILTER:-}" ] && ! [[ $name =~ $ZEGEL_TEST_FILTER ]]; then
+		return
+	fi
+	local log="$logs/${name//\//_}.log" t0 rc p f s
+	t0=$(date +%s)
+	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	p=$(grep -cE '^ok [0-9]+' "$log" | tr -d ' ')
+	s=$(grep -ciE '^ok [0-9]+.*# *skip' "$log" | tr -d ' ')
+	f=$(grep -cE '^not ok [0-9]+' "$log" | tr -d ' ')
+	p=$((p - s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+			echo "not ok - suite $name timed out after ${limit}s" >>"$log"
+		else
+			echo "not ok - suite $name exited with status $rc" >>"$log"
+		fi
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+		f=1
+		echo "not ok - suite $name reported no checks" >>"$log"
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	printf '%-44s %4d passed %3d failed %3d skipped %4ds\n' "$name" "$p" "$f" "$s" \
+		$(($(date +%s) - t0))
+	if [ "$f" -gt 0 ]; then
+		failed_suites+=("$name")
+		grep -E '^not ok' "$log" | head -20 | sed 's/^/    /'
+		echo "    (log: $log)"
+	fi
+}
+
+# 1. Unit tests (cmocka, TAP output), plain and with ASan+UBSan.
+export CMOCKA_MESSAGE_OUTPUT=TAP
+for variant in host host-asan; do
+	[ "$variant" = host-asan ] && [ -n "${ZEGEL_TEST_QUICK:-}" ] && continue
+	for t in build/$variant/tests/test_*; do
+		[ -x "$t" ] || continue
+		run_suite "unit/$variant/$(basename "$t")" 600 "$t"
+	done
+done
+unset CMOCKA_MESSAGE_OUTPUT
+
+if [ -z "${ZEGEL_TEST_QUICK:-}" ]; then
+	# 2. Cross boards under qemu-user: every tests/cross/*.sh once per board.
+	for b in $(ls board); do
+		[ -f "board/$b/defconfig" ] && [ "$b" != host ] || continue
+		[ -x "build/$b/zegel" ] || { run_suite "cross/$b/build" 10 false; continue; }
+		qemu=$(make -s --no-print-directory BOARD="$b" print-QEMU_USER 2>/dev/null)
+		for s in tests/cross/*.sh; do
+			[ -f "$s" ] || continue
+			BOARD=$b XZEGEL="$top/build/$b/zegel" QEMU_USER="$qemu" \
+				run_suite "cross/$b/$(basename "$s" .sh)" 900 bash "$s"
+		done
+	done
+
+	# 3. Fuzz targets: a short bounded run each, seeded from their corpora.
+	for fz in build/host-fuzz/fuzz/fuzz_*; do
+		[ -x "$fz" ] || continue
+		n=$(basename "$fz")
+		run_suite "fuzz/$n" 120 tests/fuzz/run-one.sh "$fz" "${ZEGEL_FUZZ_SECONDS:-15}"
+	done
+
+	# 4. Script suites: interop, e2e, qemu (each a TAP-speaking script).
+	for dir in interop e2e qemu; do
+		for s in tests/$dir/*.sh; do
+			[ -f "$s" ] || continue
+			run_suite "$dir/$(basename "$s" .sh)" 1800 bash "$s"
+		done
+	done
+fi
+
+echo
+echo "test time: $(($(date +%s) - start_all))s"
+[ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]
