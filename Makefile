@@ -214,7 +214,7 @@ lint:
 	$(Q)$(MAKE) --no-print-directory BOARD=host $(AUTOCONF) >/dev/null
 	$(Q)cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 \
 		--enable=warning,portability,performance --suppress=missingIncludeSystem \
-		-D__GNUC__ -Ibuild/host/include -Ifirmware/include -Ihal/include -Isigner/include \
+		-D__GNUC__ -D__CPPCHECK__ -Ibuild/host/include -Ifirmware/include -Ihal/include -Isigner/include \
 		-I. hal signer firmware
 	@echo "lint: cppcheck clean"
 fmt:
