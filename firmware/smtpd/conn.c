@@ -113,7 +113,7 @@ static void
 msg_begin(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	char dir[HAL_PATH_MAX];
+	char dir[HAL_PATH_MAX - RELAY_ID_MAX - 2];
 	int rc;
 
 	msg_cleanup(c);

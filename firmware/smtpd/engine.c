@@ -233,7 +233,7 @@ smtpd_check_mailbox(const char *a, size_t n, bool utf8)
 }
 
 /*
- * Parse "<path> [params]" after "FROM:"/"TO:". On success *addr/*alen is the
+ * Parse "<path> [params]" after "FROM:"/"TO:". On success *addr and *alen is the
  * mailbox between < >, *params the rest. Returns NULL or a refusal reason.
  */
 static const char *
