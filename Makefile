@@ -194,6 +194,8 @@ run:
 	$(Q)$(MAKE) --no-print-directory BOARD=host all
 	$(Q)scripts/run-demo.sh build/host/zegel
 
+include board/image.mk
+
 # ---------------------------------------------------------------- size, lint
 .PHONY: size
 size:
@@ -201,6 +203,7 @@ size:
 	$(Q)for b in $(BOARDS); do \
 		$(MAKE) --no-print-directory BOARD=$$b all >/dev/null || exit 1; \
 		$(MAKE) --no-print-directory BOARD=$$b size-one; done
+	$(Q)$(MAKE) --no-print-directory image-size
 
 .PHONY: size-one
 size-one: $(ZEGEL)
@@ -214,7 +217,7 @@ lint:
 	$(Q)$(MAKE) --no-print-directory BOARD=host $(AUTOCONF) >/dev/null
 	$(Q)cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 \
 		--enable=warning,portability,performance --suppress=missingIncludeSystem \
-		-D__GNUC__ -Ibuild/host/include -Ifirmware/include -Ihal/include -Isigner/include \
+		-D__GNUC__ -D__CPPCHECK__ -Ibuild/host/include -Ifirmware/include -Ihal/include -Isigner/include \
 		-I. hal signer firmware
 	@echo "lint: cppcheck clean"
 fmt:
