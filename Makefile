@@ -194,6 +194,8 @@ run:
 	$(Q)$(MAKE) --no-print-directory BOARD=host all
 	$(Q)scripts/run-demo.sh build/host/zegel
 
+include board/image.mk
+
 # ---------------------------------------------------------------- size, lint
 .PHONY: size
 size:
@@ -201,6 +203,7 @@ size:
 	$(Q)for b in $(BOARDS); do \
 		$(MAKE) --no-print-directory BOARD=$$b all >/dev/null || exit 1; \
 		$(MAKE) --no-print-directory BOARD=$$b size-one; done
+	$(Q)$(MAKE) --no-print-directory image-size
 
 .PHONY: size-one
 size-one: $(ZEGEL)
