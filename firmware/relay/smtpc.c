@@ -455,6 +455,14 @@ after_ehlo_tls(struct smtpc *c)
 	uint8_t cred[1 + 64 + 1 + 160];
 	size_t ul, pl;
 
+	if (p->probe && c->tls) {
+		finish(c, SMTPC_EV_DONE, SMTPC_OK, 250, "2.0.0",
+		    "EHLO over TLS answered%s%s%s%s", c->ext.pipelining ? ", PIPELINING" : "",
+		    c->ext.eightbit ? ", 8BITMIME" : "", c->ext.auth_plain ? ", AUTH PLAIN" : "",
+		    c->ext.auth_login ? ", AUTH LOGIN" : "");
+		quit(c);
+		return;
+	}
 	if (p->username == NULL || p->username[0] == '\0') {
 		start_mail(c);
 		return;

@@ -131,6 +131,7 @@ struct smtpc_params {
 	bool implicit_tls;        /* the stream is TLS from the first byte (465) */
 	const char *username;     /* NULL or "" : no AUTH */
 	const char *password;
+	bool probe;               /* stop after EHLO over TLS: DONE, no AUTH, no MAIL */
 };
 
 /* What the upstream offered in its last EHLO reply. */

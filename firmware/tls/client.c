@@ -425,6 +425,13 @@ tls_client_close_notify(struct tls_client *c)
 		(void)mbedtls_ssl_close_notify(&c->ssl);
 }
 
+void
+tls_client_explain(struct tls_client *c)
+{
+	if (c->vflags != 0)
+		explain_flags(c, c->vflags);
+}
+
 const char *
 tls_client_why(const struct tls_client *c)
 {

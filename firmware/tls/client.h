@@ -135,6 +135,8 @@ ssize_t tls_client_read(struct tls_client *c, uint8_t *p, size_t cap);
 void tls_client_close_notify(struct tls_client *c);
 
 const char *tls_client_why(const struct tls_client *c);
+/* Probe mode: fill why/kind from the verification flags of a finished handshake. */
+void tls_client_explain(struct tls_client *c);
 enum tls_client_fail tls_client_fail_kind(const struct tls_client *c);
 const char *tls_client_version(const struct tls_client *c);  /* "TLSv1.2" */
 const char *tls_client_suite(const struct tls_client *c);
