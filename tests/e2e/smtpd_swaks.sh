@@ -30,8 +30,19 @@ check "swaks: STARTTLS + AUTH LOGIN" \
 	--tls --auth LOGIN --auth-user alice --auth-password secret
 check "swaks: from the allowed network, STARTTLS, no AUTH" \
 	sw --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls
-check "swaks: IPv6 [::1] from the allowed network ::1/128" \
-	sw --server ::1 --port "$V6_PORT" -6 --tls
+# swaks needs IO::Socket::INET6 for IPv6; Python's smtplib does it directly
+v6send() {
+	$PY - "$V6_PORT" <<'PYEOF'
+import smtplib, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("::1", int(sys.argv[1]), timeout=20)
+s.starttls(context=ctx)
+s.sendmail("alice@example.test", ["bob@remote.example"],
+    "From: alice@example.test\r\nTo: bob@remote.example\r\nSubject: zegel e2e over IPv6\r\n\r\nHello from swaks over ::1.\r\n")
+s.quit()
+PYEOF
+}
+check "smtplib: IPv6 [::1] STARTTLS from the allowed network ::1/128" v6send
 check "swaks: implicit TLS (465-style listener) + AUTH" \
 	sw --server 127.0.0.1 --port "$TLS_PORT" --local-interface 127.0.0.2 \
 	--tls-on-connect --auth PLAIN --auth-user alice --auth-password secret
