@@ -336,12 +336,20 @@ upstream_fail_io(struct upstream *u, int err)
 		    err == -ETIMEDOUT ? "timeout" : what);
 		return;
 	}
-	smtpc_closed(&u->smtp);
 	if (err == -ETIMEDOUT) {
-		const struct smtpc_result *r = smtpc_result(&u->smtp);
-		verdict(u, 451, u->smtp.state == SMTPC_S_END && r->err == SMTPC_E_CLOSED ? r->esc :
-		    "4.4.2", "%s: upstream timed out: %s", u->peer, r->text);
+		enum smtpc_state st = u->smtp.state;
+		if (st == SMTPC_S_GREETING)
+			verdict(u, 451, "4.4.1", "%s: no greeting from the upstream in time; not sent",
+			    u->peer);
+		else if (st == SMTPC_S_DOT)
+			verdict(u, 451, "4.4.2", "%s: upstream did not answer the final dot in time: "
+			    "delivery not confirmed", u->peer);
+		else
+			verdict(u, 451, "4.4.2", "%s: upstream stopped answering (in %s); not sent",
+			    u->peer, smtpc_state_name(st));
+		smtpc_closed(&u->smtp);
 	} else {
+		smtpc_closed(&u->smtp);
 		take_smtp_verdict(u);
 	}
 	u->abort_now = true;
