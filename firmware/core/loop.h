@@ -76,6 +76,8 @@ int loop_listen(const struct hal_addr *a, const struct loop_listener_ops *ops, v
 int loop_connect(const struct hal_addr *a, const struct loop_stream_ops *ops, void *arg);
 /* Attach callbacks to an accepted stream. */
 void loop_bind(int h, const struct loop_stream_ops *ops, void *arg);
+/* Refuse an accepted stream: one non-blocking send of line, then close. */
+void loop_reject(int h, const char *line);
 /* Close any handle (stream, listener, watched fd). */
 void loop_close(int h);
 /* LOOP_EV_TIMEOUT after ms without any byte received or sent; 0 disables. */

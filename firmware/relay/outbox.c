@@ -11,6 +11,8 @@
 #include "hal/log.h"
 #include "hal/storage.h"
 
+#define SMTPD_LINE_OUT 600
+
 static void
 log_rcpts(const struct relay_msg *m, const char *status, const char *text)
 {
@@ -39,6 +41,32 @@ copy_spool(struct hal_file *out, const char *spool)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * Like a local delivery agent, record the envelope above the message:
+ * Return-Path (RFC 5321 4.4) and X-Original-To. They are not signed and do
+ * not disturb DKIM verification.
+ */
+static int
+write_envelope(const struct hal_storage_ops *st, struct hal_file *f, const struct relay_msg *m)
+{
+	char line[SMTPD_LINE_OUT];
+	int n, rc;
+
+	n = snprintf(line, sizeof(line), "Return-Path: <%s>\r\n", m->mail_from);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -EINVAL;
+	if ((rc = st->write(f, line, (size_t)n)) < 0)
+		return rc;
+	for (const char *r = relay_rcpt_next(m, NULL); r; r = relay_rcpt_next(m, r)) {
+		n = snprintf(line, sizeof(line), "X-Original-To: <%s>\r\n", r);
+		if (n < 0 || (size_t)n >= sizeof(line))
+			return -EINVAL;
+		if ((rc = st->write(f, line, (size_t)n)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 outbox_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 {
@@ -55,6 +83,10 @@ outbox_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **ha
 	st->mkdirs(dir, 0755);
 	if ((rc = st->open_write(&f, path, 0644)) < 0)
 		goto fail;
+	if ((rc = write_envelope(st, &f, m)) < 0) {
+		st->abort(&f);
+		goto fail;
+	}
 	if (m->prefix_len && (rc = st->write(&f, m->prefix, m->prefix_len)) < 0) {
 		st->abort(&f);
 		goto fail;
