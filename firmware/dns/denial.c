@@ -337,6 +337,9 @@ prove_denial(struct dns_denial *d, const uint8_t *name, uint16_t type,
 				return DNS_PROOF_NONE;
 			if (type != DNS_T_DS && n3_bits(r, DNS_T_NS) && !n3_bits(r, DNS_T_SOA))
 				return DNS_PROOF_NONE;
+			/* RFC 6840 §4.4: a child's apex record cannot deny its DS */
+			if (type == DNS_T_DS && n3_bits(r, DNS_T_SOA) && name[0] != 0)
+				return DNS_PROOF_NONE;
 			return DNS_PROOF_PROVEN;
 		}
 	}

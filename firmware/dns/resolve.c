@@ -149,7 +149,7 @@ dns_ctx_set_anchors(struct dns_ctx *ctx, const char *text, int *line)
 			if (depth != 0 || n >= DNS_MAX_ANCHORS ||
 			    dns_rr_from_text(rec, owner, &ol, &type, tmp[n].rd, sizeof(tmp[n].rd),
 				&rdlen) != DNS_E_OK ||
-			    ol != 1) {
+			    ol != 1 || (type != DNS_T_DS && type != DNS_T_DNSKEY)) {
 				*line = startln;
 				return -EINVAL;
 			}
