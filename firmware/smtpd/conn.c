@@ -3,6 +3,7 @@
  * relay target (see conn.h). Logs in Postfix's style with a per-message id.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +44,8 @@ smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_
 	struct smtpd_params prm;
 	bool normalise = false;
 
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, offsetof(struct smtpd_conn, smtp));
+	memset(&c->msg, 0, offsetof(struct smtpd_msg, hdr));
 	c->cfg = cfg;
 	c->peer = *peer;
 	hal_addr_format(peer, false, c->peer_str, sizeof(c->peer_str));

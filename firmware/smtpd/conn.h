@@ -39,6 +39,9 @@
 
 #define SMTPD_PREFIX_MAX 6144
 
+/* Small fields first: only those are zeroed per session/message, so the
+ * large buffers (header block, signer) cost RSS only when a message uses
+ * them (see smtpd_conn_init). */
 struct smtpd_msg {
 	char id[RELAY_ID_MAX];
 	struct hal_file spool;
@@ -50,30 +53,31 @@ struct smtpd_msg {
 	char text[240];
 	bool in_body, signing;
 	size_t hdrlen;
-	uint8_t hdr[CONFIG_DKIM_MAX_HEADER_BYTES];
 	unsigned nfrom;
 	char from_domain[ZCFG_NAME_MAX];
 	const struct zcfg_domain *dom;
-	struct smtpd_sign sign;
-	uint8_t prefix[SMTPD_PREFIX_MAX];
 	size_t prefix_len;
 	uint64_t size;
 	struct relay_msg rm;
 	const struct relay_target_ops *target;
 	void *relay_handle;
 	bool relay_pending;
+	/* large, not zeroed */
+	uint8_t hdr[CONFIG_DKIM_MAX_HEADER_BYTES];
+	uint8_t prefix[SMTPD_PREFIX_MAX];
+	struct smtpd_sign sign;
 };
 
 struct smtpd_conn {
-	struct smtpd_session smtp;
 	const struct zcfg *cfg;
 	struct hal_addr peer;
 	char peer_str[HAL_ADDR_STRLEN];
 	char listener[32];
-	struct smtpd_msg msg;
 	bool want_tls;
 	void (*wake)(void *arg);
 	void *wake_arg;
+	struct smtpd_session smtp;
+	struct smtpd_msg msg;       /* last: see struct smtpd_msg */
 };
 
 void smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg,

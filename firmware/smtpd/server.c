@@ -22,16 +22,16 @@ struct sess {
 	bool used;
 	int h;
 	const struct zcfg_listener *lst;
-	struct smtpd_conn conn;
 	bool conn_ready;            /* conn initialised (implicit TLS: after handshake) */
-	struct tls_server_conn tls;
 	bool tls_on, handshaking, implicit, timed_out;
+	size_t rinlen, pinlen, routlen;
+	struct hal_addr peer;
+	struct tls_server_conn tls;
+	/* not zeroed at accept (RSS: only touched pages count) */
 	uint8_t rin[SESS_IN];
-	size_t rinlen;
 	uint8_t pin[SESS_IN];
-	size_t pinlen;
 	uint8_t rout[SESS_TLS_OUT];
-	size_t routlen;
+	struct smtpd_conn conn;
 };
 
 struct lsn {
@@ -188,9 +188,7 @@ process(struct sess *s)
 
 				tls_server_conn_describe(&s->tls, d, sizeof(d));
 				if (s->implicit) {
-					struct hal_addr peer = s->conn.peer;
-
-					conn_start(s, &peer, true);
+					conn_start(s, &s->peer, true);
 					hal_log(HAL_LOG_INFO, LOGM, "[%s]: TLS established: %s",
 					    s->conn.peer_str, d);
 				} else
@@ -284,11 +282,11 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 		loop_reject(h, "421 4.3.2 Too many connections, try again later\r\n");
 		return;
 	}
-	memset(s, 0, offsetof(struct sess, rin));
+	memset(s, 0, offsetof(struct sess, tls));
 	s->used = true;
 	s->h = h;
 	s->lst = &l->l;
-	s->rinlen = s->pinlen = s->routlen = 0;
+	s->peer = *peer;
 	nopen++;
 	if (nopen > npeak)
 		npeak = nopen;
@@ -296,7 +294,6 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 	loop_set_idle_timeout(h, (uint32_t)CONFIG_SMTP_IDLE_TIMEOUT * 1000u);
 	if (l->l.mode == ZCFG_LISTEN_TLS) {
 		s->implicit = true;
-		s->conn.peer = *peer;       /* kept for conn_start after the handshake */
 		if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
 			sizeof(s->rout)) < 0) {
 			loop_reject(h, NULL);
