@@ -127,14 +127,19 @@ $(LIB): $(call obj,$(src-y))
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(ZEGEL): $(call obj,$(src-main)) $(LIB)
+$(ZEGEL): $(call obj,$(src-main)) $(LIB) $(TC_DEPS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(filter-out $(TC_DEPS),$^) $(LDFLAGS_ALL) $(LIBS_ALL)
 
 -include $(patsubst %.o,%.d,$(call obj,$(src-y) $(src-main)))
 
 .PHONY: all
 all: $(ZEGEL)
+
+# make toolchain BOARD=<b>: build (or check) the board's toolchain libraries only.
+.PHONY: toolchain
+toolchain: $(TC_DEPS)
+	@echo "  TC      $(TC) ready"
 
 # ---------------------------------------------------------------- unit tests
 unit-src := $(sort $(wildcard tests/unit/test_*.c))
