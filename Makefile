@@ -127,14 +127,19 @@ $(LIB): $(call obj,$(src-y))
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(ZEGEL): $(call obj,$(src-main)) $(LIB)
+$(ZEGEL): $(call obj,$(src-main)) $(LIB) $(TC_DEPS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(filter-out $(TC_DEPS),$^) $(LDFLAGS_ALL) $(LIBS_ALL)
 
 -include $(patsubst %.o,%.d,$(call obj,$(src-y) $(src-main)))
 
 .PHONY: all
 all: $(ZEGEL)
+
+# make toolchain BOARD=<b>: build (or check) the board's toolchain libraries only.
+.PHONY: toolchain
+toolchain: $(TC_DEPS)
+	@echo "  TC      $(TC) ready"
 
 # ---------------------------------------------------------------- unit tests
 unit-src := $(sort $(wildcard tests/unit/test_*.c))
@@ -194,6 +199,8 @@ run:
 	$(Q)$(MAKE) --no-print-directory BOARD=host all
 	$(Q)scripts/run-demo.sh build/host/zegel
 
+include board/image.mk
+
 # ---------------------------------------------------------------- size, lint
 .PHONY: size
 size:
@@ -201,6 +208,7 @@ size:
 	$(Q)for b in $(BOARDS); do \
 		$(MAKE) --no-print-directory BOARD=$$b all >/dev/null || exit 1; \
 		$(MAKE) --no-print-directory BOARD=$$b size-one; done
+	$(Q)$(MAKE) --no-print-directory image-size
 
 .PHONY: size-one
 size-one: $(ZEGEL)
@@ -214,7 +222,7 @@ lint:
 	$(Q)$(MAKE) --no-print-directory BOARD=host $(AUTOCONF) >/dev/null
 	$(Q)cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 \
 		--enable=warning,portability,performance --suppress=missingIncludeSystem \
-		-D__GNUC__ -Ibuild/host/include -Ifirmware/include -Ihal/include -Isigner/include \
+		-D__GNUC__ -D__CPPCHECK__ -Ibuild/host/include -Ifirmware/include -Ihal/include -Isigner/include \
 		-I. hal signer firmware
 	@echo "lint: cppcheck clean"
 fmt:

@@ -20,7 +20,7 @@ PEERS="python3-dkim python3-nacl python3-dnspython libmail-dkim-perl libcryptx-p
  knot knot-dnsutils nsd unbound bind9-dnsutils bind9-utils ldnsutils iproute2 procps
  socat python3-pexpect time"
 QEMU="qemu-system-arm qemu-system-mips ipxe-qemu cpio"
-SRC="dpkg-dev uclibc-source musl-dev:armhf musl-dev:mipsel musl-tools"
+SRC="dpkg-dev autoconf automake libtool uclibc-source musl-dev:armhf musl-dev:mipsel musl-tools"
 
 want=""
 [ $# -eq 0 ] && set -- all

@@ -1,0 +1,531 @@
+/*
+ * board/common/init.c — PID 1 of the zegel firmware images (QEMU boards).
+ *
+ * A separate tiny static binary, not part of zegel, so that a crash of the
+ * appliance never takes PID 1 (and with it the kernel) down: init starts
+ * zegel and starts it again when it dies, like a watchdog.
+ *
+ * Boot, in order (each step prints one line on the console):
+ *   1. mount devtmpfs on /dev, proc, sysfs, tmpfs on /tmp and /run; the
+ *      console (/dev/console) becomes fds 0, 1, 2
+ *   2. load the kernel modules named in /lib/modules/load.list, one per line,
+ *      in that order (the image builder resolved their dependencies), with
+ *      finit_module(2); the NIC and disk drivers of these kernels are modules
+ *   3. mount the persistent disk on /data (ext4; the kernel replays its
+ *      journal, so a power cut leaves a consistent file system). Without a
+ *      disk /data is a tmpfs and the console says the config will not survive
+ *   4. lo up; eth0 up with an address and a default route (see below)
+ *   5. print `zegel version`, then run `zegel run --config /data/zegel.conf`
+ *      on the console; when it exits it is started again after a back-off
+ *      (1 s, doubling up to 30 s while it keeps dying within 10 s)
+ *
+ * Network settings, later ones win:
+ *   built-in      zegel_if=eth0 zegel_ip=10.0.2.15/24 zegel_gw=10.0.2.2
+ *                 (the guest side of QEMU's user-mode network)
+ *   kernel command line   the same names (the kernel hands unknown
+ *                 name=value words to init as environment variables);
+ *                 zegel_ip=none leaves the interface down
+ *   saved config  a line `interface IF address A.B.C.D/LEN [gateway G]` in
+ *                 /data/network.conf
+ *   zegel_data=/dev/vda picks the data disk (default: first of /dev/vda,
+ *   /dev/sda, /dev/hda that appears within 5 s).
+ *
+ * Signals (the same as busybox init, so a `reboot` console command can just
+ * kill(1, SIGTERM)): SIGTERM reboot, SIGUSR1 halt, SIGUSR2 power off. Each
+ * stops zegel (SIGTERM, then SIGKILL after 3 s), syncs, unmounts /data.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INIT_ZEGEL "/bin/zegel"
+#define INIT_CONFIG "/data/zegel.conf"
+#define INIT_NETCONF "/data/network.conf"
+#define INIT_MODLIST "/lib/modules/load.list"
+#define INIT_WAIT_MS 5000
+
+static volatile sig_atomic_t init_signal;
+
+static void
+init_log(const char *fmt, ...)
+{
+	struct timespec ts;
+	char buf[256];
+	va_list ap;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(buf, sizeof(buf), "[%4ld.%03ld] init: ", (long)ts.tv_sec,
+	    ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(buf);
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+static void
+init_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits up to INIT_WAIT_MS for path to appear (devtmpfs, sysfs). */
+static int
+init_wait_for(const char *path)
+{
+	for (int t = 0; t < INIT_WAIT_MS; t += 20) {
+		if (access(path, F_OK) == 0)
+			return 1;
+		init_sleep_ms(20);
+	}
+	return 0;
+}
+
+static void
+init_mount(const char *src, const char *dir, const char *type, unsigned long fl,
+    const char *opt)
+{
+	mkdir(dir, 0755);
+	if (mount(src, dir, type, fl, opt) != 0 && errno != EBUSY)
+		init_log("mount %s on %s: %s", type, dir, strerror(errno));
+}
+
+static void
+init_console(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+init_load_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+#ifdef SYS_finit_module
+	rc = (int)syscall(SYS_finit_module, fd, "", 0);
+	rc = rc == 0 ? 0 : -errno;
+#else
+	{
+		struct stat st;
+		char *img = NULL;
+		ssize_t got = 0;
+
+		rc = -ENOMEM;
+		if (fstat(fd, &st) == 0 && (img = malloc((size_t)st.st_size)) != NULL) {
+			while (got < st.st_size) {
+				ssize_t r = read(fd, img + got, (size_t)(st.st_size - got));
+				if (r <= 0)
+					break;
+				got += r;
+			}
+			rc = (int)syscall(SYS_init_module, img, (unsigned long)got, "");
+			rc = rc == 0 ? 0 : -errno;
+			free(img);
+		}
+	}
+#endif
+	close(fd);
+	return rc == -EEXIST ? 0 : rc;
+}
+
+static void
+init_modules(void)
+{
+	char line[128], path[192];
+	FILE *f = fopen(INIT_MODLIST, "re");
+	int n = 0, bad = 0;
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		snprintf(path, sizeof(path), "/lib/modules/%s", line);
+		int rc = init_load_module(path);
+		if (rc != 0) {
+			init_log("module %s: %s", line, strerror(-rc));
+			bad++;
+		} else {
+			n++;
+		}
+	}
+	fclose(f);
+	init_log("%d kernel modules loaded%s", n, bad ? ", some failed" : "");
+}
+
+static void
+init_data(void)
+{
+	static const char *const guess[] = { "/dev/vda", "/dev/sda", "/dev/hda" };
+	const char *dev = getenv("zegel_data");
+
+	mkdir("/data", 0755);
+	if (dev == NULL) {
+		for (int t = 0; t < INIT_WAIT_MS && dev == NULL; t += 20) {
+			for (size_t i = 0; i < sizeof(guess) / sizeof(guess[0]); i++)
+				if (access(guess[i], F_OK) == 0) {
+					dev = guess[i];
+					break;
+				}
+			if (dev == NULL)
+				init_sleep_ms(20);
+		}
+	} else if (!init_wait_for(dev)) {
+		init_log("data disk %s did not appear", dev);
+		dev = NULL;
+	}
+	if (dev != NULL) {
+		if (mount(dev, "/data", "ext4", MS_NOATIME | MS_NODEV | MS_NOSUID, "") == 0) {
+			init_log("%s mounted on /data (ext4)", dev);
+			return;
+		}
+		init_log("mount %s on /data: %s", dev, strerror(errno));
+	}
+	init_mount("tmpfs", "/data", "tmpfs", MS_NODEV | MS_NOSUID, "size=8m,mode=0755");
+	init_log("WARNING: no persistent disk; /data is in RAM and `save` will not "
+	    "survive a reboot");
+}
+
+struct init_net {
+	char ifname[IFNAMSIZ];
+	char addr[20];
+	int prefix;
+	char gw[20];
+};
+
+/* "A.B.C.D/LEN" or "none"; 0 if accepted. */
+static int
+init_net_addr(struct init_net *n, const char *v)
+{
+	const char *slash = strchr(v, '/');
+	struct in_addr a;
+	char ip[20];
+
+	if (strcmp(v, "none") == 0) {
+		n->addr[0] = '\0';
+		return 0;
+	}
+	if (slash == NULL || (size_t)(slash - v) >= sizeof(ip))
+		return -1;
+	memcpy(ip, v, (size_t)(slash - v));
+	ip[slash - v] = '\0';
+	char *end;
+	long len = strtol(slash + 1, &end, 10);
+	if (*end != '\0' || len < 0 || len > 32 || inet_pton(AF_INET, ip, &a) != 1)
+		return -1;
+	strcpy(n->addr, ip);
+	n->prefix = (int)len;
+	return 0;
+}
+
+static int
+init_net_gw(struct init_net *n, const char *v)
+{
+	struct in_addr a;
+
+	if (strlen(v) >= sizeof(n->gw) || inet_pton(AF_INET, v, &a) != 1)
+		return -1;
+	strcpy(n->gw, v);
+	return 0;
+}
+
+/* interface IF address A.B.C.D/LEN [gateway G] */
+static void
+init_net_file(struct init_net *n)
+{
+	char line[160], ifn[IFNAMSIZ + 8], addr[40], gwkw[16], gw[40];
+	FILE *f = fopen(INIT_NETCONF, "re");
+	int lno = 0;
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lno++;
+		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		int k = sscanf(line, "interface %23s address %39s %15s %39s", ifn, addr, gwkw, gw);
+		struct init_net t = *n;
+		if ((k == 2 || (k == 4 && strcmp(gwkw, "gateway") == 0)) &&
+		    strlen(ifn) < IFNAMSIZ && init_net_addr(&t, addr) == 0 &&
+		    (k == 2 || init_net_gw(&t, gw) == 0)) {
+			strcpy(t.ifname, ifn);
+			if (k == 2)
+				t.gw[0] = '\0';
+			*n = t;
+		} else {
+			init_log("%s:%d: not understood (want: interface IF address "
+			    "A.B.C.D/LEN [gateway G]); ignored", INIT_NETCONF, lno);
+		}
+	}
+	fclose(f);
+}
+
+static int
+init_ifreq_addr(int s, const char *ifn, unsigned long req, in_addr_t a)
+{
+	struct ifreq ifr;
+	struct sockaddr_in sin;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memset(&sin, 0, sizeof(sin));
+	strncpy(ifr.ifr_name, ifn, IFNAMSIZ - 1);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = a;
+	memcpy(&ifr.ifr_addr, &sin, sizeof(sin));
+	return ioctl(s, req, &ifr);
+}
+
+static int
+init_if_up(int s, const char *ifn, const char *ip, int prefix)
+{
+	struct ifreq ifr;
+	in_addr_t a, mask;
+
+	a = inet_addr(ip);
+	mask = prefix == 0 ? 0 : htonl(0xffffffffu << (32 - prefix));
+	if (init_ifreq_addr(s, ifn, SIOCSIFADDR, a) != 0 ||
+	    init_ifreq_addr(s, ifn, SIOCSIFNETMASK, mask) != 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, ifn, IFNAMSIZ - 1);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static int
+init_route_default(int s, const char *gw)
+{
+	struct rtentry rt;
+	struct sockaddr_in sin;
+
+	memset(&rt, 0, sizeof(rt));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	memcpy(&rt.rt_dst, &sin, sizeof(sin));
+	memcpy(&rt.rt_genmask, &sin, sizeof(sin));
+	sin.sin_addr.s_addr = inet_addr(gw);
+	memcpy(&rt.rt_gateway, &sin, sizeof(sin));
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	return ioctl(s, SIOCADDRT, &rt) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static void
+init_net(void)
+{
+	struct init_net n = { "eth0", "10.0.2.15", 24, "10.0.2.2" };
+	const char *v;
+	char sys[64];
+	int s;
+
+	if ((v = getenv("zegel_if")) != NULL && strlen(v) < IFNAMSIZ)
+		strcpy(n.ifname, v);
+	if ((v = getenv("zegel_ip")) != NULL && init_net_addr(&n, v) != 0)
+		init_log("zegel_ip=%s: want A.B.C.D/LEN or none; ignored", v);
+	if ((v = getenv("zegel_gw")) != NULL && init_net_gw(&n, v) != 0)
+		init_log("zegel_gw=%s: want A.B.C.D; ignored", v);
+	init_net_file(&n);
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		init_log("socket: %s", strerror(errno));
+		return;
+	}
+	if (init_if_up(s, "lo", "127.0.0.1", 8) != 0)
+		init_log("lo: %s", strerror(errno));
+	if (n.addr[0] == '\0') {
+		init_log("%s left down (zegel_ip=none)", n.ifname);
+	} else {
+		snprintf(sys, sizeof(sys), "/sys/class/net/%s", n.ifname);
+		if (!init_wait_for(sys))
+			init_log("%s: no such interface (NIC driver missing?)", n.ifname);
+		else if (init_if_up(s, n.ifname, n.addr, n.prefix) != 0)
+			init_log("%s: %s", n.ifname, strerror(errno));
+		else if (n.gw[0] != '\0' && init_route_default(s, n.gw) != 0)
+			init_log("%s up %s/%d; default route via %s: %s", n.ifname, n.addr,
+			    n.prefix, n.gw, strerror(errno));
+		else
+			init_log("%s up %s/%d%s%s", n.ifname, n.addr, n.prefix,
+			    n.gw[0] ? " via " : "", n.gw);
+	}
+	close(s);
+}
+
+static char *const init_env[] = {
+	"PATH=/bin",
+	"HOME=/data",
+	"TERM=vt100",
+	NULL,
+};
+
+static pid_t
+init_spawn(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGUSR1, SIG_DFL);
+		signal(SIGUSR2, SIG_DFL);
+		setsid();
+		execve(argv[0], argv, init_env);
+		init_log("exec %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0)
+		init_log("fork: %s", strerror(errno));
+	return pid;
+}
+
+static void
+init_on_signal(int sig)
+{
+	init_signal = sig;
+}
+
+static long
+init_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+init_shutdown(pid_t child, int sig)
+{
+	const char *what = sig == SIGUSR1 ? "halt" : sig == SIGUSR2 ? "power off" : "reboot";
+
+	init_log("%s: stopping zegel", what);
+	if (child > 0) {
+		kill(child, SIGTERM);
+		for (int t = 0; t < 3000; t += 50) {
+			if (waitpid(child, NULL, WNOHANG) == child) {
+				child = 0;
+				break;
+			}
+			init_sleep_ms(50);
+		}
+		if (child > 0)
+			kill(child, SIGKILL);
+	}
+	sync();
+	if (umount("/data") != 0)
+		init_log("umount /data: %s", strerror(errno));
+	sync();
+	init_log("%s", what);
+	reboot(sig == SIGUSR1 ? RB_HALT_SYSTEM : sig == SIGUSR2 ? RB_POWER_OFF : RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+int
+main(void)
+{
+	static char *version_argv[] = { INIT_ZEGEL, "version", NULL };
+	static char *run_argv[] = { INIT_ZEGEL, "run", "--config", INIT_CONFIG, NULL };
+	struct sigaction sa;
+	long started, backoff = 1000;
+	pid_t child, pid;
+	int st;
+
+	if (getpid() != 1) {
+		fprintf(stderr, "init: must run as PID 1 (the firmware image's /init)\n");
+		return 2;
+	}
+	init_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	init_console();
+	init_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
+	init_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
+	init_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777");
+	init_mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755");
+	if (sethostname("zegel", 5) != 0)
+		init_log("sethostname: %s", strerror(errno));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = init_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	init_modules();
+	init_data();
+	init_net();
+
+	child = init_spawn(version_argv);
+	while (child > 0 && (pid = waitpid(child, &st, 0)) != child && pid >= 0)
+		;
+
+	for (;;) {
+		init_log("starting zegel run --config %s", INIT_CONFIG);
+		started = init_now_ms();
+		child = init_spawn(run_argv);
+		for (;;) {
+			if (init_signal != 0)
+				init_shutdown(child, init_signal);
+			pid = wait(&st);
+			if (pid < 0 && errno == EINTR)
+				continue;
+			if (pid < 0 || pid == child)
+				break;
+			/* an orphan reaped; keep waiting for zegel */
+		}
+		if (pid < 0)
+			init_sleep_ms(1000);
+		else if (WIFSIGNALED(st))
+			init_log("zegel killed by signal %d", WTERMSIG(st));
+		else
+			init_log("zegel exited with status %d", WEXITSTATUS(st));
+		if (init_now_ms() - started > 10000)
+			backoff = 1000;
+		init_log("restarting zegel in %ld s", backoff / 1000);
+		for (long t = 0; t < backoff && init_signal == 0; t += 100)
+			init_sleep_ms(100);
+		if (init_signal != 0)
+			init_shutdown(0, init_signal);
+		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+	}
+}

@@ -1,0 +1,94 @@
+/*
+ * firmware/relay/relay.h — relay targets: where a signed message goes next.
+ *
+ * Model. When a client ends DATA, the SMTP session (firmware/smtpd/conn.c)
+ * has the message on the spool and the DKIM-Signature fields in memory. It
+ * fills a struct relay_msg and calls the configured target's start(). The
+ * target delivers the message (outbox: one .eml file; smarthost: an SMTP
+ * client over STARTTLS) and reports ONE result through done(). The session
+ * turns that result into its final reply to DATA, so in sync mode the client
+ * hears the upstream's answer (DESIGN.md "smarthost ... sync").
+ *
+ * Contract (both sides rely on it):
+ *  - start(msg, done, arg, &handle) returns 0 if the target took the job;
+ *    done(arg, result) is then called exactly once, either before start()
+ *    returns (synchronous targets such as the outbox) or later from the
+ *    event loop (asynchronous targets: the smarthost). A negative errno
+ *    return means the job was not taken and done() will never be called;
+ *    the session answers 451 4.3.0.
+ *  - msg and everything it points to (rcpt list, prefix, spool file) stay
+ *    valid and unchanged until done() runs or cancel(handle) returns. The
+ *    target may read the spool file as often as it likes but must not remove
+ *    or modify it: the session removes it after done().
+ *  - cancel(handle) (may be NULL for synchronous targets) is called when the
+ *    client goes away before done(); after it returns done() must not be
+ *    called. The session then discards the message.
+ *  - The message to deliver is prefix[0..prefix_len) followed by the spool
+ *    file's bytes: CRLF line ends, NOT dot-stuffed (an SMTP client must
+ *    dot-stuff it, RFC 5321 4.5.2), each line at most 998 octets + CRLF.
+ *  - result->code is an SMTP reply code for the client (250 delivered;
+ *    4xx transient: the client keeps the message; 5xx permanent). esc is the
+ *    enhanced status code ("2.0.0"), text a short human reason, both
+ *    NUL-terminated. The target should include what the upstream said in
+ *    text (e.g. "250 2.0.0 Ok: queued as 4Xyz") so it reaches the client.
+ *  - Logging: the target logs one line per recipient in Postfix style:
+ *    "<id>: to=<rcpt>, relay=<name>, status=sent|deferred|bounced (<text>)";
+ *    the session logs the rest (client=, from=, signed, removed).
+ *  - Targets run on the single event-loop thread; they use sockets only
+ *    through firmware/core/loop.h streams.
+ */
+#ifndef ZEGEL_RELAY_RELAY_H
+#define ZEGEL_RELAY_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hal/net.h"
+#include "zegel/cfg.h"
+
+#define RELAY_ID_MAX 16
+
+struct relay_msg {
+	char id[RELAY_ID_MAX];      /* per-message log id, e.g. "4C2F1A0B3D" */
+	const char *mail_from;      /* envelope sender without <>, "" for <> */
+	const char *rcpts;          /* nrcpt NUL-terminated addresses back to back */
+	unsigned nrcpt;
+	const char *spool_path;     /* message body+header as received (see above) */
+	const uint8_t *prefix;      /* "DKIM-Signature: ...\r\n" fields, may be empty */
+	size_t prefix_len;
+	uint64_t size;              /* prefix_len + spool file size, octets */
+	bool body_8bit;             /* MAIL ... BODY=8BITMIME */
+	bool smtputf8;              /* MAIL ... SMTPUTF8 */
+	struct hal_addr client;     /* the LAN client, for logs */
+	const struct zcfg *cfg;     /* configuration the session started with */
+};
+
+struct relay_result {
+	int code;                   /* SMTP reply code for the client */
+	char esc[12];               /* "2.0.0" */
+	char text[240];             /* reason, one line, no CR/LF */
+};
+
+typedef void (*relay_done_fn)(void *arg, const struct relay_result *r);
+
+struct relay_target_ops {
+	const char *name;           /* "outbox", "smarthost" — used as relay= */
+	int (*start)(const struct relay_msg *m, relay_done_fn done, void *arg,
+	    void **handle);
+	void (*cancel)(void *handle);
+};
+
+/* The target for cfg->relay.kind, or NULL if this build has none. */
+const struct relay_target_ops *relay_target_for(const struct zcfg *cfg);
+
+/* Local target: one .eml per message in cfg->relay.outbox (firmware/relay/outbox.c). */
+extern const struct relay_target_ops relay_outbox;
+
+/* Helper for targets: fill a result (text is truncated, CR/LF removed). */
+void relay_result_set(struct relay_result *r, int code, const char *esc, const char *text);
+
+/* Iterate msg->rcpts: returns the next address after prev (NULL = first), NULL at end. */
+const char *relay_rcpt_next(const struct relay_msg *m, const char *prev);
+
+#endif

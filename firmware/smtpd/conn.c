@@ -1,0 +1,519 @@
+/*
+ * A client session: engine events -> spool + header policy + DKIM signer ->
+ * relay target (see conn.h). Logs in Postfix's style with a per-message id.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "firmware/smtpd/conn.h"
+#include "hal/clock.h"
+#include "hal/entropy.h"
+#include "hal/log.h"
+
+#define LOGM "smtpd"
+
+static void
+make_id(char id[RELAY_ID_MAX])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint8_t r[5];
+
+	if (hal_entropy_fill(r, sizeof(r)) < 0)
+		memset(r, 0, sizeof(r));
+	for (int i = 0; i < 5; i++) {
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
+	}
+	id[10] = '\0';
+}
+
+static const char *
+data_dir(const struct zcfg *cfg)
+{
+	return cfg->data_dir[0] ? cfg->data_dir : "var";
+}
+
+void
+smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_listener *l,
+    const struct hal_addr *peer, bool tls_active)
+{
+	struct smtpd_params prm;
+	bool normalise = false;
+
+	memset(c, 0, offsetof(struct smtpd_conn, smtp));
+	memset(&c->msg, 0, offsetof(struct smtpd_msg, hdr));
+	c->cfg = cfg;
+	c->peer = *peer;
+	hal_addr_format(peer, false, c->peer_str, sizeof(c->peer_str));
+	snprintf(c->listener, sizeof(c->listener), "%s", l ? l->name : "test");
+	memset(&prm, 0, sizeof(prm));
+	prm.hostname = cfg->hostname[0] ? cfg->hostname : "zegel.localdomain";
+	prm.tls = tls_active;
+	prm.starttls_offered = l == NULL || l->mode != ZCFG_LISTEN_TLS;
+	prm.auth_plaintext = l && l->auth_plaintext;
+	prm.auth_available = smtpd_policy_has_users(cfg);
+	prm.trusted_network = smtpd_policy_network(cfg, peer, &normalise);
+	prm.normalise = normalise;
+	prm.max_size = cfg->max_message_size ? cfg->max_message_size
+					     : (uint64_t)CONFIG_SMTP_MAX_MESSAGE_SIZE;
+	if (prm.max_size > (uint64_t)CONFIG_SMTP_MAX_MESSAGE_SIZE)
+		prm.max_size = CONFIG_SMTP_MAX_MESSAGE_SIZE;
+	smtpd_init(&c->smtp, &prm);
+	smtpd_start(&c->smtp);
+	hal_log(HAL_LOG_INFO, LOGM, "connect from [%s] on %s%s%s", c->peer_str, c->listener,
+	    prm.trusted_network ? " (trusted network)" : "",
+	    prm.normalise ? " (line-endings normalise)" : "");
+}
+
+void
+smtpd_conn_tls_started(struct smtpd_conn *c, const char *desc)
+{
+	smtpd_tls_started(&c->smtp);
+	c->want_tls = false;
+	hal_log(HAL_LOG_INFO, LOGM, "[%s]: TLS established: %s", c->peer_str, desc ? desc : "");
+}
+
+/* ------------------------------------------------------------ message */
+
+static void
+refuse(struct smtpd_msg *m, int code, const char *esc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+refuse(struct smtpd_msg *m, int code, const char *esc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->code)
+		return;                     /* the first reason wins */
+	m->code = code;
+	snprintf(m->esc, sizeof(m->esc), "%s", esc);
+	va_start(ap, fmt);
+	vsnprintf(m->text, sizeof(m->text), fmt, ap);
+	va_end(ap);
+}
+
+static void
+msg_cleanup(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+
+	if (m->spool_open && !m->spool_committed)
+		hal_storage()->abort(&m->spool);
+	if (m->spool_committed)
+		hal_storage()->remove(m->spool_path);
+	m->spool_open = m->spool_committed = false;
+	m->relay_pending = false;
+	m->relay_handle = NULL;
+}
+
+static void
+msg_begin(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+	char dir[HAL_PATH_MAX - RELAY_ID_MAX - 2];
+	int rc;
+
+	msg_cleanup(c);
+	m->code = 0;
+	m->in_body = m->signing = false;
+	m->hdrlen = 0;
+	m->nfrom = 0;
+	m->from_domain[0] = '\0';
+	m->dom = NULL;
+	m->prefix_len = 0;
+	m->size = 0;
+	make_id(m->id);
+	snprintf(dir, sizeof(dir), "%s/spool", data_dir(c->cfg));
+	hal_storage()->mkdirs(dir, 0700);
+	snprintf(m->spool_path, sizeof(m->spool_path), "%s/%s", dir, m->id);
+	if ((rc = hal_storage()->open_write(&m->spool, m->spool_path, 0600)) < 0) {
+		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot create spool file %s: %s", m->id,
+		    m->spool_path, strerror(-rc));
+		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
+		return;
+	}
+	m->spool_open = true;
+}
+
+/* Header field name of a line if it starts a field ("From"), else NULL. */
+static bool
+field_is(const uint8_t *p, size_t n, const char *name)
+{
+	size_t k = strlen(name), i;
+
+	if (n <= k || strncasecmp((const char *)p, name, k) != 0)
+		return false;
+	for (i = k; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
+		;
+	return i < n && p[i] == ':';
+}
+
+/*
+ * The domain of the one mailbox in a From field value (unfolded in place,
+ * RFC 5322 3.6.2 / 3.4). Returns false if there is not exactly one
+ * addr-spec with a domain.
+ */
+static bool
+from_domain(const char *v, char *out, size_t cap)
+{
+	const char *at = NULL, *p;
+	bool quoted = false;
+	int angle = 0, comment = 0, ats = 0;
+	size_t k = 0;
+
+	for (p = v; *p; p++) {
+		if (quoted) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				quoted = false;
+			continue;
+		}
+		if (comment) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '(')
+				comment++;
+			else if (*p == ')')
+				comment--;
+			continue;
+		}
+		switch (*p) {
+		case '"': quoted = true; break;
+		case '(': comment = 1; break;
+		case '<': angle++; break;
+		case '>': angle--; break;
+		case ',': if (!angle) return false; break; /* a mailbox-list */
+		case '@': ats++; at = p; break;
+		default: break;
+		}
+	}
+	if (ats != 1 || at == NULL)
+		return false;
+	for (p = at + 1; *p && *p != '>' && *p != ' ' && *p != '\t' && *p != '(' &&
+	    *p != ';' && *p != '\r' && *p != '\n'; p++) {
+		if (k + 1 >= cap)
+			return false;
+		out[k++] = (char)tolower((unsigned char)*p);
+	}
+	out[k] = '\0';
+	while (k > 0 && out[k - 1] == '.')
+		out[--k] = '\0';
+	return k > 0;
+}
+
+static bool
+aligned(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (strcasecmp(a, b) == 0)
+		return true;
+	if (la > lb && a[la - lb - 1] == '.' && strcasecmp(a + la - lb, b) == 0)
+		return true;
+	if (lb > la && b[lb - la - 1] == '.' && strcasecmp(b + lb - la, a) == 0)
+		return true;
+	return false;
+}
+
+/* The header block is complete: decide the From policy, start signing. */
+static void
+headers_done(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+	static char value[CONFIG_DKIM_MAX_HEADER_BYTES + 1];
+	char allowed[300];
+	const char *why = NULL;
+	size_t i = 0, vlen = 0;
+	bool in_from = false;
+
+	m->in_body = true;
+	/* Find the From fields; unfold the value of the (last) one. */
+	while (i < m->hdrlen) {
+		const uint8_t *l = m->hdr + i;
+		const uint8_t *e = memchr(l, '\n', m->hdrlen - i);
+		size_t n = e ? (size_t)(e - l) + 1 : m->hdrlen - i;
+
+		if (l[0] == ' ' || l[0] == '\t') {
+			if (in_from)
+				for (size_t j = 0; j < n; j++)
+					if (l[j] != '\r' && l[j] != '\n' && vlen < sizeof(value) - 1)
+						value[vlen++] = (char)l[j];
+		} else if (field_is(l, n, "From")) {
+			const uint8_t *colon = memchr(l, ':', n);
+
+			m->nfrom++;
+			in_from = true;
+			vlen = 0;
+			for (const uint8_t *q = colon + 1; q < l + n; q++)
+				if (*q != '\r' && *q != '\n' && vlen < sizeof(value) - 1)
+					value[vlen++] = (char)*q;
+		} else
+			in_from = false;
+		i += n;
+	}
+	value[vlen] = '\0';
+	smtpd_policy_domain_list(c->cfg, allowed, sizeof(allowed));
+	if (m->nfrom == 0) {
+		refuse(m, 550, "5.7.1", "Message has no From header field; allowed domains: %s", allowed);
+		return;
+	}
+	if (m->nfrom > 1) {
+		refuse(m, 550, "5.7.1", "Message has %u From header fields; exactly one is required",
+		    m->nfrom);
+		return;
+	}
+	if (!from_domain(value, m->from_domain, sizeof(m->from_domain))) {
+		refuse(m, 550, "5.7.1", "From header field must name exactly one mailbox with a domain");
+		return;
+	}
+	if ((m->dom = smtpd_policy_domain(c->cfg, m->from_domain)) == NULL) {
+		refuse(m, 550, "5.7.1", "From domain %s is not allowed here; allowed domains: %s",
+		    m->from_domain, allowed);
+		return;
+	}
+	if (c->smtp.mail_from[0]) {
+		const char *at = strrchr(c->smtp.mail_from, '@');
+
+		if (at && !aligned(at + 1, m->from_domain)) {
+			if (m->dom->envelope_align == ZCFG_ALIGN_REFUSE) {
+				refuse(m, 550, "5.7.1",
+				    "Envelope sender domain %s does not align with From domain %s",
+				    at + 1, m->from_domain);
+				return;
+			}
+			if (m->dom->envelope_align == ZCFG_ALIGN_WARN)
+				hal_log(HAL_LOG_WARN, LOGM,
+				    "%s: warning: envelope sender <%s> does not align with From domain %s",
+				    m->id, c->smtp.mail_from, m->from_domain);
+		}
+	}
+	if (smtpd_sign_begin(&m->sign, c->cfg, m->dom, &why) < 0) {
+		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot sign for %s: %s", m->id, m->dom->name, why);
+		refuse(m, 451, "4.3.5", "Cannot sign for %s (%s); try again later", m->dom->name, why);
+		return;
+	}
+	m->signing = true;
+	if (smtpd_sign_push(&m->sign, m->hdr, m->hdrlen) < 0)
+		refuse(m, 552, "5.3.4", "Header block not acceptable to the signer");
+}
+
+static void
+msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
+{
+	struct smtpd_msg *m = &c->msg;
+	int rc;
+
+	m->size += n;
+	if (m->code)
+		return;             /* refused already: read to the end only */
+	if (m->spool_open && (rc = hal_storage()->write(&m->spool, l, n)) < 0) {
+		hal_log(HAL_LOG_ERR, LOGM, "%s: spool write failed: %s", m->id, strerror(-rc));
+		hal_storage()->abort(&m->spool);
+		m->spool_open = false;
+		refuse(m, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	if (!m->in_body) {
+		if (n == 2) {               /* the blank line */
+			headers_done(c);
+			if (m->signing && smtpd_sign_push(&m->sign, l, n) < 0)
+				refuse(m, 554, "5.3.0", "Signing failed");
+			return;
+		}
+		if (m->hdrlen == 0 && (l[0] == ' ' || l[0] == '\t')) {
+			refuse(m, 550, "5.6.0", "Message starts with a continuation line");
+			return;
+		}
+		if (memchr(l, ':', n) == NULL && l[0] != ' ' && l[0] != '\t') {
+			/* not a field: RFC 5322 2.2; treat as the start of the body */
+			headers_done(c);
+			if (m->signing && (smtpd_sign_push(&m->sign, (const uint8_t *)"\r\n", 2) < 0 ||
+			    smtpd_sign_push(&m->sign, l, n) < 0))
+				refuse(m, 554, "5.3.0", "Signing failed");
+			return;
+		}
+		if (m->hdrlen + n > sizeof(m->hdr)) {
+			refuse(m, 552, "5.3.4", "Header block larger than %u octets",
+			    (unsigned)sizeof(m->hdr));
+			m->in_body = true;
+			return;
+		}
+		memcpy(m->hdr + m->hdrlen, l, n);
+		m->hdrlen += n;
+		return;
+	}
+	if (m->signing && !m->code && smtpd_sign_push(&m->sign, l, n) < 0)
+		refuse(m, 554, "5.3.0", "Signing failed");
+}
+
+static void
+msg_abort(struct smtpd_conn *c, const char *why)
+{
+	hal_log(HAL_LOG_INFO, LOGM, "%s: discarded from [%s]: %s", c->msg.id, c->peer_str, why);
+	msg_cleanup(c);
+}
+
+struct siglog {
+	struct smtpd_conn *c;
+};
+
+static void
+log_sig(void *arg, const char *d, const char *s, const char *a)
+{
+	struct smtpd_conn *c = arg;
+
+	hal_log(HAL_LOG_INFO, LOGM, "%s: signed d=%s s=%s a=%s", c->msg.id, d, s, a);
+}
+
+static void
+relay_done(void *arg, const struct relay_result *r)
+{
+	struct smtpd_conn *c = arg;
+	struct smtpd_msg *m = &c->msg;
+	bool was_async = m->relay_pending;
+
+	smtpd_message_done(&c->smtp, r->code, r->esc, r->text);
+	msg_cleanup(c);
+	hal_log(HAL_LOG_INFO, LOGM, "%s: removed", m->id);
+	if (was_async && c->wake)
+		c->wake(c->wake_arg);
+}
+
+static void
+msg_end(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+	struct relay_msg *rm = &m->rm;
+	const char *why = NULL;
+	void *handle = NULL;
+	int rc;
+
+	if (!m->in_body && !m->code)
+		headers_done(c);
+	hal_log(HAL_LOG_INFO, LOGM, "%s: client=[%s]%s%s, from=<%s>, size=%llu, nrcpt=%u", m->id,
+	    c->peer_str, c->smtp.authed ? ", sasl_username=" : "",
+	    c->smtp.authed ? c->smtp.auth_user : "", c->smtp.mail_from,
+	    (unsigned long long)m->size, c->smtp.nrcpt);
+	if (!m->code && m->signing) {
+		rc = smtpd_sign_finish(&m->sign, hal_clock_now(), m->prefix, sizeof(m->prefix),
+		    &m->prefix_len, log_sig, c, &why);
+		if (rc < 0)
+			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later", why);
+	}
+	if (!m->code && m->spool_open) {
+		if ((rc = hal_storage()->commit(&m->spool, m->spool_path)) < 0) {
+			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
+			m->spool_open = false;
+		} else
+			m->spool_committed = true;
+	}
+	if (!m->code && (m->target = relay_target_for(c->cfg)) == NULL)
+		refuse(m, 451, "4.3.5", "No relay target available in this build");
+	if (m->code) {
+		hal_log(HAL_LOG_INFO, LOGM, "%s: reject: %d %s %s; from=<%s>", m->id, m->code, m->esc,
+		    m->text, c->smtp.mail_from);
+		smtpd_message_done(&c->smtp, m->code, m->esc, m->text);
+		msg_cleanup(c);
+		return;
+	}
+	memset(rm, 0, sizeof(*rm));
+	memcpy(rm->id, m->id, sizeof(rm->id));
+	rm->mail_from = c->smtp.mail_from;
+	rm->rcpts = c->smtp.rcpts;
+	rm->nrcpt = c->smtp.nrcpt;
+	rm->spool_path = m->spool_path;
+	rm->prefix = m->prefix;
+	rm->prefix_len = m->prefix_len;
+	rm->size = m->prefix_len + m->size;
+	rm->body_8bit = c->smtp.body_8bit;
+	rm->smtputf8 = c->smtp.smtputf8;
+	rm->client = c->peer;
+	rm->cfg = c->cfg;
+	m->relay_pending = false;
+	/* done() may run inside start() (outbox): relay_pending tells it apart */
+	rc = m->target->start(rm, relay_done, c, &handle);
+	if (rc < 0) {
+		hal_log(HAL_LOG_ERR, LOGM, "%s: relay %s did not start: %s", m->id, m->target->name,
+		    strerror(-rc));
+		smtpd_message_done(&c->smtp, 451, "4.3.0", "Relay not available; try again later");
+		msg_cleanup(c);
+		return;
+	}
+	if (c->smtp.phase == SMTPD_PH_WAIT_MSG) {
+		m->relay_pending = true;
+		m->relay_handle = handle;
+	}
+}
+
+/* ------------------------------------------------------------ input */
+
+size_t
+smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n || c->smtp.ev != SMTPD_EV_NONE) {
+		size_t k = smtpd_push(&c->smtp, p + i, n - i), ln;
+		const uint8_t *l;
+		bool ok;
+
+		i += k;
+		switch (smtpd_event(&c->smtp)) {
+		case SMTPD_EV_NONE:
+			if (k == 0)
+				return i;
+			break;
+		case SMTPD_EV_STARTTLS:
+			c->want_tls = true;
+			c->smtp.ev = SMTPD_EV_NONE;
+			if (i < n)
+				hal_log(HAL_LOG_WARN, LOGM,
+				    "[%s]: discarded %zu octets pipelined after STARTTLS (CVE-2011-0411)",
+				    c->peer_str, n - i);
+			return n;
+		case SMTPD_EV_AUTH:
+			ok = smtpd_policy_user(c->cfg, c->smtp.auth_user, c->smtp.auth_pass);
+			hal_log(ok ? HAL_LOG_INFO : HAL_LOG_WARN, LOGM, "[%s]: AUTH %s for user %s",
+			    c->peer_str, ok ? "succeeded" : "failed", c->smtp.auth_user);
+			smtpd_auth_result(&c->smtp, ok);
+			break;
+		case SMTPD_EV_DATA_BEGIN:
+			msg_begin(c);
+			break;
+		case SMTPD_EV_DATA_LINE:
+			l = smtpd_data_line(&c->smtp, &ln);
+			msg_line(c, l, ln);
+			break;
+		case SMTPD_EV_DATA_END:
+			msg_end(c);
+			break;
+		case SMTPD_EV_DATA_ABORT:
+			msg_abort(c, c->smtp.closing ? "bare CR or LF in DATA" : "too large or overlong line");
+			break;
+		case SMTPD_EV_CLOSE:
+			return n;
+		}
+		c->smtp.ev = SMTPD_EV_NONE;
+		if (smtpd_closing(&c->smtp))
+			return n;
+	}
+	return i;
+}
+
+void
+smtpd_conn_free(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+
+	if (m->relay_pending && m->target && m->target->cancel)
+		m->target->cancel(m->relay_handle);
+	if (m->relay_pending || m->spool_open || m->spool_committed)
+		msg_abort(c, "client went away");
+	hal_log(HAL_LOG_INFO, LOGM, "disconnect from [%s]", c->peer_str);
+}

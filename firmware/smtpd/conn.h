@@ -1,0 +1,98 @@
+/*
+ * firmware/smtpd/conn.h — one client session above the protocol engine:
+ * the engine's events become spool writes, header checks, DKIM signing and
+ * a relay job. Still no sockets and no TLS (firmware/smtpd/server.c adds
+ * those around it), so tests drive a whole session in-process.
+ *
+ * Call order (the server or a test):
+ *   smtpd_conn_init(c, cfg, listener, peer, tls_active)   queues the greeting
+ *                                 (for implicit TLS call it after the handshake)
+ *   n = smtpd_conn_input(c, p, len)   plaintext from the client; returns the
+ *                                 bytes consumed (fewer when the session waits
+ *                                 for an asynchronous relay: keep the rest)
+ *   smtpd_out()/smtpd_out_ack() on &c->smtp   replies to send
+ *   c->want_tls                   STARTTLS accepted: all unconsumed input has
+ *                                 been discarded; send the 220, do the
+ *                                 handshake, then smtpd_conn_tls_started()
+ *   smtpd_closing(&c->smtp)       close once the replies are sent
+ *   smtpd_conn_free(c)            always, at the end (cancels a relay job,
+ *                                 removes the spool file)
+ * c->wake(c->wake_arg) is called when an asynchronous relay result arrived
+ * and the session has new output / can take input again.
+ *
+ * Message pipeline: each dot-unstuffed line goes to the spool file (the
+ * storage HAL) and, in the same pass, to the DKIM signer (body hash). The
+ * header block is collected first (bounded by CONFIG_DKIM_MAX_HEADER_BYTES)
+ * so the From policy can be decided before signing starts: exactly one
+ * From, its domain a configured signing domain (or below one, with
+ * `subdomains on`), else 550 5.7.1 naming the allowed domains; envelope
+ * sender alignment per domain (warn in the log, or refuse 550 5.7.1).
+ */
+#ifndef ZEGEL_SMTPD_CONN_H
+#define ZEGEL_SMTPD_CONN_H
+
+#include "firmware/relay/relay.h"
+#include "firmware/smtpd/sign.h"
+#include "firmware/smtpd/smtpd.h"
+#include "hal/storage.h"
+#include "zegel/cfg.h"
+
+#define SMTPD_PREFIX_MAX 6144
+
+/* Small fields first: only those are zeroed per session/message, so the
+ * large buffers (header block, signer) cost RSS only when a message uses
+ * them (see smtpd_conn_init). */
+struct smtpd_msg {
+	char id[RELAY_ID_MAX];
+	struct hal_file spool;
+	char spool_path[HAL_PATH_MAX];
+	bool spool_open, spool_committed;
+	/* first refusal found while reading (code 0: none) */
+	int code;
+	char esc[12];
+	char text[240];
+	bool in_body, signing;
+	size_t hdrlen;
+	unsigned nfrom;
+	char from_domain[ZCFG_NAME_MAX];
+	const struct zcfg_domain *dom;
+	size_t prefix_len;
+	uint64_t size;
+	struct relay_msg rm;
+	const struct relay_target_ops *target;
+	void *relay_handle;
+	bool relay_pending;
+	/* large, not zeroed */
+	uint8_t hdr[CONFIG_DKIM_MAX_HEADER_BYTES];
+	uint8_t prefix[SMTPD_PREFIX_MAX];
+	struct smtpd_sign sign;
+};
+
+struct smtpd_conn {
+	const struct zcfg *cfg;
+	struct hal_addr peer;
+	char peer_str[HAL_ADDR_STRLEN];
+	char listener[32];
+	bool want_tls;
+	void (*wake)(void *arg);
+	void *wake_arg;
+	struct smtpd_session smtp;
+	struct smtpd_msg msg;       /* last: see struct smtpd_msg */
+};
+
+void smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg,
+    const struct zcfg_listener *l, const struct hal_addr *peer, bool tls_active);
+size_t smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n);
+void smtpd_conn_tls_started(struct smtpd_conn *c, const char *desc);
+void smtpd_conn_free(struct smtpd_conn *c);
+
+/* Policy helpers (policy.c), pure functions of the configuration. */
+bool smtpd_policy_network(const struct zcfg *cfg, const struct hal_addr *peer, bool *normalise);
+bool smtpd_policy_user(const struct zcfg *cfg, const char *user, const char *pass);
+bool smtpd_policy_has_users(const struct zcfg *cfg);
+/* The configured domain that covers dom (exact, or a parent with subdomains on). */
+const struct zcfg_domain *smtpd_policy_domain(const struct zcfg *cfg, const char *dom);
+/* "example.test, example.org" for refusal texts. */
+void smtpd_policy_domain_list(const struct zcfg *cfg, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,1 @@
+src-$(CONFIG_FEATURE_SMTPD) += $(wildcard firmware/smtpd/*.c)

@@ -1,0 +1,413 @@
+/*
+ * Listeners and sessions on the event loop (see server.h). Per session:
+ *
+ *   socket -> rin (ciphertext if TLS) -> [TLS] -> pin -> conn (engine)
+ *   conn replies -> [TLS] -> rout -> socket          (plaintext: no rout)
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/core/loop.h"
+#include "firmware/smtpd/conn.h"
+#include "firmware/smtpd/server.h"
+#include "firmware/tls/tls.h"
+#include "hal/log.h"
+
+#define LOGM "smtpd"
+#define SESS_IN 4096
+#define SESS_TLS_OUT 8192
+
+struct sess {
+	bool used;
+	int h;
+	const struct zcfg_listener *lst;
+	bool conn_ready;            /* conn initialised (implicit TLS: after handshake) */
+	bool tls_on, handshaking, implicit, timed_out;
+	size_t rinlen, pinlen, routlen;
+	struct hal_addr peer;
+	struct tls_server_conn tls;
+	/* not zeroed at accept (RSS: only touched pages count) */
+	uint8_t rin[SESS_IN];
+	uint8_t pin[SESS_IN];
+	uint8_t rout[SESS_TLS_OUT];
+	struct smtpd_conn conn;
+};
+
+struct lsn {
+	int h;
+	struct zcfg_listener l;
+};
+
+static struct sess pool[CONFIG_MAX_SESSIONS];
+static struct lsn lsns[CONFIG_CFG_MAX_LISTENERS];
+static const struct zcfg *scfg;
+static unsigned nopen, npeak;
+
+static void process(struct sess *s);
+
+static void
+sess_close(struct sess *s)
+{
+	if (!s->used)
+		return;
+	if (s->conn_ready)
+		smtpd_conn_free(&s->conn);
+	tls_server_conn_free(&s->tls);
+	loop_close(s->h);
+	s->used = false;
+	nopen--;
+}
+
+static size_t
+rx_space(void *arg, uint8_t **p)
+{
+	struct sess *s = arg;
+
+	*p = s->rin + s->rinlen;
+	return sizeof(s->rin) - s->rinlen;
+}
+
+static void
+rx_done(void *arg, size_t n)
+{
+	struct sess *s = arg;
+
+	if (n == 0) {
+		sess_close(s);
+		return;
+	}
+	if (s->conn_ready && s->conn.want_tls && !s->tls_on)
+		return;                     /* plaintext after STARTTLS: dropped */
+	s->rinlen += n;
+	process(s);
+}
+
+static size_t
+tx_data(void *arg, const uint8_t **p)
+{
+	struct sess *s = arg;
+	size_t n = 0;
+
+	if (s->tls_on) {
+		*p = s->rout;
+		return s->routlen;
+	}
+	if (!s->conn_ready)
+		return 0;
+	*p = smtpd_out(&s->conn.smtp, &n);
+	return n;
+}
+
+static void
+tx_done(void *arg, size_t n)
+{
+	struct sess *s = arg;
+
+	if (s->tls_on) {
+		memmove(s->rout, s->rout + n, s->routlen - n);
+		s->routlen -= n;
+	} else
+		smtpd_out_ack(&s->conn.smtp, n);
+	process(s);
+}
+
+static void
+on_event(void *arg, enum loop_event ev, int err)
+{
+	struct sess *s = arg;
+
+	if (ev == LOOP_EV_TIMEOUT) {
+		if (s->timed_out || !s->conn_ready) {
+			sess_close(s);
+			return;
+		}
+		s->timed_out = true;
+		hal_log(HAL_LOG_INFO, LOGM, "timeout after %s from [%s]",
+		    s->conn.smtp.phase == SMTPD_PH_DATA ? "DATA" : "command", s->conn.peer_str);
+		smtpd_timeout(&s->conn.smtp);
+		loop_set_idle_timeout(s->h, 10000);  /* 10 s to take the 421 */
+		process(s);
+		return;
+	}
+	if (ev == LOOP_EV_ERROR)
+		hal_log(HAL_LOG_DEBUG, LOGM, "connection error: %s", strerror(-err));
+	sess_close(s);
+}
+
+static const struct loop_stream_ops sess_ops = {
+	.rx_space = rx_space,
+	.rx_done = rx_done,
+	.tx_data = tx_data,
+	.tx_done = tx_done,
+	.event = on_event,
+};
+
+static void
+wake(void *arg)
+{
+	process(arg);
+}
+
+static void
+conn_start(struct sess *s, const struct hal_addr *peer, bool tls)
+{
+	smtpd_conn_init(&s->conn, scfg, s->lst, peer, tls);
+	s->conn.wake = wake;
+	s->conn.wake_arg = s;
+	s->conn_ready = true;
+}
+
+/* Run the TLS layer and the session until nothing moves. */
+static void
+process(struct sess *s)
+{
+	for (int guard = 0; guard < 64 && s->used; guard++) {
+		bool moved = false;
+		size_t n, k;
+		const uint8_t *o;
+
+		if (s->tls_on && s->handshaking) {
+			int rc = tls_server_conn_handshake(&s->tls);
+
+			if (rc < 0) {
+				char e[96];
+
+				hal_log(HAL_LOG_INFO, LOGM, "TLS handshake failed with [%s]: %s",
+				    s->conn_ready ? s->conn.peer_str : "client",
+				    tls_strerror(rc, e, sizeof(e)));
+				sess_close(s);
+				return;
+			}
+			if (rc == TLS_WANT)
+				break;
+			s->handshaking = false;
+			moved = true;
+			{
+				char d[96];
+
+				tls_server_conn_describe(&s->tls, d, sizeof(d));
+				if (s->implicit) {
+					conn_start(s, &s->peer, true);
+					hal_log(HAL_LOG_INFO, LOGM, "[%s]: TLS established: %s",
+					    s->conn.peer_str, d);
+				} else
+					smtpd_conn_tls_started(&s->conn, d);
+			}
+		}
+		if (!s->conn_ready)
+			break;
+		/* input */
+		if (s->tls_on) {
+			while (s->pinlen < sizeof(s->pin)) {
+				ssize_t r = tls_server_conn_read(&s->tls, s->pin + s->pinlen,
+				    sizeof(s->pin) - s->pinlen);
+
+				if (r == TLS_WANT)
+					break;
+				if (r < 0) {
+					sess_close(s);
+					return;
+				}
+				s->pinlen += (size_t)r;
+				moved = true;
+			}
+			if (s->pinlen) {
+				k = smtpd_conn_input(&s->conn, s->pin, s->pinlen);
+				memmove(s->pin, s->pin + k, s->pinlen - k);
+				s->pinlen -= k;
+				moved |= k > 0;
+			}
+			/* output through TLS */
+			o = smtpd_out(&s->conn.smtp, &n);
+			if (n && s->routlen + n + 256 <= sizeof(s->rout)) {
+				ssize_t w = tls_server_conn_write(&s->tls, o, n);
+
+				if (w < 0) {
+					sess_close(s);
+					return;
+				}
+				if (w > 0) {
+					smtpd_out_ack(&s->conn.smtp, (size_t)w);
+					moved = true;
+				}
+			}
+		} else if (s->rinlen && !s->conn.want_tls) {
+			k = smtpd_conn_input(&s->conn, s->rin, s->rinlen);
+			if (s->conn.want_tls)
+				k = s->rinlen;      /* CVE-2011-0411: drop the rest */
+			memmove(s->rin, s->rin + k, s->rinlen - k);
+			s->rinlen -= k;
+			moved |= k > 0;
+		}
+		/* STARTTLS: once the 220 is out, switch to TLS */
+		if (!s->tls_on && s->conn.want_tls && s->conn.smtp.outlen == 0) {
+			s->rinlen = 0;
+			if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
+				sizeof(s->rout)) < 0) {
+				hal_log(HAL_LOG_ERR, LOGM, "[%s]: cannot start TLS (out of memory?)",
+				    s->conn.peer_str);
+				sess_close(s);
+				return;
+			}
+			s->tls_on = s->handshaking = true;
+			moved = true;
+		}
+		if (smtpd_closing(&s->conn.smtp) && s->conn.smtp.outlen == 0 && s->routlen == 0) {
+			sess_close(s);
+			return;
+		}
+		if (!moved)
+			break;
+	}
+}
+
+static void
+on_accept(void *arg, int h, const struct hal_addr *peer)
+{
+	struct lsn *l = arg;
+	struct sess *s = NULL;
+
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
+		if (!pool[i].used) {
+			s = &pool[i];
+			break;
+		}
+	if (s == NULL) {
+		char a[HAL_ADDR_STRLEN];
+
+		hal_addr_format(peer, false, a, sizeof(a));
+		hal_log(HAL_LOG_WARN, LOGM, "session pool full (%d): refused [%s]",
+		    CONFIG_MAX_SESSIONS, a);
+		loop_reject(h, "421 4.3.2 Too many connections, try again later\r\n");
+		return;
+	}
+	memset(s, 0, offsetof(struct sess, tls));
+	s->used = true;
+	s->h = h;
+	s->lst = &l->l;
+	s->peer = *peer;
+	nopen++;
+	if (nopen > npeak)
+		npeak = nopen;
+	loop_bind(h, &sess_ops, s);
+	loop_set_idle_timeout(h, (uint32_t)CONFIG_SMTP_IDLE_TIMEOUT * 1000u);
+	if (l->l.mode == ZCFG_LISTEN_TLS) {
+		s->implicit = true;
+		if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
+			sizeof(s->rout)) < 0) {
+			loop_reject(h, NULL);
+			s->used = false;
+			nopen--;
+			return;
+		}
+		s->tls_on = s->handshaking = true;
+		return;
+	}
+	conn_start(s, peer, false);
+	process(s);
+}
+
+static const char *
+full_reply(void *arg)
+{
+	(void)arg;
+	return "421 4.3.2 Too many connections, try again later\r\n";
+}
+
+static const struct loop_listener_ops lsn_ops = { on_accept, full_reply };
+
+static void
+listeners_close(void)
+{
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++)
+		if (lsns[i].l.used) {
+			loop_close(lsns[i].h);
+			memset(&lsns[i], 0, sizeof(lsns[i]));
+		}
+}
+
+static int
+setup(const struct zcfg *cfg)
+{
+	char cert[ZCFG_PATH_MAX + 16], key[ZCFG_PATH_MAX + 16], err[200];
+	const char *dd = cfg->data_dir[0] ? cfg->data_dir : "var";
+	int rc, nok = 0;
+
+	scfg = cfg;
+	if (cfg->tls_cert[0])
+		snprintf(cert, sizeof(cert), "%s", cfg->tls_cert);
+	else
+		snprintf(cert, sizeof(cert), "%s/tls/cert.pem", dd);
+	if (cfg->tls_key[0])
+		snprintf(key, sizeof(key), "%s", cfg->tls_key);
+	else
+		snprintf(key, sizeof(key), "%s/tls/key.pem", dd);
+	if ((rc = tls_server_setup(cert, key, cfg->hostname[0] ? cfg->hostname : "zegel.localdomain",
+		 err, sizeof(err))) < 0)
+		hal_log(HAL_LOG_ERR, "tls", "TLS unavailable: %s", err);
+	listeners_close();
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
+		const struct zcfg_listener *l = &cfg->listeners[i];
+		char a[HAL_ADDR_STRLEN];
+
+		if (!l->used)
+			continue;
+		hal_addr_format(&l->addr, true, a, sizeof(a));
+		if (l->mode == ZCFG_LISTEN_TLS && !tls_server_ready()) {
+			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: no TLS certificate, not started",
+			    l->name, a);
+			continue;
+		}
+		lsns[i].l = *l;
+		if ((rc = loop_listen(&l->addr, &lsn_ops, &lsns[i])) < 0) {
+			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: %s", l->name, a, strerror(-rc));
+			lsns[i].l.used = false;
+			continue;
+		}
+		lsns[i].h = rc;
+		nok++;
+		hal_log(HAL_LOG_INFO, LOGM, "listening on %s (%s, %s%s)", a, l->name,
+		    l->mode == ZCFG_LISTEN_TLS ? "implicit TLS" :
+		    l->mode == ZCFG_LISTEN_STARTTLS ? "STARTTLS" : "plain+STARTTLS",
+		    l->auth_plaintext ? ", auth-plaintext on" : "");
+	}
+	return nok;
+}
+
+int
+smtpd_server_start(const struct zcfg *cfg)
+{
+	memset(pool, 0, sizeof(pool));
+	memset(lsns, 0, sizeof(lsns));
+	nopen = npeak = 0;
+	return setup(cfg);
+}
+
+int
+smtpd_server_reload(const struct zcfg *cfg)
+{
+	return setup(cfg);
+}
+
+void
+smtpd_server_stop(void)
+{
+	listeners_close();
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
+		if (pool[i].used) {
+			if (pool[i].conn_ready) {
+				smtpd_shutdown(&pool[i].conn.smtp, "Service shutting down");
+				process(&pool[i]);
+			}
+			sess_close(&pool[i]);
+		}
+}
+
+unsigned
+smtpd_server_sessions(unsigned *peak)
+{
+	if (peak)
+		*peak = npeak;
+	return nopen;
+}

@@ -1,0 +1,124 @@
+/* DKIM signing for a session: every configured key of the domain in one pass (sign.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/smtpd/sign.h"
+
+#if SMTPD_HAVE_SIGNER
+#include "firmware/keys/keys.h"
+
+int
+smtpd_sign_begin(struct smtpd_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
+    const char **why)
+{
+	struct dkim_sig_params prm;
+	int rc;
+
+	sg->nsig = 0;
+	sg->err = 0;
+	sg->domain = dom->name;
+	dkim_signer_init(&sg->signer, sg->hdrbuf, sizeof(sg->hdrbuf));
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++) {
+		const struct zcfg_key *k = &cfg->keys[i];
+		const struct hal_key *hk;
+
+		if (!k->used || strcmp(k->domain, dom->name) != 0)
+			continue;
+		if ((hk = keys_find(k->domain, k->selector)) == NULL) {
+			*why = "a configured key is not loaded";
+			return -1;
+		}
+		if (sg->nsig >= DKIM_MAX_SIGS)
+			break;
+		memset(&prm, 0, sizeof(prm));
+		prm.domain = dom->name;
+		prm.selector = k->selector;
+		prm.key = hk;
+		prm.canon_header = dom->canon_header == ZCFG_CANON_SIMPLE ? DKIM_CANON_SIMPLE
+									  : DKIM_CANON_RELAXED;
+		prm.canon_body = dom->canon_body == ZCFG_CANON_SIMPLE ? DKIM_CANON_SIMPLE
+								      : DKIM_CANON_RELAXED;
+		if ((rc = dkim_signer_add(&sg->signer, &prm)) < 0) {
+			*why = dkim_strerror(rc);
+			return rc;
+		}
+		sg->sel[sg->nsig] = k->selector;
+		sg->alg[sg->nsig] = hk->type == HAL_KEY_ED25519 ? "ed25519-sha256" : "rsa-sha256";
+		sg->nsig++;
+	}
+	if (sg->nsig == 0) {
+		*why = "no key configured for the domain";
+		return -1;
+	}
+	return 0;
+}
+
+int
+smtpd_sign_push(struct smtpd_sign *sg, const uint8_t *p, size_t n)
+{
+	if (sg->err)
+		return sg->err;
+	dkim_signer_push(&sg->signer, p, n);
+	return 0;
+}
+
+int
+smtpd_sign_finish(struct smtpd_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
+    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+    const char **why)
+{
+	int rc = dkim_signer_finish(&sg->signer, now);
+
+	*len = 0;
+	if (rc < 0) {
+		*why = dkim_strerror(rc);
+		return rc;
+	}
+	for (unsigned i = 0; i < sg->nsig; i++) {
+		size_t n = 0;
+
+		rc = dkim_signer_header(&sg->signer, i, (char *)out + *len, cap - *len, &n);
+		if (rc < 0) {
+			*why = dkim_strerror(rc);
+			return rc;
+		}
+		*len += n;
+		if (logcb)
+			logcb(arg, sg->domain, sg->sel[i], sg->alg[i]);
+	}
+	return 0;
+}
+
+#else /* the signer library is not in this tree yet */
+
+int
+smtpd_sign_begin(struct smtpd_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
+    const char **why)
+{
+	(void)sg;
+	(void)cfg;
+	(void)dom;
+	*why = "DKIM signer not built";
+	return -1;
+}
+
+int
+smtpd_sign_push(struct smtpd_sign *sg, const uint8_t *p, size_t n)
+{
+	(void)sg;
+	(void)p;
+	(void)n;
+	return -1;
+}
+
+int
+smtpd_sign_finish(struct smtpd_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
+    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+    const char **why)
+{
+	(void)sg, (void)now, (void)out, (void)cap, (void)logcb, (void)arg;
+	*len = 0;
+	*why = "DKIM signer not built";
+	return -1;
+}
+#endif

@@ -1,0 +1,161 @@
+/*
+ * firmware/smtpd/smtpd.h — the SMTP server protocol engine (RFC 5321,
+ * RFC 6409 submission, RFC 3207 STARTTLS, RFC 4954 AUTH, RFC 1870 SIZE,
+ * RFC 6152 8BITMIME, RFC 2920 PIPELINING, RFC 2034 ENHANCEDSTATUSCODES,
+ * RFC 6531 SMTPUTF8).
+ *
+ * Model. One struct smtpd_session per client, caller-allocated (a fixed
+ * pool in conn.c). It knows nothing of sockets, TLS, the clock, files or
+ * logs: it is fed the client's plaintext bytes and produces reply bytes.
+ *
+ *   smtpd_init(s, &params)       params: host name, peer, TLS state, policy
+ *   smtpd_start(s)               queue the 220 greeting
+ *   loop:
+ *     n = smtpd_push(s, p, len)  consumes bytes until an event (below) or
+ *                                until it cannot go on (output buffer
+ *                                full, waiting for the caller): then it
+ *                                returns what it consumed and the caller
+ *                                retries later with the rest
+ *     smtpd_out(s, &n) / smtpd_out_ack(s, n)   reply bytes to send
+ *
+ * Events (smtpd_event(s) after each push):
+ *   SMTPD_EV_STARTTLS  "220 Ready to start TLS" is queued. Send it, DROP
+ *                      every input byte not yet consumed (CVE-2011-0411:
+ *                      pipelined plaintext after STARTTLS must not be
+ *                      executed), run the handshake, then smtpd_tls_started().
+ *   SMTPD_EV_AUTH      credentials complete: smtpd_auth_user/pass(); answer
+ *                      with smtpd_auth_result(s, ok). Nothing is consumed
+ *                      until then.
+ *   SMTPD_EV_DATA_BEGIN  354 queued: start a new message (spool, signer).
+ *   SMTPD_EV_DATA_LINE smtpd_data_line(s, &n): one dot-unstuffed CRLF line.
+ *   SMTPD_EV_DATA_END  final dot: envelope is in smtpd_mail_from()/rcpts.
+ *                      Deliver, then smtpd_message_done(s, code, esc, text)
+ *                      (possibly much later: the engine waits).
+ *   SMTPD_EV_DATA_ABORT the message was refused by the engine (too big, too
+ *                      long a line, bare CR/LF): discard what was spooled.
+ *   SMTPD_EV_CLOSE     send what is queued, then close (QUIT, 421, 5xx
+ *                      smuggling refusal).
+ *
+ * Policy decided here: relaying needs a trusted network or AUTH (554 5.7.1
+ * per RCPT otherwise); AUTH needs TLS unless auth_plaintext; addresses must
+ * be qualified and without source routes (553 5.1.3). Header From policy
+ * needs the message and is the caller's (conn.c).
+ */
+#ifndef ZEGEL_SMTPD_SMTPD_H
+#define ZEGEL_SMTPD_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/smtpd/esc.h"
+#include "firmware/spool/data.h"
+#include "zegel/config.h"
+
+#define SMTPD_OUT_MAX 2048
+#define SMTPD_ADDR_MAX 256          /* RFC 5321 4.5.3.1.3: path 256 octets */
+#define SMTPD_RCPT_BUF (CONFIG_SMTP_MAX_RECIPIENTS * 64 + SMTPD_ADDR_MAX)
+#define SMTPD_HOST_MAX 256
+#define SMTPD_AUTH_MAX 256
+
+enum smtpd_phase {
+	SMTPD_PH_INIT = 0,          /* before greeting / after STARTTLS: need EHLO */
+	SMTPD_PH_READY,             /* after EHLO/HELO, no transaction */
+	SMTPD_PH_MAIL,              /* MAIL accepted */
+	SMTPD_PH_RCPT,              /* at least one RCPT accepted */
+	SMTPD_PH_DATA,              /* reading the message */
+	SMTPD_PH_WAIT_MSG,          /* final dot seen, waiting for delivery result */
+	SMTPD_PH_AUTH,              /* reading AUTH continuation lines */
+	SMTPD_PH_WAIT_AUTH,         /* waiting for the caller's credential check */
+	SMTPD_PH_TLS,               /* STARTTLS accepted, waiting for handshake */
+	SMTPD_PH_CLOSED,
+};
+
+enum smtpd_event {
+	SMTPD_EV_NONE = 0,
+	SMTPD_EV_STARTTLS,
+	SMTPD_EV_AUTH,
+	SMTPD_EV_DATA_BEGIN,
+	SMTPD_EV_DATA_LINE,
+	SMTPD_EV_DATA_END,
+	SMTPD_EV_DATA_ABORT,
+	SMTPD_EV_CLOSE,
+};
+
+struct smtpd_params {
+	const char *hostname;       /* banner and EHLO */
+	bool tls;                   /* TLS already active (implicit TLS, 465) */
+	bool starttls_offered;      /* listener can do STARTTLS */
+	bool auth_plaintext;        /* AUTH allowed without TLS */
+	bool auth_available;        /* some users are configured */
+	bool trusted_network;       /* client is in a relay network */
+	bool normalise;             /* accept bare LF/CR as line ends */
+	uint64_t max_size;          /* SIZE, 552 5.3.4 beyond */
+};
+
+enum smtpd_auth_mech { SMTPD_AUTH_NONE = 0, SMTPD_AUTH_PLAIN, SMTPD_AUTH_LOGIN };
+
+struct smtpd_session {
+	struct smtpd_params prm;
+	char hostname[SMTPD_HOST_MAX];
+	enum smtpd_phase phase;
+	enum smtpd_event ev;
+	bool closing;
+
+	/* command line assembly */
+	uint8_t line[CONFIG_SMTP_LINE_MAX + 1];
+	size_t len;
+	bool cr, overflow;
+
+	uint8_t out[SMTPD_OUT_MAX];
+	size_t outlen;
+
+	bool esmtp, tls, authed;
+	char helo[SMTPD_HOST_MAX];
+	char auth_user[SMTPD_AUTH_MAX];
+	char auth_pass[SMTPD_AUTH_MAX];
+	enum smtpd_auth_mech auth_mech;
+	unsigned auth_step;
+	unsigned errors;
+
+	/* transaction */
+	char mail_from[SMTPD_ADDR_MAX + 1];
+	bool body_8bit, smtputf8;
+	char rcpts[SMTPD_RCPT_BUF];
+	size_t rcptlen;
+	unsigned nrcpt;
+	struct spool_data data;
+	unsigned nmessages;
+};
+
+void smtpd_init(struct smtpd_session *s, const struct smtpd_params *prm);
+void smtpd_start(struct smtpd_session *s);
+size_t smtpd_push(struct smtpd_session *s, const uint8_t *p, size_t n);
+static inline enum smtpd_event smtpd_event(const struct smtpd_session *s) { return s->ev; }
+/* True while the engine takes no input (waiting for the caller, closing). */
+bool smtpd_input_blocked(const struct smtpd_session *s);
+
+const uint8_t *smtpd_out(const struct smtpd_session *s, size_t *n);
+void smtpd_out_ack(struct smtpd_session *s, size_t n);
+static inline bool smtpd_closing(const struct smtpd_session *s) { return s->closing; }
+
+void smtpd_tls_started(struct smtpd_session *s);
+void smtpd_auth_result(struct smtpd_session *s, bool ok);
+const uint8_t *smtpd_data_line(const struct smtpd_session *s, size_t *n);
+void smtpd_message_done(struct smtpd_session *s, int code, const char *esc, const char *text);
+/* Idle timeout: 421 4.4.2, then close. */
+void smtpd_timeout(struct smtpd_session *s);
+/* The server is shutting down or full: 421 4.3.2, then close. */
+void smtpd_shutdown(struct smtpd_session *s, const char *why);
+
+/* Queue one reply line (used by the caller for policy refusals). */
+void smtpd_reply(struct smtpd_session *s, int code, enum esc_code esc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Validate an RFC 5321 mailbox (no <>): 0, or an ESC-bearing refusal text. */
+const char *smtpd_check_mailbox(const char *a, size_t n, bool utf8);
+
+#endif

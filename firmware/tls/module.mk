@@ -1,0 +1,1 @@
+src-$(CONFIG_FEATURE_TLS) += $(wildcard firmware/tls/*.c)

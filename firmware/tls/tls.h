@@ -1,0 +1,102 @@
+/*
+ * firmware/tls/tls.h — mbedTLS glue shared by the TLS server side
+ * (server.c: STARTTLS and implicit TLS for LAN clients) and the client side
+ * (client.c, the relay's STARTTLS to upstreams).
+ *
+ * Model. TLS is a byte filter between the event loop's buffers and a
+ * protocol engine; it never touches a socket. The caller owns two
+ * ciphertext buffers and gives them to the TLS context as a memory BIO:
+ * received ciphertext is appended to in[0..*inlen) by the caller and
+ * consumed (front-trimmed) by mbedTLS; ciphertext to send is appended by
+ * mbedTLS to out[0..*outlen) (at most outcap) and drained by the caller.
+ * When a buffer is empty/full the mbedTLS call returns "want" and the
+ * caller retries after the next loop turn. Only this directory includes
+ * mbedTLS ssl headers.
+ */
+#ifndef ZEGEL_TLS_TLS_H
+#define ZEGEL_TLS_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <mbedtls/ssl.h>
+
+struct tls_bio {
+	uint8_t *in;
+	size_t *inlen;
+	uint8_t *out;
+	size_t *outlen;
+	size_t outcap;
+};
+
+/* mbedTLS f_send/f_recv over a struct tls_bio (ctx). */
+static inline int
+tls_bio_send(void *ctx, const unsigned char *p, size_t n)
+{
+	struct tls_bio *b = ctx;
+	size_t room = b->outcap - *b->outlen;
+
+	if (room == 0)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	if (n > room)
+		n = room;
+	memcpy(b->out + *b->outlen, p, n);
+	*b->outlen += n;
+	return (int)n;
+}
+
+static inline int
+tls_bio_recv(void *ctx, unsigned char *p, size_t n)
+{
+	struct tls_bio *b = ctx;
+
+	if (*b->inlen == 0)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	if (n > *b->inlen)
+		n = *b->inlen;
+	memcpy(p, b->in, n);
+	memmove(b->in, b->in + n, *b->inlen - n);
+	*b->inlen -= n;
+	return (int)n;
+}
+
+/* ------------------------------------------------------------ server side */
+
+/*
+ * tls_server_setup() loads the device certificate and key from cert_path and
+ * key_path; if either is missing it generates an ECDSA P-256 key and a
+ * self-signed certificate for hostname (valid 10 years) and writes them
+ * there first (key mode 0600). Call again after `set tls cert/key` to
+ * replace them. Returns 0 or -errno/-1 with a message in err.
+ */
+int tls_server_setup(const char *cert_path, const char *key_path, const char *hostname,
+    char *err, size_t errcap);
+bool tls_server_ready(void);
+
+enum { TLS_WANT = 0 };
+
+struct tls_server_conn {
+	mbedtls_ssl_context ssl;
+	struct tls_bio bio;
+	bool used, done;
+};
+
+/* mbedtls_ssl_setup over the shared server config: allocates mbedTLS's
+ * record buffers (about 2 x 16.7 KiB), released by tls_server_conn_free(). */
+int tls_server_conn_init(struct tls_server_conn *t, uint8_t *in, size_t *inlen,
+    uint8_t *out, size_t *outlen, size_t outcap);
+/* 1 when the handshake finished, TLS_WANT (0) to be called again, < 0 failed. */
+int tls_server_conn_handshake(struct tls_server_conn *t);
+/* Plaintext bytes read (> 0), TLS_WANT, or < 0 (peer closed or error). */
+ssize_t tls_server_conn_read(struct tls_server_conn *t, uint8_t *p, size_t n);
+/* Plaintext bytes taken (> 0), TLS_WANT, or < 0. */
+ssize_t tls_server_conn_write(struct tls_server_conn *t, const uint8_t *p, size_t n);
+/* "TLSv1.2 with cipher TLS-ECDHE-..." for the log. */
+void tls_server_conn_describe(const struct tls_server_conn *t, char *buf, size_t cap);
+void tls_server_conn_free(struct tls_server_conn *t);
+const char *tls_strerror(int err, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Boot a QEMU board's firmware image (build it first with `make image BOARD=...`).
+#
+#   scripts/qemu-run.sh BOARD [options]
+#     --disk FILE        persistent data disk (default build/<board>/data.img;
+#                        created as an empty ext4 file system if missing)
+#     --fwd HOSTPORT:GUESTPORT   forward 127.0.0.1:HOSTPORT to the guest
+#                        (repeatable; default 2587:587 when none is given)
+#     --mem MB           RAM (default 128)
+#     --append "WORDS"   extra kernel command line (e.g. zegel_ip=10.0.2.20/24)
+#     --test             for scripts: no reboot (a guest reboot or panic ends
+#                        QEMU), kernel messages off, no QEMU monitor on the
+#                        serial line
+#     --print            print the command instead of running it
+#
+# The serial console is this terminal; with -nographic, Ctrl-A X quits QEMU and
+# Ctrl-A C switches to the QEMU monitor. The network is QEMU's user mode NAT
+# (guest 10.0.2.15, gateway 10.0.2.2); only the forwarded ports reach the guest.
+set -euo pipefail
+board=${1:?usage: qemu-run.sh BOARD [--disk FILE] [--fwd H:G]... [--mem MB] [--append WORDS] [--test]}
+shift
+top=$(cd "$(dirname "$0")/.." && pwd)
+conf=$top/board/$board/image.conf
+[ -f "$conf" ] || { echo "qemu: board $board has no firmware image" >&2; exit 2; }
+KERNEL_UNAVAILABLE=
+# shellcheck source=/dev/null
+. "$conf"
+[ -z "$KERNEL_UNAVAILABLE" ] || { echo "qemu: $board: $KERNEL_UNAVAILABLE" >&2; exit 2; }
+
+img=$top/build/$board/image
+disk=$top/build/$board/data.img
+mem=128 append="" test=0 print=0
+fwds=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--disk) disk=$2; shift 2 ;;
+	--fwd) fwds+=("$2"); shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--test) test=1; shift ;;
+	--print) print=1; shift ;;
+	*) echo "qemu: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+[ ${#fwds[@]} -gt 0 ] || fwds=(2587:587)
+for f in kernel initramfs.cpio.gz; do
+	[ -f "$img/$f" ] || { echo "qemu: $img/$f missing: run make image BOARD=$board" >&2; exit 2; }
+done
+command -v "$QEMU_SYSTEM" >/dev/null || {
+	echo "qemu: $QEMU_SYSTEM not installed (scripts/bootstrap.sh qemu)" >&2; exit 2; }
+if [ ! -f "$disk" ]; then
+	"$top/scripts/image-disk.sh" "$disk"
+fi
+
+nic="user,model=$QEMU_NIC_MODEL"
+for f in "${fwds[@]}"; do
+	nic="$nic,hostfwd=tcp:127.0.0.1:${f%%:*}-:${f#*:}"
+done
+cmdline="console=$KERNEL_CONSOLE panic=1 zegel_data=$DATA_DEV"
+if [ "$test" = 1 ]; then
+	cmdline="$cmdline quiet loglevel=1"
+else
+	cmdline="$cmdline loglevel=4"
+fi
+[ -z "$append" ] || cmdline="$cmdline $append"
+
+# shellcheck disable=SC2206
+args=($QEMU_MACHINE -m "$mem" -kernel "$img/kernel" -initrd "$img/initramfs.cpio.gz"
+	-append "$cmdline" -nic "$nic" ${QEMU_DISK_ARGS//@DISK@/$disk})
+if [ "$test" = 1 ]; then
+	args+=(-display none -serial stdio -monitor none -no-reboot)
+else
+	args+=(-nographic)
+	echo "qemu: $board; console below (Ctrl-A X quits); forwarded:" \
+		"$(printf '127.0.0.1:%s ' "${fwds[@]%%:*}")" >&2
+fi
+if [ "$print" = 1 ]; then
+	printf '%q ' "$QEMU_SYSTEM" "${args[@]}"
+	echo
+	exit 0
+fi
+exec "$QEMU_SYSTEM" "${args[@]}"
