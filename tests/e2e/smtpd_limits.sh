@@ -3,7 +3,7 @@
 # one gets "421 4.3.2" and is closed; after one leaves, a new client is
 # served again. Also: the daemon survives clients that vanish mid-DATA.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/e2e/smtpd_env.sh"
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
 
 max=$(sed -n 's/^CONFIG_MAX_SESSIONS=//p' "$TOP/build/host/.config")
 max=${max:-32}
