@@ -23,6 +23,8 @@
 extern const struct relay_target_ops relay_smarthost;
 
 void smarthost_set_timeout(uint32_t ms);
+/* Messages being relayed right now (for `show relay`). */
+unsigned smarthost_jobs_active(void);
 int smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap);
 void smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *buf,
     size_t cap);
