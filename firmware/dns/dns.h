@@ -102,11 +102,11 @@ struct dns_result {
 	uint8_t rcode;         /* NOERROR or NXDOMAIN of the final answer */
 	bool nodata;           /* NOERROR without records of the type */
 	bool network_error;    /* indeterminate because the upstream did not answer */
+	unsigned queries, sig_checks, nsec3_hashes; /* work done for this lookup */
 	uint16_t nrr;
 	struct dns_result_rr rr[DNS_RESULT_MAX_RR];
 	size_t used;
 	uint8_t data[DNS_RESULT_DATA];
-	unsigned queries, sig_checks, nsec3_hashes; /* work done for this lookup */
 };
 
 struct dns_ctx {
