@@ -54,6 +54,9 @@ config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX], char cert
     char key[ZCFG_PATH_MAX])
 {
 	/* set_data_dir() and config_init() keep data_dir short enough. */
+	memset(outbox, 0, ZCFG_PATH_MAX);
+	memset(cert, 0, ZCFG_PATH_MAX);
+	memset(key, 0, ZCFG_PATH_MAX);
 	snprintf(outbox, ZCFG_PATH_MAX, "%.170s/outbox", data_dir);
 	snprintf(cert, ZCFG_PATH_MAX, "%.170s/tls/cert.pem", data_dir);
 	snprintf(key, ZCFG_PATH_MAX, "%.170s/tls/key.pem", data_dir);

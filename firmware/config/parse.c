@@ -31,6 +31,17 @@ streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Store a string with the rest of the field zeroed, so equal settings are
+ * equal bytes (config_modified() and the tests compare whole structs). */
+static void
+put(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	memset(dst, 0, cap);
+	memcpy(dst, src, n < cap ? n : cap - 1);
+}
+
 /* A host or domain name (RFC 1035 2.3.1 LDH labels; digits may lead, RFC
  * 1123 2.1). Lower-cased into out, trailing dot dropped. */
 static bool
@@ -38,6 +49,7 @@ valid_dname(const char *s, char out[ZCFG_NAME_MAX])
 {
 	size_t n = strlen(s), label = 0;
 
+	memset(out, 0, ZCFG_NAME_MAX);
 	if (n > 0 && s[n - 1] == '.')
 		n--;
 	if (n == 0 || n > 253)
@@ -102,7 +114,7 @@ want_path(const char *what, const char *s, char out[ZCFG_PATH_MAX], char *err, s
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return config_fail(err, cap, "%s: control character in path", what);
-	memcpy(out, s, n + 1);
+	put(out, ZCFG_PATH_MAX, s);
 	return 0;
 }
 
@@ -780,7 +792,7 @@ set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 			return config_fail(err, cap, "%s: port '%s' is not 1-65535", what, port);
 		w->relay.port = (uint16_t)v;
 	}
-	memcpy(w->relay.host, host, strlen(host) + 1);
+	put(w->relay.host, sizeof(w->relay.host), host);
 	w->relay.kind = ZCFG_RELAY_SMARTHOST;
 	return 0;
 bad:
@@ -809,7 +821,7 @@ set_relay_username(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	if (n == 0 || n >= ZCFG_USER_MAX)
 		return config_fail(err, cap, "set relay username: must have 1 to %d characters",
 		    ZCFG_USER_MAX - 1);
-	memcpy(w->relay.username, argv[0], n + 1);
+	put(w->relay.username, sizeof(w->relay.username), argv[0]);
 	return 0;
 }
 
@@ -822,7 +834,7 @@ set_relay_password(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	if (n == 0 || n >= ZCFG_SECRET_MAX)
 		return config_fail(err, cap, "set relay password: must have 1 to %d characters",
 		    ZCFG_SECRET_MAX - 1);
-	memcpy(w->relay.password, argv[0], n + 1);
+	put(w->relay.password, sizeof(w->relay.password), argv[0]);
 	return 0;
 }
 
