@@ -31,6 +31,9 @@ void smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, c
 int smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char *err,
     size_t errcap);
 
+/* `show relay` and `test relay` on the console (firmware/relay/console_relay.c). */
+int relay_console_register(void);
+
 /* Returns 0 if TLS was verified and EHLO answered, -1 otherwise; every
  * finding goes to emit(arg, line). timeout_ms bounds the whole probe. */
 int smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,

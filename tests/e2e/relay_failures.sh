@@ -5,7 +5,7 @@
 # code at swaks's DATA and no envelope or message byte in plaintext.
 # Ports: zegel 24030-24033, fake upstream 24140-24159.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/e2e/smtpd_env.sh"
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
 # Until the appliance (`zegel run`) is in this build, say so instead of failing.
 if timeout 5 "$ZEGEL" run --config /dev/null --no-console </dev/null 2>&1 | grep -q 'not implemented'; then
 	skip "relay through zegel run" "zegel run is not implemented in this build yet"
@@ -66,7 +66,7 @@ case_run() {
 	fi
 }
 
-D='^<~?\*\* +'
+D='^<~?\*+ +'
 case_run no-starttls nostarttls - 24141 "${D}451 4\.7\.4 .*does not offer STARTTLS"
 case_run bad-handshake badtls good 24142 "${D}451 4\.7\.5 .*TLS with .* failed"
 case_run wrong-name ok wrongname 24143 "${D}451 4\.7\.5 .*certificate name mismatch"

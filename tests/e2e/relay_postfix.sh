@@ -6,7 +6,7 @@
 # zegel logs relay=, tls=TLSv1.2 verified=pkix, status=sent.
 # Ports: zegel 24010-24013, Postfix 24025.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/e2e/smtpd_env.sh"
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
 # Until the appliance (`zegel run`) is in this build, say so instead of failing.
 if timeout 5 "$ZEGEL" run --config /dev/null --no-console </dev/null 2>&1 | grep -q 'not implemented'; then
 	skip "relay through zegel run" "zegel run is not implemented in this build yet"
@@ -81,7 +81,7 @@ before=$(find "$d/pf/mail/sink/new" -type f | wc -l)
 out=$(timeout 60 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \
 	--from printer@example.test --to carol@example.net,nobody@example.net \
 	--h-From printer@example.test --h-Subject "one bad recipient" 2>&1)
-if printf '%s\n' "$out" | grep -qE '^<~\*\* +550 5\.1\.1 .*nobody@example\.net'; then
+if printf '%s\n' "$out" | grep -qE '^<~?\*+ +550 5\.1\.1 .*nobody@example\.net'; then
 	ok "upstream 550 5.1.1 for one recipient reaches swaks at DATA"
 else
 	not_ok "upstream 550 5.1.1 for one recipient reaches swaks" "$(printf '%s\n' "$out" | tail -6)"
@@ -91,4 +91,23 @@ after=$(find "$d/pf/mail/sink/new" -type f | wc -l)
 [ "$after" -eq "$before" ] && ok "and the message went to nobody (no partial delivery)" ||
 	not_ok "no partial delivery" "$before -> $after messages"
 check "zegel logs status=bounced for it" grep -q 'status=bounced (550 5.1.1' "$d/zegel.log"
+
+# The console: `show relay` and `test relay` against the same Postfix.
+smtpd_stop
+out=$(printf 'show relay\ntest relay\n' | timeout 60 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+if printf '%s\n' "$out" | grep -q 'relay: smarthost 127.0.0.1 port 24025, STARTTLS required, sync mode' &&
+	printf '%s\n' "$out" | grep -q "relay: CA file: $d/pki/ca.crt"; then
+	ok "console: show relay"
+else
+	not_ok "console: show relay" "$out"
+fi
+if printf '%s\n' "$out" | grep -q 'relay: certificate subject: CN=localhost' &&
+	printf '%s\n' "$out" | grep -q 'relay: certificate issuer:  CN=zegel test CA' &&
+	printf '%s\n' "$out" | grep -qE 'relay: certificate expires: 20[0-9-]+ [0-9:]+ UTC' &&
+	printf '%s\n' "$out" | grep -qE 'relay: TLS: TLSv1\.2, TLS-ECDHE-[A-Z0-9-]+, verified=pkix' &&
+	printf '%s\n' "$out" | grep -q 'relay: OK: 250'; then
+	ok "console: test relay shows subject, issuer, expiry, TLS version, suite, verified=pkix"
+else
+	not_ok "console: test relay" "$out"
+fi
 finish

@@ -78,20 +78,27 @@ MF
 }
 
 postfix_start() {
-	local d=$1
+	local d=$1 port
+	port=$(sed -n 's/^127\.0\.0\.1:\([0-9]*\) inet.*/\1/p' "$d/etc/master.cf")
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "port $port is already in use" >"$d/start.log"
+		return 1
+	fi
 	postfix -c "$d/etc" check >"$d/check.log" 2>&1 || true
 	postfix -c "$d/etc" start >"$d/start.log" 2>&1
 }
 
 postfix_stop() {
-	local d=$1
+	local d=$1 pid=
 	[ -d "$d/etc" ] || return 0
+	[ -f "$d/queue/pid/master.pid" ] && pid=$(tr -d ' \n' <"$d/queue/pid/master.pid")
 	postfix -c "$d/etc" stop >/dev/null 2>&1 || true
+	[ -n "$pid" ] || return 0
 	for _ in $(seq 1 50); do
-		[ -f "$d/queue/pid/master.pid" ] || break
-		kill -0 "$(tr -d ' ' <"$d/queue/pid/master.pid")" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
+	kill -9 "$pid" 2>/dev/null || true
 }
 
 postfix_wait_mail() {
