@@ -293,7 +293,7 @@ int
 main(void)
 {
 	static struct CMUnitTest tests[128];
-	static char names[128][128], paths[128][512];
+	static char names[128][260], paths[128][800];
 	const char *vec = getenv("ZEGEL_SMTP_VECTORS") ? getenv("ZEGEL_SMTP_VECTORS") : VECTORS;
 	DIR *d = opendir(vec);
 	struct dirent *e;
