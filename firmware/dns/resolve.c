@@ -82,6 +82,17 @@ nm(const uint8_t *name)
 	return buf[k];
 }
 
+static const char *
+tn(uint16_t type)
+{
+	static char buf[4][16];
+	static int k;
+
+	k = (k + 1) & 3;
+	dns_type_to_text(type, buf[k], sizeof(buf[k]));
+	return buf[k];
+}
+
 /* ------------------------------------------------------------------ context */
 
 void
@@ -198,9 +209,9 @@ query(struct dns_ctx *ctx, const uint8_t *name, uint16_t type)
 	if (rc < 0) {
 		ctx->net_fail = true;
 		fail(ctx, rc == -EMSGSIZE ? DNS_EDE_NETWORK : DNS_EDE_NO_REACHABLE,
-		    "network: %s for %s/%u", rc == -ETIMEDOUT ? "no answer"
+		    "network: %s for %s/%s", rc == -ETIMEDOUT ? "no answer"
 		    : rc == -EMSGSIZE ? "truncated answer, TCP failed" : strerror(-rc),
-		    nm(name), type);
+		    nm(name), tn(type));
 		return NULL;
 	}
 	m = &ctx->msgs[ctx->msg_used++];
@@ -222,8 +233,8 @@ query(struct dns_ctx *ctx, const uint8_t *name, uint16_t type)
 	if (m->rcode != DNS_RCODE_NOERROR && m->rcode != DNS_RCODE_NXDOMAIN) {
 		ctx->msg_used--;
 		ctx->net_fail = true;
-		fail(ctx, DNS_EDE_NO_REACHABLE, "upstream answered rcode %u for %s/%u", m->rcode,
-		    nm(name), type);
+		fail(ctx, DNS_EDE_NO_REACHABLE, "upstream answered rcode %u for %s/%s", m->rcode,
+		    nm(name), tn(type));
 		return NULL;
 	}
 	return m;
@@ -391,8 +402,8 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 		if (z->state == DNS_Z_INSECURE)
 			return V_INSECURE;
 		if (z->state == DNS_Z_NOTZONE) {
-			fail(ctx, DNS_EDE_BOGUS, "%s/%u signed by %s, which is not a zone", nm(owner),
-			    type, nm(signer));
+			fail(ctx, DNS_EDE_BOGUS, "%s/%s signed by %s, which is not a zone", nm(owner),
+			    tn(type), nm(signer));
 			any_zone_bogus = true;
 			continue;
 		}
@@ -414,9 +425,9 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 				continue;
 			if (++tried > CONFIG_DNS_MAX_KEYTAG_COLLISIONS) {
 				fail(ctx, DNS_EDE_BOGUS,
-				    "work budget: more than %d keys with tag %u for %s/%u",
+				    "work budget: more than %d keys with tag %u for %s/%s",
 				    CONFIG_DNS_MAX_KEYTAG_COLLISIONS, dns_sig_keytag(sig), nm(owner),
-				    type);
+				    tn(type));
 				ctx->budget_hit = true;
 				return V_BOGUS;
 			}
@@ -448,17 +459,18 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 	}
 	if (first_err == DNS_SIG_UNSUPPORTED && !any_zone_bogus) {
 		fail(ctx, DNS_EDE_UNSUP_DNSKEY_ALG,
-		    "%s/%u only signed with unsupported algorithms in a secure zone", nm(owner), type);
+		    "%s/%s only signed with unsupported algorithms in a secure zone", nm(owner),
+		    tn(type));
 		return V_BOGUS;
 	}
 	if (first_err == DNS_SIG_MISMATCH)
-		fail(ctx, DNS_EDE_DNSKEY_MISSING, "no key of the signer matches the RRSIG of %s/%u",
-		    nm(owner), type);
+		fail(ctx, DNS_EDE_DNSKEY_MISSING, "no key of the signer matches the RRSIG of %s/%s",
+		    nm(owner), tn(type));
 	else if (first_err)
-		fail(ctx, sig_ede(first_err), "RRSIG of %s/%u: %s", nm(owner), type,
+		fail(ctx, sig_ede(first_err), "RRSIG of %s/%s: %s", nm(owner), tn(type),
 		    dns_sig_strerror(first_err));
 	else
-		fail(ctx, DNS_EDE_BOGUS, "no usable RRSIG for %s/%u", nm(owner), type);
+		fail(ctx, DNS_EDE_BOGUS, "no usable RRSIG for %s/%s", nm(owner), tn(type));
 	return V_BOGUS;
 }
 
@@ -905,8 +917,8 @@ check_positive(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *owne
 		if (st == DNS_Z_BOGUS && !ctx->net_fail && !ctx->budget_hit)
 			ctx->reason[0] = '\0';
 		if (st == DNS_Z_BOGUS)
-			fail(ctx, DNS_EDE_RRSIGS_MISSING, "%s/%u has no RRSIG in a signed zone",
-			    nm(owner), type);
+			fail(ctx, DNS_EDE_RRSIGS_MISSING, "%s/%s has no RRSIG in a signed zone",
+			    nm(owner), tn(type));
 		return zstate_status(ctx, st);
 	}
 	default:
@@ -931,8 +943,8 @@ check_negative(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *name
 		if (st == DNS_Z_BOGUS && !ctx->net_fail && !ctx->budget_hit)
 			ctx->reason[0] = '\0'; /* the missing proof is the cause, not the walk */
 		if (st == DNS_Z_BOGUS)
-			fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%u without signed NSEC/NSEC3",
-			    nx ? "NXDOMAIN" : "NODATA", nm(name), type);
+			fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%s without signed NSEC/NSEC3",
+			    nx ? "NXDOMAIN" : "NODATA", nm(name), tn(type));
 		return zstate_status(ctx, st);
 	}
 	if (r != V_SECURE)
@@ -945,8 +957,8 @@ check_negative(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *name
 	case DNS_PROOF_ERROR: return DNS_BOGUS;
 	case DNS_PROOF_NONE: break;
 	}
-	fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%u: the NSEC/NSEC3 records do not prove it",
-	    nx ? "NXDOMAIN" : "NODATA", nm(name), type);
+	fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%s: the NSEC/NSEC3 records do not prove it",
+	    nx ? "NXDOMAIN" : "NODATA", nm(name), tn(type));
 	return DNS_BOGUS;
 }
 
