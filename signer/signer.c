@@ -563,13 +563,33 @@ push_body(struct dkim_signer *s, const uint8_t *p, size_t n)
 }
 
 size_t
+dkim_signer_push_headers(struct dkim_signer *s, const uint8_t *p, size_t n)
+{
+	if (s->err != DKIM_OK || s->phase != DKIM_PHASE_HEADERS)
+		return 0;
+	return push_headers(s, p, n);
+}
+
+size_t
 dkim_signer_push(struct dkim_signer *s, const uint8_t *p, size_t n)
 {
+	size_t k = 0;
+
 	if (s->err != DKIM_OK)
 		return 0;
 	switch (s->phase) {
 	case DKIM_PHASE_HEADERS:
-		return push_headers(s, p, n);
+		k = push_headers(s, p, n);
+		if (s->err != DKIM_OK)
+			return 0;
+		if (k == n)
+			return n;
+		p += k;
+		n -= k;
+		/* the body starts inside this slice */
+		s->phase = DKIM_PHASE_BODY;
+		push_body(s, p, n);
+		return k + n;
 	case DKIM_PHASE_HEADERS_DONE:
 		if (n == 0)
 			return 0;

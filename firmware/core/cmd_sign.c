@@ -5,7 +5,8 @@
  *
  * Writes the message to stdout with one DKIM-Signature field per key
  * prepended (rsa-sha256 or ed25519-sha256 from the key type), in its CRLF
- * form (bare LF becomes CRLF: that is what was signed). On any error: a
+ * form (bare LF becomes CRLF: that is what was signed; a last line without
+ * line end gets CRLF). On any error: a
  * message on stderr, exit status 1 (2 for usage), nothing on stdout.
  *
  * The message is streamed through the signer, never held in memory: a
@@ -302,6 +303,10 @@ cmd_sign(int argc, char **argv)
 	while ((n = fread(iobuf, 1, sizeof(iobuf), src)) > 0)
 		if (write_crlf(stdout, iobuf, n, &prev) != 0)
 			break;
+	/* a last line without line end gets CRLF, as SMTP would send it; the
+	 * body hash is the same (RFC 6376 §3.4.3, §3.4.4) */
+	if (prev != 0 && prev != '\n')
+		fputs("\r\n", stdout);
 	if (ferror(src) || fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "zegel sign: write error\n");
 		goto out;

@@ -378,7 +378,10 @@ setup(const struct zcfg *cfg)
 int
 smtpd_server_start(const struct zcfg *cfg)
 {
-	memset(pool, 0, sizeof(pool));
+	/* pool is zero (BSS) at start: do not memset it, that would make every
+	 * page of every session's buffers resident */
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
+		pool[i].used = false;
 	memset(lsns, 0, sizeof(lsns));
 	nopen = npeak = 0;
 	return setup(cfg);

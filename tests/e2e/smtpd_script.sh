@@ -3,7 +3,7 @@
 # `zegel run`: smuggling variants, STARTTLS injection, relay tricks, From
 # policy, AUTH, limits, pipelining. One TAP line per script.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/e2e/smtpd_env.sh"
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
 
 d=$(tmpdir)
 trap 'smtpd_stop; rm -rf "$d"' EXIT

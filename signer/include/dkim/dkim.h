@@ -12,15 +12,16 @@
  *   dkim_signer_push(s, p, n) ...           the message as it arrives: header
  *                                           block, blank line, body; CRLF or bare
  *                                           LF line ends; no SMTP dot-stuffing.
- *                                           Returns the bytes consumed: all n,
- *                                           except that it stops once right after
+ *                                           Returns n, or 0 after an error.
+ *   (or dkim_signer_push_headers(s, p, n))  the same, but it stops right after
  *                                           the blank line that ends the header
- *                                           block (call again with the rest),
- *                                           and consumes 0 after an error.
+ *                                           block and returns the bytes consumed,
+ *                                           so the caller can add() signatures
+ *                                           chosen from the From domain before
+ *                                           pushing the rest with push()
  *   dkim_signer_headers_done(s)             true once the header block ended;
  *                                           dkim_signer_from_domain(s) is then
  *                                           known, so a caller can refuse early
- *                                           or choose d= and keys, then add()
  *   dkim_signer_finish(s, now)              end of message: signs
  *   dkim_signer_header(s, i, buf, cap, &n)  the i-th "DKIM-Signature: ...\r\n"
  *                                           field, to be prepended to the message
@@ -170,7 +171,12 @@ void dkim_signer_init(struct dkim_signer *s, uint8_t *hdrbuf, size_t hdrcap);
  * parameter errors: the signature is just not added). The params are copied;
  * the strings they point to are not. */
 int dkim_signer_add(struct dkim_signer *s, const struct dkim_sig_params *p);
+/* Consumes all n bytes (0 after an error: see dkim_signer_error()). */
 size_t dkim_signer_push(struct dkim_signer *s, const uint8_t *p, size_t n);
+/* Like push(), but stops right after the end of the header block; returns the
+ * bytes consumed (< n when the body starts inside p, 0 after an error). Once
+ * the header block has ended it consumes nothing: continue with push(). */
+size_t dkim_signer_push_headers(struct dkim_signer *s, const uint8_t *p, size_t n);
 bool dkim_signer_headers_done(const struct dkim_signer *s);
 /* The domain of the single From address, lower case; NULL before the header
  * block ended or when the From field is missing, doubled or unusable. */
