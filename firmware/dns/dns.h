@@ -30,7 +30,7 @@
  * dns_lookup() is synchronous over fetch() (the CLI passes the blocking
  * driver of transport.c); an event loop uses dns_lookup_step() instead,
  * which returns each question to send, and the non-blocking transport state
- * machine of transport.h. Memory: a ctx is about 1 MB with the default
+ * machine of transport.h. Memory: a ctx is about 800 KB with the default
  * Kconfig (message pool, zone keys, answer cache): allocate it once.
  */
 #ifndef FIRMWARE_DNS_DNS_H
