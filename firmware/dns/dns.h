@@ -109,14 +109,42 @@ struct dns_result {
 	uint8_t data[DNS_RESULT_DATA];
 };
 
+/*
+ * Answer cache: the outcome of a lookup (status, reason, records) by
+ * name/type, kept until the first TTL or RRSIG expiration on its chain of
+ * trust; bogus answers for at most 60 s (RFC 4035 §4.7), indeterminate ones
+ * never. Entries whose records do not fit DNS_CACHE_DATA are not kept.
+ */
+#define DNS_CACHE_DATA 768
+#define DNS_CACHE_RR 16
+
+struct dns_cache_entry {
+	bool used;
+	uint8_t name[DNS_NAME_MAX];
+	uint16_t type;
+	int64_t expires;
+	uint8_t status, rcode;
+	bool nodata;
+	uint16_t ede;
+	char reason[128];
+	uint16_t nrr;
+	struct dns_result_rr rr[DNS_CACHE_RR];
+	uint16_t used_data;
+	uint8_t data[DNS_CACHE_DATA];
+};
+
+#define DNS_CACHE_SLOTS (CONFIG_DNS_CACHE_ENTRIES > 0 ? CONFIG_DNS_CACHE_ENTRIES : 1)
+
 struct dns_ctx {
 	dns_fetch_fn fetch;
 	void *fetch_arg;
 	unsigned nanchors;
 	struct dns_anchor anchors[DNS_MAX_ANCHORS];
 	struct dns_zone zones[DNS_MAX_ZONES];
+	struct dns_cache_entry cache[DNS_CACHE_SLOTS];
+	unsigned cache_next;
 	/* per-lookup state */
-	int64_t now;
+	int64_t now, exp_min;
 	unsigned queries, sig_checks, nsec3_hashes;
 	bool budget_hit, net_fail;
 	uint16_t ede;
@@ -128,7 +156,7 @@ struct dns_ctx {
 };
 
 void dns_ctx_init(struct dns_ctx *ctx, dns_fetch_fn fetch, void *arg);
-/* Drop cached zone keys (e.g. after the clock jumped). */
+/* Drop cached zone keys and answers (e.g. after the clock jumped). */
 void dns_ctx_flush(struct dns_ctx *ctx);
 /*
  * Replace the anchors with the DS/DNSKEY records for "." in text (zone-file

@@ -111,6 +111,8 @@ dns_ctx_flush(struct dns_ctx *ctx)
 {
 	for (unsigned i = 0; i < DNS_MAX_ZONES; i++)
 		ctx->zones[i].state = DNS_Z_UNUSED;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++)
+		ctx->cache[i].used = false;
 }
 
 int
@@ -445,6 +447,7 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 				if (sigs[i]->ttl < ttl)
 					ttl = sigs[i]->ttl;
 				*expires = min64(e, ctx->now + ttl);
+				ctx->exp_min = min64(ctx->exp_min, *expires);
 				*labels = dns_sig_labels(sig);
 				if (signer_out)
 					*signer_out = signer;
@@ -973,6 +976,71 @@ has_denial_for(const struct dns_msg *m)
 	return false;
 }
 
+static bool
+cache_get(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, struct dns_result *res)
+{
+	if (CONFIG_DNS_CACHE_ENTRIES == 0)
+		return false;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++) {
+		struct dns_cache_entry *e = &ctx->cache[i];
+		if (!e->used || e->type != type || !dns_name_eq(e->name, qname))
+			continue;
+		if (e->expires <= ctx->now) {
+			e->used = false;
+			return false;
+		}
+		res->status = (enum dns_status)e->status;
+		res->rcode = e->rcode;
+		res->nodata = e->nodata;
+		res->ede = e->ede;
+		memcpy(res->reason, e->reason, sizeof(res->reason));
+		res->nrr = e->nrr;
+		memcpy(res->rr, e->rr, e->nrr * sizeof(e->rr[0]));
+		memcpy(res->data, e->data, e->used_data);
+		res->used = e->used_data;
+		/* TTLs count down from the time the answer was stored */
+		for (unsigned k = 0; k < res->nrr; k++) {
+			int64_t left = e->expires - ctx->now;
+			if ((int64_t)res->rr[k].ttl > left)
+				res->rr[k].ttl = (uint32_t)left;
+		}
+		return true;
+	}
+	return false;
+}
+
+static void
+cache_put(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, const struct dns_result *res,
+    int64_t expires)
+{
+	struct dns_cache_entry *e = NULL;
+
+	if (CONFIG_DNS_CACHE_ENTRIES == 0 || expires <= ctx->now || res->nrr > DNS_CACHE_RR ||
+	    res->used > DNS_CACHE_DATA)
+		return;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS && e == NULL; i++)
+		if (!ctx->cache[i].used || ctx->cache[i].expires <= ctx->now ||
+		    (ctx->cache[i].type == type && dns_name_eq(ctx->cache[i].name, qname)))
+			e = &ctx->cache[i];
+	if (e == NULL) { /* full: replace round-robin */
+		e = &ctx->cache[ctx->cache_next];
+		ctx->cache_next = (ctx->cache_next + 1) % DNS_CACHE_SLOTS;
+	}
+	e->used = true;
+	memcpy(e->name, qname, dns_name_len(qname, DNS_NAME_MAX));
+	e->type = type;
+	e->expires = expires;
+	e->status = (uint8_t)res->status;
+	e->rcode = res->rcode;
+	e->nodata = res->nodata;
+	e->ede = res->ede;
+	memcpy(e->reason, res->reason, sizeof(e->reason));
+	e->nrr = res->nrr;
+	memcpy(e->rr, res->rr, res->nrr * sizeof(res->rr[0]));
+	memcpy(e->data, res->data, res->used);
+	e->used_data = (uint16_t)res->used;
+}
+
 int
 dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_t now,
     struct dns_result *res)
@@ -999,6 +1067,9 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 		snprintf(res->reason, sizeof(res->reason), "clock not plausible");
 		return 0;
 	}
+	if (cache_get(ctx, qname, type, res))
+		return 0;
+	ctx->exp_min = now + 86400;
 	m = query(ctx, cur, type);
 	while (m != NULL) {
 		struct dns_rrset set;
@@ -1057,6 +1128,9 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 	res->queries = ctx->queries;
 	res->sig_checks = ctx->sig_checks;
 	res->nsec3_hashes = ctx->nsec3_hashes;
+	if (st != DNS_INDETERMINATE && !ctx->budget_hit && !ctx->net_fail)
+		cache_put(ctx, qname, type, res, st == DNS_BOGUS ? min64(ctx->exp_min, now + 60)
+								 : ctx->exp_min);
 	return 0;
 }
 

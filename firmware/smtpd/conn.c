@@ -413,7 +413,8 @@ msg_end(struct smtpd_conn *c)
 		} else
 			m->spool_committed = true;
 	}
-	if (!m->code && (m->target = relay_target_for(c->cfg)) == NULL)
+	if (!m->code && (m->target = c->relay_override ? c->relay_override
+							: relay_target_for(c->cfg)) == NULL)
 		refuse(m, 451, "4.3.5", "No relay target available in this build");
 	if (m->code) {
 		hal_log(HAL_LOG_INFO, LOGM, "%s: reject: %d %s %s; from=<%s>", m->id, m->code, m->esc,

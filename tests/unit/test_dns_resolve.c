@@ -82,14 +82,22 @@ test_recorded_sessions(void **state)
 	assert_true(n >= 20);
 }
 
-/* The same session a second time on the same context: zone keys cached. */
+/* The same session again on the same context: the answer, then (answer
+ * cache dropped) the zone keys come from the cache. */
 static void
 test_cache_reuse(void **state)
 {
 	(void)state;
 	load("secure-tlsa.bin");
 	assert_int_equal(run(), DNS_SECURE);
-	unsigned first = res.queries;
+	unsigned first = res.queries, nrr = res.nrr;
+	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 10, &res), 0);
+	assert_int_equal(res.status, DNS_SECURE);
+	assert_int_equal(res.queries, 0); /* from the answer cache */
+	assert_int_equal(res.nrr, nrr);
+	assert_true(res.rr[0].ttl <= 3600 - 10);
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++)
+		ctx.cache[i].used = false;
 	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 10, &res), 0);
 	assert_int_equal(res.status, DNS_SECURE);
 	assert_true(res.queries < first);
@@ -98,6 +106,16 @@ test_cache_reuse(void **state)
 	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 7200, &res), 0);
 	assert_int_equal(res.status, DNS_SECURE);
 	assert_int_equal(res.queries, first);
+	/* a bogus answer is cached for at most 60 s, and says so again */
+	load("bogus-badsig.bin");
+	assert_int_equal(run(), DNS_BOGUS);
+	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 30, &res), 0);
+	assert_int_equal(res.status, DNS_BOGUS);
+	assert_int_equal(res.queries, 0);
+	assert_int_equal(res.nrr, 0);
+	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 61, &res), 0);
+	assert_int_equal(res.status, DNS_BOGUS);
+	assert_true(res.queries > 0);
 	/* a clock before the build time: indeterminate */
 	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, 1, &res), 0);
 	assert_int_equal(res.status, DNS_INDETERMINATE);

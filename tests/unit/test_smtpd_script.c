@@ -275,8 +275,10 @@ setup_all(void **state)
 	snprintf(workdir, sizeof(workdir), "/tmp/zegel-smtpd-unit.XXXXXX");
 	if (mkdtemp(workdir) == NULL)
 		return -1;
+	if (smtpd_testcfg_build(&cfgp, workdir) != 0)
+		return -1;
 	hal_log_set_level(HAL_LOG_ERR);
-	return smtpd_testcfg_build(&cfgp, workdir);
+	return 0;
 }
 
 static int
@@ -289,11 +291,111 @@ teardown_all(void **state)
 	return system(cmd) == 0 ? 0 : 0;
 }
 
+/* ------------------------------------------------------------ async relay */
+
+static relay_done_fn async_done;
+static void *async_arg;
+static const struct relay_msg *async_msg;
+static int async_cancelled;
+
+static int
+async_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+{
+	async_done = done;
+	async_arg = arg;
+	async_msg = m;
+	*handle = &async_done;
+	return 0;
+}
+
+static void
+async_cancel(void *handle)
+{
+	assert_ptr_equal(handle, &async_done);
+	async_cancelled++;
+}
+
+static const struct relay_target_ops async_target = { "fake-async", async_start, async_cancel };
+
+static void
+feed_str(const char *p)
+{
+	size_t n = strlen(p), k = smtpd_conn_input(&conn, (const uint8_t *)p, n);
+
+	drain();
+	assert_int_equal(k, n);
+}
+
+/* A target that answers later (the smarthost in sync mode): the client's
+ * reply to DATA waits for it and carries its text; pipelined commands
+ * after the dot wait too; a client that leaves cancels the job. */
+static void
+test_async_relay(void **state)
+{
+	static const char msg[] = "EHLO x.test\r\nMAIL FROM:<alice@example.test>\r\n"
+				  "RCPT TO:<bob@remote.example>\r\nDATA\r\n"
+				  "From: alice@example.test\r\n\r\nbody\r\n.\r\nNOOP\r\n";
+	struct hal_addr peer;
+	struct relay_result r;
+	char rep[4096], code[4];
+	size_t n = strlen(msg), k;
+	FILE *f;
+
+	(void)state;
+	hal_addr_parse(&peer, "127.0.0.1", 0);
+	rlen = 0;
+	async_done = NULL;
+	async_cancelled = 0;
+	smtpd_conn_init(&conn, &cfg, &cfg.listeners[0], &peer, false);
+	conn.relay_override = &async_target;
+	drain();
+	k = smtpd_conn_input(&conn, (const uint8_t *)msg, n);
+	drain();
+	assert_non_null(async_done);
+	assert_int_equal(k, n - strlen("NOOP\r\n"));   /* NOOP waits */
+	assert_true(smtpd_input_blocked(&conn.smtp));
+	rbuf[rlen] = 0;
+	assert_null(strstr(rbuf, "250 2.0.0"));
+	/* the message the target sees: signatures + spooled message, envelope */
+	assert_int_equal(async_msg->nrcpt, 1);
+	assert_string_equal(async_msg->rcpts, "bob@remote.example");
+	assert_non_null(strstr((const char *)async_msg->prefix, "DKIM-Signature: v=1; a="));
+	f = fopen(async_msg->spool_path, "rb");
+	assert_non_null(f);
+	fclose(f);
+	relay_result_set(&r, 250, "2.0.0", "upstream said: 250 2.0.0 Ok: queued as XYZ");
+	async_done(async_arg, &r);
+	drain();
+	k += smtpd_conn_input(&conn, (const uint8_t *)msg + k, n - k);
+	drain();
+	assert_int_equal(k, n);
+	while (reply(rep, sizeof(rep), code) && strcmp(code, "354") != 0)
+		;
+	assert_true(reply(rep, sizeof(rep), code));
+	assert_string_equal(code, "250");
+	assert_non_null(strstr(rep, "upstream said: 250 2.0.0 Ok: queued as XYZ"));
+	assert_true(reply(rep, sizeof(rep), code));   /* the NOOP, after it */
+	assert_non_null(strstr(rep, "250 2.0.0 Ok"));
+	/* second message: the client goes away while the target works */
+	async_done = NULL;
+	feed_str("MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@remote.example>\r\nDATA\r\n"
+		 "From: alice@example.test\r\n\r\nbody\r\n.\r\n");
+	assert_non_null(async_done);
+	{
+		char spool[HAL_PATH_MAX];
+
+		snprintf(spool, sizeof(spool), "%s", async_msg->spool_path);
+		smtpd_conn_free(&conn);
+		assert_int_equal(async_cancelled, 1);
+		assert_null(fopen(spool, "rb"));        /* spool file removed */
+	}
+}
+
 int
 main(void)
 {
 	static struct CMUnitTest tests[128];
-	static char names[128][128], paths[128][512];
+	static char names[128][260], paths[128][800];
 	const char *vec = getenv("ZEGEL_SMTP_VECTORS") ? getenv("ZEGEL_SMTP_VECTORS") : VECTORS;
 	DIR *d = opendir(vec);
 	struct dirent *e;
@@ -313,5 +415,6 @@ main(void)
 		n++;
 	}
 	closedir(d);
+	tests[n++] = (struct CMUnitTest){ "async_relay", test_async_relay, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("smtpd_script", tests, n, setup_all, teardown_all);
 }
