@@ -111,6 +111,8 @@ dns_ctx_flush(struct dns_ctx *ctx)
 {
 	for (unsigned i = 0; i < DNS_MAX_ZONES; i++)
 		ctx->zones[i].state = DNS_Z_UNUSED;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++)
+		ctx->cache[i].used = false;
 }
 
 int
@@ -206,6 +208,10 @@ query(struct dns_ctx *ctx, const uint8_t *name, uint16_t type)
 		return NULL;
 	}
 	rc = ctx->fetch(ctx->fetch_arg, name, type, ctx->resp, sizeof(ctx->resp), &len);
+	if (rc == -EAGAIN) { /* dns_lookup_step: the answer is not there yet */
+		ctx->net_fail = true; /* unwind, remember nothing */
+		return NULL;
+	}
 	if (rc < 0) {
 		ctx->net_fail = true;
 		fail(ctx, rc == -EMSGSIZE ? DNS_EDE_NETWORK : DNS_EDE_NO_REACHABLE,
@@ -445,6 +451,7 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 				if (sigs[i]->ttl < ttl)
 					ttl = sigs[i]->ttl;
 				*expires = min64(e, ctx->now + ttl);
+				ctx->exp_min = min64(ctx->exp_min, *expires);
 				*labels = dns_sig_labels(sig);
 				if (signer_out)
 					*signer_out = signer;
@@ -973,6 +980,71 @@ has_denial_for(const struct dns_msg *m)
 	return false;
 }
 
+static bool
+cache_get(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, struct dns_result *res)
+{
+	if (CONFIG_DNS_CACHE_ENTRIES == 0)
+		return false;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++) {
+		struct dns_cache_entry *e = &ctx->cache[i];
+		if (!e->used || e->type != type || !dns_name_eq(e->name, qname))
+			continue;
+		if (e->expires <= ctx->now) {
+			e->used = false;
+			return false;
+		}
+		res->status = (enum dns_status)e->status;
+		res->rcode = e->rcode;
+		res->nodata = e->nodata;
+		res->ede = e->ede;
+		memcpy(res->reason, e->reason, sizeof(res->reason));
+		res->nrr = e->nrr;
+		memcpy(res->rr, e->rr, e->nrr * sizeof(e->rr[0]));
+		memcpy(res->data, e->data, e->used_data);
+		res->used = e->used_data;
+		/* TTLs count down from the time the answer was stored */
+		for (unsigned k = 0; k < res->nrr; k++) {
+			int64_t left = e->expires - ctx->now;
+			if ((int64_t)res->rr[k].ttl > left)
+				res->rr[k].ttl = (uint32_t)left;
+		}
+		return true;
+	}
+	return false;
+}
+
+static void
+cache_put(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, const struct dns_result *res,
+    int64_t expires)
+{
+	struct dns_cache_entry *e = NULL;
+
+	if (CONFIG_DNS_CACHE_ENTRIES == 0 || expires <= ctx->now || res->nrr > DNS_CACHE_RR ||
+	    res->used > DNS_CACHE_DATA)
+		return;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS && e == NULL; i++)
+		if (!ctx->cache[i].used || ctx->cache[i].expires <= ctx->now ||
+		    (ctx->cache[i].type == type && dns_name_eq(ctx->cache[i].name, qname)))
+			e = &ctx->cache[i];
+	if (e == NULL) { /* full: replace round-robin */
+		e = &ctx->cache[ctx->cache_next];
+		ctx->cache_next = (ctx->cache_next + 1) % DNS_CACHE_SLOTS;
+	}
+	e->used = true;
+	memcpy(e->name, qname, dns_name_len(qname, DNS_NAME_MAX));
+	e->type = type;
+	e->expires = expires;
+	e->status = (uint8_t)res->status;
+	e->rcode = res->rcode;
+	e->nodata = res->nodata;
+	e->ede = res->ede;
+	memcpy(e->reason, res->reason, sizeof(e->reason));
+	e->nrr = res->nrr;
+	memcpy(e->rr, res->rr, res->nrr * sizeof(res->rr[0]));
+	memcpy(e->data, res->data, res->used);
+	e->used_data = (uint16_t)res->used;
+}
+
 int
 dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_t now,
     struct dns_result *res)
@@ -999,6 +1071,9 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 		snprintf(res->reason, sizeof(res->reason), "clock not plausible");
 		return 0;
 	}
+	if (cache_get(ctx, qname, type, res))
+		return 0;
+	ctx->exp_min = now + 86400;
 	m = query(ctx, cur, type);
 	while (m != NULL) {
 		struct dns_rrset set;
@@ -1057,6 +1132,9 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 	res->queries = ctx->queries;
 	res->sig_checks = ctx->sig_checks;
 	res->nsec3_hashes = ctx->nsec3_hashes;
+	if (st != DNS_INDETERMINATE && !ctx->budget_hit && !ctx->net_fail)
+		cache_put(ctx, qname, type, res, st == DNS_BOGUS ? min64(ctx->exp_min, now + 60)
+								 : ctx->exp_min);
 	return 0;
 }
 
@@ -1070,4 +1148,89 @@ dns_lookup(struct dns_ctx *ctx, const char *name, uint16_t type, int64_t now,
 	if (dns_name_from_text(name, q, &ql) != DNS_E_OK)
 		return -EINVAL;
 	return dns_lookup_wire(ctx, q, type, now, res);
+}
+
+/* ------------------------------------------------------------------ stepping */
+
+void
+dns_step_init(struct dns_step *st)
+{
+	st->n = 0;
+	st->used = 0;
+	st->pending = false;
+}
+
+static int
+step_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *resp, size_t cap,
+    size_t *len)
+{
+	struct dns_step *st = arg;
+
+	for (unsigned i = 0; i < st->n; i++) {
+		if (st->a[i].type != qtype || !dns_name_eq(st->a[i].name, qname))
+			continue;
+		if (st->a[i].err)
+			return st->a[i].err;
+		if (st->a[i].len > cap)
+			return -EMSGSIZE;
+		memcpy(resp, st->store + st->a[i].off, st->a[i].len);
+		*len = st->a[i].len;
+		return 0;
+	}
+	if (st->n >= DNS_STEP_MAX)
+		return -ENOSPC;
+	memcpy(st->qname, qname, dns_name_len(qname, DNS_NAME_MAX));
+	st->qtype = qtype;
+	st->pending = true;
+	return -EAGAIN;
+}
+
+int
+dns_lookup_step(struct dns_ctx *ctx, struct dns_step *st, const uint8_t *qname, uint16_t type,
+    int64_t now, struct dns_result *res)
+{
+	dns_fetch_fn f = ctx->fetch;
+	void *a = ctx->fetch_arg;
+
+	st->pending = false;
+	ctx->fetch = step_fetch;
+	ctx->fetch_arg = st;
+	(void)dns_lookup_wire(ctx, qname, type, now, res);
+	ctx->fetch = f;
+	ctx->fetch_arg = a;
+	return st->pending ? DNS_STEP_QUERY : DNS_STEP_DONE;
+}
+
+static int
+step_add(struct dns_step *st, int err, const uint8_t *p, size_t n)
+{
+	if (!st->pending || st->n >= DNS_STEP_MAX)
+		return -EINVAL;
+	if (st->used + n > sizeof(st->store))
+		return -ENOSPC;
+	memcpy(st->a[st->n].name, st->qname, dns_name_len(st->qname, DNS_NAME_MAX));
+	st->a[st->n].type = st->qtype;
+	st->a[st->n].err = err;
+	st->a[st->n].off = (uint32_t)st->used;
+	st->a[st->n].len = (uint16_t)n;
+	if (n)
+		memcpy(st->store + st->used, p, n);
+	st->used += n;
+	st->n++;
+	st->pending = false;
+	return 0;
+}
+
+int
+dns_step_answer(struct dns_step *st, const uint8_t *p, size_t n)
+{
+	if (n > 65535)
+		return -EMSGSIZE;
+	return step_add(st, 0, p, n);
+}
+
+void
+dns_step_fail(struct dns_step *st, int err)
+{
+	(void)step_add(st, err < 0 ? err : -EIO, NULL, 0);
 }

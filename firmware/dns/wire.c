@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <arpa/inet.h>
@@ -168,7 +169,7 @@ dns_name_is_sub(const uint8_t *a, const uint8_t *b)
 int
 dns_name_cmp(const uint8_t *a, const uint8_t *b)
 {
-	const uint8_t *la[128], *lb[128];
+	const uint8_t *la[128] = { 0 }, *lb[128] = { 0 };
 	int na = 0, nb = 0;
 
 	for (const uint8_t *p = a; *p && na < 128; p += 1 + *p)

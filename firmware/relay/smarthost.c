@@ -70,6 +70,16 @@ smarthost_set_timeout(uint32_t ms)
 	smarthost_timeout_ms = ms ? ms : SMARTHOST_TIMEOUT_MS;
 }
 
+unsigned
+smarthost_jobs_active(void)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < SMARTHOST_JOBS; i++)
+		n += jobs[i].used;
+	return n;
+}
+
 int
 smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char *err,
     size_t errcap)

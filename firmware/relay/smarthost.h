@@ -23,11 +23,16 @@
 extern const struct relay_target_ops relay_smarthost;
 
 void smarthost_set_timeout(uint32_t ms);
+/* Messages being relayed right now (for `show relay`). */
+unsigned smarthost_jobs_active(void);
 int smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap);
 void smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *buf,
     size_t cap);
 int smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char *err,
     size_t errcap);
+
+/* `show relay` and `test relay` on the console (firmware/relay/console_relay.c). */
+int relay_console_register(void);
 
 /* Returns 0 if TLS was verified and EHLO answered, -1 otherwise; every
  * finding goes to emit(arg, line). timeout_ms bounds the whole probe. */

@@ -82,14 +82,22 @@ test_recorded_sessions(void **state)
 	assert_true(n >= 20);
 }
 
-/* The same session a second time on the same context: zone keys cached. */
+/* The same session again on the same context: the answer, then (answer
+ * cache dropped) the zone keys come from the cache. */
 static void
 test_cache_reuse(void **state)
 {
 	(void)state;
 	load("secure-tlsa.bin");
 	assert_int_equal(run(), DNS_SECURE);
-	unsigned first = res.queries;
+	unsigned first = res.queries, nrr = res.nrr;
+	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 10, &res), 0);
+	assert_int_equal(res.status, DNS_SECURE);
+	assert_int_equal(res.queries, 0); /* from the answer cache */
+	assert_int_equal(res.nrr, nrr);
+	assert_true(res.rr[0].ttl <= 3600 - 10);
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++)
+		ctx.cache[i].used = false;
 	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 10, &res), 0);
 	assert_int_equal(res.status, DNS_SECURE);
 	assert_true(res.queries < first);
@@ -98,6 +106,16 @@ test_cache_reuse(void **state)
 	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 7200, &res), 0);
 	assert_int_equal(res.status, DNS_SECURE);
 	assert_int_equal(res.queries, first);
+	/* a bogus answer is cached for at most 60 s, and says so again */
+	load("bogus-badsig.bin");
+	assert_int_equal(run(), DNS_BOGUS);
+	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 30, &res), 0);
+	assert_int_equal(res.status, DNS_BOGUS);
+	assert_int_equal(res.queries, 0);
+	assert_int_equal(res.nrr, 0);
+	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, rp.now + 61, &res), 0);
+	assert_int_equal(res.status, DNS_BOGUS);
+	assert_true(res.queries > 0);
 	/* a clock before the build time: indeterminate */
 	assert_int_equal(dns_lookup_wire(&ctx, rp.qname, rp.qtype, 1, &res), 0);
 	assert_int_equal(res.status, DNS_INDETERMINATE);
@@ -182,6 +200,45 @@ test_mutations_denial(void **state)
 	mutate("nxdomain-nsec3.bin", 5);
 }
 
+/* The same sessions driven step by step (as the event loop will): same verdicts. */
+static void
+test_stepping(void **state)
+{
+	static struct dns_step st;
+	DIR *d = opendir(DIR_TREE);
+	struct dirent *e;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		if (strstr(e->d_name, ".bin") == NULL)
+			continue;
+		load(e->d_name);
+		dns_ctx_init(&ctx, NULL, NULL);
+		replay_anchor(&ctx, &rp);
+		dns_step_init(&st);
+		unsigned steps = 0;
+		while (dns_lookup_step(&ctx, &st, rp.qname, rp.qtype, rp.now, &res) ==
+		    DNS_STEP_QUERY) {
+			uint8_t buf[65535];
+			size_t len;
+			assert_true(++steps <= DNS_STEP_MAX);
+			if (replay_fetch(&rp, st.qname, st.qtype, buf, sizeof(buf), &len) == 0)
+				assert_int_equal(dns_step_answer(&st, buf, len), 0);
+			else
+				dns_step_fail(&st, -ETIMEDOUT);
+		}
+		if ((int)res.status != rp.expect)
+			fail_msg("%s stepped: %s, recorded %d (%s)", e->d_name,
+			    dns_status_str(res.status), rp.expect, res.reason);
+		assert_true(steps > 0);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 20);
+}
+
 int
 main(void)
 {
@@ -191,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_keytrap_budget),
 		cmocka_unit_test(test_mutations_positive),
 		cmocka_unit_test(test_mutations_denial),
+		cmocka_unit_test(test_stepping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

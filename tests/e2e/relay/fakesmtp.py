@@ -15,6 +15,7 @@ Modes:
   dropdot       accepts DATA, closes the connection after the final dot
   rcpt550       550 5.1.1 for recipients starting with "bad"
   inject        after "220 Ready" appends a plaintext fake reply (injection)
+  implicit      TLS from the first byte (465 style), then like ok
 """
 import argparse, socket, ssl, sys
 
@@ -60,12 +61,20 @@ class Conn:
 
 def serve(s):
     c = Conn(s)
+    tls = False
+    if a.mode == "implicit":
+        log.write(b"\n--TLS--\n")
+        try:
+            c.s = ctx.wrap_socket(c.s, server_side=True)
+        except Exception as e:
+            log.write(b"\n--TLS-FAILED-- " + str(e).encode() + b"\n")
+            return
+        tls = True
     if a.mode == "greet421":
         c.send(b"421 4.3.2 Service not available, closing channel\r\n")
         c.line()
         return
     c.send(b"220 fake.test ESMTP\r\n")
-    tls = False
     rcpt_ok = 0
     while True:
         l = c.line()
