@@ -32,7 +32,7 @@ cmd_keygen(int argc, char **argv)
 	size_t n;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (v == NULL) {
@@ -59,7 +59,6 @@ cmd_keygen(int argc, char **argv)
 			usage();
 			return 2;
 		}
-		i++;
 	}
 	if (type == NULL || domain == NULL || sel == NULL) {
 		usage();

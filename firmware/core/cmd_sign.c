@@ -146,7 +146,7 @@ cmd_sign(int argc, char **argv)
 	size_t n;
 	char hdr[4096];
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -156,6 +156,7 @@ cmd_sign(int argc, char **argv)
 				return 2;
 			}
 			infile = a;
+			i--;    /* no value */
 			continue;
 		}
 		if (v == NULL && strcmp(a, "--rfc8463-layout") != 0) {
@@ -216,12 +217,11 @@ cmd_sign(int argc, char **argv)
 			have_o = true;
 		} else if (strcmp(a, "--rfc8463-layout") == 0) {
 			rfc8463 = true;
-			continue;
+			i--;    /* no value */
 		} else {
 			usage();
 			return 2;
 		}
-		i++;
 	}
 	if (domain == NULL || nkeys == 0) {
 		usage();
