@@ -208,6 +208,10 @@ query(struct dns_ctx *ctx, const uint8_t *name, uint16_t type)
 		return NULL;
 	}
 	rc = ctx->fetch(ctx->fetch_arg, name, type, ctx->resp, sizeof(ctx->resp), &len);
+	if (rc == -EAGAIN) { /* dns_lookup_step: the answer is not there yet */
+		ctx->net_fail = true; /* unwind, remember nothing */
+		return NULL;
+	}
 	if (rc < 0) {
 		ctx->net_fail = true;
 		fail(ctx, rc == -EMSGSIZE ? DNS_EDE_NETWORK : DNS_EDE_NO_REACHABLE,
@@ -1144,4 +1148,89 @@ dns_lookup(struct dns_ctx *ctx, const char *name, uint16_t type, int64_t now,
 	if (dns_name_from_text(name, q, &ql) != DNS_E_OK)
 		return -EINVAL;
 	return dns_lookup_wire(ctx, q, type, now, res);
+}
+
+/* ------------------------------------------------------------------ stepping */
+
+void
+dns_step_init(struct dns_step *st)
+{
+	st->n = 0;
+	st->used = 0;
+	st->pending = false;
+}
+
+static int
+step_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *resp, size_t cap,
+    size_t *len)
+{
+	struct dns_step *st = arg;
+
+	for (unsigned i = 0; i < st->n; i++) {
+		if (st->a[i].type != qtype || !dns_name_eq(st->a[i].name, qname))
+			continue;
+		if (st->a[i].err)
+			return st->a[i].err;
+		if (st->a[i].len > cap)
+			return -EMSGSIZE;
+		memcpy(resp, st->store + st->a[i].off, st->a[i].len);
+		*len = st->a[i].len;
+		return 0;
+	}
+	if (st->n >= DNS_STEP_MAX)
+		return -ENOSPC;
+	memcpy(st->qname, qname, dns_name_len(qname, DNS_NAME_MAX));
+	st->qtype = qtype;
+	st->pending = true;
+	return -EAGAIN;
+}
+
+int
+dns_lookup_step(struct dns_ctx *ctx, struct dns_step *st, const uint8_t *qname, uint16_t type,
+    int64_t now, struct dns_result *res)
+{
+	dns_fetch_fn f = ctx->fetch;
+	void *a = ctx->fetch_arg;
+
+	st->pending = false;
+	ctx->fetch = step_fetch;
+	ctx->fetch_arg = st;
+	(void)dns_lookup_wire(ctx, qname, type, now, res);
+	ctx->fetch = f;
+	ctx->fetch_arg = a;
+	return st->pending ? DNS_STEP_QUERY : DNS_STEP_DONE;
+}
+
+static int
+step_add(struct dns_step *st, int err, const uint8_t *p, size_t n)
+{
+	if (!st->pending || st->n >= DNS_STEP_MAX)
+		return -EINVAL;
+	if (st->used + n > sizeof(st->store))
+		return -ENOSPC;
+	memcpy(st->a[st->n].name, st->qname, dns_name_len(st->qname, DNS_NAME_MAX));
+	st->a[st->n].type = st->qtype;
+	st->a[st->n].err = err;
+	st->a[st->n].off = (uint32_t)st->used;
+	st->a[st->n].len = (uint16_t)n;
+	if (n)
+		memcpy(st->store + st->used, p, n);
+	st->used += n;
+	st->n++;
+	st->pending = false;
+	return 0;
+}
+
+int
+dns_step_answer(struct dns_step *st, const uint8_t *p, size_t n)
+{
+	if (n > 65535)
+		return -EMSGSIZE;
+	return step_add(st, 0, p, n);
+}
+
+void
+dns_step_fail(struct dns_step *st, int err)
+{
+	(void)step_add(st, err < 0 ? err : -EIO, NULL, 0);
 }
