@@ -56,12 +56,12 @@ test_plausible(void **state)
 	int64_t now = hal_clock_now();
 
 	(void)state;
-	assert_false(hal_clock_plausible(0));                 /* 1970 after a power cut */
+	assert_false(hal_clock_plausible(0)); /* 1970 after a power cut */
 	assert_false(hal_clock_plausible(hal_clock_build_time - 1));
 	hal_clock_set_floor(now + 1000);
 	assert_false(hal_clock_plausible(now));
 	assert_true(hal_clock_plausible(now + 1000));
-	hal_clock_set_floor(100);                             /* never lowers */
+	hal_clock_set_floor(100); /* never lowers */
 	assert_false(hal_clock_plausible(now));
 }
 

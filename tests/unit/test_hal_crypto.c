@@ -81,7 +81,8 @@ test_hash_streaming(void **state)
 				struct hal_hash_ctx c;
 				assert_int_equal(hal_hash_init(&c, algs[a]), 0);
 				assert_int_equal(hal_hash_update(&c, msg, cut), 0);
-				assert_int_equal(hal_hash_update(&c, msg + cut, sizeof(msg) - cut), 0);
+				assert_int_equal(hal_hash_update(&c, msg + cut, sizeof(msg) - cut),
+				    0);
 				assert_int_equal(hal_hash_final(&c, two), 0);
 				assert_memory_equal(one, two, len);
 			}
@@ -112,14 +113,15 @@ sign_verify(const struct hal_crypto_ops *b, struct hal_key *k, size_t siglen_wan
 	assert_int_equal(hal_hash(HAL_HASH_SHA256, (const uint8_t *)"message", 7, digest), 0);
 	/* Short output buffers: -ERANGE, nothing written past them. */
 	memset(sig, CANARY, sizeof(sig));
-	rc = hal_key_sign(k, HAL_HASH_SHA256, digest, sizeof(digest), sig, siglen_want - 1,
-	    &siglen);
+	rc =
+	    hal_key_sign(k, HAL_HASH_SHA256, digest, sizeof(digest), sig, siglen_want - 1, &siglen);
 	assert_int_equal(rc, -ERANGE);
 	assert_int_equal(sig[siglen_want - 1], CANARY);
 	memset(sig, 0, sizeof(sig));
 	sig[siglen_want] = CANARY;
-	assert_int_equal(hal_key_sign(k, HAL_HASH_SHA256, digest, sizeof(digest), sig,
-	    siglen_want, &siglen), 0);
+	assert_int_equal(hal_key_sign(k, HAL_HASH_SHA256, digest, sizeof(digest), sig, siglen_want,
+			     &siglen),
+	    0);
 	assert_int_equal(siglen, siglen_want);
 	assert_int_equal(sig[siglen_want], CANARY);
 
@@ -139,16 +141,18 @@ sign_verify(const struct hal_crypto_ops *b, struct hal_key *k, size_t siglen_wan
 		assert_int_equal(hal_ed25519_verify(pub, digest, sizeof(digest), sig), -EBADMSG);
 	} else {
 		assert_int_equal(hal_rsa_verify_spki(pub, publen, HAL_HASH_SHA256, digest, sig,
-		    siglen), 0);
+				     siglen),
+		    0);
 		assert_int_equal(hal_rsa_verify_spki(pub, publen, HAL_HASH_SHA256, digest, bad,
-		    siglen), -EBADMSG);
+				     siglen),
+		    -EBADMSG);
 		/* A truncated signature or a wrong algorithm: refused. */
-		assert_true(hal_rsa_verify_spki(pub, publen, HAL_HASH_SHA256, digest, sig,
-		    siglen - 1) < 0);
-		assert_true(hal_rsa_verify_spki(pub, publen, HAL_HASH_SHA1, digest, sig,
-		    siglen) < 0);
-		assert_true(hal_rsa_verify_spki(pub, publen / 2, HAL_HASH_SHA256, digest, sig,
-		    siglen) < 0);
+		assert_true(
+		    hal_rsa_verify_spki(pub, publen, HAL_HASH_SHA256, digest, sig, siglen - 1) < 0);
+		assert_true(
+		    hal_rsa_verify_spki(pub, publen, HAL_HASH_SHA1, digest, sig, siglen) < 0);
+		assert_true(
+		    hal_rsa_verify_spki(pub, publen / 2, HAL_HASH_SHA256, digest, sig, siglen) < 0);
 	}
 	(void)b;
 }
@@ -228,23 +232,23 @@ test_bad_input(void **state)
 		assert_true(hal_key_load(&k, (const uint8_t *)junk, strlen(junk)) < 0);
 		assert_true(hal_key_load(&k, (const uint8_t *)"", 0) < 0);
 		assert_true(hal_key_load(&k, (const uint8_t *)"garbage", 7) < 0);
-		hal_key_free(&k);                       /* a zeroed key may be freed */
+		hal_key_free(&k); /* a zeroed key may be freed */
 		hal_key_free(&k);
 		assert_true(hal_rsa_verify(mod, sizeof(mod), e, sizeof(e), HAL_HASH_SHA256, digest,
-		    sig, sizeof(sig)) < 0);
+				sig, sizeof(sig)) < 0);
 		assert_true(hal_rsa_verify(mod, 0, e, sizeof(e), HAL_HASH_SHA256, digest, sig,
-		    sizeof(sig)) < 0);
+				sizeof(sig)) < 0);
 		assert_true(hal_rsa_verify_spki(pub, sizeof(pub), HAL_HASH_SHA256, digest, sig,
-		    sizeof(sig)) < 0);
+				sizeof(sig)) < 0);
 		if (hal_crypto_caps() & HAL_CRYPTO_CAP_ECDSA) {
-			assert_true(hal_ecdsa_verify(HAL_ECDSA_P256, pub, 64, digest, 32, sig, 64)
-			    < 0);
-			assert_true(hal_ecdsa_verify(HAL_ECDSA_P256, pub, 63, digest, 32, sig, 64)
-			    < 0);
-			assert_true(hal_ecdsa_verify(HAL_ECDSA_P384, pub, 96, digest, 48, sig, 95)
-			    < 0);
+			assert_true(
+			    hal_ecdsa_verify(HAL_ECDSA_P256, pub, 64, digest, 32, sig, 64) < 0);
+			assert_true(
+			    hal_ecdsa_verify(HAL_ECDSA_P256, pub, 63, digest, 32, sig, 64) < 0);
+			assert_true(
+			    hal_ecdsa_verify(HAL_ECDSA_P384, pub, 96, digest, 48, sig, 95) < 0);
 			assert_true(hal_ecdsa_verify((enum hal_ecdsa_curve)9, pub, 64, digest, 32,
-			    sig, 64) < 0);
+					sig, 64) < 0);
 		}
 		if (hal_crypto_caps() & HAL_CRYPTO_CAP_ED25519)
 			assert_int_equal(hal_ed25519_verify(pub, digest, 32, sig), -EBADMSG);

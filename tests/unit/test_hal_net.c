@@ -37,9 +37,9 @@ test_addr_parse_format(void **state)
 		{ "255.255.255.255:65535", 0, 4, 65535, "255.255.255.255",
 		    "255.255.255.255:65535" },
 	};
-	static const char *const bad[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4:",
-		"1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:x", "[::1", "[::1]x", "[::1]:",
-		"host.example", "host:25", "::1::2", "[1.2.3.4]:25x", " 1.2.3.4",
+	static const char *const bad[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1",
+		"1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:x", "[::1", "[::1]x",
+		"[::1]:", "host.example", "host:25", "::1::2", "[1.2.3.4]:25x", " 1.2.3.4",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
 	struct hal_addr a;
 	char buf[HAL_ADDR_STRLEN + 1], tiny[6];
@@ -162,7 +162,8 @@ test_tcp(void **state)
 		tcp_round_trip(addr);
 		/* IPv6 loopback where the machine has it. */
 		int probe = socket(AF_INET6, SOCK_STREAM, 0);
-		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
+			.sin6_addr = IN6ADDR_LOOPBACK_INIT };
 		bool v6 = probe >= 0 && bind(probe, (struct sockaddr *)&s6, sizeof(s6)) == 0;
 		if (probe >= 0)
 			close(probe);
@@ -236,7 +237,7 @@ test_udp(void **state)
 		assert_int_equal(recvfrom(peer, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl),
 		    5);
 		assert_memory_equal(buf, "query", 5);
-		assert_true(ntohs(from.sin_port) != 0);        /* a real source port */
+		assert_true(ntohs(from.sin_port) != 0); /* a real source port */
 		assert_int_equal(sendto(peer, "answer", 6, 0, (struct sockaddr *)&from, fl), 6);
 		assert_true(wait_for(u, HAL_POLL_IN) & HAL_POLL_IN);
 		memset(&src, 0, sizeof(src));

@@ -73,7 +73,7 @@ test_put_get(void **state)
 		assert_int_equal(hal_storage_put(path, data, sizeof(data), 0640), 0);
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal(st.st_mode & 0777, 0640);
-		assert_int_equal(entries(), 1);          /* no temporary file left */
+		assert_int_equal(entries(), 1); /* no temporary file left */
 		/* Exactly the size: fine, and nothing written past it. */
 		memset(buf, 0, sizeof(buf));
 		buf[sizeof(data)] = CANARY;
@@ -183,7 +183,7 @@ test_helpers(void **state)
 		snprintf(path, sizeof(path), "%s/a/b/c", dir);
 		assert_int_equal((*b)->exists(path), 0);
 		assert_int_equal((*b)->mkdirs(path, 0700), 0);
-		assert_int_equal((*b)->mkdirs(path, 0700), 0);   /* again: fine */
+		assert_int_equal((*b)->mkdirs(path, 0700), 0); /* again: fine */
 		assert_int_equal((*b)->exists(path), 1);
 		snprintf(path, sizeof(path), "%s/a/b/c/file", dir);
 		assert_int_equal(hal_storage_put(path, "1", 1, 0600), 0);
