@@ -86,6 +86,8 @@ case_run auth-plain auth good 24151 '^<~ +250 2\.0\.0 .*relayed via'
 case_run auth-login authlogin good 24152 '^<~ +250 2\.0\.0 .*relayed via'
 EXTRA_CONF=$'set relay username zegel\nset relay password wrong'
 case_run auth-refused auth good 24153 "${D}451 4\.7\.8 .*refused zegel's relay credentials: 535 5\.7\.8"
+EXTRA_CONF='set relay tls implicit'
+case_run implicit-tls implicit good 24154 '^<~ +250 2\.0\.0 .*relayed via'
 EXTRA_CONF=
 if grep -q '^AUTH PLAIN ' "$d/fake.auth-plain.log" && ! sed '/^--TLS--$/,$d' "$d/fake.auth-plain.log" | grep -q AUTH; then
 	ok "auth-plain: credentials sent only inside TLS"
