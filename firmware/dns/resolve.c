@@ -1129,6 +1129,10 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 	}
 	if (st == DNS_BOGUS || st == DNS_INDETERMINATE)
 		res->nrr = 0; /* never hand out unvalidated data */
+	/* no record outlives a signature or key on its chain (RFC 4035 §5.3.3) */
+	for (unsigned i = 0; st == DNS_SECURE && i < res->nrr; i++)
+		if ((int64_t)res->rr[i].ttl > ctx->exp_min - now)
+			res->rr[i].ttl = (uint32_t)(ctx->exp_min > now ? ctx->exp_min - now : 0);
 	res->queries = ctx->queries;
 	res->sig_checks = ctx->sig_checks;
 	res->nsec3_hashes = ctx->nsec3_hashes;

@@ -186,6 +186,15 @@ check "CD dropped, good data still secure" test "$ZSTATUS" = secure
 zegel $T A www.example.tld                               # TC=1 and TCP refused
 check "truncated with TCP blocked: indeterminate" test "$ZSTATUS" = indeterminate
 check "truncated with TCP blocked: exit 2 (network)" test "$ZRC" = 2
+# a black hole (UDP socket that never answers): bounded retries, then exit 2
+$PY -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.53.0.4",23062)); time.sleep(60)' &
+PIDS+=($!)
+sleep 0.3
+t0=$(date +%s%N)
+zegel 127.53.0.4:23062 A www.example.tld
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "no answer at all: indeterminate, exit 2" test "$ZSTATUS/$ZRC" = indeterminate/2
+check "no answer at all: gives up in bounded time (${ms} ms)" test "$ms" -lt 10000
 zegel $U A www.example.tld
 check "secure exits 0" test "$ZRC" = 0
 zegel $U A www.badsig.tld
