@@ -204,6 +204,16 @@ settle(struct job *j)
 	}
 }
 
+/* smtpc's enter_state(): "old -> new" at debug level */
+static void
+trace_state(void *arg, const char *from, const char *to)
+{
+	struct job *j = arg;
+
+	hal_log(HAL_LOG_DEBUG, LOGM, "%s: smtp client %s: %s -> %s", j->m ? j->m->id : "-",
+	    j->peer, from, to);
+}
+
 static size_t
 cb_rx_space(void *arg, uint8_t **p)
 {
@@ -331,6 +341,7 @@ sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle
 		upstream_free(&j->up);
 		goto fail_now;
 	}
+	smtpc_set_trace(&j->up.smtp, trace_state, j);
 	j->used = true;
 	j->h = loop_connect(&a, &job_ops, j);
 	if (j->h < 0) {
