@@ -134,6 +134,12 @@ run_case $U A ent.nsec3.tld secure secure                # NSEC3 empty non-termi
 run_case $U A x.wild.nsec3.tld secure secure
 run_case $U MX www.nsec3.tld secure secure               # NSEC3 NODATA
 run_case $U A nx.tld secure secure                       # NSEC3 opt-out zone NXDOMAIN
+ZOUT=$("$ZEGEL" resolve --server $U --anchor "$W/anchor-key.zone" A www.example.tld 2>&1)
+check "a DNSKEY trust anchor works as well as a DS" grep -q "^status: secure" <<<"$ZOUT"
+ZOUT=$("$ZEGEL" resolve --server $U --anchor "$W/anchor-wrong.zone" A www.example.tld 2>&1)
+check "a trust anchor that matches no root key: bogus" grep -q "^status: bogus" <<<"$ZOUT"
+ZOUT=$("$ZEGEL" resolve --server $U A www.example.tld 2>&1)
+check "the built-in IANA anchors do not validate the private root: bogus" grep -q "^status: bogus" <<<"$ZOUT"
 zegel $U --tcp A www.example.tld
 check "--tcp gives the same secure answer" test "$ZSTATUS" = secure
 

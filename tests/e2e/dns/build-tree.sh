@@ -186,6 +186,8 @@ RZSK=$(zsk . RSASHA256)
 sign . -- "$RKSK" "$RZSK"
 
 ds "$RKSK" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' > "$W/anchor.zone"
+sed 's/;.*//' "$W/keys/$RKSK.key" > "$W/anchor-key.zone"      # the same KSK as a DNSKEY anchor
+ds "$OTHER" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' > "$W/anchor-wrong.zone"
 awk '{printf "trust-anchors {\n\t\".\" static-ds %s %s %s \"%s\";\n};\n", $4, $5, $6, $7}' \
 	"$W/anchor.zone" > "$W/anchor.delv"
 
