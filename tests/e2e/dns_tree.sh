@@ -117,6 +117,8 @@ run_case $U MX example.tld secure secure
 run_case $U TXT txt.example.tld secure secure
 run_case $U A alias.example.tld secure secure            # CNAME inside the zone
 run_case $U A ext.example.tld secure secure              # CNAME to an Ed25519 NSEC3 zone
+run_case $U A www.dn.example.tld secure secure           # DNAME into ed.tld.
+run_case $U A nx.dn.example.tld secure secure            # DNAME, then NSEC3 NXDOMAIN
 run_case $U A x.wild.example.tld secure secure           # NSEC wildcard
 run_case $U A nx.example.tld secure secure               # NSEC NXDOMAIN
 run_case $U A ent.example.tld secure secure              # NSEC empty non-terminal

@@ -65,6 +65,7 @@ ext IN CNAME www.ed.tld.
 *.wild IN A 192.0.2.50
 a.b.ent IN A 192.0.2.51
 txt IN TXT "v=spf1 -all" "second string"
+dn IN DNAME ed.tld.
 insec IN NS ns.tld.
 EOF
 mk_simple ed.tld. ED25519 -n -a 1 -t 0 -s aabbccdd <<'EOF'
