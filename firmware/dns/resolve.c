@@ -969,6 +969,34 @@ check_negative(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *name
 	return DNS_BOGUS;
 }
 
+/* A DNAME in the answer whose owner is a proper ancestor of name. */
+static const struct dns_rr *
+find_dname(const struct dns_msg *m, const uint8_t *name)
+{
+	for (unsigned i = 0; i < m->nrr; i++) {
+		const struct dns_rr *rr = &m->rr[i];
+		if (rr->section == DNS_S_AN && rr->type == DNS_T_DNAME && rr->rclass == DNS_C_IN &&
+		    dns_name_is_sub(name, rr->owner) && !dns_name_eq(name, rr->owner))
+			return rr;
+	}
+	return NULL;
+}
+
+/* name with the DNAME owner suffix replaced by its target (RFC 6672 §2.2). */
+static bool
+dname_subst(const uint8_t *name, const struct dns_rr *dn, uint8_t out[DNS_NAME_MAX])
+{
+	const uint8_t *suf = dns_name_suffix(name, dns_name_labels(dn->owner));
+	size_t pre = (size_t)(suf - name);
+	size_t tl = dns_name_len(dn->rdata, dn->rdlen);
+
+	if (tl == 0 || pre + tl > DNS_NAME_MAX)
+		return false;
+	memcpy(out, name, pre);
+	memcpy(out + pre, dn->rdata, tl);
+	return true;
+}
+
 static bool
 has_denial_for(const struct dns_msg *m)
 {
@@ -1084,6 +1112,33 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 			result_add(ctx, res, m, cur, type);
 			res->rcode = DNS_RCODE_NOERROR;
 			break;
+		}
+		/* DNAME (RFC 6672): the signed DNAME proves the synthesised CNAME */
+		const struct dns_rr *dn = type == DNS_T_DNAME ? NULL : find_dname(m, cur);
+		if (dn != NULL) {
+			uint8_t syn[DNS_NAME_MAX];
+			st = worse(st, check_positive(ctx, m, dn->owner, DNS_T_DNAME));
+			result_add(ctx, res, m, dn->owner, DNS_T_DNAME);
+			if (st == DNS_BOGUS || st == DNS_INDETERMINATE)
+				break;
+			if (++hops > MAX_CNAME_HOPS || !dname_subst(cur, dn, syn)) {
+				fail(ctx, DNS_EDE_OTHER, "DNAME substitution for %s failed (too long, or loop)",
+				    nm(cur));
+				st = DNS_BOGUS;
+				break;
+			}
+			rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &set);
+			if (set.n == 1 && dns_name_eq(set.rr[0]->rdata, syn))
+				result_add(ctx, res, m, cur, DNS_T_CNAME); /* as synthesised */
+			memcpy(cur, syn, dns_name_len(syn, DNS_NAME_MAX));
+			rrset_collect(m, DNS_S_AN, cur, type, &set);
+			struct dns_rrset c2;
+			rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &c2);
+			if (set.n == 0 && c2.n == 0 && find_dname(m, cur) == NULL && !has_denial_for(m)) {
+				msg_put(ctx, m);
+				m = query(ctx, cur, type);
+			}
+			continue;
 		}
 		rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &set);
 		if (set.n > 0 && type != DNS_T_CNAME) {

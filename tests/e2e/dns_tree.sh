@@ -117,6 +117,8 @@ run_case $U MX example.tld secure secure
 run_case $U TXT txt.example.tld secure secure
 run_case $U A alias.example.tld secure secure            # CNAME inside the zone
 run_case $U A ext.example.tld secure secure              # CNAME to an Ed25519 NSEC3 zone
+run_case $U A www.dn.example.tld secure secure           # DNAME into ed.tld.
+run_case $U A nx.dn.example.tld secure secure            # DNAME, then NSEC3 NXDOMAIN
 run_case $U A x.wild.example.tld secure secure           # NSEC wildcard
 run_case $U A nx.example.tld secure secure               # NSEC NXDOMAIN
 run_case $U A ent.example.tld secure secure              # NSEC empty non-terminal
@@ -132,6 +134,12 @@ run_case $U A ent.nsec3.tld secure secure                # NSEC3 empty non-termi
 run_case $U A x.wild.nsec3.tld secure secure
 run_case $U MX www.nsec3.tld secure secure               # NSEC3 NODATA
 run_case $U A nx.tld secure secure                       # NSEC3 opt-out zone NXDOMAIN
+ZOUT=$("$ZEGEL" resolve --server $U --anchor "$W/anchor-key.zone" A www.example.tld 2>&1)
+check "a DNSKEY trust anchor works as well as a DS" grep -q "^status: secure" <<<"$ZOUT"
+ZOUT=$("$ZEGEL" resolve --server $U --anchor "$W/anchor-wrong.zone" A www.example.tld 2>&1)
+check "a trust anchor that matches no root key: bogus" grep -q "^status: bogus" <<<"$ZOUT"
+ZOUT=$("$ZEGEL" resolve --server $U A www.example.tld 2>&1)
+check "the built-in IANA anchors do not validate the private root: bogus" grep -q "^status: bogus" <<<"$ZOUT"
 zegel $U --tcp A www.example.tld
 check "--tcp gives the same secure answer" test "$ZSTATUS" = secure
 
