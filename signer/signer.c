@@ -358,7 +358,7 @@ field_is(const struct dkim_signer *s, unsigned i, const char *name)
 	const uint8_t *f = s->hdr + s->field[i];
 	size_t n = field_end(s, i) - s->field[i], k = 0;
 
-	while (name[k] && k < n && lc(f[k]) == lc((unsigned char)name[k]))
+	while (k < n && name[k] && lc(f[k]) == lc((unsigned char)name[k]))
 		k++;
 	if (name[k] != 0)
 		return false;

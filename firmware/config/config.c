@@ -77,7 +77,8 @@ default_hostname(char out[ZCFG_NAME_MAX])
 	/* Take it only if the grammar would accept it. */
 	memset(&tmp, 0, sizeof(tmp));
 	snprintf(line, sizeof(line), "set hostname %.250s", h);
-	if (config_tokenize(line, argv, 5) == 3 && config_apply(&tmp, 3, argv, err, sizeof(err)) == 0)
+	if (config_tokenize(line, argv, 5) == 3 &&
+	    config_apply(&tmp, 3, argv, err, sizeof(err)) == 0)
 		memcpy(out, tmp.hostname, ZCFG_NAME_MAX);
 }
 
@@ -167,7 +168,8 @@ config_set_line(const char *line, char *err, size_t errcap)
 	memcpy(buf, line, n + 1);
 	argc = config_tokenize(buf, argv, CONFIG_MAX_TOKENS);
 	if (argc == -EINVAL)
-		rc = config_fail(err, errcap, "unbalanced \"quotes\" (a quoted value ends with \" "
+		rc = config_fail(err, errcap,
+		    "unbalanced \"quotes\" (a quoted value ends with \" "
 		    "and a blank; write \\\" and \\\\ inside)");
 	else if (argc < 0)
 		rc = config_fail(err, errcap, "too many words (at most %d)", CONFIG_MAX_TOKENS);
@@ -198,9 +200,10 @@ validate(const struct zcfg *c, char *err, size_t cap)
 			if (c->domains[j].used && strcmp(c->domains[j].name, k->domain) == 0)
 				found = true;
 		if (!found)
-			return config_fail(err, cap, "commit: key '%s' is for domain '%s', which is "
-			    "not configured (set domain %s, or delete key %s)", k->selector,
-			    k->domain, k->domain, k->selector);
+			return config_fail(err, cap,
+			    "commit: key '%s' is for domain '%s', which is "
+			    "not configured (set domain %s, or delete key %s)",
+			    k->selector, k->domain, k->domain, k->selector);
 	}
 	for (int i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
 		const struct zcfg_listener *l = &c->listeners[i];
@@ -210,18 +213,23 @@ validate(const struct zcfg *c, char *err, size_t cap)
 			const struct zcfg_listener *m = &c->listeners[j];
 			size_t n = l->addr.family == 4 ? 4 : 16;
 			if (m->used && m->addr.family == l->addr.family &&
-			    m->addr.port == l->addr.port && memcmp(m->addr.ip, l->addr.ip, n) == 0) {
+			    m->addr.port == l->addr.port &&
+			    memcmp(m->addr.ip, l->addr.ip, n) == 0) {
 				hal_addr_format(&l->addr, true, a, sizeof(a));
-				return config_fail(err, cap, "commit: listeners '%s' and '%s' both use "
-				    "%s (give one another address or port)", l->name, m->name, a);
+				return config_fail(err, cap,
+				    "commit: listeners '%s' and '%s' both use "
+				    "%s (give one another address or port)",
+				    l->name, m->name, a);
 			}
 		}
 	}
 	if ((c->relay.username[0] != 0) != (c->relay.password[0] != 0))
-		return config_fail(err, cap, "commit: the relay needs both a username and a "
+		return config_fail(err, cap,
+		    "commit: the relay needs both a username and a "
 		    "password, or neither (set relay username U / set relay password P)");
 	if (c->relay.kind == ZCFG_RELAY_SMARTHOST && c->relay.host[0] == 0)
-		return config_fail(err, cap, "commit: relay smarthost without a host "
+		return config_fail(err, cap,
+		    "commit: relay smarthost without a host "
 		    "(set relay smarthost HOST[:PORT])");
 	return 0;
 }
@@ -311,8 +319,8 @@ config_load(const char *path, char *err, size_t errcap)
 			char ch = chunk[i];
 			if (ch != '\n') {
 				if (ch == 0) {
-					rc = config_fail(err, errcap, "%s:%u: NUL byte in line", path,
-					    lineno);
+					rc = config_fail(err, errcap, "%s:%u: NUL byte in line",
+					    path, lineno);
 					goto out;
 				}
 				if (len < CONFIG_LINE_MAX)
@@ -323,8 +331,10 @@ config_load(const char *path, char *err, size_t errcap)
 			}
 			line[len] = 0;
 			if (toolong) {
-				rc = config_fail(err, errcap, "%s:%u: line too long (at most %d "
-				    "characters)", path, lineno, CONFIG_LINE_MAX - 1);
+				rc = config_fail(err, errcap,
+				    "%s:%u: line too long (at most %d "
+				    "characters)",
+				    path, lineno, CONFIG_LINE_MAX - 1);
 				goto out;
 			}
 			rc = config_set_line(line, lerr, sizeof(lerr));
@@ -369,7 +379,7 @@ int
 config_save(const char *path, char *err, size_t errcap)
 {
 	static const char head[] = "# zegel configuration (written by save; the same lines the "
-	    "console accepts)";
+				   "console accepts)";
 	struct sink k = { NULL, 0, 0 };
 	char dir[HAL_PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -397,7 +407,7 @@ config_save(const char *path, char *err, size_t errcap)
 	free(k.buf);
 	if (rc != 0)
 		return config_fail(err, errcap, "save: cannot write %s: %s", path, strerror(-rc)),
-		    rc;
+		       rc;
 	return 0;
 }
 
@@ -420,8 +430,10 @@ unhex(const char *s, uint8_t *out, size_t n)
 {
 	for (size_t i = 0; i < 2 * n; i++) {
 		char c = s[i];
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		    : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int v = c >= '0' && c <= '9' ? c - '0'
+		    : c >= 'a' && c <= 'f'   ? c - 'a' + 10
+		    : c >= 'A' && c <= 'F'   ? c - 'A' + 10
+					     : -1;
 		if (v < 0)
 			return -EINVAL;
 		if (i % 2 == 0)
@@ -484,8 +496,9 @@ config_user_check(const struct zcfg *c, const char *user, const char *password)
 	for (int i = 0; i < CFG_NUSERS; i++)
 		if (c->users[i].used && strcmp(c->users[i].name, user) == 0)
 			u = &c->users[i];
-	if (u != NULL && (strncmp(u->hash, prefix, p) != 0 || strlen(u->hash) != p + 97 ||
-	    unhex(u->hash + p, salt, 16) != 0 || unhex(u->hash + p + 33, want, 32) != 0))
+	if (u != NULL &&
+	    (strncmp(u->hash, prefix, p) != 0 || strlen(u->hash) != p + 97 ||
+		unhex(u->hash + p, salt, 16) != 0 || unhex(u->hash + p + 33, want, 32) != 0))
 		u = NULL;
 	/* An unknown user costs the same work, so timing does not tell. */
 	if (password_digest(password, salt, got) != 0)

@@ -70,8 +70,8 @@ int config_save(const char *path, char *err, size_t errcap);
 /* The `set` lines that rebuild c, one per emit() call, without newline.
  * Secrets (relay password, user password hashes) are shown as "********"
  * unless show_secrets. */
-void config_dump(const struct zcfg *c, bool show_secrets,
-    void (*emit)(void *arg, const char *line), void *arg);
+void config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
+    void *arg);
 
 /* The grammar, one usage line per emit() call: what == "set", "delete" or
  * NULL for both. */

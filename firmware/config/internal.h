@@ -29,7 +29,8 @@ int config_apply(struct zcfg *w, int argc, char **argv, char *err, size_t errcap
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-int config_fail(char *err, size_t errcap, const char *fmt, ...);
+int
+config_fail(char *err, size_t errcap, const char *fmt, ...);
 
 /* Paths that follow data_dir unless set explicitly. */
 void config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX],

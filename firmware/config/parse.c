@@ -16,11 +16,11 @@
 typedef int (*stmt_fn)(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 
 struct stmt {
-	const char *verb;   /* "set" or "delete" */
-	const char *path;   /* one or two words: "hostname", "relay outbox" */
-	int min, max;       /* arguments after the path */
+	const char *verb; /* "set" or "delete" */
+	const char *path; /* one or two words: "hostname", "relay outbox" */
+	int min, max;     /* arguments after the path */
 	stmt_fn fn;
-	const char *usage;  /* the arguments, for help and errors */
+	const char *usage; /* the arguments, for help and errors */
 };
 
 /* ------------------------------------------------------------ lexical checks */
@@ -187,7 +187,7 @@ parse_cidr(const char *what, const char *s, struct zcfg_network *n, char *err, s
 	n->prefix = (uint8_t)prefix;
 	/* Keep the network address only: 192.168.1.7/24 is 192.168.1.0/24. */
 	for (unsigned bit = (unsigned)prefix; bit < maxp; bit++)
-		n->addr.ip[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		n->addr.ip[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 	return 0;
 bad:
 	return config_fail(err, cap,
@@ -245,7 +245,8 @@ set_data_dir(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	/* Paths still at their default follow the data directory. */
 	config_derived_paths(w->data_dir, old_o, old_c, old_k);
 	memcpy(w->data_dir, dir, sizeof(dir));
-	if (streq(w->relay.outbox, old_o) || streq(w->tls_cert, old_c) || streq(w->tls_key, old_k)) {
+	if (streq(w->relay.outbox, old_o) || streq(w->tls_cert, old_c) ||
+	    streq(w->tls_key, old_k)) {
 		char o[ZCFG_PATH_MAX], c[ZCFG_PATH_MAX], k[ZCFG_PATH_MAX];
 		config_derived_paths(dir, o, c, k);
 		if (streq(w->relay.outbox, old_o))
@@ -366,9 +367,10 @@ set_domain(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 		d.envelope_align = ZCFG_ALIGN_WARN;
 	}
 	if ((argc - 1) % 2 != 0)
-		return config_fail(err, cap, "%s: option '%s' needs a value "
-		    "(subdomains on|off, canon H/B, envelope-align off|warn|refuse)", what,
-		    argv[argc - 1]);
+		return config_fail(err, cap,
+		    "%s: option '%s' needs a value "
+		    "(subdomains on|off, canon H/B, envelope-align off|warn|refuse)",
+		    what, argv[argc - 1]);
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 		if (streq(k, "subdomains")) {
@@ -377,18 +379,23 @@ set_domain(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 				return rc;
 		} else if (streq(k, "canon")) {
 			if (parse_canon(v, &d.canon_header, &d.canon_body) != 0)
-				return config_fail(err, cap, "%s: canon '%s' is not one of "
+				return config_fail(err, cap,
+				    "%s: canon '%s' is not one of "
 				    "relaxed/relaxed, simple/simple, relaxed/simple, simple/relaxed",
 				    what, v);
 		} else if (streq(k, "envelope-align")) {
 			int a = lookup(v, config_align_names, 3);
 			if (a < 0)
-				return config_fail(err, cap, "%s: envelope-align '%s' is not off, "
-				    "warn or refuse", what, v);
+				return config_fail(err, cap,
+				    "%s: envelope-align '%s' is not off, "
+				    "warn or refuse",
+				    what, v);
 			d.envelope_align = (enum zcfg_align)a;
 		} else {
-			return config_fail(err, cap, "%s: unknown option '%s' "
-			    "(subdomains, canon, envelope-align)", what, k);
+			return config_fail(err, cap,
+			    "%s: unknown option '%s' "
+			    "(subdomains, canon, envelope-align)",
+			    what, k);
 		}
 	}
 	if (slot == NULL) {
@@ -396,8 +403,10 @@ set_domain(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 			if (!w->domains[i].used)
 				slot = &w->domains[i];
 		if (slot == NULL)
-			return config_fail(err, cap, "%s: no room for '%s' (at most %d domains, "
-			    "CONFIG_CFG_MAX_DOMAINS)", what, name, CONFIG_CFG_MAX_DOMAINS);
+			return config_fail(err, cap,
+			    "%s: no room for '%s' (at most %d domains, "
+			    "CONFIG_CFG_MAX_DOMAINS)",
+			    what, name, CONFIG_CFG_MAX_DOMAINS);
 	}
 	*slot = d;
 	return 0;
@@ -451,12 +460,14 @@ set_key(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	memset(&k, 0, sizeof(k));
 	k.used = true;
 	if (!valid_selector(argv[0], k.selector))
-		return config_fail(err, cap, "%s: '%s' is not a selector (letters, digits, '-', "
-		    "'.'; at most %d characters)", what, argv[0], ZCFG_SEL_MAX - 1);
+		return config_fail(err, cap,
+		    "%s: '%s' is not a selector (letters, digits, '-', "
+		    "'.'; at most %d characters)",
+		    what, argv[0], ZCFG_SEL_MAX - 1);
 	for (int i = 1; i < argc; i += 2) {
 		if (i + 1 >= argc)
-			return config_fail(err, cap, "%s: '%s' needs a value (domain NAME file PATH)",
-			    what, argv[i]);
+			return config_fail(err, cap,
+			    "%s: '%s' needs a value (domain NAME file PATH)", what, argv[i]);
 		if (streq(argv[i], "domain")) {
 			rc = want_dname("set key domain", argv[i + 1], k.domain, err, cap);
 			have_domain = true;
@@ -464,22 +475,26 @@ set_key(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 			rc = want_path("set key file", argv[i + 1], k.file, err, cap);
 			have_file = true;
 		} else {
-			rc = config_fail(err, cap, "%s: unknown option '%s' (domain NAME file PATH)",
-			    what, argv[i]);
+			rc = config_fail(err, cap,
+			    "%s: unknown option '%s' (domain NAME file PATH)", what, argv[i]);
 		}
 		if (rc != 0)
 			return rc;
 	}
 	if (!have_domain || !have_file)
-		return config_fail(err, cap, "%s: both domain and file are needed: "
-		    "set key SELECTOR domain NAME file PATH", what);
+		return config_fail(err, cap,
+		    "%s: both domain and file are needed: "
+		    "set key SELECTOR domain NAME file PATH",
+		    what);
 	slot = find_key(w, k.selector);
 	for (int i = 0; i < CONFIG_CFG_MAX_KEYS && slot == NULL; i++)
 		if (!w->keys[i].used)
 			slot = &w->keys[i];
 	if (slot == NULL)
-		return config_fail(err, cap, "%s: no room for '%s' (at most %d keys, "
-		    "CONFIG_CFG_MAX_KEYS)", what, k.selector, CONFIG_CFG_MAX_KEYS);
+		return config_fail(err, cap,
+		    "%s: no room for '%s' (at most %d keys, "
+		    "CONFIG_CFG_MAX_KEYS)",
+		    what, k.selector, CONFIG_CFG_MAX_KEYS);
 	*slot = k;
 	return 0;
 }
@@ -539,15 +554,18 @@ set_user(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	memset(&u, 0, sizeof(u));
 	u.used = true;
 	if (!valid_word(argv[0], ZCFG_USER_MAX, ".@+"))
-		return config_fail(err, cap, "%s: '%s' is not a user name (letters, digits, "
-		    "'.', '-', '_', '@', '+'; at most %d)", what, argv[0], ZCFG_USER_MAX - 1);
+		return config_fail(err, cap,
+		    "%s: '%s' is not a user name (letters, digits, "
+		    "'.', '-', '_', '@', '+'; at most %d)",
+		    what, argv[0], ZCFG_USER_MAX - 1);
 	memcpy(u.name, argv[0], strlen(argv[0]) + 1);
 	if (streq(argv[1], "password")) {
 		uint8_t salt[16];
 		size_t n = strlen(argv[2]);
 		if (n == 0 || n >= ZCFG_SECRET_MAX)
-			return config_fail(err, cap, "%s: the password must have 1 to %d characters",
-			    what, ZCFG_SECRET_MAX - 1);
+			return config_fail(err, cap,
+			    "%s: the password must have 1 to %d characters", what,
+			    ZCFG_SECRET_MAX - 1);
 		if (hal_entropy_fill(salt, sizeof(salt)) != 0)
 			return config_fail(err, cap, "%s: no entropy for the salt", what);
 		rc = config_password_hash(argv[2], salt, u.hash, sizeof(u.hash));
@@ -555,20 +573,26 @@ set_user(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 			return config_fail(err, cap, "%s: hashing failed (%d)", what, rc);
 	} else if (streq(argv[1], "password-hash")) {
 		if (!valid_hash(argv[2]))
-			return config_fail(err, cap, "%s: '%s' is not a password hash "
-			    "($zegel-sha256$<32 hex>$<64 hex>)", what, argv[2]);
+			return config_fail(err, cap,
+			    "%s: '%s' is not a password hash "
+			    "($zegel-sha256$<32 hex>$<64 hex>)",
+			    what, argv[2]);
 		memcpy(u.hash, argv[2], strlen(argv[2]) + 1);
 	} else {
-		return config_fail(err, cap, "%s: expected 'password SECRET' or "
-		    "'password-hash HASH' after the name, not '%s'", what, argv[1]);
+		return config_fail(err, cap,
+		    "%s: expected 'password SECRET' or "
+		    "'password-hash HASH' after the name, not '%s'",
+		    what, argv[1]);
 	}
 	slot = find_user(w, u.name);
 	for (int i = 0; i < CFG_NUSERS && slot == NULL; i++)
 		if (!w->users[i].used)
 			slot = &w->users[i];
 	if (slot == NULL)
-		return config_fail(err, cap, "%s: no room for '%s' (at most %d users, "
-		    "CONFIG_CFG_MAX_USERS)", what, u.name, CFG_NUSERS);
+		return config_fail(err, cap,
+		    "%s: no room for '%s' (at most %d users, "
+		    "CONFIG_CFG_MAX_USERS)",
+		    what, u.name, CFG_NUSERS);
 	*slot = u;
 	return rc;
 }
@@ -605,8 +629,10 @@ set_network(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	int rc;
 
 	if (CFG_NNETWORKS == 0)
-		return config_fail(err, cap, "%s: networks are not built in "
-		    "(CONFIG_CFG_MAX_NETWORKS=0)", what);
+		return config_fail(err, cap,
+		    "%s: networks are not built in "
+		    "(CONFIG_CFG_MAX_NETWORKS=0)",
+		    what);
 	rc = parse_cidr(what, argv[0], &n, err, cap);
 	if (rc != 0)
 		return rc;
@@ -615,23 +641,29 @@ set_network(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	if (slot != NULL)
 		n.normalise_line_endings = slot->normalise_line_endings;
 	if (argc == 2 || argc > 3 || (argc == 3 && !streq(argv[1], "line-endings")))
-		return config_fail(err, cap, "%s: after the network only "
-		    "'line-endings strict|normalise' may follow", what);
+		return config_fail(err, cap,
+		    "%s: after the network only "
+		    "'line-endings strict|normalise' may follow",
+		    what);
 	if (argc == 3) {
 		if (streq(argv[2], "strict"))
 			n.normalise_line_endings = false;
 		else if (streq(argv[2], "normalise") || streq(argv[2], "normalize"))
 			n.normalise_line_endings = true;
 		else
-			return config_fail(err, cap, "%s: line-endings '%s' is not strict or "
-			    "normalise", what, argv[2]);
+			return config_fail(err, cap,
+			    "%s: line-endings '%s' is not strict or "
+			    "normalise",
+			    what, argv[2]);
 	}
 	for (int i = 0; i < CFG_NNETWORKS && slot == NULL; i++)
 		if (!w->networks[i].used)
 			slot = &w->networks[i];
 	if (slot == NULL)
-		return config_fail(err, cap, "%s: no room for '%s' (at most %d networks, "
-		    "CONFIG_CFG_MAX_NETWORKS)", what, argv[0], CFG_NNETWORKS);
+		return config_fail(err, cap,
+		    "%s: no room for '%s' (at most %d networks, "
+		    "CONFIG_CFG_MAX_NETWORKS)",
+		    what, argv[0], CFG_NNETWORKS);
 	*slot = n;
 	return 0;
 }
@@ -671,8 +703,10 @@ set_listener(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	int rc;
 
 	if (!valid_word(argv[0], sizeof(l.name), NULL))
-		return config_fail(err, cap, "%s: '%s' is not a listener name (letters, digits, "
-		    "'-', '_'; at most %d)", what, argv[0], (int)sizeof(l.name) - 1);
+		return config_fail(err, cap,
+		    "%s: '%s' is not a listener name (letters, digits, "
+		    "'-', '_'; at most %d)",
+		    what, argv[0], (int)sizeof(l.name) - 1);
 	slot = find_listener(w, argv[0]);
 	if (slot != NULL) {
 		l = *slot;
@@ -687,30 +721,36 @@ set_listener(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 		return rc;
 	for (int i = 2; i < argc; i += 2) {
 		if (i + 1 >= argc)
-			return config_fail(err, cap, "%s: '%s' needs a value "
-			    "(mode starttls|tls|plain, auth-plaintext on|off)", what, argv[i]);
+			return config_fail(err, cap,
+			    "%s: '%s' needs a value "
+			    "(mode starttls|tls|plain, auth-plaintext on|off)",
+			    what, argv[i]);
 		if (streq(argv[i], "mode")) {
 			int m = lookup(argv[i + 1], config_listen_modes, 3);
 			if (m < 0)
-				return config_fail(err, cap, "%s: mode '%s' is not starttls, tls or "
-				    "plain", what, argv[i + 1]);
+				return config_fail(err, cap,
+				    "%s: mode '%s' is not starttls, tls or "
+				    "plain",
+				    what, argv[i + 1]);
 			l.mode = (enum zcfg_listener_mode)m;
 		} else if (streq(argv[i], "auth-plaintext")) {
-			rc = want_onoff("set listener auth-plaintext", argv[i + 1], &l.auth_plaintext,
-			    err, cap);
+			rc = want_onoff("set listener auth-plaintext", argv[i + 1],
+			    &l.auth_plaintext, err, cap);
 			if (rc != 0)
 				return rc;
 		} else {
-			return config_fail(err, cap, "%s: unknown option '%s' (mode, auth-plaintext)",
-			    what, argv[i]);
+			return config_fail(err, cap,
+			    "%s: unknown option '%s' (mode, auth-plaintext)", what, argv[i]);
 		}
 	}
 	for (int i = 0; i < CONFIG_CFG_MAX_LISTENERS && slot == NULL; i++)
 		if (!w->listeners[i].used)
 			slot = &w->listeners[i];
 	if (slot == NULL)
-		return config_fail(err, cap, "%s: no room for '%s' (at most %d listeners, "
-		    "CONFIG_CFG_MAX_LISTENERS)", what, argv[0], CONFIG_CFG_MAX_LISTENERS);
+		return config_fail(err, cap,
+		    "%s: no room for '%s' (at most %d listeners, "
+		    "CONFIG_CFG_MAX_LISTENERS)",
+		    what, argv[0], CONFIG_CFG_MAX_LISTENERS);
 	*slot = l;
 	return 0;
 }
@@ -796,8 +836,10 @@ set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 	w->relay.kind = ZCFG_RELAY_SMARTHOST;
 	return 0;
 bad:
-	return config_fail(err, cap, "%s: '%s' is not HOST[:PORT] (mail.example.net:587, "
-	    "192.0.2.1:465, [2001:db8::1]:587)", what, argv[0]);
+	return config_fail(err, cap,
+	    "%s: '%s' is not HOST[:PORT] (mail.example.net:587, "
+	    "192.0.2.1:465, [2001:db8::1]:587)",
+	    what, argv[0]);
 }
 
 static int
@@ -806,7 +848,8 @@ set_relay_direct(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	(void)argc;
 	(void)argv;
 	if (!IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT))
-		return config_fail(err, cap, "set relay direct: not built in "
+		return config_fail(err, cap,
+		    "set relay direct: not built in "
 		    "(CONFIG_FEATURE_RELAY_DIRECT)");
 	w->relay.kind = ZCFG_RELAY_DIRECT;
 	return 0;
@@ -882,8 +925,10 @@ delete_relay(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	else if (streq(argv[0], "ca-file"))
 		memset(w->relay.ca_file, 0, sizeof(w->relay.ca_file));
 	else
-		return config_fail(err, cap, "delete relay: '%s' cannot be deleted "
-		    "(username, password, ca-file)", argv[0]);
+		return config_fail(err, cap,
+		    "delete relay: '%s' cannot be deleted "
+		    "(username, password, ca-file)",
+		    argv[0]);
 	return 0;
 }
 
@@ -893,8 +938,10 @@ static int
 parse_resolver(const char *what, const char *s, struct hal_addr *a, char *err, size_t cap)
 {
 	if (hal_addr_parse(a, s, CONFIG_RESOLVER_DEFAULT_PORT) != 0)
-		return config_fail(err, cap, "%s: '%s' is not IP[:PORT] (192.0.2.53, "
-		    "127.0.0.1:5353, [2001:db8::53]:53)", what, s);
+		return config_fail(err, cap,
+		    "%s: '%s' is not IP[:PORT] (192.0.2.53, "
+		    "127.0.0.1:5353, [2001:db8::53]:53)",
+		    what, s);
 	return 0;
 }
 
@@ -911,8 +958,10 @@ set_resolver(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 		if (same_addr(&w->resolvers[i], &a, true))
 			return 0;
 	if (w->nresolvers >= CFG_NRESOLVERS)
-		return config_fail(err, cap, "set resolver: at most %d resolvers (delete one "
-		    "first)", CFG_NRESOLVERS);
+		return config_fail(err, cap,
+		    "set resolver: at most %d resolvers (delete one "
+		    "first)",
+		    CFG_NRESOLVERS);
 	w->resolvers[w->nresolvers++] = a;
 	return 0;
 }

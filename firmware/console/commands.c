@@ -52,7 +52,8 @@ cmd_help(struct console *c, int argc, char **argv, const char *line)
 			    k->args);
 			console_printf(c, "  %-26s %s", head, k->help);
 		}
-		console_puts(c, "'help COMMAND' shows one command; 'help set' and 'help delete' "
+		console_puts(c,
+		    "'help COMMAND' shows one command; 'help set' and 'help delete' "
 		    "list every setting.");
 		return 0;
 	}
@@ -94,7 +95,8 @@ cmd_show_config(struct console *c, int argc, char **argv, const char *line)
 	if (argc != 0)
 		return usage_error(c, "show config", "");
 	if (config_modified())
-		console_puts(c, "# candidate with uncommitted changes ('commit' applies them, "
+		console_puts(c,
+		    "# candidate with uncommitted changes ('commit' applies them, "
 		    "'discard' drops them)");
 	config_dump(zcfg_candidate(), false, emit_indented, c);
 	return 0;

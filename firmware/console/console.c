@@ -86,8 +86,8 @@ console_register(const struct console_cmd *cmds, size_t n)
 }
 
 int
-console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emit_arg,
-    void *arg), void *arg)
+console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emit_arg, void *arg),
+    void *arg)
 {
 	for (size_t i = 0; i < CONSOLE_MAX_REGISTER; i++) {
 		if (status_fns[i].fn == NULL) {
@@ -218,7 +218,8 @@ console_execute(struct console *c, const char *line)
 		return;
 	}
 	if (argc < 0) {
-		console_puts(c, "error: unbalanced \"quotes\" (a quoted value ends with \" and a "
+		console_puts(c,
+		    "error: unbalanced \"quotes\" (a quoted value ends with \" and a "
 		    "blank; write \\\" and \\\\ inside)");
 		return;
 	}
@@ -243,8 +244,8 @@ console_execute(struct console *c, const char *line)
 			if (argc < 2)
 				console_printf(c, "error: %s what? (%s)", argv[0], valid);
 			else
-				console_printf(c, "error: unknown command '%s %s' (%s: %s)", argv[0],
-				    argv[1], argv[0], valid);
+				console_printf(c, "error: unknown command '%s %s' (%s: %s)",
+				    argv[0], argv[1], argv[0], valid);
 		} else {
 			console_list_verbs(NULL, valid, sizeof(valid));
 			console_printf(c, "error: unknown command '%s' (commands: %s; try 'help')",
@@ -324,7 +325,7 @@ end_line(struct console *c)
 #if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
 		if (c->raw && c->len > 0 &&
 		    (c->nhist == 0 ||
-		    strcmp(c->hist[(c->nhist - 1) % CONSOLE_HISTORY], c->line) != 0) &&
+			strcmp(c->hist[(c->nhist - 1) % CONSOLE_HISTORY], c->line) != 0) &&
 		    strncmp(c->line, "set user", 8) != 0 && strstr(c->line, "password") == NULL) {
 			memcpy(c->hist[c->nhist % CONSOLE_HISTORY], c->line, c->len + 1);
 			c->nhist++;

@@ -50,9 +50,9 @@
 struct console;
 
 struct console_cmd {
-	const char *verb;   /* "commit", or two words: "show relay" */
-	const char *args;   /* usage of the arguments after the verb, "" if none */
-	const char *help;   /* one line */
+	const char *verb; /* "commit", or two words: "show relay" */
+	const char *args; /* usage of the arguments after the verb, "" if none */
+	const char *help; /* one line */
 	/* argv[0..argc) are the words after the verb; line is the whole line.
 	 * Return 0, or non-zero after printing one line that says what is wrong. */
 	int (*run)(struct console *c, int argc, char **argv, const char *line);
@@ -63,17 +63,17 @@ struct console {
 	void *arg;
 	bool raw;
 	bool exit;
-	bool overflow;      /* the current line went past the limit */
-	bool last_cr;       /* a '\r' ended the last line: drop a following '\n' */
-	uint8_t esc;        /* escape sequence state: 0, 1 after ESC, 2 after ESC [ or O */
-	uint8_t esc_param;  /* the number in ESC [ n ~ */
-	int bad;            /* first control byte of a piped line + 1, or 0 */
-	size_t len, cur;    /* line length and cursor */
+	bool overflow;     /* the current line went past the limit */
+	bool last_cr;      /* a '\r' ended the last line: drop a following '\n' */
+	uint8_t esc;       /* escape sequence state: 0, 1 after ESC, 2 after ESC [ or O */
+	uint8_t esc_param; /* the number in ESC [ n ~ */
+	int bad;           /* first control byte of a piped line + 1, or 0 */
+	size_t len, cur;   /* line length and cursor */
 	char line[CONFIG_CONSOLE_LINE_MAX + 1];
 #if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
 	char hist[CONSOLE_HISTORY][CONFIG_CONSOLE_LINE_MAX + 1];
-	unsigned nhist;     /* lines stored (ring, newest at (nhist - 1) % N) */
-	unsigned browse;    /* 0: editing a new line; k: showing the k-th newest */
+	unsigned nhist;  /* lines stored (ring, newest at (nhist - 1) % N) */
+	unsigned browse; /* 0: editing a new line; k: showing the k-th newest */
 #endif
 };
 
@@ -100,7 +100,8 @@ void console_puts(struct console *c, const char *line);
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-void console_printf(struct console *c, const char *fmt, ...);
+void
+console_printf(struct console *c, const char *fmt, ...);
 
 /* Add commands (0, or -ENOSPC after CONSOLE_MAX_REGISTER tables). A
  * registered verb may add to "show" and "test"; it may not replace a
@@ -108,8 +109,9 @@ void console_printf(struct console *c, const char *fmt, ...);
 int console_register(const struct console_cmd *cmds, size_t n);
 
 /* Add a `show status` contributor: fn emits lines through emit(emit_arg, line). */
-int console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emit_arg,
-    void *arg), void *arg);
+int
+console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emit_arg, void *arg),
+    void *arg);
 
 /* Where `save` writes; default "<running data-dir>/zegel.conf". */
 void console_set_save_path(const char *path);

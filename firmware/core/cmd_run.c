@@ -54,7 +54,9 @@ generate_missing_keys(const struct zcfg *cfg)
 		if (!k->used || !k->file[0] || hal_storage()->exists(k->file) == 1)
 			continue;
 		t = (strstr(k->selector, "ed25519") || strstr(k->file, "ed25519") ||
-		    k->alg == ZCFG_KEY_ED25519) ? HAL_KEY_ED25519 : HAL_KEY_RSA;
+			k->alg == ZCFG_KEY_ED25519)
+		    ? HAL_KEY_ED25519
+		    : HAL_KEY_RSA;
 		{
 			char dir[ZCFG_PATH_MAX];
 			const char *slash = strrchr(k->file, '/');
@@ -70,7 +72,8 @@ generate_missing_keys(const struct zcfg *cfg)
 			    k->selector, k->domain, k->file, strerror(-rc));
 		else
 			hal_log(HAL_LOG_INFO, LOGM, "generated %s key %s for %s in %s",
-			    t == HAL_KEY_RSA ? "RSA-2048" : "Ed25519", k->selector, k->domain, k->file);
+			    t == HAL_KEY_RSA ? "RSA-2048" : "Ed25519", k->selector, k->domain,
+			    k->file);
 	}
 }
 
@@ -122,7 +125,7 @@ con_input(void *arg, int fd, unsigned revents)
 	n = hal_uart_posix.read(&uart, buf, sizeof(buf));
 	if (n == -EAGAIN || n == -EINTR)
 		return;
-	if (n <= 0) {                       /* end of input (Ctrl-D) or error */
+	if (n <= 0) { /* end of input (Ctrl-D) or error */
 		console_eof(&con);
 		loop_stop();
 		return;

@@ -92,7 +92,9 @@ test_hashes(void)
 		tohex(d, len, hx);
 		snprintf(detail, sizeof(detail), "got %.*s...", 16, hx);
 		result(rc == 0 && strcmp(hx, hash_kats[i].want) == 0, hash_kats[i].name,
-		    rc != 0 ? "hash failed" : strcmp(hx, hash_kats[i].want) ? detail : "");
+		    rc != 0                             ? "hash failed"
+			: strcmp(hx, hash_kats[i].want) ? detail
+							: "");
 		/* Streaming must equal one-shot. */
 		rc = hal_hash_init(&c, hash_kats[i].alg);
 		for (size_t k = 0; k < n && rc == 0; k++)
@@ -113,7 +115,8 @@ test_hashes(void)
 
 	/* A million 'a' in 1000-byte updates. */
 	struct hal_hash_ctx c;
-	static const char want[] = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+	static const char want[] =
+	    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 	uint8_t a[1000];
 	int rc = hal_hash_init(&c, HAL_HASH_SHA256);
 
@@ -205,13 +208,14 @@ test_ed25519(void)
 		int rc;
 
 		memset(&k, 0, sizeof(k));
+		memset(pub, 0, sizeof(pub));
 		rc = hal_key_load(&k, (const uint8_t *)v->pem, strlen(v->pem));
 		if (rc == 0)
 			rc = hal_key_public(&k, pub, sizeof(pub), &publen);
 		snprintf(label, sizeof(label), "ed25519 rfc8032 test %zu public key", i + 1);
 		result(rc == 0 && publen == 32 && memcmp(pub, v->pub, 32) == 0, label, "");
-		rc = hal_key_sign(&k, HAL_HASH_SHA256, v->msg, v->msglen, sig, sizeof(sig),
-		    &siglen);
+		rc =
+		    hal_key_sign(&k, HAL_HASH_SHA256, v->msg, v->msglen, sig, sizeof(sig), &siglen);
 		snprintf(label, sizeof(label), "ed25519 rfc8032 test %zu sign", i + 1);
 		result(rc == 0 && siglen == 64 && memcmp(sig, v->sig, 64) == 0, label, "");
 		rc = hal_ed25519_verify(v->pub, v->msg, v->msglen, v->sig);

@@ -3,6 +3,7 @@
 #ifndef ZEGEL_SELFTEST_VECTORS_H
 #define ZEGEL_SELFTEST_VECTORS_H
 
+/* clang-format off */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -208,6 +208,10 @@ query(struct dns_ctx *ctx, const uint8_t *name, uint16_t type)
 		return NULL;
 	}
 	rc = ctx->fetch(ctx->fetch_arg, name, type, ctx->resp, sizeof(ctx->resp), &len);
+	if (rc == -EAGAIN) { /* dns_lookup_step: the answer is not there yet */
+		ctx->net_fail = true; /* unwind, remember nothing */
+		return NULL;
+	}
 	if (rc < 0) {
 		ctx->net_fail = true;
 		fail(ctx, rc == -EMSGSIZE ? DNS_EDE_NETWORK : DNS_EDE_NO_REACHABLE,
@@ -965,6 +969,34 @@ check_negative(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *name
 	return DNS_BOGUS;
 }
 
+/* A DNAME in the answer whose owner is a proper ancestor of name. */
+static const struct dns_rr *
+find_dname(const struct dns_msg *m, const uint8_t *name)
+{
+	for (unsigned i = 0; i < m->nrr; i++) {
+		const struct dns_rr *rr = &m->rr[i];
+		if (rr->section == DNS_S_AN && rr->type == DNS_T_DNAME && rr->rclass == DNS_C_IN &&
+		    dns_name_is_sub(name, rr->owner) && !dns_name_eq(name, rr->owner))
+			return rr;
+	}
+	return NULL;
+}
+
+/* name with the DNAME owner suffix replaced by its target (RFC 6672 §2.2). */
+static bool
+dname_subst(const uint8_t *name, const struct dns_rr *dn, uint8_t out[DNS_NAME_MAX])
+{
+	const uint8_t *suf = dns_name_suffix(name, dns_name_labels(dn->owner));
+	size_t pre = (size_t)(suf - name);
+	size_t tl = dns_name_len(dn->rdata, dn->rdlen);
+
+	if (tl == 0 || pre + tl > DNS_NAME_MAX)
+		return false;
+	memcpy(out, name, pre);
+	memcpy(out + pre, dn->rdata, tl);
+	return true;
+}
+
 static bool
 has_denial_for(const struct dns_msg *m)
 {
@@ -1081,6 +1113,33 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 			res->rcode = DNS_RCODE_NOERROR;
 			break;
 		}
+		/* DNAME (RFC 6672): the signed DNAME proves the synthesised CNAME */
+		const struct dns_rr *dn = type == DNS_T_DNAME ? NULL : find_dname(m, cur);
+		if (dn != NULL) {
+			uint8_t syn[DNS_NAME_MAX];
+			st = worse(st, check_positive(ctx, m, dn->owner, DNS_T_DNAME));
+			result_add(ctx, res, m, dn->owner, DNS_T_DNAME);
+			if (st == DNS_BOGUS || st == DNS_INDETERMINATE)
+				break;
+			if (++hops > MAX_CNAME_HOPS || !dname_subst(cur, dn, syn)) {
+				fail(ctx, DNS_EDE_OTHER, "DNAME substitution for %s failed (too long, or loop)",
+				    nm(cur));
+				st = DNS_BOGUS;
+				break;
+			}
+			rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &set);
+			if (set.n == 1 && dns_name_eq(set.rr[0]->rdata, syn))
+				result_add(ctx, res, m, cur, DNS_T_CNAME); /* as synthesised */
+			memcpy(cur, syn, dns_name_len(syn, DNS_NAME_MAX));
+			rrset_collect(m, DNS_S_AN, cur, type, &set);
+			struct dns_rrset c2;
+			rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &c2);
+			if (set.n == 0 && c2.n == 0 && find_dname(m, cur) == NULL && !has_denial_for(m)) {
+				msg_put(ctx, m);
+				m = query(ctx, cur, type);
+			}
+			continue;
+		}
 		rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &set);
 		if (set.n > 0 && type != DNS_T_CNAME) {
 			st = worse(st, check_positive(ctx, m, cur, DNS_T_CNAME));
@@ -1125,6 +1184,10 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 	}
 	if (st == DNS_BOGUS || st == DNS_INDETERMINATE)
 		res->nrr = 0; /* never hand out unvalidated data */
+	/* no record outlives a signature or key on its chain (RFC 4035 §5.3.3) */
+	for (unsigned i = 0; st == DNS_SECURE && i < res->nrr; i++)
+		if ((int64_t)res->rr[i].ttl > ctx->exp_min - now)
+			res->rr[i].ttl = (uint32_t)(ctx->exp_min > now ? ctx->exp_min - now : 0);
 	res->queries = ctx->queries;
 	res->sig_checks = ctx->sig_checks;
 	res->nsec3_hashes = ctx->nsec3_hashes;
@@ -1144,4 +1207,89 @@ dns_lookup(struct dns_ctx *ctx, const char *name, uint16_t type, int64_t now,
 	if (dns_name_from_text(name, q, &ql) != DNS_E_OK)
 		return -EINVAL;
 	return dns_lookup_wire(ctx, q, type, now, res);
+}
+
+/* ------------------------------------------------------------------ stepping */
+
+void
+dns_step_init(struct dns_step *st)
+{
+	st->n = 0;
+	st->used = 0;
+	st->pending = false;
+}
+
+static int
+step_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *resp, size_t cap,
+    size_t *len)
+{
+	struct dns_step *st = arg;
+
+	for (unsigned i = 0; i < st->n; i++) {
+		if (st->a[i].type != qtype || !dns_name_eq(st->a[i].name, qname))
+			continue;
+		if (st->a[i].err)
+			return st->a[i].err;
+		if (st->a[i].len > cap)
+			return -EMSGSIZE;
+		memcpy(resp, st->store + st->a[i].off, st->a[i].len);
+		*len = st->a[i].len;
+		return 0;
+	}
+	if (st->n >= DNS_STEP_MAX)
+		return -ENOSPC;
+	memcpy(st->qname, qname, dns_name_len(qname, DNS_NAME_MAX));
+	st->qtype = qtype;
+	st->pending = true;
+	return -EAGAIN;
+}
+
+int
+dns_lookup_step(struct dns_ctx *ctx, struct dns_step *st, const uint8_t *qname, uint16_t type,
+    int64_t now, struct dns_result *res)
+{
+	dns_fetch_fn f = ctx->fetch;
+	void *a = ctx->fetch_arg;
+
+	st->pending = false;
+	ctx->fetch = step_fetch;
+	ctx->fetch_arg = st;
+	(void)dns_lookup_wire(ctx, qname, type, now, res);
+	ctx->fetch = f;
+	ctx->fetch_arg = a;
+	return st->pending ? DNS_STEP_QUERY : DNS_STEP_DONE;
+}
+
+static int
+step_add(struct dns_step *st, int err, const uint8_t *p, size_t n)
+{
+	if (!st->pending || st->n >= DNS_STEP_MAX)
+		return -EINVAL;
+	if (st->used + n > sizeof(st->store))
+		return -ENOSPC;
+	memcpy(st->a[st->n].name, st->qname, dns_name_len(st->qname, DNS_NAME_MAX));
+	st->a[st->n].type = st->qtype;
+	st->a[st->n].err = err;
+	st->a[st->n].off = (uint32_t)st->used;
+	st->a[st->n].len = (uint16_t)n;
+	if (n)
+		memcpy(st->store + st->used, p, n);
+	st->used += n;
+	st->n++;
+	st->pending = false;
+	return 0;
+}
+
+int
+dns_step_answer(struct dns_step *st, const uint8_t *p, size_t n)
+{
+	if (n > 65535)
+		return -EMSGSIZE;
+	return step_add(st, 0, p, n);
+}
+
+void
+dns_step_fail(struct dns_step *st, int err)
+{
+	(void)step_add(st, err < 0 ? err : -EIO, NULL, 0);
 }

@@ -44,6 +44,8 @@ strf(char *d, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+#define SMARTHOST_ADDRS 4
+
 #ifndef SMARTHOST_JOBS
 #define SMARTHOST_JOBS 8
 #endif
@@ -56,11 +58,14 @@ struct job {
 	relay_done_fn done;
 	void *arg;
 	struct smtpc_params params;
+	struct hal_addr addrs[SMARTHOST_ADDRS];
+	unsigned naddr, cur;     /* tried in order until one connects */
 	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
 	struct upstream up;
 };
 
 static struct job jobs[SMARTHOST_JOBS];
+static bool try_next_address(struct job *j);
 static struct tls_client_conf tlsconf;
 static uint32_t smarthost_timeout_ms = SMARTHOST_TIMEOUT_MS;
 
@@ -105,20 +110,24 @@ smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char
 }
 
 int
-smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap)
+smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max, char *err,
+    size_t errcap)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	uint16_t port = r->port ? r->port : (r->implicit_tls ? 465 : 587);
 	char portstr[8];
+	unsigned n = 0;
 	int rc;
 
 	if (r->host[0] == '\0') {
 		strf(err, errcap, "no smarthost configured (set relay smarthost HOST[:PORT])");
 		return -1;
 	}
-	if (hal_addr_parse(a, r->host, port) == 0) {
-		a->port = port;
-		return 0;
+	if (max == 0)
+		return -1;
+	if (hal_addr_parse(&out[0], r->host, port) == 0) {
+		out[0].port = port;
+		return 1;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -129,26 +138,34 @@ smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, siz
 		strf(err, errcap, "cannot resolve %s: %s", r->host, gai_strerror(rc));
 		return -1;
 	}
-	for (ai = res; ai; ai = ai->ai_next) {
+	for (ai = res; ai && n < max; ai = ai->ai_next) {
+		struct hal_addr *a = &out[n];
+
 		memset(a, 0, sizeof(*a));
 		if (ai->ai_family == AF_INET) {
 			a->family = 4;
 			memcpy(a->ip, &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, 4);
-			break;
-		}
-		if (ai->ai_family == AF_INET6) {
+		} else if (ai->ai_family == AF_INET6) {
 			a->family = 6;
 			memcpy(a->ip, &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, 16);
-			break;
+		} else {
+			continue;
 		}
+		a->port = port;
+		n++;
 	}
 	freeaddrinfo(res);
-	if (ai == NULL) {
+	if (n == 0) {
 		strf(err, errcap, "cannot resolve %s: no address", r->host);
 		return -1;
 	}
-	a->port = port;
-	return 0;
+	return (int)n;
+}
+
+int
+smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap)
+{
+	return smarthost_resolve_all(r, a, 1, err, errcap) > 0 ? 0 : -1;
 }
 
 void
@@ -202,6 +219,16 @@ settle(struct job *j)
 			loop_close(j->h);
 		job_release(j);
 	}
+}
+
+/* smtpc's enter_state(): "old -> new" at debug level */
+static void
+trace_state(void *arg, const char *from, const char *to)
+{
+	struct job *j = arg;
+
+	hal_log(HAL_LOG_DEBUG, LOGM, "%s: smtp client %s: %s -> %s", j->m ? j->m->id : "-",
+	    j->peer, from, to);
 }
 
 static size_t
@@ -258,11 +285,11 @@ cb_event(void *arg, enum loop_event ev, int err)
 		settle(j);
 		return;
 	case LOOP_EV_TIMEOUT:
-		upstream_fail_io(&j->up, -ETIMEDOUT);
-		break;
 	case LOOP_EV_ERROR:
 	default:
-		upstream_fail_io(&j->up, err ? err : -EIO);
+		if (!j->up.connected && try_next_address(j))
+			return;
+		upstream_fail_io(&j->up, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
 		break;
 	}
 	if (!j->reported)
@@ -270,6 +297,38 @@ cb_event(void *arg, enum loop_event ev, int err)
 	if (j->h >= 0)
 		loop_close(j->h);
 	job_release(j);
+}
+
+static const struct loop_stream_ops job_ops;
+
+/* Connect to addrs[cur]; false if none is left or all fail at once. */
+static bool
+connect_from(struct job *j, const struct zcfg_relay *rc)
+{
+	for (; j->cur < j->naddr; j->cur++) {
+		smarthost_peer_name(rc, &j->addrs[j->cur], j->peer, sizeof(j->peer));
+		snprintf(j->up.peer, sizeof(j->up.peer), "%s", j->peer);
+		j->h = loop_connect(&j->addrs[j->cur], &job_ops, j);
+		if (j->h >= 0) {
+			loop_set_idle_timeout(j->h, smarthost_timeout_ms);
+			return true;
+		}
+	}
+	j->h = -1;
+	return false;
+}
+
+/* A connect that failed (refused, timeout): the next address if any. */
+static bool
+try_next_address(struct job *j)
+{
+	if (j->cur + 1 >= j->naddr || j->m == NULL)
+		return false;
+	hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s not reachable, trying the next address", j->m->id,
+	    j->peer);
+	loop_close(j->h);
+	j->cur++;
+	return connect_from(j, &j->m->cfg->relay);
 }
 
 static const struct loop_stream_ops job_ops = {
@@ -286,7 +345,6 @@ sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle
 	const struct zcfg_relay *rc = &m->cfg->relay;
 	const struct tls_client_conf *cc;
 	struct relay_result res;
-	struct hal_addr a;
 	char err[200];
 	struct job *j = NULL;
 	int rv;
@@ -303,11 +361,13 @@ sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle
 	j->m = m;
 	j->done = done;
 	j->arg = arg;
-	if (smarthost_resolve(rc, &a, err, sizeof(err)) < 0) {
+	rv = smarthost_resolve_all(rc, j->addrs, SMARTHOST_ADDRS, err, sizeof(err));
+	if (rv <= 0) {
 		relay_result_set(&res, 451, "4.4.3", err);
 		goto fail_now;
 	}
-	smarthost_peer_name(rc, &a, j->peer, sizeof(j->peer));
+	j->naddr = (unsigned)rv;
+	smarthost_peer_name(rc, &j->addrs[0], j->peer, sizeof(j->peer));
 	if (smarthost_tls_conf(rc->ca_file, &cc, err, sizeof(err)) < 0) {
 		relay_result_set(&res, 451, "4.7.5", err);
 		goto fail_now;
@@ -331,17 +391,15 @@ sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle
 		upstream_free(&j->up);
 		goto fail_now;
 	}
+	smtpc_set_trace(&j->up.smtp, trace_state, j);
 	j->used = true;
-	j->h = loop_connect(&a, &job_ops, j);
-	if (j->h < 0) {
-		upstream_fail_io(&j->up, j->h);
-		j->h = -1;
+	if (!connect_from(j, rc)) {
+		upstream_fail_io(&j->up, -ENETUNREACH);
 		report(j);
 		job_release(j);
 		*handle = NULL;
 		return 0;
 	}
-	loop_set_idle_timeout(j->h, smarthost_timeout_ms);
 	*handle = j;
 	return 0;
 

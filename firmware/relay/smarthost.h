@@ -26,6 +26,9 @@ void smarthost_set_timeout(uint32_t ms);
 /* Messages being relayed right now (for `show relay`). */
 unsigned smarthost_jobs_active(void);
 int smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap);
+/* All addresses (at most max), in the resolver's order; count or -1. */
+int smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max,
+    char *err, size_t errcap);
 void smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *buf,
     size_t cap);
 int smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char *err,

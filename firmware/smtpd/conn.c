@@ -197,9 +197,11 @@ from_domain(const char *v, char *out, size_t cap)
 		return false;
 	for (p = at + 1; *p && *p != '>' && *p != ' ' && *p != '\t' && *p != '(' &&
 	    *p != ';' && *p != '\r' && *p != '\n'; p++) {
-		if (k + 1 >= cap)
+		unsigned char ch = (unsigned char)*p;
+
+		if (k + 1 >= cap || !(isalnum(ch) || ch == '-' || ch == '.' || ch >= 0x80))
 			return false;
-		out[k++] = (char)tolower((unsigned char)*p);
+		out[k++] = (char)tolower(ch);
 	}
 	out[k] = '\0';
 	while (k > 0 && out[k - 1] == '.')

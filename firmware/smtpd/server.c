@@ -171,10 +171,10 @@ process(struct sess *s)
 			int rc = tls_server_conn_handshake(&s->tls);
 
 			if (rc < 0) {
-				char e[96];
+				char e[96], a[HAL_ADDR_STRLEN];
 
-				hal_log(HAL_LOG_INFO, LOGM, "TLS handshake failed with [%s]: %s",
-				    s->conn_ready ? s->conn.peer_str : "client",
+				hal_addr_format(&s->peer, false, a, sizeof(a));
+				hal_log(HAL_LOG_INFO, LOGM, "TLS handshake failed with [%s]: %s", a,
 				    tls_strerror(rc, e, sizeof(e)));
 				sess_close(s);
 				return;

@@ -27,6 +27,8 @@ smtpd_env_setup "$d" 24030
 cp "$d/zegel.conf" "$d/base.conf"
 
 # case NAME MODE CERT|- PORT EXPECT_REGEX [UP]   (UP=down: no fake at all)
+# EXTRA_CONF: more `set` lines for this case.
+EXTRA_CONF=
 case_run() {
 	local name=$1 mode=$2 cert=$3 port=$4 want=$5 up=${6:-up} out log=$d/fake.$1.log
 	: >"$log"
@@ -39,12 +41,14 @@ case_run() {
 		FAKE_PID=$!
 		for _ in $(seq 1 50); do [ -f "$d/ready" ] && break; sleep 0.1; done
 	fi
-	{ cat "$d/base.conf"; echo "set relay smarthost 127.0.0.1:$port"; echo "set relay ca-file $d/pki/ca.crt"; } >"$d/zegel.conf"
+	{ cat "$d/base.conf"; echo "set relay smarthost 127.0.0.1:$port"; echo "set relay ca-file $d/pki/ca.crt"
+		[ -n "$EXTRA_CONF" ] && printf '%s\n' "$EXTRA_CONF"; } >"$d/zegel.conf"
 	if ! smtpd_start "$d"; then
 		not_ok "$name: zegel run starts" "$(tail -5 "$d/zegel.log")"
 		fake_stop
 		return
 	fi
+	trap 'smtpd_stop; fake_stop; rm -rf "$d"' EXIT # smtpd_start replaced it
 	out=$(timeout 60 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \
 		--from printer@example.test --to alice@example.net,bad@example.net \
 		--h-From printer@example.test --h-Subject "case $name" \
@@ -77,6 +81,19 @@ case_run greeting-421 greet421 - 24147 "${D}451 4\.3\.2 .*421 4\.3\.2"
 case_run drop-after-dot dropdot good 24148 "${D}451 4\.4\.2 .*after the message was sent"
 case_run rcpt-550 rcpt550 good 24149 "${D}550 5\.1\.1 .*bad@example\.net"
 case_run injection inject good 24150 '^<~ +250 2\.0\.0 .*relayed via'
+EXTRA_CONF=$'set relay username zegel\nset relay password s3cret'
+case_run auth-plain auth good 24151 '^<~ +250 2\.0\.0 .*relayed via'
+case_run auth-login authlogin good 24152 '^<~ +250 2\.0\.0 .*relayed via'
+EXTRA_CONF=$'set relay username zegel\nset relay password wrong'
+case_run auth-refused auth good 24153 "${D}451 4\.7\.8 .*refused zegel's relay credentials: 535 5\.7\.8"
+EXTRA_CONF='set relay tls implicit'
+case_run implicit-tls implicit good 24154 '^<~ +250 2\.0\.0 .*relayed via'
+EXTRA_CONF=
+if grep -q '^AUTH PLAIN ' "$d/fake.auth-plain.log" && ! sed '/^--TLS--$/,$d' "$d/fake.auth-plain.log" | grep -q AUTH; then
+	ok "auth-plain: credentials sent only inside TLS"
+else
+	not_ok "auth-plain: credentials sent only inside TLS" "$(head -20 "$d/fake.auth-plain.log")"
+fi
 if grep -q 'SECRET-BODY-drop-after-dot' "$d/fake.drop-after-dot.log" &&
 	[ "$(sed '/^--TLS--$/,$d' "$d/fake.drop-after-dot.log" | grep -c SECRET-BODY)" -eq 0 ]; then
 	ok "drop-after-dot: the body went, but only inside TLS"

@@ -73,7 +73,7 @@ test_every_line(void **state)
 	assert_string_equal(c->hostname, "mx.example.org");
 	ok_line("set data-dir /srv/zegel");
 	assert_string_equal(c->data_dir, "/srv/zegel");
-	assert_string_equal(c->relay.outbox, "/srv/zegel/outbox");   /* followed */
+	assert_string_equal(c->relay.outbox, "/srv/zegel/outbox"); /* followed */
 	assert_string_equal(c->tls_cert, "/srv/zegel/tls/cert.pem");
 	ok_line("set log-level debug");
 	assert_int_equal(c->log_level, 3);
@@ -91,14 +91,14 @@ test_every_line(void **state)
 	assert_int_equal(c->domains[0].canon_header, ZCFG_CANON_SIMPLE);
 	assert_int_equal(c->domains[0].canon_body, ZCFG_CANON_RELAXED);
 	assert_int_equal(c->domains[0].envelope_align, ZCFG_ALIGN_REFUSE);
-	ok_line("set domain example.org envelope-align off");   /* others kept */
+	ok_line("set domain example.org envelope-align off"); /* others kept */
 	assert_int_equal(c->domains[0].envelope_align, ZCFG_ALIGN_OFF);
 	assert_true(c->domains[0].subdomains);
 	ok_line("set key sel2024 domain example.org file /srv/zegel/keys/sel2024.pem");
 	assert_string_equal(c->keys[0].selector, "sel2024");
 	assert_string_equal(c->keys[0].domain, "example.org");
 	assert_string_equal(c->keys[0].file, "/srv/zegel/keys/sel2024.pem");
-	ok_line("set key ed file /k/ed.pem domain example.org");      /* either order */
+	ok_line("set key ed file /k/ed.pem domain example.org"); /* either order */
 	assert_string_equal(c->keys[1].file, "/k/ed.pem");
 	ok_line("set user printer password \"correct horse\"");
 	assert_string_equal(c->users[0].name, "printer");
@@ -107,9 +107,9 @@ test_every_line(void **state)
 	ok_line("set network 192.168.1.77/24");
 	assert_int_equal(c->networks[0].prefix, 24);
 	hal_addr_parse(&a, "192.168.1.0", 0);
-	assert_memory_equal(c->networks[0].addr.ip, a.ip, 4);   /* host bits cleared */
+	assert_memory_equal(c->networks[0].addr.ip, a.ip, 4); /* host bits cleared */
 	assert_false(c->networks[0].normalise_line_endings);
-	ok_line("set network 192.168.1.0/24 line-endings normalise");   /* same network */
+	ok_line("set network 192.168.1.0/24 line-endings normalise"); /* same network */
 	assert_true(c->networks[0].normalise_line_endings);
 	assert_false(c->networks[1].used);
 	ok_line("set network 2001:db8::/32 line-endings strict");
@@ -157,7 +157,7 @@ test_every_line(void **state)
 	}
 	ok_line("set resolver 127.0.0.1:26053");
 	ok_line("set resolver ::1");
-	ok_line("set resolver 127.0.0.1:26053");   /* duplicate: no second entry */
+	ok_line("set resolver 127.0.0.1:26053"); /* duplicate: no second entry */
 	assert_int_equal(c->nresolvers, 2);
 	assert_int_equal(c->resolvers[1].port, 53);
 	ok_line("set tls cert /c.pem");
@@ -196,38 +196,85 @@ static void
 test_bad_lines(void **state)
 {
 	static const char *const bad[] = {
-		"set domain exa_mple.com", "set domain -bad.com", "set domain a..b",
-		"set domain example.com subdomains maybe", "set domain example.com canon relaxed",
-		"set domain example.com envelope-align strict", "set domain example.com colour blue",
+		"set domain exa_mple.com",
+		"set domain -bad.com",
+		"set domain a..b",
+		"set domain example.com subdomains maybe",
+		"set domain example.com canon relaxed",
+		"set domain example.com envelope-align strict",
+		"set domain example.com colour blue",
 		"set domain example.com subdomains",
 		"set domain aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
-		"set hostname", "set hostname a b", "set hostname under_score",
-		"set log-level loud", "set message-size-limit 12", "set message-size-limit 1e6",
-		"set message-size-limit 99999999999", "set message-size-limit -5",
-		"set key s domain example.com", "set key s file /x", "set key bad_sel domain a.b file /x",
-		"set key s domain a.b file /x extra", "set key s domain a.b path /x",
-		"set user bob", "set user bob password", "set user bob secret x",
-		"set user b/ob password x", "set user bob password-hash abc",
+		"set hostname",
+		"set hostname a b",
+		"set hostname under_score",
+		"set log-level loud",
+		"set message-size-limit 12",
+		"set message-size-limit 1e6",
+		"set message-size-limit 99999999999",
+		"set message-size-limit -5",
+		"set key s domain example.com",
+		"set key s file /x",
+		"set key bad_sel domain a.b file /x",
+		"set key s domain a.b file /x extra",
+		"set key s domain a.b path /x",
+		"set user bob",
+		"set user bob password",
+		"set user bob secret x",
+		"set user b/ob password x",
+		"set user bob password-hash abc",
 		"set user bob password-hash $zegel-sha256$00$11",
-		"set network 300.1.1.1/24", "set network 10.0.0.0/33", "set network ::/129",
-		"set network 10.0.0.0/", "set network 10.0.0.0/x", "set network 1.2.3.4:25",
-		"set network example.com/24", "set network 10.0.0.0/8 line-endings lf",
+		"set network 300.1.1.1/24",
+		"set network 10.0.0.0/33",
+		"set network ::/129",
+		"set network 10.0.0.0/",
+		"set network 10.0.0.0/x",
+		"set network 1.2.3.4:25",
+		"set network example.com/24",
+		"set network 10.0.0.0/8 line-endings lf",
 		"set network 10.0.0.0/8 line-endings",
-		"set listener x 127.0.0.1", "set listener x 127.0.0.1:0", "set listener x nohost:25",
-		"set listener x 127.0.0.1:25 mode smtp", "set listener x 127.0.0.1:25 mode",
-		"set listener x! 127.0.0.1:25", "set listener x 127.0.0.1:99999",
-		"set relay", "set relay bogus", "set relay smarthost", "set relay smarthost a_b:25",
-		"set relay smarthost host:0", "set relay smarthost host:x", "set relay smarthost [::1",
-		"set relay smarthost ::1:25x", "set relay tls yes", "set relay require-tls maybe",
-		"set relay direct now", "set relay outbox", "set relay username \"\"",
-		"set resolver dns.example", "set resolver 1.2.3.4:0",
-		"set tls", "set tls cert", "set tls cert \"\"", "set tls pem /x",
+		"set listener x 127.0.0.1",
+		"set listener x 127.0.0.1:0",
+		"set listener x nohost:25",
+		"set listener x 127.0.0.1:25 mode smtp",
+		"set listener x 127.0.0.1:25 mode",
+		"set listener x! 127.0.0.1:25",
+		"set listener x 127.0.0.1:99999",
+		"set relay",
+		"set relay bogus",
+		"set relay smarthost",
+		"set relay smarthost a_b:25",
+		"set relay smarthost host:0",
+		"set relay smarthost host:x",
+		"set relay smarthost [::1",
+		"set relay smarthost ::1:25x",
+		"set relay tls yes",
+		"set relay require-tls maybe",
+		"set relay direct now",
+		"set relay outbox",
+		"set relay username \"\"",
+		"set resolver dns.example",
+		"set resolver 1.2.3.4:0",
+		"set tls",
+		"set tls cert",
+		"set tls cert \"\"",
+		"set tls pem /x",
 		"set data-dir \"\"",
-		"delete domain nothere.org", "delete key nosel", "delete user nobody",
-		"delete network 10.9.9.0/24", "delete listener none", "delete resolver 9.9.9.9",
-		"delete relay host", "delete", "delete hostname x",
-		"set", "frobnicate", "show config", "set hostname \"unterminated",
-		"set hostname \"a\"b", "set a b c d e f g h i j k l m n o p q r",
+		"delete domain nothere.org",
+		"delete key nosel",
+		"delete user nobody",
+		"delete network 10.9.9.0/24",
+		"delete listener none",
+		"delete resolver 9.9.9.9",
+		"delete relay host",
+		"delete",
+		"delete hostname x",
+		"set",
+		"frobnicate",
+		"show config",
+		"set hostname \"unterminated",
+		"set hostname \"a\"b",
+		"set a b c d e f g h i j k l m n o p q r",
 	};
 	struct zcfg before;
 
@@ -286,7 +333,7 @@ test_tables_full(void **state)
 	snprintf(line, sizeof(line), "set domain d%d.example", i);
 	assert_int_not_equal(config_set_line(line, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "CONFIG_CFG_MAX_DOMAINS"));
-	ok_line("set domain d0.example subdomains on");  /* an existing one still changes */
+	ok_line("set domain d0.example subdomains on"); /* an existing one still changes */
 	for (i = 0; i < 4; i++) {
 		snprintf(line, sizeof(line), "set resolver 127.0.0.%d", i + 1);
 		ok_line(line);
@@ -387,7 +434,7 @@ rich_config(void)
 	ok_line("set relay password \"p\\\"w\\\\d\"");
 	ok_line("set relay ca-file /ca.pem");
 	ok_line("set relay require-tls on");
-	ok_line("set relay outbox /var/spool/out");   /* outbox kind, smarthost kept */
+	ok_line("set relay outbox /var/spool/out"); /* outbox kind, smarthost kept */
 	commit_ok();
 }
 
@@ -491,7 +538,7 @@ test_save_atomic(void **state)
 		if (e->d_name[0] != '.')
 			files++;
 	closedir(d);
-	assert_int_equal(files, 1);   /* no temporary file left */
+	assert_int_equal(files, 1); /* no temporary file left */
 	/* A directory (or device) is never replaced. */
 	assert_int_not_equal(config_save(tmp, err, sizeof(err)), 0);
 	assert_int_equal(stat(tmp, &st), 0);
@@ -505,7 +552,7 @@ test_load_errors(void **state)
 	char path[200];
 	struct zcfg before;
 	static const char good_then_bad[] = "set domain ok.example\n# comment\n\n"
-	    "set network 10.0.0.0/8\nset domain bad_one\n";
+					    "set network 10.0.0.0/8\nset domain bad_one\n";
 
 	(void)state;
 	assert_int_equal(mktmp(), 0);
@@ -590,7 +637,7 @@ test_networks(void **state)
 	ok_line("set network 0.0.0.0/0");
 	ok_line("delete network 0.0.0.0/0");
 	assert_true(config_network_allows(c, &a, &norm));
-	assert_true(norm);   /* the /28 is more specific */
+	assert_true(norm); /* the /28 is more specific */
 	hal_addr_parse(&a, "192.168.1.40", 0);
 	assert_true(config_network_allows(c, &a, &norm));
 	assert_false(norm);
@@ -605,7 +652,7 @@ test_networks(void **state)
 	assert_false(config_network_allows(c, &a, NULL));
 	hal_addr_parse(&a, "::ffff:10.0.0.1", 0);
 	assert_false(config_network_allows(c, &a, NULL));
-	ok_line("set network 10.0.0.0/7");   /* odd prefix */
+	ok_line("set network 10.0.0.0/7"); /* odd prefix */
 	hal_addr_parse(&a, "11.255.0.1", 0);
 	assert_true(config_network_allows(c, &a, NULL));
 	hal_addr_parse(&a, "12.0.0.1", 0);

@@ -72,25 +72,24 @@ count(const char *hay, const char *needle)
 	return k;
 }
 
-static const char script[] =
-    "help\n"
-    "set domain example.org canon simple/relaxed\n"
-    "set domain bad_name\r\n"
-    "show config\n"
-    "commit\n"
-    "show running\n"
-    "set network 10.0.0.0/8\n"
-    "discard\n"
-    "show status\n"
-    "show\n"
-    "show nothing\n"
-    "frob \"quoted arg\"\n"
-    "set hostname \"unterminated\n"
-    "\n"
-    "help set\n"
-    "help commit\n"
-    "help nothing\n"
-    "show version\n";
+static const char script[] = "help\n"
+			     "set domain example.org canon simple/relaxed\n"
+			     "set domain bad_name\r\n"
+			     "show config\n"
+			     "commit\n"
+			     "show running\n"
+			     "set network 10.0.0.0/8\n"
+			     "discard\n"
+			     "show status\n"
+			     "show\n"
+			     "show nothing\n"
+			     "frob \"quoted arg\"\n"
+			     "set hostname \"unterminated\n"
+			     "\n"
+			     "help set\n"
+			     "help commit\n"
+			     "help nothing\n"
+			     "show version\n";
 
 static void
 run_split(bool raw, const size_t *cuts, size_t ncuts, struct cap *res)
@@ -104,7 +103,8 @@ run_split(bool raw, const size_t *cuts, size_t ncuts, struct cap *res)
 	for (size_t i = 0; i <= ncuts; i++) {
 		size_t end = i < ncuts ? cuts[i] : n;
 		if (end > pos)
-			assert_int_equal(console_push(&con, (const uint8_t *)script + pos, end - pos),
+			assert_int_equal(console_push(&con, (const uint8_t *)script + pos,
+					     end - pos),
 			    end - pos);
 		pos = end > pos ? end : pos;
 	}
@@ -135,12 +135,14 @@ test_split_invariance(void **state)
 	run_split(false, NULL, 0, &whole);
 	assert_non_null(strstr(whole.buf, "commands:\n"));
 	assert_non_null(strstr(whole.buf, "commit: ok, generation 1\n"));
-	assert_non_null(strstr(whole.buf, "set domain example.org subdomains off canon "
+	assert_non_null(strstr(whole.buf,
+	    "set domain example.org subdomains off canon "
 	    "simple/relaxed envelope-align warn\n"));
 	assert_non_null(strstr(whole.buf, "error: set domain: 'bad_name' is not a domain name"));
 	assert_non_null(strstr(whole.buf, "discard: candidate reset"));
 	assert_non_null(strstr(whole.buf, "config: generation 1, no uncommitted changes\n"));
-	assert_non_null(strstr(whole.buf, "error: show what? (config, running, version, status, "
+	assert_non_null(strstr(whole.buf,
+	    "error: show what? (config, running, version, status, "
 	    "log)\n"));
 	assert_non_null(strstr(whole.buf, "error: unknown command 'show nothing'"));
 	assert_non_null(strstr(whole.buf, "error: unknown command 'frob' (commands: help, show"));
@@ -150,7 +152,7 @@ test_split_invariance(void **state)
 	assert_non_null(strstr(whole.buf, "error: no command 'nothing'"));
 	assert_non_null(strstr(whole.buf, "zegel " ZEGEL_VERSION));
 	assert_int_equal(count(whole.buf, CONSOLE_PROMPT), 19);
-	assert_null(strchr(whole.buf, '\r'));  /* piped: no CR, no echo */
+	assert_null(strchr(whole.buf, '\r')); /* piped: no CR, no echo */
 	assert_null(strstr(whole.buf, "frob \"quoted"));
 	assert_false(console_wants_exit(&con));
 	assert_false(zcfg_running()->networks[0].used);
@@ -161,52 +163,53 @@ test_raw_editing(void **state)
 {
 	(void)state;
 	start(true);
-	type("helpx\x7f\r");                       /* backspace (DEL) */
+	type("helpx\x7f\r"); /* backspace (DEL) */
 	assert_non_null(strstr(out.buf, "helpx\b \b\r\ncommands:\r\n"));
 	start(true);
-	type("helpx\b\r");                         /* backspace (BS) */
+	type("helpx\b\r"); /* backspace (BS) */
 	assert_non_null(strstr(out.buf, "commands:"));
 	start(true);
-	type("garbage\x15help\r");                 /* Ctrl-U */
+	type("garbage\x15help\r"); /* Ctrl-U */
 	assert_non_null(strstr(out.buf, "commands:"));
 	assert_null(strstr(out.buf, "unknown command"));
 	start(true);
-	type("garbage\x03");                       /* Ctrl-C */
+	type("garbage\x03"); /* Ctrl-C */
 	assert_string_equal(out.buf, CONSOLE_PROMPT "garbage^C\r\n" CONSOLE_PROMPT);
 	type("\r");
 	assert_null(strstr(out.buf, "unknown"));
 	start(true);
-	type("\r\n\r\n");                           /* CRLF is one line end */
+	type("\r\n\r\n"); /* CRLF is one line end */
 	assert_int_equal(count(out.buf, CONSOLE_PROMPT), 3);
 	if (IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)) {
 		start(true);
-		type("hep\x1b[Dl\r");                       /* left, insert */
+		type("hep\x1b[Dl\r"); /* left, insert */
 		assert_non_null(strstr(out.buf, "commands:"));
 		start(true);
-		type("hxelp\x1b[D\x1b[D\x1b[D\x1b[D\x1b[3~\r");   /* Delete key */
+		type("hxelp\x1b[D\x1b[D\x1b[D\x1b[D\x1b[3~\r"); /* Delete key */
 		assert_non_null(strstr(out.buf, "commands:"));
 		start(true);
-		type("hxlp\x1b[D\x1b[D\x1b[D\x1b[C\x7f" "e\r");   /* right, backspace mid-line */
+		type("hxlp\x1b[D\x1b[D\x1b[D\x1b[C\x7f"
+		     "e\r"); /* right, backspace mid-line */
 		assert_non_null(strstr(out.buf, "commands:"));
 		start(true);
-		type("elp\x01h\x05\r");                     /* Ctrl-A, Ctrl-E */
+		type("elp\x01h\x05\r"); /* Ctrl-A, Ctrl-E */
 		assert_non_null(strstr(out.buf, "commands:"));
 		start(true);
-		type("elp\x1bOHh\x1bOF\r");                 /* Home/End (SS3) */
+		type("elp\x1bOHh\x1bOF\r"); /* Home/End (SS3) */
 		assert_non_null(strstr(out.buf, "commands:"));
 		start(true);
-		type("show version\rdiscard\r\x1b[A\x1b[A\r");   /* history */
+		type("show version\rdiscard\r\x1b[A\x1b[A\r"); /* history */
 		assert_int_equal(count(out.buf, "board: "), 2);
-		type("\x1b[A\x1b[B\x1b[B\r");               /* down past the newest: empty */
+		type("\x1b[A\x1b[B\x1b[B\r"); /* down past the newest: empty */
 		assert_int_equal(count(out.buf, "board: "), 2);
 		assert_int_equal(count(out.buf, "discard: candidate"), 1);
 		/* Secrets are not kept in history. */
 		start(true);
 		type("set relay password hunter2\r\x1b[A\r");
-		assert_int_equal(count(out.buf, "hunter2"), 1);   /* the echo only */
+		assert_int_equal(count(out.buf, "hunter2"), 1); /* the echo only */
 	}
 	start(true);
-	type("\x04");                               /* Ctrl-D on an empty line */
+	type("\x04"); /* Ctrl-D on an empty line */
 	assert_true(console_wants_exit(&con));
 }
 
@@ -224,7 +227,7 @@ test_long_and_control(void **state)
 		    sizeof(line));
 		type("elp\n");
 		assert_int_equal(count(out.buf, "error: line longer than"), 1);
-		assert_non_null(strstr(out.buf, "commands:"));   /* the next line works */
+		assert_non_null(strstr(out.buf, "commands:")); /* the next line works */
 		assert_null(strstr(out.buf, "unknown command"));
 	}
 	/* Exactly at the limit is fine: "set hostname " + name padding. */
@@ -259,7 +262,7 @@ test_exit_and_eof(void **state)
 	type("quit\n");
 	assert_true(console_wants_exit(&con));
 	start(false);
-	type("help");          /* no newline */
+	type("help"); /* no newline */
 	assert_null(strstr(out.buf, "commands:"));
 	console_eof(&con);
 	assert_non_null(strstr(out.buf, "commands:"));
@@ -315,11 +318,12 @@ test_registry(void **state)
 	assert_non_null(strstr(out.buf, "test relay: 2 args, first 'a b'\n"));
 	assert_non_null(strstr(out.buf, "relay: idle\n"));
 	assert_non_null(strstr(out.buf, "smtpd: 0 sessions\n"));
-	assert_non_null(strstr(out.buf, "  test relay [ADDRESS]"));     /* in help */
-	assert_non_null(strstr(out.buf, "usage: show relay\n"));        /* in help show */
+	assert_non_null(strstr(out.buf, "  test relay [ADDRESS]")); /* in help */
+	assert_non_null(strstr(out.buf, "usage: show relay\n"));    /* in help show */
 	assert_non_null(strstr(out.buf, "usage: test relay [ADDRESS]\n  try the relay now\n"));
 	assert_non_null(strstr(out.buf, "error: test what? (relay)\n"));
-	assert_non_null(strstr(out.buf, "error: show what? (config, running, version, status, "
+	assert_non_null(strstr(out.buf,
+	    "error: show what? (config, running, version, status, "
 	    "log, relay)\n"));
 	for (int i = 1; i < CONSOLE_MAX_REGISTER; i++)
 		assert_int_equal(console_register(relay_cmds, 0), 0);
@@ -369,11 +373,11 @@ test_config_flow(void **state)
 	assert_int_equal(hal_storage_get(path, buf, sizeof(buf) - 1, &len), 0);
 	buf[len] = 0;
 	assert_non_null(strstr(buf, "set key k domain example.org file /k.pem\n"));
-	assert_null(strstr(buf, "set network"));   /* not committed, not saved */
+	assert_null(strstr(buf, "set network")); /* not committed, not saved */
 	start(false);
 	type("commit\ncommit\n");
-	assert_non_null(strstr(out.buf, "commit: ok, generation 2\n" CONSOLE_PROMPT
-	    "commit: no changes\n"));
+	assert_non_null(
+	    strstr(out.buf, "commit: ok, generation 2\n" CONSOLE_PROMPT "commit: no changes\n"));
 	/* Errors are one line each and change nothing. */
 	start(false);
 	type("set key k2 domain missing.org file /k2.pem\ncommit\ndelete key nope\n");

@@ -200,6 +200,45 @@ test_mutations_denial(void **state)
 	mutate("nxdomain-nsec3.bin", 5);
 }
 
+/* The same sessions driven step by step (as the event loop will): same verdicts. */
+static void
+test_stepping(void **state)
+{
+	static struct dns_step st;
+	DIR *d = opendir(DIR_TREE);
+	struct dirent *e;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		if (strstr(e->d_name, ".bin") == NULL)
+			continue;
+		load(e->d_name);
+		dns_ctx_init(&ctx, NULL, NULL);
+		replay_anchor(&ctx, &rp);
+		dns_step_init(&st);
+		unsigned steps = 0;
+		while (dns_lookup_step(&ctx, &st, rp.qname, rp.qtype, rp.now, &res) ==
+		    DNS_STEP_QUERY) {
+			uint8_t buf[65535];
+			size_t len;
+			assert_true(++steps <= DNS_STEP_MAX);
+			if (replay_fetch(&rp, st.qname, st.qtype, buf, sizeof(buf), &len) == 0)
+				assert_int_equal(dns_step_answer(&st, buf, len), 0);
+			else
+				dns_step_fail(&st, -ETIMEDOUT);
+		}
+		if ((int)res.status != rp.expect)
+			fail_msg("%s stepped: %s, recorded %d (%s)", e->d_name,
+			    dns_status_str(res.status), rp.expect, res.reason);
+		assert_true(steps > 0);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 20);
+}
+
 int
 main(void)
 {
@@ -209,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_keytrap_budget),
 		cmocka_unit_test(test_mutations_positive),
 		cmocka_unit_test(test_mutations_denial),
+		cmocka_unit_test(test_stepping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  * case checks the verdict the LAN client would get AND that no envelope or
  * message byte crossed the wire in plaintext.
  *
- * Ports: 24300-24399 (this helper's range).
+ * Ports: the fake listens on a port the kernel picks (port 0), so runs of
+ * this suite in several checkouts at once do not collide.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -385,17 +386,48 @@ done_watch(void *arg)
 		loop_timer_add(10, done_watch, NULL);
 }
 
+/* Listen for the fake on 127.0.0.1:0; returns the port the kernel chose. */
+static uint16_t
+fake_listen(void)
+{
+	struct hal_addr a;
+	int h;
+
+	assert_int_equal(hal_addr_parse(&a, "127.0.0.1", 0), 0);
+	h = loop_listen(&a, &fake_lops, NULL);
+	assert_true(h >= 0);
+	assert_int_equal(loop_local_addr(h, &a), 0);
+	assert_true(a.port != 0);
+	return a.port;
+}
+
+/* A port nobody listens on: bind one, close it. */
+static uint16_t
+closed_port(void)
+{
+	struct hal_addr a;
+	int fd;
+
+	assert_int_equal(hal_addr_parse(&a, "127.0.0.1", 0), 0);
+	fd = hal_net()->listen_tcp(&a, 1);
+	assert_true(fd >= 0);
+	assert_int_equal(hal_net()->local_addr(fd, &a), 0);
+	hal_net()->close(fd);
+	return a.port;
+}
+
+static uint16_t last_port;
 static char spool_path[600];
 static struct zcfg cfg;
 
 static void
-relay_one(enum fmode mode, const char *cert, uint16_t port, bool listen, const char *rcpts,
+relay_one(enum fmode mode, const char *cert, bool listen, const char *rcpts,
     unsigned nrcpt, const char *message, bool body_8bit)
 {
-	struct hal_addr a;
 	struct relay_msg m;
 	void *handle = NULL;
 	FILE *f;
+	uint16_t port;
 	static const char prefix[] = "DKIM-Signature: v=1; a=ed25519-sha256; d=example.test;\r\n";
 
 	fake_tls_free();
@@ -412,10 +444,8 @@ relay_one(enum fmode mode, const char *cert, uint16_t port, bool listen, const c
 	got = false;
 	memset(&R, 0, sizeof(R));
 	loop_init();
-	if (listen) {
-		assert_int_equal(hal_addr_parse(&a, "127.0.0.1", port), 0);
-		assert_true(loop_listen(&a, &fake_lops, NULL) >= 0);
-	}
+	port = listen ? fake_listen() : closed_port();
+	last_port = port;
 	f = fopen(spool_path, "wb");
 	assert_non_null(f);
 	fputs(message, f);
@@ -472,10 +502,14 @@ static void
 test_delivered(void **st)
 {
 	(void)st;
-	relay_one(FM_OK, NULL, 24301, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_OK, NULL, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 250);
 	assert_string_equal(R.esc, "2.0.0");
-	assert_non_null(strstr(R.text, "relayed via 127.0.0.1[127.0.0.1]:24301"));
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "relayed via 127.0.0.1[127.0.0.1]:%u:", last_port);
+		assert_non_null(strstr(R.text, want));
+	}
 	assert_non_null(strstr(R.text, "250 2.0.0 Ok: queued as FAKE1"));
 	assert_string_equal(F.plain, "EHLO gw.example.test\r\nSTARTTLS\r\n");
 	assert_plaintext_clean();
@@ -491,7 +525,7 @@ static void
 test_no_starttls(void **st)
 {
 	(void)st;
-	relay_one(FM_NOSTARTTLS, NULL, 24302, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_NOSTARTTLS, NULL, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.7.4");
 	assert_non_null(strstr(R.text, "does not offer STARTTLS"));
@@ -502,17 +536,21 @@ static void
 test_bad_tls(void **st)
 {
 	(void)st;
-	relay_one(FM_BADTLS, NULL, 24303, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_BADTLS, NULL, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.7.5");
-	assert_non_null(strstr(R.text, "TLS with 127.0.0.1[127.0.0.1]:24303 failed"));
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "TLS with 127.0.0.1[127.0.0.1]:%u failed", last_port);
+		assert_non_null(strstr(R.text, want));
+	}
 	assert_plaintext_clean();
 }
 
 static void
-cert_case(const char *cert, uint16_t port, const char *words)
+cert_case(const char *cert, const char *words)
 {
-	relay_one(FM_OK, cert, port, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_OK, cert, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.7.5");
 	if (strstr(R.text, words) == NULL) {
@@ -527,28 +565,28 @@ static void
 test_wrong_name(void **st)
 {
 	(void)st;
-	cert_case("wrongname.crt", 24304, "certificate name mismatch: wanted 127.0.0.1");
+	cert_case("wrongname.crt", "certificate name mismatch: wanted 127.0.0.1");
 }
 
 static void
 test_untrusted(void **st)
 {
 	(void)st;
-	cert_case("untrusted.crt", 24305, "certificate not trusted (issuer CN=rogue CA)");
+	cert_case("untrusted.crt", "certificate not trusted (issuer CN=rogue CA)");
 }
 
 static void
 test_expired(void **st)
 {
 	(void)st;
-	cert_case("expired.crt", 24306, "certificate expired");
+	cert_case("expired.crt", "certificate expired");
 }
 
 static void
 test_down(void **st)
 {
 	(void)st;
-	relay_one(FM_OK, NULL, 24307, false, "alice@example.net", 1, msg1, false);
+	relay_one(FM_OK, NULL, false, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.4.1");
 	assert_non_null(strstr(R.text, "unreachable"));
@@ -558,7 +596,7 @@ static void
 test_greeting_421(void **st)
 {
 	(void)st;
-	relay_one(FM_GREET421, NULL, 24308, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_GREET421, NULL, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.3.2");
 	assert_non_null(strstr(R.text, "421 4.3.2 Service shutting down"));
@@ -569,7 +607,7 @@ static void
 test_drop_after_dot(void **st)
 {
 	(void)st;
-	relay_one(FM_DROPDOT, NULL, 24309, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_DROPDOT, NULL, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.4.2");
 	assert_non_null(strstr(R.text, "after the message was sent"));
@@ -581,7 +619,7 @@ static void
 test_one_rcpt_550(void **st)
 {
 	(void)st;
-	relay_one(FM_RCPT550, NULL, 24310, true, "alice@example.net\0bad@example.net", 2, msg1,
+	relay_one(FM_RCPT550, NULL, true, "alice@example.net\0bad@example.net", 2, msg1,
 	    false);
 	assert_int_equal(R.code, 550);
 	assert_string_equal(R.esc, "5.1.1");
@@ -595,7 +633,7 @@ static void
 test_injection(void **st)
 {
 	(void)st;
-	relay_one(FM_INJECT, NULL, 24311, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_INJECT, NULL, true, "alice@example.net", 1, msg1, false);
 	/* the injected lines are discarded; the real session goes on */
 	assert_int_equal(R.code, 250);
 	assert_plaintext_clean();
@@ -605,7 +643,7 @@ static void
 test_silent_upstream(void **st)
 {
 	(void)st;
-	relay_one(FM_SILENT, NULL, 24312, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_SILENT, NULL, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.4.1");
 	assert_non_null(strstr(R.text, "no greeting from the upstream in time"));
@@ -615,7 +653,7 @@ static void
 test_final_451(void **st)
 {
 	(void)st;
-	relay_one(FM_FINAL451, NULL, 24313, true, "alice@example.net", 1, msg1, false);
+	relay_one(FM_FINAL451, NULL, true, "alice@example.net", 1, msg1, false);
 	assert_int_equal(R.code, 451);
 	assert_string_equal(R.esc, "4.3.0");
 	assert_non_null(strstr(R.text, "queue file write error"));
@@ -633,7 +671,7 @@ test_big_message(void **st)
 		o += (size_t)sprintf(big + o, "%s%05zu line of a long message body.\r\n",
 		    i % 7 == 0 ? "." : "", i);
 	big[o] = '\0';
-	relay_one(FM_OK, NULL, 24314, true, "alice@example.net", 1, big, false);
+	relay_one(FM_OK, NULL, true, "alice@example.net", 1, big, false);
 	assert_int_equal(R.code, 250);
 	/* what the upstream got, unstuffed, is prefix + message */
 	{
@@ -651,6 +689,61 @@ test_big_message(void **st)
 		unstuffed[j] = '\0';
 		assert_non_null(strstr(unstuffed, big));
 	}
+}
+
+static void
+cancel_cb(void *arg)
+{
+	relay_smarthost.cancel(arg);
+	loop_timer_add(200, on_deadline, NULL);
+}
+
+/* The LAN client went away: cancel() drops the upstream connection and
+ * done() is never called. */
+static void
+test_cancel(void **st)
+{
+	struct relay_msg m;
+	void *handle = NULL;
+	FILE *f;
+	uint16_t port;
+
+	(void)st;
+	fake_tls_free();
+	memset(&F, 0, sizeof(F));
+	F.mode = FM_SILENT;
+	F.h = -1;
+	got = false;
+	loop_init();
+	port = fake_listen();
+	f = fopen(spool_path, "wb");
+	assert_non_null(f);
+	fputs(msg1, f);
+	fclose(f);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.relay.kind = ZCFG_RELAY_SMARTHOST;
+	strcpy(cfg.relay.host, "127.0.0.1");
+	cfg.relay.port = port;
+	snprintf(cfg.relay.ca_file, sizeof(cfg.relay.ca_file), "%s", vec("ca.crt"));
+	memset(&m, 0, sizeof(m));
+	strcpy(m.id, "T0002");
+	m.mail_from = "printer@example.test";
+	m.rcpts = "alice@example.net";
+	m.nrcpt = 1;
+	m.spool_path = spool_path;
+	m.size = strlen(msg1);
+	m.cfg = &cfg;
+	assert_int_equal(smarthost_jobs_active(), 0);
+	assert_int_equal(relay_smarthost.start(&m, on_done, NULL, &handle), 0);
+	assert_non_null(handle);
+	assert_int_equal(smarthost_jobs_active(), 1);
+	loop_timer_add(300, cancel_cb, handle);
+	loop_timer_add(5000, on_deadline, NULL);
+	loop_run();
+	assert_false(got);
+	assert_int_equal(F.connections, 1);
+	assert_true(F.closed); /* the upstream saw the connection go */
+	assert_int_equal(smarthost_jobs_active(), 0);
 }
 
 static int
@@ -692,6 +785,7 @@ main(void)
 		cmocka_unit_test(test_silent_upstream),
 		cmocka_unit_test(test_final_451),
 		cmocka_unit_test(test_big_message),
+		cmocka_unit_test(test_cancel),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -70,12 +70,15 @@ drain(void)
 	smtpd_out_ack(&conn.smtp, n);
 }
 
-/* Feed bytes the way a socket would, in chunks of at most 1000 bytes. */
+/* Feed bytes the way a socket would, in chunks of at most chunk_max bytes
+ * (each script runs with 1000 and with 1: same replies either way). */
+static size_t chunk_max = 1000;
+
 static void
 send_bytes(const uint8_t *p, size_t n)
 {
 	while (n > 0) {
-		size_t chunk = n > 1000 ? 1000 : n, k;
+		size_t chunk = n > chunk_max ? chunk_max : n, k;
 
 		if (smtpd_closing(&conn.smtp))
 			return;             /* server closed: bytes go nowhere */
@@ -265,7 +268,16 @@ run_script(const char *path)
 static void
 test_script(void **state)
 {
+	chunk_max = 1000;
 	run_script(*state);
+}
+
+static void
+test_script_bytewise(void **state)
+{
+	chunk_max = 1;
+	run_script(*state);
+	chunk_max = 1000;
 }
 
 static int
@@ -394,25 +406,29 @@ test_async_relay(void **state)
 int
 main(void)
 {
-	static struct CMUnitTest tests[128];
-	static char names[128][260], paths[128][800];
+	static struct CMUnitTest tests[260];
+	static char names[260][270], paths[128][800];
 	const char *vec = getenv("ZEGEL_SMTP_VECTORS") ? getenv("ZEGEL_SMTP_VECTORS") : VECTORS;
 	DIR *d = opendir(vec);
 	struct dirent *e;
-	size_t n = 0;
+	size_t n = 0, np = 0;
 
 	if (d == NULL) {
 		fprintf(stderr, "cannot open %s (run from the repository root)\n", vec);
 		return 1;
 	}
-	while ((e = readdir(d)) != NULL && n < 128) {
+	while ((e = readdir(d)) != NULL && np < 128) {
 		size_t l = strlen(e->d_name);
 		if (l < 8 || strcmp(e->d_name + l - 7, ".script") != 0)
 			continue;
 		snprintf(names[n], sizeof(names[n]), "%s", e->d_name);
-		snprintf(paths[n], sizeof(paths[n]), "%s/%s", vec, e->d_name);
-		tests[n] = (struct CMUnitTest){ names[n], test_script, NULL, NULL, paths[n] };
+		snprintf(paths[np], sizeof(paths[np]), "%s/%s", vec, e->d_name);
+		tests[n] = (struct CMUnitTest){ names[n], test_script, NULL, NULL, paths[np] };
 		n++;
+		snprintf(names[n], sizeof(names[n]), "%s (byte by byte)", e->d_name);
+		tests[n] = (struct CMUnitTest){ names[n], test_script_bytewise, NULL, NULL, paths[np] };
+		n++;
+		np++;
 	}
 	closedir(d);
 	tests[n++] = (struct CMUnitTest){ "async_relay", test_async_relay, NULL, NULL, NULL };

@@ -65,6 +65,7 @@ ext IN CNAME www.ed.tld.
 *.wild IN A 192.0.2.50
 a.b.ent IN A 192.0.2.51
 txt IN TXT "v=spf1 -all" "second string"
+dn IN DNAME ed.tld.
 insec IN NS ns.tld.
 EOF
 mk_simple ed.tld. ED25519 -n -a 1 -t 0 -s aabbccdd <<'EOF'
@@ -185,6 +186,8 @@ RZSK=$(zsk . RSASHA256)
 sign . -- "$RKSK" "$RZSK"
 
 ds "$RKSK" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' > "$W/anchor.zone"
+sed 's/;.*//' "$W/keys/$RKSK.key" > "$W/anchor-key.zone"      # the same KSK as a DNSKEY anchor
+ds "$OTHER" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' > "$W/anchor-wrong.zone"
 awk '{printf "trust-anchors {\n\t\".\" static-ds %s %s %s \"%s\";\n};\n", $4, $5, $6, $7}' \
 	"$W/anchor.zone" > "$W/anchor.delv"
 

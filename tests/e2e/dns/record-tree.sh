@@ -51,6 +51,7 @@ done <<'CASES'
 secure-a A www.example.tld
 secure-tlsa TLSA _25._tcp.mail.example.tld
 cname-cross A ext.example.tld
+dname A www.dn.example.tld
 wildcard-nsec A x.wild.example.tld
 nxdomain-nsec A nx.example.tld
 ent-nsec A ent.example.tld

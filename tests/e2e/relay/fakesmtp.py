@@ -16,8 +16,11 @@ Modes:
   rcpt550       550 5.1.1 for recipients starting with "bad"
   inject        after "220 Ready" appends a plaintext fake reply (injection)
   implicit      TLS from the first byte (465 style), then like ok
+  auth          AUTH PLAIN and LOGIN offered after TLS only; MAIL needs a
+                successful AUTH as zegel / s3cret (535 5.7.8 otherwise)
+  authlogin     the same with only AUTH LOGIN offered
 """
-import argparse, socket, ssl, sys
+import argparse, base64, socket, ssl, sys
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
@@ -76,6 +79,7 @@ def serve(s):
         return
     c.send(b"220 fake.test ESMTP\r\n")
     rcpt_ok = 0
+    authed = False
     while True:
         l = c.line()
         if l is None:
@@ -85,6 +89,10 @@ def serve(s):
             ext = [b"fake.test", b"PIPELINING", b"SIZE 10000000", b"8BITMIME", b"ENHANCEDSTATUSCODES"]
             if a.mode != "nostarttls" and not tls:
                 ext.append(b"STARTTLS")
+            if a.mode == "auth" and tls:
+                ext.append(b"AUTH PLAIN LOGIN")
+            if a.mode == "authlogin" and tls:
+                ext.append(b"AUTH LOGIN")
             c.send(b"".join(b"250-" + e + b"\r\n" for e in ext[:-1]) + b"250 " + ext[-1] + b"\r\n")
         elif cmd == b"STARTTLS":
             if a.mode == "badtls":
@@ -103,6 +111,25 @@ def serve(s):
                 return
             c.buf = b""
             tls = True
+        elif cmd.startswith(b"AUTH") and a.mode.startswith("auth") and tls:
+            parts = l.strip().split(b" ")
+            try:
+                if parts[1].upper() == b"PLAIN":
+                    _, u, pw = base64.b64decode(parts[2]).split(b"\0")
+                else:
+                    c.send(b"334 VXNlcm5hbWU6\r\n")
+                    u = base64.b64decode(c.line().strip())
+                    c.send(b"334 UGFzc3dvcmQ6\r\n")
+                    pw = base64.b64decode(c.line().strip())
+            except Exception:
+                u = pw = b""
+            if u == b"zegel" and pw == b"s3cret":
+                authed = True
+                c.send(b"235 2.7.0 Authentication successful\r\n")
+            else:
+                c.send(b"535 5.7.8 Error: authentication failed\r\n")
+        elif cmd.startswith(b"MAIL") and a.mode.startswith("auth") and not authed:
+            c.send(b"530 5.7.0 Authentication required\r\n")
         elif cmd.startswith(b"MAIL"):
             rcpt_ok = 0
             c.send(b"250 2.1.0 Ok\r\n")

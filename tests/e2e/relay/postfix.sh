@@ -49,32 +49,8 @@ maillog_file_prefixes = $d
 smtputf8_enable = no
 biff = no
 CF
-	cat >"$d/etc/master.cf" <<MF
-127.0.0.1:$port inet n - n - - smtpd
-pickup    unix n - n 60 1 pickup
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-tlsmgr    unix - - n 1000? 1 tlsmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-flush     unix n - n 1000? 0 flush
-proxymap  unix - - n - - proxymap
-smtp      unix - - n - - smtp
-relay     unix - - n - - smtp
-showq     unix n - n - - showq
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-local     unix - n n - - local
-virtual   unix - n n - - virtual
-lmtp      unix - - n - - lmtp
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-MF
+	{ echo "127.0.0.1:$port inet n - n - - smtpd"
+	  cat "$(dirname "${BASH_SOURCE[0]}")/master.cf.in"; } >"$d/etc/master.cf"
 }
 
 postfix_start() {
@@ -108,4 +84,42 @@ postfix_wait_mail() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# A second private Postfix as a signing front end for the benchmark:
+#   postfix_setup_front DIR PORT RELAY_PORT MILTER_PORT
+# accepts from 127.0.0.0/8 on PORT, runs the milter on 127.0.0.1:MILTER_PORT
+# (OpenDKIM), relays everything to [127.0.0.1]:RELAY_PORT with mandatory TLS
+# (encrypt: the sink's certificate is not verified here).
+postfix_setup_front() {
+	local d=$1 port=$2 relay=$3 milter=$4
+	mkdir -p "$d/etc" "$d/queue" "$d/data"
+	chown postfix:postfix "$d/data"
+	cat >"$d/etc/main.cf" <<CF
+compatibility_level = 3.6
+config_directory = $d/etc
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = front.test
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$relay
+smtp_tls_security_level = encrypt
+smtpd_milters = inet:127.0.0.1:$milter
+milter_default_action = tempfail
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+smtputf8_enable = no
+biff = no
+CF
+	{ echo "127.0.0.1:$port inet n - n - - smtpd"
+	  cat "$(dirname "${BASH_SOURCE[0]}")/master.cf.in"; } >"$d/etc/master.cf"
 }
