@@ -155,6 +155,8 @@ toolchain: $(TC_DEPS)
 unit-src := $(sort $(wildcard tests/unit/test_*.c))
 unit-bin := $(patsubst tests/unit/%.c,$(O)/tests/%,$(unit-src))
 unit-common := $(wildcard tests/unit/common/*.c)
+# Shared test objects are built through the pattern rule below; keep them.
+.SECONDARY: $(call obj,$(unit-common))
 
 $(O)/tests/%: tests/unit/%.c $(call obj,$(unit-common)) $(LIB)
 	@mkdir -p $(dir $@)

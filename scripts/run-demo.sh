@@ -3,8 +3,9 @@
 #   scripts/run-demo.sh build/host/zegel
 # First start: writes var/zegel.conf (domain example.test, submission on
 # 127.0.0.1:2587 with STARTTLS, network 127.0.0.0/8, user demo, outbox
-# var/outbox); `zegel run` generates the missing DKIM keys (RSA-2048 and
-# Ed25519 in var/keys) and the TLS certificate (var/tls). Later starts reuse
+# var/outbox) and the DKIM keys (RSA-2048 and Ed25519 in var/keys, by
+# `zegel keygen`); `zegel run` generates the TLS certificate (var/tls) and
+# would generate any configured key still missing. Later starts reuse
 # all of it (delete var/ to start over). The console stays on this terminal.
 set -eu
 zegel=${1:-build/host/zegel}
@@ -18,8 +19,8 @@ if [ ! -f "$conf" ]; then
 set hostname zegel.example.test
 set data-dir $var
 set domain example.test
-set key rsa2048 domain example.test file $var/keys/example.test.rsa2048.pem
-set key ed25519 domain example.test file $var/keys/example.test.ed25519.pem
+set key rsa2048 domain example.test file $var/keys/rsa2048.key
+set key ed25519 domain example.test file $var/keys/ed25519.key
 set user demo password demo
 set network 127.0.0.0/8
 set listener submission 127.0.0.1:$port mode starttls auth-plaintext off
@@ -30,7 +31,7 @@ CONF
 fi
 # Keys on first start.
 gen() { # selector type bits
-	local f="$var/keys/example.test.$1.pem"
+	local f="$var/keys/$1.key"
 	[ -s "$f" ] && return 0
 	"$zegel" keygen -t "$2" ${3:+-b "$3"} -d example.test -s "$1" -o "$var/keys" >/dev/null
 	[ -s "$f" ] || { echo "run-demo: zegel keygen did not write $f" >&2; exit 1; }
@@ -54,7 +55,7 @@ The signed message lands in: $var/outbox/<id>.eml
 DNS records to publish for example.test:
 TXT
 for s in rsa2048 ed25519; do
-	"$zegel" dnsrecord -d example.test -s "$s" -k "$var/keys/example.test.$s.pem" | sed 's/^/  /'
+	"$zegel" dnsrecord -d example.test -s "$s" -k "$var/keys/$s.key" | sed 's/^/  /'
 done
 cat <<TXT
 

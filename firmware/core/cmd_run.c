@@ -1,13 +1,227 @@
-/* zegel run: not built yet (the appliance (SMTP server issue)). */
+/*
+ * zegel run: the appliance. One event loop (firmware/core/loop.c) carries
+ * the console (stdin), the SMTP listeners and sessions, and the relay.
+ *
+ *   zegel run [--config FILE] [--no-console]
+ *
+ * Start: load FILE (the `set` lines; missing file = defaults), generate
+ * the DKIM keys and the TLS certificate that are configured but absent,
+ * load the keys, open the listeners. A commit on the console re-applies
+ * keys, TLS and listeners (open sessions continue). SIGINT/SIGTERM or
+ * `exit` on the console stop it: sessions get 421 and are closed.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "firmware/config/config.h"
+#include "firmware/console/console.h"
 #include "firmware/core/commands.h"
+#include "firmware/core/loop.h"
+#include "firmware/keys/keys.h"
+#include "firmware/relay/smarthost.h"
+#include "firmware/smtpd/server.h"
+#include "hal/log.h"
+#include "hal/storage.h"
+#include "hal/uart.h"
+#include "zegel/board.h"
+
+#define LOGM "run"
+
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+	loop_stop();
+}
+
+/* Keys named by the configuration whose file is missing: generate them
+ * (type from the selector/file name: "ed25519" in either -> Ed25519, else
+ * RSA-2048), so a fresh device signs on first start. */
+static void
+generate_missing_keys(const struct zcfg *cfg)
+{
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++) {
+		const struct zcfg_key *k = &cfg->keys[i];
+		enum hal_key_type t;
+		int rc;
+
+		if (!k->used || !k->file[0] || hal_storage()->exists(k->file) == 1)
+			continue;
+		t = (strstr(k->selector, "ed25519") || strstr(k->file, "ed25519") ||
+			k->alg == ZCFG_KEY_ED25519)
+		    ? HAL_KEY_ED25519
+		    : HAL_KEY_RSA;
+		{
+			char dir[ZCFG_PATH_MAX];
+			const char *slash = strrchr(k->file, '/');
+
+			if (slash) {
+				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - k->file), k->file);
+				hal_storage()->mkdirs(dir, 0700);
+			}
+		}
+		rc = keys_generate_file(k->file, t, t == HAL_KEY_RSA ? 2048 : 0, NULL);
+		if (rc < 0)
+			hal_log(HAL_LOG_ERR, LOGM, "cannot generate key %s for %s in %s: %s",
+			    k->selector, k->domain, k->file, strerror(-rc));
+		else
+			hal_log(HAL_LOG_INFO, LOGM, "generated %s key %s for %s in %s",
+			    t == HAL_KEY_RSA ? "RSA-2048" : "Ed25519", k->selector, k->domain,
+			    k->file);
+	}
+}
+
+static void
+key_error(const struct zcfg_key *k, int err, void *arg)
+{
+	(void)arg;
+	hal_log(HAL_LOG_ERR, LOGM, "key %s for %s (%s) not loaded: %s", k->selector, k->domain,
+	    k->file, strerror(-err));
+}
+
+static void
+apply_keys(const struct zcfg *cfg)
+{
+	hal_log_set_level((enum hal_log_level)cfg->log_level);
+	generate_missing_keys(cfg);
+	keys_load_config(cfg, key_error, NULL);
+}
+
+/* config_on_commit hook: keys, TLS material and listeners again. */
+static void
+on_commit(const struct zcfg *cfg, void *arg)
+{
+	(void)arg;
+	apply_keys(cfg);
+	smtpd_server_reload(cfg);
+}
+
+/* ------------------------------------------------------------ console */
+
+static struct console con;
+static struct hal_uart uart;
+
+static void
+uart_out(void *arg, const uint8_t *p, size_t n)
+{
+	hal_uart_posix.write(arg, p, n);
+}
+
+static void
+con_input(void *arg, int fd, unsigned revents)
+{
+	uint8_t buf[256];
+	ssize_t n;
+
+	(void)arg;
+	(void)fd;
+	(void)revents;
+	n = hal_uart_posix.read(&uart, buf, sizeof(buf));
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n <= 0) { /* end of input (Ctrl-D) or error */
+		console_eof(&con);
+		loop_stop();
+		return;
+	}
+	console_push(&con, buf, (size_t)n);
+	if (console_wants_exit(&con))
+		loop_stop();
+}
+
+static int
+console_start(void)
+{
+	int rc = hal_uart_posix.open(&uart, board.console_device, true);
+
+	if (rc != 0) {
+		fprintf(stderr, "zegel run: cannot open console %s: %s\n", board.console_device,
+		    strerror(-rc));
+		return rc;
+	}
+	console_init(&con, uart_out, &uart, uart.raw);
+	console_prompt(&con);
+	if ((rc = loop_watch_fd(uart.in_fd, con_input, NULL)) < 0) {
+		hal_uart_posix.close(&uart);
+		return rc;
+	}
+	return 0;
+}
+
+static void
+status_sessions(void (*emit)(void *, const char *), void *emit_arg, void *arg)
+{
+	char line[128];
+	unsigned peak, open = smtpd_server_sessions(&peak);
+
+	snprintf(line, sizeof(line), "smtp sessions: %u open, %u peak, %d max", open, peak,
+	    CONFIG_MAX_SESSIONS);
+	(void)arg;
+	emit(emit_arg, line);
+}
 
 int
 cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "zegel run: not implemented in this build yet\n");
-	return 2;
+	const char *conf = NULL;
+	bool no_console = false;
+	char err[512], path[ZCFG_PATH_MAX + 16];
+	struct sigaction sa;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "--no-console") == 0)
+			no_console = true;
+		else {
+			fprintf(stderr, "usage: zegel run [--config FILE] [--no-console]\n");
+			return 2;
+		}
+	}
+	config_init();
+	if (conf == NULL) {
+		snprintf(path, sizeof(path), "%s/zegel.conf", zcfg_running()->data_dir);
+		if (hal_storage()->exists(path) == 1)
+			conf = path;
+	}
+	if (conf != NULL) {
+		/* a file that does not parse stops the start: never half-configured */
+		if (config_load(conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "zegel run: %s\n", err);
+			return 1;
+		}
+		console_set_save_path(conf);
+	}
+	/* No SA_RESTART: a signal interrupts poll(). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	loop_init();
+	apply_keys(zcfg_running());
+	smtpd_server_start(zcfg_running());
+	config_on_commit(on_commit, NULL);
+	console_register_status(status_sessions, NULL);
+	relay_console_register();
+	if (!no_console && console_start() != 0)
+		return 1;
+	rc = loop_run();
+	if (got_signal)
+		hal_log(HAL_LOG_INFO, LOGM, "signal %d: stopping", (int)got_signal);
+	smtpd_server_stop();
+	keys_unload();
+	if (!no_console)
+		hal_uart_posix.close(&uart);
+	return rc < 0 ? 1 : 0;
 }

@@ -13,5 +13,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_dnsrecord(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_dane_check(int argc, char **argv);
+int cmd_relay_check(int argc, char **argv);
 
 #endif

@@ -134,8 +134,15 @@ loop_close(int h)
 {
 	struct slot *s = slot_get(h);
 
-	if (s)
-		s->closing = true;
+	if (s == NULL)
+		return;
+	if (s->kind == SLOT_LISTEN) {
+		/* at once, so a reload can bind the same address again */
+		hal_net()->close(s->fd);
+		s->kind = SLOT_FREE;
+		return;
+	}
+	s->closing = true;
 }
 
 void

@@ -37,6 +37,9 @@ static const struct command commands[] = {
 	{ "dane-check", cmd_dane_check,
 	    "dane-check [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--port N] DOMAIN",
 	    "show how mail to DOMAIN would be delivered (MX, DNSSEC, TLSA, STARTTLS)" },
+	{ "relay-check", cmd_relay_check,
+	    "relay-check [--ca FILE] [--implicit] [--helo NAME] [--timeout S] HOST[:PORT]",
+	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -26,9 +26,12 @@
  * queries; exceeding one is bogus ("work budget: ...").
  *
  * Calls: dns_ctx_init() once; optionally dns_ctx_set_anchors() (else the built-in
- * IANA root KSKs 20326 and 38696); then dns_lookup() as often as needed. The
- * lookup is synchronous over fetch(); the transport underneath is a
- * non-blocking state machine (transport.h) so an event loop can drive it.
+ * IANA root KSKs 20326 and 38696); then dns_lookup() as often as needed.
+ * dns_lookup() is synchronous over fetch() (the CLI passes the blocking
+ * driver of transport.c); an event loop uses dns_lookup_step() instead,
+ * which returns each question to send, and the non-blocking transport state
+ * machine of transport.h. Memory: a ctx is about 800 KB with the default
+ * Kconfig (message pool, zone keys, answer cache): allocate it once.
  */
 #ifndef FIRMWARE_DNS_DNS_H
 #define FIRMWARE_DNS_DNS_H
@@ -102,12 +105,38 @@ struct dns_result {
 	uint8_t rcode;         /* NOERROR or NXDOMAIN of the final answer */
 	bool nodata;           /* NOERROR without records of the type */
 	bool network_error;    /* indeterminate because the upstream did not answer */
+	unsigned queries, sig_checks, nsec3_hashes; /* work done for this lookup */
 	uint16_t nrr;
 	struct dns_result_rr rr[DNS_RESULT_MAX_RR];
 	size_t used;
 	uint8_t data[DNS_RESULT_DATA];
-	unsigned queries, sig_checks, nsec3_hashes; /* work done for this lookup */
 };
+
+/*
+ * Answer cache: the outcome of a lookup (status, reason, records) by
+ * name/type, kept until the first TTL or RRSIG expiration on its chain of
+ * trust; bogus answers for at most 60 s (RFC 4035 §4.7), indeterminate ones
+ * never. Entries whose records do not fit DNS_CACHE_DATA are not kept.
+ */
+#define DNS_CACHE_DATA 768
+#define DNS_CACHE_RR 16
+
+struct dns_cache_entry {
+	bool used;
+	uint8_t name[DNS_NAME_MAX];
+	uint16_t type;
+	int64_t expires;
+	uint8_t status, rcode;
+	bool nodata;
+	uint16_t ede;
+	char reason[128];
+	uint16_t nrr;
+	struct dns_result_rr rr[DNS_CACHE_RR];
+	uint16_t used_data;
+	uint8_t data[DNS_CACHE_DATA];
+};
+
+#define DNS_CACHE_SLOTS (CONFIG_DNS_CACHE_ENTRIES > 0 ? CONFIG_DNS_CACHE_ENTRIES : 1)
 
 struct dns_ctx {
 	dns_fetch_fn fetch;
@@ -115,8 +144,10 @@ struct dns_ctx {
 	unsigned nanchors;
 	struct dns_anchor anchors[DNS_MAX_ANCHORS];
 	struct dns_zone zones[DNS_MAX_ZONES];
+	struct dns_cache_entry cache[DNS_CACHE_SLOTS];
+	unsigned cache_next;
 	/* per-lookup state */
-	int64_t now;
+	int64_t now, exp_min;
 	unsigned queries, sig_checks, nsec3_hashes;
 	bool budget_hit, net_fail;
 	uint16_t ede;
@@ -128,7 +159,7 @@ struct dns_ctx {
 };
 
 void dns_ctx_init(struct dns_ctx *ctx, dns_fetch_fn fetch, void *arg);
-/* Drop cached zone keys (e.g. after the clock jumped). */
+/* Drop cached zone keys and answers (e.g. after the clock jumped). */
 void dns_ctx_flush(struct dns_ctx *ctx);
 /*
  * Replace the anchors with the DS/DNSKEY records for "." in text (zone-file
@@ -143,6 +174,51 @@ int dns_lookup(struct dns_ctx *ctx, const char *name, uint16_t type, int64_t now
 /* The same with a wire-form name. */
 int dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_t now,
     struct dns_result *res);
+
+/*
+ * Driving a lookup from an event loop, without a blocking fetch:
+ *
+ *   struct dns_step *st = ...;   (caller-allocated, ~50 KB)
+ *   dns_step_init(st);
+ *   while (dns_lookup_step(ctx, st, qname, type, now, &res) == DNS_STEP_QUERY) {
+ *           send st->qname/st->qtype (transport.h state machine); later
+ *           dns_step_answer(st, bytes, n)  or  dns_step_fail(st, -ETIMEDOUT)
+ *   }
+ *   res holds the verdict.
+ *
+ * Each step re-runs the lookup over the answers gathered so far and stops
+ * at the first question not yet answered. Zones validated in an earlier step
+ * stay in ctx's zone cache, so a re-run repeats little work; nothing from an
+ * unfinished run is cached. At most DNS_STEP_MAX answers per lookup.
+ */
+#define DNS_STEP_MAX 40
+#define DNS_STEP_STORE 49152
+
+struct dns_step {
+	uint8_t qname[DNS_NAME_MAX]; /* the question to send (DNS_STEP_QUERY) */
+	uint16_t qtype;
+	bool pending;
+	unsigned n;
+	struct {
+		uint8_t name[DNS_NAME_MAX];
+		uint16_t type;
+		int err;
+		uint32_t off;
+		uint16_t len;
+	} a[DNS_STEP_MAX];
+	size_t used;
+	uint8_t store[DNS_STEP_STORE];
+};
+
+enum { DNS_STEP_DONE = 0, DNS_STEP_QUERY = 1 };
+
+void dns_step_init(struct dns_step *st);
+int dns_lookup_step(struct dns_ctx *ctx, struct dns_step *st, const uint8_t *qname,
+    uint16_t type, int64_t now, struct dns_result *res);
+/* The answer to st->qname/st->qtype; -ENOSPC when the store is full. */
+int dns_step_answer(struct dns_step *st, const uint8_t *p, size_t n);
+/* The question could not be answered (network error, as for fetch). */
+void dns_step_fail(struct dns_step *st, int err);
 
 /* The built-in root anchors (IANA root-anchors.xml: KSK-2017, KSK-2024). */
 extern const char dns_root_anchors_text[];

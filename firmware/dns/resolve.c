@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/dns/denial.h"
 #include "firmware/dns/dns.h"
 #include "firmware/dns/dnssec.h"
 #include "hal/clock.h"
@@ -81,6 +82,17 @@ nm(const uint8_t *name)
 	return buf[k];
 }
 
+static const char *
+tn(uint16_t type)
+{
+	static char buf[4][16];
+	static int k;
+
+	k = (k + 1) & 3;
+	dns_type_to_text(type, buf[k], sizeof(buf[k]));
+	return buf[k];
+}
+
 /* ------------------------------------------------------------------ context */
 
 void
@@ -99,6 +111,8 @@ dns_ctx_flush(struct dns_ctx *ctx)
 {
 	for (unsigned i = 0; i < DNS_MAX_ZONES; i++)
 		ctx->zones[i].state = DNS_Z_UNUSED;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++)
+		ctx->cache[i].used = false;
 }
 
 int
@@ -148,7 +162,7 @@ dns_ctx_set_anchors(struct dns_ctx *ctx, const char *text, int *line)
 			if (depth != 0 || n >= DNS_MAX_ANCHORS ||
 			    dns_rr_from_text(rec, owner, &ol, &type, tmp[n].rd, sizeof(tmp[n].rd),
 				&rdlen) != DNS_E_OK ||
-			    ol != 1) {
+			    ol != 1 || (type != DNS_T_DS && type != DNS_T_DNSKEY)) {
 				*line = startln;
 				return -EINVAL;
 			}
@@ -194,12 +208,16 @@ query(struct dns_ctx *ctx, const uint8_t *name, uint16_t type)
 		return NULL;
 	}
 	rc = ctx->fetch(ctx->fetch_arg, name, type, ctx->resp, sizeof(ctx->resp), &len);
+	if (rc == -EAGAIN) { /* dns_lookup_step: the answer is not there yet */
+		ctx->net_fail = true; /* unwind, remember nothing */
+		return NULL;
+	}
 	if (rc < 0) {
 		ctx->net_fail = true;
 		fail(ctx, rc == -EMSGSIZE ? DNS_EDE_NETWORK : DNS_EDE_NO_REACHABLE,
-		    "network: %s for %s/%u", rc == -ETIMEDOUT ? "no answer"
+		    "network: %s for %s/%s", rc == -ETIMEDOUT ? "no answer"
 		    : rc == -EMSGSIZE ? "truncated answer, TCP failed" : strerror(-rc),
-		    nm(name), type);
+		    nm(name), tn(type));
 		return NULL;
 	}
 	m = &ctx->msgs[ctx->msg_used++];
@@ -221,8 +239,8 @@ query(struct dns_ctx *ctx, const uint8_t *name, uint16_t type)
 	if (m->rcode != DNS_RCODE_NOERROR && m->rcode != DNS_RCODE_NXDOMAIN) {
 		ctx->msg_used--;
 		ctx->net_fail = true;
-		fail(ctx, DNS_EDE_NO_REACHABLE, "upstream answered rcode %u for %s/%u", m->rcode,
-		    nm(name), type);
+		fail(ctx, DNS_EDE_NO_REACHABLE, "upstream answered rcode %u for %s/%s", m->rcode,
+		    nm(name), tn(type));
 		return NULL;
 	}
 	return m;
@@ -390,8 +408,8 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 		if (z->state == DNS_Z_INSECURE)
 			return V_INSECURE;
 		if (z->state == DNS_Z_NOTZONE) {
-			fail(ctx, DNS_EDE_BOGUS, "%s/%u signed by %s, which is not a zone", nm(owner),
-			    type, nm(signer));
+			fail(ctx, DNS_EDE_BOGUS, "%s/%s signed by %s, which is not a zone", nm(owner),
+			    tn(type), nm(signer));
 			any_zone_bogus = true;
 			continue;
 		}
@@ -413,9 +431,9 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 				continue;
 			if (++tried > CONFIG_DNS_MAX_KEYTAG_COLLISIONS) {
 				fail(ctx, DNS_EDE_BOGUS,
-				    "work budget: more than %d keys with tag %u for %s/%u",
+				    "work budget: more than %d keys with tag %u for %s/%s",
 				    CONFIG_DNS_MAX_KEYTAG_COLLISIONS, dns_sig_keytag(sig), nm(owner),
-				    type);
+				    tn(type));
 				ctx->budget_hit = true;
 				return V_BOGUS;
 			}
@@ -433,6 +451,7 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 				if (sigs[i]->ttl < ttl)
 					ttl = sigs[i]->ttl;
 				*expires = min64(e, ctx->now + ttl);
+				ctx->exp_min = min64(ctx->exp_min, *expires);
 				*labels = dns_sig_labels(sig);
 				if (signer_out)
 					*signer_out = signer;
@@ -447,17 +466,18 @@ verify_rrset(struct dns_ctx *ctx, const struct dns_msg *m, int section, const ui
 	}
 	if (first_err == DNS_SIG_UNSUPPORTED && !any_zone_bogus) {
 		fail(ctx, DNS_EDE_UNSUP_DNSKEY_ALG,
-		    "%s/%u only signed with unsupported algorithms in a secure zone", nm(owner), type);
+		    "%s/%s only signed with unsupported algorithms in a secure zone", nm(owner),
+		    tn(type));
 		return V_BOGUS;
 	}
 	if (first_err == DNS_SIG_MISMATCH)
-		fail(ctx, DNS_EDE_DNSKEY_MISSING, "no key of the signer matches the RRSIG of %s/%u",
-		    nm(owner), type);
+		fail(ctx, DNS_EDE_DNSKEY_MISSING, "no key of the signer matches the RRSIG of %s/%s",
+		    nm(owner), tn(type));
 	else if (first_err)
-		fail(ctx, sig_ede(first_err), "RRSIG of %s/%u: %s", nm(owner), type,
+		fail(ctx, sig_ede(first_err), "RRSIG of %s/%s: %s", nm(owner), tn(type),
 		    dns_sig_strerror(first_err));
 	else
-		fail(ctx, DNS_EDE_BOGUS, "no usable RRSIG for %s/%u", nm(owner), type);
+		fail(ctx, DNS_EDE_BOGUS, "no usable RRSIG for %s/%s", nm(owner), tn(type));
 	return V_BOGUS;
 }
 
@@ -596,34 +616,20 @@ zone_keys(struct dns_ctx *ctx, struct dns_zone *z, const struct tpoint *tp, unsi
 
 /* ------------------------------------------------------------------ denial */
 
-struct denial {
-	const struct dns_rr *nsec[MAX_DENIAL_RRSETS];
-	unsigned nnsec;
-	const struct dns_rr *n3[MAX_DENIAL_RRSETS];
-	unsigned nn3;
-	int64_t expires;
-	/* NSEC3 parameters of the proof (from the first usable NSEC3) */
-	const uint8_t *salt;
-	uint8_t saltlen;
-	uint16_t iter;
-	const uint8_t *zone; /* signer of the NSEC3s */
-	struct { uint8_t name[DNS_NAME_MAX]; uint8_t h[20]; } hc[16];
-	unsigned nhc;
-};
 
 /*
  * Verify every NSEC/NSEC3 RRset in the authority section. V_NOSIG when
  * there are none or they are unsigned.
  */
 static enum vres
-denial_collect(struct dns_ctx *ctx, const struct dns_msg *m, struct denial *d, int depth)
+denial_collect(struct dns_ctx *ctx, const struct dns_msg *m, struct dns_denial *d, int depth,
+    int64_t *expires)
 {
 	unsigned nsets = 0;
-	bool any = false;
 
-	memset(d, 0, offsetof(struct denial, hc));
-	d->nhc = 0;
-	d->expires = INT64_MAX;
+	dns_denial_init(d, CONFIG_DNS_MAX_NSEC3_HASHES > ctx->nsec3_hashes ?
+	    CONFIG_DNS_MAX_NSEC3_HASHES - ctx->nsec3_hashes : 0, CONFIG_DNS_MAX_NSEC3_ITERATIONS);
+	*expires = INT64_MAX;
 	for (unsigned i = 0; i < m->nrr; i++) {
 		const struct dns_rr *rr = &m->rr[i];
 		int labels;
@@ -632,7 +638,6 @@ denial_collect(struct dns_ctx *ctx, const struct dns_msg *m, struct denial *d, i
 
 		if (rr->section != DNS_S_NS || (rr->type != DNS_T_NSEC && rr->type != DNS_T_NSEC3))
 			continue;
-		any = true;
 		for (unsigned j = 0; j < i; j++)
 			if (m->rr[j].section == DNS_S_NS && m->rr[j].type == rr->type &&
 			    dns_name_eq(m->rr[j].owner, rr->owner))
@@ -658,380 +663,29 @@ denial_collect(struct dns_ctx *ctx, const struct dns_msg *m, struct denial *d, i
 			fail(ctx, DNS_EDE_BOGUS, "NSEC at %s signed as a wildcard", nm(rr->owner));
 			return V_BOGUS;
 		}
-		d->expires = min64(d->expires, exp);
-		if (rr->type == DNS_T_NSEC)
-			d->nsec[d->nnsec++] = rr;
-		else {
-			const uint8_t *sigz = NULL;
-			const struct dns_rr *s[1];
-			if (sigs_collect(m, DNS_S_NS, rr->owner, DNS_T_NSEC3, s, 1) == 1)
-				sigz = dns_sig_signer(s[0]->rdata);
-			/* RFC 5155 §8.1: only hash algorithm 1 is known; flags other than opt-out ignored */
-			if (rr->rdata[0] != 1 || dns_name_labels(rr->owner) < 1)
-				continue;
-			if (d->nn3 == 0) {
-				d->salt = rr->rdata + 5;
-				d->saltlen = rr->rdata[4];
-				d->iter = get16(rr->rdata + 2);
-				d->zone = dns_name_suffix(rr->owner, dns_name_labels(rr->owner) - 1);
-				(void)sigz;
-			}
-			d->n3[d->nn3++] = rr;
-		}
+		*expires = min64(*expires, exp);
+		(void)dns_denial_add(d, rr); /* unusable NSEC3s (unknown hash) prove nothing */
 	}
 	if (d->nnsec == 0 && d->nn3 == 0)
 		return V_NOSIG;
-	(void)any;
 	return V_SECURE;
 }
 
-static const uint8_t *
-nsec_next(const struct dns_rr *rr)
+/* Carry the denial's hash count and budget/iteration findings into ctx. */
+static enum dns_proof
+denial_done(struct dns_ctx *ctx, const struct dns_denial *d, enum dns_proof p)
 {
-	return rr->rdata;
-}
-
-static bool
-nsec_bits(const struct dns_rr *rr, uint16_t type)
-{
-	size_t l = dns_name_len(rr->rdata, rr->rdlen);
-
-	return l && dns_bitmap_has(rr->rdata + l, rr->rdlen - l, type);
-}
-
-/* NSEC rr proves name does not exist (owner < name < next, RFC 4034 §4.1.1). */
-static bool
-nsec_covers(const struct dns_rr *rr, const uint8_t *name)
-{
-	const uint8_t *next = nsec_next(rr);
-
-	if (dns_name_cmp(rr->owner, name) >= 0)
-		return false;
-	/* a delegation or DNAME above name hides what is below (RFC 4035 §5.4) */
-	if (dns_name_is_sub(name, rr->owner) &&
-	    ((nsec_bits(rr, DNS_T_NS) && !nsec_bits(rr, DNS_T_SOA)) || nsec_bits(rr, DNS_T_DNAME)))
-		return false;
-	if (dns_name_cmp(next, rr->owner) <= 0) /* last NSEC of the zone wraps to the apex */
-		return dns_name_is_sub(name, next);
-	return dns_name_cmp(name, next) < 0;
-}
-
-static const struct dns_rr *
-nsec_match(const struct denial *d, const uint8_t *name)
-{
-	for (unsigned i = 0; i < d->nnsec; i++)
-		if (dns_name_eq(d->nsec[i]->owner, name))
-			return d->nsec[i];
-	return NULL;
-}
-
-static const struct dns_rr *
-nsec_cover(const struct denial *d, const uint8_t *name)
-{
-	for (unsigned i = 0; i < d->nnsec; i++)
-		if (nsec_covers(d->nsec[i], name))
-			return d->nsec[i];
-	return NULL;
-}
-
-static int
-common_labels(const uint8_t *a, const uint8_t *b)
-{
-	int la = dns_name_labels(a), lb = dns_name_labels(b), k = la < lb ? la : lb;
-
-	while (k > 0 && !dns_name_eq(dns_name_suffix(a, k), dns_name_suffix(b, k)))
-		k--;
-	return k;
-}
-
-static void
-wildcard_of(const uint8_t *ce, uint8_t out[DNS_NAME_MAX])
-{
-	size_t l = dns_name_len(ce, DNS_NAME_MAX);
-
-	out[0] = 1;
-	out[1] = '*';
-	if (l + 2 > DNS_NAME_MAX) {
-		out[0] = 0;
-		return;
-	}
-	memcpy(out + 2, ce, l);
-}
-
-/* NSEC3 ---------------------------------------------------------------- */
-
-static int
-n3_hash(struct dns_ctx *ctx, struct denial *d, const uint8_t *name, uint8_t h[20])
-{
-	for (unsigned i = 0; i < d->nhc; i++)
-		if (dns_name_eq(d->hc[i].name, name)) {
-			memcpy(h, d->hc[i].h, 20);
-			return 0;
-		}
-	if (ctx->nsec3_hashes >= CONFIG_DNS_MAX_NSEC3_HASHES) {
+	ctx->nsec3_hashes += d->hashes;
+	if (d->budget_hit) {
 		ctx->budget_hit = true;
 		fail(ctx, DNS_EDE_BOGUS, "work budget: more than %d NSEC3 hashes",
 		    CONFIG_DNS_MAX_NSEC3_HASHES);
-		return -1;
+		return DNS_PROOF_ERROR;
 	}
-	ctx->nsec3_hashes++;
-	if (dns_nsec3_hash(name, d->salt, d->saltlen, d->iter, h) != 0)
-		return -1;
-	if (d->nhc < 16) {
-		memcpy(d->hc[d->nhc].name, name, dns_name_len(name, DNS_NAME_MAX));
-		memcpy(d->hc[d->nhc].h, h, 20);
-		d->nhc++;
-	}
-	return 0;
-}
-
-static bool
-n3_params_same(const struct denial *d, const struct dns_rr *rr)
-{
-	return get16(rr->rdata + 2) == d->iter && rr->rdata[4] == d->saltlen &&
-	    memcmp(rr->rdata + 5, d->salt, d->saltlen) == 0 &&
-	    dns_name_eq(dns_name_suffix(rr->owner, dns_name_labels(rr->owner) - 1), d->zone);
-}
-
-static bool
-n3_owner_hash(const struct dns_rr *rr, uint8_t h[20])
-{
-	size_t got;
-
-	return rr->owner[0] == 32 &&
-	    dns_b32hex_decode((const char *)rr->owner + 1, 32, h, 20, &got) == 0 && got == 20;
-}
-
-static const uint8_t *
-n3_next(const struct dns_rr *rr, uint8_t *hlen)
-{
-	size_t o = 5u + rr->rdata[4];
-
-	*hlen = rr->rdata[o];
-	return rr->rdata + o + 1;
-}
-
-static bool
-n3_bits(const struct dns_rr *rr, uint16_t type)
-{
-	size_t o = 5u + rr->rdata[4];
-
-	o += 1u + rr->rdata[o];
-	return dns_bitmap_has(rr->rdata + o, rr->rdlen - o, type);
-}
-
-static const struct dns_rr *
-n3_match(struct dns_ctx *ctx, struct denial *d, const uint8_t *name, bool *err)
-{
-	uint8_t h[20], oh[20];
-
-	if (!dns_name_is_sub(name, d->zone))
-		return NULL;
-	if (n3_hash(ctx, d, name, h) != 0) {
-		*err = true;
-		return NULL;
-	}
-	for (unsigned i = 0; i < d->nn3; i++)
-		if (n3_params_same(d, d->n3[i]) && n3_owner_hash(d->n3[i], oh) &&
-		    memcmp(oh, h, 20) == 0)
-			return d->n3[i];
-	return NULL;
-}
-
-static const struct dns_rr *
-n3_cover(struct dns_ctx *ctx, struct denial *d, const uint8_t *name, bool *err)
-{
-	uint8_t h[20], oh[20];
-
-	if (!dns_name_is_sub(name, d->zone))
-		return NULL;
-	if (n3_hash(ctx, d, name, h) != 0) {
-		*err = true;
-		return NULL;
-	}
-	for (unsigned i = 0; i < d->nn3; i++) {
-		uint8_t nl;
-		const uint8_t *nx = n3_next(d->n3[i], &nl);
-		if (!n3_params_same(d, d->n3[i]) || !n3_owner_hash(d->n3[i], oh) || nl != 20)
-			continue;
-		int a = memcmp(oh, h, 20), b = memcmp(h, nx, 20);
-		if (memcmp(oh, nx, 20) < 0) {
-			if (a < 0 && b < 0)
-				return d->n3[i];
-		} else if (a < 0 || b < 0) { /* last in hash order wraps around */
-			return d->n3[i];
-		}
-	}
-	return NULL;
-}
-
-/*
- * Closest encloser proof (RFC 5155 §8.3). Returns 1 with *ce labels and the
- * NSEC3 covering the next closer name, 0 if no proof, -1 on budget.
- */
-static int
-n3_closest_encloser(struct dns_ctx *ctx, struct denial *d, const uint8_t *name, int *ce_labels,
-    const struct dns_rr **nc_cover)
-{
-	bool err = false;
-	int zl = dns_name_labels(d->zone);
-
-	for (int k = dns_name_labels(name) - 1; k >= zl; k--) {
-		const uint8_t *ce = dns_name_suffix(name, k);
-		const struct dns_rr *mm = n3_match(ctx, d, ce, &err);
-		if (err)
-			return -1;
-		if (mm == NULL)
-			continue;
-		/* a delegation or DNAME cannot be a closest encloser (RFC 5155 §8.3) */
-		if ((n3_bits(mm, DNS_T_NS) && !n3_bits(mm, DNS_T_SOA)) || n3_bits(mm, DNS_T_DNAME))
-			return 0;
-		const struct dns_rr *cv = n3_cover(ctx, d, dns_name_suffix(name, k + 1), &err);
-		if (err)
-			return -1;
-		if (cv == NULL)
-			return 0;
-		*ce_labels = k;
-		*nc_cover = cv;
-		return 1;
-	}
-	return 0;
-}
-
-enum proof { P_NONE, P_PROVEN, P_INSECURE, P_ERROR };
-
-/* Is the NSEC3 chain usable? Iterations above the limit make the zone insecure. */
-static enum proof
-n3_usable(struct dns_ctx *ctx, struct denial *d)
-{
-	if (d->nn3 == 0)
-		return P_NONE;
-	if (d->iter > CONFIG_DNS_MAX_NSEC3_ITERATIONS) {
+	if (p == DNS_PROOF_INSECURE && d->iter_over)
 		fail(ctx, DNS_EDE_NSEC3_ITER, "NSEC3 iterations %u above %d", d->iter,
 		    CONFIG_DNS_MAX_NSEC3_ITERATIONS);
-		return P_INSECURE;
-	}
-	return P_PROVEN;
-}
-
-/*
- * Proof that name has no DS (for zone_get and the insecure walk):
- * P_INSECURE = delegation without DS (or opt-out), P_PROVEN = not a zone cut.
- */
-static enum proof
-prove_no_ds(struct dns_ctx *ctx, struct denial *d, const uint8_t *name)
-{
-	const struct dns_rr *r = nsec_match(d, name);
-	bool err = false;
-	int ce;
-	const struct dns_rr *cv;
-
-	if (r) {
-		if (nsec_bits(r, DNS_T_DS) || nsec_bits(r, DNS_T_SOA) || nsec_bits(r, DNS_T_CNAME))
-			return P_NONE;
-		return nsec_bits(r, DNS_T_NS) ? P_INSECURE : P_PROVEN;
-	}
-	r = nsec_cover(d, name);
-	if (r)
-		return P_PROVEN; /* the name does not exist (or is an empty non-terminal) */
-	enum proof u = n3_usable(ctx, d);
-	if (u != P_PROVEN)
-		return u;
-	r = n3_match(ctx, d, name, &err);
-	if (err)
-		return P_ERROR;
-	if (r) {
-		if (n3_bits(r, DNS_T_DS) || n3_bits(r, DNS_T_SOA) || n3_bits(r, DNS_T_CNAME))
-			return P_NONE;
-		return n3_bits(r, DNS_T_NS) ? P_INSECURE : P_PROVEN;
-	}
-	int rc = n3_closest_encloser(ctx, d, name, &ce, &cv);
-	if (rc < 0)
-		return P_ERROR;
-	if (rc == 0)
-		return P_NONE;
-	/* RFC 5155 §8.6: the next closer is covered by an opt-out span */
-	return (cv->rdata[1] & 1) ? P_INSECURE : P_PROVEN;
-}
-
-/* NXDOMAIN / NODATA proofs for (name, type) (RFC 4035 §5.4, RFC 5155 §8.4-8.7). */
-static enum proof
-prove_denial(struct dns_ctx *ctx, struct denial *d, const uint8_t *name, uint16_t type,
-    bool nxdomain)
-{
-	const struct dns_rr *r;
-	uint8_t wc[DNS_NAME_MAX];
-	bool err = false;
-
-	if (d->nnsec > 0) {
-		if (!nxdomain && (r = nsec_match(d, name)) != NULL) {
-			if (nsec_bits(r, type) || nsec_bits(r, DNS_T_CNAME))
-				return P_NONE;
-			/* a parent-side delegation NSEC only denies DS */
-			if (type != DNS_T_DS && nsec_bits(r, DNS_T_NS) && !nsec_bits(r, DNS_T_SOA))
-				return P_NONE;
-			if (type == DNS_T_DS && nsec_bits(r, DNS_T_SOA) && name[0] != 0)
-				return P_NONE;
-			return P_PROVEN;
-		}
-		r = nsec_cover(d, name);
-		if (r == NULL)
-			return P_NONE;
-		/* empty non-terminal: the next name is below name */
-		if (dns_name_is_sub(nsec_next(r), name) && !dns_name_eq(nsec_next(r), name))
-			return nxdomain ? P_NONE : P_PROVEN;
-		int c1 = common_labels(name, r->owner), c2 = common_labels(name, nsec_next(r));
-		int ce = c1 > c2 ? c1 : c2;
-		wildcard_of(dns_name_suffix(name, ce), wc);
-		if (wc[0] == 0)
-			return P_NONE;
-		if (nxdomain)
-			return nsec_cover(d, wc) ? P_PROVEN : P_NONE;
-		/* wildcard NODATA */
-		r = nsec_match(d, wc);
-		if (r == NULL || nsec_bits(r, type) || nsec_bits(r, DNS_T_CNAME))
-			return P_NONE;
-		return P_PROVEN;
-	}
-	enum proof u = n3_usable(ctx, d);
-	if (u != P_PROVEN)
-		return u;
-	if (!nxdomain) {
-		r = n3_match(ctx, d, name, &err);
-		if (err)
-			return P_ERROR;
-		if (r) {
-			if (n3_bits(r, type) || n3_bits(r, DNS_T_CNAME))
-				return P_NONE;
-			if (type != DNS_T_DS && n3_bits(r, DNS_T_NS) && !n3_bits(r, DNS_T_SOA))
-				return P_NONE;
-			return P_PROVEN;
-		}
-	}
-	int ce;
-	const struct dns_rr *cv;
-	int rc = n3_closest_encloser(ctx, d, name, &ce, &cv);
-	if (rc < 0)
-		return P_ERROR;
-	if (rc == 0)
-		return P_NONE;
-	if (!nxdomain && type == DNS_T_DS && (cv->rdata[1] & 1))
-		return P_INSECURE; /* §8.6 */
-	wildcard_of(dns_name_suffix(name, ce), wc);
-	if (wc[0] == 0)
-		return P_NONE;
-	if (nxdomain) {
-		r = n3_cover(ctx, d, wc, &err);
-		if (err)
-			return P_ERROR;
-		return r ? P_PROVEN : P_NONE;
-	}
-	r = n3_match(ctx, d, wc, &err); /* §8.7 wildcard NODATA */
-	if (err)
-		return P_ERROR;
-	if (r == NULL || n3_bits(r, type) || n3_bits(r, DNS_T_CNAME))
-		return P_NONE;
-	return P_PROVEN;
+	return p;
 }
 
 /* ------------------------------------------------------------------ zone_get */
@@ -1099,8 +753,9 @@ zone_get(struct dns_ctx *ctx, const uint8_t *name, int depth)
 		if (st == DNS_Z_BOGUS && ctx->reason[0] == 0)
 			fail(ctx, DNS_EDE_BOGUS, "DS of %s does not validate", nm(name));
 	} else {
-		struct denial d;
-		enum vres r = denial_collect(ctx, m, &d, depth);
+		struct dns_denial d;
+		int64_t dexp;
+		enum vres r = denial_collect(ctx, m, &d, depth, &dexp);
 		if (r == V_NOSIG) {
 			st = walk_ancestors(ctx, name, dns_name_labels(name) - 1, depth);
 			if (st == DNS_Z_BOGUS)
@@ -1109,16 +764,16 @@ zone_get(struct dns_ctx *ctx, const uint8_t *name, int depth)
 		} else if (r == V_INSECURE) {
 			st = DNS_Z_INSECURE;
 		} else if (r == V_SECURE) {
-			expires = min64(expires, d.expires);
-			switch (prove_no_ds(ctx, &d, name)) {
-			case P_INSECURE: st = DNS_Z_INSECURE; break;
-			case P_PROVEN: st = DNS_Z_NOTZONE; break;
-			case P_NONE:
+			expires = min64(expires, dexp);
+			switch (denial_done(ctx, &d, dns_denial_no_ds(&d, name))) {
+			case DNS_PROOF_INSECURE: st = DNS_Z_INSECURE; break;
+			case DNS_PROOF_PROVEN: st = DNS_Z_NOTZONE; break;
+			case DNS_PROOF_NONE:
 				fail(ctx, DNS_EDE_NSEC_MISSING, "no valid proof that %s has no DS",
 				    nm(name));
 				st = DNS_Z_BOGUS;
 				break;
-			case P_ERROR: st = DNS_Z_BOGUS; break;
+			case DNS_PROOF_ERROR: st = DNS_Z_BOGUS; break;
 			}
 		} else {
 			st = DNS_Z_BOGUS;
@@ -1191,19 +846,12 @@ static bool
 wildcard_proven(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *owner, int labels,
     int depth)
 {
-	struct denial d;
-	bool err = false;
+	struct dns_denial d;
+	int64_t exp;
 
-	if (denial_collect(ctx, m, &d, depth) != V_SECURE)
+	if (denial_collect(ctx, m, &d, depth, &exp) != V_SECURE)
 		return false;
-	if (d.nnsec > 0) {
-		const struct dns_rr *r = nsec_cover(&d, owner);
-		/* the NSEC must not prove owner an empty non-terminal */
-		return r && !dns_name_is_sub(nsec_next(r), owner);
-	}
-	if (n3_usable(ctx, &d) != P_PROVEN)
-		return false;
-	return n3_cover(ctx, &d, dns_name_suffix(owner, labels + 1), &err) != NULL && !err;
+	return denial_done(ctx, &d, dns_denial_wildcard(&d, owner, labels)) == DNS_PROOF_PROVEN;
 }
 
 static enum dns_status
@@ -1276,8 +924,8 @@ check_positive(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *owne
 		if (st == DNS_Z_BOGUS && !ctx->net_fail && !ctx->budget_hit)
 			ctx->reason[0] = '\0';
 		if (st == DNS_Z_BOGUS)
-			fail(ctx, DNS_EDE_RRSIGS_MISSING, "%s/%u has no RRSIG in a signed zone",
-			    nm(owner), type);
+			fail(ctx, DNS_EDE_RRSIGS_MISSING, "%s/%s has no RRSIG in a signed zone",
+			    nm(owner), tn(type));
 		return zstate_status(ctx, st);
 	}
 	default:
@@ -1288,8 +936,9 @@ check_positive(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *owne
 static enum dns_status
 check_negative(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *name, uint16_t type)
 {
-	struct denial d;
-	enum vres r = denial_collect(ctx, m, &d, 0);
+	struct dns_denial d;
+	int64_t exp;
+	enum vres r = denial_collect(ctx, m, &d, 0, &exp);
 	bool nx = m->rcode == DNS_RCODE_NXDOMAIN;
 
 	if (ctx->net_fail)
@@ -1301,22 +950,51 @@ check_negative(struct dns_ctx *ctx, const struct dns_msg *m, const uint8_t *name
 		if (st == DNS_Z_BOGUS && !ctx->net_fail && !ctx->budget_hit)
 			ctx->reason[0] = '\0'; /* the missing proof is the cause, not the walk */
 		if (st == DNS_Z_BOGUS)
-			fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%u without signed NSEC/NSEC3",
-			    nx ? "NXDOMAIN" : "NODATA", nm(name), type);
+			fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%s without signed NSEC/NSEC3",
+			    nx ? "NXDOMAIN" : "NODATA", nm(name), tn(type));
 		return zstate_status(ctx, st);
 	}
 	if (r != V_SECURE)
 		return ctx->net_fail ? DNS_INDETERMINATE : DNS_BOGUS;
 	/* the denial must come from a zone that holds the name */
-	switch (prove_denial(ctx, &d, name, type, nx)) {
-	case P_PROVEN: return DNS_SECURE;
-	case P_INSECURE: return DNS_INSECURE;
-	case P_ERROR: return DNS_BOGUS;
-	case P_NONE: break;
+	switch (denial_done(ctx, &d, nx ? dns_denial_nxdomain(&d, name)
+					  : dns_denial_nodata(&d, name, type))) {
+	case DNS_PROOF_PROVEN: return DNS_SECURE;
+	case DNS_PROOF_INSECURE: return DNS_INSECURE;
+	case DNS_PROOF_ERROR: return DNS_BOGUS;
+	case DNS_PROOF_NONE: break;
 	}
-	fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%u: the NSEC/NSEC3 records do not prove it",
-	    nx ? "NXDOMAIN" : "NODATA", nm(name), type);
+	fail(ctx, DNS_EDE_NSEC_MISSING, "%s for %s/%s: the NSEC/NSEC3 records do not prove it",
+	    nx ? "NXDOMAIN" : "NODATA", nm(name), tn(type));
 	return DNS_BOGUS;
+}
+
+/* A DNAME in the answer whose owner is a proper ancestor of name. */
+static const struct dns_rr *
+find_dname(const struct dns_msg *m, const uint8_t *name)
+{
+	for (unsigned i = 0; i < m->nrr; i++) {
+		const struct dns_rr *rr = &m->rr[i];
+		if (rr->section == DNS_S_AN && rr->type == DNS_T_DNAME && rr->rclass == DNS_C_IN &&
+		    dns_name_is_sub(name, rr->owner) && !dns_name_eq(name, rr->owner))
+			return rr;
+	}
+	return NULL;
+}
+
+/* name with the DNAME owner suffix replaced by its target (RFC 6672 §2.2). */
+static bool
+dname_subst(const uint8_t *name, const struct dns_rr *dn, uint8_t out[DNS_NAME_MAX])
+{
+	const uint8_t *suf = dns_name_suffix(name, dns_name_labels(dn->owner));
+	size_t pre = (size_t)(suf - name);
+	size_t tl = dns_name_len(dn->rdata, dn->rdlen);
+
+	if (tl == 0 || pre + tl > DNS_NAME_MAX)
+		return false;
+	memcpy(out, name, pre);
+	memcpy(out + pre, dn->rdata, tl);
+	return true;
 }
 
 static bool
@@ -1328,6 +1006,71 @@ has_denial_for(const struct dns_msg *m)
 			m->rr[i].type == DNS_T_SOA))
 			return true;
 	return false;
+}
+
+static bool
+cache_get(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, struct dns_result *res)
+{
+	if (CONFIG_DNS_CACHE_ENTRIES == 0)
+		return false;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS; i++) {
+		struct dns_cache_entry *e = &ctx->cache[i];
+		if (!e->used || e->type != type || !dns_name_eq(e->name, qname))
+			continue;
+		if (e->expires <= ctx->now) {
+			e->used = false;
+			return false;
+		}
+		res->status = (enum dns_status)e->status;
+		res->rcode = e->rcode;
+		res->nodata = e->nodata;
+		res->ede = e->ede;
+		memcpy(res->reason, e->reason, sizeof(res->reason));
+		res->nrr = e->nrr;
+		memcpy(res->rr, e->rr, e->nrr * sizeof(e->rr[0]));
+		memcpy(res->data, e->data, e->used_data);
+		res->used = e->used_data;
+		/* TTLs count down from the time the answer was stored */
+		for (unsigned k = 0; k < res->nrr; k++) {
+			int64_t left = e->expires - ctx->now;
+			if ((int64_t)res->rr[k].ttl > left)
+				res->rr[k].ttl = (uint32_t)left;
+		}
+		return true;
+	}
+	return false;
+}
+
+static void
+cache_put(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, const struct dns_result *res,
+    int64_t expires)
+{
+	struct dns_cache_entry *e = NULL;
+
+	if (CONFIG_DNS_CACHE_ENTRIES == 0 || expires <= ctx->now || res->nrr > DNS_CACHE_RR ||
+	    res->used > DNS_CACHE_DATA)
+		return;
+	for (unsigned i = 0; i < DNS_CACHE_SLOTS && e == NULL; i++)
+		if (!ctx->cache[i].used || ctx->cache[i].expires <= ctx->now ||
+		    (ctx->cache[i].type == type && dns_name_eq(ctx->cache[i].name, qname)))
+			e = &ctx->cache[i];
+	if (e == NULL) { /* full: replace round-robin */
+		e = &ctx->cache[ctx->cache_next];
+		ctx->cache_next = (ctx->cache_next + 1) % DNS_CACHE_SLOTS;
+	}
+	e->used = true;
+	memcpy(e->name, qname, dns_name_len(qname, DNS_NAME_MAX));
+	e->type = type;
+	e->expires = expires;
+	e->status = (uint8_t)res->status;
+	e->rcode = res->rcode;
+	e->nodata = res->nodata;
+	e->ede = res->ede;
+	memcpy(e->reason, res->reason, sizeof(e->reason));
+	e->nrr = res->nrr;
+	memcpy(e->rr, res->rr, res->nrr * sizeof(res->rr[0]));
+	memcpy(e->data, res->data, res->used);
+	e->used_data = (uint16_t)res->used;
 }
 
 int
@@ -1356,6 +1099,9 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 		snprintf(res->reason, sizeof(res->reason), "clock not plausible");
 		return 0;
 	}
+	if (cache_get(ctx, qname, type, res))
+		return 0;
+	ctx->exp_min = now + 86400;
 	m = query(ctx, cur, type);
 	while (m != NULL) {
 		struct dns_rrset set;
@@ -1366,6 +1112,33 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 			result_add(ctx, res, m, cur, type);
 			res->rcode = DNS_RCODE_NOERROR;
 			break;
+		}
+		/* DNAME (RFC 6672): the signed DNAME proves the synthesised CNAME */
+		const struct dns_rr *dn = type == DNS_T_DNAME ? NULL : find_dname(m, cur);
+		if (dn != NULL) {
+			uint8_t syn[DNS_NAME_MAX];
+			st = worse(st, check_positive(ctx, m, dn->owner, DNS_T_DNAME));
+			result_add(ctx, res, m, dn->owner, DNS_T_DNAME);
+			if (st == DNS_BOGUS || st == DNS_INDETERMINATE)
+				break;
+			if (++hops > MAX_CNAME_HOPS || !dname_subst(cur, dn, syn)) {
+				fail(ctx, DNS_EDE_OTHER, "DNAME substitution for %s failed (too long, or loop)",
+				    nm(cur));
+				st = DNS_BOGUS;
+				break;
+			}
+			rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &set);
+			if (set.n == 1 && dns_name_eq(set.rr[0]->rdata, syn))
+				result_add(ctx, res, m, cur, DNS_T_CNAME); /* as synthesised */
+			memcpy(cur, syn, dns_name_len(syn, DNS_NAME_MAX));
+			rrset_collect(m, DNS_S_AN, cur, type, &set);
+			struct dns_rrset c2;
+			rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &c2);
+			if (set.n == 0 && c2.n == 0 && find_dname(m, cur) == NULL && !has_denial_for(m)) {
+				msg_put(ctx, m);
+				m = query(ctx, cur, type);
+			}
+			continue;
 		}
 		rrset_collect(m, DNS_S_AN, cur, DNS_T_CNAME, &set);
 		if (set.n > 0 && type != DNS_T_CNAME) {
@@ -1411,9 +1184,16 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 	}
 	if (st == DNS_BOGUS || st == DNS_INDETERMINATE)
 		res->nrr = 0; /* never hand out unvalidated data */
+	/* no record outlives a signature or key on its chain (RFC 4035 §5.3.3) */
+	for (unsigned i = 0; st == DNS_SECURE && i < res->nrr; i++)
+		if ((int64_t)res->rr[i].ttl > ctx->exp_min - now)
+			res->rr[i].ttl = (uint32_t)(ctx->exp_min > now ? ctx->exp_min - now : 0);
 	res->queries = ctx->queries;
 	res->sig_checks = ctx->sig_checks;
 	res->nsec3_hashes = ctx->nsec3_hashes;
+	if (st != DNS_INDETERMINATE && !ctx->budget_hit && !ctx->net_fail)
+		cache_put(ctx, qname, type, res, st == DNS_BOGUS ? min64(ctx->exp_min, now + 60)
+								 : ctx->exp_min);
 	return 0;
 }
 
@@ -1427,4 +1207,89 @@ dns_lookup(struct dns_ctx *ctx, const char *name, uint16_t type, int64_t now,
 	if (dns_name_from_text(name, q, &ql) != DNS_E_OK)
 		return -EINVAL;
 	return dns_lookup_wire(ctx, q, type, now, res);
+}
+
+/* ------------------------------------------------------------------ stepping */
+
+void
+dns_step_init(struct dns_step *st)
+{
+	st->n = 0;
+	st->used = 0;
+	st->pending = false;
+}
+
+static int
+step_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *resp, size_t cap,
+    size_t *len)
+{
+	struct dns_step *st = arg;
+
+	for (unsigned i = 0; i < st->n; i++) {
+		if (st->a[i].type != qtype || !dns_name_eq(st->a[i].name, qname))
+			continue;
+		if (st->a[i].err)
+			return st->a[i].err;
+		if (st->a[i].len > cap)
+			return -EMSGSIZE;
+		memcpy(resp, st->store + st->a[i].off, st->a[i].len);
+		*len = st->a[i].len;
+		return 0;
+	}
+	if (st->n >= DNS_STEP_MAX)
+		return -ENOSPC;
+	memcpy(st->qname, qname, dns_name_len(qname, DNS_NAME_MAX));
+	st->qtype = qtype;
+	st->pending = true;
+	return -EAGAIN;
+}
+
+int
+dns_lookup_step(struct dns_ctx *ctx, struct dns_step *st, const uint8_t *qname, uint16_t type,
+    int64_t now, struct dns_result *res)
+{
+	dns_fetch_fn f = ctx->fetch;
+	void *a = ctx->fetch_arg;
+
+	st->pending = false;
+	ctx->fetch = step_fetch;
+	ctx->fetch_arg = st;
+	(void)dns_lookup_wire(ctx, qname, type, now, res);
+	ctx->fetch = f;
+	ctx->fetch_arg = a;
+	return st->pending ? DNS_STEP_QUERY : DNS_STEP_DONE;
+}
+
+static int
+step_add(struct dns_step *st, int err, const uint8_t *p, size_t n)
+{
+	if (!st->pending || st->n >= DNS_STEP_MAX)
+		return -EINVAL;
+	if (st->used + n > sizeof(st->store))
+		return -ENOSPC;
+	memcpy(st->a[st->n].name, st->qname, dns_name_len(st->qname, DNS_NAME_MAX));
+	st->a[st->n].type = st->qtype;
+	st->a[st->n].err = err;
+	st->a[st->n].off = (uint32_t)st->used;
+	st->a[st->n].len = (uint16_t)n;
+	if (n)
+		memcpy(st->store + st->used, p, n);
+	st->used += n;
+	st->n++;
+	st->pending = false;
+	return 0;
+}
+
+int
+dns_step_answer(struct dns_step *st, const uint8_t *p, size_t n)
+{
+	if (n > 65535)
+		return -EMSGSIZE;
+	return step_add(st, 0, p, n);
+}
+
+void
+dns_step_fail(struct dns_step *st, int err)
+{
+	(void)step_add(st, err < 0 ? err : -EIO, NULL, 0);
 }

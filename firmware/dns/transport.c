@@ -171,11 +171,11 @@ dns_xfer_timeout(struct dns_xfer *x)
 
 /* ------------------------------------------------------------------ driver */
 
+/* Wait until end (monotonic ms): revents, 0 on timeout, -errno. */
 static int
-wait_fd(int fd, unsigned ev, int timeout_ms)
+wait_fd(int fd, unsigned ev, uint64_t end)
 {
 	struct hal_pollfd pf = { fd, ev, 0 };
-	uint64_t end = hal_clock_mono_ms() + (uint64_t)timeout_ms;
 
 	for (;;) {
 		int64_t left = (int64_t)(end - hal_clock_mono_ms());
@@ -199,6 +199,7 @@ dns_transport_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *re
 	struct dns_xfer_io io;
 	uint8_t idb[2], buf[65535 + 2];
 	int fd = -1;
+	uint64_t deadline = 0; /* of the current attempt: ignored datagrams do not extend it */
 	const struct hal_net_ops *net = hal_net();
 
 	if (net == NULL)
@@ -218,6 +219,7 @@ dns_transport_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *re
 			return 0;
 		}
 		if (a == DNS_ACT_UDP_SEND || a == DNS_ACT_TCP_SEND) {
+			deadline = hal_clock_mono_ms() + (uint64_t)io.timeout_ms;
 			if (fd >= 0)
 				net->close(fd);
 			fd = -1;
@@ -231,7 +233,7 @@ dns_transport_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *re
 			} else {
 				fd = net->connect_tcp(&io.server);
 				int r = fd < 0 ? fd : 0;
-				if (r == 0 && !(wait_fd(fd, HAL_POLL_OUT, io.timeout_ms) & HAL_POLL_OUT))
+				if (r == 0 && !(wait_fd(fd, HAL_POLL_OUT, deadline) & HAL_POLL_OUT))
 					r = -ETIMEDOUT;
 				if (r == 0)
 					r = net->connect_result(fd);
@@ -245,7 +247,7 @@ dns_transport_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *re
 			}
 		}
 		/* wait for input on fd */
-		int ev = wait_fd(fd, HAL_POLL_IN, io.timeout_ms);
+		int ev = wait_fd(fd, HAL_POLL_IN, deadline);
 		if (ev <= 0 || ((ev & HAL_POLL_ERR) && !(ev & HAL_POLL_IN))) {
 			dns_xfer_timeout(&x);
 			continue;

@@ -156,9 +156,11 @@ int dns_b32hex_encode(const uint8_t *p, size_t n, char *out, size_t cap);
 int dns_b32hex_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *outlen);
 
 /*
- * Zone-file text for one record of type DS or DNSKEY (for trust-anchor
- * files): "OWNER [TTL] [IN] DS|DNSKEY rdata", parentheses allowed across
- * lines, ';' comments. Other types give DNS_E_SYNTAX.
+ * Zone-file text for one record: "OWNER [TTL] [IN] TYPE rdata", parentheses
+ * joining lines, ';' comments. Types: A AAAA NS CNAME PTR DNAME MX DS DNSKEY
+ * TLSA RRSIG (times as YYYYMMDDHHmmSS or seconds) NSEC NSEC3 NSEC3PARAM;
+ * others give DNS_E_SYNTAX. Used for trust anchors and test vectors. Not
+ * reentrant (static token buffers).
  */
 int dns_rr_from_text(const char *line, uint8_t owner[DNS_NAME_MAX], uint16_t *olen,
     uint16_t *type, uint8_t *rd, size_t cap, uint16_t *rdlen);

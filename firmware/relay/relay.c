@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "firmware/relay/relay.h"
+#include "firmware/relay/smarthost.h"
+#include "zegel/config.h"
 
 const struct relay_target_ops *
 relay_target_for(const struct zcfg *cfg)
@@ -10,8 +12,12 @@ relay_target_for(const struct zcfg *cfg)
 	case ZCFG_RELAY_OUTBOX:
 		return &relay_outbox;
 	case ZCFG_RELAY_SMARTHOST:
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_SMARTHOST)
+		return &relay_smarthost;
+#else
+		break;
+#endif
 	case ZCFG_RELAY_DIRECT:
-		/* Added by the relay module (firmware/relay/smarthost.c). */
 		break;
 	}
 	return NULL;

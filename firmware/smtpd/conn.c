@@ -197,9 +197,11 @@ from_domain(const char *v, char *out, size_t cap)
 		return false;
 	for (p = at + 1; *p && *p != '>' && *p != ' ' && *p != '\t' && *p != '(' &&
 	    *p != ';' && *p != '\r' && *p != '\n'; p++) {
-		if (k + 1 >= cap)
+		unsigned char ch = (unsigned char)*p;
+
+		if (k + 1 >= cap || !(isalnum(ch) || ch == '-' || ch == '.' || ch >= 0x80))
 			return false;
-		out[k++] = (char)tolower((unsigned char)*p);
+		out[k++] = (char)tolower(ch);
 	}
 	out[k] = '\0';
 	while (k > 0 && out[k - 1] == '.')
@@ -413,7 +415,8 @@ msg_end(struct smtpd_conn *c)
 		} else
 			m->spool_committed = true;
 	}
-	if (!m->code && (m->target = relay_target_for(c->cfg)) == NULL)
+	if (!m->code && (m->target = c->relay_override ? c->relay_override
+							: relay_target_for(c->cfg)) == NULL)
 		refuse(m, 451, "4.3.5", "No relay target available in this build");
 	if (m->code) {
 		hal_log(HAL_LOG_INFO, LOGM, "%s: reject: %d %s %s; from=<%s>", m->id, m->code, m->esc,

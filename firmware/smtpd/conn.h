@@ -76,6 +76,8 @@ struct smtpd_conn {
 	bool want_tls;
 	void (*wake)(void *arg);
 	void *wake_arg;
+	/* tests: use this target instead of relay_target_for(cfg) */
+	const struct relay_target_ops *relay_override;
 	struct smtpd_session smtp;
 	struct smtpd_msg msg;       /* last: see struct smtpd_msg */
 };

@@ -502,6 +502,16 @@ auth_finish(struct smtpd_session *s)
 	s->ev = SMTPD_EV_AUTH;
 }
 
+/* A user name goes into logs: printable characters only (no log injection). */
+static bool
+printable(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 /* PLAIN response: authzid NUL authcid NUL passwd (RFC 4616). */
 static void
 auth_plain(struct smtpd_session *s, const char *resp)
@@ -520,6 +530,10 @@ auth_plain(struct smtpd_session *s, const char *resp)
 	if (u == NULL || pw == NULL || strlen((char *)u + 1) >= SMTPD_AUTH_MAX ||
 	    strlen((char *)pw + 1) >= SMTPD_AUTH_MAX || (size_t)(pw + 1 - buf) + strlen((char *)pw + 1) != (size_t)n) {
 		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Malformed AUTH PLAIN response");
+		goto fail;
+	}
+	if (!printable((char *)u + 1)) {
+		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Control characters in the user name");
 		goto fail;
 	}
 	snprintf(s->auth_user, sizeof(s->auth_user), "%s", (char *)u + 1);
@@ -558,6 +572,13 @@ auth_step(struct smtpd_session *s, const char *resp)
 		return;
 	}
 	buf[n] = '\0';
+	if (s->auth_step == 0 && !printable((char *)buf)) {
+		wipe(buf, sizeof(buf));
+		auth_wipe(s);
+		s->phase = SMTPD_PH_READY;
+		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Control characters in the user name");
+		return;
+	}
 	if (s->auth_step == 0) {
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", (char *)buf);
 		s->auth_step = 1;

@@ -3,49 +3,21 @@
 #include <string.h>
 #include <strings.h>
 
+#include "firmware/config/config.h"
 #include "firmware/smtpd/conn.h"
-
-static bool
-prefix_match(const struct hal_addr *a, const struct zcfg_network *n)
-{
-	unsigned bits = n->prefix, len = a->family == 4 ? 4 : 16;
-
-	if (a->family != n->addr.family || bits > len * 8)
-		return false;
-	for (unsigned i = 0; i < len && bits; i++) {
-		unsigned take = bits >= 8 ? 8 : bits;
-		uint8_t mask = (uint8_t)(0xff << (8 - take));
-
-		if ((a->ip[i] & mask) != (n->addr.ip[i] & mask))
-			return false;
-		bits -= take;
-	}
-	return true;
-}
 
 bool
 smtpd_policy_network(const struct zcfg *cfg, const struct hal_addr *peer, bool *normalise)
 {
-	struct hal_addr v4;
-	const struct hal_addr *a = peer;
-
 	*normalise = false;
-	/* ::ffff:a.b.c.d is the IPv4 client a.b.c.d */
-	if (peer->family == 6 && memcmp(peer->ip, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
-		memset(&v4, 0, sizeof(v4));
-		v4.family = 4;
-		memcpy(v4.ip, peer->ip + 12, 4);
-		a = &v4;
-	}
-	for (unsigned i = 0; i < sizeof(cfg->networks) / sizeof(cfg->networks[0]); i++) {
-		const struct zcfg_network *n = &cfg->networks[i];
+	return config_network_allows(cfg, peer, normalise);
+}
 
-		if (n->used && prefix_match(a, n)) {
-			*normalise = n->normalise_line_endings;
-			return true;
-		}
-	}
-	return false;
+bool
+smtpd_policy_user(const struct zcfg *cfg, const char *user, const char *pass)
+{
+	/* salted hashes compared in constant time (firmware/config) */
+	return config_user_check(cfg, user, pass) == 1;
 }
 
 bool

@@ -171,10 +171,10 @@ process(struct sess *s)
 			int rc = tls_server_conn_handshake(&s->tls);
 
 			if (rc < 0) {
-				char e[96];
+				char e[96], a[HAL_ADDR_STRLEN];
 
-				hal_log(HAL_LOG_INFO, LOGM, "TLS handshake failed with [%s]: %s",
-				    s->conn_ready ? s->conn.peer_str : "client",
+				hal_addr_format(&s->peer, false, a, sizeof(a));
+				hal_log(HAL_LOG_INFO, LOGM, "TLS handshake failed with [%s]: %s", a,
 				    tls_strerror(rc, e, sizeof(e)));
 				sess_close(s);
 				return;
@@ -378,7 +378,10 @@ setup(const struct zcfg *cfg)
 int
 smtpd_server_start(const struct zcfg *cfg)
 {
-	memset(pool, 0, sizeof(pool));
+	/* pool is zero (BSS) at start: do not memset it, that would make every
+	 * page of every session's buffers resident */
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
+		pool[i].used = false;
 	memset(lsns, 0, sizeof(lsns));
 	nopen = npeak = 0;
 	return setup(cfg);

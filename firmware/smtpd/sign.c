@@ -4,7 +4,6 @@
 
 #include "firmware/smtpd/sign.h"
 
-#if SMTPD_HAVE_SIGNER
 #include "firmware/keys/keys.h"
 
 int
@@ -56,9 +55,8 @@ smtpd_sign_begin(struct smtpd_sign *sg, const struct zcfg *cfg, const struct zcf
 int
 smtpd_sign_push(struct smtpd_sign *sg, const uint8_t *p, size_t n)
 {
-	if (sg->err)
-		return sg->err;
-	dkim_signer_push(&sg->signer, p, n);
+	if (dkim_signer_push(&sg->signer, p, n) != n || dkim_signer_error(&sg->signer) < 0)
+		return sg->err = dkim_signer_error(&sg->signer) < 0 ? dkim_signer_error(&sg->signer) : -1;
 	return 0;
 }
 
@@ -89,36 +87,3 @@ smtpd_sign_finish(struct smtpd_sign *sg, int64_t now, uint8_t *out, size_t cap, 
 	return 0;
 }
 
-#else /* the signer library is not in this tree yet */
-
-int
-smtpd_sign_begin(struct smtpd_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
-    const char **why)
-{
-	(void)sg;
-	(void)cfg;
-	(void)dom;
-	*why = "DKIM signer not built";
-	return -1;
-}
-
-int
-smtpd_sign_push(struct smtpd_sign *sg, const uint8_t *p, size_t n)
-{
-	(void)sg;
-	(void)p;
-	(void)n;
-	return -1;
-}
-
-int
-smtpd_sign_finish(struct smtpd_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
-    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
-    const char **why)
-{
-	(void)sg, (void)now, (void)out, (void)cap, (void)logcb, (void)arg;
-	*len = 0;
-	*why = "DKIM signer not built";
-	return -1;
-}
-#endif

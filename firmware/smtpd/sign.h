@@ -17,23 +17,14 @@
 #include "dkim/dkim.h"
 #include "zegel/cfg.h"
 
-#if __has_include("dkim/signer.h")
-#include "dkim/signer.h"
-#define SMTPD_HAVE_SIGNER 1
-#else
-#define SMTPD_HAVE_SIGNER 0
-#endif
-
 struct smtpd_sign {
-#if SMTPD_HAVE_SIGNER
-	struct dkim_signer signer;
-	uint8_t hdrbuf[CONFIG_DKIM_MAX_HEADER_BYTES];
-#endif
 	unsigned nsig;
 	int err;
 	const char *sel[DKIM_MAX_SIGS];
 	const char *alg[DKIM_MAX_SIGS];
 	const char *domain;
+	struct dkim_signer signer;
+	uint8_t hdrbuf[CONFIG_DKIM_MAX_HEADER_BYTES];
 };
 
 /* 0, or a negative error with a reason in why (no key, bad key). */

@@ -45,6 +45,7 @@ fsync_dir_of(const char *path)
 static int
 posix_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 {
+	struct stat st;
 	int n = snprintf(f->tmp, sizeof(f->tmp), "%s.tmp.%ld.%u", final_path, (long)getpid(),
 	    tmp_seq++);
 
@@ -52,6 +53,11 @@ posix_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 	f->written = 0;
 	if (n < 0 || (size_t)n >= sizeof(f->tmp))
 		return -ENAMETOOLONG;
+	/* Renaming over a device or directory would destroy it (/dev/null!). */
+	if (lstat(final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		f->tmp[0] = 0;
+		return -EPERM;
+	}
 	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
 	if (f->fd < 0) {
 		f->tmp[0] = 0;

@@ -30,7 +30,8 @@ posix_open(struct hal_uart *u, const char *device, bool raw)
 		memcpy(u->saved, &t, sizeof(t));
 		t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
 		t.c_oflag |= OPOST | ONLCR;
-		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN);
+		/* No ISIG: Ctrl-C reaches the console as a byte (abandon the line). */
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | IEXTEN | ISIG);
 		t.c_cflag |= CS8;
 		t.c_cc[VMIN] = 1;
 		t.c_cc[VTIME] = 0;

@@ -8,7 +8,7 @@
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/e2e/smtpd_env.sh"
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
 n=${1:-1000}
 sessions=${2:-32}
 src=/usr/sbin/smtp-source

@@ -31,8 +31,12 @@ for my $f (@ARGV) {
 	while (<$fh>) { s/\r?\n\z/\r\n/; $v->PRINT($_); }
 	$v->CLOSE();
 	my @sigs = $v->signatures;
-	my @desc = map { sprintf('d=%s s=%s a=%s %s', $_->domain, $_->selector, $_->algorithm, $_->result) } @sigs;
-	my $allpass = @sigs && !grep { $_->result ne 'pass' } @sigs;
+	my @desc = map { sprintf('d=%s s=%s a=%s %s', $_->domain, $_->selector, $_->algorithm, $_->result_detail) } @sigs;
+	# Debian 12's Mail::DKIM (1.20230212) predates its Ed25519 support: it
+	# reports such signatures as unsupported. Those are skipped (and said so);
+	# every other signature must pass, and at least one must be checked.
+	my @checked = grep { !($_->algorithm =~ /ed25519/ && $_->result_detail =~ /unsupported|algorithm/i) } @sigs;
+	my $allpass = @checked && !grep { $_->result ne 'pass' } @checked;
 	if ($allpass) { print "ok $f: ", scalar(@sigs), " signatures (", join('; ', @desc), ")\n"; }
 	else { print "FAIL $f: ", (@sigs ? join('; ', @desc) : 'no signature'), "\n"; $bad++; }
 }

@@ -117,6 +117,8 @@ run_case $U MX example.tld secure secure
 run_case $U TXT txt.example.tld secure secure
 run_case $U A alias.example.tld secure secure            # CNAME inside the zone
 run_case $U A ext.example.tld secure secure              # CNAME to an Ed25519 NSEC3 zone
+run_case $U A www.dn.example.tld secure secure           # DNAME into ed.tld.
+run_case $U A nx.dn.example.tld secure secure            # DNAME, then NSEC3 NXDOMAIN
 run_case $U A x.wild.example.tld secure secure           # NSEC wildcard
 run_case $U A nx.example.tld secure secure               # NSEC NXDOMAIN
 run_case $U A ent.example.tld secure secure              # NSEC empty non-terminal
@@ -132,6 +134,12 @@ run_case $U A ent.nsec3.tld secure secure                # NSEC3 empty non-termi
 run_case $U A x.wild.nsec3.tld secure secure
 run_case $U MX www.nsec3.tld secure secure               # NSEC3 NODATA
 run_case $U A nx.tld secure secure                       # NSEC3 opt-out zone NXDOMAIN
+ZOUT=$("$ZEGEL" resolve --server $U --anchor "$W/anchor-key.zone" A www.example.tld 2>&1)
+check "a DNSKEY trust anchor works as well as a DS" grep -q "^status: secure" <<<"$ZOUT"
+ZOUT=$("$ZEGEL" resolve --server $U --anchor "$W/anchor-wrong.zone" A www.example.tld 2>&1)
+check "a trust anchor that matches no root key: bogus" grep -q "^status: bogus" <<<"$ZOUT"
+ZOUT=$("$ZEGEL" resolve --server $U A www.example.tld 2>&1)
+check "the built-in IANA anchors do not validate the private root: bogus" grep -q "^status: bogus" <<<"$ZOUT"
 zegel $U --tcp A www.example.tld
 check "--tcp gives the same secure answer" test "$ZSTATUS" = secure
 
@@ -186,6 +194,15 @@ check "CD dropped, good data still secure" test "$ZSTATUS" = secure
 zegel $T A www.example.tld                               # TC=1 and TCP refused
 check "truncated with TCP blocked: indeterminate" test "$ZSTATUS" = indeterminate
 check "truncated with TCP blocked: exit 2 (network)" test "$ZRC" = 2
+# a black hole (UDP socket that never answers): bounded retries, then exit 2
+$PY -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.53.0.4",23062)); time.sleep(60)' &
+PIDS+=($!)
+sleep 0.3
+t0=$(date +%s%N)
+zegel 127.53.0.4:23062 A www.example.tld
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "no answer at all: indeterminate, exit 2" test "$ZSTATUS/$ZRC" = indeterminate/2
+check "no answer at all: gives up in bounded time (${ms} ms)" test "$ms" -lt 10000
 zegel $U A www.example.tld
 check "secure exits 0" test "$ZRC" = 0
 zegel $U A www.badsig.tld

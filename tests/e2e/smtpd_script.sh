@@ -3,14 +3,17 @@
 # `zegel run`: smuggling variants, STARTTLS injection, relay tricks, From
 # policy, AUTH, limits, pipelining. One TAP line per script.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/e2e/smtpd_env.sh"
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
 
 d=$(tmpdir)
 trap 'smtpd_stop; rm -rf "$d"' EXIT
 smtpd_env_setup "$d" 22510
 if ! smtpd_start "$d"; then
 	not_ok "zegel run listens on 127.0.0.1:$SUBMISSION_PORT" "$(tail -20 "$d/zegel.log")"
-	finish
+	grep -q 'warning: envelope sender <bounces@newsletter-service.example> does not align with From domain example.test' "$d/zegel.log" &&
+	ok "log warns about the misaligned envelope sender (envelope-align warn)" ||
+	not_ok "log warns about the misaligned envelope sender"
+finish
 	exit 1
 fi
 trap 'smtpd_stop; rm -rf "$d"' EXIT
@@ -31,4 +34,7 @@ kill -0 "$SMTPD_PID" 2>/dev/null && ok "zegel still running after all scripts" |
 	not_ok "zegel still running after all scripts" "$(tail -20 "$d/zegel.log")"
 grep -q 'discarded .* pipelined after STARTTLS' "$d/zegel.log" && ok "log shows the STARTTLS injection discarded" ||
 	not_ok "log shows the STARTTLS injection discarded"
+grep -q 'warning: envelope sender <bounces@newsletter-service.example> does not align with From domain example.test' "$d/zegel.log" &&
+	ok "log warns about the misaligned envelope sender (envelope-align warn)" ||
+	not_ok "log warns about the misaligned envelope sender"
 finish

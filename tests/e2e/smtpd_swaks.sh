@@ -2,9 +2,10 @@
 # Real clients against `zegel run`: swaks over STARTTLS with AUTH from a
 # stranger address, from the allowed network (IPv4 and IPv6), over implicit
 # TLS; refused without either. Every outbox message verifies with dkimpy and
-# Mail::DKIM (keys served without DNS), with both signatures (Ed25519 + RSA).
+# Mail::DKIM (RSA; Debian's has no Ed25519) and libopendkim (keys served
+# without DNS), with both signatures (Ed25519 + RSA).
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/e2e/smtpd_env.sh"
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
 
 d=$(tmpdir)
 trap 'smtpd_stop; rm -rf "$d"' EXIT
@@ -67,8 +68,31 @@ keys=("ed._domainkey.example.test=v=DKIM1; k=ed25519; p=$ed"
 	"rsa._domainkey.example.test=v=DKIM1; k=rsa; p=$rsa")
 check "dkimpy verifies both signatures (ed25519-sha256, rsa-sha256) of every message" \
 	$PY "$TOP/tests/e2e/dkim_verify.py" --min-sigs 2 --key "${keys[0]}" --key "${keys[1]}" "$d"/outbox/*.eml
-check "Mail::DKIM verifies both signatures of every message" \
-	perl "$TOP/tests/e2e/dkim_verify.pl" "${keys[@]}" -- "$d"/outbox/*.eml
+# Debian 12's Mail::DKIM (1.20230212) has no Ed25519 yet: it checks the RSA
+# signature and reports the Ed25519 one as unsupported (shown below).
+if out=$(perl "$TOP/tests/e2e/dkim_verify.pl" "${keys[@]}" -- "$d"/outbox/*.eml 2>&1); then
+	ok "Mail::DKIM verifies the rsa-sha256 signature of every message"
+else
+	not_ok "Mail::DKIM verifies the rsa-sha256 signature of every message" "$out"
+fi
+printf '%s\n' "$out" | head -2 | sed 's/^/# /'
+
+# a third implementation: libopendkim (the interop suite's verifier, keys
+# from a file through DKIM_QUERY_FILE)
+if cc -O2 -o "$d/odkim" "$TOP/tests/interop/dkim_verify_opendkim.c" -lopendkim 2>"$d/cc.err"; then
+	printf '%s\n' "ed._domainkey.example.test v=DKIM1; k=ed25519; p=$ed" \
+		"rsa._domainkey.example.test v=DKIM1; k=rsa; p=$rsa" >"$d/keys.txt"
+	"$d/odkim" "$d/keys.txt" 2 "$d"/outbox/*.eml >"$d/odkim.out"
+	total=$(wc -l <"$d/odkim.out")
+	fails=$(awk -F'\t' '$4 != "pass"' "$d/odkim.out")
+	if [ "$total" -eq $(($(count) * 2)) ] && [ -z "$fails" ]; then
+		ok "libopendkim verifies both signatures of every message"
+	else
+		not_ok "libopendkim verifies both signatures of every message" "$(cat "$d/odkim.out")"
+	fi
+else
+	not_ok "libopendkim verifier builds" "$(cat "$d/cc.err")"
+fi
 # a tampered copy must fail (the verifiers are not rubber stamps)
 f=$(ls "$d"/outbox/*.eml | head -1)
 sed 's/Hello from swaks/Hello from mallory/' "$f" >"$d/tampered.eml"

@@ -27,7 +27,9 @@ struct hal_file {
 
 struct hal_storage_ops {
 	const char *name;
-	/* Create a temporary file next to final_path for writing, with mode. */
+	/* Create a temporary file next to final_path for writing, with mode.
+	 * -EPERM if final_path exists and is not a regular file (replacing a
+	 * device or a directory by rename would destroy it). */
 	int (*open_write)(struct hal_file *f, const char *final_path, unsigned mode);
 	int (*write)(struct hal_file *f, const void *p, size_t n);
 	/* fsync, close, rename to final_path, fsync the directory. */

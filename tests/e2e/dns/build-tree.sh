@@ -8,8 +8,12 @@
 #   NSD       127.53.0.1@23053   every zone
 #   Unbound   127.53.0.2@23054   iterator only, stub zones -> NSD
 #   Unbound   127.53.0.3@23055   validating (trust anchor = private root)
+# DNS_TREE_NET (default 127.53.0) and DNS_TREE_PORT (default 23053) move
+# all three, e.g. for tests/cross/dns.sh.
 set -eu
 W=$1
+NET=${DNS_TREE_NET:-127.53.0}
+P0=${DNS_TREE_PORT:-23053}
 NOW=$(date +%s)
 INC=$((NOW - 3600))
 EXP=$((NOW + 30 * 86400))
@@ -61,6 +65,7 @@ ext IN CNAME www.ed.tld.
 *.wild IN A 192.0.2.50
 a.b.ent IN A 192.0.2.51
 txt IN TXT "v=spf1 -all" "second string"
+dn IN DNAME ed.tld.
 insec IN NS ns.tld.
 EOF
 mk_simple ed.tld. ED25519 -n -a 1 -t 0 -s aabbccdd <<'EOF'
@@ -148,7 +153,7 @@ K[tld.]=$(key tld. ECDSAP256SHA256)
 OTHER=$(key dsmismatch.tld. ECDSAP256SHA256) # its DS goes to tld: mismatch
 {
 	header tld.
-	echo "ns.tld. IN A 127.53.0.1"
+	echo "ns.tld. IN A $NET.1"
 	for c in example ed p384 ed448 badsig expired future wrongsigner nonsec iter nsec3 keytrap; do
 		echo "$c IN NS ns.tld."
 		ds "${K[$c.tld.]}" 2
@@ -174,13 +179,15 @@ RKSK=$(key . RSASHA256)
 RZSK=$(zsk . RSASHA256)
 {
 	header .
-	echo "ns.tld. IN A 127.53.0.1"
+	echo "ns.tld. IN A $NET.1"
 	echo "tld. IN NS ns.tld."
 	ds "${K[tld.]}" 2
 } > "$W/zones/..zone"
 sign . -- "$RKSK" "$RZSK"
 
 ds "$RKSK" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' > "$W/anchor.zone"
+sed 's/;.*//' "$W/keys/$RKSK.key" > "$W/anchor-key.zone"      # the same KSK as a DNSKEY anchor
+ds "$OTHER" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' > "$W/anchor-wrong.zone"
 awk '{printf "trust-anchors {\n\t\".\" static-ds %s %s %s \"%s\";\n};\n", $4, $5, $6, $7}' \
 	"$W/anchor.zone" > "$W/anchor.delv"
 
@@ -191,7 +198,7 @@ insec.example.tld."
 {
 	cat <<EOF
 server:
-	ip-address: 127.53.0.1@23053
+	ip-address: $NET.1@$P0
 	username: ""
 	chroot: ""
 	zonesdir: "$W/zones"
@@ -239,8 +246,8 @@ $4
 remote-control:
 	control-enable: no
 EOF
-	for z in $ZONES; do printf 'stub-zone:\n\tname: "%s"\n\tstub-addr: 127.53.0.1@23053\n' "$z"; done
+	for z in $ZONES; do printf 'stub-zone:\n\tname: "%s"\n\tstub-addr: %s\n' "$z" "$NET.1@$P0"; done
 }
-unbound_conf 127.53.0.2 23054 "iterator" "" > "$W/unbound.conf"
-unbound_conf 127.53.0.3 23055 "validator iterator" "	trust-anchor-file: \"$W/anchor.zone\"" \
+unbound_conf $NET.2 $((P0 + 1)) "iterator" "" > "$W/unbound.conf"
+unbound_conf $NET.3 $((P0 + 2)) "validator iterator" "	trust-anchor-file: \"$W/anchor.zone\"" \
 	> "$W/unbound-val.conf"

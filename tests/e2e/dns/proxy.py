@@ -8,6 +8,8 @@ MODE:
   strip-auth   remove NSEC/NSEC3 and their RRSIGs from the authority section
   drop-cd      forward with the CD bit cleared (to a validating upstream)
   truncate     answer every UDP query with TC=1 and no records; no TCP
+  record:FILE  pass everything through; append each answer to FILE as a
+               2-octet length and the message (for tests/vectors/dns/tree)
 UDP only: with no TCP listener, a TCP retry is refused.
 """
 import socket
@@ -50,6 +52,11 @@ while True:
         q.flags &= ~dns.flags.CD
     ans = forward(q.to_wire())
     if ans is None:
+        continue
+    if mode.startswith("record:"):
+        with open(mode[7:], "ab") as f:
+            f.write(len(ans).to_bytes(2, "big") + ans)
+        sock.sendto(ans, peer)
         continue
     r = dns.message.from_wire(ans)
     if mode == "strip-rrsig":

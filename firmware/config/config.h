@@ -1,0 +1,107 @@
+/*
+ * firmware/config/config.h — the configuration model: candidate, running,
+ * the `set`/`delete` grammar, commit, load and save.
+ *
+ * Model. There are two struct zcfg values (zegel/cfg.h): the candidate,
+ * which `set` and `delete` lines edit, and the running one, which every
+ * other module reads through zcfg_running(). config_commit() validates the
+ * candidate as a whole, copies it over the running one, bumps its
+ * generation and calls the hooks registered with config_on_commit().
+ * config_discard() throws the candidate's edits away. Nothing is ever half
+ * applied: a line that fails leaves the candidate as it was, a commit that
+ * fails leaves the running configuration as it was.
+ *
+ * Text. A configuration file is the same `set` lines the console accepts
+ * (firmware/config/README.md has the grammar), one per line; blank lines
+ * and lines starting with '#' are ignored. config_dump() writes the lines
+ * that rebuild a configuration from the defaults, so
+ * load(save(c)) == c. Values with spaces, '"', '\' or '#' are written in
+ * double quotes with '\' escapes; the tokenizer reads them back.
+ *
+ * Errors. Functions return 0 or a negative errno value and write one line
+ * into err (always NUL-terminated, truncated to errcap) that says what is
+ * wrong and what would be valid, e.g.
+ *   set domain: 'exa mple' is not a domain name (letters, digits, '-', '.')
+ *
+ * Threads. None: all of this is called from the event loop (console, start).
+ */
+#ifndef ZEGEL_CONFIG_CONFIG_H
+#define ZEGEL_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hal/net.h"
+#include "zegel/cfg.h"
+
+/* Default port of `set relay smarthost HOST` and `set resolver IP`. */
+#define CONFIG_RELAY_DEFAULT_PORT 587
+#define CONFIG_RESOLVER_DEFAULT_PORT 53
+/* Hooks config_on_commit() can hold. */
+#define CONFIG_MAX_HOOKS 8
+/* Rounds of the user password hash ($zegel-sha256$...). */
+#define CONFIG_PASSWORD_ROUNDS 10000
+
+/* Defaults into candidate and running (generation 0). Call once at start;
+ * calling again resets everything (tests do). Hooks stay registered. */
+void config_init(void);
+
+/* Apply one `set ...` or `delete ...` line to the candidate. */
+int config_set_line(const char *line, char *err, size_t errcap);
+
+/* Validate the candidate, make it the running configuration, call hooks. */
+int config_commit(char *err, size_t errcap);
+
+/* Candidate := running. */
+void config_discard(void);
+
+/* True when the candidate differs from the running configuration. */
+bool config_modified(void);
+
+/* Start a fresh candidate from the defaults, apply every line of the file,
+ * commit. On error the candidate is reset to the running configuration and
+ * err names "file:line: ...". */
+int config_load(const char *path, char *err, size_t errcap);
+
+/* Write the running configuration's `set` lines (secrets included) to path,
+ * atomically (hal_storage_put, mode 0600). Creates the parent directory. */
+int config_save(const char *path, char *err, size_t errcap);
+
+/* The `set` lines that rebuild c, one per emit() call, without newline.
+ * Secrets (relay password, user password hashes) are shown as "********"
+ * unless show_secrets. */
+void config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
+    void *arg);
+
+/* The grammar, one usage line per emit() call: what == "set", "delete" or
+ * NULL for both. */
+void config_usage(const char *what, void (*emit)(void *arg, const char *line), void *arg);
+
+const struct zcfg *zcfg_running(void);
+const struct zcfg *zcfg_candidate(void);
+
+/* Call hook(running, arg) after every successful commit (and not before the
+ * first one). 0, or -ENOSPC when CONFIG_MAX_HOOKS are registered. */
+int config_on_commit(void (*hook)(const struct zcfg *running, void *arg), void *arg);
+
+/* SMTP AUTH: 1 if user exists in c and password matches its hash, else 0.
+ * The hash comparison is constant time; an unknown user costs the same
+ * hashing work as a known one. */
+int config_user_check(const struct zcfg *c, const char *user, const char *password);
+
+/* Relay permission by source address: true if peer falls in one of c's
+ * networks (IPv4-mapped IPv6 peers match IPv4 networks). The most specific
+ * matching network decides *normalise (bare-LF tolerance); may be NULL. */
+bool config_network_allows(const struct zcfg *c, const struct hal_addr *peer, bool *normalise);
+
+/* Helpers shared with the console (and tests). */
+
+/* Split line into at most max tokens in place: blanks separate, "..." quotes
+ * with \" and \\ escapes, '#' at a token start begins a comment. Returns the
+ * number of tokens, or -EINVAL (unterminated quote) / -E2BIG (too many). */
+int config_tokenize(char *line, char **argv, int max);
+
+/* The password hash string for password with a given 16-byte salt. */
+int config_password_hash(const char *password, const uint8_t salt[16], char *out, size_t cap);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * config_dump(): the `set` lines that rebuild a configuration from the
+ * defaults. Scalars are always written; paths that still follow data-dir
+ * (outbox, TLS certificate and key) only when set elsewhere, so moving the
+ * data directory later moves them too. The relay's mode line comes last, so
+ * the lines before it (which may switch the mode) cannot undo it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/config/internal.h"
+
+#define MASK "********"
+
+struct lb {
+	char buf[CONFIG_LINE_MAX];
+	size_t n;
+};
+
+static void
+lb_start(struct lb *b, const char *words)
+{
+	b->n = 0;
+	b->buf[0] = 0;
+	snprintf(b->buf, sizeof(b->buf), "%s", words);
+	b->n = strlen(b->buf);
+}
+
+/* Append " value", quoted when the tokenizer would otherwise split it. */
+static void
+lb_word(struct lb *b, const char *v)
+{
+	bool quote = v[0] == 0 || v[0] == '#' || strpbrk(v, " \t\"\\") != NULL;
+	size_t need = strlen(v) * 2 + 4;
+
+	if (b->n + need >= sizeof(b->buf))
+		return; /* cannot happen: fields are far shorter than a line */
+	b->buf[b->n++] = ' ';
+	if (quote)
+		b->buf[b->n++] = '"';
+	for (const char *p = v; *p; p++) {
+		if (quote && (*p == '"' || *p == '\\'))
+			b->buf[b->n++] = '\\';
+		b->buf[b->n++] = *p;
+	}
+	if (quote)
+		b->buf[b->n++] = '"';
+	b->buf[b->n] = 0;
+}
+
+const char *
+config_canon_name(enum zcfg_canon h, enum zcfg_canon b)
+{
+	static const char *const names[2][2] = {
+		{ "simple/simple", "simple/relaxed" },
+		{ "relaxed/simple", "relaxed/relaxed" },
+	};
+	return names[h == ZCFG_CANON_RELAXED][b == ZCFG_CANON_RELAXED];
+}
+
+void
+config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap)
+{
+	char a[HAL_ADDR_STRLEN];
+
+	hal_addr_format(&n->addr, false, a, sizeof(a));
+	snprintf(buf, cap, "%s/%u", a, n->prefix);
+}
+
+static void
+format_hostport(const char *host, uint16_t port, char *buf, size_t cap)
+{
+	if (strchr(host, ':') != NULL)
+		snprintf(buf, cap, "[%s]:%u", host, port);
+	else
+		snprintf(buf, cap, "%s:%u", host, port);
+}
+
+void
+config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
+    void *arg)
+{
+	static struct lb b;
+	char t[ZCFG_NAME_MAX + 16], o[ZCFG_PATH_MAX], ce[ZCFG_PATH_MAX], k[ZCFG_PATH_MAX];
+	const struct zcfg_relay *r = &c->relay;
+
+#define LINE(words) lb_start(&b, words)
+#define WORD(v) lb_word(&b, v)
+#define EMIT() emit(arg, b.buf)
+	LINE("set hostname"), WORD(c->hostname), EMIT();
+	LINE("set data-dir"), WORD(c->data_dir), EMIT();
+	LINE("set log-level"), WORD(config_log_levels[c->log_level & 3]), EMIT();
+	snprintf(t, sizeof(t), "%u", (unsigned)c->max_message_size);
+	LINE("set message-size-limit"), WORD(t), EMIT();
+	config_derived_paths(c->data_dir, o, ce, k);
+	if (strcmp(c->tls_cert, ce) != 0)
+		LINE("set tls cert"), WORD(c->tls_cert), EMIT();
+	if (strcmp(c->tls_key, k) != 0)
+		LINE("set tls key"), WORD(c->tls_key), EMIT();
+
+	for (int i = 0; i < CONFIG_CFG_MAX_DOMAINS; i++) {
+		const struct zcfg_domain *d = &c->domains[i];
+		if (!d->used)
+			continue;
+		LINE("set domain"), WORD(d->name);
+		WORD("subdomains"), WORD(d->subdomains ? "on" : "off");
+		WORD("canon"), WORD(config_canon_name(d->canon_header, d->canon_body));
+		WORD("envelope-align"), WORD(config_align_names[d->envelope_align % 3]);
+		EMIT();
+	}
+	for (int i = 0; i < CONFIG_CFG_MAX_KEYS; i++) {
+		const struct zcfg_key *kk = &c->keys[i];
+		if (!kk->used)
+			continue;
+		LINE("set key"), WORD(kk->selector), WORD("domain"), WORD(kk->domain);
+		WORD("file"), WORD(kk->file), EMIT();
+	}
+	for (int i = 0; i < CFG_NUSERS; i++) {
+		const struct zcfg_user *u = &c->users[i];
+		if (!u->used)
+			continue;
+		LINE("set user"), WORD(u->name), WORD("password-hash");
+		WORD(show_secrets ? u->hash : MASK), EMIT();
+	}
+	for (int i = 0; i < CFG_NNETWORKS; i++) {
+		const struct zcfg_network *n = &c->networks[i];
+		if (!n->used)
+			continue;
+		config_format_cidr(n, t, sizeof(t));
+		LINE("set network"), WORD(t), WORD("line-endings");
+		WORD(n->normalise_line_endings ? "normalise" : "strict"), EMIT();
+	}
+	for (int i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
+		const struct zcfg_listener *l = &c->listeners[i];
+		if (!l->used)
+			continue;
+		hal_addr_format(&l->addr, true, t, sizeof(t));
+		LINE("set listener"), WORD(l->name), WORD(t);
+		WORD("mode"), WORD(config_listen_modes[l->mode % 3]);
+		WORD("auth-plaintext"), WORD(l->auth_plaintext ? "on" : "off"), EMIT();
+	}
+	for (int i = 0; i < c->nresolvers && i < CFG_NRESOLVERS; i++) {
+		hal_addr_format(&c->resolvers[i], true, t, sizeof(t));
+		LINE("set resolver"), WORD(t), EMIT();
+	}
+
+	/* Relay: settings first, the mode line last. */
+	if (r->kind != ZCFG_RELAY_OUTBOX && strcmp(r->outbox, o) != 0)
+		LINE("set relay outbox"), WORD(r->outbox), EMIT();
+	if (r->kind != ZCFG_RELAY_SMARTHOST && r->host[0] != 0) {
+		format_hostport(r->host, r->port, t, sizeof(t));
+		LINE("set relay smarthost"), WORD(t), EMIT();
+	}
+	if (r->implicit_tls)
+		LINE("set relay tls implicit"), EMIT();
+	if (r->username[0])
+		LINE("set relay username"), WORD(r->username), EMIT();
+	if (r->password[0])
+		LINE("set relay password"), WORD(show_secrets ? r->password : MASK), EMIT();
+	if (r->ca_file[0])
+		LINE("set relay ca-file"), WORD(r->ca_file), EMIT();
+	if (r->require_tls)
+		LINE("set relay require-tls on"), EMIT();
+	switch (r->kind) {
+	case ZCFG_RELAY_OUTBOX:
+		LINE("set relay outbox"), WORD(r->outbox), EMIT();
+		break;
+	case ZCFG_RELAY_SMARTHOST:
+		format_hostport(r->host, r->port, t, sizeof(t));
+		LINE("set relay smarthost"), WORD(t), EMIT();
+		break;
+	case ZCFG_RELAY_DIRECT:
+		LINE("set relay direct"), EMIT();
+		break;
+	}
+	memset(&b, 0, sizeof(b));
+#undef LINE
+#undef WORD
+#undef EMIT
+}

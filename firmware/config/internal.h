@@ -1,0 +1,47 @@
+/*
+ * firmware/config private header: the state shared by config.c (model,
+ * commit, load, save), parse.c (the set/delete grammar) and dump.c.
+ */
+#ifndef ZEGEL_CONFIG_INTERNAL_H
+#define ZEGEL_CONFIG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "firmware/config/config.h"
+
+/* Longest line config_set_line() accepts (a file line; the console's own
+ * limit, CONFIG_CONSOLE_LINE_MAX, is shorter). */
+#define CONFIG_LINE_MAX 1024
+#define CONFIG_MAX_TOKENS 16
+
+#define CFG_NUSERS CONFIG_CFG_MAX_USERS
+#define CFG_NNETWORKS CONFIG_CFG_MAX_NETWORKS
+#define CFG_NRESOLVERS ((int)(sizeof(((struct zcfg *)0)->resolvers) / sizeof(struct hal_addr)))
+
+/* The defaults config_init() computed (load starts from them). */
+extern struct zcfg config_defaults;
+
+/* Apply tokens (argv[0] is "set" or "delete") to w. */
+int config_apply(struct zcfg *w, int argc, char **argv, char *err, size_t errcap);
+
+/* snprintf into err; returns -EINVAL. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+int
+config_fail(char *err, size_t errcap, const char *fmt, ...);
+
+/* Paths that follow data_dir unless set explicitly. */
+void config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX],
+    char cert[ZCFG_PATH_MAX], char key[ZCFG_PATH_MAX]);
+
+/* "1.2.3.0/24", "2001:db8::/32" */
+void config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap);
+
+const char *config_canon_name(enum zcfg_canon h, enum zcfg_canon b);
+extern const char *const config_log_levels[4];
+extern const char *const config_align_names[3];
+extern const char *const config_listen_modes[3];
+
+#endif

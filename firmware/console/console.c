@@ -1,0 +1,555 @@
+/*
+ * The console engine: line editing over a byte stream, and the command
+ * dispatcher over the built-in and registered command tables.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/config/config.h"
+#include "firmware/console/console.h"
+#include "firmware/console/internal.h"
+
+static struct {
+	const struct console_cmd *cmds;
+	size_t n;
+} registry[CONSOLE_MAX_REGISTER];
+
+static struct {
+	void (*fn)(void (*emit)(void *, const char *), void *emit_arg, void *arg);
+	void *arg;
+} status_fns[CONSOLE_MAX_REGISTER];
+
+/* ------------------------------------------------------------ output */
+
+static void
+out(struct console *c, const void *p, size_t n)
+{
+	if (n > 0)
+		c->write(c->arg, p, n);
+}
+
+static void
+outs(struct console *c, const char *s)
+{
+	out(c, s, strlen(s));
+}
+
+void
+console_puts(struct console *c, const char *line)
+{
+	outs(c, line);
+	outs(c, c->raw ? "\r\n" : "\n");
+}
+
+void
+console_printf(struct console *c, const char *fmt, ...)
+{
+	char buf[CONFIG_CONSOLE_LINE_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	console_puts(c, buf);
+}
+
+void
+console_emit_line(void *arg, const char *line)
+{
+	console_puts(arg, line);
+}
+
+void
+console_prompt(struct console *c)
+{
+	outs(c, CONSOLE_PROMPT);
+}
+
+/* ------------------------------------------------------------ registry */
+
+int
+console_register(const struct console_cmd *cmds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < console_nbuiltins; j++)
+			if (strcmp(cmds[i].verb, console_builtins[j].verb) == 0)
+				return -EEXIST;
+	for (size_t i = 0; i < CONSOLE_MAX_REGISTER; i++) {
+		if (registry[i].cmds == NULL) {
+			registry[i].cmds = cmds;
+			registry[i].n = n;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int
+console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emit_arg, void *arg),
+    void *arg)
+{
+	for (size_t i = 0; i < CONSOLE_MAX_REGISTER; i++) {
+		if (status_fns[i].fn == NULL) {
+			status_fns[i].fn = fn;
+			status_fns[i].arg = arg;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+void
+console_reset_registry(void)
+{
+	memset(registry, 0, sizeof(registry));
+	memset(status_fns, 0, sizeof(status_fns));
+}
+
+void
+console_run_status(struct console *c)
+{
+	for (size_t i = 0; i < CONSOLE_MAX_REGISTER; i++)
+		if (status_fns[i].fn != NULL)
+			status_fns[i].fn(console_emit_line, c, status_fns[i].arg);
+}
+
+const struct console_cmd *
+console_cmd_at(size_t i)
+{
+	if (i < console_nbuiltins)
+		return &console_builtins[i];
+	i -= console_nbuiltins;
+	for (size_t t = 0; t < CONSOLE_MAX_REGISTER; t++) {
+		if (registry[t].cmds == NULL)
+			continue;
+		if (i < registry[t].n)
+			return &registry[t].cmds[i];
+		i -= registry[t].n;
+	}
+	return NULL;
+}
+
+/* Words in a verb: 1 or 2. */
+size_t
+console_verb_words(const char *verb)
+{
+	return strchr(verb, ' ') ? 2 : 1;
+}
+
+/* Does verb match the first words of argv? */
+bool
+console_verb_matches(const char *verb, int argc, char **argv)
+{
+	const char *sp = strchr(verb, ' ');
+
+	if (sp == NULL)
+		return argc >= 1 && strcmp(verb, argv[0]) == 0;
+	return argc >= 2 && strlen(argv[0]) == (size_t)(sp - verb) &&
+	    strncmp(verb, argv[0], (size_t)(sp - verb)) == 0 && strcmp(sp + 1, argv[1]) == 0;
+}
+
+/* "a, b, c": second words of verbs whose first word is first (NULL: the
+ * distinct first words). */
+void
+console_list_verbs(const char *first, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; console_cmd_at(i) != NULL; i++) {
+		const char *v = console_cmd_at(i)->verb, *w;
+		size_t wl;
+		bool dup = false;
+
+		if (first != NULL) {
+			size_t fl = strlen(first);
+			if (strncmp(v, first, fl) != 0 || v[fl] != ' ')
+				continue;
+			w = v + fl + 1;
+			wl = strlen(w);
+		} else {
+			w = v;
+			wl = strcspn(v, " ");
+		}
+		/* Skip a word already listed. */
+		for (size_t j = 0; j < i && !dup; j++) {
+			const char *u = console_cmd_at(j)->verb, *x;
+			if (first != NULL) {
+				size_t fl = strlen(first);
+				if (strncmp(u, first, fl) != 0 || u[fl] != ' ')
+					continue;
+				x = u + fl + 1;
+				dup = strlen(x) == wl && strncmp(x, w, wl) == 0;
+			} else {
+				dup = strcspn(u, " ") == wl && strncmp(u, w, wl) == 0;
+			}
+		}
+		if (dup)
+			continue;
+		int r = snprintf(buf + used, cap - used, "%s%.*s", used ? ", " : "", (int)wl, w);
+		if (r < 0 || (size_t)r >= cap - used)
+			break;
+		used += (size_t)r;
+	}
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+void
+console_execute(struct console *c, const char *line)
+{
+	char buf[CONFIG_CONSOLE_LINE_MAX + 1];
+	char *argv[CONSOLE_MAX_ARGS];
+	const struct console_cmd *best = NULL;
+	size_t best_words = 0, n = strlen(line);
+	bool first_known = false;
+	int argc;
+
+	if (n >= sizeof(buf)) {
+		console_printf(c, "error: line longer than %d characters refused",
+		    CONFIG_CONSOLE_LINE_MAX);
+		return;
+	}
+	memcpy(buf, line, n + 1);
+	argc = config_tokenize(buf, argv, CONSOLE_MAX_ARGS);
+	if (argc == -E2BIG) {
+		console_printf(c, "error: too many words (at most %d)", CONSOLE_MAX_ARGS);
+		return;
+	}
+	if (argc < 0) {
+		console_puts(c,
+		    "error: unbalanced \"quotes\" (a quoted value ends with \" and a "
+		    "blank; write \\\" and \\\\ inside)");
+		return;
+	}
+	if (argc == 0)
+		return;
+	for (size_t i = 0; console_cmd_at(i) != NULL; i++) {
+		const struct console_cmd *k = console_cmd_at(i);
+		size_t words = console_verb_words(k->verb);
+
+		if (words == 2 && strncmp(k->verb, argv[0], strlen(argv[0])) == 0 &&
+		    k->verb[strlen(argv[0])] == ' ')
+			first_known = true;
+		if (words > best_words && console_verb_matches(k->verb, argc, argv)) {
+			best = k;
+			best_words = words;
+		}
+	}
+	if (best == NULL) {
+		char valid[256];
+		if (first_known) {
+			console_list_verbs(argv[0], valid, sizeof(valid));
+			if (argc < 2)
+				console_printf(c, "error: %s what? (%s)", argv[0], valid);
+			else
+				console_printf(c, "error: unknown command '%s %s' (%s: %s)",
+				    argv[0], argv[1], argv[0], valid);
+		} else {
+			console_list_verbs(NULL, valid, sizeof(valid));
+			console_printf(c, "error: unknown command '%s' (commands: %s; try 'help')",
+			    argv[0], valid);
+		}
+		return;
+	}
+	best->run(c, argc - (int)best_words, argv + best_words, line);
+	/* Passwords pass through here. */
+	memset(buf, 0, sizeof(buf));
+}
+
+/* ------------------------------------------------------------ line editor */
+
+void
+console_init(struct console *c, void (*write)(void *arg, const uint8_t *p, size_t n), void *arg,
+    bool raw_tty)
+{
+	memset(c, 0, sizeof(*c));
+	c->write = write;
+	c->arg = arg;
+	c->raw = raw_tty;
+}
+
+bool
+console_wants_exit(const struct console *c)
+{
+	return c->exit;
+}
+
+static void
+redraw(struct console *c)
+{
+	char mv[24];
+
+	outs(c, "\r" CONSOLE_PROMPT);
+	out(c, c->line, c->len);
+	outs(c, "\x1b[K");
+	if (c->len > c->cur) {
+		snprintf(mv, sizeof(mv), "\x1b[%zuD", c->len - c->cur);
+		outs(c, mv);
+	}
+}
+
+static void
+set_line(struct console *c, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(c->line, s, n + 1);
+	c->len = c->cur = n;
+	redraw(c);
+}
+
+static void
+reset_line(struct console *c)
+{
+	c->len = c->cur = 0;
+	c->overflow = false;
+	c->bad = 0;
+	c->line[0] = 0;
+#if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
+	c->browse = 0;
+#endif
+}
+
+static void
+end_line(struct console *c)
+{
+	c->line[c->len] = 0;
+	if (c->overflow) {
+		console_printf(c, "error: line longer than %d characters refused",
+		    CONFIG_CONSOLE_LINE_MAX);
+	} else if (c->bad) {
+		console_printf(c, "error: control character 0x%02x in line refused", c->bad - 1);
+	} else {
+#if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
+		if (c->raw && c->len > 0 &&
+		    (c->nhist == 0 ||
+			strcmp(c->hist[(c->nhist - 1) % CONSOLE_HISTORY], c->line) != 0) &&
+		    strncmp(c->line, "set user", 8) != 0 && strstr(c->line, "password") == NULL) {
+			memcpy(c->hist[c->nhist % CONSOLE_HISTORY], c->line, c->len + 1);
+			c->nhist++;
+		}
+#endif
+		console_execute(c, c->line);
+	}
+	memset(c->line, 0, c->len);
+	reset_line(c);
+	if (!c->exit)
+		console_prompt(c);
+}
+
+static void
+insert(struct console *c, uint8_t b)
+{
+	if (c->len >= CONFIG_CONSOLE_LINE_MAX) {
+		c->overflow = true;
+		if (c->raw)
+			outs(c, "\a");
+		return;
+	}
+	memmove(c->line + c->cur + 1, c->line + c->cur, c->len - c->cur);
+	c->line[c->cur++] = (char)b;
+	c->len++;
+	if (!c->raw)
+		return;
+	if (c->cur == c->len)
+		out(c, &b, 1);
+	else
+		redraw(c);
+}
+
+static void
+backspace(struct console *c)
+{
+	if (c->cur == 0)
+		return;
+	memmove(c->line + c->cur - 1, c->line + c->cur, c->len - c->cur);
+	c->cur--;
+	c->len--;
+	if (c->cur == c->len)
+		outs(c, "\b \b");
+	else
+		redraw(c);
+}
+
+static void
+delete_forward(struct console *c)
+{
+	if (c->cur == c->len)
+		return;
+	memmove(c->line + c->cur, c->line + c->cur + 1, c->len - c->cur - 1);
+	c->len--;
+	redraw(c);
+}
+
+#if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
+static void
+history(struct console *c, bool up)
+{
+	unsigned have = c->nhist < CONSOLE_HISTORY ? c->nhist : CONSOLE_HISTORY;
+
+	if (up && c->browse < have)
+		c->browse++;
+	else if (!up && c->browse > 0)
+		c->browse--;
+	else
+		return;
+	if (c->browse == 0)
+		set_line(c, "");
+	else
+		set_line(c, c->hist[(c->nhist - c->browse) % CONSOLE_HISTORY]);
+}
+#endif
+
+/* The final byte of "ESC [ ..." or "ESC O ...". */
+static void
+escape_final(struct console *c, uint8_t b)
+{
+	if (!IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING))
+		return;
+#if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
+	switch (b) {
+	case 'A':
+		history(c, true);
+		break;
+	case 'B':
+		history(c, false);
+		break;
+	case 'C':
+		if (c->cur < c->len) {
+			c->cur++;
+			outs(c, "\x1b[C");
+		}
+		break;
+	case 'D':
+		if (c->cur > 0) {
+			c->cur--;
+			outs(c, "\x1b[D");
+		}
+		break;
+	case 'H':
+		c->cur = 0;
+		redraw(c);
+		break;
+	case 'F':
+		c->cur = c->len;
+		redraw(c);
+		break;
+	case '~': /* ESC [ 3 ~ is Delete */
+		if (c->esc_param == 3)
+			delete_forward(c);
+		break;
+	default:
+		break;
+	}
+#endif
+}
+
+static void
+raw_byte(struct console *c, uint8_t b)
+{
+	if (c->esc == 1) {
+		c->esc = (b == '[' || b == 'O') ? 2 : 0;
+		c->esc_param = 0;
+		return;
+	}
+	if (c->esc == 2) {
+		if (b >= '0' && b <= '9') {
+			c->esc_param = (uint8_t)(c->esc_param * 10 + (b - '0'));
+			return;
+		}
+		if (b == ';')
+			return;
+		c->esc = 0;
+		if (b >= 0x40 && b <= 0x7e)
+			escape_final(c, b);
+		return;
+	}
+	switch (b) {
+	case 0x1b:
+		c->esc = 1;
+		break;
+	case 0x7f:
+	case 0x08:
+		backspace(c);
+		break;
+	case 0x15: /* Ctrl-U */
+		c->len = c->cur = 0;
+		c->overflow = false;
+		redraw(c);
+		break;
+	case 0x03: /* Ctrl-C */
+		outs(c, "^C\r\n");
+		reset_line(c);
+		console_prompt(c);
+		break;
+	case 0x04: /* Ctrl-D */
+		if (c->len == 0) {
+			outs(c, "\r\n");
+			c->exit = true;
+		} else {
+			delete_forward(c);
+		}
+		break;
+	case 0x01: /* Ctrl-A */
+		if (IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)) {
+			c->cur = 0;
+			redraw(c);
+		}
+		break;
+	case 0x05: /* Ctrl-E */
+		if (IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)) {
+			c->cur = c->len;
+			redraw(c);
+		}
+		break;
+	default:
+		if (b >= 0x20 || b == '\t')
+			insert(c, b == '\t' ? ' ' : b);
+		break;
+	}
+}
+
+size_t
+console_push(struct console *c, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && !c->exit; i++) {
+		uint8_t b = p[i];
+
+		if (b == '\n' && c->last_cr) {
+			c->last_cr = false;
+			continue;
+		}
+		c->last_cr = b == '\r';
+		if (b == '\r' || b == '\n') {
+			c->esc = 0;
+			if (c->raw)
+				outs(c, "\r\n");
+			end_line(c);
+		} else if (c->raw) {
+			raw_byte(c, b);
+		} else if (b == 0 || (b < 0x20 && b != '\t')) {
+			/* A control byte in piped input: refuse the line, never
+			 * run something other than what was written. */
+			if (c->bad == 0)
+				c->bad = b + 1;
+		} else {
+			insert(c, b);
+		}
+	}
+	return i;
+}
+
+void
+console_eof(struct console *c)
+{
+	if (!c->exit && (c->len > 0 || c->overflow || c->bad)) {
+		if (c->raw)
+			outs(c, "\r\n");
+		end_line(c);
+	}
+	c->exit = true;
+}

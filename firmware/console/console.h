@@ -1,0 +1,122 @@
+/*
+ * firmware/console/console.h — the serial console: a line editor and a
+ * command table, as a pure engine.
+ *
+ * Model. The caller owns a struct console (static, or on the stack of the
+ * event loop) and the device. It feeds every byte read from the device into
+ * console_push(); the engine echoes, edits, and when a line is complete runs
+ * its command, writing all output through the write callback given to
+ * console_init(). There are no sockets, no clock and no reads inside, so the
+ * same engine serves stdin on the host, a UART on a board and the unit tests.
+ *
+ * Call order:
+ *   console_init(&c, write, arg, raw_tty);
+ *   console_prompt(&c);                       first "zegel> "
+ *   loop: n = read(dev); console_push(&c, buf, n);
+ *         if (console_wants_exit(&c)) break;
+ *   on end of input: console_eof(&c);         runs an unterminated last line
+ *
+ * Modes. raw_tty: the device is a terminal in raw mode, so the engine echoes
+ * and edits: printable bytes insert at the cursor, Backspace/DEL delete
+ * before it, Ctrl-U clears the line, Ctrl-C abandons it, Ctrl-D on an empty
+ * line exits, and with CONFIG_FEATURE_CONSOLE_EDITING the arrows move
+ * (left/right), recall history (up/down), Ctrl-A/Ctrl-E go home/end. Output
+ * lines end in "\r\n". Not raw (a pipe or file): no echo, no editing, lines
+ * end at '\n' (a '\r' before it is dropped), output lines end in "\n".
+ * Either way a line longer than CONFIG_CONSOLE_LINE_MAX is refused with one
+ * message and not run.
+ *
+ * Commands. A table of {verb, args, help, run}; a verb may be two words
+ * ("show relay"): the longest verb that matches the line's first words
+ * wins. `help` and `help VERB` are generated from the tables. Other modules
+ * add their commands and `show status` lines at start with
+ * console_register() and console_register_status(); the tables they pass
+ * must stay valid for the life of the process.
+ */
+#ifndef ZEGEL_CONSOLE_CONSOLE_H
+#define ZEGEL_CONSOLE_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zegel/config.h"
+
+#define CONSOLE_PROMPT "zegel> "
+#define CONSOLE_HISTORY 8
+#define CONSOLE_MAX_ARGS 16
+#define CONSOLE_MAX_REGISTER 8
+
+struct console;
+
+struct console_cmd {
+	const char *verb; /* "commit", or two words: "show relay" */
+	const char *args; /* usage of the arguments after the verb, "" if none */
+	const char *help; /* one line */
+	/* argv[0..argc) are the words after the verb; line is the whole line.
+	 * Return 0, or non-zero after printing one line that says what is wrong. */
+	int (*run)(struct console *c, int argc, char **argv, const char *line);
+};
+
+struct console {
+	void (*write)(void *arg, const uint8_t *p, size_t n);
+	void *arg;
+	bool raw;
+	bool exit;
+	bool overflow;     /* the current line went past the limit */
+	bool last_cr;      /* a '\r' ended the last line: drop a following '\n' */
+	uint8_t esc;       /* escape sequence state: 0, 1 after ESC, 2 after ESC [ or O */
+	uint8_t esc_param; /* the number in ESC [ n ~ */
+	int bad;           /* first control byte of a piped line + 1, or 0 */
+	size_t len, cur;   /* line length and cursor */
+	char line[CONFIG_CONSOLE_LINE_MAX + 1];
+#if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
+	char hist[CONSOLE_HISTORY][CONFIG_CONSOLE_LINE_MAX + 1];
+	unsigned nhist;  /* lines stored (ring, newest at (nhist - 1) % N) */
+	unsigned browse; /* 0: editing a new line; k: showing the k-th newest */
+#endif
+};
+
+void console_init(struct console *c, void (*write)(void *arg, const uint8_t *p, size_t n),
+    void *arg, bool raw_tty);
+
+/* Feed input bytes. Returns the bytes consumed: all of them, unless a
+ * command asked to exit (the rest is left unread). */
+size_t console_push(struct console *c, const uint8_t *p, size_t n);
+
+/* End of input: run an unterminated last line, then want exit. */
+void console_eof(struct console *c);
+
+bool console_wants_exit(const struct console *c);
+
+/* Write the prompt, "zegel> ". */
+void console_prompt(struct console *c);
+
+/* Run one complete line as if typed (no echo). Used by tests and scripts. */
+void console_execute(struct console *c, const char *line);
+
+/* Output for command handlers: one line each, newline added. */
+void console_puts(struct console *c, const char *line);
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void
+console_printf(struct console *c, const char *fmt, ...);
+
+/* Add commands (0, or -ENOSPC after CONSOLE_MAX_REGISTER tables). A
+ * registered verb may add to "show" and "test"; it may not replace a
+ * built-in verb (-EEXIST). */
+int console_register(const struct console_cmd *cmds, size_t n);
+
+/* Add a `show status` contributor: fn emits lines through emit(emit_arg, line). */
+int
+console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emit_arg, void *arg),
+    void *arg);
+
+/* Where `save` writes; default "<running data-dir>/zegel.conf". */
+void console_set_save_path(const char *path);
+
+/* Forget registered commands and status providers (unit tests). */
+void console_reset_registry(void);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * zegel relay-check: what `test relay` does on the console, from the shell:
+ * connect to a smarthost, STARTTLS (or implicit TLS), verify its certificate,
+ * EHLO, QUIT. Sends no mail. Exit 0 if TLS was verified.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/core/commands.h"
+#include "firmware/relay/smarthost.h"
+
+static void
+emit(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+int
+cmd_relay_check(int argc, char **argv)
+{
+	struct zcfg_relay r;
+	const char *helo = "localhost";
+	unsigned timeout = 20;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)
+			snprintf(r.ca_file, sizeof(r.ca_file), "%s", argv[++i]);
+		else if (strcmp(argv[i], "--implicit") == 0)
+			r.implicit_tls = true;
+		else if (strcmp(argv[i], "--helo") == 0 && i + 1 < argc)
+			helo = argv[++i];
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			timeout = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (argv[i][0] != '-' && r.host[0] == '\0') {
+			const char *colon = strrchr(argv[i], ':');
+			size_t n = strlen(argv[i]);
+			if (colon && strchr(argv[i], ':') == colon) {
+				n = (size_t)(colon - argv[i]);
+				r.port = (uint16_t)strtoul(colon + 1, NULL, 10);
+			}
+			if (n >= sizeof(r.host)) {
+				fprintf(stderr, "relay-check: host name too long\n");
+				return 2;
+			}
+			memcpy(r.host, argv[i], n);
+			r.host[n] = '\0';
+		} else {
+			fprintf(stderr, "usage: zegel relay-check [--ca FILE] [--implicit] "
+			    "[--helo NAME] [--timeout S] HOST[:PORT]\n");
+			return 2;
+		}
+	}
+	if (r.host[0] == '\0') {
+		fprintf(stderr, "relay-check: no host given\n");
+		return 2;
+	}
+	return smarthost_probe(&r, helo, timeout * 1000u, emit, NULL) == 0 ? 0 : 1;
+}

@@ -1,0 +1,61 @@
+/*
+ * firmware/keys/keys.h — the one door to private keys (STYLE.md §13).
+ *
+ * Model. Only this module reads private key files. The appliance loads the
+ * keys the running configuration names (struct zcfg keys[]: selector, domain,
+ * file) once with keys_load_config(); afterwards callers look keys up by
+ * domain and selector and pass the const struct hal_key * to the DKIM signer,
+ * which signs through hal/crypto. Keys are parsed once per process, never per
+ * message. PEM buffers are wiped after parsing; keys_unload() frees and wipes
+ * the key state (hal_key_free()).
+ *
+ * The tools (`zegel sign`, `zegel keygen`, `zegel dnsrecord`) use the
+ * file-level helpers with caller-owned struct hal_key values.
+ *
+ * Errors are negative errno values (-ENOENT, -EACCES, -EFBIG, -EINVAL for a
+ * file that is no key, -ENOTSUP for a key type DKIM cannot use).
+ */
+#ifndef FIRMWARE_KEYS_KEYS_H
+#define FIRMWARE_KEYS_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hal/crypto.h"
+#include "zegel/cfg.h"
+
+/* Largest PEM file accepted (an RSA-4096 PKCS#1 key is ~3.3 KB). */
+#define KEYS_PEM_MAX 16384
+
+/* Load a PEM key file (RSA PKCS#1/PKCS#8, Ed25519 PKCS#8) into *k. */
+int keys_load_file(struct hal_key *k, const char *path);
+
+/* Generate a key and write it as PEM to path with mode 0600 (atomically:
+ * the file appears complete or not at all). bits is ignored for Ed25519.
+ * If out is not NULL the key is also returned there (the caller frees it). */
+int keys_generate_file(const char *path, enum hal_key_type type, unsigned bits,
+    struct hal_key *out);
+
+/* The DNS TXT record for a key in zone-file syntax (see dkim_dns_record()). */
+int keys_dns_record(const struct hal_key *k, const char *selector, const char *domain,
+    char *buf, size_t cap, size_t *len);
+
+/* The appliance's key table, filled from the running configuration. */
+struct keys_entry {
+	bool used;
+	char selector[ZCFG_SEL_MAX];
+	char domain[ZCFG_NAME_MAX];
+	struct hal_key key;
+};
+
+/* (Re)load every key of cfg; keys that fail are skipped and counted. Returns
+ * the number of keys that failed (0 when all loaded), failures reported one
+ * by one to the optional callback. */
+int keys_load_config(const struct zcfg *cfg,
+    void (*on_error)(const struct zcfg_key *k, int err, void *arg), void *arg);
+void keys_unload(void);
+const struct hal_key *keys_find(const char *domain, const char *selector);
+/* Iterate the keys of a domain: prev NULL for the first, NULL at the end. */
+const struct keys_entry *keys_next(const char *domain, const struct keys_entry *prev);
+
+#endif

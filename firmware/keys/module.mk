@@ -1,0 +1,2 @@
+# The key store: the only code that reads private key files.
+src-y += firmware/keys/keys.c

@@ -1,0 +1,92 @@
+/*
+ * Console commands of the relay: `show relay` and `test relay`.
+ *
+ *   show relay   the relay settings in force (password shown only as set/unset),
+ *                the address the smarthost resolves to, jobs in flight
+ *   test relay   connect to the smarthost, STARTTLS (or implicit TLS), verify
+ *                the certificate, EHLO, QUIT — sends no mail — and print the
+ *                certificate subject, issuer, expiry, TLS version and suite.
+ *                It runs to completion (at most RELAY_TEST_TIMEOUT_MS) while
+ *                the console waits; SMTP sessions pause for that time.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/console/console.h"
+#include "firmware/relay/smarthost.h"
+#include "zegel/cfg.h"
+
+#define RELAY_TEST_TIMEOUT_MS 15000
+
+static void
+emit_line(void *arg, const char *line)
+{
+	console_puts(arg, line);
+}
+
+static int
+show_relay(struct console *c, int argc, char **argv, const char *line)
+{
+	const struct zcfg *cfg = zcfg_running();
+	const struct zcfg_relay *r = &cfg->relay;
+	struct hal_addr a;
+	char err[200], peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
+
+	(void)argc;
+	(void)argv;
+	(void)line;
+	switch (r->kind) {
+	case ZCFG_RELAY_OUTBOX:
+		console_printf(c, "relay: outbox %s (local files; nothing leaves the box)", r->outbox);
+		return 0;
+	case ZCFG_RELAY_DIRECT:
+		console_printf(c, "relay: direct (MX delivery with DANE)");
+		return 0;
+	case ZCFG_RELAY_SMARTHOST:
+		break;
+	}
+	console_printf(c, "relay: smarthost %s port %u, %s, sync mode", r->host,
+	    r->port ? r->port : (r->implicit_tls ? 465 : 587),
+	    r->implicit_tls ? "implicit TLS" : "STARTTLS required");
+	console_printf(c, "relay: credentials: %s%s%s", r->username[0] ? "user " : "none",
+	    r->username, r->username[0] ? (r->password[0] ? ", password set" : ", NO password") :
+	    "");
+	console_printf(c, "relay: CA file: %s%s", r->ca_file[0] ? r->ca_file : TLS_CLIENT_DEFAULT_CA,
+	    r->ca_file[0] ? "" : " (default)");
+	if (smarthost_resolve(r, &a, err, sizeof(err)) == 0) {
+		smarthost_peer_name(r, &a, peer, sizeof(peer));
+		console_printf(c, "relay: connects to %s", peer);
+	} else {
+		console_printf(c, "relay: %s", err);
+	}
+	console_printf(c, "relay: messages in flight: %u", smarthost_jobs_active());
+	return 0;
+}
+
+static int
+test_relay(struct console *c, int argc, char **argv, const char *line)
+{
+	const struct zcfg *cfg = zcfg_running();
+
+	(void)argc;
+	(void)argv;
+	(void)line;
+	if (cfg->relay.kind != ZCFG_RELAY_SMARTHOST) {
+		console_puts(c, "test relay: no smarthost configured (set relay smarthost HOST[:PORT])");
+		return 1;
+	}
+	return smarthost_probe(&cfg->relay, cfg->hostname[0] ? cfg->hostname : "localhost",
+	    RELAY_TEST_TIMEOUT_MS, emit_line, c) == 0 ? 0 : 1;
+}
+
+static const struct console_cmd relay_cmds[] = {
+	{ "show relay", "", "show the relay target and its settings", show_relay },
+	{ "test relay", "", "connect to the smarthost, STARTTLS, verify; sends no mail",
+	    test_relay },
+};
+
+int
+relay_console_register(void)
+{
+	return console_register(relay_cmds, sizeof(relay_cmds) / sizeof(relay_cmds[0]));
+}

@@ -1,0 +1,440 @@
+/*
+ * Relay target "smarthost": each message goes to the one configured upstream
+ * over enforced TLS (STARTTLS on 587, or implicit TLS with `set relay tls
+ * implicit`), in sync mode: done() is called only once the upstream has
+ * answered the final dot (or it is clear the message was not delivered), so
+ * the LAN client's reply to DATA is the upstream's verdict (relay.h).
+ *
+ * Jobs come from a fixed pool; a full pool makes start() fail (-EBUSY), the
+ * session then answers 451 4.3.0 and the client retries. The CA bundle is
+ * loaded once and kept until the configured path changes.
+ *
+ * Host names: an IP literal is used as is; a name is resolved with the C
+ * library's getaddrinfo() (blocking; /etc/hosts or the system resolver) until
+ * the DNS stub offers an asynchronous lookup. The certificate is checked
+ * against the configured name (or the IP literal's iPAddress SAN).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "firmware/core/loop.h"
+#include "firmware/relay/relay.h"
+#include "firmware/relay/smarthost.h"
+#include "firmware/relay/upstream.h"
+#include "hal/log.h"
+
+#define LOGM "relay"
+
+/* snprintf for human texts that may be cut on purpose */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void
+strf(char *d, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d, cap, fmt, ap);
+	va_end(ap);
+}
+
+#define SMARTHOST_ADDRS 4
+
+#ifndef SMARTHOST_JOBS
+#define SMARTHOST_JOBS 8
+#endif
+
+struct job {
+	bool used;
+	bool reported;
+	int h;                  /* loop handle, -1 none */
+	const struct relay_msg *m;
+	relay_done_fn done;
+	void *arg;
+	struct smtpc_params params;
+	struct hal_addr addrs[SMARTHOST_ADDRS];
+	unsigned naddr, cur;     /* tried in order until one connects */
+	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
+	struct upstream up;
+};
+
+static struct job jobs[SMARTHOST_JOBS];
+static bool try_next_address(struct job *j);
+static struct tls_client_conf tlsconf;
+static uint32_t smarthost_timeout_ms = SMARTHOST_TIMEOUT_MS;
+
+void
+smarthost_set_timeout(uint32_t ms)
+{
+	smarthost_timeout_ms = ms ? ms : SMARTHOST_TIMEOUT_MS;
+}
+
+unsigned
+smarthost_jobs_active(void)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < SMARTHOST_JOBS; i++)
+		n += jobs[i].used;
+	return n;
+}
+
+int
+smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char *err,
+    size_t errcap)
+{
+	const char *want = ca_file && ca_file[0] ? ca_file : TLS_CLIENT_DEFAULT_CA;
+
+	if (!tlsconf.loaded || strcmp(tlsconf.ca_file, want) != 0) {
+		bool busy = false;
+		for (int i = 0; i < SMARTHOST_JOBS; i++)
+			busy |= jobs[i].used;
+		if (tlsconf.loaded && busy) {
+			/* keep the old bundle until the running jobs end */
+			*out = &tlsconf;
+			return 0;
+		}
+		if (tlsconf.loaded)
+			tls_client_conf_free(&tlsconf);
+		if (tls_client_conf_load(&tlsconf, want, false, err, errcap) < 0)
+			return -1;
+	}
+	*out = &tlsconf;
+	return 0;
+}
+
+int
+smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max, char *err,
+    size_t errcap)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	uint16_t port = r->port ? r->port : (r->implicit_tls ? 465 : 587);
+	char portstr[8];
+	unsigned n = 0;
+	int rc;
+
+	if (r->host[0] == '\0') {
+		strf(err, errcap, "no smarthost configured (set relay smarthost HOST[:PORT])");
+		return -1;
+	}
+	if (max == 0)
+		return -1;
+	if (hal_addr_parse(&out[0], r->host, port) == 0) {
+		out[0].port = port;
+		return 1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = getaddrinfo(r->host, portstr, &hints, &res);
+	if (rc != 0 || res == NULL) {
+		strf(err, errcap, "cannot resolve %s: %s", r->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai && n < max; ai = ai->ai_next) {
+		struct hal_addr *a = &out[n];
+
+		memset(a, 0, sizeof(*a));
+		if (ai->ai_family == AF_INET) {
+			a->family = 4;
+			memcpy(a->ip, &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, 4);
+		} else if (ai->ai_family == AF_INET6) {
+			a->family = 6;
+			memcpy(a->ip, &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		a->port = port;
+		n++;
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		strf(err, errcap, "cannot resolve %s: no address", r->host);
+		return -1;
+	}
+	return (int)n;
+}
+
+int
+smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap)
+{
+	return smarthost_resolve_all(r, a, 1, err, errcap) > 0 ? 0 : -1;
+}
+
+void
+smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *buf, size_t cap)
+{
+	char ip[HAL_ADDR_STRLEN];
+
+	hal_addr_format(a, false, ip, sizeof(ip));
+	strf(buf, cap, "%s[%s]:%u", r->host, ip, a->port);
+}
+
+/* ------------------------------------------------------------ job life */
+
+static void
+job_release(struct job *j)
+{
+	upstream_free(&j->up);
+	j->used = false;
+	j->h = -1;
+}
+
+static void
+report(struct job *j)
+{
+	const struct relay_result *r = upstream_result(&j->up);
+	const struct relay_msg *m = j->m;
+	const char *status = r->code == 250 ? "sent" : r->code >= 500 ? "bounced" : "deferred";
+	char tls[96];
+
+	if (j->up.tls.handshaken)
+		strf(tls, sizeof(tls), "%s verified=%s", tls_client_version(&j->up.tls),
+		    j->up.tls.verified_by ? j->up.tls.verified_by : "no");
+	else
+		snprintf(tls, sizeof(tls), "none");
+	for (const char *a = relay_rcpt_next(m, NULL); a; a = relay_rcpt_next(m, a))
+		hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
+		    m->id, a, j->peer, tls, status, r->code, r->esc, r->text);
+	j->reported = true;
+	j->m = NULL;
+	j->done(j->arg, r);
+}
+
+/* After every callback: report once, close when nothing is left to send. */
+static void
+settle(struct job *j)
+{
+	if (!j->reported && upstream_finished(&j->up))
+		report(j);
+	if (j->reported && upstream_can_close(&j->up)) {
+		if (j->h >= 0)
+			loop_close(j->h);
+		job_release(j);
+	}
+}
+
+/* smtpc's enter_state(): "old -> new" at debug level */
+static void
+trace_state(void *arg, const char *from, const char *to)
+{
+	struct job *j = arg;
+
+	hal_log(HAL_LOG_DEBUG, LOGM, "%s: smtp client %s: %s -> %s", j->m ? j->m->id : "-",
+	    j->peer, from, to);
+}
+
+static size_t
+cb_rx_space(void *arg, uint8_t **p)
+{
+	struct job *j = arg;
+
+	return upstream_rx_space(&j->up, p);
+}
+
+static void
+cb_rx_done(void *arg, size_t n)
+{
+	struct job *j = arg;
+
+	upstream_rx_done(&j->up, n);
+	if (n == 0 && !upstream_finished(&j->up))
+		upstream_fail_io(&j->up, -ECONNRESET);
+	if (n == 0 && j->h >= 0) {
+		if (!j->reported)
+			report(j);
+		loop_close(j->h);
+		job_release(j);
+		return;
+	}
+	settle(j);
+}
+
+static size_t
+cb_tx_data(void *arg, const uint8_t **p)
+{
+	struct job *j = arg;
+
+	return upstream_tx_data(&j->up, p);
+}
+
+static void
+cb_tx_done(void *arg, size_t n)
+{
+	struct job *j = arg;
+
+	upstream_tx_done(&j->up, n);
+	settle(j);
+}
+
+static void
+cb_event(void *arg, enum loop_event ev, int err)
+{
+	struct job *j = arg;
+
+	switch (ev) {
+	case LOOP_EV_CONNECTED:
+		upstream_connected(&j->up);
+		settle(j);
+		return;
+	case LOOP_EV_TIMEOUT:
+	case LOOP_EV_ERROR:
+	default:
+		if (!j->up.connected && try_next_address(j))
+			return;
+		upstream_fail_io(&j->up, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
+		break;
+	}
+	if (!j->reported)
+		report(j);
+	if (j->h >= 0)
+		loop_close(j->h);
+	job_release(j);
+}
+
+static const struct loop_stream_ops job_ops;
+
+/* Connect to addrs[cur]; false if none is left or all fail at once. */
+static bool
+connect_from(struct job *j, const struct zcfg_relay *rc)
+{
+	for (; j->cur < j->naddr; j->cur++) {
+		smarthost_peer_name(rc, &j->addrs[j->cur], j->peer, sizeof(j->peer));
+		snprintf(j->up.peer, sizeof(j->up.peer), "%s", j->peer);
+		j->h = loop_connect(&j->addrs[j->cur], &job_ops, j);
+		if (j->h >= 0) {
+			loop_set_idle_timeout(j->h, smarthost_timeout_ms);
+			return true;
+		}
+	}
+	j->h = -1;
+	return false;
+}
+
+/* A connect that failed (refused, timeout): the next address if any. */
+static bool
+try_next_address(struct job *j)
+{
+	if (j->cur + 1 >= j->naddr || j->m == NULL)
+		return false;
+	hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s not reachable, trying the next address", j->m->id,
+	    j->peer);
+	loop_close(j->h);
+	j->cur++;
+	return connect_from(j, &j->m->cfg->relay);
+}
+
+static const struct loop_stream_ops job_ops = {
+	.rx_space = cb_rx_space,
+	.rx_done = cb_rx_done,
+	.tx_data = cb_tx_data,
+	.tx_done = cb_tx_done,
+	.event = cb_event,
+};
+
+static int
+sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+{
+	const struct zcfg_relay *rc = &m->cfg->relay;
+	const struct tls_client_conf *cc;
+	struct relay_result res;
+	char err[200];
+	struct job *j = NULL;
+	int rv;
+
+	for (int i = 0; i < SMARTHOST_JOBS; i++)
+		if (!jobs[i].used) {
+			j = &jobs[i];
+			break;
+		}
+	if (j == NULL)
+		return -EBUSY;
+	memset(j, 0, sizeof(*j));
+	j->h = -1;
+	j->m = m;
+	j->done = done;
+	j->arg = arg;
+	rv = smarthost_resolve_all(rc, j->addrs, SMARTHOST_ADDRS, err, sizeof(err));
+	if (rv <= 0) {
+		relay_result_set(&res, 451, "4.4.3", err);
+		goto fail_now;
+	}
+	j->naddr = (unsigned)rv;
+	smarthost_peer_name(rc, &j->addrs[0], j->peer, sizeof(j->peer));
+	if (smarthost_tls_conf(rc->ca_file, &cc, err, sizeof(err)) < 0) {
+		relay_result_set(&res, 451, "4.7.5", err);
+		goto fail_now;
+	}
+	j->params = (struct smtpc_params){
+		.helo = m->cfg->hostname[0] ? m->cfg->hostname : "localhost",
+		.mail_from = m->mail_from,
+		.rcpts = m->rcpts,
+		.nrcpt = m->nrcpt,
+		.size = m->size,
+		.body_8bit = m->body_8bit,
+		.smtputf8 = m->smtputf8,
+		.implicit_tls = rc->implicit_tls,
+		.username = rc->username,
+		.password = rc->password,
+	};
+	rv = upstream_init(&j->up, &j->params, cc, rc->host, j->peer, m->prefix, m->prefix_len,
+	    m->spool_path, false);
+	if (rv < 0) {
+		relay_result_set(&res, 451, "4.3.0", "cannot read the spooled message");
+		upstream_free(&j->up);
+		goto fail_now;
+	}
+	smtpc_set_trace(&j->up.smtp, trace_state, j);
+	j->used = true;
+	if (!connect_from(j, rc)) {
+		upstream_fail_io(&j->up, -ENETUNREACH);
+		report(j);
+		job_release(j);
+		*handle = NULL;
+		return 0;
+	}
+	*handle = j;
+	return 0;
+
+fail_now:
+	{
+		char ip[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
+		strf(ip, sizeof(ip), "%s", rc->host);
+		for (const char *r = relay_rcpt_next(m, NULL); r; r = relay_rcpt_next(m, r))
+			hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=none, status=deferred "
+			    "(%d %s %s)", m->id, r, ip, res.code, res.esc, res.text);
+	}
+	j->used = false;
+	*handle = NULL;
+	done(arg, &res);
+	return 0;
+}
+
+static void
+sh_cancel(void *handle)
+{
+	struct job *j = handle;
+
+	if (j == NULL || !j->used || j->reported)
+		return;
+	/* the client went away: drop the connection (mid-DATA: no final dot,
+	 * so the upstream discards the partial message) */
+	if (j->h >= 0)
+		loop_close(j->h);
+	hal_log(HAL_LOG_INFO, LOGM, "%s: relay to %s cancelled: client gone",
+	    j->m ? j->m->id : "?", j->peer);
+	job_release(j);
+}
+
+const struct relay_target_ops relay_smarthost = {
+	.name = "smarthost",
+	.start = sh_start,
+	.cancel = sh_cancel,
+};

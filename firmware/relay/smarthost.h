@@ -1,0 +1,45 @@
+/*
+ * firmware/relay/smarthost.h — the smarthost relay target and its helpers
+ * (shared with `test relay` / `zegel relay-check`).
+ *
+ *   relay_smarthost          the relay target (relay.h contract), sync mode
+ *   smarthost_resolve()      cfg host -> address (IP literal or getaddrinfo)
+ *   smarthost_tls_conf()     the shared TLS client config for a CA file
+ *   smarthost_probe()        blocking: connect, STARTTLS, verify, EHLO, QUIT;
+ *                            never MAIL. Prints what it found through emit().
+ */
+#ifndef ZEGEL_RELAY_SMARTHOST_H
+#define ZEGEL_RELAY_SMARTHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/relay/relay.h"
+#include "firmware/tls/client.h"
+#include "zegel/cfg.h"
+
+#define SMARTHOST_TIMEOUT_MS 120000 /* no byte from the upstream for this long: 4.4.2 */
+
+extern const struct relay_target_ops relay_smarthost;
+
+void smarthost_set_timeout(uint32_t ms);
+/* Messages being relayed right now (for `show relay`). */
+unsigned smarthost_jobs_active(void);
+int smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap);
+/* All addresses (at most max), in the resolver's order; count or -1. */
+int smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max,
+    char *err, size_t errcap);
+void smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *buf,
+    size_t cap);
+int smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char *err,
+    size_t errcap);
+
+/* `show relay` and `test relay` on the console (firmware/relay/console_relay.c). */
+int relay_console_register(void);
+
+/* Returns 0 if TLS was verified and EHLO answered, -1 otherwise; every
+ * finding goes to emit(arg, line). timeout_ms bounds the whole probe. */
+int smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
+    void (*emit)(void *arg, const char *line), void *arg);
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * One upstream connection: smtpc + tls client + message source (upstream.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/relay/upstream.h"
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void
+verdict(struct upstream *u, int code, const char *esc, const char *fmt, ...)
+{
+	va_list ap;
+	char text[sizeof(u->res.text)];
+
+	if (u->finished)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	relay_result_set(&u->res, code, esc, text);
+	u->finished = true;
+	if (u->spool_open) {
+		hal_storage()->close(&u->spool);
+		u->spool_open = false;
+	}
+}
+
+int
+upstream_init(struct upstream *u, const struct smtpc_params *params,
+    const struct tls_client_conf *tlsconf, const char *tls_host, const char *peer,
+    const uint8_t *prefix, size_t prefix_len, const char *spool_path, bool probe)
+{
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	smtpc_init(&u->smtp, params);
+	u->tlsconf = tlsconf;
+	snprintf(u->tls_host, sizeof(u->tls_host), "%s", tls_host);
+	snprintf(u->peer, sizeof(u->peer), "%s", peer);
+	u->prefix = prefix;
+	u->prefix_len = prefix_len;
+	u->probe = probe;
+	if (spool_path != NULL) {
+		if ((rc = hal_storage()->open_read(&u->spool, spool_path)) < 0)
+			return rc;
+		u->spool_open = true;
+	}
+	if (params->implicit_tls) {
+		if (tls_client_start(&u->tls, tlsconf, tls_host) < 0) {
+			verdict(u, 451, "4.7.5", "TLS with %s failed: %s; not sent", u->peer,
+			    tls_client_why(&u->tls));
+			u->abort_now = true;
+			return 0;
+		}
+		u->tls_on = true;
+	}
+	return 0;
+}
+
+void
+upstream_free(struct upstream *u)
+{
+	if (u->spool_open)
+		hal_storage()->close(&u->spool);
+	tls_client_free(&u->tls);
+	smtpc_free(&u->smtp);
+	memset(u, 0, sizeof(*u));
+}
+
+static void
+take_smtp_verdict(struct upstream *u)
+{
+	const struct smtpc_result *r = smtpc_result(&u->smtp);
+
+	if (smtpc_event(&u->smtp) == SMTPC_EV_DONE && u->probe)
+		verdict(u, 250, r->esc, "%s: %s", u->peer, r->text);
+	else if (smtpc_event(&u->smtp) == SMTPC_EV_DONE)
+		verdict(u, 250, r->esc, "relayed via %s: %s", u->peer, r->text);
+	else
+		verdict(u, r->code, r->esc, "%s: %s", u->peer, r->text);
+	if (smtpc_in_body(&u->smtp))
+		u->abort_now = true; /* no final dot: the upstream discards it */
+}
+
+/* Feed the message into the engine while it has room. */
+static void
+feed_body(struct upstream *u)
+{
+	const struct hal_storage_ops *st = hal_storage();
+
+	while (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY) {
+		size_t k;
+
+		if (u->prefix_off < u->prefix_len) {
+			k = smtpc_body(&u->smtp, u->prefix + u->prefix_off,
+			    u->prefix_len - u->prefix_off);
+			u->prefix_off += k;
+		} else if (u->boff < u->blen) {
+			k = smtpc_body(&u->smtp, u->bbuf + u->boff, u->blen - u->boff);
+			u->boff += k;
+		} else if (u->spool_open && !u->spool_eof) {
+			ssize_t n = st->read(&u->spool, u->bbuf, sizeof(u->bbuf));
+			if (n < 0) {
+				verdict(u, 451, "4.3.0",
+				    "local error reading the spooled message; not sent");
+				u->abort_now = true;
+				return;
+			}
+			u->boff = 0;
+			u->blen = (size_t)n;
+			if (n == 0)
+				u->spool_eof = true;
+			k = 1;
+		} else {
+			if (smtpc_body_end(&u->smtp) != 0 &&
+			    smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY)
+				return; /* output full: drain first */
+			k = 1;
+		}
+		if (k == 0)
+			return; /* output full */
+	}
+}
+
+/* Move engine output into TLS. Returns true if something moved. */
+static bool
+flush_to_tls(struct upstream *u)
+{
+	const uint8_t *p;
+	size_t n = smtpc_out(&u->smtp, &p);
+	ssize_t w;
+
+	if (n == 0 || !u->tls.handshaken)
+		return false;
+	w = tls_client_write(&u->tls, p, n);
+	if (w == TLS_CLIENT_AGAIN)
+		return false;
+	if (w < 0) {
+		smtpc_closed(&u->smtp);
+		verdict(u, 451, tls_client_fail_esc(tls_client_fail_kind(&u->tls)),
+		    "TLS with %s failed: %s", u->peer, tls_client_why(&u->tls));
+		return false;
+	}
+	smtpc_out_ack(&u->smtp, (size_t)w);
+	return true;
+}
+
+static size_t
+out_pending(const struct upstream *u)
+{
+	const uint8_t *p;
+
+	return smtpc_out(&u->smtp, &p);
+}
+
+static void
+pump(struct upstream *u)
+{
+	uint8_t buf[1024];
+	bool progress = true;
+	int guard = 0;
+
+	while (progress && !u->abort_now && guard++ < 10000) {
+		progress = false;
+		if (u->tls_on && !u->tls.handshaken) {
+			int r;
+			if (u->tls.failed)
+				return;
+			r = tls_client_handshake(&u->tls);
+			if (r == TLS_CLIENT_AGAIN)
+				return;
+			if (r != 0) {
+				verdict(u, 451, tls_client_fail_esc(tls_client_fail_kind(&u->tls)),
+				    "TLS with %s failed: %s; not sent", u->peer,
+				    tls_client_why(&u->tls));
+				smtpc_closed(&u->smtp);
+				return;
+			}
+			if (u->probe && u->tls.vflags != 0) {
+				/* the probe completed the handshake to show the
+				 * certificate; it says what is wrong and stops */
+				tls_client_explain(&u->tls);
+				verdict(u, 451, tls_client_fail_esc(tls_client_fail_kind(&u->tls)),
+				    "TLS with %s: %s", u->peer, tls_client_why(&u->tls));
+				u->abort_now = true;
+				return;
+			}
+			if (!u->smtp.p->implicit_tls)
+				smtpc_tls_up(&u->smtp);
+			progress = true;
+		}
+		if (u->tls_on && u->tls.handshaken && !u->finished) {
+			ssize_t n = tls_client_read(&u->tls, buf, sizeof(buf));
+			if (n > 0) {
+				size_t off = 0;
+				while (off < (size_t)n) {
+					size_t k = smtpc_push(&u->smtp, buf + off, (size_t)n - off);
+					if (k == 0)
+						break;
+					off += k;
+				}
+				progress = true;
+			} else if (n == TLS_CLIENT_EOF) {
+				smtpc_closed(&u->smtp);
+			} else if (n == TLS_CLIENT_FAIL) {
+				smtpc_closed(&u->smtp);
+				if (smtpc_result(&u->smtp)->err == SMTPC_E_CLOSED) {
+					const struct smtpc_result *r = smtpc_result(&u->smtp);
+					verdict(u, r->code, r->esc, "%s: %s (%s)", u->peer, r->text,
+					    tls_client_why(&u->tls));
+				}
+			}
+		}
+		switch (smtpc_event(&u->smtp)) {
+		case SMTPC_EV_NEED_BODY:
+			feed_body(u);
+			break;
+		case SMTPC_EV_DONE:
+		case SMTPC_EV_FAILED:
+			take_smtp_verdict(u);
+			break;
+		default:
+			break;
+		}
+		if (u->abort_now)
+			return;
+		if (u->tls_on && flush_to_tls(u))
+			progress = true;
+		if (u->finished && u->tls_on && u->tls.handshaken && !u->tls.failed &&
+		    out_pending(u) == 0 && !u->notify_sent) {
+			tls_client_close_notify(&u->tls);
+			u->notify_sent = true;
+		}
+	}
+}
+
+void
+upstream_connected(struct upstream *u)
+{
+	u->connected = true;
+	pump(u); /* implicit TLS: ClientHello */
+}
+
+size_t
+upstream_rx_space(struct upstream *u, uint8_t **p)
+{
+	if (u->finished && (u->abort_now || u->notify_sent))
+		return 0;
+	if (u->tls_on)
+		return tls_client_rx_space(&u->tls, p);
+	*p = u->prx;
+	return sizeof(u->prx);
+}
+
+void
+upstream_rx_done(struct upstream *u, size_t n)
+{
+	if (n == 0) {
+		if (u->tls_on && !u->tls.handshaken && !u->finished) {
+			verdict(u, 451, "4.7.5",
+			    "TLS with %s failed: connection closed in the handshake; not sent",
+			    u->peer);
+			return;
+		}
+		smtpc_closed(&u->smtp);
+		take_smtp_verdict(u);
+		u->abort_now = true;
+		return;
+	}
+	if (u->tls_on) {
+		tls_client_rx_done(&u->tls, n);
+		pump(u);
+		return;
+	}
+	(void)smtpc_push(&u->smtp, u->prx, n);
+	switch (smtpc_event(&u->smtp)) {
+	case SMTPC_EV_NEED_TLS:
+		/* smtpc discarded whatever followed the 220 in plaintext */
+		if (tls_client_start(&u->tls, u->tlsconf, u->tls_host) < 0) {
+			verdict(u, 451, "4.7.5", "TLS with %s failed: %s; not sent", u->peer,
+			    tls_client_why(&u->tls));
+			u->abort_now = true;
+			return;
+		}
+		u->tls_on = true;
+		pump(u);
+		return;
+	case SMTPC_EV_DONE:
+	case SMTPC_EV_FAILED:
+		take_smtp_verdict(u);
+		return;
+	default:
+		return;
+	}
+}
+
+size_t
+upstream_tx_data(struct upstream *u, const uint8_t **p)
+{
+	if (u->abort_now)
+		return 0;
+	if (u->tls_on)
+		return tls_client_tx_data(&u->tls, p);
+	/* plaintext: only what smtpc allows before TLS (EHLO, STARTTLS, QUIT) */
+	return smtpc_out(&u->smtp, p);
+}
+
+void
+upstream_tx_done(struct upstream *u, size_t n)
+{
+	if (u->tls_on) {
+		tls_client_tx_done(&u->tls, n);
+		pump(u);
+	} else {
+		smtpc_out_ack(&u->smtp, n);
+	}
+}
+
+void
+upstream_fail_io(struct upstream *u, int err)
+{
+	const char *what = strerror(err < 0 ? -err : err);
+
+	if (u->finished)
+		return;
+	if (!u->connected) {
+		verdict(u, 451, "4.4.1", "upstream %s unreachable: %s; not sent", u->peer, what);
+		return;
+	}
+	if (u->tls_on && !u->tls.handshaken) {
+		verdict(u, 451, "4.7.5", "TLS with %s failed: %s in the handshake; not sent", u->peer,
+		    err == -ETIMEDOUT ? "timeout" : what);
+		return;
+	}
+	if (err == -ETIMEDOUT) {
+		enum smtpc_state st = u->smtp.state;
+		if (st == SMTPC_S_GREETING)
+			verdict(u, 451, "4.4.1", "%s: no greeting from the upstream in time; not sent",
+			    u->peer);
+		else if (st == SMTPC_S_DOT)
+			verdict(u, 451, "4.4.2", "%s: upstream did not answer the final dot in time: "
+			    "delivery not confirmed", u->peer);
+		else
+			verdict(u, 451, "4.4.2", "%s: upstream stopped answering (in %s); not sent",
+			    u->peer, smtpc_state_name(st));
+		smtpc_closed(&u->smtp);
+	} else {
+		smtpc_closed(&u->smtp);
+		take_smtp_verdict(u);
+	}
+	u->abort_now = true;
+}
+
+bool
+upstream_finished(const struct upstream *u)
+{
+	return u->finished;
+}
+
+bool
+upstream_can_close(const struct upstream *u)
+{
+	if (!u->finished)
+		return false;
+	if (u->abort_now)
+		return true;
+	if (u->tls_on)
+		return u->tls.tx_len == 0 && (u->tls.failed || !u->tls.handshaken ||
+		    out_pending(u) == 0);
+	return out_pending(u) == 0;
+}
+
+const struct relay_result *
+upstream_result(const struct upstream *u)
+{
+	return &u->res;
+}

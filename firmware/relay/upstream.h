@@ -1,0 +1,78 @@
+/*
+ * firmware/relay/upstream.h — one connection to an upstream: SMTP client
+ * engine + TLS client + the message source, driven by byte callbacks.
+ *
+ * Model. Glue without I/O of its own: whoever owns the socket (the event
+ * loop for the smarthost target, a poll() loop for `test relay`) calls
+ *
+ *   upstream_rx_space/rx_done   received bytes (rx_done(0): peer closed)
+ *   upstream_tx_data/tx_done    bytes to send
+ *   upstream_fail_io()          connect failed / timed out / socket error
+ *
+ * and checks upstream_finished() (the verdict is in upstream_result()) and
+ * upstream_can_close() (verdict taken and nothing left worth sending).
+ * Before TLS the wire carries the engine's plaintext commands (only EHLO and
+ * STARTTLS: smtpc enforces it); after the 220 to STARTTLS the TLS client owns
+ * the wire and the engine talks through it. The message is read from
+ * prefix + spool file only after the upstream said 354, over TLS.
+ *
+ * Probe mode (`test relay`): stops after a verified handshake and the EHLO
+ * that follows; the result then describes the TLS session and no MAIL is
+ * ever sent.
+ */
+#ifndef ZEGEL_RELAY_UPSTREAM_H
+#define ZEGEL_RELAY_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/relay/relay.h"
+#include "firmware/relay/smtpc.h"
+#include "firmware/tls/client.h"
+#include "hal/storage.h"
+
+struct upstream {
+	struct smtpc smtp;
+	struct tls_client tls;
+	const struct tls_client_conf *tlsconf;
+	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4]; /* "HOST[IP]:PORT" for texts */
+	char tls_host[ZCFG_NAME_MAX];
+	bool tls_on;            /* the TLS client owns the wire */
+	bool probe;
+	bool finished;
+	bool connected;
+	bool abort_now;         /* failed inside the body: send nothing more */
+	bool notify_sent;       /* close_notify queued */
+	/* message source */
+	const uint8_t *prefix;
+	size_t prefix_len, prefix_off;
+	struct hal_file spool;
+	bool spool_open, spool_eof;
+	uint8_t bbuf[2048];
+	size_t boff, blen;
+	/* plaintext received before TLS */
+	uint8_t prx[1024];
+	struct relay_result res;
+};
+
+/* params must outlive u. spool_path NULL in probe mode. Returns 0 or -errno
+ * (spool unreadable). */
+int upstream_init(struct upstream *u, const struct smtpc_params *params,
+    const struct tls_client_conf *tlsconf, const char *tls_host, const char *peer,
+    const uint8_t *prefix, size_t prefix_len, const char *spool_path, bool probe);
+void upstream_free(struct upstream *u);
+
+void upstream_connected(struct upstream *u);
+size_t upstream_rx_space(struct upstream *u, uint8_t **p);
+void upstream_rx_done(struct upstream *u, size_t n);
+size_t upstream_tx_data(struct upstream *u, const uint8_t **p);
+void upstream_tx_done(struct upstream *u, size_t n);
+/* err: -errno from connect/recv/send, or -ETIMEDOUT for an idle timeout. */
+void upstream_fail_io(struct upstream *u, int err);
+
+bool upstream_finished(const struct upstream *u);
+bool upstream_can_close(const struct upstream *u);
+const struct relay_result *upstream_result(const struct upstream *u);
+
+#endif

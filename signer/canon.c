@@ -1,0 +1,215 @@
+/*
+ * Canonicalisation (RFC 6376 §3.4): the body engines (simple §3.4.3, relaxed
+ * §3.4.4) and the header canonicaliser (simple §3.4.1, relaxed §3.4.2).
+ */
+#include <string.h>
+
+#include "signer/canon.h"
+
+/* ---------------------------------------------------------------- body */
+
+static void
+body_flush(struct dkim_body *b)
+{
+	if (b->blen > 0) {
+		if (hal_hash_update(&b->hash, b->buf, b->blen) != 0)
+			b->failed = true;
+		b->blen = 0;
+	}
+}
+
+static void
+body_put(struct dkim_body *b, const uint8_t *p, size_t n)
+{
+	b->len += n;
+	if (b->blen + n > sizeof(b->buf)) {
+		body_flush(b);
+		if (n >= sizeof(b->buf)) {
+			if (hal_hash_update(&b->hash, p, n) != 0)
+				b->failed = true;
+			return;
+		}
+	}
+	memcpy(b->buf + b->blen, p, n);
+	b->blen += n;
+}
+
+static const uint8_t crlf[2] = { '\r', '\n' };
+
+/* Hash the empty lines held back: a non-empty line follows them. */
+static void
+body_blank(struct dkim_body *b)
+{
+	while (b->blank_lines > 0) {
+		body_put(b, crlf, 2);
+		b->blank_lines--;
+	}
+}
+
+int
+dkim_body_init(struct dkim_body *b, enum dkim_canon canon)
+{
+	memset(b, 0, sizeof(*b));
+	b->used = true;
+	b->canon = canon;
+	return hal_hash_init(&b->hash, HAL_HASH_SHA256);
+}
+
+void
+dkim_body_data(struct dkim_body *b, const uint8_t *p, size_t n)
+{
+	const uint8_t *q = p, *end = p + n, *r;
+
+	if (n == 0)
+		return;
+	if (b->canon == DKIM_CANON_SIMPLE) {
+		body_blank(b);
+		body_put(b, p, n);
+		b->line_data = true;
+		return;
+	}
+	/* relaxed: WSP runs become one SP; WSP at the end of a line goes */
+	while (q < end) {
+		r = q;
+		while (r < end && *r != ' ' && *r != '\t')
+			r++;
+		if (r > q) {
+			body_blank(b);
+			if (b->wsp) {
+				body_put(b, (const uint8_t *)" ", 1);
+				b->wsp = false;
+			}
+			body_put(b, q, (size_t)(r - q));
+			b->line_data = true;
+		}
+		q = r;
+		while (q < end && (*q == ' ' || *q == '\t')) {
+			b->wsp = true;
+			q++;
+		}
+	}
+}
+
+void
+dkim_body_eol(struct dkim_body *b)
+{
+	b->wsp = false;
+	if (b->line_data) {
+		body_put(b, crlf, 2);
+		b->line_data = false;
+	} else {
+		b->blank_lines++;
+	}
+}
+
+int
+dkim_body_final(struct dkim_body *b, uint8_t out[DKIM_HASH_LEN])
+{
+	/* a last line without CRLF gets one (§3.4.3, §3.4.4) */
+	if (b->line_data)
+		dkim_body_eol(b);
+	/* simple: an empty body is one CRLF; relaxed: it is empty */
+	if (b->canon == DKIM_CANON_SIMPLE && b->len == 0)
+		body_put(b, crlf, 2);
+	body_flush(b);
+	if (b->failed)
+		return -EIO;
+	return hal_hash_final(&b->hash, out);
+}
+
+/* ---------------------------------------------------------------- header */
+
+void
+dkim_hcanon_start(struct dkim_hcanon *c, enum dkim_canon canon, struct hal_hash_ctx *h)
+{
+	c->canon = canon;
+	c->h = h;
+	c->in_name = true;
+	c->started = false;
+	c->wsp = false;
+	c->pending_cr = false;
+	c->failed = false;
+	c->olen = 0;
+}
+
+static void
+hc_flush(struct dkim_hcanon *c)
+{
+	if (c->olen > 0) {
+		if (hal_hash_update(c->h, c->out, c->olen) != 0)
+			c->failed = true;
+		c->olen = 0;
+	}
+}
+
+static void
+hc_put(struct dkim_hcanon *c, uint8_t ch)
+{
+	if (c->olen == sizeof(c->out))
+		hc_flush(c);
+	c->out[c->olen++] = ch;
+}
+
+static void
+hc_byte(struct dkim_hcanon *c, uint8_t ch)
+{
+	if (c->in_name) {
+		if (ch == ':') {
+			hc_put(c, ':');
+			c->in_name = false;
+		} else if (ch != ' ' && ch != '\t') {
+			hc_put(c, (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + 32) : ch);
+		}
+		return;
+	}
+	if (ch == ' ' || ch == '\t') {
+		c->wsp = true;
+		return;
+	}
+	if (c->wsp && c->started)
+		hc_put(c, ' ');
+	c->wsp = false;
+	c->started = true;
+	hc_put(c, ch);
+}
+
+void
+dkim_hcanon_feed(struct dkim_hcanon *c, const uint8_t *p, size_t n)
+{
+	if (c->canon == DKIM_CANON_SIMPLE) {
+		if (n > 0 && hal_hash_update(c->h, p, n) != 0)
+			c->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = p[i];
+
+		if (c->pending_cr) {
+			c->pending_cr = false;
+			if (ch == '\n')
+				continue;       /* CRLF: unfold (§3.4.2) */
+			hc_byte(c, '\r');       /* a bare CR is an ordinary byte */
+		}
+		if (ch == '\r')
+			c->pending_cr = true;
+		else
+			hc_byte(c, ch);
+	}
+}
+
+int
+dkim_hcanon_end(struct dkim_hcanon *c, bool add_crlf)
+{
+	if (c->canon == DKIM_CANON_RELAXED) {
+		if (c->pending_cr) {
+			c->pending_cr = false;
+			hc_byte(c, '\r');
+		}
+		if (add_crlf) {
+			hc_put(c, '\r');
+			hc_put(c, '\n');
+		}
+		hc_flush(c);
+	}
+	return c->failed ? -EIO : 0;
+}

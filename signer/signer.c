@@ -1,0 +1,960 @@
+/*
+ * The streaming DKIM signer (RFC 6376 §3.5, §3.7, §5; RFC 8463 §3).
+ * See dkim/dkim.h for the model and the call order.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dkim/dkim.h"
+#include "signer/canon.h"
+
+const char *const dkim_default_headers[] = {
+	"from", "sender", "reply-to", "subject", "date", "message-id", "to", "cc",
+	"mime-version", "content-type", "content-transfer-encoding", "content-id",
+	"content-description", "content-disposition", "in-reply-to", "references",
+	"resent-date", "resent-from", "resent-sender", "resent-to", "resent-cc",
+	"resent-message-id", "list-id", "list-help", "list-unsubscribe",
+	"list-subscribe", "list-post", "list-owner", "list-archive",
+	"list-unsubscribe-post", NULL,
+};
+
+const char *const dkim_default_oversign[] = {
+	"from", "subject", "date", "to", "cc", "reply-to", "message-id", NULL,
+};
+
+static const char *const errs[] = {
+	[0] = "ok",
+	[1] = "the message has no From header field",
+	[2] = "the message has more than one From header field (DMARC cannot align it)",
+	[3] = "the From header field has no single address with a usable domain",
+	[4] = "the header block is larger than the configured limit",
+	[5] = "the message has more header fields than the configured limit",
+	[6] = "a header line is not a header field (name, colon, value)",
+	[7] = "the key is unusable for DKIM (type or size)",
+	[8] = "the RSA key is smaller than 1024 bits (RFC 8301)",
+	[9] = "the crypto backend failed to hash or sign",
+	[10] = "bad signature parameters (domain, selector, identity or header list)",
+	[11] = "too many signatures for one message",
+	[12] = "signer call out of order",
+	[13] = "output buffer too small",
+	[14] = "the From domain is neither the signing domain nor below it",
+};
+
+const char *
+dkim_strerror(int err)
+{
+	int i = -err;
+
+	if (i < 0 || (size_t)i >= sizeof(errs) / sizeof(errs[0]) || errs[i] == NULL)
+		return "unknown DKIM error";
+	return errs[i];
+}
+
+/* ---------------------------------------------------------------- names */
+
+static int
+lc(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+static bool
+ieq(const char *a, const char *b)
+{
+	while (*a && lc((unsigned char)*a) == lc((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return *a == 0 && *b == 0;
+}
+
+bool
+dkim_valid_domain(const char *d)
+{
+	size_t label = 0, total = 0;
+
+	if (d == NULL || *d == 0)
+		return false;
+	for (const char *p = d; *p; p++, total++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.') {
+			if (label == 0 || p[-1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '-'))
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && d[total - 1] != '-' && total <= 253;
+}
+
+bool
+dkim_valid_selector(const char *sel)
+{
+	size_t label = 0, total = 0;
+
+	if (sel == NULL || *sel == 0)
+		return false;
+	for (const char *p = sel; *p; p++, total++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '-' || c == '_'))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && total <= 200;
+}
+
+const char *
+dkim_signing_domain(const char *from_domain, const char *configured)
+{
+	size_t fl, cl;
+
+	if (from_domain == NULL || configured == NULL || *configured == 0)
+		return NULL;
+	fl = strlen(from_domain);
+	cl = strlen(configured);
+	if (fl < cl)
+		return NULL;
+	if (!ieq(from_domain + (fl - cl), configured))
+		return NULL;
+	if (fl > cl && from_domain[fl - cl - 1] != '.')
+		return NULL;
+	return configured;
+}
+
+static bool
+valid_header_name(const char *n)
+{
+	if (n == NULL || *n == 0)
+		return false;
+	for (; *n; n++)
+		if ((unsigned char)*n < 33 || (unsigned char)*n > 126 || *n == ':' || *n == ';')
+			return false;
+	return true;
+}
+
+static bool
+list_has(const char *const *l, const char *name)
+{
+	for (; l != NULL && *l != NULL; l++)
+		if (ieq(*l, name))
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------- init, add */
+
+void
+dkim_signer_init(struct dkim_signer *s, uint8_t *hdrbuf, size_t hdrcap)
+{
+	memset(s, 0, sizeof(*s));
+	s->hdr = hdrbuf;
+	s->hdrcap = hdrcap;
+	s->line_start = true;
+}
+
+static int
+check_identity(const char *i, const char *d)
+{
+	const char *at = strrchr(i, '@');
+
+	if (at == NULL)
+		return DKIM_ERR_PARAM;
+	for (const char *p = i; p < at; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 32 || c >= 127 || c == ';' || c == '=' || c == '@')
+			return DKIM_ERR_PARAM;
+	}
+	if (!dkim_valid_domain(at + 1) || dkim_signing_domain(at + 1, d) == NULL)
+		return DKIM_ERR_PARAM;
+	return DKIM_OK;
+}
+
+int
+dkim_signer_add(struct dkim_signer *s, const struct dkim_sig_params *p)
+{
+	struct dkim_sig *g;
+	const char *const *l;
+	int rc;
+
+	if (s->err != DKIM_OK)
+		return s->err;
+	if (s->phase > DKIM_PHASE_HEADERS_DONE)
+		return DKIM_ERR_STATE;
+	if (s->nsigs >= DKIM_MAX_SIGS)
+		return DKIM_ERR_TOO_MANY_SIGS;
+	if (p == NULL || !dkim_valid_domain(p->domain) || !dkim_valid_selector(p->selector) ||
+	    (p->canon_header != DKIM_CANON_SIMPLE && p->canon_header != DKIM_CANON_RELAXED) ||
+	    (p->canon_body != DKIM_CANON_SIMPLE && p->canon_body != DKIM_CANON_RELAXED))
+		return DKIM_ERR_PARAM;
+	if (p->identity != NULL && (rc = check_identity(p->identity, p->domain)) != DKIM_OK)
+		return rc;
+	/* From MUST be signed (RFC 6376 §5.4) */
+	l = p->headers ? p->headers : dkim_default_headers;
+	if (!list_has(l, "from"))
+		return DKIM_ERR_PARAM;
+	for (; *l; l++)
+		if (!valid_header_name(*l) || ieq(*l, "dkim-signature"))
+			return DKIM_ERR_PARAM;
+	for (l = p->oversign ? p->oversign : dkim_default_oversign; *l; l++)
+		if (!valid_header_name(*l) || ieq(*l, "dkim-signature"))
+			return DKIM_ERR_PARAM;
+	if (p->key == NULL)
+		return DKIM_ERR_KEY;
+	if (p->key->type == HAL_KEY_RSA) {
+		if (p->key->bits < 1024)
+			return DKIM_ERR_KEY_TOO_SMALL;
+		if (p->key->bits > 4096)
+			return DKIM_ERR_KEY;
+	} else if (p->key->type != HAL_KEY_ED25519) {
+		return DKIM_ERR_KEY;
+	}
+	if (s->phase == DKIM_PHASE_HEADERS_DONE &&
+	    dkim_signing_domain(s->from_domain, p->domain) == NULL)
+		return DKIM_ERR_DOMAIN_MISMATCH;
+
+	if (!s->body[p->canon_body].used &&
+	    dkim_body_init(&s->body[p->canon_body], p->canon_body) != 0)
+		return DKIM_ERR_CRYPTO;
+	g = &s->sig[s->nsigs++];
+	memset(g, 0, sizeof(*g));
+	g->p = *p;
+	if (g->p.headers == NULL)
+		g->p.headers = dkim_default_headers;
+	if (g->p.oversign == NULL)
+		g->p.oversign = dkim_default_oversign;
+	g->body = &s->body[p->canon_body];
+	return DKIM_OK;
+}
+
+/* ---------------------------------------------------------------- From */
+
+/*
+ * The domain of the one address in a From value (RFC 5322 §3.6.2, §3.4):
+ * display names, quoted strings, comments and folding are skipped; a list of
+ * addresses, a group or a domain literal is refused.
+ */
+static int
+parse_from(const uint8_t *v, size_t n, char *dom, size_t cap)
+{
+	int depth = 0, angles = 0;
+	bool quote = false, in_angle = false, after_at = false, done = false;
+	size_t dl = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = v[i];
+
+		if (quote) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				quote = false;
+			continue;
+		}
+		if (depth > 0) {
+			if (c == '\\')
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			continue;
+		}
+		switch (c) {
+		case '(':
+			depth++;
+			continue;
+		case '"':
+			if (after_at)
+				return DKIM_ERR_FROM_SYNTAX;
+			quote = true;
+			continue;
+		case '<':
+			if (in_angle || ++angles > 1)
+				return DKIM_ERR_FROM_SYNTAX;
+			in_angle = true;
+			after_at = false;
+			dl = 0;
+			continue;
+		case '>':
+			if (!in_angle)
+				return DKIM_ERR_FROM_SYNTAX;
+			in_angle = false;
+			done = true;
+			after_at = false;
+			continue;
+		case ',':
+		case ';':
+			if (!in_angle)
+				return DKIM_ERR_FROM_SYNTAX;    /* several addresses, group */
+			dl = 0;                         /* obs-route "<@a,@b:u@d>" */
+			after_at = false;
+			continue;
+		case ':':
+			if (!in_angle)
+				return DKIM_ERR_FROM_SYNTAX;    /* group */
+			dl = 0;
+			after_at = false;
+			continue;
+		case '@':
+			if (done)
+				return DKIM_ERR_FROM_SYNTAX;
+			after_at = true;
+			dl = 0;
+			continue;
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			continue;
+		default:
+			if (done)
+				continue;       /* text after "<...>": ignored */
+			if (after_at) {
+				if (dl + 1 >= cap)
+					return DKIM_ERR_FROM_SYNTAX;
+				dom[dl++] = (char)lc(c);
+			}
+			continue;
+		}
+	}
+	if (quote || depth > 0 || in_angle || dl == 0)
+		return DKIM_ERR_FROM_SYNTAX;
+	if (dom[dl - 1] == '.')
+		dl--;
+	dom[dl] = 0;
+	if (!dkim_valid_domain(dom))
+		return DKIM_ERR_FROM_SYNTAX;
+	return DKIM_OK;
+}
+
+static size_t
+field_end(const struct dkim_signer *s, unsigned i)
+{
+	return i + 1 < s->nfields ? s->field[i + 1] : s->hdrlen;
+}
+
+/* Does field i have this name (case-insensitive, WSP before the colon ok)? */
+static bool
+field_is(const struct dkim_signer *s, unsigned i, const char *name)
+{
+	const uint8_t *f = s->hdr + s->field[i];
+	size_t n = field_end(s, i) - s->field[i], k = 0;
+
+	while (k < n && name[k] && lc(f[k]) == lc((unsigned char)name[k]))
+		k++;
+	if (name[k] != 0)
+		return false;
+	while (k < n && (f[k] == ' ' || f[k] == '\t'))
+		k++;
+	return k < n && f[k] == ':';
+}
+
+static unsigned
+field_count(const struct dkim_signer *s, const char *name)
+{
+	unsigned c = 0;
+
+	for (unsigned i = 0; i < s->nfields; i++)
+		if (field_is(s, i, name))
+			c++;
+	return c;
+}
+
+static void
+headers_end(struct dkim_signer *s)
+{
+	unsigned from = 0, nfrom = 0;
+	const uint8_t *v;
+	size_t n;
+	int rc;
+
+	s->phase = DKIM_PHASE_HEADERS_DONE;
+	for (unsigned i = 0; i < s->nfields; i++)
+		if (field_is(s, i, "from")) {
+			from = i;
+			nfrom++;
+		}
+	if (nfrom == 0) {
+		s->err = DKIM_ERR_NO_FROM;
+		return;
+	}
+	if (nfrom > 1) {
+		s->err = DKIM_ERR_MULTIPLE_FROM;
+		return;
+	}
+	v = memchr(s->hdr + s->field[from], ':', field_end(s, from) - s->field[from]);
+	v++;
+	n = (size_t)(s->hdr + field_end(s, from) - v);
+	rc = parse_from(v, n, s->from_domain, sizeof(s->from_domain));
+	if (rc != DKIM_OK) {
+		s->from_domain[0] = 0;
+		s->err = rc;
+		return;
+	}
+	for (unsigned i = 0; i < s->nsigs; i++)
+		if (dkim_signing_domain(s->from_domain, s->sig[i].p.domain) == NULL) {
+			s->err = DKIM_ERR_DOMAIN_MISMATCH;
+			return;
+		}
+}
+
+/* ---------------------------------------------------------------- push */
+
+static bool
+hdr_append(struct dkim_signer *s, const uint8_t *p, size_t n)
+{
+	if (s->hdrcap - s->hdrlen < n) {
+		s->err = DKIM_ERR_HEADER_TOO_BIG;
+		return false;
+	}
+	memcpy(s->hdr + s->hdrlen, p, n);
+	s->hdrlen += n;
+	return true;
+}
+
+/* One content byte of the header block (not CR-before-LF, not LF). */
+static void
+hdr_byte(struct dkim_signer *s, uint8_t c)
+{
+	if (s->line_start) {
+		s->line_start = false;
+		if (c == ' ' || c == '\t') {
+			if (s->nfields == 0) {   /* continuation of nothing */
+				s->err = DKIM_ERR_HEADER_SYNTAX;
+				return;
+			}
+		} else {
+			if (s->nfields >= DKIM_MAX_HEADERS) {
+				s->err = DKIM_ERR_TOO_MANY_HEADERS;
+				return;
+			}
+			if (c == ':') {         /* empty field name */
+				s->err = DKIM_ERR_HEADER_SYNTAX;
+				return;
+			}
+			s->field[s->nfields++] = (uint32_t)s->hdrlen;
+			s->name_state = 1;
+		}
+	} else if (s->name_state != 0) {
+		if (c == ':') {
+			s->name_state = 0;
+		} else if (c == ' ' || c == '\t') {
+			s->name_state = 2;
+		} else if (s->name_state == 2 || c < 33 || c > 126) {
+			s->err = DKIM_ERR_HEADER_SYNTAX;
+			return;
+		}
+	}
+	hdr_append(s, &c, 1);
+}
+
+/* A line end in the header block; true when it ended the block. */
+static bool
+hdr_eol(struct dkim_signer *s)
+{
+	if (s->line_start) {
+		headers_end(s);
+		return true;
+	}
+	if (s->name_state != 0) {       /* first line of a field without colon */
+		s->err = DKIM_ERR_HEADER_SYNTAX;
+		return false;
+	}
+	hdr_append(s, (const uint8_t *)"\r\n", 2);
+	s->line_start = true;
+	return false;
+}
+
+static size_t
+push_headers(struct dkim_signer *s, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s->err == DKIM_OK; i++) {
+		uint8_t c = p[i];
+
+		if (s->pending_cr) {
+			s->pending_cr = false;
+			if (c == '\n') {
+				if (hdr_eol(s))
+					return i + 1;
+				continue;
+			}
+			hdr_byte(s, '\r');
+			if (s->err != DKIM_OK)
+				break;
+		}
+		if (c == '\r') {
+			s->pending_cr = true;
+		} else if (c == '\n') {
+			if (hdr_eol(s))
+				return i + 1;
+		} else {
+			hdr_byte(s, c);
+		}
+	}
+	return s->err == DKIM_OK ? n : 0;
+}
+
+static void
+body_data(struct dkim_signer *s, const uint8_t *p, size_t n)
+{
+	if (s->body[0].used)
+		dkim_body_data(&s->body[0], p, n);
+	if (s->body[1].used)
+		dkim_body_data(&s->body[1], p, n);
+}
+
+static void
+body_eol(struct dkim_signer *s)
+{
+	if (s->body[0].used)
+		dkim_body_eol(&s->body[0]);
+	if (s->body[1].used)
+		dkim_body_eol(&s->body[1]);
+}
+
+static void
+push_body(struct dkim_signer *s, const uint8_t *p, size_t n)
+{
+	const uint8_t *q = p, *end = p + n, *r;
+
+	while (q < end) {
+		if (s->pending_cr) {
+			s->pending_cr = false;
+			if (*q == '\n') {
+				body_eol(s);
+				q++;
+				continue;
+			}
+			body_data(s, (const uint8_t *)"\r", 1);
+		}
+		r = q;
+		while (r < end && *r != '\r' && *r != '\n')
+			r++;
+		if (r > q)
+			body_data(s, q, (size_t)(r - q));
+		if (r == end)
+			break;
+		if (*r == '\n')
+			body_eol(s);
+		else
+			s->pending_cr = true;
+		q = r + 1;
+	}
+}
+
+size_t
+dkim_signer_push_headers(struct dkim_signer *s, const uint8_t *p, size_t n)
+{
+	if (s->err != DKIM_OK || s->phase != DKIM_PHASE_HEADERS)
+		return 0;
+	return push_headers(s, p, n);
+}
+
+size_t
+dkim_signer_push(struct dkim_signer *s, const uint8_t *p, size_t n)
+{
+	size_t k = 0;
+
+	if (s->err != DKIM_OK)
+		return 0;
+	switch (s->phase) {
+	case DKIM_PHASE_HEADERS:
+		k = push_headers(s, p, n);
+		if (s->err != DKIM_OK)
+			return 0;
+		if (k == n)
+			return n;
+		p += k;
+		n -= k;
+		/* the body starts inside this slice */
+		s->phase = DKIM_PHASE_BODY;
+		push_body(s, p, n);
+		return k + n;
+	case DKIM_PHASE_HEADERS_DONE:
+		if (n == 0)
+			return 0;
+		s->phase = DKIM_PHASE_BODY;
+		/* FALLTHROUGH */
+	case DKIM_PHASE_BODY:
+		push_body(s, p, n);
+		return n;
+	default:
+		s->err = DKIM_ERR_STATE;
+		return 0;
+	}
+}
+
+bool
+dkim_signer_headers_done(const struct dkim_signer *s)
+{
+	return s->phase >= DKIM_PHASE_HEADERS_DONE;
+}
+
+const char *
+dkim_signer_from_domain(const struct dkim_signer *s)
+{
+	return s->from_domain[0] ? s->from_domain : NULL;
+}
+
+unsigned
+dkim_signer_count(const struct dkim_signer *s)
+{
+	return s->phase == DKIM_PHASE_DONE ? s->nsigs : 0;
+}
+
+int
+dkim_signer_error(const struct dkim_signer *s)
+{
+	return s->err;
+}
+
+/* ---------------------------------------------------------------- h= */
+
+/*
+ * The h= list of a signature, name by name: every listed field once per
+ * instance present, then each oversigned field once more than present
+ * (RFC 6376 §5.4.2: instances are taken bottom-up; an entry without an
+ * instance left stands for a null string, so adding one breaks the
+ * signature).
+ */
+struct hiter {
+	bool over;
+	size_t li;
+	unsigned rep, reps;
+	const char *name;
+};
+
+static bool
+seen_before(const char *const *l, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (ieq(l[j], l[i]))
+			return true;
+	return false;
+}
+
+static const char *
+hiter_next(const struct dkim_signer *s, const struct dkim_sig *g, struct hiter *it)
+{
+	const char *const *l;
+
+	for (;;) {
+		if (it->name != NULL && it->rep < it->reps) {
+			it->rep++;
+			return it->name;
+		}
+		it->name = NULL;
+		l = it->over ? g->p.oversign : g->p.headers;
+		if (l[it->li] == NULL) {
+			if (it->over)
+				return NULL;
+			it->over = true;
+			it->li = 0;
+			continue;
+		}
+		if (!seen_before(l, it->li)) {
+			it->name = l[it->li];
+			it->rep = 0;
+			if (!it->over)
+				it->reps = field_count(s, it->name);
+			else if (list_has(g->p.headers, it->name))
+				it->reps = 1;
+			else
+				it->reps = field_count(s, it->name) + 1;
+		}
+		it->li++;
+	}
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* Text of a DKIM-Signature field: into a buffer, a header hash, or both. */
+struct emit {
+	char *buf;
+	size_t cap, len;
+	bool over;
+	struct dkim_hcanon *hc;
+	size_t col;
+};
+
+#define FOLD_AT 78
+
+static void
+emit_raw(struct emit *e, const char *p, size_t n)
+{
+	if (e->buf != NULL) {
+		if (e->cap - e->len <= n)
+			e->over = true;
+		else
+			memcpy(e->buf + e->len, p, n);
+		e->len += n;
+	}
+	if (e->hc != NULL)
+		dkim_hcanon_feed(e->hc, (const uint8_t *)p, n);
+	e->col += n;
+}
+
+/* A token, after a space (or a fold where the space was) if sp. */
+static void
+emit_tok(struct emit *e, const char *p, size_t n, bool sp)
+{
+	if (e->col + n + (sp ? 1 : 0) > FOLD_AT && e->col > 1) {
+		emit_raw(e, "\r\n ", 3);
+		e->col = 1;
+	} else if (sp) {
+		emit_raw(e, " ", 1);
+	}
+	emit_raw(e, p, n);
+}
+
+static void
+emit_tagf(struct emit *e, const char *fmt, const char *a, long long v)
+{
+	char t[320];
+	int n = a ? snprintf(t, sizeof(t), fmt, a) : snprintf(t, sizeof(t), fmt, v);
+
+	if (n < 0 || (size_t)n >= sizeof(t)) {
+		e->over = true;
+		return;
+	}
+	emit_tok(e, t, (size_t)n, true);
+}
+
+static const char *
+canon_name(enum dkim_canon c)
+{
+	return c == DKIM_CANON_SIMPLE ? "simple" : "relaxed";
+}
+
+/* Everything up to and including "b=" (the part the signature covers). */
+static void
+emit_sig_head(const struct dkim_signer *s, const struct dkim_sig *g, struct emit *e)
+{
+	struct hiter it = { 0 };
+	const char *name;
+	char t[128], bh[48];
+	bool first = true, spaced = (g->p.flags & DKIM_SIG_RFC8463_LAYOUT) != 0;
+	int n;
+
+	emit_raw(e, "DKIM-Signature:", 15);
+	emit_tok(e, "v=1;", 4, true);
+	emit_tagf(e, "a=%s;", g->p.key->type == HAL_KEY_ED25519 ? "ed25519-sha256" : "rsa-sha256",
+	    0);
+	n = snprintf(t, sizeof(t), "c=%s/%s;", canon_name(g->p.canon_header),
+	    canon_name(g->p.canon_body));
+	emit_tok(e, t, (size_t)n, true);
+	emit_tagf(e, "d=%s;", g->p.domain, 0);
+	if (g->p.identity != NULL)
+		emit_tagf(e, "i=%s;", g->p.identity, 0);
+	if (spaced)
+		emit_tok(e, "q=dns/txt;", 10, true);
+	emit_tagf(e, "s=%s;", g->p.selector, 0);
+	emit_tagf(e, "t=%lld;", NULL, (long long)g->t);
+	if (g->p.expire_after > 0)
+		emit_tagf(e, "x=%lld;", NULL, (long long)g->t + g->p.expire_after);
+	while ((name = hiter_next(s, g, &it)) != NULL) {
+		size_t nl = strlen(name);
+
+		if (nl + 3 > sizeof(t)) {
+			e->over = true;
+			return;
+		}
+		if (first) {
+			memcpy(t, "h=", 2);
+			for (size_t k = 0; k < nl; k++)
+				t[2 + k] = (char)lc((unsigned char)name[k]);
+			emit_tok(e, t, nl + 2, true);
+			first = false;
+			continue;
+		}
+		for (size_t k = 0; k < nl; k++)
+			t[1 + k] = (char)lc((unsigned char)name[k]);
+		if (spaced) {
+			emit_tok(e, ":", 1, true);
+			emit_tok(e, t + 1, nl, true);
+		} else {
+			t[0] = ':';
+			emit_tok(e, t, nl + 1, false);
+		}
+	}
+	emit_raw(e, ";", 1);
+	memcpy(t, "bh=", 3);
+	dkim_base64(g->bh, sizeof(g->bh), bh, sizeof(bh));
+	n = snprintf(t, sizeof(t), "bh=%s;", bh);
+	emit_tok(e, t, (size_t)n, true);
+	emit_tok(e, "b=", 2, true);
+}
+
+/* Hash the selected header fields, bottom-up per name (RFC 6376 §5.4.2). */
+static void
+hash_fields(const struct dkim_signer *s, const struct dkim_sig *g, struct dkim_hcanon *hc,
+    struct hal_hash_ctx *h)
+{
+	struct hiter it = { 0 };
+	const char *name;
+
+	hc->failed = false;
+	while ((name = hiter_next(s, g, &it)) != NULL) {
+		unsigned k = field_count(s, name), used, seen = 0;
+
+		/* earlier h= entries of this name: those of this block, plus the
+		 * whole listed block when this is the oversigned extra one */
+		used = it.rep - 1 + ((it.over && list_has(g->p.headers, name)) ? k : 0);
+		if (used >= k)
+			continue;       /* no instance left: a null string */
+		for (unsigned i = 0; i < s->nfields; i++) {
+			if (!field_is(s, i, name))
+				continue;
+			if (seen++ == k - 1 - used) {
+				dkim_hcanon_start(hc, g->p.canon_header, h);
+				dkim_hcanon_feed(hc, s->hdr + s->field[i],
+				    field_end(s, i) - s->field[i]);
+				if (dkim_hcanon_end(hc, true) != 0)
+					return;
+				break;
+			}
+		}
+	}
+}
+
+static int
+sign_one(struct dkim_signer *s, struct dkim_sig *g)
+{
+	struct hal_hash_ctx h;
+	struct dkim_hcanon hc;
+	struct emit e = { 0 };
+	uint8_t digest[DKIM_HASH_LEN];
+	int rc;
+
+	if (hal_hash_init(&h, HAL_HASH_SHA256) != 0)
+		return DKIM_ERR_CRYPTO;
+	hash_fields(s, g, &hc, &h);
+	if (hc.failed)
+		return DKIM_ERR_CRYPTO;
+	dkim_hcanon_start(&hc, g->p.canon_header, &h);
+	e.hc = &hc;
+	emit_sig_head(s, g, &e);
+	if (e.over)
+		return DKIM_ERR_PARAM;
+	if (dkim_hcanon_end(&hc, false) != 0 || hal_hash_final(&h, digest) != 0)
+		return DKIM_ERR_CRYPTO;
+	/* rsa-sha256: PKCS#1 v1.5 over the digest; ed25519-sha256: Ed25519 over
+	 * the 32-byte digest itself (RFC 8463 §3) */
+	rc = hal_key_sign(g->p.key, HAL_HASH_SHA256, digest, sizeof(digest), g->b, sizeof(g->b),
+	    &g->blen);
+	if (rc != 0)
+		return rc == -ERANGE || rc == -ENOTSUP || rc == -EINVAL ? DKIM_ERR_KEY
+									 : DKIM_ERR_CRYPTO;
+	return DKIM_OK;
+}
+
+int
+dkim_signer_finish(struct dkim_signer *s, int64_t now)
+{
+	if (s->err != DKIM_OK)
+		return s->err;
+	if (s->phase == DKIM_PHASE_DONE || s->nsigs == 0)
+		return (s->err = DKIM_ERR_STATE);
+	if (s->phase == DKIM_PHASE_HEADERS) {
+		/* a header block without the blank line: no body */
+		if (s->pending_cr) {
+			s->pending_cr = false;
+			hdr_byte(s, '\r');
+		}
+		if (s->err == DKIM_OK && !s->line_start)
+			hdr_eol(s);
+		if (s->err == DKIM_OK)
+			hdr_eol(s);
+		if (s->err != DKIM_OK)
+			return s->err;
+	} else if (s->pending_cr) {
+		s->pending_cr = false;
+		body_data(s, (const uint8_t *)"\r", 1);
+	}
+	for (int c = 0; c < 2; c++) {
+		uint8_t bh[DKIM_HASH_LEN];
+
+		if (!s->body[c].used)
+			continue;
+		if (dkim_body_final(&s->body[c], bh) != 0)
+			return (s->err = DKIM_ERR_CRYPTO);
+		for (unsigned i = 0; i < s->nsigs; i++)
+			if (s->sig[i].body == &s->body[c])
+				memcpy(s->sig[i].bh, bh, sizeof(bh));
+	}
+	for (unsigned i = 0; i < s->nsigs; i++) {
+		int rc;
+
+		s->sig[i].t = now;
+		if ((rc = sign_one(s, &s->sig[i])) != DKIM_OK)
+			return (s->err = rc);
+	}
+	s->phase = DKIM_PHASE_DONE;
+	return DKIM_OK;
+}
+
+int
+dkim_signer_header(const struct dkim_signer *s, unsigned i, char *buf, size_t cap, size_t *len)
+{
+	const struct dkim_sig *g;
+	struct emit e = { 0 };
+	char b64[DKIM_MAX_SIG_BYTES / 3 * 4 + 8];
+	size_t bl, off = 0;
+
+	if (s->phase != DKIM_PHASE_DONE || i >= s->nsigs)
+		return DKIM_ERR_STATE;
+	g = &s->sig[i];
+	e.buf = buf;
+	e.cap = cap;
+	emit_sig_head(s, g, &e);
+	bl = dkim_base64(g->b, g->blen, b64, sizeof(b64));
+	/* the value starts on the "b=" line, folds only inside it */
+	while (off < bl) {
+		size_t room = e.col < FOLD_AT ? FOLD_AT - e.col : 0, k;
+
+		if (room < 8 && off > 0) {
+			emit_raw(&e, "\r\n ", 3);
+			e.col = 1;
+			continue;
+		}
+		if (room < 8)
+			room = 8;
+		k = bl - off < room ? bl - off : room;
+		emit_raw(&e, b64 + off, k);
+		off += k;
+		if (off < bl) {
+			emit_raw(&e, "\r\n ", 3);
+			e.col = 1;
+		}
+	}
+	emit_raw(&e, "\r\n", 2);
+	if (e.over || cap == 0) {
+		if (cap > 0)
+			buf[0] = 0;
+		return DKIM_ERR_OUTPUT_SPACE;
+	}
+	buf[e.len] = 0;
+	if (len != NULL)
+		*len = e.len;
+	return DKIM_OK;
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# zegel run: the console over a pipe and over a pty, --config load errors,
+# save to the --config file, automatic load of <data-dir>/zegel.conf.
+. "$TOP/tests/lib.sh"
+d=$(tmpdir)
+trap 'rm -rf "$d"' EXIT
+
+rc=0
+err=$(printf 'exit\n' | timeout 10 "$ZEGEL" run --config "$d/missing.conf" 2>&1) || rc=$?
+check "a missing --config file stops the start with exit 1" test "$rc" -eq 1
+check "and says which file" grep -q "missing.conf: cannot read" <<<"$err"
+rc=0
+out=$(printf 'set data-dir %s\nset domain example.org\nset key s1 domain example.org file %s/s1.pem\nset user printer password "pass word"\ncommit\nsave\nshow running\nexit\n' "$d" "$d" |
+	timeout 10 "$ZEGEL" run 2>&1) || rc=$?
+check "run with piped console exits 0 on 'exit'" test "$rc" -eq 0
+check "commit through the console" grep -q 'commit: ok, generation 1' <<<"$out"
+check "save writes <data-dir>/zegel.conf" test -f "$d/zegel.conf"
+check "saved file is mode 0600" test "$(stat -c %a "$d/zegel.conf")" = 600
+check "saved file holds the password hash, not the password" \
+	bash -c "grep -q 'password-hash \$zegel-sha256\\$' '$d/zegel.conf' && ! grep -q 'pass word' '$d/zegel.conf'"
+check "show running masks secrets" grep -q 'set user printer password-hash \*\*\*\*\*\*\*\*' <<<"$out"
+
+# Load the saved file back: same running configuration.
+out2=$(printf 'show running\n' | timeout 10 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+check "the saved file loads and shows the same configuration" \
+	diff <(grep '^set ' <<<"$out" | sed 's/^zegel> //') <(grep '^set ' <<<"$out2" | sed 's/^zegel> //')
+mkdir -p "$d/var" && cp "$d/zegel.conf" "$d/var/zegel.conf"
+out3=$(printf 'show running\n' | (cd "$d" && timeout 10 "$ZEGEL" run 2>&1))
+check "without --config, <data-dir>/zegel.conf is loaded (host data-dir ./var)" \
+	grep -q '^set domain example.org' <<<"${out3#zegel> }"
+# An invalid line names file:line and stops the start.
+printf 'set domain example.org\nset domain bad_name\n' >"$d/bad.conf"
+rc=0
+err=$(timeout 10 "$ZEGEL" run --config "$d/bad.conf" </dev/null 2>&1) || rc=$?
+check "an invalid config file exits 1" test "$rc" -eq 1
+check "the error names file:line and the reason" grep -q "bad.conf:2: set domain: 'bad_name' is not a domain name" <<<"$err"
+printf 'set key k domain nowhere.example file /k\n' >"$d/bad2.conf"
+rc=0
+err=$(timeout 10 "$ZEGEL" run --config "$d/bad2.conf" </dev/null 2>&1) || rc=$?
+check "a config that fails commit validation exits 1" test "$rc" -eq 1
+
+# save goes to the --config file.
+cp "$d/zegel.conf" "$d/other.conf"
+printf 'set hostname saved.example\ncommit\nsave\n' | timeout 10 "$ZEGEL" run --config "$d/other.conf" >/dev/null 2>&1
+check "save writes back to the --config file" grep -q '^set hostname saved.example$' "$d/other.conf"
+check "no temporary file is left next to it" test "$(ls "$d" | grep -c tmp)" -eq 0
+
+# End of input without exit: a last unterminated line still runs.
+out=$(printf 'show version' | timeout 10 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+check "EOF runs an unterminated last line and exits" grep -q '^board: ' <<<"$out"
+
+# A real terminal: raw mode, echo and line editing (python3-pexpect).
+if $PY -c 'import pexpect' 2>/dev/null; then
+	check "pty console: prompt, echo, backspace, history, Ctrl-C, exit" $PY - "$ZEGEL" "$d/zegel.conf" <<'PYEOF'
+import sys, pexpect
+z, conf = sys.argv[1], sys.argv[2]
+p = pexpect.spawn(z, ["run", "--config", conf], timeout=5, encoding="utf-8")
+p.expect_exact("zegel> ")
+p.send("show versiom\x7fn\r")
+p.expect("board: ")
+p.expect_exact("zegel> ")
+p.send("garbage\x03")
+p.expect_exact("^C")
+p.expect_exact("zegel> ")
+p.send("\x1b[A\r")              # history: show version again
+p.expect("board: ")
+p.expect_exact("zegel> ")
+p.send("exit\r")
+p.expect(pexpect.EOF)
+p.close()
+sys.exit(0 if p.exitstatus == 0 else 1)
+PYEOF
+else
+	skip "pty console" "python3-pexpect is not installed"
+fi
+finish

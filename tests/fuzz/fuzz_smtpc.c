@@ -1,0 +1,115 @@
+/*
+ * libFuzzer target: the SMTP client engine against a hostile upstream.
+ *
+ * Input: byte 0 picks parameters (pipelining-sensitive recipient count,
+ * AUTH, implicit TLS, 8-bit); byte 1 a chunk size; the rest is what the
+ * upstream sends, fed in chunks. The harness answers NEED_TLS and NEED_BODY
+ * the way the smarthost does. Invariants checked: no MAIL/RCPT/AUTH/DATA
+ * before TLS, output never beyond the buffer, a verdict is final.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/relay/smtpc.h"
+
+static const char rcpts[] = "a@x.test\0b@y.test\0c@z.test";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+has(const uint8_t *p, size_t n, const char *w)
+{
+	size_t i, l = strlen(w);
+
+	for (i = 0; i + l <= n; i++)
+		if (memcmp(p + i, w, l) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+drain(struct smtpc *c, int tls)
+{
+	const uint8_t *p;
+	size_t n = smtpc_out(c, &p);
+
+	if (n > SMTPC_OUT_MAX)
+		abort();
+	if (!tls && (has(p, n, "MAIL") || has(p, n, "AUTH") || has(p, n, "RCPT") ||
+	    has(p, n, "DATA")))
+		abort();
+	smtpc_out_ack(c, n);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char body[] = "Subject: t\r\n\r\n.dot\r\n\xc3\xa9\r\nend";
+	struct smtpc_params p = {
+		.helo = "gw.test", .mail_from = "s@x.test", .rcpts = rcpts, .size = 100,
+	};
+	struct smtpc c;
+	size_t off = 2, chunk;
+	int tls;
+	enum smtpc_event done = SMTPC_EV_NONE;
+
+	if (size < 2)
+		return 0;
+	p.nrcpt = 1 + data[0] % 3;
+	p.implicit_tls = data[0] & 4;
+	p.body_8bit = data[0] & 8;
+	p.smtputf8 = data[0] & 16;
+	if (data[0] & 32) {
+		p.username = "user";
+		p.password = "pass";
+	}
+	chunk = 1 + data[1] % 64;
+	tls = p.implicit_tls;
+	smtpc_init(&c, &p);
+	drain(&c, tls);
+	while (off < size) {
+		size_t n = size - off < chunk ? size - off : chunk;
+		size_t used = smtpc_push(&c, data + off, n);
+
+		if (used > n)
+			abort();
+		off += used ? used : n;
+		for (;;) {
+			enum smtpc_event ev = smtpc_event(&c);
+			drain(&c, tls);
+			if (ev == SMTPC_EV_NEED_TLS) {
+				tls = 1;
+				smtpc_tls_up(&c);
+				continue;
+			}
+			if (ev == SMTPC_EV_NEED_BODY) {
+				size_t k = 0;
+				while (k < sizeof(body) - 1 && smtpc_event(&c) == SMTPC_EV_NEED_BODY) {
+					size_t u = smtpc_body(&c, (const uint8_t *)body + k,
+					    sizeof(body) - 1 - k);
+					k += u;
+					drain(&c, tls);
+				}
+				if (smtpc_event(&c) == SMTPC_EV_NEED_BODY)
+					(void)smtpc_body_end(&c);
+				continue;
+			}
+			if (ev == SMTPC_EV_DONE || ev == SMTPC_EV_FAILED) {
+				if (done != SMTPC_EV_NONE && done != ev)
+					abort(); /* a verdict never changes */
+				done = ev;
+				if (smtpc_result(&c)->code < 200 || smtpc_result(&c)->code > 599)
+					abort();
+			}
+			break;
+		}
+	}
+	smtpc_closed(&c);
+	if (smtpc_event(&c) != SMTPC_EV_DONE && smtpc_event(&c) != SMTPC_EV_FAILED)
+		abort();
+	if (done == SMTPC_EV_DONE && smtpc_event(&c) != SMTPC_EV_DONE)
+		abort();
+	smtpc_free(&c);
+	return 0;
+}

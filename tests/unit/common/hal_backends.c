@@ -1,0 +1,34 @@
+/* The enabled HAL backends, for the contract suites (see hal_backends.h). */
+#include <stddef.h>
+
+#include "tests/unit/common/hal_backends.h"
+#include "zegel/config.h"
+
+const struct hal_crypto_ops *const test_crypto_backends[] = {
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_SOFT)
+	&hal_crypto_soft,
+#endif
+	NULL,
+};
+
+const struct hal_entropy_ops *const test_entropy_backends[] = {
+	&hal_entropy_posix,
+	NULL,
+};
+
+const struct hal_clock_ops *const test_clock_backends[] = {
+	&hal_clock_posix,
+	NULL,
+};
+
+const struct hal_storage_ops *const test_storage_backends[] = {
+	&hal_storage_posix,
+	NULL,
+};
+
+const struct hal_net_ops *const test_net_backends[] = {
+#if IS_ENABLED(CONFIG_HAL_NET_POSIX)
+	&hal_net_posix,
+#endif
+	NULL,
+};

@@ -1,0 +1,209 @@
+/* hal_storage contract, for every enabled backend: a file visible under its
+ * final name is complete (put/commit replace atomically, abort leaves
+ * nothing), get() is bounded (-EFBIG, canary past the buffer), and the
+ * helpers (mkdirs, exists, remove, free_bytes) answer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/common/hal_backends.h"
+
+#define CANARY 0x5a
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/zegel-test-storage.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	hal_storage_set(&hal_storage_posix);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Entries in dir (except . and ..). */
+static int
+entries(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_put_get(void **state)
+{
+	static uint8_t data[10000], buf[10001];
+	char path[128];
+	size_t len;
+	struct stat st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	for (const struct hal_storage_ops *const *b = test_storage_backends; *b; b++) {
+		hal_storage_set(*b);
+		snprintf(path, sizeof(path), "%s/f", dir);
+		assert_int_equal(hal_storage_put(path, data, sizeof(data), 0640), 0);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0640);
+		assert_int_equal(entries(), 1); /* no temporary file left */
+		/* Exactly the size: fine, and nothing written past it. */
+		memset(buf, 0, sizeof(buf));
+		buf[sizeof(data)] = CANARY;
+		assert_int_equal(hal_storage_get(path, buf, sizeof(data), &len), 0);
+		assert_int_equal(len, sizeof(data));
+		assert_memory_equal(buf, data, sizeof(data));
+		assert_int_equal(buf[sizeof(data)], CANARY);
+		/* One byte short: -EFBIG, still no overrun. */
+		buf[sizeof(data) - 1] = CANARY;
+		assert_int_equal(hal_storage_get(path, buf, sizeof(data) - 1, &len), -EFBIG);
+		assert_int_equal(buf[sizeof(data) - 1], CANARY);
+		assert_int_equal(hal_storage_get(path, buf, 0, &len), -EFBIG);
+		/* Replace: the new content, still one file. */
+		assert_int_equal(hal_storage_put(path, "short", 5, 0600), 0);
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 5);
+		assert_memory_equal(buf, "short", 5);
+		assert_int_equal(entries(), 1);
+		/* Empty file. */
+		assert_int_equal(hal_storage_put(path, "", 0, 0600), 0);
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 0);
+		assert_int_equal((*b)->remove(path), 0);
+		assert_int_equal(entries(), 0);
+	}
+}
+
+static void
+test_commit_is_atomic(void **state)
+{
+	char path[128];
+	uint8_t buf[64];
+	size_t len;
+	struct hal_file f;
+
+	(void)state;
+	for (const struct hal_storage_ops *const *b = test_storage_backends; *b; b++) {
+		hal_storage_set(*b);
+		snprintf(path, sizeof(path), "%s/conf", dir);
+		assert_int_equal(hal_storage_put(path, "old", 3, 0600), 0);
+		assert_int_equal((*b)->open_write(&f, path, 0600), 0);
+		assert_int_equal((*b)->write(&f, "new content", 11), 0);
+		/* Before commit the final name still holds the old file, whole. */
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 3);
+		assert_memory_equal(buf, "old", 3);
+		assert_int_equal((*b)->commit(&f, path), 0);
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 11);
+		assert_memory_equal(buf, "new content", 11);
+		assert_int_equal(entries(), 1);
+		/* Abort: the old file stays, the temporary goes. */
+		assert_int_equal((*b)->open_write(&f, path, 0600), 0);
+		assert_int_equal((*b)->write(&f, "discarded", 9), 0);
+		(*b)->abort(&f);
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 11);
+		assert_int_equal(entries(), 1);
+		/* Abort of a new file leaves no file at all. */
+		snprintf(path, sizeof(path), "%s/never", dir);
+		assert_int_equal((*b)->open_write(&f, path, 0600), 0);
+		(*b)->abort(&f);
+		assert_int_equal((*b)->exists(path), 0);
+		assert_int_equal(entries(), 1);
+	}
+}
+
+static void
+test_refusals(void **state)
+{
+	char path[300];
+	uint8_t buf[8];
+	size_t len;
+
+	(void)state;
+	for (const struct hal_storage_ops *const *b = test_storage_backends; *b; b++) {
+		hal_storage_set(*b);
+		snprintf(path, sizeof(path), "%s/missing", dir);
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), -ENOENT);
+		/* Never replace a directory (or a device) by rename. */
+		snprintf(path, sizeof(path), "%s/sub", dir);
+		assert_int_equal((*b)->mkdirs(path, 0700), 0);
+		assert_int_equal(hal_storage_put(path, "x", 1, 0600), -EPERM);
+		assert_int_equal(entries(), 1);
+		/* A missing parent directory is an error, not a crash. */
+		snprintf(path, sizeof(path), "%s/no/such/dir/f", dir);
+		assert_true(hal_storage_put(path, "x", 1, 0600) < 0);
+		/* A name too long for the temporary file. */
+		memset(path, 'a', sizeof(path) - 1);
+		path[sizeof(path) - 1] = 0;
+		memcpy(path, "/tmp/", 5);
+		assert_true(hal_storage_put(path, "x", 1, 0600) < 0);
+		snprintf(path, sizeof(path), "%s/sub", dir);
+		assert_int_equal(rmdir(path), 0);
+	}
+}
+
+static void
+test_helpers(void **state)
+{
+	char path[128];
+	uint64_t free_bytes = 0;
+
+	(void)state;
+	for (const struct hal_storage_ops *const *b = test_storage_backends; *b; b++) {
+		hal_storage_set(*b);
+		snprintf(path, sizeof(path), "%s/a/b/c", dir);
+		assert_int_equal((*b)->exists(path), 0);
+		assert_int_equal((*b)->mkdirs(path, 0700), 0);
+		assert_int_equal((*b)->mkdirs(path, 0700), 0); /* again: fine */
+		assert_int_equal((*b)->exists(path), 1);
+		snprintf(path, sizeof(path), "%s/a/b/c/file", dir);
+		assert_int_equal(hal_storage_put(path, "1", 1, 0600), 0);
+		assert_int_equal((*b)->exists(path), 1);
+		assert_int_equal((*b)->remove(path), 0);
+		assert_int_equal((*b)->remove(path), -ENOENT);
+		assert_int_equal((*b)->free_bytes(dir, &free_bytes), 0);
+		assert_true(free_bytes > 0);
+		assert_int_equal((*b)->mkdirs("", 0700), -EINVAL);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_is_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
