@@ -55,10 +55,68 @@ dkim_body_init(struct dkim_body *b, enum dkim_canon canon)
 	return hal_hash_init(&b->hash, HAL_HASH_SHA256);
 }
 
+/* Does any of the 8 bytes in x equal SP or HTAB? (SWAR zero-byte test on
+ * x ^ 0x20.. and x ^ 0x09..; byte order does not matter.) */
+static inline bool
+has_wsp8(uint64_t x)
+{
+	const uint64_t lo = 0x0101010101010101ULL, hi = 0x8080808080808080ULL;
+	uint64_t a = x ^ 0x2020202020202020ULL, t = x ^ 0x0909090909090909ULL;
+
+	return (((a - lo) & ~a) | ((t - lo) & ~t)) & hi;
+}
+
+/* Relaxed (§3.4.4) data of one line, no line end inside: copied into the
+ * staging buffer with WSP runs reduced to one SP, written only before the
+ * next non-WSP byte (so WSP at the end of a line disappears). */
+static const uint8_t *
+relaxed_piece(struct dkim_body *b, const uint8_t *q, const uint8_t *stop)
+{
+	uint8_t *o = b->buf + b->blen, *o0 = o;
+	bool wsp = b->wsp;
+	uint64_t x;
+
+	while (q < stop) {
+		size_t k = (size_t)(stop - q) >= 8 ? 8 : 1;
+
+		if (k == 8) {
+			memcpy(&x, q, 8);
+			if (!has_wsp8(x)) {
+				if (wsp) {
+					*o++ = ' ';
+					wsp = false;
+				}
+				memcpy(o, q, 8);
+				o += 8;
+				q += 8;
+				continue;
+			}
+		}
+		/* branch-free: text has a WSP every few bytes, which a branch
+		 * would mispredict */
+		for (; k > 0; k--, q++) {
+			uint8_t c = *q;
+			unsigned is = (unsigned)(c == ' ') | (unsigned)(c == '\t');
+
+			*o = ' ';
+			o += (unsigned)wsp & (is ^ 1u);
+			*o = c;
+			o += is ^ 1u;
+			wsp = is != 0;
+		}
+	}
+	if (o > o0)
+		b->line_data = true;
+	b->len += (size_t)(o - o0);
+	b->blen += (size_t)(o - o0);
+	b->wsp = wsp;
+	return q;
+}
+
 void
 dkim_body_data(struct dkim_body *b, const uint8_t *p, size_t n)
 {
-	const uint8_t *q = p, *end = p + n, *r;
+	const uint8_t *q = p, *end = p + n;
 
 	if (n == 0)
 		return;
@@ -68,25 +126,26 @@ dkim_body_data(struct dkim_body *b, const uint8_t *p, size_t n)
 		b->line_data = true;
 		return;
 	}
-	/* relaxed: WSP runs become one SP; WSP at the end of a line goes */
-	while (q < end) {
-		r = q;
-		while (r < end && *r != ' ' && *r != '\t')
-			r++;
-		if (r > q) {
-			body_blank(b);
-			if (b->wsp) {
-				body_put(b, (const uint8_t *)" ", 1);
-				b->wsp = false;
-			}
-			body_put(b, q, (size_t)(r - q));
-			b->line_data = true;
-		}
-		q = r;
-		while (q < end && (*q == ' ' || *q == '\t')) {
-			b->wsp = true;
+	if (b->blank_lines > 0) {
+		/* held-back empty lines are hashed before the first non-WSP
+		 * byte; a line of only WSP is empty too */
+		while (q < end && (*q == ' ' || *q == '\t'))
 			q++;
-		}
+		if (q > p)
+			b->wsp = true;
+		if (q == end)
+			return;
+		body_blank(b);
+	}
+	/* the output of a piece is at most its input plus one pending SP */
+	while (q < end) {
+		size_t room, take;
+
+		if (sizeof(b->buf) - b->blen < 64)
+			body_flush(b);
+		room = sizeof(b->buf) - b->blen - 1;
+		take = (size_t)(end - q) < room ? (size_t)(end - q) : room;
+		q = relaxed_piece(b, q, q + take);
 	}
 }
 

@@ -532,32 +532,39 @@ body_eol(struct dkim_signer *s)
 		dkim_body_eol(&s->body[1]);
 }
 
+/*
+ * Body bytes: split into line data and line ends. memchr finds each LF; a CR
+ * right before it belongs to the line end, any other CR is data (a CR at the
+ * end of a slice waits for the next byte).
+ */
 static void
 push_body(struct dkim_signer *s, const uint8_t *p, size_t n)
 {
-	const uint8_t *q = p, *end = p + n, *r;
+	const uint8_t *q = p, *end = p + n, *r, *e;
 
-	while (q < end) {
-		if (s->pending_cr) {
-			s->pending_cr = false;
-			if (*q == '\n') {
-				body_eol(s);
-				q++;
-				continue;
-			}
+	if (n > 0 && s->pending_cr) {
+		s->pending_cr = false;
+		if (*q == '\n') {
+			body_eol(s);
+			q++;
+		} else {
 			body_data(s, (const uint8_t *)"\r", 1);
 		}
-		r = q;
-		while (r < end && *r != '\r' && *r != '\n')
-			r++;
-		if (r > q)
-			body_data(s, q, (size_t)(r - q));
-		if (r == end)
+	}
+	while (q < end) {
+		r = memchr(q, '\n', (size_t)(end - q));
+		if (r == NULL) {
+			e = end;
+			if (e[-1] == '\r') {
+				e--;
+				s->pending_cr = true;
+			}
+			body_data(s, q, (size_t)(e - q));
 			break;
-		if (*r == '\n')
-			body_eol(s);
-		else
-			s->pending_cr = true;
+		}
+		e = (r > q && r[-1] == '\r') ? r - 1 : r;
+		body_data(s, q, (size_t)(e - q));
+		body_eol(s);
 		q = r + 1;
 	}
 }

@@ -52,7 +52,7 @@ case_run() {
 	out=$(timeout 60 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \
 		--from printer@example.test --to alice@example.net,bad@example.net \
 		--h-From printer@example.test --h-Subject "case $name" \
-		--body "SECRET-BODY-$name" 2>&1)
+		--body "SECRET-BODY-$name${BODY_EXTRA:-}" ${SWAKS_EXTRA:-} 2>&1)
 	smtpd_stop
 	fake_stop
 	if printf '%s\n' "$out" | grep -qE "$want"; then
@@ -89,6 +89,14 @@ case_run auth-refused auth good 24153 "${D}451 4\.7\.8 .*refused zegel's relay c
 EXTRA_CONF='set relay tls implicit'
 case_run implicit-tls implicit good 24154 '^<~ +250 2\.0\.0 .*relayed via'
 EXTRA_CONF=
+BODY_EXTRA=$' caf\xc3\xa9'
+case_run 8bit-to-7bit 7bit good 24155 "${D}554 5\.6\.3 .*8BITMIME"
+BODY_EXTRA= SWAKS_EXTRA=
+if grep -q -- '--DOT--' "$d/fake.8bit-to-7bit.log"; then
+	not_ok "8bit-to-7bit: no final dot reached the upstream" "$(tail -5 "$d/fake.8bit-to-7bit.log")"
+else
+	ok "8bit-to-7bit: no final dot reached the upstream (nothing delivered)"
+fi
 if grep -q '^AUTH PLAIN ' "$d/fake.auth-plain.log" && ! sed '/^--TLS--$/,$d' "$d/fake.auth-plain.log" | grep -q AUTH; then
 	ok "auth-plain: credentials sent only inside TLS"
 else

@@ -108,6 +108,27 @@ for v in dkimpy maildkim opendkim; do
 	fi
 done
 
+# ---------------------------------------------------------------- key formats
+# Keys made by OpenSSL, not by zegel: RSA PKCS#8 ("PRIVATE KEY"), RSA PKCS#1
+# ("RSA PRIVATE KEY", openssl genrsa -traditional) and Ed25519 PKCS#8.
+openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out "$T/k/o8.key" 2>/dev/null
+openssl genrsa -traditional -out "$T/k/o1.key" 2048 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$T/k/oe.key" 2>/dev/null
+check "OpenSSL wrote the three key kinds" \
+	bash -c "grep -q 'BEGIN PRIVATE KEY' $T/k/o8.key && grep -q 'BEGIN RSA PRIVATE KEY' $T/k/o1.key &&
+		grep -q 'BEGIN PRIVATE KEY' $T/k/oe.key"
+: >"$T/okeys"
+for s in o8 o1 oe; do
+	"$ZEGEL" dnsrecord -d example.com -s "$s" -k "$T/k/$s.key" >"$T/k/$s.txt"
+	printf '%s._domainkey.example.com %s\n' "$s" "$(grep -o '"[^"]*"' "$T/k/$s.txt" | tr -d '"\n')" \
+		>>"$T/okeys"
+done
+"$ZEGEL" sign -d example.com --key "o8:$T/k/o8.key" --key "o1:$T/k/o1.key" --key "oe:$T/k/oe.key" \
+	"$T/c/plain.eml" >"$T/okeys.relaxed-relaxed.o.eml"
+out=$("$PY" "$here/dkim_verify_dkimpy.py" "$T/okeys" 3 "$T/okeys.relaxed-relaxed.o.eml")
+check "OpenSSL keys (RSA PKCS#8, RSA PKCS#1, Ed25519 PKCS#8) sign; dkimpy verifies all three" \
+	test "$(awk -F'\t' '$4 == "pass"' <<<"$out" | wc -l)" -eq 3
+
 # ---------------------------------------------------------------- refusals
 refuse() { # what INPUT ARGS...: exit != 0, nothing on stdout, a message on stderr
 	local what=$1 input=$2 rc

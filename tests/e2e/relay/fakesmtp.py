@@ -19,6 +19,7 @@ Modes:
   auth          AUTH PLAIN and LOGIN offered after TLS only; MAIL needs a
                 successful AUTH as zegel / s3cret (535 5.7.8 otherwise)
   authlogin     the same with only AUTH LOGIN offered
+  7bit          like ok, but no 8BITMIME in EHLO; logs "--DOT--" for a final dot
 """
 import argparse, base64, socket, ssl, sys
 
@@ -87,6 +88,8 @@ def serve(s):
         cmd = l.strip().upper()
         if cmd.startswith(b"EHLO"):
             ext = [b"fake.test", b"PIPELINING", b"SIZE 10000000", b"8BITMIME", b"ENHANCEDSTATUSCODES"]
+            if a.mode == "7bit":
+                ext.remove(b"8BITMIME")
             if a.mode != "nostarttls" and not tls:
                 ext.append(b"STARTTLS")
             if a.mode == "auth" and tls:
@@ -146,6 +149,7 @@ def serve(s):
                 if d is None:
                     return
                 if d == b".\r\n":
+                    log.write(b"\n--DOT--\n")
                     break
             if a.mode == "dropdot":
                 c.s.close()

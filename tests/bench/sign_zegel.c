@@ -1,0 +1,95 @@
+/*
+ * zegel's signing loop for tests/bench/sign: the library exactly as `zegel
+ * sign` and the SMTP path use it (init, add, push, finish, header), keys
+ * loaded once, messages in memory.
+ *
+ *   sign_zegel sign KEYFILE SELECTOR LISTFILE BIGFILE
+ *       -> "msgs_per_s=N big_mb_per_s=N"
+ *   sign_zegel ceilings RSA2048KEY ED25519KEY
+ *       -> "rsa2048_signs_per_s=N ed25519_signs_per_s=N sha256_mb_per_s=N"
+ *          (tight loops through hal/crypto: mbedTLS, libsodium, the hash backend)
+ */
+#include "dkim/dkim.h"
+#include "firmware/keys/keys.h"
+#include "sign_common.h"
+
+static struct dkim_signer sg;
+static uint8_t hbuf[CONFIG_DKIM_MAX_HEADER_BYTES];
+static char out[4096];
+
+static void
+sign_one(const struct hal_key *k, const char *sel, const struct blob *m)
+{
+	struct dkim_sig_params p = {
+		.domain = "example.com", .selector = sel, .key = k,
+		.canon_header = DKIM_CANON_RELAXED, .canon_body = DKIM_CANON_RELAXED,
+	};
+	size_t n;
+
+	dkim_signer_init(&sg, hbuf, sizeof(hbuf));
+	if (dkim_signer_add(&sg, &p) != DKIM_OK ||
+	    dkim_signer_push(&sg, m->p, m->n) != m->n ||
+	    dkim_signer_finish(&sg, 1764331200) != DKIM_OK ||
+	    dkim_signer_header(&sg, 0, out, sizeof(out), &n) != DKIM_OK) {
+		fprintf(stderr, "sign failed: %s\n", dkim_strerror(dkim_signer_error(&sg)));
+		exit(1);
+	}
+}
+
+static int
+ceilings(const char *rsafile, const char *edfile)
+{
+	struct hal_key rsa, ed;
+	uint8_t d[32] = { 1 }, sig[512];
+	size_t sl;
+	double t0, t;
+	int n;
+	static uint8_t buf[10 << 20];
+
+	if (keys_load_file(&rsa, rsafile) != 0 || keys_load_file(&ed, edfile) != 0)
+		return 2;
+	t0 = now_s();
+	for (n = 0; (t = now_s() - t0) < 3.0; n++)
+		hal_key_sign(&rsa, HAL_HASH_SHA256, d, 32, sig, sizeof(sig), &sl);
+	printf("rsa2048_signs_per_s=%.0f ", n / t);
+	t0 = now_s();
+	for (n = 0; (t = now_s() - t0) < 2.0; n++)
+		hal_key_sign(&ed, HAL_HASH_SHA256, d, 32, sig, sizeof(sig), &sl);
+	printf("ed25519_signs_per_s=%.0f ", n / t);
+	memset(buf, 'a', sizeof(buf));
+	t0 = now_s();
+	for (n = 0; (t = now_s() - t0) < 2.0; n++)
+		hal_hash(HAL_HASH_SHA256, buf, sizeof(buf), d);
+	printf("sha256_mb_per_s=%.1f\n", n * (double)sizeof(buf) / 1e6 / t);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct hal_key k;
+	struct blob *v, big;
+	size_t n;
+	double t0, t;
+
+	if (argc == 4 && strcmp(argv[1], "ceilings") == 0)
+		return ceilings(argv[2], argv[3]);
+	if (argc != 6 || strcmp(argv[1], "sign") != 0)
+		return 2;
+	if (keys_load_file(&k, argv[2]) != 0)
+		return 2;
+	v = slurp_list(argv[4], &n);
+	big = slurp(argv[5]);
+	t0 = now_s();
+	for (size_t i = 0; i < n; i++)
+		sign_one(&k, argv[3], &v[i]);
+	t = now_s() - t0;
+	printf("msgs_per_s=%.0f ", n / t);
+	t0 = now_s();
+	for (int i = 0; i < 3; i++)
+		sign_one(&k, argv[3], &big);
+	t = now_s() - t0;
+	printf("big_mb_per_s=%.1f\n", 3 * big.n / 1e6 / t);
+	hal_key_free(&k);
+	return 0;
+}
