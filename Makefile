@@ -32,7 +32,10 @@ $(error unknown BOARD '$(BOARD)'; boards: $(BOARDS))
 endif
 # VARIANT=asan builds the host with ASan+UBSan into build/host-asan.
 VARIANT ?=
-O := build/$(BOARD)$(if $(VARIANT),-$(VARIANT))
+# LIBC=glibc|uclibc|musl|external builds the board with another C library than
+# its defconfig names, in its own folder build/<board>-<libc> (make size uses it).
+LIBC ?=
+O := build/$(BOARD)$(if $(VARIANT),-$(VARIANT))$(if $(LIBC),-$(LIBC))
 CONFIG := $(O)/.config
 AUTOCONF := $(O)/include/generated/autoconf.h
 KCONFIG_ENV = KCONFIG_CONFIG=$(CONFIG) ZEGEL_VERSION=$(ZEGEL_VERSION)
@@ -48,7 +51,9 @@ endif
 $(CONFIG): board/$(BOARD)/defconfig
 	@mkdir -p $(O)
 	@echo "  CONF    $(O)/.config (from board/$(BOARD)/defconfig)"
-	$(Q)$(KCONFIG_ENV) kconfig-conf -s --defconfig=board/$(BOARD)/defconfig Kconfig >/dev/null
+	$(Q){ cat board/$(BOARD)/defconfig; $(if $(LIBC),echo 'CONFIG_LIBC_$(shell echo $(LIBC) | tr a-z A-Z)=y';) } \
+		> $(O)/defconfig.in
+	$(Q)$(KCONFIG_ENV) kconfig-conf -s --defconfig=$(O)/defconfig.in Kconfig >/dev/null
 
 %_defconfig:
 	@test -f board/$*/defconfig || { echo "no board '$*'; boards: $(BOARDS)"; exit 2; }
@@ -85,6 +90,11 @@ TC := external
 endif
 endif
 ifneq ($(wildcard $(CONFIG)),)
+ifneq ($(LIBC),)
+ifneq ($(LIBC),$(patsubst "%",%,$(CONFIG_LIBC_NAME)))
+$(error LIBC=$(LIBC) is not available for board $(BOARD) (see toolchain/Kconfig))
+endif
+endif
 include toolchain/$(TC).mk
 endif
 endif
@@ -205,19 +215,27 @@ include board/image.mk
 
 # ---------------------------------------------------------------- size, lint
 .PHONY: size
+# make size: every board with its defconfig's C library.
+# make size SIZE_LIBCS="glibc uclibc musl": every cross board with each of these
+# C libraries that Kconfig allows for it (build/<board>-<libc>/).
+SIZE_FMT := '%-20s %-8s %10s %8s %8s %12s %9s\n'
 size:
-	$(Q)printf '%-20s %-8s %10s %8s %8s %12s\n' board libc text data bss stripped
+	$(Q)printf $(SIZE_FMT) board libc text data bss stripped KiB
 	$(Q)for b in $(BOARDS); do \
-		$(MAKE) --no-print-directory BOARD=$$b all >/dev/null || exit 1; \
-		$(MAKE) --no-print-directory BOARD=$$b size-one; done
+		for l in $(if $(SIZE_LIBCS),$(SIZE_LIBCS),-); do \
+		lv=; if [ "$$l" != - ] && [ "$$b" != host ]; then lv="LIBC=$$l"; \
+			$(MAKE) -s --no-print-directory BOARD=$$b $$lv print-TC >/dev/null 2>&1 || continue; \
+		elif [ "$$l" != - ] && [ "$$l" != glibc ]; then continue; fi; \
+		$(MAKE) --no-print-directory BOARD=$$b $$lv all >/dev/null || exit 1; \
+		$(MAKE) --no-print-directory BOARD=$$b $$lv size-one || exit 1; done; done
 	$(Q)$(MAKE) --no-print-directory image-size
 
 .PHONY: size-one
 size-one: $(ZEGEL)
 	$(Q)$(STRIP) -o $(ZEGEL).stripped $(ZEGEL)
-	$(Q)set -- $$($(SIZE) $(ZEGEL) | tail -1); \
-	printf '%-20s %-8s %10s %8s %8s %12s\n' $(BOARD) $(patsubst "%",%,$(CONFIG_LIBC_NAME)) $$1 $$2 $$3 \
-		$$(stat -c %s $(ZEGEL).stripped)
+	$(Q)set -- $$($(SIZE) $(ZEGEL) | tail -1); st=$$(stat -c %s $(ZEGEL).stripped); \
+	printf $(SIZE_FMT) $(BOARD) $(patsubst "%",%,$(CONFIG_LIBC_NAME)) $$1 $$2 $$3 $$st \
+		$$(awk "BEGIN { printf \"%.1f\", $$st / 1024 }")
 
 .PHONY: lint fmt
 lint:
