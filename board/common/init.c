@@ -16,8 +16,10 @@
  *      disk /data is a tmpfs and the console says the config will not survive
  *   4. lo up; eth0 up with an address and a default route (see below)
  *   5. print `zegel version`, then run `zegel run --config /data/zegel.conf`
- *      on the console; when it exits it is started again after a back-off
- *      (1 s, doubling up to 30 s while it keeps dying within 10 s)
+ *      on the console (plain `zegel run` while that file does not exist yet:
+ *      defaults, and `save` writes it); when it exits it is started again
+ *      after a back-off (1 s, doubling up to 30 s while it keeps dying
+ *      within 10 s)
  *
  * Network settings, later ones win:
  *   built-in      zegel_if=eth0 zegel_ip=10.0.2.15/24 zegel_gw=10.0.2.2
@@ -464,6 +466,7 @@ main(void)
 {
 	static char *version_argv[] = { INIT_ZEGEL, "version", NULL };
 	static char *run_argv[] = { INIT_ZEGEL, "run", "--config", INIT_CONFIG, NULL };
+	static char *first_argv[] = { INIT_ZEGEL, "run", NULL };
 	struct sigaction sa;
 	long started, backoff = 1000;
 	pid_t child, pid;
@@ -500,9 +503,13 @@ main(void)
 		;
 
 	for (;;) {
-		init_log("starting zegel run --config %s", INIT_CONFIG);
+		/* First boot: no saved file yet. `zegel run` then starts from the
+		 * defaults, whose data-dir is /data, and `save` writes INIT_CONFIG. */
+		int saved = access(INIT_CONFIG, F_OK) == 0;
+		init_log("starting zegel run%s%s", saved ? " --config " : " (no saved config yet)",
+		    saved ? INIT_CONFIG : "");
 		started = init_now_ms();
-		child = init_spawn(run_argv);
+		child = init_spawn(saved ? run_argv : first_argv);
 		for (;;) {
 			if (init_signal != 0)
 				init_shutdown(child, init_signal);

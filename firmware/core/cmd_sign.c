@@ -143,8 +143,8 @@ cmd_sign(int argc, char **argv)
 	FILE *in = stdin, *spool = NULL, *src;
 	struct stat st;
 	int rc = 1, prev = 0;
-	size_t n;
-	char hdr[4096];
+	size_t n, hlen = 0;
+	static char hdr[DKIM_MAX_SIGS * 4096];
 
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
@@ -288,13 +288,15 @@ cmd_sign(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
+	/* all fields first: nothing reaches stdout unless everything worked */
 	for (unsigned i = 0; i < dkim_signer_count(&signer); i++) {
-		if (dkim_signer_header(&signer, i, hdr, sizeof(hdr), &n) != DKIM_OK) {
+		if (dkim_signer_header(&signer, i, hdr + hlen, sizeof(hdr) - hlen, &n) != DKIM_OK) {
 			fprintf(stderr, "zegel sign: signature field too long\n");
 			goto out;
 		}
-		fwrite(hdr, 1, n, stdout);
+		hlen += n;
 	}
+	fwrite(hdr, 1, hlen, stdout);
 	src = spool != NULL ? spool : in;
 	if (fseek(src, 0, SEEK_SET) != 0) {
 		fprintf(stderr, "zegel sign: cannot rewind the input\n");

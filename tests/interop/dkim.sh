@@ -129,6 +129,27 @@ out=$("$PY" "$here/dkim_verify_dkimpy.py" "$T/okeys" 3 "$T/okeys.relaxed-relaxed
 check "OpenSSL keys (RSA PKCS#8, RSA PKCS#1, Ed25519 PKCS#8) sign; dkimpy verifies all three" \
 	test "$(awk -F'\t' '$4 == "pass"' <<<"$out" | wc -l)" -eq 3
 
+# ---------------------------------------------------------------- header lists
+# -h/--oversign: a field oversigned without being listed (every instance plus
+# one, bottom-up: RFC 6376 §5.4.2), x=, i= in a subdomain; dkimpy and libopendkim.
+printf 'From: a@sub.example.com\r\nX-A: first\r\nSubject: s\r\nX-A: second\r\n\r\nbody\r\n' \
+	>"$T/hl.eml"
+"$ZEGEL" sign -d example.com "${D[@]}" -h from:subject --oversign from:x-a -x 86400 \
+	-i joe@sub.example.com "$T/hl.eml" >"$T/hl.relaxed-relaxed.h.eml"
+check "h= lists every X-A instance plus one" \
+	bash -c "sed -n '1,/^From:/p' $T/hl.relaxed-relaxed.h.eml | tr -d '\r\n ' |
+		grep -q 'h=from:subject:from:x-a:x-a:x-a;'"
+out=$("$PY" "$here/dkim_verify_dkimpy.py" "$T/keys" 2 "$T/hl.relaxed-relaxed.h.eml"
+	"$odkim" "$T/keys" 2 "$T/hl.relaxed-relaxed.h.eml")
+check "custom h=, oversigned unlisted field, x=, i=: dkimpy and libopendkim verify both signatures" \
+	test "$(awk -F'\t' '$4 == "pass"' <<<"$out" | wc -l)" -eq 4
+awk '{print} /^X-A: second/ {printf "X-A: third\r\n"}' "$T/hl.relaxed-relaxed.h.eml" \
+	>"$T/hl2.relaxed-relaxed.h.eml"
+out=$("$PY" "$here/dkim_verify_dkimpy.py" "$T/keys" 2 "$T/hl2.relaxed-relaxed.h.eml"
+	"$odkim" "$T/keys" 2 "$T/hl2.relaxed-relaxed.h.eml")
+check "a third X-A breaks both signatures for both verifiers" \
+	test "$(awk -F'\t' '$4 == "fail"' <<<"$out" | wc -l)" -eq 4
+
 # ---------------------------------------------------------------- refusals
 refuse() { # what INPUT ARGS...: exit != 0, nothing on stdout, a message on stderr
 	local what=$1 input=$2 rc

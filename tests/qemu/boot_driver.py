@@ -12,9 +12,11 @@ Called by tests/qemu/boot.sh after it built the images. For each board:
   boot 2   `show running` equals what was saved; submit a message from the
            host with swaks through the forwarded submission port (STARTTLS)
   boots 3.. hard-kill rounds: change the config, `commit`, type `save` and kill
-           QEMU after a delay (0, half, all of the time a save took); after the
-           next boot `show running` is the old or the new config, never
-           anything else
+           QEMU after a delay (0.2, 0.4, 0.6, 0.8 times what a save took); after
+           the next boot `show running` is the old or the new config, never
+           anything else; a last round kills after `save` returned: new config
+  watchdog `exit` on the console ends zegel; init starts it again, the prompt
+           comes back with the saved config
   host     on a copy of the disk image: replay the ext4 journal, `e2fsck -fn`
            finds no damage, /zegel.conf is the config the last boot showed, and
            the message in /outbox verifies with dkimpy against the key's
@@ -261,8 +263,11 @@ def run_board(board, port):
         # ---- hard-kill rounds: power cut while `save` runs
         stage[0] = "power cut during save"
         prev = running
-        delays = [0.0, save_time / 2, save_time]
-        for i, delay in enumerate(delays):
+        # Delays as multiples of the measured save time; None = wait for the
+        # prompt after `save` (the save finished), which must give the new config.
+        rounds = [0.2, 0.4, 0.6, 0.8, None]
+        outcomes = []
+        for i, mult in enumerate(rounds):
             guest.cmd("set hostname round%d.%s" % (i, DOMAIN))
             guest.cmd("set network 192.0.2.%d/32" % (i + 1))
             guest.cmd("commit")
@@ -270,25 +275,46 @@ def run_board(board, port):
             if new == prev:
                 tap(False, "%s: kill round %d: commit changed the running config" % (board, i),
                     "\n".join(new))
-            guest.p.send("save\r")
-            time.sleep(delay)
+            if mult is None:
+                guest.cmd("save")
+                when = "after save returned"
+            else:
+                guest.p.send("save\r")
+                time.sleep(save_time * mult)
+                when = "%.3f s after typing save" % (save_time * mult)
             guest.kill()
             guest = Guest(board, disk, fwds, "boot%d" % (3 + i))
             t = guest.boot()
             got = config_lines(guest.cmd("show running"))
             which = "old" if got == prev else "new" if got == new else None
-            tap(which is not None,
-                "%s: power cut %.2f s after typing save: after reboot (prompt in %.1f s) the "
-                "config is the %s one" % (board, delay, t, which or "old or new"),
+            outcomes.append(which)
+            tap(which == "new" if mult is None else which is not None,
+                "%s: power cut %s: after reboot (prompt in %.1f s) the config is the %s one"
+                % (board, when, t, which or ("new" if mult is None else "old or new")),
                 "old:\n%s\nnew:\n%s\ngot:\n%s" % ("\n".join(prev), "\n".join(new), "\n".join(got)))
             prev = got
+        note("%s: outcomes of the power cuts: %s" % (board, " ".join(str(o) for o in outcomes)))
+
+        # ---- watchdog: zegel stops (`exit`), init starts it again
+        stage[0] = "watchdog"
+        guest.p.send("exit\r")
+        i = guest.p.expect(["init: zegel exited with status [0-9]+", pexpect.TIMEOUT, pexpect.EOF],
+                           timeout=CMD_TIMEOUT)
+        restarted = i == 0 and guest.p.expect([PROMPT, pexpect.TIMEOUT, pexpect.EOF],
+                                              timeout=CMD_TIMEOUT) == 0
+        tap(restarted, "%s: after `exit` on the console init restarts zegel (prompt again)" % board,
+            clean(guest.p.before))
+        if restarted:
+            got = config_lines(guest.cmd("show running"))
+            tap(got == prev, "%s: the restarted zegel runs the saved config" % board,
+                "want:\n%s\ngot:\n%s" % ("\n".join(prev), "\n".join(got)))
         guest.kill()
         guest = None
 
         # ---- on the host: file system, saved file, signed message
         ok, detail, copy = disk_fsck(disk, work)
         tap(ok, "%s: data disk after %d power cuts: journal replays, e2fsck -fn clean"
-            % (board, len(delays) + 2), detail)
+            % (board, len(rounds) + 2), detail)
         rc, conf = debugfs(copy, "cat /zegel.conf")
         tap(config_lines(conf) == prev, "%s: /data/zegel.conf on the disk is the config shown "
             "after the last boot" % board, "file:\n%s\nshown:\n%s" % (conf, "\n".join(prev)))
