@@ -13,6 +13,11 @@
 #   TC_AR       archiver (default: binutils' <triplet>-ar guessed from TC_HOST)
 #   TC_HOST     GNU triplet for libsodium's configure --host (default: from `CC -dumpmachine`)
 #   TC_CFLAGS   extra compiler flags (architecture flags: -march=...)
+#   TC_SIZE_CFLAGS    flags for libsodium only, where size matters more than
+#               speed (-mips16 -minterlink-mips16)
+#   TC_SPEED_CFLAGS   flags for mbedTLS only (-minterlink-mips16: MIPS32 code
+#               that may call MIPS16 functions). mbedTLS compiled as MIPS16
+#               crashed in X.509 verification under qemu-mipsel, so it stays MIPS32.
 #   JOBS        parallel jobs (default 2; the build machine is shared)
 #
 # Sources come from `apt-get source` (Debian's archive only; deb-src must be
@@ -21,7 +26,8 @@
 # its own copy under PREFIX/build/ so several architectures can build at once.
 #
 # Configuration: mbedTLS with its upstream default config.h (no threading, so
-# no libpthread is pulled in); libsodium with --enable-minimal (keeps
+# no libpthread is pulled in) minus what toolchain/mbedtls/zegel.unset lists;
+# libsodium with --enable-minimal (keeps
 # crypto_sign_* Ed25519, sodium_init, sodium_memzero: all zegel uses),
 # --without-pthreads (zegel is single-threaded; sodium_init then uses an atomic
 # flag), --disable-ssp and no _FORTIFY_SOURCE, so the objects link against
@@ -89,8 +95,12 @@ mbed_src=$(fetch mbedtls)
 say MBEDTLS "$(basename "$mbed_src") for $arch-$libc"
 b=$prefix/build/mbedtls
 rm -rf "$b" && mkdir -p "$b"
-cp -a "$mbed_src/include" "$mbed_src/library" "$mbed_src/3rdparty" "$b/"
-make -C "$b/library" -j"$jobs" CC="$cc" AR="$ar" CFLAGS="$cflags" \
+cp -a "$mbed_src/include" "$mbed_src/library" "$mbed_src/3rdparty" "$mbed_src/scripts" "$b/"
+# Our configuration: upstream's default config.h minus toolchain/mbedtls/zegel.unset.
+grep -Eo '^MBEDTLS_[A-Z0-9_]+' "$top/toolchain/mbedtls/zegel.unset" | while read -r opt; do
+	python3 "$b/scripts/config.py" -f "$b/include/mbedtls/config.h" unset "$opt" || exit 1
+done || die "mbedTLS configuration failed (toolchain/mbedtls/zegel.unset)"
+make -C "$b/library" -j"$jobs" CC="$cc" AR="$ar" CFLAGS="$cflags ${TC_SPEED_CFLAGS:-}" \
 	libmbedcrypto.a libmbedx509.a libmbedtls.a >>"$log" 2>&1 || die "mbedTLS build failed"
 mkdir -p "$prefix/lib" "$prefix/include"
 cp "$b"/library/libmbedcrypto.a "$b"/library/libmbedx509.a "$b"/library/libmbedtls.a "$prefix/lib/"
@@ -108,7 +118,7 @@ rm -rf "$b" && mkdir -p "$b"
 	"$sod_src/configure" --host="$host" --prefix="$prefix" \
 		--disable-shared --enable-static --enable-minimal \
 		--without-pthreads --disable-ssp --disable-dependency-tracking \
-		CC="$cc" AR="$ar" RANLIB="${ar%ar}ranlib" CFLAGS="$cflags" \
+		CC="$cc" AR="$ar" RANLIB="${ar%ar}ranlib" CFLAGS="$cflags ${TC_SIZE_CFLAGS:-}" \
 		CPPFLAGS="-D_FORTIFY_SOURCE=0" >>"$log" 2>&1 || exit 1
 	make -j"$jobs" >>"$log" 2>&1 || exit 1
 	make install >>"$log" 2>&1 || exit 1
