@@ -46,24 +46,34 @@ static int
 posix_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 {
 	struct stat st;
-	int n = snprintf(f->tmp, sizeof(f->tmp), "%s.tmp.%ld.%u", final_path, (long)getpid(),
-	    tmp_seq++);
 
 	f->fd = -1;
 	f->written = 0;
-	if (n < 0 || (size_t)n >= sizeof(f->tmp))
-		return -ENAMETOOLONG;
 	/* Renaming over a device or directory would destroy it (/dev/null!). */
 	if (lstat(final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		f->tmp[0] = 0;
 		return -EPERM;
 	}
-	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-	if (f->fd < 0) {
-		f->tmp[0] = 0;
-		return -errno;
+	/*
+	 * A power cut during a write leaves its temporary file behind, and on a
+	 * firmware image the pid repeats at every boot: skip names that exist.
+	 */
+	for (int tries = 0; tries < 64; tries++) {
+		int n = snprintf(f->tmp, sizeof(f->tmp), "%s.tmp.%ld.%u", final_path,
+		    (long)getpid(), tmp_seq++);
+
+		if (n < 0 || (size_t)n >= sizeof(f->tmp)) {
+			f->tmp[0] = 0;
+			return -ENAMETOOLONG;
+		}
+		f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+		if (f->fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
 	}
-	return 0;
+	f->tmp[0] = 0;
+	return -errno;
 }
 
 static int

@@ -234,6 +234,8 @@ def run_board(board, port):
         t0 = time.monotonic()
         outputs.append("zegel> save\n" + guest.cmd("save"))
         save_time = time.monotonic() - t0
+        tap("error" not in outputs[-1].lower() and "error" not in outputs[-2].lower(),
+            "%s: commit and save on the console report no error" % board, "\n".join(outputs[-2:]))
         running1 = config_lines(guest.cmd("show running"))
         missing = [c for c in config if not any(l.startswith(c) for l in running1)]
         tap(not missing, "%s: configured over the console: %s set lines in show running"
@@ -276,7 +278,9 @@ def run_board(board, port):
                 tap(False, "%s: kill round %d: commit changed the running config" % (board, i),
                     "\n".join(new))
             if mult is None:
-                guest.cmd("save")
+                out = guest.cmd("save")
+                tap("error" not in out.lower(), "%s: kill round %d: save on the console succeeds"
+                    % (board, i), out)
                 when = "after save returned"
             else:
                 guest.p.send("save\r")
