@@ -215,7 +215,7 @@ posix_local_addr(int fd, struct hal_addr *a)
 }
 
 static int
-posix_close(int fd)
+posix_net_close(int fd)
 {
 	return close(fd) == 0 ? 0 : -errno;
 }
@@ -257,6 +257,6 @@ const struct hal_net_ops hal_net_posix = {
 	.recv = posix_recv,
 	.send = posix_send,
 	.local_addr = posix_local_addr,
-	.close = posix_close,
+	.close = posix_net_close,
 	.poll = posix_poll,
 };

@@ -148,7 +148,7 @@ posix_read(struct hal_file *f, void *p, size_t n)
 }
 
 static void
-posix_close(struct hal_file *f)
+posix_file_close(struct hal_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
@@ -213,7 +213,7 @@ const struct hal_storage_ops hal_storage_posix = {
 	.abort = posix_abort,
 	.open_read = posix_open_read,
 	.read = posix_read,
-	.close = posix_close,
+	.close = posix_file_close,
 	.remove = posix_remove,
 	.mkdirs = posix_mkdirs,
 	.exists = posix_exists,

@@ -71,7 +71,7 @@ posix_write(struct hal_uart *u, const void *p, size_t n)
 }
 
 static void
-posix_close(struct hal_uart *u)
+posix_uart_close(struct hal_uart *u)
 {
 	if (u->raw)
 		tcsetattr(u->in_fd, TCSANOW, (const struct termios *)(const void *)u->saved);
@@ -85,5 +85,5 @@ const struct hal_uart_ops hal_uart_posix = {
 	.open = posix_open,
 	.read = posix_read,
 	.write = posix_write,
-	.close = posix_close,
+	.close = posix_uart_close,
 };
