@@ -147,8 +147,13 @@ ed25519_from_seed(struct hal_key *k, const uint8_t seed[32])
 {
 	struct ed25519_impl *e;
 
-	if (sodium_init() < 0)
-		return -EIO;
+	/*
+	 * No sodium_init(): it only picks CPU-specific implementations of
+	 * primitives zegel does not use (BLAKE2b, ChaCha20, Argon2, X25519 ...)
+	 * and seeds randombytes, which zegel does not call. Ed25519 (ref10 +
+	 * SHA-512) has no runtime dispatch. Calling it links all of those in:
+	 * ~50 KiB of a router's flash.
+	 */
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
@@ -480,8 +485,6 @@ out:
 static int
 soft_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n, const uint8_t sig[64])
 {
-	if (sodium_init() < 0)
-		return -EIO;
 	return crypto_sign_verify_detached(sig, msg, n, pub) == 0 ? 0 : -EBADMSG;
 }
 

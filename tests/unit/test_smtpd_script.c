@@ -425,7 +425,9 @@ main(void)
 		snprintf(paths[np], sizeof(paths[np]), "%s/%s", vec, e->d_name);
 		tests[n] = (struct CMUnitTest){ names[n], test_script, NULL, NULL, paths[np] };
 		n++;
-		snprintf(names[n], sizeof(names[n]), "%s (byte by byte)", e->d_name);
+		if (snprintf(names[n], sizeof(names[n]), "%s (byte by byte)", e->d_name) >=
+		    (int)sizeof(names[n]))
+			names[n][sizeof(names[n]) - 1] = 0; /* a long name is only cut in the report */
 		tests[n] = (struct CMUnitTest){ names[n], test_script_bytewise, NULL, NULL, paths[np] };
 		n++;
 		np++;
