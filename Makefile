@@ -48,12 +48,20 @@ ifneq ($(CONFIG_NEEDED),)
 -include $(CONFIG)
 endif
 
-$(CONFIG): board/$(BOARD)/defconfig
+KCONFIG_FILES := Kconfig $(wildcard */Kconfig firmware/*/Kconfig)
+# A changed board defconfig starts the .config again; a changed Kconfig only
+# brings new symbols in at their defaults (olddefconfig), keeping menuconfig edits.
+$(CONFIG): board/$(BOARD)/defconfig $(KCONFIG_FILES)
 	@mkdir -p $(O)
-	@echo "  CONF    $(O)/.config (from board/$(BOARD)/defconfig)"
-	$(Q){ cat board/$(BOARD)/defconfig; $(if $(LIBC),echo 'CONFIG_LIBC_$(shell echo $(LIBC) | tr a-z A-Z)=y';) } \
-		> $(O)/defconfig.in
-	$(Q)$(KCONFIG_ENV) kconfig-conf -s --defconfig=$(O)/defconfig.in Kconfig >/dev/null
+	$(Q)if [ -f $@ ] && [ $@ -nt board/$(BOARD)/defconfig ]; then \
+		echo "  CONF    $(O)/.config (olddefconfig: Kconfig changed)"; \
+		$(KCONFIG_ENV) kconfig-conf -s --olddefconfig Kconfig >/dev/null && touch $@; \
+	else \
+		echo "  CONF    $(O)/.config (from board/$(BOARD)/defconfig)"; \
+		{ cat board/$(BOARD)/defconfig; $(if $(LIBC),echo 'CONFIG_LIBC_$(shell echo $(LIBC) | tr a-z A-Z)=y';) } \
+			> $(O)/defconfig.in; \
+		$(KCONFIG_ENV) kconfig-conf -s --defconfig=$(O)/defconfig.in Kconfig >/dev/null; \
+	fi
 
 %_defconfig:
 	@test -f board/$*/defconfig || { echo "no board '$*'; boards: $(BOARDS)"; exit 2; }
@@ -269,6 +277,10 @@ help:
 	@echo "  make olddefconfig            update .config to the current Kconfig"
 	@echo "  make savedefconfig           write the minimal defconfig to build/<b>/defconfig"
 	@echo "  make size                    text/data/bss and stripped size for every board"
+	@echo "  make toolchain [BOARD=<b>]   build the board's uClibc-ng/musl sysroot and libraries"
+	@echo "  make ... LIBC=uclibc|musl|glibc|external   another C library (build/<b>-<libc>/)"
+	@echo "  make image BOARD=<qemu board> firmware image (Debian kernel + our initramfs)"
+	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
 	@echo "  make lint                    cppcheck the sources"
 	@echo "  make fuzz-build              libFuzzer targets into build/host-fuzz/fuzz/"
 	@echo "  make bootstrap               install the Debian packages the build and tests need"
