@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "zegel/text.h"
 #include "firmware/core/loop.h"
 #include "firmware/relay/relay.h"
 #include "firmware/relay/smarthost.h"
@@ -29,20 +30,6 @@
 #include "hal/log.h"
 
 #define LOGM "relay"
-
-/* snprintf for human texts that may be cut on purpose */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void
-strf(char *d, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d, cap, fmt, ap);
-	va_end(ap);
-}
 
 #define SMARTHOST_ADDRS 4
 
@@ -120,7 +107,7 @@ smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned
 	int rc;
 
 	if (r->host[0] == '\0') {
-		strf(err, errcap, "no smarthost configured (set relay smarthost HOST[:PORT])");
+		zegel_strf(err, errcap, "no smarthost configured (set relay smarthost HOST[:PORT])");
 		return -1;
 	}
 	if (max == 0)
@@ -135,7 +122,7 @@ smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	rc = getaddrinfo(r->host, portstr, &hints, &res);
 	if (rc != 0 || res == NULL) {
-		strf(err, errcap, "cannot resolve %s: %s", r->host, gai_strerror(rc));
+		zegel_strf(err, errcap, "cannot resolve %s: %s", r->host, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai && n < max; ai = ai->ai_next) {
@@ -156,7 +143,7 @@ smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned
 	}
 	freeaddrinfo(res);
 	if (n == 0) {
-		strf(err, errcap, "cannot resolve %s: no address", r->host);
+		zegel_strf(err, errcap, "cannot resolve %s: no address", r->host);
 		return -1;
 	}
 	return (int)n;
@@ -174,7 +161,7 @@ smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *
 	char ip[HAL_ADDR_STRLEN];
 
 	hal_addr_format(a, false, ip, sizeof(ip));
-	strf(buf, cap, "%s[%s]:%u", r->host, ip, a->port);
+	zegel_strf(buf, cap, "%s[%s]:%u", r->host, ip, a->port);
 }
 
 /* ------------------------------------------------------------ job life */
@@ -196,7 +183,7 @@ report(struct job *j)
 	char tls[96];
 
 	if (j->up.tls.handshaken)
-		strf(tls, sizeof(tls), "%s verified=%s", tls_client_version(&j->up.tls),
+		zegel_strf(tls, sizeof(tls), "%s verified=%s", tls_client_version(&j->up.tls),
 		    j->up.tls.verified_by ? j->up.tls.verified_by : "no");
 	else
 		snprintf(tls, sizeof(tls), "none");
@@ -406,7 +393,7 @@ sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle
 fail_now:
 	{
 		char ip[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
-		strf(ip, sizeof(ip), "%s", rc->host);
+		zegel_strf(ip, sizeof(ip), "%s", rc->host);
 		for (const char *r = relay_rcpt_next(m, NULL); r; r = relay_rcpt_next(m, r))
 			hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=none, status=deferred "
 			    "(%d %s %s)", m->id, r, ip, res.code, res.esc, res.text);

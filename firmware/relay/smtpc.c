@@ -10,21 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "zegel/text.h"
 #include "firmware/relay/smtpc.h"
-
-/* snprintf that may truncate on purpose (texts for humans). */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void
-strf(char *d, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d, cap, fmt, ap);
-	va_end(ap);
-}
 
 static const char *const state_names[SMTPC_S_COUNT] = {
 	[SMTPC_S_GREETING] = "greeting",
@@ -229,7 +216,7 @@ finish(struct smtpc *c, enum smtpc_event ev, enum smtpc_err err, int code, const
 
 	c->res.code = code;
 	c->res.err = err;
-	strf(c->res.esc, sizeof(c->res.esc), "%s", esc);
+	zegel_strf(c->res.esc, sizeof(c->res.esc), "%s", esc);
 	va_start(ap, fmt);
 	vsnprintf(c->res.text, sizeof(c->res.text), fmt, ap);
 	va_end(ap);
@@ -255,7 +242,7 @@ fail_session(struct smtpc *c, enum smtpc_err err, const char *def_esc, const cha
 	if (c->reply_code != 0 && parse_esc(c->reply, c->reply_code, esc))
 		esc[0] = '4';
 	else
-		strf(esc, sizeof(esc), "%s", def_esc);
+		zegel_strf(esc, sizeof(esc), "%s", def_esc);
 	c->res.upstream_code = c->reply_code;
 	if (c->reply_code != 0)
 		finish(c, SMTPC_EV_FAILED, err, 451, esc, "%s: %d %s", what, c->reply_code, c->reply);
@@ -273,14 +260,14 @@ record_message(struct smtpc *c, enum smtpc_err err, const char *def_esc, const c
 	int code = c->reply_code;
 
 	if (!parse_esc(c->reply, code, esc)) {
-		strf(esc, sizeof(esc), "%s", def_esc);
+		zegel_strf(esc, sizeof(esc), "%s", def_esc);
 		esc[0] = code >= 500 ? '5' : '4';
 	}
 	c->res.code = code >= 500 ? code : 451;
 	c->res.err = err;
 	c->res.upstream_code = code;
-	strf(c->res.esc, sizeof(c->res.esc), "%s", esc);
-	strf(c->res.text, sizeof(c->res.text), "%s: %d %s", what, code, c->reply);
+	zegel_strf(c->res.esc, sizeof(c->res.esc), "%s", esc);
+	zegel_strf(c->res.text, sizeof(c->res.text), "%s: %d %s", what, code, c->reply);
 }
 
 static void
@@ -668,7 +655,7 @@ on_reply(struct smtpc *c)
 		} else if (!c->mail_failed &&
 		    (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500))) {
 			char what[300];
-			strf(what, sizeof(what), "upstream refused <%s>; not sent to anyone", addr);
+			zegel_strf(what, sizeof(what), "upstream refused <%s>; not sent to anyone", addr);
 			record_message(c, SMTPC_E_RCPT, "5.1.0", what);
 			c->rcpt_failed = true;
 		}
@@ -706,7 +693,7 @@ on_reply(struct smtpc *c)
 			return;
 		}
 		if (!parse_esc(c->reply, code, esc))
-			strf(esc, sizeof(esc), "2.0.0");
+			zegel_strf(esc, sizeof(esc), "2.0.0");
 		c->res.upstream_code = code;
 		finish(c, SMTPC_EV_DONE, SMTPC_OK, 250, esc, "%d %s", code, c->reply);
 		quit(c);
@@ -720,7 +707,7 @@ on_reply(struct smtpc *c)
 		fail_unexpected(c, SMTPC_E_UNEXPECTED, "unexpected reply from upstream");
 		{
 			size_t l = strlen(c->res.text);
-			strf(c->res.text + l, sizeof(c->res.text) - l, ": %d %s", code,
+			zegel_strf(c->res.text + l, sizeof(c->res.text) - l, ": %d %s", code,
 			    c->reply);
 		}
 		return;

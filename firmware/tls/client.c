@@ -14,6 +14,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 
+#include "zegel/text.h"
 #include "firmware/tls/client.h"
 #include "hal/entropy.h"
 
@@ -27,19 +28,6 @@ static const int client_suites[] = {
 	0,
 };
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void
-strf(char *d, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d, cap, fmt, ap);
-	va_end(ap);
-}
-
 int
 tls_client_conf_load(struct tls_client_conf *cc, const char *ca_file, bool probe, char *err,
     size_t errcap)
@@ -50,7 +38,7 @@ tls_client_conf_load(struct tls_client_conf *cc, const char *ca_file, bool probe
 	if (ca_file == NULL || ca_file[0] == '\0')
 		ca_file = TLS_CLIENT_DEFAULT_CA;
 	if (strlen(ca_file) >= sizeof(cc->ca_file)) {
-		strf(err, errcap, "CA file path too long");
+		zegel_strf(err, errcap, "CA file path too long");
 		return -1;
 	}
 	strcpy(cc->ca_file, ca_file);
@@ -61,7 +49,7 @@ tls_client_conf_load(struct tls_client_conf *cc, const char *ca_file, bool probe
 	if (ret < 0 || cc->ca.version == 0) {
 		char e[100];
 		mbedtls_strerror(ret, e, sizeof(e));
-		strf(err, errcap, "cannot load CA certificates from %s: %s", ca_file,
+		zegel_strf(err, errcap, "cannot load CA certificates from %s: %s", ca_file,
 		    ret < 0 ? e : "no certificate in it");
 		tls_client_conf_free(cc);
 		return -1;
@@ -69,7 +57,7 @@ tls_client_conf_load(struct tls_client_conf *cc, const char *ca_file, bool probe
 	ret = mbedtls_ssl_config_defaults(&cc->conf, MBEDTLS_SSL_IS_CLIENT,
 	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
 	if (ret != 0) {
-		strf(err, errcap, "TLS configuration failed (-0x%04x)", (unsigned)-ret);
+		zegel_strf(err, errcap, "TLS configuration failed (-0x%04x)", (unsigned)-ret);
 		tls_client_conf_free(cc);
 		return -1;
 	}
@@ -220,7 +208,7 @@ san_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip, size_t ip_len)
 static void
 x509_time_str(char *d, size_t cap, const mbedtls_x509_time *t)
 {
-	strf(d, cap, "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->mon, t->day, t->hour, t->min,
+	zegel_strf(d, cap, "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->mon, t->day, t->hour, t->min,
 	    t->sec);
 }
 
@@ -232,9 +220,9 @@ verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 
 	if (depth == 0) {
 		if (mbedtls_x509_dn_gets(c->subject, sizeof(c->subject), &crt->subject) < 0)
-			strf(c->subject, sizeof(c->subject), "?");
+			zegel_strf(c->subject, sizeof(c->subject), "?");
 		if (mbedtls_x509_dn_gets(c->issuer, sizeof(c->issuer), &crt->issuer) < 0)
-			strf(c->issuer, sizeof(c->issuer), "?");
+			zegel_strf(c->issuer, sizeof(c->issuer), "?");
 		x509_time_str(c->not_after, sizeof(c->not_after), &crt->valid_to);
 		if (c->ip_len != 0 && !san_has_ip(crt, c->ip, c->ip_len))
 			*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
@@ -263,7 +251,7 @@ tls_client_start(struct tls_client *c, const struct tls_client_conf *cc, const c
 	if (!cc->loaded || strlen(host) >= sizeof(c->host)) {
 		c->failed = true;
 		c->kind = TLS_FAIL_HANDSHAKE;
-		strf(c->why, sizeof(c->why), "TLS client not configured");
+		zegel_strf(c->why, sizeof(c->why), "TLS client not configured");
 		return -1;
 	}
 	strcpy(c->host, host);
@@ -279,7 +267,7 @@ tls_client_start(struct tls_client *c, const struct tls_client_conf *cc, const c
 	if (ret != 0) {
 		c->failed = true;
 		c->kind = TLS_FAIL_HANDSHAKE;
-		strf(c->why, sizeof(c->why), "TLS setup failed (-0x%04x)", (unsigned)-ret);
+		zegel_strf(c->why, sizeof(c->why), "TLS setup failed (-0x%04x)", (unsigned)-ret);
 		return -1;
 	}
 	mbedtls_ssl_set_verify(&c->ssl, verify_cb, c);
@@ -313,23 +301,23 @@ explain_flags(struct tls_client *c, uint32_t f)
 {
 	if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
 		c->kind = TLS_FAIL_EXPIRED;
-		strf(c->why, sizeof(c->why), "certificate %s (valid until %s): %s",
+		zegel_strf(c->why, sizeof(c->why), "certificate %s (valid until %s): %s",
 		    f & MBEDTLS_X509_BADCERT_EXPIRED ? "expired" : "not yet valid", c->not_after,
 		    c->subject);
 	} else if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
 		c->kind = TLS_FAIL_NAME;
-		strf(c->why, sizeof(c->why), "certificate name mismatch: wanted %s, got %s",
+		zegel_strf(c->why, sizeof(c->why), "certificate name mismatch: wanted %s, got %s",
 		    c->host, c->subject);
 	} else if (f & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {
 		c->kind = TLS_FAIL_UNTRUSTED;
-		strf(c->why, sizeof(c->why), "certificate not trusted (issuer %s)", c->issuer);
+		zegel_strf(c->why, sizeof(c->why), "certificate not trusted (issuer %s)", c->issuer);
 	} else {
 		char info[120];
 		int l = mbedtls_x509_crt_verify_info(info, sizeof(info), "", f);
 		while (l > 0 && (info[l - 1] == '\n' || info[l - 1] == ' '))
 			info[--l] = '\0';
 		c->kind = TLS_FAIL_CERT;
-		strf(c->why, sizeof(c->why), "certificate rejected: %s", l > 0 ? info : "?");
+		zegel_strf(c->why, sizeof(c->why), "certificate rejected: %s", l > 0 ? info : "?");
 	}
 }
 
@@ -346,7 +334,7 @@ fail(struct tls_client *c, int ret)
 	}
 	mbedtls_strerror(ret, e, sizeof(e));
 	c->kind = c->handshaken ? TLS_FAIL_IO : TLS_FAIL_HANDSHAKE;
-	strf(c->why, sizeof(c->why), "%s: %s", c->handshaken ? "TLS error" : "TLS handshake failed",
+	zegel_strf(c->why, sizeof(c->why), "%s: %s", c->handshaken ? "TLS error" : "TLS handshake failed",
 	    e);
 	return TLS_CLIENT_FAIL;
 }

@@ -1,0 +1,1 @@
+src-y += firmware/util/text.c
