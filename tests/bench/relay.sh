@@ -93,7 +93,6 @@ B_LAT=$LAT B_DLV=$DLV B_THR=$THR
 smtpd_env_setup "$d" 24060
 printf 'set relay smarthost 127.0.0.1:24025\nset relay ca-file %s\n' "$d/pki/ca.crt" >>"$d/zegel.conf"
 smtpd_start "$d" || { not_ok "zegel run starts" "$(tail "$d/zegel.log")"; finish; exit 1; }
-trap cleanup EXIT # smtpd_start replaced it
 run_path zegel "$SUBMISSION_PORT"
 Z_LAT=$LAT Z_DLV=$DLV Z_THR=$THR
 Z_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$SMTPD_PID/status")

@@ -22,7 +22,6 @@ if ! smtpd_start "$d"; then
 	finish
 	exit 1
 fi
-trap 'smtpd_stop; rm -rf "$d"' EXIT
 printf 'From: Load Test <alice@example.test>\nTo: bob@remote.example\nSubject: load\n\nload test body\n.dot line\n' >"$d/msg"
 t0=$(date +%s.%N)
 timeout 600 "$src" -s "$sessions" -m "$n" -N -f alice@example.test -t bob@remote.example \

@@ -48,7 +48,6 @@ case_run() {
 		fake_stop
 		return
 	fi
-	trap 'smtpd_stop; fake_stop; rm -rf "$d"' EXIT # smtpd_start replaced it
 	out=$(timeout 60 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \
 		--from printer@example.test --to alice@example.net,bad@example.net \
 		--h-From printer@example.test --h-Subject "case $name" \

@@ -43,7 +43,6 @@ if ! smtpd_start "$d"; then
 	finish
 	exit 1
 fi
-trap 'smtpd_stop; postfix_stop "$d/pf"; rm -rf "$d"' EXIT
 ok "zegel run starts (smarthost mode)"
 
 out=$(timeout 60 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \

@@ -10,13 +10,9 @@ trap 'smtpd_stop; rm -rf "$d"' EXIT
 smtpd_env_setup "$d" 22510
 if ! smtpd_start "$d"; then
 	not_ok "zegel run listens on 127.0.0.1:$SUBMISSION_PORT" "$(tail -20 "$d/zegel.log")"
-	grep -q 'warning: envelope sender <bounces@newsletter-service.example> does not align with From domain example.test' "$d/zegel.log" &&
-	ok "log warns about the misaligned envelope sender (envelope-align warn)" ||
-	not_ok "log warns about the misaligned envelope sender"
-finish
+	finish
 	exit 1
 fi
-trap 'smtpd_stop; rm -rf "$d"' EXIT
 ok "zegel run listens on 127.0.0.1:$SUBMISSION_PORT"
 
 out=$($PY "$TOP/tests/e2e/smtpscript.py" --port-submission "$SUBMISSION_PORT" \

@@ -15,7 +15,6 @@ if ! smtpd_start "$d"; then
 	finish
 	exit 1
 fi
-trap 'smtpd_stop; rm -rf "$d"' EXIT
 ok "zegel run starts and listens"
 
 count() { ls "$d/outbox"/*.eml 2>/dev/null | wc -l; }

@@ -3,7 +3,8 @@
 # describes), its keys, and start/stop helpers. Source after tests/lib.sh.
 #   smtpd_env_setup DIR BASEPORT    writes DIR/zegel.conf, DIR/keys/*.pem
 #   smtpd_start DIR                 starts zegel, waits for the listener
-#   smtpd_stop                      stops it (also done by the EXIT trap)
+#   smtpd_stop                      stops it; put it in your EXIT trap
+#                                   (smtpd_start leaves the caller's trap alone)
 #   dkim_pubkey_b64 KEYFILE         the p= value for a key file
 SMTPD_PID=
 
@@ -56,7 +57,6 @@ smtpd_start() {
 	local d=$1
 	"$ZEGEL" run --config "$d/zegel.conf" --no-console >"$d/zegel.log" 2>&1 </dev/null &
 	SMTPD_PID=$!
-	trap 'smtpd_stop' EXIT
 	smtpd_wait_port "$SUBMISSION_PORT"
 }
 
