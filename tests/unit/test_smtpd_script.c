@@ -327,7 +327,8 @@ async_cancel(void *handle)
 	async_cancelled++;
 }
 
-static const struct relay_target_ops async_target = { "fake-async", async_start, async_cancel };
+static const struct relay_target_ops async_target = {
+	.name = "fake-async", .start = async_start, .cancel = async_cancel };
 
 static void
 feed_str(const char *p)
