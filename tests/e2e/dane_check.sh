@@ -167,6 +167,25 @@ line insec "MX insecure" "^mx: insec\.dane insecure"
 line insec "the insecure TLSA record is not used" "^match: [0-9]" !
 line plain "no TLS" "^tls: " !
 
+# the receivers' side: who was connected to (dane-check's connections are
+# logged by the listener of each host)
+sleep 0.5 # Postfix logs through postlogd
+for h in mx.servfail.dane mx.bogustlsa.dane mx.bogusmx.dane; do
+	n=$(dane_maillog $h | grep -c 'connect from')
+	[ "$n" = 0 ] && ok "receiver $h: never connected to" ||
+		not_ok "receiver $h: never connected to" "$(dane_maillog $h)"
+done
+if dane_maillog mx.ee.dane | grep -q 'TLS connection established from .*: TLSv1\.2'; then
+	ok "receiver mx.ee.dane: a TLSv1.2 session from dane-check"
+else
+	not_ok "receiver mx.ee.dane: a TLSv1.2 session from dane-check" "$(dane_maillog mx.ee.dane)"
+fi
+if dane_maillog mx1.twomx.dane | grep -q 'connect from'; then
+	ok "receiver mx1.twomx.dane: was tried"
+else
+	not_ok "receiver mx1.twomx.dane: was tried" "$(dane_maillog mx1.twomx.dane)"
+fi
+
 # delivery is not dane-check's business: no mailbox got anything
 n=$(find "$d/w/pf/mail" -type f | wc -l)
 [ "$n" = 0 ] && ok "dane-check sent no mail" || not_ok "dane-check sent no mail" "$n messages"

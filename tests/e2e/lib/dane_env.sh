@@ -20,7 +20,9 @@
 #   (-o overrides in master.cf), smtpd_tls_received_header = yes, so a
 #   delivered message says which host took it ("by HOST") and whether over
 #   TLS ("using TLSv1.x"). Every case domain has its own maildir
-#   $DANE_DIR/pf/mail/DOMAIN/ for rcpt@DOMAIN.
+#   $DANE_DIR/pf/mail/DOMAIN/ for rcpt@DOMAIN. $DANE_DIR/pf/maillog has the
+#   listener in every smtpd line: "pf/HOST/smtpd[PID]: connect from ...",
+#   "... TLS connection established from ...".
 #
 # PKI ($DANE_DIR/pki, openssl, ECDSA P-256 unless noted):
 #   root CA -> intermediate CA -> one leaf per MX host (SAN = the host name),
@@ -62,7 +64,7 @@ plain     plain.dane     plaintext mx.plain.dane   unsigned delegation, no START
 
 dane_env_need() {
 	local t
-	for t in openssl ldns-keygen ldns-signzone ldns-key2ds nsd unbound delv dig postfix swaks; do
+	for t in openssl ldns-keygen ldns-signzone ldns-key2ds nsd unbound delv dig postfix swaks ss; do
 		command -v $t >/dev/null || { echo "$t not installed (scripts/bootstrap.sh)"; return; }
 	done
 	$PY -c 'import dns.message' 2>/dev/null || { echo "python3-dnspython missing"; return; }
@@ -150,7 +152,7 @@ biff = no
 CF
 	{
 		while read -r ip host pki extra; do
-			echo "$ip:$DANE_PORT inet n - n - - smtpd -o myhostname=$host" \
+			echo "$ip:$DANE_PORT inet n - n - - smtpd -o myhostname=$host -o syslog_name=pf/$host" \
 				"-o smtpd_tls_cert_file=$d/etc/$pki.chain -o smtpd_tls_key_file=$d/etc/$pki.key $extra"
 		done < <(_dane_listeners)
 		cat "$TOP/tests/e2e/relay/master.cf.in"
@@ -173,7 +175,7 @@ dane_env_setup() {
 _dane_port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 dane_env_start() {
-	local W=$DANE_DIR/dns ip rest i ok
+	local W=$DANE_DIR/dns ip rest i ok up
 	for ip in $(_dane_listeners | awk '{print $1}') $DANE_NET.21; do
 		if _dane_port_open "$ip" $DANE_PORT; then
 			DANE_ENV_ERR="$ip:$DANE_PORT is already in use"
@@ -192,9 +194,12 @@ dane_env_start() {
 		ok=1
 		dig +short +time=1 +tries=1 @$DANE_NET.2 -p $((DANE_DNS_PORT + 1)) mx.ee.dane A 2>/dev/null |
 			grep -q "^$DANE_NET.11\$" || ok=0
+		# listening sockets, not test connections: the receiver's log
+		# must show only the client under test
 		if [ $ok = 1 ]; then
+			up=$(ss -ltnH "sport = :$DANE_PORT" 2>/dev/null | awk '{print $4}')
 			for ip in $(_dane_listeners | awk '{print $1}') $DANE_NET.21; do
-				_dane_port_open "$ip" $DANE_PORT || { ok=0; break; }
+				grep -qxF "$ip:$DANE_PORT" <<<"$up" || { ok=0; break; }
 			done
 		fi
 		[ $ok = 1 ] && return 0
@@ -225,6 +230,8 @@ dane_env_stop() {
 	return 0
 }
 
+# dane_maillog HOST: the receiver's log lines of HOST's listener
+dane_maillog() { grep -F " pf/$1/" "$DANE_DIR/pf/maillog" 2>/dev/null; }
 dane_mail_files() { find "$DANE_DIR/pf/mail/$1/new" -type f 2>/dev/null | sort; }
 dane_mail_count() { dane_mail_files "$1" | wc -l; }
 dane_mail_wait() {
