@@ -157,7 +157,7 @@ $(grep -F "${ID[$c]}" "$d/zegel.log" | tail -8)"
 		continue
 	fi
 	f=$(dane_mail_files "$dom" | head -1)
-	rcvd=$(sed -n '/^Received: /,/^[^[:space:]]/p' "$f" | head -8)
+	rcvd=$(dane_first_received "$f")
 	if [ "$want" = plaintext ]; then
 		grep -q "using TLS" <<<"$rcvd" && r=1 || r=0
 		tlsword="in plaintext (the policy allows it here)"

@@ -231,3 +231,8 @@ $T.mx.servfail.dane. bogustlsa.dane. bogusmx.dane. strip.dane. mitm.dane. twomx.
 eeexp.dane. tabad.dane. notlsa.dane. insec.dane. plain.dane."
 nsd_conf $N.1 $DANE_DNS_PORT >"$W/nsd.conf"
 unbound_conf $N.2 $((DANE_DNS_PORT + 1)) "iterator" "" $N.1 $DANE_DNS_PORT >"$W/unbound.conf"
+# a validating Unbound for the reference client (tests/e2e/dane/oracle.sh):
+# port 53 because the C library's resolver knows no other; it only ever
+# runs inside the oracle's own network namespace
+unbound_conf $N.3 53 "validator iterator" "	trust-anchor-file: \"$DIR/anchor.zone\"" \
+	$N.1 $DANE_DNS_PORT >"$W/unbound-val.conf"

@@ -232,6 +232,10 @@ dane_env_stop() {
 
 # dane_maillog HOST: the receiver's log lines of HOST's listener
 dane_maillog() { grep -F " pf/$1/" "$DANE_DIR/pf/maillog" 2>/dev/null; }
+# dane_first_received FILE: the topmost Received: header (the receiver's own)
+dane_first_received() {
+	awk '/^Received: / { on = 1; print; next } on && /^[ \t]/ { print; next } on { exit }' "$1"
+}
 dane_mail_files() { find "$DANE_DIR/pf/mail/$1/new" -type f 2>/dev/null | sort; }
 dane_mail_count() { dane_mail_files "$1" | wc -l; }
 dane_mail_wait() {
