@@ -132,7 +132,7 @@ while read -r c dom want host what; do
 	plaintext) re="relay=$h\[$P\]:$DANE_PORT, tls=none, status=sent \(250 " ;;
 	deferred)
 		case $c in
-		mismatch | tabad | mitm | strip) re="status=deferred \(([0-9]{3} )?4\.7\.5 " ;;
+		mismatch | tabad | tanochain | mitm | strip) re="status=deferred \(([0-9]{3} )?4\.7\.5 " ;;
 		*) re="status=deferred \(([0-9]{3} )?4\.[0-9]+\.[0-9]+ " ;;
 		esac
 		;;
@@ -187,7 +187,7 @@ for h in mx.servfail.dane mx.bogustlsa.dane mx.bogusmx.dane; do
 	[ "$n" = 0 ] && ok "receiver $h: never connected to" ||
 		not_ok "receiver $h: never connected to" "$(dane_maillog $h)"
 done
-for h in mx.mitm.dane mx1.twomx.dane mx.mismatch.dane mx.tabad.dane; do
+for h in mx.mitm.dane mx1.twomx.dane mx.mismatch.dane mx.tabad.dane mx.tanochain.dane; do
 	if dane_maillog $h | grep -qE 'disconnect from .* mail=' ||
 		grep -q "by $h (Postfix)" "$d"/w/pf/mail/*/new/* 2>/dev/null; then
 		not_ok "receiver $h: no MAIL command reached it" "$(dane_maillog $h)"

@@ -50,7 +50,8 @@ while read -r c dom want host what; do
 	deferred) [ "$st" = deferred ] ;;
 	esac
 	if [ $? = 0 ]; then
-		ok "Postfix agrees: $c ($what) -> $want $host"
+		hs=${host#-}
+		ok "Postfix agrees: $c ($what) -> $want${hs:+ $hs}"
 	else
 		not_ok "Postfix on $c: want $want $host, got ${RES[$c]:-nothing}" \
 			"$(grep "^result $c " <<<"$out")"
