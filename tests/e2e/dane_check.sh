@@ -92,13 +92,13 @@ if grep -q 'not implemented' <<<"$DC_OUT" && [ "$DC_RC" = 2 ]; then
 	exit 0
 fi
 
-declare -A LAST RC OUT
+declare -A OUT
 while read -r c dom want host what; do
 	[ -n "$c" ] || continue
 	t1=$(date +%s%N)
 	dc "$dom"
 	ms=$((($(date +%s%N) - t1) / 1000000))
-	LAST[$c]=$DC_LAST RC[$c]=$DC_RC OUT[$c]=$DC_OUT
+	OUT[$c]=$DC_OUT
 	if [ "$want" = deferred ]; then
 		exp="status: deferred (...), exit 1"
 		[[ $DC_LAST == "status: deferred ("*")" && $DC_RC = 1 ]] && r=0 || r=1
@@ -191,6 +191,29 @@ fi
 # delivery is not dane-check's business: no mailbox got anything
 n=$(find "$d/w/pf/mail" -type f | wc -l)
 [ "$n" = 0 ] && ok "dane-check sent no mail" || not_ok "dane-check sent no mail" "$n messages"
+
+# the same command on zegel run's console (resolver, anchors and port from
+# the configuration)
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
+smtpd_env_setup "$d" 42110
+cat >>"$d/zegel.conf" <<CONF
+set relay mx-port $DANE_PORT
+set resolver $DANE_RESOLVER
+set resolver-anchors $DANE_ANCHOR
+CONF
+out=$(printf 'dane-check ee.dane\ndane-check mismatch.dane\ndane-check pkix.dane\n' |
+	timeout 60 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+if grep -q "unknown setting 'resolver-anchors'" <<<"$out"; then
+	skip "console dane-check" "set resolver-anchors is not in this build: $(grep -m1 unknown <<<"$out")"
+else
+	for want in "status: verified mx.ee.dane" "status: deferred (" "status: encrypted mx.pkix.dane"; do
+		if grep -qF -- "$want" <<<"$out"; then
+			ok "console: dane-check prints '$want'"
+		else
+			not_ok "console: dane-check prints '$want'" "$(tail -30 <<<"$out")"
+		fi
+	done
+fi
 
 # signatures expired (--now 60 days ahead): validation fails, the domain waits
 dc ee.dane --now $(($(date +%s) + 60 * 86400))

@@ -121,7 +121,7 @@ done
 ok "zegel logged an outcome for every case in $(($(date +%s) - t1)) s" # (each checked below)
 sleep 1 # Postfix's virtual delivery and postlogd
 
-P=127\\.0\\.42\\.[0-9]+
+P='127\.0\.42\.[0-9]+'
 while read -r c dom want host what; do
 	[ -n "$c" ] && [ -n "${ID[$c]:-}" ] || continue
 	line=$(outcome "$c" "$dom")

@@ -25,7 +25,7 @@ if ! dane_env_setup "$d/w"; then
 	exit 1
 fi
 t0=$(date +%s%N)
-out=$(TOP=$TOP timeout 90 unshare -nm bash "$TOP/tests/e2e/dane/reference.sh" "$d/w" 2>&1)
+out=$(env TOP="$TOP" timeout 90 unshare -nm bash "$TOP/tests/e2e/dane/reference.sh" "$d/w" 2>&1)
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 if grep -q '^error' <<<"$out" || [ $rc != 0 ]; then

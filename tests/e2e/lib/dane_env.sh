@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A DANE (RFC 7672) test world on loopback, shared by tests/e2e/dane_check.sh
 # and tests/e2e/dane_direct.sh. Source after tests/lib.sh.
 #
