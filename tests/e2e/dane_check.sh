@@ -9,6 +9,7 @@
 # cross-checks the DNS side of the tree with the same trust anchor.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/dane_env.sh"
+dane_env_netns "$0" "$@"
 
 why=$(dane_env_need)
 if [ -n "$why" ]; then

@@ -13,6 +13,7 @@
 # Ports: zegel 42100-42103; the world 127.0.42.0/24 (see dane_env.sh).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/dane_env.sh"
+dane_env_netns "$0" "$@"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
 
 why=$(dane_env_need)

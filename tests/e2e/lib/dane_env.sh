@@ -66,6 +66,19 @@ insec     insec.dane     encrypted mx.insec.dane   unsigned delegation: its TLSA
 plain     plain.dane     plaintext mx.plain.dane   unsigned delegation, no STARTTLS offered: plaintext is allowed
 "
 
+# dane_env_netns "$0" "$@": re-run the calling suite in a network namespace
+# of its own (when the system allows it), so that two runs at the same time
+# (other helpers, CI) never meet on 127.0.42.x:42025. Call it first thing;
+# it returns in the namespace with lo up, or at once where there is none.
+dane_env_netns() {
+	if [ -z "${DANE_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+		exec env DANE_NETNS=1 unshare -n bash "$@"
+	fi
+	if [ -n "${DANE_NETNS:-}" ]; then
+		ip link set lo up
+	fi
+}
+
 dane_env_need() {
 	local t
 	for t in openssl ldns-keygen ldns-signzone ldns-key2ds nsd unbound delv dig postfix swaks ss; do
