@@ -13,6 +13,7 @@
 # Ports: zegel 42100-42103; the world 127.0.42.0/24 (see dane_env.sh).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/dane_env.sh"
+dane_env_netns "$0" "$@"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
 
 why=$(dane_env_need)
@@ -121,7 +122,7 @@ done
 ok "zegel logged an outcome for every case in $(($(date +%s) - t1)) s" # (each checked below)
 sleep 1 # Postfix's virtual delivery and postlogd
 
-P=127\\.0\\.42\\.[0-9]+
+P='127\.0\.42\.[0-9]+'
 while read -r c dom want host what; do
 	[ -n "$c" ] && [ -n "${ID[$c]:-}" ] || continue
 	line=$(outcome "$c" "$dom")
@@ -132,7 +133,7 @@ while read -r c dom want host what; do
 	plaintext) re="relay=$h\[$P\]:$DANE_PORT, tls=none, status=sent \(250 " ;;
 	deferred)
 		case $c in
-		mismatch | tabad | mitm | strip) re="status=deferred \(([0-9]{3} )?4\.7\.5 " ;;
+		mismatch | tabad | tanochain | mitm | strip) re="status=deferred \(([0-9]{3} )?4\.7\.5 " ;;
 		*) re="status=deferred \(([0-9]{3} )?4\.[0-9]+\.[0-9]+ " ;;
 		esac
 		;;
@@ -187,7 +188,7 @@ for h in mx.servfail.dane mx.bogustlsa.dane mx.bogusmx.dane; do
 	[ "$n" = 0 ] && ok "receiver $h: never connected to" ||
 		not_ok "receiver $h: never connected to" "$(dane_maillog $h)"
 done
-for h in mx.mitm.dane mx1.twomx.dane mx.mismatch.dane mx.tabad.dane; do
+for h in mx.mitm.dane mx1.twomx.dane mx.mismatch.dane mx.tabad.dane mx.tanochain.dane; do
 	if dane_maillog $h | grep -qE 'disconnect from .* mail=' ||
 		grep -q "by $h (Postfix)" "$d"/w/pf/mail/*/new/* 2>/dev/null; then
 		not_ok "receiver $h: no MAIL command reached it" "$(dane_maillog $h)"

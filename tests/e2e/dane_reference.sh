@@ -25,7 +25,7 @@ if ! dane_env_setup "$d/w"; then
 	exit 1
 fi
 t0=$(date +%s%N)
-out=$(TOP=$TOP timeout 90 unshare -nm bash "$TOP/tests/e2e/dane/reference.sh" "$d/w" 2>&1)
+out=$(env TOP="$TOP" timeout 90 unshare -nm bash "$TOP/tests/e2e/dane/reference.sh" "$d/w" 2>&1)
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 if grep -q '^error' <<<"$out" || [ $rc != 0 ]; then
@@ -50,7 +50,8 @@ while read -r c dom want host what; do
 	deferred) [ "$st" = deferred ] ;;
 	esac
 	if [ $? = 0 ]; then
-		ok "Postfix agrees: $c ($what) -> $want $host"
+		hs=${host#-}
+		ok "Postfix agrees: $c ($what) -> $want${hs:+ $hs}"
 	else
 		not_ok "Postfix on $c: want $want $host, got ${RES[$c]:-nothing}" \
 			"$(grep "^result $c " <<<"$out")"
