@@ -161,6 +161,10 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 		LINE("set relay ca-file"), WORD(r->ca_file), EMIT();
 	if (r->require_tls)
 		LINE("set relay require-tls on"), EMIT();
+	if (r->mx_port != 0 && r->mx_port != 25) {
+		snprintf(t, sizeof(t), "%u", r->mx_port);
+		LINE("set relay mx-port"), WORD(t), EMIT();
+	}
 	switch (r->kind) {
 	case ZCFG_RELAY_OUTBOX:
 		LINE("set relay outbox"), WORD(r->outbox), EMIT();

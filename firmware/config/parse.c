@@ -915,6 +915,21 @@ set_relay_require_tls(struct zcfg *w, int argc, char **argv, char *err, size_t c
 }
 
 static int
+set_relay_mx_port(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	char *end;
+	unsigned long v;
+
+	(void)argc;
+	v = strtoul(argv[0], &end, 10);
+	if (argv[0][0] < '0' || argv[0][0] > '9' || *end != '\0' || v == 0 || v > 65535)
+		return config_fail(err, cap, "set relay mx-port: '%s' is not a port number "
+		    "(1-65535; SMTP between MTAs is 25)", argv[0]);
+	w->relay.mx_port = (uint16_t)v;
+	return 0;
+}
+
+static int
 delete_relay(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
 	(void)argc;
@@ -1010,6 +1025,7 @@ static const struct stmt stmts[] = {
 	{ "set", "relay ca-file", 1, 1, set_relay_ca_file, "PATH" },
 	{ "set", "relay tls", 1, 1, set_relay_tls, "starttls|implicit" },
 	{ "set", "relay require-tls", 1, 1, set_relay_require_tls, "on|off" },
+	{ "set", "relay mx-port", 1, 1, set_relay_mx_port, "PORT" },
 	{ "set", "resolver", 1, 1, set_resolver, "IP[:PORT]" },
 	{ "set", "tls cert", 1, 1, set_tls_cert, "PATH" },
 	{ "set", "tls key", 1, 1, set_tls_key, "PATH" },

@@ -151,6 +151,8 @@ test_every_line(void **state)
 	assert_false(c->relay.implicit_tls);
 	ok_line("set relay require-tls on");
 	assert_true(c->relay.require_tls);
+	ok_line("set relay mx-port 26025");
+	assert_int_equal(c->relay.mx_port, 26025);
 	if (IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)) {
 		ok_line("set relay direct");
 		assert_int_equal(c->relay.kind, ZCFG_RELAY_DIRECT);
@@ -250,6 +252,10 @@ test_bad_lines(void **state)
 		"set relay smarthost ::1:25x",
 		"set relay tls yes",
 		"set relay require-tls maybe",
+		"set relay mx-port 0",
+		"set relay mx-port 65536",
+		"set relay mx-port -1",
+		"set relay mx-port 25x",
 		"set relay direct now",
 		"set relay outbox",
 		"set relay username \"\"",
@@ -434,6 +440,7 @@ rich_config(void)
 	ok_line("set relay password \"p\\\"w\\\\d\"");
 	ok_line("set relay ca-file /ca.pem");
 	ok_line("set relay require-tls on");
+	ok_line("set relay mx-port 2525");
 	ok_line("set relay outbox /var/spool/out"); /* outbox kind, smarthost kept */
 	commit_ok();
 }

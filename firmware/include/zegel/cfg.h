@@ -99,6 +99,7 @@ struct zcfg_relay {
 	char password[ZCFG_SECRET_MAX];   /* `set relay password P` */
 	char ca_file[ZCFG_PATH_MAX];      /* `set relay ca-file PATH` */
 	bool require_tls;           /* `set relay require-tls on|off` (direct mode) */
+	uint16_t mx_port;           /* `set relay mx-port N` (direct mode; 0 = 25) */
 };
 
 /* `set queue lifetime|delay-warning|retry-base DURATION`, `set queue
