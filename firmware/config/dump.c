@@ -143,6 +143,8 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 		hal_addr_format(&c->resolvers[i], true, t, sizeof(t));
 		LINE("set resolver"), WORD(t), EMIT();
 	}
+	if (c->resolver_anchors[0])
+		LINE("set resolver-anchors"), WORD(c->resolver_anchors), EMIT();
 
 	/* Relay: settings first, the mode line last. */
 	if (r->kind != ZCFG_RELAY_OUTBOX && strcmp(r->outbox, o) != 0)
