@@ -114,6 +114,18 @@ uart_out(void *arg, const uint8_t *p, size_t n)
 	hal_uart_posix.write(arg, p, n);
 }
 
+static int con_h = -1;
+
+/* Piped input ended: stop once the console's jobs printed their results. */
+static void
+stop_when_idle(void *arg)
+{
+	(void)arg;
+	if (console_busy(&con) && loop_timer_add(50, stop_when_idle, NULL) >= 0)
+		return;
+	loop_stop();
+}
+
 static void
 con_input(void *arg, int fd, unsigned revents)
 {
@@ -128,7 +140,8 @@ con_input(void *arg, int fd, unsigned revents)
 		return;
 	if (n <= 0) { /* end of input (Ctrl-D) or error */
 		console_eof(&con);
-		loop_stop();
+		loop_close(con_h);
+		stop_when_idle(NULL); /* after the output of `test relay` & co */
 		return;
 	}
 	console_push(&con, buf, (size_t)n);
@@ -148,7 +161,7 @@ console_start(void)
 	}
 	console_init(&con, uart_out, &uart, uart.raw);
 	console_prompt(&con);
-	if ((rc = loop_watch_fd(uart.in_fd, con_input, NULL)) < 0) {
+	if ((rc = con_h = loop_watch_fd(uart.in_fd, con_input, NULL)) < 0) {
 		hal_uart_posix.close(&uart);
 		return rc;
 	}
