@@ -23,6 +23,7 @@
 #include "firmware/core/loop.h"
 #include "firmware/keys/keys.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/spool/queue.h"
 #include "firmware/smtpd/server.h"
 #include "hal/log.h"
 #include "hal/storage.h"
@@ -227,6 +228,7 @@ cmd_run(int argc, char **argv)
 	config_on_commit(on_commit, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
+	queue_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;
 	rc = loop_run();
