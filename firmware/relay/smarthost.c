@@ -424,6 +424,12 @@ job_resolved(void *arg, struct hostaddr_req *q)
 		    q->err);
 		early_fail(j, 451, "4.4.3", q->err);
 	} else {
+		char ip[HAL_ADDR_STRLEN];
+
+		hal_addr_format(&q->out[0], false, ip, sizeof(ip));
+		hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s: %d address%s (%s, validating resolver), "
+		    "first %s", j->m->id, j->m->cfg->relay.host, q->n, q->n == 1 ? "" : "es",
+		    q->any_insecure ? "insecure" : "secure", ip);
 		j->naddr = (unsigned)q->n;
 		job_connect(j);
 	}
