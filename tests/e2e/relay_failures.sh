@@ -2,7 +2,9 @@
 # The relay failure matrix through the whole appliance: swaks -> zegel run
 # (smarthost mode) -> a scriptable fake upstream (tests/e2e/relay/fakesmtp.py)
 # that records every byte it receives. Each case must end with the right
-# code at swaks's DATA and no envelope or message byte in plaintext.
+# code at swaks (at RCPT for session problems and refused recipients, which
+# the upstream is asked at RCPT time; at DATA for the message's own verdict)
+# and no envelope or message byte in plaintext.
 # Ports: zegel 24030-24033, fake upstream 24140-24159.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
