@@ -93,6 +93,17 @@ EXTRA_CONF=
 BODY_EXTRA=$' caf\xc3\xa9'
 case_run 8bit-to-7bit 7bit good 24155 "${D}554 5\.6\.3 .*8BITMIME"
 BODY_EXTRA= SWAKS_EXTRA=
+# The client leaves after its RCPTs: the upstream session ends with QUIT and
+# never sees DATA (the session was opened at RCPT time).
+SWAKS_EXTRA='--quit-after RCPT'
+case_run quit-after-rcpt ok good 24156 '^<~ +221 '
+SWAKS_EXTRA=
+if grep -q '^RCPT TO:<bad@example.net>' "$d/fake.quit-after-rcpt.log" &&
+	grep -q '^QUIT' "$d/fake.quit-after-rcpt.log" && ! grep -q '^DATA' "$d/fake.quit-after-rcpt.log"; then
+	ok "quit-after-rcpt: the upstream got both RCPTs, then QUIT, never DATA"
+else
+	not_ok "quit-after-rcpt: upstream got RCPTs and QUIT, no DATA" "$(tail -8 "$d/fake.quit-after-rcpt.log")"
+fi
 if grep -q -- '--DOT--' "$d/fake.8bit-to-7bit.log"; then
 	not_ok "8bit-to-7bit: no final dot reached the upstream" "$(tail -5 "$d/fake.8bit-to-7bit.log")"
 else
