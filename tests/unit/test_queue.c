@@ -771,6 +771,7 @@ test_kill_commit(void **state)
 		reopen();
 		assert_int_equal(files_with(".tmp."), 0);
 		assert_int_equal(files_with(".msg"), (int)queue_count());
+		assert_int_equal(files_with(".st"), (int)queue_count());
 		if (committed)
 			assert_int_equal(queue_count(), 1);
 		assert_true(queue_count() <= 1);
@@ -860,6 +861,57 @@ test_kill_update(void **state)
 	assert_true(n > 20);
 }
 
+static void
+scen_deliver(int fd)
+{
+	static struct queue_job j;
+
+	(void)fd;
+	while (queue_next_job(T0, &j) == 1) {
+		for (unsigned k = 0; k < j.nrcpt; k++)
+			queue_job_result(&j, k, 250, "2.0.0", "ok", T0);
+		queue_job_end(&j, T0);
+	}
+}
+
+/* delivery to the end and the removal, killed at every step: the entry is
+ * whole (record + complete message, recipients sent or due again) or gone
+ * without a trace, never a record without its message. */
+static void
+test_kill_remove(void **state)
+{
+	char id[QUEUE_ID_MAX], cmd[160];
+	static char buf[1024];
+	unsigned n, gone = 0;
+	bool done = false, committed;
+
+	(void)state;
+	for (n = 1; !done && n < 200; n++) {
+		queue_close();
+		snprintf(cmd, sizeof(cmd), "rm -f '%s'/*", qd);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(queue_open(qd, err, sizeof(err)), 0);
+		assert_int_equal(commit("s@example.org", "x@a.test\0y@b.test", 2, id), 0);
+		queue_close();
+		done = run_killed(n, scen_deliver, &committed);
+		reopen();
+		assert_int_equal(files_with(".tmp."), 0);
+		if (files_with(id) == 0) {
+			assert_int_equal(queue_count(), 0);
+			gone++;
+			continue;
+		}
+		assert_int_equal(files_with(id), 2);
+		assert_int_equal(queue_count(), 1);
+		assert_int_equal(queue_state_get(id, &st), 0);
+		assert_int_equal(read_msg(id, buf, sizeof(buf)), strlen(PREFIX BODY));
+		for (unsigned i = 0; i < 2; i++)
+			assert_true(st.r[i].state == 'P' || st.r[i].state == 'S');
+	}
+	assert_true(done);
+	assert_true(gone >= 2);   /* killed after the removal, and the run to the end */
+}
+
 int
 main(void)
 {
@@ -879,6 +931,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_console, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_remove, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
