@@ -229,6 +229,59 @@ test_grouping(void **state)
 	assert_int_equal(queue_next_due(), -1);
 }
 
+static unsigned wakes;
+
+static void
+count_wake(void *arg)
+{
+	(void)arg;
+	wakes++;
+}
+
+/* More entries due than load slots: the extra wait (next_due leaves them
+ * out, no busy loop) until a job ends and wakes the scheduler. Jobs for one
+ * domain across entries (connection reuse). */
+static void
+test_slots_and_domain(void **state)
+{
+	char id[CONFIG_QUEUE_LOADED + 2][QUEUE_ID_MAX];
+	static struct queue_job j[CONFIG_QUEUE_LOADED + 2];
+	unsigned k;
+
+	(void)state;
+	queue_set_wakeup(count_wake, NULL);
+	for (k = 0; k < CONFIG_QUEUE_LOADED + 1; k++)
+		assert_int_equal(commit("s@example.org", "x@a.test", 1, id[k]), 0);
+	assert_int_equal(wakes, CONFIG_QUEUE_LOADED + 1);
+	for (k = 0; k < CONFIG_QUEUE_LOADED; k++)
+		assert_int_equal(queue_next_job(T0, &j[k]), 1);
+	assert_int_equal(queue_next_job(T0, &j[k]), 0);
+	assert_int_equal(queue_next_due(), -1);
+	queue_job_result(&j[0], 0, 250, "2.0.0", "ok", T0);
+	queue_job_end(&j[0], T0);
+	assert_int_equal(wakes, CONFIG_QUEUE_LOADED + 2);
+	assert_int_equal(queue_next_due(), T0);
+	assert_int_equal(queue_next_job(T0, &j[k]), 1);
+	for (k = 1; k <= CONFIG_QUEUE_LOADED; k++) {
+		queue_job_result(&j[k], 0, 250, "2.0.0", "ok", T0);
+		queue_job_end(&j[k], T0);
+	}
+	assert_int_equal(queue_count(), 0);
+	/* per domain */
+	assert_int_equal(commit("s@example.org", "x@a.test\0y@B.test", 2, id[0]), 0);
+	assert_int_equal(commit("s@example.org", "z@b.TEST", 1, id[1]), 0);
+	assert_int_equal(queue_next_job_for(T0, "b.test", &j[0]), 1);
+	assert_string_equal(j[0].id, id[0]);
+	assert_string_equal(j[0].rcpt[0], "y@B.test");
+	assert_int_equal(queue_next_job_for(T0, "b.test", &j[1]), 1);
+	assert_string_equal(j[1].id, id[1]);
+	assert_int_equal(queue_next_job_for(T0, "b.test", &j[2]), 0);
+	assert_int_equal(queue_next_job_for(T0, "c.test", &j[2]), 0);
+	assert_int_equal(queue_next_job(T0, &j[2]), 1);
+	assert_string_equal(j[2].domain, "a.test");
+	queue_set_wakeup(NULL, NULL);
+}
+
 static void
 test_backoff(void **state)
 {
@@ -918,6 +971,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slots_and_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifetime_bounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_5xx_bounce_and_no_bounce_of_bounce, setup,
