@@ -71,9 +71,25 @@ if ! queue_env_setup "$d/w" || ! queue_env_start; then
 fi
 ok "signed DNS, NSD, Unbound and the sink are up"
 
+# one probe first: a build without the direct target answers 451 here
+out=$(timeout 30 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \
+	--from printer@example.test --to probe@ok.qtest --h-Subject "queue kill probe" --body probe 2>&1)
+if ! grep -q "^<~ *250 2\.0\.0 queued as " <<<"$out"; then
+	nb=$(not_built "$out")
+	if [ -n "$nb" ]; then
+		skip "queue kill test" "direct mode: $nb"
+		finish
+		exit 0
+	fi
+	not_ok "a probe message is queued (250 2.0.0 queued as ID)" "$(tail -8 <<<"$out")"
+	finish
+	exit 1
+fi
+ok "a probe message is queued ($(sed -n 's/^<~ *\(250 2\.0\.0 queued as [^ ]*\).*/\1/p' <<<"$out"))"
+
 # ---------------------------------------------------------------- the run
 t0=$(date +%s)
-$PY "$TOP/tests/e2e/queue/submit.py" 127.0.0.1 "$SUBMISSION_PORT" "$COUNT" "$d/accepted" 240 \
+$PY "$TOP/tests/e2e/queue/submit.py" 127.0.0.1 "$SUBMISSION_PORT" "$COUNT" "$d/accepted" 180 \
 	>"$d/submit.out" 2>&1 &
 SUBPID=$!
 kills=0
@@ -134,6 +150,7 @@ for f in $(queue_sink_files); do
 	grep -q "^DKIM-Signature: " "$f" || bad=$((bad + 1))
 done
 check "every delivered message is complete and signed" test $bad = 0
+[ -n "$(queue_sink_files)" ] || not_ok "the sink received messages" "none"
 check "every delivered message verifies with dkimpy (ed25519 + rsa)" \
 	$PY "$TOP/tests/e2e/dkim_verify.py" --min-sigs 2 \
 	--key "ed._domainkey.example.test=v=DKIM1; k=ed25519; p=$(dkim_pubkey_b64 "$d/keys/ed.pem")" \
