@@ -5,9 +5,19 @@
  * answered the final dot (or it is clear the message was not delivered), so
  * the LAN client's reply to DATA is the upstream's verdict (relay.h).
  *
- * Jobs come from a fixed pool; a full pool makes start() fail (-EBUSY), the
- * session then answers 451 4.3.0 and the client retries. The CA bundle is
- * loaded once and kept until the configured path changes.
+ * Two shapes share one job: start() (the whole message at once) and the
+ * RCPT-time session open() / rcpt() / data() / cancel() that the SMTP
+ * session uses (relay.h): smtpc in stepwise mode sends MAIL as soon as the
+ * upstream session is ready, each rcpt() is forwarded and its reply handed
+ * back, data() streams the signed message, cancel() before data() says QUIT.
+ * While the session waits for the LAN client, an idle link gets a NOOP
+ * instead of the timeout. A job ends (back to the pool) once nobody holds it
+ * and its connection is closed.
+ *
+ * Jobs come from a fixed pool; a full pool makes start()/open() fail
+ * (-EBUSY): the session answers 451 4.3.0 (start) or relays that transaction
+ * with start() after DATA (open). The CA bundle is loaded once and kept
+ * until the configured path changes.
  *
  * Host names: an IP literal is used as is; a name is resolved with the C
  * library's getaddrinfo() (blocking; /etc/hosts or the system resolver) until
