@@ -159,6 +159,29 @@ check "bogus: the reason is in zegel's log" grep -q 'DNS for www.badsig.tld is b
 # a resolver that does not answer: indeterminate (after the transport's timeouts)
 case_run indeterminate www.example.tld 127.53.0.9:23099 '^<[~*]* *451 4\.4\.3 .*DNS for www\.example\.tld is indeterminate' no
 
+# `test relay` / `show relay` on the console of zegel run: the name is looked
+# up on the event loop (no blocking lookup inside the daemon)
+rm -f "$W/ready"
+$PY "$TOP/tests/e2e/relay/fakesmtp.py" --port $FAKE_PORT --addr 0.0.0.0 --mode ok \
+	--cert "$W/pki/sh.crt" --key "$W/pki/sh.key" --log "$W/fake.console.log" --ready "$W/ready" &
+FAKE_PID=$!
+for _ in $(seq 1 50); do [ -f "$W/ready" ] && break; sleep 0.1; done
+{
+	cat "$W/base.conf"
+	echo "set relay smarthost www.example.tld:$FAKE_PORT"
+	echo "set relay ca-file $W/pki/ca.crt"
+	echo "set resolver $RES"
+	echo "set resolver-anchors $ANCHOR"
+} >"$W/zegel.conf"
+printf 'show relay\ntest relay\n' | timeout 60 "$ZEGEL" run --config "$W/zegel.conf" >"$W/console.out" 2>&1
+fake_stop
+check "console: show relay does not look the name up" \
+	grep -q 'relay: addresses of www.example.tld from the validating resolver at each relay' "$W/console.out"
+check "console: test relay looks the name up with the stub" \
+	grep -q 'relay: looking up www.example.tld with the validating resolver' "$W/console.out"
+check "console: test relay connects to the tree's address and verifies" \
+	sh -c "grep -q 'relay: connecting to www.example.tld\[192.0.2.1\]:$FAKE_PORT' '$W/console.out' && grep -q 'relay: OK' '$W/console.out'"
+
 # zegel relay-check (CLI): the blocking stub with the same rules
 out=$(timeout 60 "$ZEGEL" relay-check --ca "$W/pki/ca.crt" --resolver $RES --anchor "$ANCHOR" \
 	--timeout 10 www.badsig.tld:$FAKE_PORT 2>&1)
