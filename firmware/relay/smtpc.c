@@ -24,6 +24,7 @@ static const char *const state_names[SMTPC_S_COUNT] = {
 	[SMTPC_S_AUTH] = "auth",
 	[SMTPC_S_MAIL] = "mail",
 	[SMTPC_S_RCPT] = "rcpt",
+	[SMTPC_S_ENVELOPE] = "envelope",
 	[SMTPC_S_DATA] = "data",
 	[SMTPC_S_BODY] = "body",
 	[SMTPC_S_DOT] = "final-dot",
@@ -51,6 +52,7 @@ static const char *const err_names[] = {
 	[17] = "unexpected reply from upstream",
 	[18] = "SMTP client used out of order",
 	[19] = "upstream closed the connection",
+	[20] = "cancelled",
 };
 
 const char *
@@ -87,6 +89,21 @@ smtpc_init(struct smtpc *c, const struct smtpc_params *p)
 	c->state = SMTPC_S_GREETING;
 	c->tls = p->implicit_tls;
 	c->bol = true;
+	if (p->rcpt_results != NULL && p->nrcpt > 0)
+		memset(p->rcpt_results, 0, p->nrcpt * sizeof(p->rcpt_results[0]));
+}
+
+/* Where recipient i's refusal is kept, NULL if nowhere. */
+static struct smtpc_result *
+rcpt_slot(const struct smtpc *c, unsigned i)
+{
+	if (i >= c->p->nrcpt)
+		return NULL;
+	if (c->p->rcpt_results != NULL)
+		return &c->p->rcpt_results[i];
+	if (i < SMTPC_RCPT_RESULTS)
+		return (struct smtpc_result *)&c->rcpt_res[i];
+	return NULL;
 }
 
 void
@@ -123,6 +140,26 @@ const struct smtpc_ext *
 smtpc_ext(const struct smtpc *c)
 {
 	return &c->ext;
+}
+
+const struct smtpc_result *
+smtpc_rcpt_result(const struct smtpc *c, unsigned i)
+{
+	const struct smtpc_result *r;
+
+	if (c->p == NULL || i >= c->p->nrcpt)
+		return NULL;
+	if ((r = rcpt_slot(c, i)) != NULL && r->code != 0)
+		return r;
+	if (c->state != SMTPC_S_END)
+		return NULL;
+	return &c->res;
+}
+
+bool
+smtpc_tls_used(const struct smtpc *c)
+{
+	return c->tls;
 }
 
 bool
@@ -251,10 +288,11 @@ fail_session(struct smtpc *c, enum smtpc_err err, const char *def_esc, const cha
 	quit(c);
 }
 
-/* A refusal of this message: 5xx passed through, 4xx as 451. Records only;
- * the caller decides when to finish. */
+/* A refusal of this message (or of one recipient) into r: 5xx passed
+ * through, 4xx as 451. Records only; the caller decides when to finish. */
 static void
-record_message(struct smtpc *c, enum smtpc_err err, const char *def_esc, const char *what)
+record_into(struct smtpc *c, struct smtpc_result *r, enum smtpc_err err, const char *def_esc,
+    const char *what)
 {
 	char esc[12];
 	int code = c->reply_code;
@@ -263,11 +301,17 @@ record_message(struct smtpc *c, enum smtpc_err err, const char *def_esc, const c
 		zegel_strf(esc, sizeof(esc), "%s", def_esc);
 		esc[0] = code >= 500 ? '5' : '4';
 	}
-	c->res.code = code >= 500 ? code : 451;
-	c->res.err = err;
-	c->res.upstream_code = code;
-	zegel_strf(c->res.esc, sizeof(c->res.esc), "%s", esc);
-	zegel_strf(c->res.text, sizeof(c->res.text), "%s: %d %s", what, code, c->reply);
+	r->code = code >= 500 ? code : 451;
+	r->err = err;
+	r->upstream_code = code;
+	zegel_strf(r->esc, sizeof(r->esc), "%s", esc);
+	zegel_strf(r->text, sizeof(r->text), "%s: %d %s", what, code, c->reply);
+}
+
+static void
+record_message(struct smtpc *c, enum smtpc_err err, const char *def_esc, const char *what)
+{
+	record_into(c, &c->res, err, def_esc, what);
 }
 
 static void
@@ -377,6 +421,18 @@ send_next_rcpt(struct smtpc *c)
 	return true;
 }
 
+/* Stepwise: the caller's RCPT goes out (MAIL was accepted). */
+static void
+send_pending(struct smtpc *c)
+{
+	if (!emit(c, "RCPT TO:<%s>\r\n", c->pend)) {
+		fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
+		return;
+	}
+	c->rcpt_sent++;
+	enter_state(c, SMTPC_S_RCPT);
+}
+
 static void
 start_mail(struct smtpc *c)
 {
@@ -386,8 +442,9 @@ start_mail(struct smtpc *c)
 	char params[96];
 	size_t pl = 0;
 
-	/* Invariant: no envelope or message byte before TLS. */
-	if (!c->tls) {
+	/* Invariant: no envelope or message byte before TLS (unless the
+	 * opportunistic policy decided to carry on without it). */
+	if (!c->tls && !c->plaintext) {
 		fail_unexpected(c, SMTPC_E_STATE, "internal: MAIL before TLS refused");
 		return;
 	}
@@ -403,6 +460,13 @@ start_mail(struct smtpc *c)
 			quit(c);
 			return;
 		}
+	if (p->partial_ok && p->rcpt_results == NULL && p->nrcpt > SMTPC_RCPT_RESULTS) {
+		finish(c, SMTPC_EV_FAILED, SMTPC_E_STATE, 451, "4.5.3",
+		    "internal: %u recipients, at most %u per transaction with per-recipient results",
+		    p->nrcpt, (unsigned)SMTPC_RCPT_RESULTS);
+		quit(c);
+		return;
+	}
 	if (c->ext.size && c->ext.size_max != 0 && p->size > c->ext.size_max) {
 		finish(c, SMTPC_EV_FAILED, SMTPC_E_SIZE, 552, "5.3.4",
 		    "message of %llu octets is larger than the upstream accepts (SIZE %llu)",
@@ -418,7 +482,7 @@ start_mail(struct smtpc *c)
 	}
 	c->eightbit_ok = c->ext.eightbit;
 	params[0] = '\0';
-	if (c->ext.size)
+	if (c->ext.size && (p->size != 0 || !p->stepwise))
 		pl += (size_t)snprintf(params + pl, sizeof(params) - pl, " SIZE=%llu",
 		    (unsigned long long)p->size);
 	if ((p->body_8bit || p->smtputf8) && c->ext.eightbit)
@@ -433,6 +497,19 @@ start_mail(struct smtpc *c)
 	c->rcpt_sent = c->rcpt_replied = c->rcpt_ok = 0;
 	enter_state(c, SMTPC_S_MAIL);
 	fill_rcpts(c);
+}
+
+/* SMTPC_TLS_OPPORTUNISTIC without TLS: the envelope and message may go in
+ * plaintext, credentials never. */
+static void
+go_plaintext(struct smtpc *c, const char *why)
+{
+	if ((c->p->username != NULL && c->p->username[0] != '\0') || c->p->probe) {
+		fail_session(c, SMTPC_E_NO_STARTTLS, "4.7.4", why);
+		return;
+	}
+	c->plaintext = true;
+	start_mail(c);
 }
 
 static void
@@ -548,11 +625,52 @@ ehlo_line(struct smtpc *c, const char *t)
 
 /* ------------------------------------------------------------ replies */
 
+/* Stepwise: the reply to the caller's RCPT. */
+static void
+rcpt_reply_stepwise(struct smtpc *c)
+{
+	int code = c->reply_code;
+	struct smtpc_result *r = &c->rcpt_last;
+
+	if (!c->pend_set) {
+		fail_unexpected(c, SMTPC_E_UNEXPECTED, "upstream replied before our command was sent");
+		return;
+	}
+	if (code / 100 == 2) {
+		char esc[12];
+		if (!parse_esc(c->reply, code, esc))
+			zegel_strf(esc, sizeof(esc), "2.1.5");
+		memset(r, 0, sizeof(*r));
+		r->code = 250;
+		r->upstream_code = code;
+		zegel_strf(r->esc, sizeof(r->esc), "%s", esc);
+		zegel_strf(r->text, sizeof(r->text), "%d %s", code, c->reply);
+		c->rcpt_ok++;
+	} else {
+		char what[SMTPC_ADDR_MAX + 32];
+		zegel_strf(what, sizeof(what), "upstream refused <%s>", c->pend);
+		record_into(c, r, SMTPC_E_RCPT, "5.1.0", what);
+	}
+	c->pend_set = false;
+	c->rcpt_replied++;
+	enter_state(c, SMTPC_S_ENVELOPE);
+	c->ev = SMTPC_EV_RCPT;
+}
+
 static void
 on_reply(struct smtpc *c)
 {
 	int code = c->reply_code, cls = code / 100;
 
+	if (c->noop_pending > 0 && (c->state == SMTPC_S_ENVELOPE || c->state == SMTPC_S_RCPT ||
+	    c->state == SMTPC_S_DATA)) {
+		/* replies come in order: this one is for the keep-alive */
+		c->noop_pending--;
+		if (cls != 2)
+			fail_session(c, SMTPC_E_UNEXPECTED, "4.4.2",
+			    "upstream ended the session while zegel waited for its client");
+		return;
+	}
 	switch (c->state) {
 	case SMTPC_S_GREETING:
 		if (cls != 2) {
@@ -574,6 +692,11 @@ on_reply(struct smtpc *c)
 		}
 		if (!c->ext.starttls) {
 			c->reply_code = 0;
+			if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC) {
+				go_plaintext(c, "upstream does not offer STARTTLS; relay "
+				    "credentials are not sent in plaintext");
+				return;
+			}
 			fail_session(c, SMTPC_E_NO_STARTTLS, "4.7.4",
 			    "upstream does not offer STARTTLS; not sending in plaintext");
 			return;
@@ -583,6 +706,12 @@ on_reply(struct smtpc *c)
 		return;
 	case SMTPC_S_STARTTLS:
 		if (code != 220) {
+			if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC && cls != 2) {
+				/* RFC 3207 4: the client decides whether to go on */
+				go_plaintext(c, "upstream refused STARTTLS; relay credentials "
+				    "are not sent in plaintext");
+				return;
+			}
 			fail_session(c, SMTPC_E_STARTTLS, "4.7.4",
 			    "upstream refused STARTTLS; not sending in plaintext");
 			return;
@@ -630,6 +759,11 @@ on_reply(struct smtpc *c)
 				fail_recorded(c);
 				return;
 			}
+		} else if (c->p->stepwise) {
+			enter_state(c, SMTPC_S_ENVELOPE);
+			if (c->pend_set)
+				send_pending(c);
+			return;
 		} else if (!c->ext.pipelining) {
 			if (c->p->nrcpt == 0 || !send_next_rcpt(c)) {
 				fail_unexpected(c, SMTPC_E_STATE, "internal: no recipient to send");
@@ -642,6 +776,10 @@ on_reply(struct smtpc *c)
 		const char *addr = c->p->rcpts;
 		unsigned i;
 
+		if (c->p->stepwise) {
+			rcpt_reply_stepwise(c);
+			return;
+		}
 		if (c->rcpt_replied >= c->rcpt_sent) {
 			fail_unexpected(c, SMTPC_E_UNEXPECTED,
 			    "upstream replied before our command was sent");
@@ -649,22 +787,29 @@ on_reply(struct smtpc *c)
 		}
 		for (i = 0; i < c->rcpt_replied; i++)
 			addr = rcpt_after(c, addr);
-		c->rcpt_replied++;
+		i = c->rcpt_replied++;
 		if (cls == 2) {
 			c->rcpt_ok++;
-		} else if (!c->mail_failed &&
-		    (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500))) {
+		} else if (!c->mail_failed) {
 			char what[300];
-			zegel_strf(what, sizeof(what), "upstream refused <%s>; not sent to anyone", addr);
-			record_message(c, SMTPC_E_RCPT, "5.1.0", what);
-			c->rcpt_failed = true;
+			struct smtpc_result *slot = rcpt_slot(c, i);
+			if (slot != NULL) {
+				zegel_strf(what, sizeof(what), "upstream refused <%s>", addr);
+				record_into(c, slot, SMTPC_E_RCPT, "5.1.0", what);
+			}
+			if (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500)) {
+				zegel_strf(what, sizeof(what), "upstream refused <%s>%s", addr,
+				    c->p->partial_ok ? "" : "; not sent to anyone");
+				record_message(c, SMTPC_E_RCPT, "5.1.0", what);
+				c->rcpt_failed = true;
+			}
 		}
 		if (c->rcpt_replied < c->p->nrcpt) {
 			if (!c->ext.pipelining && !send_next_rcpt(c))
 				fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
 			return;
 		}
-		if (c->mail_failed || c->rcpt_failed || c->rcpt_ok == 0) {
+		if (c->mail_failed || (c->rcpt_failed && !c->p->partial_ok) || c->rcpt_ok == 0) {
 			fail_recorded(c);
 			return;
 		}
@@ -699,6 +844,11 @@ on_reply(struct smtpc *c)
 		quit(c);
 		return;
 	}
+	case SMTPC_S_ENVELOPE:
+		/* nothing was asked: a 421 before the upstream hangs up */
+		fail_session(c, SMTPC_E_UNEXPECTED, "4.4.2",
+		    "upstream ended the session while zegel waited for its client");
+		return;
 	case SMTPC_S_TLS:
 	case SMTPC_S_END:
 		return; /* not reached: push() swallows these */
@@ -891,4 +1041,83 @@ smtpc_closed(struct smtpc *c)
 		finish(c, SMTPC_EV_FAILED, SMTPC_E_CLOSED, 451, "4.4.2",
 		    "upstream closed the connection (in %s)", smtpc_state_name(c->state));
 	c->res.upstream_code = 0;
+}
+
+/* ------------------------------------------------------------ stepwise */
+
+int
+smtpc_rcpt(struct smtpc *c, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	if (!c->p->stepwise || c->pend_set || n >= sizeof(c->pend) || n > 512 ||
+	    c->state >= SMTPC_S_DATA)
+		return -1;
+	memcpy(c->pend, addr, n + 1);
+	c->pend_set = true;
+	if (c->ev == SMTPC_EV_RCPT)
+		c->ev = SMTPC_EV_NONE;
+	if (c->state == SMTPC_S_ENVELOPE)
+		send_pending(c);
+	return 0;
+}
+
+const struct smtpc_result *
+smtpc_rcpt_last(const struct smtpc *c)
+{
+	return &c->rcpt_last;
+}
+
+unsigned
+smtpc_rcpt_accepted(const struct smtpc *c)
+{
+	return c->rcpt_ok;
+}
+
+int
+smtpc_data(struct smtpc *c, uint64_t size)
+{
+	if (!c->p->stepwise || c->state != SMTPC_S_ENVELOPE || c->rcpt_ok == 0)
+		return -1;
+	if (c->ev == SMTPC_EV_RCPT)
+		c->ev = SMTPC_EV_NONE;
+	if (c->ext.size && c->ext.size_max != 0 && size > c->ext.size_max) {
+		c->reply_code = 0;
+		finish(c, SMTPC_EV_FAILED, SMTPC_E_SIZE, 552, "5.3.4",
+		    "message of %llu octets is larger than the upstream accepts (SIZE %llu)",
+		    (unsigned long long)size, (unsigned long long)c->ext.size_max);
+		c->res.upstream_code = 0;
+		quit(c);
+		return 0;
+	}
+	if (!emit(c, "DATA\r\n")) {
+		fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
+		return 0;
+	}
+	enter_state(c, SMTPC_S_DATA);
+	return 0;
+}
+
+int
+smtpc_noop(struct smtpc *c)
+{
+	if (c->state != SMTPC_S_ENVELOPE || c->noop_pending > 0)
+		return -1;
+	if (!emit(c, "NOOP\r\n"))
+		return -1;
+	c->noop_pending++;
+	return 0;
+}
+
+void
+smtpc_cancel(struct smtpc *c)
+{
+	if (c->state == SMTPC_S_END)
+		return;
+	c->reply_code = 0;
+	finish(c, SMTPC_EV_FAILED, SMTPC_E_CANCELLED, 451, "4.3.0",
+	    "transaction cancelled by the client");
+	c->res.upstream_code = 0;
+	if (!c->in_body)
+		quit(c);
 }

@@ -238,6 +238,47 @@ pump(struct upstream *u)
 	}
 }
 
+int
+upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefix_len,
+    const char *spool_path)
+{
+	int rc;
+
+	if (u->spool_open)
+		return -EBUSY;
+	u->prefix = prefix;
+	u->prefix_len = prefix_len;
+	u->prefix_off = 0;
+	u->boff = u->blen = 0;
+	u->spool_eof = false;
+	if ((rc = hal_storage()->open_read(&u->spool, spool_path)) < 0)
+		return rc;
+	u->spool_open = true;
+	return 0;
+}
+
+void
+upstream_poke(struct upstream *u)
+{
+	if (u->tls_on) {
+		pump(u);
+		return;
+	}
+	switch (smtpc_event(&u->smtp)) {
+	case SMTPC_EV_NEED_BODY:
+		feed_body(u);
+		if (smtpc_event(&u->smtp) == SMTPC_EV_FAILED)
+			take_smtp_verdict(u);
+		return;
+	case SMTPC_EV_DONE:
+	case SMTPC_EV_FAILED:
+		take_smtp_verdict(u);
+		return;
+	default:
+		return;
+	}
+}
+
 void
 upstream_connected(struct upstream *u)
 {
@@ -277,6 +318,8 @@ upstream_rx_done(struct upstream *u, size_t n)
 		return;
 	}
 	(void)smtpc_push(&u->smtp, u->prx, n);
+	if (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY)
+		feed_body(u); /* SMTPC_TLS_OPPORTUNISTIC went on without TLS */
 	switch (smtpc_event(&u->smtp)) {
 	case SMTPC_EV_NEED_TLS:
 		/* smtpc discarded whatever followed the 220 in plaintext */
@@ -305,7 +348,8 @@ upstream_tx_data(struct upstream *u, const uint8_t **p)
 		return 0;
 	if (u->tls_on)
 		return tls_client_tx_data(&u->tls, p);
-	/* plaintext: only what smtpc allows before TLS (EHLO, STARTTLS, QUIT) */
+	/* plaintext: only what smtpc allows before TLS (EHLO, STARTTLS, QUIT;
+	 * everything only if SMTPC_TLS_OPPORTUNISTIC went on without TLS) */
 	return smtpc_out(&u->smtp, p);
 }
 
@@ -317,6 +361,11 @@ upstream_tx_done(struct upstream *u, size_t n)
 		pump(u);
 	} else {
 		smtpc_out_ack(&u->smtp, n);
+		if (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY) {
+			feed_body(u);
+			if (smtpc_event(&u->smtp) == SMTPC_EV_FAILED)
+				take_smtp_verdict(u);
+		}
 	}
 }
 

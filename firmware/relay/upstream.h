@@ -14,7 +14,9 @@
  * Before TLS the wire carries the engine's plaintext commands (only EHLO and
  * STARTTLS: smtpc enforces it); after the 220 to STARTTLS the TLS client owns
  * the wire and the engine talks through it. The message is read from
- * prefix + spool file only after the upstream said 354, over TLS.
+ * prefix + spool file only after the upstream said 354, over TLS (or in
+ * plaintext when params->tls_mode is SMTPC_TLS_OPPORTUNISTIC and the
+ * upstream offered no STARTTLS: smtpc_tls_used() tells afterwards).
  *
  * Probe mode (`test relay`): stops after a verified handshake and the EHLO
  * that follows; the result then describes the TLS session and no MAIL is
@@ -62,6 +64,15 @@ int upstream_init(struct upstream *u, const struct smtpc_params *params,
     const struct tls_client_conf *tlsconf, const char *tls_host, const char *peer,
     const uint8_t *prefix, size_t prefix_len, const char *spool_path, bool probe);
 void upstream_free(struct upstream *u);
+
+/* Stepwise sessions (params->stepwise): the message becomes known only
+ * after the envelope. Returns 0 or -errno (spool unreadable). */
+int upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefix_len,
+    const char *spool_path);
+/* After the caller drove the engine directly (smtpc_rcpt, smtpc_data,
+ * smtpc_noop, smtpc_cancel): move its output towards the wire and take a
+ * verdict it may have reached. */
+void upstream_poke(struct upstream *u);
 
 void upstream_connected(struct upstream *u);
 size_t upstream_rx_space(struct upstream *u, uint8_t **p);

@@ -151,6 +151,8 @@ test_every_line(void **state)
 	assert_false(c->relay.implicit_tls);
 	ok_line("set relay require-tls on");
 	assert_true(c->relay.require_tls);
+	ok_line("set relay mx-port 26025");
+	assert_int_equal(c->relay.mx_port, 26025);
 	if (IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)) {
 		ok_line("set relay direct");
 		assert_int_equal(c->relay.kind, ZCFG_RELAY_DIRECT);
@@ -158,6 +160,13 @@ test_every_line(void **state)
 	ok_line("set resolver 127.0.0.1:26053");
 	ok_line("set resolver ::1");
 	ok_line("set resolver 127.0.0.1:26053"); /* duplicate: no second entry */
+	ok_line("set resolver-anchors /etc/zegel/root.anchors");
+	assert_string_equal(c->resolver_anchors, "/etc/zegel/root.anchors");
+	ok_line("set resolver-anchors \"\""); /* empty: the built-in anchors */
+	assert_string_equal(c->resolver_anchors, "");
+	ok_line("set resolver-anchors /etc/zegel/root.anchors");
+	ok_line("delete resolver-anchors");
+	assert_string_equal(c->resolver_anchors, "");
 	assert_int_equal(c->nresolvers, 2);
 	assert_int_equal(c->resolvers[1].port, 53);
 	ok_line("set tls cert /c.pem");
@@ -250,6 +259,10 @@ test_bad_lines(void **state)
 		"set relay smarthost ::1:25x",
 		"set relay tls yes",
 		"set relay require-tls maybe",
+		"set relay mx-port 0",
+		"set relay mx-port 65536",
+		"set relay mx-port -1",
+		"set relay mx-port 25x",
 		"set relay direct now",
 		"set relay outbox",
 		"set relay username \"\"",
@@ -429,11 +442,13 @@ rich_config(void)
 	ok_line("set listener smtps 127.0.0.1:26465 mode tls auth-plaintext on");
 	ok_line("set resolver [::1]:26053");
 	ok_line("set resolver 127.0.0.1");
+	ok_line("set resolver-anchors /etc/zegel/root.anchors");
 	ok_line("set relay smarthost mail.example.net:26587");
 	ok_line("set relay username \"user name\"");
 	ok_line("set relay password \"p\\\"w\\\\d\"");
 	ok_line("set relay ca-file /ca.pem");
 	ok_line("set relay require-tls on");
+	ok_line("set relay mx-port 2525");
 	ok_line("set relay outbox /var/spool/out"); /* outbox kind, smarthost kept */
 	commit_ok();
 }
@@ -700,7 +715,7 @@ test_usage(void **state)
 	assert_true(n >= 27);
 	n = 0;
 	config_usage("delete", emit_count, &n);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 }
 
 int

@@ -27,6 +27,7 @@
 #include "firmware/core/loop.h"
 #include "firmware/relay/relay.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/relay/upstream.h"
 #include "hal/entropy.h"
 #include "hal/log.h"
 #include "zegel/board.h"
@@ -206,6 +207,8 @@ fake_line(void)
 	} else if (strncasecmp(l, "DATA", 4) == 0) {
 		F.in_data = true;
 		fsend("354 End data with <CR><LF>.<CR><LF>\r\n");
+	} else if (strncasecmp(l, "NOOP", 4) == 0) {
+		fsend("250 2.0.0 Ok\r\n");
 	} else if (strncasecmp(l, "QUIT", 4) == 0) {
 		fsend("221 2.0.0 Bye\r\n");
 		F.close_after_tx = true;
@@ -746,6 +749,368 @@ test_cancel(void **st)
 	assert_int_equal(smarthost_jobs_active(), 0);
 }
 
+/* ------------------------------------------------------------ upstream.c alone */
+
+/* The direct target drives struct upstream itself; with
+ * SMTPC_TLS_OPPORTUNISTIC and an upstream without STARTTLS the message must
+ * go through in plaintext (body fed from the spool without TLS). */
+static struct upstream U;
+static int u_h = -1;
+
+static void
+u_settle(bool force)
+{
+	if (upstream_finished(&U) && !got) {
+		R = *upstream_result(&U);
+		got = true;
+	}
+	if (got && (force || upstream_can_close(&U)) && u_h >= 0) {
+		loop_close(u_h);
+		u_h = -1;
+	}
+}
+
+static size_t
+u_rx_space(void *a, uint8_t **p)
+{
+	(void)a;
+	return upstream_rx_space(&U, p);
+}
+
+static void
+u_rx_done(void *a, size_t n)
+{
+	(void)a;
+	upstream_rx_done(&U, n);
+	if (n == 0 && !upstream_finished(&U))
+		upstream_fail_io(&U, -ECONNRESET);
+	u_settle(n == 0);
+}
+
+static size_t
+u_tx_data(void *a, const uint8_t **p)
+{
+	(void)a;
+	return upstream_tx_data(&U, p);
+}
+
+static void
+u_tx_done(void *a, size_t n)
+{
+	(void)a;
+	upstream_tx_done(&U, n);
+	u_settle(false);
+}
+
+static void
+u_event(void *a, enum loop_event ev, int err)
+{
+	(void)a;
+	if (ev == LOOP_EV_CONNECTED) {
+		upstream_connected(&U);
+		u_settle(false);
+		return;
+	}
+	upstream_fail_io(&U, err ? err : -EIO);
+	u_settle(true);
+}
+
+static const struct loop_stream_ops u_ops = { u_rx_space, u_rx_done, u_tx_data, u_tx_done,
+	u_event };
+
+static void
+upstream_one(enum fmode mode, enum smtpc_tls_mode tm, const char *message)
+{
+	static struct smtpc_params p;
+	const struct tls_client_conf *cc;
+	struct hal_addr a;
+	char err[200];
+	FILE *f;
+
+	fake_tls_free();
+	memset(&F, 0, sizeof(F));
+	F.mode = mode;
+	F.cert = vec("good.crt");
+	F.key = vec("good.key");
+	F.h = -1;
+	got = false;
+	memset(&R, 0, sizeof(R));
+	loop_init();
+	assert_int_equal(hal_addr_parse(&a, "127.0.0.1", fake_listen()), 0);
+	f = fopen(spool_path, "wb");
+	assert_non_null(f);
+	fputs(message, f);
+	fclose(f);
+	p = (struct smtpc_params){
+		.helo = "gw.example.test",
+		.mail_from = "printer@example.test",
+		.rcpts = "alice@example.net\0bad@example.net",
+		.nrcpt = 2,
+		.size = strlen(message),
+		.tls_mode = tm,
+		.partial_ok = true,
+	};
+	assert_int_equal(smarthost_tls_conf(vec("ca.crt"), &cc, err, sizeof(err)), 0);
+	assert_int_equal(upstream_init(&U, &p, cc, "127.0.0.1", "fake", NULL, 0, spool_path,
+	    false), 0);
+	u_h = loop_connect(&a, &u_ops, NULL);
+	assert_true(u_h >= 0);
+	loop_set_idle_timeout(u_h, 1500);
+	loop_timer_add(8000, on_deadline, NULL);
+	loop_timer_add(10, done_watch, NULL);
+	loop_run();
+	assert_true(got);
+	fake_tls_free();
+	F.plain[F.plain_len] = '\0';
+	F.app[F.app_len] = '\0';
+	F.data[F.data_len] = '\0';
+}
+
+static void
+test_upstream_opportunistic_plaintext(void **st)
+{
+	static char big[12000];
+	size_t o = 0;
+
+	(void)st;
+	/* larger than the engine's output buffer, so the body is fed over
+	 * several tx_done() turns */
+	o += (size_t)sprintf(big, "Subject: plain\r\n\r\n");
+	while (o + 40 < sizeof(big) - 1)
+		o += (size_t)sprintf(big + o, ".line %05zu of SECRET-BODY\r\n", o);
+	upstream_one(FM_NOSTARTTLS, SMTPC_TLS_OPPORTUNISTIC, big);
+	assert_int_equal(R.code, 250);
+	assert_false(smtpc_tls_used(&U.smtp));
+	assert_non_null(strstr(F.plain, "MAIL FROM:<printer@example.test>"));
+	assert_non_null(strstr(F.data, "\r\n..line "));
+	/* every body line but the first two starts with a dot and was stuffed */
+	assert_int_equal(F.data_len, strlen(big) + (strlen(big) - 18) / 28);
+	assert_int_equal(smtpc_rcpt_result(&U.smtp, 0)->code, 250);
+	upstream_free(&U);
+	/* the same upstream with the default policy: nothing but EHLO */
+	upstream_one(FM_NOSTARTTLS, SMTPC_TLS_REQUIRED, msg1);
+	assert_int_equal(R.code, 451);
+	assert_string_equal(R.esc, "4.7.4");
+	assert_null(strstr(F.plain, "MAIL"));
+	upstream_free(&U);
+}
+
+static void
+test_upstream_opportunistic_uses_tls(void **st)
+{
+	(void)st;
+	upstream_one(FM_RCPT550, SMTPC_TLS_OPPORTUNISTIC, msg1);
+	assert_int_equal(R.code, 250);
+	assert_true(smtpc_tls_used(&U.smtp));
+	assert_plaintext_clean();
+	assert_non_null(strstr(F.data, "SECRET-BODY"));
+	/* partial_ok: alice got it, bad@ has its own refusal */
+	assert_int_equal(smtpc_rcpt_result(&U.smtp, 0)->code, 250);
+	assert_int_equal(smtpc_rcpt_result(&U.smtp, 1)->code, 550);
+	assert_string_equal(smtpc_rcpt_result(&U.smtp, 1)->esc, "5.1.1");
+	upstream_free(&U);
+}
+
+/* ------------------------------------------------------------ RCPT time */
+
+/* The session shape (relay.h open/rcpt/data): each RCPT gets the upstream's
+ * own verdict; the message follows after a pause (the LAN client's DATA). */
+static struct {
+	void *h;
+	int step;
+	const char *rcpts[3];
+	struct relay_result rv[3];
+	int nrv;
+	uint32_t pause_ms;      /* before data() */
+	bool cancel_after_rcpts;
+	uint64_t t_open, t_first;
+	struct relay_msg env, msg;
+} SS;
+
+static void ss_next(void *arg);
+
+static void
+ss_rcpt_done(void *arg, const struct relay_result *r)
+{
+	(void)arg;
+	if (SS.nrv == 0)
+		SS.t_first = loop_now_ms();
+	SS.rv[SS.nrv++] = *r;
+	loop_timer_add(SS.rcpts[SS.step] ? 0 : SS.pause_ms, ss_next, NULL);
+}
+
+static void
+ss_cancel_done(void *arg)
+{
+	(void)arg;
+	got = true; /* nothing will call done(): let done_watch stop the loop */
+}
+
+static void
+ss_next(void *arg)
+{
+	(void)arg;
+	if (SS.rcpts[SS.step] != NULL) {
+		assert_int_equal(relay_smarthost.rcpt(SS.h, SS.rcpts[SS.step++], ss_rcpt_done, NULL), 0);
+		return;
+	}
+	if (SS.cancel_after_rcpts) {
+		relay_smarthost.cancel(SS.h);
+		loop_timer_add(300, ss_cancel_done, NULL);
+		return;
+	}
+	assert_int_equal(relay_smarthost.data(SS.h, &SS.msg, on_done, NULL), 0);
+}
+
+static void
+session_one(enum fmode mode, bool listen, const char *r1, const char *r2, uint32_t pause_ms,
+    bool cancel)
+{
+	static const char prefix[] = "DKIM-Signature: v=1; a=ed25519-sha256; d=example.test;\r\n";
+	static char rcpts[200];
+	FILE *f;
+	uint16_t port;
+
+	fake_tls_free();
+	memset(&F, 0, sizeof(F));
+	memset(&SS, 0, sizeof(SS));
+	F.mode = mode;
+	F.cert = vec("good.crt");
+	F.key = vec("good.key");
+	F.h = -1;
+	got = false;
+	memset(&R, 0, sizeof(R));
+	loop_init();
+	port = listen ? fake_listen() : closed_port();
+	f = fopen(spool_path, "wb");
+	assert_non_null(f);
+	fputs(msg1, f);
+	fclose(f);
+	memset(&cfg, 0, sizeof(cfg));
+	strcpy(cfg.hostname, "gw.example.test");
+	cfg.relay.kind = ZCFG_RELAY_SMARTHOST;
+	strcpy(cfg.relay.host, "127.0.0.1");
+	cfg.relay.port = port;
+	snprintf(cfg.relay.ca_file, sizeof(cfg.relay.ca_file), "%s", vec("ca.crt"));
+	strcpy(SS.env.id, "S0001");
+	SS.env.mail_from = "printer@example.test";
+	SS.env.cfg = &cfg;
+	SS.rcpts[0] = r1;
+	SS.rcpts[1] = r2;
+	SS.pause_ms = pause_ms;
+	SS.cancel_after_rcpts = cancel;
+	/* the message as the session hands it over: the accepted recipient */
+	SS.msg = SS.env;
+	snprintf(rcpts, sizeof(rcpts), "%s", r1);
+	SS.msg.rcpts = rcpts;
+	SS.msg.nrcpt = 1;
+	SS.msg.spool_path = spool_path;
+	SS.msg.prefix = (const uint8_t *)prefix;
+	SS.msg.prefix_len = strlen(prefix);
+	SS.msg.size = SS.msg.prefix_len + strlen(msg1);
+	smarthost_set_timeout(1500);
+	SS.t_open = loop_now_ms();
+	assert_int_equal(relay_smarthost.open(&SS.env, &SS.h), 0);
+	assert_non_null(SS.h);
+	ss_next(NULL);
+	loop_timer_add(8000, on_deadline, NULL);
+	loop_timer_add(10, done_watch, NULL);
+	loop_run();
+	assert_true(got);
+	fake_tls_free();
+	F.plain[F.plain_len] = '\0';
+	F.app[F.app_len] = '\0';
+	F.data[F.data_len] = '\0';
+}
+
+static void
+test_session_per_rcpt(void **st)
+{
+	(void)st;
+	session_one(FM_RCPT550, true, "alice@example.net", "bad@example.net", 0, false);
+	assert_int_equal(SS.nrv, 2);
+	assert_int_equal(SS.rv[0].code, 250);
+	assert_string_equal(SS.rv[0].esc, "2.1.5");
+	assert_non_null(strstr(SS.rv[0].text, "accepted by 127.0.0.1[127.0.0.1]:"));
+	assert_int_equal(SS.rv[1].code, 550);
+	assert_string_equal(SS.rv[1].esc, "5.1.1");
+	assert_non_null(strstr(SS.rv[1].text, "upstream refused <bad@example.net>: 550 5.1.1"));
+	assert_int_equal(R.code, 250);
+	assert_non_null(strstr(R.text, "relayed via 127.0.0.1[127.0.0.1]:"));
+	assert_non_null(strstr(F.app, "MAIL FROM:<printer@example.test>\r\n"
+	    "RCPT TO:<alice@example.net>\r\nRCPT TO:<bad@example.net>\r\nDATA\r\n"));
+	assert_non_null(strstr(F.data, "SECRET-BODY"));
+	assert_plaintext_clean();
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
+test_session_keepalive(void **st)
+{
+	(void)st;
+	/* the LAN client takes longer than the upstream idle timeout */
+	session_one(FM_OK, true, "alice@example.net", NULL, 2200, false);
+	assert_int_equal(SS.rv[0].code, 250);
+	assert_non_null(strstr(F.app, "RCPT TO:<alice@example.net>\r\nNOOP\r\n"));
+	assert_int_equal(R.code, 250);
+	assert_non_null(strstr(F.data, "SECRET-BODY"));
+}
+
+static void
+test_session_down(void **st)
+{
+	(void)st;
+	session_one(FM_OK, false, "alice@example.net", "bob@example.net", 0, true);
+	assert_int_equal(SS.nrv, 2);
+	assert_int_equal(SS.rv[0].code, 451);
+	assert_string_equal(SS.rv[0].esc, "4.4.1");
+	assert_non_null(strstr(SS.rv[0].text, "unreachable"));
+	assert_int_equal(SS.rv[1].code, 451); /* the same verdict, at once */
+	assert_true(SS.t_first - SS.t_open < 1000);
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
+test_session_cancel(void **st)
+{
+	(void)st;
+	/* RSET/QUIT after the RCPTs: QUIT upstream, never DATA */
+	session_one(FM_OK, true, "alice@example.net", NULL, 0, true);
+	assert_int_equal(SS.rv[0].code, 250);
+	assert_non_null(strstr(F.app, "RCPT TO:<alice@example.net>\r\nQUIT\r\n"));
+	assert_null(strstr(F.app, "DATA"));
+	assert_int_equal(F.data_len, 0);
+	assert_true(F.closed);
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
+test_session_silent_upstream(void **st)
+{
+	(void)st;
+	/* accepts the connection, never greets: the RCPT waits for the relay
+	 * timeout (1.5 s here), then 451 4.4.1 */
+	session_one(FM_SILENT, true, "alice@example.net", NULL, 0, true);
+	assert_int_equal(SS.rv[0].code, 451);
+	assert_string_equal(SS.rv[0].esc, "4.4.1");
+	assert_non_null(strstr(SS.rv[0].text, "no greeting"));
+	assert_true(SS.t_first - SS.t_open >= 1400);
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
+test_session_upstream_refuses_session(void **st)
+{
+	(void)st;
+	/* no STARTTLS: every RCPT gets the session's 451 4.7.4 */
+	session_one(FM_NOSTARTTLS, true, "alice@example.net", "bob@example.net", 0, true);
+	assert_int_equal(SS.rv[0].code, 451);
+	assert_string_equal(SS.rv[0].esc, "4.7.4");
+	assert_int_equal(SS.rv[1].code, 451);
+	assert_null(strstr(F.plain, "RCPT"));
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
 static int
 setup(void **st)
 {
@@ -786,6 +1151,14 @@ main(void)
 		cmocka_unit_test(test_final_451),
 		cmocka_unit_test(test_big_message),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_upstream_opportunistic_plaintext),
+		cmocka_unit_test(test_upstream_opportunistic_uses_tls),
+		cmocka_unit_test(test_session_per_rcpt),
+		cmocka_unit_test(test_session_keepalive),
+		cmocka_unit_test(test_session_down),
+		cmocka_unit_test(test_session_cancel),
+		cmocka_unit_test(test_session_upstream_refuses_session),
+		cmocka_unit_test(test_session_silent_upstream),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -30,6 +30,8 @@ struct run {
 	bool in_body;
 	size_t discarded;
 	size_t body_fed;
+	bool tls_used;
+	struct smtpc_result rr[3]; /* smtpc_rcpt_result(0..2), code -1 for NULL */
 };
 
 static const char *body_src;
@@ -120,6 +122,14 @@ play(const struct smtpc_params *pp, const char *const *chunks, int mode, size_t 
 	r->res = *smtpc_result(&c);
 	r->in_body = smtpc_in_body(&c);
 	r->discarded = smtpc_discarded(&c);
+	r->tls_used = smtpc_tls_used(&c);
+	for (i = 0; i < 3; i++) {
+		const struct smtpc_result *x = smtpc_rcpt_result(&c, (unsigned)i);
+		if (x != NULL)
+			r->rr[i] = *x;
+		else
+			r->rr[i].code = -1;
+	}
 	smtpc_free(&c);
 }
 
@@ -153,6 +163,12 @@ play_all(const struct smtpc_params *pp, const char *const *chunks, struct run *r
 		assert_int_equal(alt.res.code, r->res.code);
 		assert_string_equal(alt.res.esc, r->res.esc);
 		assert_string_equal(alt.res.text, r->res.text);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(alt.rr[i].code, r->rr[i].code);
+			if (r->rr[i].code > 0)
+				assert_string_equal(alt.rr[i].text, r->rr[i].text);
+		}
+		assert_int_equal(alt.tls_used, r->tls_used);
 	}
 	r->out[r->out_len] = '\0';
 }
@@ -397,6 +413,16 @@ test_one_rcpt_refused(void **st)
 	assert_non_null(strstr(r.res.text, "550 5.1.1 <bob@example.net>: Recipient address"));
 	assert_null(strstr(r.out, "DATA"));
 	assert_non_null(strstr(r.out, "QUIT\r\n"));
+	/* per recipient: alice was accepted but nothing was sent (the whole
+	 * verdict), bob has his own refusal */
+	assert_int_equal(r.rr[0].code, 550);
+	assert_non_null(strstr(r.rr[0].text, "not sent to anyone"));
+	assert_int_equal(r.rr[1].code, 550);
+	assert_string_equal(r.rr[1].esc, "5.1.1");
+	assert_string_equal(r.rr[1].text,
+	    "upstream refused <bob@example.net>: 550 5.1.1 <bob@example.net>: Recipient address "
+	    "rejected");
+	assert_int_equal(r.rr[2].code, -1);
 }
 
 static void
@@ -786,6 +812,490 @@ test_secret_wiped_after_drain(void **st)
 		assert_false(memcmp(c.out + i, "AHpl", 4) == 0);
 }
 
+/* ------------------------------------------------------------ opportunistic TLS */
+
+#define EHLO_NO_TLS "250-mx.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 1000\r\n"
+
+static void
+test_opportunistic_no_starttls(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_NO_TLS, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n",
+		"354 go\r\n", "250 2.0.0 Ok: queued as P1\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	body_src = "Subject: x\r\n\r\n.dot\r\n";
+	body_len = strlen(body_src);
+	play_all(&p, s, &r);
+	assert_string_equal(r.out,
+	    "EHLO gw.example.test\r\n"
+	    "MAIL FROM:<printer@example.test> SIZE=40\r\n"
+	    "RCPT TO:<alice@example.net>\r\n"
+	    "RCPT TO:<bob@example.net>\r\n"
+	    "DATA\r\n"
+	    "Subject: x\r\n\r\n..dot\r\n.\r\n"
+	    "QUIT\r\n");
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_int_equal(r.res.code, 250);
+	assert_false(r.tls_used);
+	assert_int_equal(r.tls_at, (size_t)-1);
+	/* the same script with the default mode: no delivery */
+	p.tls_mode = SMTPC_TLS_REQUIRED;
+	play_all(&p, s, &r);
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nQUIT\r\n");
+	assert_string_equal(r.res.esc, "4.7.4");
+}
+
+static void
+test_opportunistic_uses_offered_starttls(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"250 2.1.5 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n", "250 2.0.0 Ok\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_true(r.tls_used);
+	assert_non_null(strstr(r.out, "STARTTLS\r\nEHLO gw.example.test\r\nMAIL FROM:"));
+	assert_nothing_before_tls(&r);
+}
+
+static void
+test_opportunistic_starttls_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, "454 4.7.0 TLS not available due to local problem\r\n",
+		"250 ok\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 2.0.0 Ok\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_false(r.tls_used);
+	assert_non_null(strstr(r.out, "STARTTLS\r\nMAIL FROM:<printer@example.test> SIZE=40\r\n"));
+	assert_null(strstr(r.out, "EHLO gw.example.test\r\nSTARTTLS\r\nEHLO"));
+}
+
+static void
+test_opportunistic_never_sends_credentials_in_plaintext(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, "250-mx\r\n250 AUTH PLAIN LOGIN\r\n", NULL};
+	const char *s2[] = {GREET, EHLO_PLAIN, "454 4.7.0 no TLS now\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	p.username = "zegel";
+	p.password = "s3cret";
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.7.4");
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nQUIT\r\n");
+	play_all(&p, s2, &r);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.7.0");
+	assert_non_null(strstr(r.res.text, "credentials are not sent in plaintext"));
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nSTARTTLS\r\nQUIT\r\n");
+}
+
+/* ------------------------------------------------------------ partial_ok */
+
+static void
+test_partial_ok_one_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"250 2.1.5 Ok\r\n", "550 5.1.1 <bob@example.net>: Recipient address rejected\r\n",
+		"354 go\r\n", "250 2.0.0 Ok: queued as Q7\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_non_null(strstr(r.out, "RCPT TO:<bob@example.net>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n"));
+	assert_int_equal(r.rr[0].code, 250);
+	assert_string_equal(r.rr[0].text, "250 2.0.0 Ok: queued as Q7");
+	assert_int_equal(r.rr[1].code, 550);
+	assert_string_equal(r.rr[1].esc, "5.1.1");
+	assert_int_equal(r.rr[1].err, SMTPC_E_RCPT);
+	assert_int_equal(r.rr[1].upstream_code, 550);
+	assert_string_equal(r.rr[1].text,
+	    "upstream refused <bob@example.net>: 550 5.1.1 <bob@example.net>: Recipient address "
+	    "rejected");
+	assert_int_equal(r.rr[2].code, -1); /* there is no third recipient */
+}
+
+static void
+test_partial_ok_transient_and_pipelined(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO,
+		"250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+		"250 Ok\r\n450 4.2.0 <alice@example.net>: greylisted\r\n250 2.1.5 Ok\r\n",
+		"354 go\r\n", "250 2.0.0 queued\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_int_equal(r.rr[0].code, 451); /* deferred, with the upstream's code */
+	assert_string_equal(r.rr[0].esc, "4.2.0");
+	assert_int_equal(r.rr[0].upstream_code, 450);
+	assert_int_equal(r.rr[1].code, 250);
+}
+
+static void
+test_partial_ok_none_accepted(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"452 4.2.2 mailbox full\r\n", "550 5.1.1 no such user\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_null(strstr(r.out, "DATA"));
+	assert_int_equal(r.res.code, 550); /* the permanent one decides the whole */
+	assert_int_equal(r.rr[0].code, 451);
+	assert_string_equal(r.rr[0].esc, "4.2.2");
+	assert_int_equal(r.rr[1].code, 550);
+	assert_string_equal(r.rr[1].esc, "5.1.1");
+}
+
+static void
+test_partial_ok_dot_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"550 5.1.1 unknown\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n",
+		"554 5.7.1 spam\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.rr[0].code, 550);
+	assert_string_equal(r.rr[0].esc, "5.1.1");
+	assert_int_equal(r.rr[1].code, 554); /* the accepted one: the final dot's verdict */
+	assert_string_equal(r.rr[1].esc, "5.7.1");
+}
+
+static void
+test_partial_ok_mail_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO,
+		"250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+		"553 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	play_all(&p, s, &r);
+	assert_int_equal(r.res.code, 553);
+	/* the 503s are not taken as recipient verdicts */
+	assert_int_equal(r.rr[0].code, 553);
+	assert_int_equal(r.rr[1].code, 553);
+	assert_int_equal(r.rr[1].err, SMTPC_E_MAIL);
+}
+
+static void
+test_partial_ok_limits(void **st)
+{
+	static char many[(SMTPC_RCPT_RESULTS + 1) * 8];
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, NULL};
+	struct smtpc c;
+	size_t o = 0;
+	struct run r;
+
+	(void)st;
+	for (unsigned i = 0; i <= SMTPC_RCPT_RESULTS; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "r%u@x", i) + 1;
+	p.rcpts = many;
+	p.nrcpt = SMTPC_RCPT_RESULTS + 1;
+	p.partial_ok = true;
+	play_all(&p, s, &r);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.5.3");
+	assert_null(strstr(r.out, "MAIL"));
+	/* with the caller's storage there is no such limit */
+	{
+		static struct smtpc_result rr[SMTPC_RCPT_RESULTS + 1];
+		static char replies[(SMTPC_RCPT_RESULTS + 2) * 16];
+		const char *s2[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+			replies, "354 go\r\n", "250 2.0.0 Ok\r\n", NULL};
+		size_t k = 0;
+
+		for (unsigned i = 0; i <= SMTPC_RCPT_RESULTS; i++)
+			k += (size_t)snprintf(replies + k, sizeof(replies) - k, "%s\r\n",
+			    i == SMTPC_RCPT_RESULTS ? "550 5.1.1 no" : "250 ok");
+		/* one chunk of RCPT replies would be wrong without PIPELINING:
+		 * feed them reply by reply through play() */
+		memset(rr, 0xa5, sizeof(rr));
+		p.rcpt_results = rr;
+		body_src = "x\r\n";
+		body_len = 3;
+		smtpc_init(&c, &p);
+		for (int i = 0; s2[i]; i++) {
+			const uint8_t *o;
+			const char *q = s2[i];
+			while (*q) {
+				const char *e = strchr(q, '\n') + 1;
+				smtpc_push(&c, (const uint8_t *)q, (size_t)(e - q));
+				q = e;
+				if (smtpc_event(&c) == SMTPC_EV_NEED_TLS)
+					smtpc_tls_up(&c);
+				if (smtpc_event(&c) == SMTPC_EV_NEED_BODY) {
+					smtpc_body(&c, (const uint8_t *)body_src, body_len);
+					assert_int_equal(smtpc_body_end(&c), 0);
+				}
+				smtpc_out_ack(&c, smtpc_out(&c, &o));
+			}
+		}
+		assert_int_equal(smtpc_event(&c), SMTPC_EV_DONE);
+		assert_int_equal(smtpc_rcpt_result(&c, 0)->code, 250);
+		assert_ptr_equal(smtpc_rcpt_result(&c, SMTPC_RCPT_RESULTS), &rr[SMTPC_RCPT_RESULTS]);
+		assert_int_equal(rr[SMTPC_RCPT_RESULTS].code, 550);
+		assert_int_equal(rr[0].code, 0); /* zeroed by init: accepted ones stay 0 */
+		smtpc_free(&c);
+	}
+	/* before the end there is no per-recipient verdict */
+	p = params();
+	p.partial_ok = true;
+	smtpc_init(&c, &p);
+	assert_null(smtpc_rcpt_result(&c, 0));
+	assert_null(smtpc_rcpt_result(&c, 2));
+	smtpc_free(&c);
+}
+
+/* ------------------------------------------------------------ stepwise */
+
+/* Steps: upstream bytes, or "!rcpt ADDR", "!data SIZE", "!noop", "!cancel".
+ * Verdicts of the caller's RCPTs are appended to vlog as "CODE ESC;". */
+static char vlog[512];
+
+static void
+step_play(const struct smtpc_params *pp, const char *const *steps, bool bytewise, struct run *r)
+{
+	struct smtpc c;
+
+	memset(r, 0, sizeof(*r));
+	vlog[0] = '\0';
+	r->tls_at = (size_t)-1;
+	smtpc_init(&c, pp);
+	settle(&c, r);
+	for (int i = 0; steps[i] != NULL; i++) {
+		const char *st = steps[i];
+
+		if (strncmp(st, "!rcpt ", 6) == 0) {
+			assert_int_equal(smtpc_rcpt(&c, st + 6), 0);
+		} else if (strncmp(st, "!data ", 6) == 0) {
+			assert_int_equal(smtpc_data(&c, strtoull(st + 6, NULL, 10)), 0);
+		} else if (strcmp(st, "!noop") == 0) {
+			assert_int_equal(smtpc_noop(&c), 0);
+		} else if (strcmp(st, "!cancel") == 0) {
+			smtpc_cancel(&c);
+		} else {
+			size_t n = strlen(st), off = 0;
+			unsigned replied = c.rcpt_replied;
+			while (off < n) {
+				size_t used = smtpc_push(&c, (const uint8_t *)st + off,
+				    bytewise ? 1 : n - off);
+				off += used;
+				if (settle(&c, r))
+					break;
+			}
+			if (smtpc_event(&c) == SMTPC_EV_RCPT && c.rcpt_replied != replied) {
+				size_t l = strlen(vlog);
+				const struct smtpc_result *v = smtpc_rcpt_last(&c);
+				snprintf(vlog + l, sizeof(vlog) - l, "%d %s;", v->code, v->esc);
+			}
+		}
+		settle(&c, r);
+	}
+	r->out[r->out_len] = '\0';
+	r->ev = smtpc_event(&c);
+	r->res = *smtpc_result(&c);
+	r->in_body = smtpc_in_body(&c);
+	smtpc_free(&c);
+}
+
+static struct smtpc_params
+step_params(void)
+{
+	struct smtpc_params p = params();
+
+	p.stepwise = true;
+	p.rcpts = NULL;
+	p.nrcpt = 0;
+	p.size = 0;
+	return p;
+}
+
+static void
+test_stepwise_session(void **st)
+{
+	struct smtpc_params p = step_params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO,
+		"!rcpt alice@example.net",      /* before MAIL is even sent: kept */
+		EHLO_TLS, "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n",
+		"!rcpt bob@example.net", "550 5.1.1 <bob@example.net>: User unknown\r\n",
+		"!rcpt carol@example.net", "450 4.2.1 try later\r\n",
+		"!noop", "250 2.0.0 Ok\r\n",
+		"!data 60", "354 go\r\n", "250 2.0.0 Ok: queued as S1\r\n", NULL};
+	struct run r, rb;
+
+	(void)st;
+	body_src = "Subject: s\r\n\r\n.x\r\n";
+	body_len = strlen(body_src);
+	step_play(&p, s, false, &r);
+	assert_string_equal(r.out,
+	    "EHLO gw.example.test\r\n"
+	    "STARTTLS\r\n"
+	    "EHLO gw.example.test\r\n"
+	    "MAIL FROM:<printer@example.test>\r\n"    /* no SIZE declared: none sent */
+	    "RCPT TO:<alice@example.net>\r\n"
+	    "RCPT TO:<bob@example.net>\r\n"
+	    "RCPT TO:<carol@example.net>\r\n"
+	    "NOOP\r\n"
+	    "DATA\r\n"
+	    "Subject: s\r\n\r\n..x\r\n.\r\n"
+	    "QUIT\r\n");
+	assert_string_equal(vlog, "250 2.1.5;550 5.1.1;451 4.2.1;");
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_string_equal(r.res.text, "250 2.0.0 Ok: queued as S1");
+	assert_nothing_before_tls(&r);
+	/* byte by byte: the same transcript and verdicts */
+	{
+		char v1[512];
+		strcpy(v1, vlog);
+		step_play(&p, s, true, &rb);
+		assert_string_equal(rb.out, r.out);
+		assert_string_equal(vlog, v1);
+	}
+}
+
+static void
+test_stepwise_verdict_texts(void **st)
+{
+	struct smtpc_params p = step_params();
+	struct smtpc c;
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, NULL};
+	const uint8_t *o;
+
+	(void)st;
+	p.size = 500;
+	smtpc_init(&c, &p);
+	for (int i = 0; s[i]; i++) {
+		smtpc_push(&c, (const uint8_t *)s[i], strlen(s[i]));
+		if (smtpc_event(&c) == SMTPC_EV_NEED_TLS)
+			smtpc_tls_up(&c);
+		smtpc_out_ack(&c, smtpc_out(&c, &o));
+	}
+	/* no DATA before an accepted recipient, no second RCPT while one waits */
+	assert_int_equal(smtpc_data(&c, 10), -1);
+	assert_int_equal(smtpc_rcpt(&c, "a@example.net"), 0);
+	assert_int_equal(smtpc_rcpt(&c, "b@example.net"), -1);
+	smtpc_push(&c, (const uint8_t *)EHLO_TLS, strlen(EHLO_TLS));
+	assert_int_equal(smtpc_out(&c, &o), strlen("MAIL FROM:<printer@example.test> SIZE=500\r\n"));
+	assert_true(memcmp(o, "MAIL FROM:<printer@example.test> SIZE=500\r\n", 43) == 0);
+	smtpc_out_ack(&c, smtpc_out(&c, &o));
+	smtpc_push(&c, (const uint8_t *)"250 ok\r\n", 8);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_NONE);
+	smtpc_out_ack(&c, smtpc_out(&c, &o));
+	smtpc_push(&c, (const uint8_t *)"550 no such user here\r\n", 23);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_RCPT);
+	assert_int_equal(smtpc_rcpt_last(&c)->code, 550);
+	assert_string_equal(smtpc_rcpt_last(&c)->esc, "5.1.0");
+	assert_string_equal(smtpc_rcpt_last(&c)->text,
+	    "upstream refused <a@example.net>: 550 no such user here");
+	assert_int_equal(smtpc_rcpt_accepted(&c), 0);
+	assert_int_equal(smtpc_data(&c, 10), -1);
+	assert_int_equal(smtpc_rcpt(&c, "b@example.net"), 0);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_NONE);
+	smtpc_out_ack(&c, smtpc_out(&c, &o));
+	smtpc_push(&c, (const uint8_t *)"251 2.1.5 will forward\r\n", 24);
+	assert_int_equal(smtpc_rcpt_last(&c)->code, 250);
+	assert_string_equal(smtpc_rcpt_last(&c)->text, "251 2.1.5 will forward");
+	/* over the upstream's SIZE (1000) once the real size is known */
+	assert_int_equal(smtpc_data(&c, 1001), 0);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_FAILED);
+	assert_int_equal(smtpc_result(&c)->code, 552);
+	assert_string_equal(smtpc_result(&c)->esc, "5.3.4");
+	assert_int_equal(smtpc_out(&c, &o), 6); /* QUIT */
+	assert_int_equal(smtpc_rcpt(&c, "c@example.net"), -1);
+	smtpc_free(&c);
+}
+
+static void
+test_stepwise_mail_refused(void **st)
+{
+	struct smtpc_params p = step_params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "!rcpt alice@example.net",
+		"553 5.7.1 <printer@example.test>: Sender address rejected\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	step_play(&p, s, false, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.code, 553);
+	assert_string_equal(r.res.esc, "5.7.1");
+	assert_null(strstr(r.out, "RCPT")); /* never sent after a refused MAIL */
+	assert_string_equal(vlog, "");
+}
+
+static void
+test_stepwise_cancel_and_hangup(void **st)
+{
+	struct smtpc_params p = step_params();
+	const char *s1[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"!rcpt alice@example.net", "250 2.1.5 Ok\r\n", "!cancel", "221 Bye\r\n", NULL};
+	const char *s2[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"!rcpt alice@example.net", "250 2.1.5 Ok\r\n",
+		"421 4.4.2 mx Error: timeout exceeded\r\n", NULL};
+	const char *s3[] = {GREET, "!rcpt alice@example.net", "!cancel", NULL};
+	struct run r;
+
+	(void)st;
+	step_play(&p, s1, false, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.err, SMTPC_E_CANCELLED);
+	assert_null(strstr(r.out, "DATA"));
+	assert_non_null(strstr(r.out, "RCPT TO:<alice@example.net>\r\nQUIT\r\n"));
+	step_play(&p, s2, false, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.4.2");
+	assert_non_null(strstr(r.res.text, "while zegel waited for its client"));
+	/* cancelled before TLS: nothing but EHLO and QUIT went out */
+	step_play(&p, s3, false, &r);
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nQUIT\r\n");
+}
+
 int
 main(void)
 {
@@ -818,6 +1328,20 @@ main(void)
 		cmocka_unit_test(test_misuse_is_harmless),
 		cmocka_unit_test(test_trace_names),
 		cmocka_unit_test(test_secret_wiped_after_drain),
+		cmocka_unit_test(test_opportunistic_no_starttls),
+		cmocka_unit_test(test_opportunistic_uses_offered_starttls),
+		cmocka_unit_test(test_opportunistic_starttls_refused),
+		cmocka_unit_test(test_opportunistic_never_sends_credentials_in_plaintext),
+		cmocka_unit_test(test_partial_ok_one_refused),
+		cmocka_unit_test(test_partial_ok_transient_and_pipelined),
+		cmocka_unit_test(test_partial_ok_none_accepted),
+		cmocka_unit_test(test_partial_ok_dot_refused),
+		cmocka_unit_test(test_partial_ok_mail_refused),
+		cmocka_unit_test(test_partial_ok_limits),
+		cmocka_unit_test(test_stepwise_session),
+		cmocka_unit_test(test_stepwise_verdict_texts),
+		cmocka_unit_test(test_stepwise_mail_refused),
+		cmocka_unit_test(test_stepwise_cancel_and_hangup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

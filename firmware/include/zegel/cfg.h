@@ -99,6 +99,19 @@ struct zcfg_relay {
 	char password[ZCFG_SECRET_MAX];   /* `set relay password P` */
 	char ca_file[ZCFG_PATH_MAX];      /* `set relay ca-file PATH` */
 	bool require_tls;           /* `set relay require-tls on|off` (direct mode) */
+	uint16_t mx_port;           /* `set relay mx-port N` (direct mode; 0 = 25) */
+};
+
+/* `set queue lifetime|delay-warning|retry-base DURATION`, `set queue
+ * max-messages N`, `set queue max-size BYTES`, `set queue min-free BYTES`
+ * (direct mode's queue, firmware/spool/queue.h; defaults from Kconfig) */
+struct zcfg_queue {
+	uint32_t lifetime;          /* seconds */
+	uint32_t delay_warning;     /* seconds, 0 = never */
+	uint32_t retry_base;        /* seconds */
+	uint32_t max_messages;
+	uint64_t max_size;          /* bytes */
+	uint64_t min_free;          /* bytes */
 };
 
 struct zcfg {
@@ -115,8 +128,11 @@ struct zcfg {
 	struct zcfg_network networks[CONFIG_CFG_MAX_NETWORKS > 0 ? CONFIG_CFG_MAX_NETWORKS : 1];
 	struct zcfg_listener listeners[CONFIG_CFG_MAX_LISTENERS];
 	struct zcfg_relay relay;
+	struct zcfg_queue queue;
 	struct hal_addr resolvers[4];     /* `set resolver IP[:PORT]` (up to 4) */
 	uint8_t nresolvers;
+	char resolver_anchors[ZCFG_PATH_MAX]; /* `set resolver-anchors PATH`: DS/DNSKEY for "."
+	                                         ("" = the built-in IANA root anchors) */
 };
 
 /* The running configuration (after the last successful commit). */
