@@ -22,7 +22,7 @@
 #include "hal/net.h"
 #include "hal/storage.h"
 
-#define ANCHORS_FILE_MAX 65536
+#define ANCHORS_FILE_MAX 16384 /* a few DS/DNSKEY records for "." */
 #define TCP_RX_CHUNK 4096
 
 struct req {
