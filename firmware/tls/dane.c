@@ -64,10 +64,10 @@ dane_tlsa_format(const struct dane_tlsa *t, char *buf, size_t cap)
 		zegel_strf(buf + o, cap - o, "(more than %u bytes)", DANE_TLSA_DATA_MAX);
 		return;
 	}
-	for (i = 0; i < t->len && i < 32 && o + 3 <= cap; i++, o += 2)
+	for (i = 0; i < t->len && o + 3 <= cap; i++, o += 2)
 		snprintf(buf + o, cap - o, "%02x", t->data[i]);
-	if (i < t->len && o + 4 <= cap)
-		snprintf(buf + o, cap - o, "...");
+	if (i < t->len && o >= 3) /* cut: say so */
+		memcpy(buf + o - 3, "...", 4);
 }
 
 /* ------------------------------------------------------------ matching */

@@ -89,7 +89,9 @@ struct dane_tlsa {
 int dane_tlsa_parse(const uint8_t *rdata, size_t len, struct dane_tlsa *t);
 /* usage 2|3, selector 0|1, mtype 0|1|2, digest length 32/64 for mtypes 1/2. */
 bool dane_tlsa_usable(const struct dane_tlsa *t);
-/* "3 1 1 0a1b..." (hex, at most 64 hex digits then "..."), for logs. */
+/* "3 1 1 0a1b2c..." with all the data in hex (ending in "..." if cap is too
+ * small: 2 * DANE_TLSA_DATA_MAX + 32 always suffices), for logs. */
+#define DANE_TLSA_TEXT_MAX (2 * DANE_TLSA_DATA_MAX + 32)
 void dane_tlsa_format(const struct dane_tlsa *t, char *buf, size_t cap);
 
 /* Does the certificate crt match record t (selector + matching type)? Ignores

@@ -229,6 +229,9 @@ test_tlsa_parse(void **st)
 	assert_true(dane_tlsa_usable(&t));
 	dane_tlsa_format(&t, buf, sizeof(buf));
 	assert_string_equal(buf, "3 1 1 abababababababababababababababababababababababababababababababab");
+	/* cut to the buffer: says so */
+	dane_tlsa_format(&t, buf, 20);
+	assert_string_equal(buf, "3 1 1 ababababa...");
 	/* wrong digest length for SHA2-256 */
 	assert_int_equal(dane_tlsa_parse(rd, 34, &t), 0);
 	assert_false(dane_tlsa_usable(&t));
