@@ -22,7 +22,7 @@
 #include "hal/net.h"
 #include "hal/storage.h"
 
-#define ANCHORS_FILE_MAX 65536
+#define ANCHORS_FILE_MAX 16384 /* a few DS/DNSKEY records for "." */
 #define TCP_RX_CHUNK 4096
 
 struct req {
@@ -407,7 +407,7 @@ resolver_init(void)
 }
 
 static void
-resolv_conf(struct hal_addr *out, unsigned *n)
+resolv_conf(struct hal_addr *out, unsigned *n, unsigned max)
 {
 	static char buf[4096];
 	size_t len = 0;
@@ -416,7 +416,7 @@ resolv_conf(struct hal_addr *out, unsigned *n)
 	if (hal_storage_get("/etc/resolv.conf", buf, sizeof(buf) - 1, &len) != 0)
 		return;
 	buf[len] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line && *n < DNS_XFER_MAX_SERVERS;
+	for (line = strtok_r(buf, "\n", &save); line && *n < max;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char ip[128];
 
@@ -427,50 +427,70 @@ resolv_conf(struct hal_addr *out, unsigned *n)
 	}
 }
 
-static void
-load_anchors(const char *path)
+unsigned
+resolver_servers(const struct zcfg *cfg, struct hal_addr *out, unsigned max)
+{
+	unsigned n = 0;
+
+	if (max == 0)
+		return 0;
+	memset(out, 0, max * sizeof(*out));
+	if (cfg)
+		for (unsigned i = 0; i < cfg->nresolvers && n < max; i++)
+			out[n++] = cfg->resolvers[i];
+	if (n == 0)
+		resolv_conf(out, &n, max);
+	if (n == 0) {
+		(void)hal_addr_parse(&out[0], "127.0.0.1", 53);
+		n = 1;
+	}
+	return n;
+}
+
+int
+resolver_load_anchors(struct dns_ctx *ctx, const char *path, char *buf, size_t bufcap, char *err,
+    size_t errcap)
 {
 	size_t len = 0;
 	int rc, line = 0;
 
-	anchor_err[0] = '\0';
-	if (path == NULL || path[0] == '\0') {
-		(void)dns_ctx_set_anchors(&R->ctx, dns_root_anchors_text, &line);
-		return;
-	}
-	rc = hal_storage_get(path, R->anchors, sizeof(R->anchors) - 1, &len);
+	if (path == NULL || path[0] == '\0')
+		return dns_ctx_set_anchors(ctx, dns_root_anchors_text, &line);
+	rc = hal_storage_get(path, buf, bufcap - 1, &len);
 	if (rc != 0) {
-		snprintf(anchor_err, sizeof(anchor_err), "resolver-anchors %.64s: %s", path,
-		    strerror(-rc));
-	} else {
-		R->anchors[len] = '\0';
-		if (dns_ctx_set_anchors(&R->ctx, R->anchors, &line) != 0)
-			snprintf(anchor_err, sizeof(anchor_err),
-			    "resolver-anchors %.64s:%d: expected DS or DNSKEY records for '.'",
-			    path, line);
+		snprintf(err, errcap, "resolver-anchors %.64s: %s", path, strerror(-rc));
+		return rc;
 	}
-	if (anchor_err[0])
+	buf[len] = '\0';
+	if (dns_ctx_set_anchors(ctx, buf, &line) != 0) {
+		snprintf(err, errcap, "resolver-anchors %.64s:%d: expected DS or DNSKEY records "
+		    "for '.'", path, line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+load_anchors(const char *path)
+{
+	anchor_err[0] = '\0';
+	if (resolver_load_anchors(&R->ctx, path, R->anchors, sizeof(R->anchors), anchor_err,
+	    sizeof(anchor_err)) != 0) {
+		if (anchor_err[0] == '\0')
+			snprintf(anchor_err, sizeof(anchor_err), "resolver-anchors: cannot load");
 		hal_log(HAL_LOG_ERR, "resolver", "%s (every lookup is indeterminate until fixed)",
 		    anchor_err);
+	}
 }
 
 void
 resolver_configure(const struct zcfg *cfg)
 {
 	struct hal_addr s[DNS_XFER_MAX_SERVERS];
-	unsigned n = 0;
+	unsigned n;
 	const char *ap = cfg ? cfg->resolver_anchors : "";
 
-	memset(s, 0, sizeof(s));
-	if (cfg)
-		for (unsigned i = 0; i < cfg->nresolvers && n < DNS_XFER_MAX_SERVERS; i++)
-			s[n++] = cfg->resolvers[i];
-	if (n == 0)
-		resolv_conf(s, &n);
-	if (n == 0) {
-		(void)hal_addr_parse(&s[0], "127.0.0.1", 53);
-		n = 1;
-	}
+	n = resolver_servers(cfg, s, DNS_XFER_MAX_SERVERS);
 	if (configured && R != NULL && n == nservers && memcmp(s, servers, sizeof(s)) == 0 &&
 	    strcmp(ap, anchor_path) == 0 && anchor_err[0] == '\0')
 		return; /* nothing changed: keep the caches */
@@ -570,6 +590,15 @@ void
 resolver_get_stats(struct resolver_stats *s)
 {
 	memset(s, 0, sizeof(*s));
+}
+
+unsigned
+resolver_servers(const struct zcfg *cfg, struct hal_addr *out, unsigned max)
+{
+	(void)cfg;
+	(void)out;
+	(void)max;
+	return 0;
 }
 
 #endif

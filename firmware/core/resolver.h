@@ -73,6 +73,13 @@ typedef void (*resolver_done_fn)(void *arg, const struct dns_result *res);
 int resolver_lookup(const char *name, uint16_t type, resolver_done_fn done, void *arg);
 void resolver_cancel(int id);
 
+/* The servers resolver_configure(cfg) would use (cfg may be NULL); count. */
+unsigned resolver_servers(const struct zcfg *cfg, struct hal_addr *out, unsigned max);
+/* Anchors for ctx from a `set resolver-anchors` file (path "" or NULL: the
+ * built-in ones); buf is scratch for the file text. 0, or -errno with err. */
+int resolver_load_anchors(struct dns_ctx *ctx, const char *path, char *buf, size_t bufcap,
+    char *err, size_t errcap);
+
 /* Counters for tests and `show` output. */
 struct resolver_stats {
 	unsigned lookups, udp_sent, tcp_sent, timeouts, queued;

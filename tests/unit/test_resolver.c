@@ -25,6 +25,7 @@
 
 #include "firmware/core/loop.h"
 #include "firmware/core/resolver.h"
+#include "firmware/relay/hostaddr.h"
 #include "hal/clock.h"
 #include "tests/fuzz/dns_replay.h"
 
@@ -676,6 +677,69 @@ test_bad_anchor_file(void **state)
 	end();
 }
 
+/* firmware/relay/hostaddr.c: the smarthost rules on top of the resolver. */
+static struct hostaddr_req hq;
+static struct hal_addr haddrs[4];
+static int hq_calls;
+
+static void
+hq_done(void *arg, struct hostaddr_req *q)
+{
+	(void)arg;
+	assert_ptr_equal(q, &hq);
+	hq_calls++;
+	loop_stop();
+}
+
+static void
+test_hostaddr(void **state)
+{
+	char err[200], ip[HAL_ADDR_STRLEN];
+
+	(void)state;
+	/* no DNS for literals and localhost (RFC 6761 6.3) */
+	assert_int_equal(hostaddr_now("192.0.2.9", 25, haddrs, 4, err, sizeof(err)), 1);
+	assert_int_equal(haddrs[0].port, 25);
+	assert_int_equal(hostaddr_now("2001:db8::9", 25, haddrs, 4, err, sizeof(err)), 1);
+	assert_int_equal(haddrs[0].family, 6);
+	assert_int_equal(hostaddr_now("LocalHost.", 587, haddrs, 4, err, sizeof(err)), 2);
+	hal_addr_format(&haddrs[0], true, ip, sizeof(ip));
+	assert_string_equal(ip, "127.0.0.1:587");
+	hal_addr_format(&haddrs[1], true, ip, sizeof(ip));
+	assert_string_equal(ip, "[::1]:587");
+	assert_int_equal(hostaddr_now("smtp.localhost", 587, haddrs, 1, err, sizeof(err)), 1);
+	assert_int_equal(hostaddr_now("notlocalhost", 587, haddrs, 4, err, sizeof(err)), 0);
+	assert_int_equal(hostaddr_now("www.example.tld", 587, haddrs, 4, err, sizeof(err)), 0);
+	assert_int_equal(hostaddr_now("", 587, haddrs, 4, err, sizeof(err)), -1);
+	assert_int_equal(hostaddr_start(&hq, "127.0.0.1", 25, haddrs, 4, hq_done, NULL), -1);
+
+	/* a bogus name: the reason, and no address */
+	begin(SRV_ANSWER);
+	hq_calls = 0;
+	assert_int_equal(hostaddr_start(&hq, "www.badsig.tld", 587, haddrs, 4, hq_done, NULL), 0);
+	assert_int_equal(hq_calls, 0);
+	(void)run_until(1000, 5000);
+	assert_false(guard_hit);
+	assert_int_equal(hq_calls, 1);
+	assert_int_equal(hq.n, -1);
+	print_message("# %s\n", hq.err);
+	assert_non_null(strstr(hq.err, "DNS for www.badsig.tld is bogus: "));
+	end();
+
+	/* cancelled while its lookup is in flight: no callback */
+	begin(SRV_DROP);
+	hq_calls = 0;
+	assert_int_equal(hostaddr_start(&hq, "www.example.tld", 587, haddrs, 4, hq_done, NULL), 0);
+	(void)run_until(1000, 200);
+	assert_true(srv.udp_queries >= 1);
+	hostaddr_cancel(&hq);
+	end();
+	begin(SRV_DROP);
+	(void)run_until(1000, 100);
+	assert_int_equal(hq_calls, 0);
+	end();
+}
+
 int
 main(void)
 {
@@ -688,6 +752,7 @@ main(void)
 		cmocka_unit_test(test_tc_tcp_fallback),
 		cmocka_unit_test(test_queue_full_and_bad_name),
 		cmocka_unit_test(test_bad_anchor_file),
+		cmocka_unit_test(test_hostaddr),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
