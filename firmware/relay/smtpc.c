@@ -125,6 +125,24 @@ smtpc_ext(const struct smtpc *c)
 	return &c->ext;
 }
 
+const struct smtpc_result *
+smtpc_rcpt_result(const struct smtpc *c, unsigned i)
+{
+	if (c->p == NULL || i >= c->p->nrcpt)
+		return NULL;
+	if (i < SMTPC_RCPT_RESULTS && c->rcpt_res[i].code != 0)
+		return &c->rcpt_res[i];
+	if (c->state != SMTPC_S_END)
+		return NULL;
+	return &c->res;
+}
+
+bool
+smtpc_tls_used(const struct smtpc *c)
+{
+	return c->tls;
+}
+
 bool
 smtpc_in_body(const struct smtpc *c)
 {
@@ -251,10 +269,11 @@ fail_session(struct smtpc *c, enum smtpc_err err, const char *def_esc, const cha
 	quit(c);
 }
 
-/* A refusal of this message: 5xx passed through, 4xx as 451. Records only;
- * the caller decides when to finish. */
+/* A refusal of this message (or of one recipient) into r: 5xx passed
+ * through, 4xx as 451. Records only; the caller decides when to finish. */
 static void
-record_message(struct smtpc *c, enum smtpc_err err, const char *def_esc, const char *what)
+record_into(struct smtpc *c, struct smtpc_result *r, enum smtpc_err err, const char *def_esc,
+    const char *what)
 {
 	char esc[12];
 	int code = c->reply_code;
@@ -263,11 +282,17 @@ record_message(struct smtpc *c, enum smtpc_err err, const char *def_esc, const c
 		zegel_strf(esc, sizeof(esc), "%s", def_esc);
 		esc[0] = code >= 500 ? '5' : '4';
 	}
-	c->res.code = code >= 500 ? code : 451;
-	c->res.err = err;
-	c->res.upstream_code = code;
-	zegel_strf(c->res.esc, sizeof(c->res.esc), "%s", esc);
-	zegel_strf(c->res.text, sizeof(c->res.text), "%s: %d %s", what, code, c->reply);
+	r->code = code >= 500 ? code : 451;
+	r->err = err;
+	r->upstream_code = code;
+	zegel_strf(r->esc, sizeof(r->esc), "%s", esc);
+	zegel_strf(r->text, sizeof(r->text), "%s: %d %s", what, code, c->reply);
+}
+
+static void
+record_message(struct smtpc *c, enum smtpc_err err, const char *def_esc, const char *what)
+{
+	record_into(c, &c->res, err, def_esc, what);
 }
 
 static void
@@ -386,8 +411,9 @@ start_mail(struct smtpc *c)
 	char params[96];
 	size_t pl = 0;
 
-	/* Invariant: no envelope or message byte before TLS. */
-	if (!c->tls) {
+	/* Invariant: no envelope or message byte before TLS (unless the
+	 * opportunistic policy decided to carry on without it). */
+	if (!c->tls && !c->plaintext) {
 		fail_unexpected(c, SMTPC_E_STATE, "internal: MAIL before TLS refused");
 		return;
 	}
@@ -403,6 +429,13 @@ start_mail(struct smtpc *c)
 			quit(c);
 			return;
 		}
+	if (p->partial_ok && p->nrcpt > SMTPC_RCPT_RESULTS) {
+		finish(c, SMTPC_EV_FAILED, SMTPC_E_STATE, 451, "4.5.3",
+		    "internal: %u recipients, at most %u per transaction with per-recipient results",
+		    p->nrcpt, (unsigned)SMTPC_RCPT_RESULTS);
+		quit(c);
+		return;
+	}
 	if (c->ext.size && c->ext.size_max != 0 && p->size > c->ext.size_max) {
 		finish(c, SMTPC_EV_FAILED, SMTPC_E_SIZE, 552, "5.3.4",
 		    "message of %llu octets is larger than the upstream accepts (SIZE %llu)",
@@ -433,6 +466,19 @@ start_mail(struct smtpc *c)
 	c->rcpt_sent = c->rcpt_replied = c->rcpt_ok = 0;
 	enter_state(c, SMTPC_S_MAIL);
 	fill_rcpts(c);
+}
+
+/* SMTPC_TLS_OPPORTUNISTIC without TLS: the envelope and message may go in
+ * plaintext, credentials never. */
+static void
+go_plaintext(struct smtpc *c, const char *why)
+{
+	if ((c->p->username != NULL && c->p->username[0] != '\0') || c->p->probe) {
+		fail_session(c, SMTPC_E_NO_STARTTLS, "4.7.4", why);
+		return;
+	}
+	c->plaintext = true;
+	start_mail(c);
 }
 
 static void
@@ -574,6 +620,11 @@ on_reply(struct smtpc *c)
 		}
 		if (!c->ext.starttls) {
 			c->reply_code = 0;
+			if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC) {
+				go_plaintext(c, "upstream does not offer STARTTLS; relay "
+				    "credentials are not sent in plaintext");
+				return;
+			}
 			fail_session(c, SMTPC_E_NO_STARTTLS, "4.7.4",
 			    "upstream does not offer STARTTLS; not sending in plaintext");
 			return;
@@ -583,6 +634,12 @@ on_reply(struct smtpc *c)
 		return;
 	case SMTPC_S_STARTTLS:
 		if (code != 220) {
+			if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC && cls != 2) {
+				/* RFC 3207 4: the client decides whether to go on */
+				go_plaintext(c, "upstream refused STARTTLS; relay credentials "
+				    "are not sent in plaintext");
+				return;
+			}
 			fail_session(c, SMTPC_E_STARTTLS, "4.7.4",
 			    "upstream refused STARTTLS; not sending in plaintext");
 			return;
@@ -649,22 +706,28 @@ on_reply(struct smtpc *c)
 		}
 		for (i = 0; i < c->rcpt_replied; i++)
 			addr = rcpt_after(c, addr);
-		c->rcpt_replied++;
+		i = c->rcpt_replied++;
 		if (cls == 2) {
 			c->rcpt_ok++;
-		} else if (!c->mail_failed &&
-		    (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500))) {
+		} else if (!c->mail_failed) {
 			char what[300];
-			zegel_strf(what, sizeof(what), "upstream refused <%s>; not sent to anyone", addr);
-			record_message(c, SMTPC_E_RCPT, "5.1.0", what);
-			c->rcpt_failed = true;
+			if (i < SMTPC_RCPT_RESULTS) {
+				zegel_strf(what, sizeof(what), "upstream refused <%s>", addr);
+				record_into(c, &c->rcpt_res[i], SMTPC_E_RCPT, "5.1.0", what);
+			}
+			if (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500)) {
+				zegel_strf(what, sizeof(what), "upstream refused <%s>%s", addr,
+				    c->p->partial_ok ? "" : "; not sent to anyone");
+				record_message(c, SMTPC_E_RCPT, "5.1.0", what);
+				c->rcpt_failed = true;
+			}
 		}
 		if (c->rcpt_replied < c->p->nrcpt) {
 			if (!c->ext.pipelining && !send_next_rcpt(c))
 				fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
 			return;
 		}
-		if (c->mail_failed || c->rcpt_failed || c->rcpt_ok == 0) {
+		if (c->mail_failed || (c->rcpt_failed && !c->p->partial_ok) || c->rcpt_ok == 0) {
 			fail_recorded(c);
 			return;
 		}

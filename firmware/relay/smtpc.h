@@ -39,16 +39,22 @@
  * problem is between zegel and its upstream, the client should keep the
  * message and retry. Message-level replies (MAIL, RCPT, DATA, final dot) are
  * passed through: a 5xx stays 5xx with the upstream's enhanced code, a 4xx
- * becomes 451 with the upstream's code. In sync mode one reply covers all
- * recipients, so if the upstream refuses any recipient the message is not
- * sent to anyone and the refusal of the first such recipient is passed
- * through (a partial delivery would make a 250 a lie for the others).
+ * becomes 451 with the upstream's code. Without partial_ok one reply covers
+ * all recipients, so if the upstream refuses any recipient the message is
+ * not sent to anyone and the refusal of the first such recipient (a 5xx
+ * before a 4xx) is passed through (a partial delivery would make a 250 a lie
+ * for the others). With partial_ok (the queue: it records an outcome per
+ * recipient) the message goes to the accepted recipients and
+ * smtpc_rcpt_result() has each refusal; FAILED only if none was accepted.
  *
  * Security invariants, enforced here: unless params->implicit_tls, nothing
  * but EHLO and STARTTLS is sent before smtpc_tls_up(); a server that does
  * not offer STARTTLS is a failure (4.7.4); AUTH is only ever sent after TLS;
  * after TLS the extension list is forgotten and EHLO is sent again
- * (RFC 3207 4.2).
+ * (RFC 3207 4.2). The one exception is SMTPC_TLS_OPPORTUNISTIC (the direct
+ * target for a domain without DANE, policy permitting): without an offered
+ * or accepted STARTTLS the envelope and message go in plaintext, but AUTH
+ * never does (4.7.4 if credentials are configured).
  *
  * Extensions: PIPELINING (RFC 2920: MAIL and every RCPT go in one batch, DATA
  * waits for their replies), SIZE (RFC 1870: SIZE= sent; a message over the
@@ -69,6 +75,19 @@
 #define SMTPC_OUT_MAX 2048   /* command/body output buffer */
 #define SMTPC_LINE_MAX 1024  /* longest reply line accepted (RFC 5321: 512) */
 #define SMTPC_TEXT_MAX 240   /* result text kept, NUL included */
+#ifndef SMTPC_RCPT_RESULTS
+#define SMTPC_RCPT_RESULTS 32 /* per-recipient results kept (partial_ok: max nrcpt) */
+#endif
+
+/* How much TLS the caller's policy demands (RFC 3207, RFC 7672 2.2). */
+enum smtpc_tls_mode {
+	SMTPC_TLS_REQUIRED = 0,   /* STARTTLS not offered or refused: no delivery (4.7.4) */
+	SMTPC_TLS_OPPORTUNISTIC,  /* STARTTLS if offered; not offered, or refused with a
+				     reply: carry on in plaintext (the caller decided that
+				     policy allows it). A failed handshake stays a failure
+				     (the connection is unusable); the caller may retry a new
+				     connection without TLS. smtpc_tls_used() tells. */
+};
 
 enum smtpc_state {
 	SMTPC_S_GREETING = 0,
@@ -132,6 +151,10 @@ struct smtpc_params {
 	const char *username;     /* NULL or "" : no AUTH */
 	const char *password;
 	bool probe;               /* stop after EHLO over TLS: DONE, no AUTH, no MAIL */
+	enum smtpc_tls_mode tls_mode; /* 0: SMTPC_TLS_REQUIRED */
+	bool partial_ok;          /* queue mode: refused recipients are recorded one by one
+				     (smtpc_rcpt_result) and the message goes to the accepted
+				     ones; none accepted: FAILED. nrcpt <= SMTPC_RCPT_RESULTS. */
 };
 
 /* What the upstream offered in its last EHLO reply. */
@@ -168,6 +191,8 @@ struct smtpc {
 	unsigned rcpt_sent, rcpt_replied, rcpt_ok;
 	bool rcpt_failed;         /* a refusal is recorded in res */
 	bool mail_failed;
+	bool plaintext;           /* opportunistic: carrying on without TLS */
+	struct smtpc_result rcpt_res[SMTPC_RCPT_RESULTS]; /* refusals (code != 0) */
 	/* body */
 	bool in_body;             /* 354 seen, final dot not yet queued */
 	bool bol;                 /* at the beginning of a line */
@@ -213,6 +238,16 @@ int smtpc_body_end(struct smtpc *c);
 void smtpc_closed(struct smtpc *c);
 
 const struct smtpc_result *smtpc_result(const struct smtpc *c);
+/* Recipient i (0-based, params order) after the end: the RCPT reply if the
+ * upstream refused it (5xx as is, 4xx as 451 with the upstream's code, its
+ * words in text); otherwise the final-dot reply (250 ...) or, if the
+ * transaction failed as a whole (session, MAIL, DATA, dot, connection), the
+ * same as smtpc_result(). NULL for i >= nrcpt or before the end. Refusals are
+ * kept for the first SMTPC_RCPT_RESULTS recipients. */
+const struct smtpc_result *smtpc_rcpt_result(const struct smtpc *c, unsigned i);
+/* True once the session runs over TLS (implicit or after STARTTLS); false
+ * when SMTPC_TLS_OPPORTUNISTIC carried on in plaintext. */
+bool smtpc_tls_used(const struct smtpc *c);
 const struct smtpc_ext *smtpc_ext(const struct smtpc *c);
 /* True if the message was being sent when it stopped: close, send nothing. */
 bool smtpc_in_body(const struct smtpc *c);

@@ -277,6 +277,8 @@ upstream_rx_done(struct upstream *u, size_t n)
 		return;
 	}
 	(void)smtpc_push(&u->smtp, u->prx, n);
+	if (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY)
+		feed_body(u); /* SMTPC_TLS_OPPORTUNISTIC went on without TLS */
 	switch (smtpc_event(&u->smtp)) {
 	case SMTPC_EV_NEED_TLS:
 		/* smtpc discarded whatever followed the 220 in plaintext */
@@ -305,7 +307,8 @@ upstream_tx_data(struct upstream *u, const uint8_t **p)
 		return 0;
 	if (u->tls_on)
 		return tls_client_tx_data(&u->tls, p);
-	/* plaintext: only what smtpc allows before TLS (EHLO, STARTTLS, QUIT) */
+	/* plaintext: only what smtpc allows before TLS (EHLO, STARTTLS, QUIT;
+	 * everything only if SMTPC_TLS_OPPORTUNISTIC went on without TLS) */
 	return smtpc_out(&u->smtp, p);
 }
 
@@ -317,6 +320,11 @@ upstream_tx_done(struct upstream *u, size_t n)
 		pump(u);
 	} else {
 		smtpc_out_ack(&u->smtp, n);
+		if (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY) {
+			feed_body(u);
+			if (smtpc_event(&u->smtp) == SMTPC_EV_FAILED)
+				take_smtp_verdict(u);
+		}
 	}
 }
 

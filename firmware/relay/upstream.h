@@ -14,7 +14,9 @@
  * Before TLS the wire carries the engine's plaintext commands (only EHLO and
  * STARTTLS: smtpc enforces it); after the 220 to STARTTLS the TLS client owns
  * the wire and the engine talks through it. The message is read from
- * prefix + spool file only after the upstream said 354, over TLS.
+ * prefix + spool file only after the upstream said 354, over TLS (or in
+ * plaintext when params->tls_mode is SMTPC_TLS_OPPORTUNISTIC and the
+ * upstream offered no STARTTLS: smtpc_tls_used() tells afterwards).
  *
  * Probe mode (`test relay`): stops after a verified handshake and the EHLO
  * that follows; the result then describes the TLS session and no MAIL is

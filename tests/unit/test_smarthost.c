@@ -27,6 +27,7 @@
 #include "firmware/core/loop.h"
 #include "firmware/relay/relay.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/relay/upstream.h"
 #include "hal/entropy.h"
 #include "hal/log.h"
 #include "zegel/board.h"
@@ -746,6 +747,168 @@ test_cancel(void **st)
 	assert_int_equal(smarthost_jobs_active(), 0);
 }
 
+/* ------------------------------------------------------------ upstream.c alone */
+
+/* The direct target drives struct upstream itself; with
+ * SMTPC_TLS_OPPORTUNISTIC and an upstream without STARTTLS the message must
+ * go through in plaintext (body fed from the spool without TLS). */
+static struct upstream U;
+static int u_h = -1;
+
+static void
+u_settle(bool force)
+{
+	if (upstream_finished(&U) && !got) {
+		R = *upstream_result(&U);
+		got = true;
+	}
+	if (got && (force || upstream_can_close(&U)) && u_h >= 0) {
+		loop_close(u_h);
+		u_h = -1;
+	}
+}
+
+static size_t
+u_rx_space(void *a, uint8_t **p)
+{
+	(void)a;
+	return upstream_rx_space(&U, p);
+}
+
+static void
+u_rx_done(void *a, size_t n)
+{
+	(void)a;
+	upstream_rx_done(&U, n);
+	if (n == 0 && !upstream_finished(&U))
+		upstream_fail_io(&U, -ECONNRESET);
+	u_settle(n == 0);
+}
+
+static size_t
+u_tx_data(void *a, const uint8_t **p)
+{
+	(void)a;
+	return upstream_tx_data(&U, p);
+}
+
+static void
+u_tx_done(void *a, size_t n)
+{
+	(void)a;
+	upstream_tx_done(&U, n);
+	u_settle(false);
+}
+
+static void
+u_event(void *a, enum loop_event ev, int err)
+{
+	(void)a;
+	if (ev == LOOP_EV_CONNECTED) {
+		upstream_connected(&U);
+		u_settle(false);
+		return;
+	}
+	upstream_fail_io(&U, err ? err : -EIO);
+	u_settle(true);
+}
+
+static const struct loop_stream_ops u_ops = { u_rx_space, u_rx_done, u_tx_data, u_tx_done,
+	u_event };
+
+static void
+upstream_one(enum fmode mode, enum smtpc_tls_mode tm, const char *message)
+{
+	static struct smtpc_params p;
+	const struct tls_client_conf *cc;
+	struct hal_addr a;
+	char err[200];
+	FILE *f;
+
+	fake_tls_free();
+	memset(&F, 0, sizeof(F));
+	F.mode = mode;
+	F.cert = vec("good.crt");
+	F.key = vec("good.key");
+	F.h = -1;
+	got = false;
+	memset(&R, 0, sizeof(R));
+	loop_init();
+	assert_int_equal(hal_addr_parse(&a, "127.0.0.1", fake_listen()), 0);
+	f = fopen(spool_path, "wb");
+	assert_non_null(f);
+	fputs(message, f);
+	fclose(f);
+	p = (struct smtpc_params){
+		.helo = "gw.example.test",
+		.mail_from = "printer@example.test",
+		.rcpts = "alice@example.net\0bad@example.net",
+		.nrcpt = 2,
+		.size = strlen(message),
+		.tls_mode = tm,
+		.partial_ok = true,
+	};
+	assert_int_equal(smarthost_tls_conf(vec("ca.crt"), &cc, err, sizeof(err)), 0);
+	assert_int_equal(upstream_init(&U, &p, cc, "127.0.0.1", "fake", NULL, 0, spool_path,
+	    false), 0);
+	u_h = loop_connect(&a, &u_ops, NULL);
+	assert_true(u_h >= 0);
+	loop_set_idle_timeout(u_h, 1500);
+	loop_timer_add(8000, on_deadline, NULL);
+	loop_timer_add(10, done_watch, NULL);
+	loop_run();
+	assert_true(got);
+	fake_tls_free();
+	F.plain[F.plain_len] = '\0';
+	F.app[F.app_len] = '\0';
+	F.data[F.data_len] = '\0';
+}
+
+static void
+test_upstream_opportunistic_plaintext(void **st)
+{
+	static char big[12000];
+	size_t o = 0;
+
+	(void)st;
+	/* larger than the engine's output buffer, so the body is fed over
+	 * several tx_done() turns */
+	o += (size_t)sprintf(big, "Subject: plain\r\n\r\n");
+	while (o + 40 < sizeof(big) - 1)
+		o += (size_t)sprintf(big + o, ".line %05zu of SECRET-BODY\r\n", o);
+	upstream_one(FM_NOSTARTTLS, SMTPC_TLS_OPPORTUNISTIC, big);
+	assert_int_equal(R.code, 250);
+	assert_false(smtpc_tls_used(&U.smtp));
+	assert_non_null(strstr(F.plain, "MAIL FROM:<printer@example.test>"));
+	assert_non_null(strstr(F.data, "\r\n..line "));
+	/* every body line but the first two starts with a dot and was stuffed */
+	assert_int_equal(F.data_len, strlen(big) + (strlen(big) - 18) / 28);
+	assert_int_equal(smtpc_rcpt_result(&U.smtp, 0)->code, 250);
+	upstream_free(&U);
+	/* the same upstream with the default policy: nothing but EHLO */
+	upstream_one(FM_NOSTARTTLS, SMTPC_TLS_REQUIRED, msg1);
+	assert_int_equal(R.code, 451);
+	assert_string_equal(R.esc, "4.7.4");
+	assert_null(strstr(F.plain, "MAIL"));
+	upstream_free(&U);
+}
+
+static void
+test_upstream_opportunistic_uses_tls(void **st)
+{
+	(void)st;
+	upstream_one(FM_RCPT550, SMTPC_TLS_OPPORTUNISTIC, msg1);
+	assert_int_equal(R.code, 250);
+	assert_true(smtpc_tls_used(&U.smtp));
+	assert_plaintext_clean();
+	assert_non_null(strstr(F.data, "SECRET-BODY"));
+	/* partial_ok: alice got it, bad@ has its own refusal */
+	assert_int_equal(smtpc_rcpt_result(&U.smtp, 0)->code, 250);
+	assert_int_equal(smtpc_rcpt_result(&U.smtp, 1)->code, 550);
+	assert_string_equal(smtpc_rcpt_result(&U.smtp, 1)->esc, "5.1.1");
+	upstream_free(&U);
+}
+
 static int
 setup(void **st)
 {
@@ -786,6 +949,8 @@ main(void)
 		cmocka_unit_test(test_final_451),
 		cmocka_unit_test(test_big_message),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_upstream_opportunistic_plaintext),
+		cmocka_unit_test(test_upstream_opportunistic_uses_tls),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

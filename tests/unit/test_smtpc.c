@@ -30,6 +30,8 @@ struct run {
 	bool in_body;
 	size_t discarded;
 	size_t body_fed;
+	bool tls_used;
+	struct smtpc_result rr[3]; /* smtpc_rcpt_result(0..2), code -1 for NULL */
 };
 
 static const char *body_src;
@@ -120,6 +122,14 @@ play(const struct smtpc_params *pp, const char *const *chunks, int mode, size_t 
 	r->res = *smtpc_result(&c);
 	r->in_body = smtpc_in_body(&c);
 	r->discarded = smtpc_discarded(&c);
+	r->tls_used = smtpc_tls_used(&c);
+	for (i = 0; i < 3; i++) {
+		const struct smtpc_result *x = smtpc_rcpt_result(&c, (unsigned)i);
+		if (x != NULL)
+			r->rr[i] = *x;
+		else
+			r->rr[i].code = -1;
+	}
 	smtpc_free(&c);
 }
 
@@ -153,6 +163,12 @@ play_all(const struct smtpc_params *pp, const char *const *chunks, struct run *r
 		assert_int_equal(alt.res.code, r->res.code);
 		assert_string_equal(alt.res.esc, r->res.esc);
 		assert_string_equal(alt.res.text, r->res.text);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(alt.rr[i].code, r->rr[i].code);
+			if (r->rr[i].code > 0)
+				assert_string_equal(alt.rr[i].text, r->rr[i].text);
+		}
+		assert_int_equal(alt.tls_used, r->tls_used);
 	}
 	r->out[r->out_len] = '\0';
 }
@@ -397,6 +413,16 @@ test_one_rcpt_refused(void **st)
 	assert_non_null(strstr(r.res.text, "550 5.1.1 <bob@example.net>: Recipient address"));
 	assert_null(strstr(r.out, "DATA"));
 	assert_non_null(strstr(r.out, "QUIT\r\n"));
+	/* per recipient: alice was accepted but nothing was sent (the whole
+	 * verdict), bob has his own refusal */
+	assert_int_equal(r.rr[0].code, 550);
+	assert_non_null(strstr(r.rr[0].text, "not sent to anyone"));
+	assert_int_equal(r.rr[1].code, 550);
+	assert_string_equal(r.rr[1].esc, "5.1.1");
+	assert_string_equal(r.rr[1].text,
+	    "upstream refused <bob@example.net>: 550 5.1.1 <bob@example.net>: Recipient address "
+	    "rejected");
+	assert_int_equal(r.rr[2].code, -1);
 }
 
 static void
@@ -786,6 +812,245 @@ test_secret_wiped_after_drain(void **st)
 		assert_false(memcmp(c.out + i, "AHpl", 4) == 0);
 }
 
+/* ------------------------------------------------------------ opportunistic TLS */
+
+#define EHLO_NO_TLS "250-mx.example.net\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 1000\r\n"
+
+static void
+test_opportunistic_no_starttls(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_NO_TLS, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n",
+		"354 go\r\n", "250 2.0.0 Ok: queued as P1\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	body_src = "Subject: x\r\n\r\n.dot\r\n";
+	body_len = strlen(body_src);
+	play_all(&p, s, &r);
+	assert_string_equal(r.out,
+	    "EHLO gw.example.test\r\n"
+	    "MAIL FROM:<printer@example.test> SIZE=40\r\n"
+	    "RCPT TO:<alice@example.net>\r\n"
+	    "RCPT TO:<bob@example.net>\r\n"
+	    "DATA\r\n"
+	    "Subject: x\r\n\r\n..dot\r\n.\r\n"
+	    "QUIT\r\n");
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_int_equal(r.res.code, 250);
+	assert_false(r.tls_used);
+	assert_int_equal(r.tls_at, (size_t)-1);
+	/* the same script with the default mode: no delivery */
+	p.tls_mode = SMTPC_TLS_REQUIRED;
+	play_all(&p, s, &r);
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nQUIT\r\n");
+	assert_string_equal(r.res.esc, "4.7.4");
+}
+
+static void
+test_opportunistic_uses_offered_starttls(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"250 2.1.5 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n", "250 2.0.0 Ok\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_true(r.tls_used);
+	assert_non_null(strstr(r.out, "STARTTLS\r\nEHLO gw.example.test\r\nMAIL FROM:"));
+	assert_nothing_before_tls(&r);
+}
+
+static void
+test_opportunistic_starttls_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, "454 4.7.0 TLS not available due to local problem\r\n",
+		"250 ok\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 2.0.0 Ok\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_false(r.tls_used);
+	assert_non_null(strstr(r.out, "STARTTLS\r\nMAIL FROM:<printer@example.test> SIZE=40\r\n"));
+	assert_null(strstr(r.out, "EHLO gw.example.test\r\nSTARTTLS\r\nEHLO"));
+}
+
+static void
+test_opportunistic_never_sends_credentials_in_plaintext(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, "250-mx\r\n250 AUTH PLAIN LOGIN\r\n", NULL};
+	const char *s2[] = {GREET, EHLO_PLAIN, "454 4.7.0 no TLS now\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+	p.username = "zegel";
+	p.password = "s3cret";
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.7.4");
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nQUIT\r\n");
+	play_all(&p, s2, &r);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.7.0");
+	assert_non_null(strstr(r.res.text, "credentials are not sent in plaintext"));
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nSTARTTLS\r\nQUIT\r\n");
+}
+
+/* ------------------------------------------------------------ partial_ok */
+
+static void
+test_partial_ok_one_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"250 2.1.5 Ok\r\n", "550 5.1.1 <bob@example.net>: Recipient address rejected\r\n",
+		"354 go\r\n", "250 2.0.0 Ok: queued as Q7\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_non_null(strstr(r.out, "RCPT TO:<bob@example.net>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n"));
+	assert_int_equal(r.rr[0].code, 250);
+	assert_string_equal(r.rr[0].text, "250 2.0.0 Ok: queued as Q7");
+	assert_int_equal(r.rr[1].code, 550);
+	assert_string_equal(r.rr[1].esc, "5.1.1");
+	assert_int_equal(r.rr[1].err, SMTPC_E_RCPT);
+	assert_int_equal(r.rr[1].upstream_code, 550);
+	assert_string_equal(r.rr[1].text,
+	    "upstream refused <bob@example.net>: 550 5.1.1 <bob@example.net>: Recipient address "
+	    "rejected");
+	assert_int_equal(r.rr[2].code, -1); /* there is no third recipient */
+}
+
+static void
+test_partial_ok_transient_and_pipelined(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO,
+		"250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+		"250 Ok\r\n450 4.2.0 <alice@example.net>: greylisted\r\n250 2.1.5 Ok\r\n",
+		"354 go\r\n", "250 2.0.0 queued\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_int_equal(r.rr[0].code, 451); /* deferred, with the upstream's code */
+	assert_string_equal(r.rr[0].esc, "4.2.0");
+	assert_int_equal(r.rr[0].upstream_code, 450);
+	assert_int_equal(r.rr[1].code, 250);
+}
+
+static void
+test_partial_ok_none_accepted(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"452 4.2.2 mailbox full\r\n", "550 5.1.1 no such user\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_null(strstr(r.out, "DATA"));
+	assert_int_equal(r.res.code, 550); /* the permanent one decides the whole */
+	assert_int_equal(r.rr[0].code, 451);
+	assert_string_equal(r.rr[0].esc, "4.2.2");
+	assert_int_equal(r.rr[1].code, 550);
+	assert_string_equal(r.rr[1].esc, "5.1.1");
+}
+
+static void
+test_partial_ok_dot_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"550 5.1.1 unknown\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n",
+		"554 5.7.1 spam\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	body_src = "x\r\n";
+	body_len = 3;
+	play_all(&p, s, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.rr[0].code, 550);
+	assert_string_equal(r.rr[0].esc, "5.1.1");
+	assert_int_equal(r.rr[1].code, 554); /* the accepted one: the final dot's verdict */
+	assert_string_equal(r.rr[1].esc, "5.7.1");
+}
+
+static void
+test_partial_ok_mail_refused(void **st)
+{
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO,
+		"250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+		"553 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.partial_ok = true;
+	play_all(&p, s, &r);
+	assert_int_equal(r.res.code, 553);
+	/* the 503s are not taken as recipient verdicts */
+	assert_int_equal(r.rr[0].code, 553);
+	assert_int_equal(r.rr[1].code, 553);
+	assert_int_equal(r.rr[1].err, SMTPC_E_MAIL);
+}
+
+static void
+test_partial_ok_limits(void **st)
+{
+	static char many[(SMTPC_RCPT_RESULTS + 1) * 8];
+	struct smtpc_params p = params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, NULL};
+	struct smtpc c;
+	size_t o = 0;
+	struct run r;
+
+	(void)st;
+	for (unsigned i = 0; i <= SMTPC_RCPT_RESULTS; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "r%u@x", i) + 1;
+	p.rcpts = many;
+	p.nrcpt = SMTPC_RCPT_RESULTS + 1;
+	p.partial_ok = true;
+	play_all(&p, s, &r);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.5.3");
+	assert_null(strstr(r.out, "MAIL"));
+	/* before the end there is no per-recipient verdict */
+	p = params();
+	p.partial_ok = true;
+	smtpc_init(&c, &p);
+	assert_null(smtpc_rcpt_result(&c, 0));
+	assert_null(smtpc_rcpt_result(&c, 2));
+	smtpc_free(&c);
+}
+
 int
 main(void)
 {
@@ -818,6 +1083,16 @@ main(void)
 		cmocka_unit_test(test_misuse_is_harmless),
 		cmocka_unit_test(test_trace_names),
 		cmocka_unit_test(test_secret_wiped_after_drain),
+		cmocka_unit_test(test_opportunistic_no_starttls),
+		cmocka_unit_test(test_opportunistic_uses_offered_starttls),
+		cmocka_unit_test(test_opportunistic_starttls_refused),
+		cmocka_unit_test(test_opportunistic_never_sends_credentials_in_plaintext),
+		cmocka_unit_test(test_partial_ok_one_refused),
+		cmocka_unit_test(test_partial_ok_transient_and_pipelined),
+		cmocka_unit_test(test_partial_ok_none_accepted),
+		cmocka_unit_test(test_partial_ok_dot_refused),
+		cmocka_unit_test(test_partial_ok_mail_refused),
+		cmocka_unit_test(test_partial_ok_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

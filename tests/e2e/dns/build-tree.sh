@@ -17,32 +17,9 @@ P0=${DNS_TREE_PORT:-23053}
 NOW=$(date +%s)
 INC=$((NOW - 3600))
 EXP=$((NOW + 30 * 86400))
+. "$(dirname "$0")/../lib/dnssec_zone.sh"
 mkdir -p "$W/keys" "$W/zones"
 cd "$W/keys"
-
-# key NAME ALG -> prints the base name of a new CSK (KSK flag set)
-key() { ldns-keygen -a "$2" -k -b 2048 "$1" 2>/dev/null | tail -1; }
-zsk() { ldns-keygen -a "$2" -b 2048 "$1" 2>/dev/null | tail -1; }
-ds() { ldns-key2ds -n "-$2" "$W/keys/$1.key" | sed 's/;.*//'; }
-
-header() { # name
-	cat <<EOF
-\$TTL 3600
-$1 IN SOA ns.tld. hostmaster.${1#.} 1 7200 3600 1209600 300
-$1 IN NS ns.tld.
-EOF
-}
-
-sign() { # name out-suffix extra-args... -- keys...
-	local name=$1 in=$W/zones/$1.zone
-	shift
-	local args=() keys=()
-	while [ "$1" != "--" ]; do args+=("$1"); shift; done
-	shift
-	for k in "$@"; do keys+=("$W/keys/$k"); done
-	ldns-signzone -i "${SIGN_INC:-$INC}" -e "${SIGN_EXP:-$EXP}" "${args[@]}" \
-		-f "$W/zones/$name.signed" "$in" "${keys[@]}" >/dev/null
-}
 
 # ---------------------------------------------------------------- leaf zones
 declare -A K
@@ -81,10 +58,7 @@ EOF
 mk_simple badsig.tld. ECDSAP256SHA256 <<'EOF'
 www IN A 192.0.2.6
 EOF
-# corrupt the signature of www A: flip one base64 character near the end
-awk '$1=="www.badsig.tld." && $4=="RRSIG" && $5=="A" { s=$NF; c=substr(s,length(s)-5,1); r=(c=="A")?"B":"A";
-	$NF=substr(s,1,length(s)-6) r substr(s,length(s)-4) } {print}' OFS='\t' \
-	"$W/zones/badsig.tld..signed" > "$W/zones/x" && mv "$W/zones/x" "$W/zones/badsig.tld..signed"
+corrupt_rrsig badsig.tld. www.badsig.tld. A # flip one base64 character
 SIGN_INC=$((NOW - 40 * 86400)) SIGN_EXP=$((NOW - 86400)) mk_simple expired.tld. ECDSAP256SHA256 <<'EOF'
 www IN A 192.0.2.7
 EOF
@@ -195,59 +169,7 @@ awk '{printf "trust-anchors {\n\t\".\" static-ds %s %s %s \"%s\";\n};\n", $4, $5
 ZONES=". tld. example.tld. ed.tld. p384.tld. ed448.tld. badsig.tld. expired.tld. future.tld.
 dsmismatch.tld. wrongsigner.tld. nonsec.tld. iter.tld. nsec3.tld. keytrap.tld. unsigned.tld.
 insec.example.tld."
-{
-	cat <<EOF
-server:
-	ip-address: $NET.1@$P0
-	username: ""
-	chroot: ""
-	zonesdir: "$W/zones"
-	pidfile: "$W/nsd.pid"
-	database: ""
-	xfrdfile: "$W/xfrd.state"
-	zonelistfile: "$W/zone.list"
-	logfile: "$W/nsd.log"
-	server-count: 1
-	verbosity: 1
-	hide-version: yes
-	tcp-count: 32
-remote-control:
-	control-enable: no
-EOF
-	for z in $ZONES; do printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.signed"\n' "$z" "$z"; done
-} > "$W/nsd.conf"
-
-unbound_conf() { # ip port modules [extra]
-	cat <<EOF
-server:
-	interface: $1
-	port: $2
-	do-ip6: no
-	do-not-query-localhost: no
-	access-control: 127.0.0.0/8 allow
-	module-config: "$3"
-	username: ""
-	chroot: ""
-	directory: "$W"
-	pidfile: "$W/unbound-$2.pid"
-	use-syslog: no
-	logfile: "$W/unbound-$2.log"
-	num-threads: 1
-	so-reuseport: no
-	rrset-roundrobin: no
-	qname-minimisation: no
-	minimal-responses: no
-	outgoing-range: 64
-	num-queries-per-thread: 32
-	harden-below-nxdomain: no
-	target-fetch-policy: "0 0 0 0 0"
-	val-log-level: 2
-$4
-remote-control:
-	control-enable: no
-EOF
-	for z in $ZONES; do printf 'stub-zone:\n\tname: "%s"\n\tstub-addr: %s\n' "$z" "$NET.1@$P0"; done
-}
-unbound_conf $NET.2 $((P0 + 1)) "iterator" "" > "$W/unbound.conf"
+nsd_conf $NET.1 $P0 > "$W/nsd.conf"
+unbound_conf $NET.2 $((P0 + 1)) "iterator" "" $NET.1 $P0 > "$W/unbound.conf"
 unbound_conf $NET.3 $((P0 + 2)) "validator iterator" "	trust-anchor-file: \"$W/anchor.zone\"" \
-	> "$W/unbound-val.conf"
+	$NET.1 $P0 > "$W/unbound-val.conf"
