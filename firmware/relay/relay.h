@@ -36,6 +36,33 @@
  *    the session logs the rest (client=, from=, signed, removed).
  *  - Targets run on the single event-loop thread; they use sockets only
  *    through firmware/core/loop.h streams.
+ *
+ * RCPT-time verdicts (optional: open, rcpt and data are all set or all
+ * NULL; the outbox and the direct target leave them NULL and get start()).
+ * The smarthost in sync mode asks its upstream while the LAN client is
+ * still giving recipients, so each RCPT gets the upstream's own answer:
+ *  - open(env, &handle) at the transaction's first RCPT. env has id,
+ *    mail_from, body_8bit, smtputf8, size (the client's declared SIZE, 0 if
+ *    none), client, cfg; rcpts/nrcpt/spool/prefix are empty. Returns 0 (the
+ *    target starts connecting) or -errno (not taken: the session relays this
+ *    transaction with start() instead). Calls nothing back by itself.
+ *    env stays valid and unchanged until cancel() or data()'s done().
+ *  - rcpt(handle, addr, done, arg): done(arg, result) exactly once, before
+ *    rcpt() returns or later from the loop; one rcpt at a time (the session
+ *    waits for done before the next command). result->code 250: the
+ *    upstream accepted it; otherwise the reply for this RCPT (5xx with the
+ *    upstream's enhanced code; 4xx and any session problem: 451 4.x.x).
+ *    addr is only valid during the call.
+ *  - data(handle, msg, done, arg) once the client's message is signed and
+ *    spooled: msg as for start() with the recipients the upstream accepted;
+ *    the same contract as start() from here on (done() exactly once, sync or
+ *    later; cancel(handle) if the client leaves before it). Returns 0, or
+ *    -errno (done() not called: the session answers 451 4.3.0; the target
+ *    has released the handle).
+ *  - cancel(handle) at any time before data()'s done() (client RSET, QUIT,
+ *    a new transaction, disconnect, refused message): the target closes the
+ *    upstream session politely (QUIT) and never sends the message; no
+ *    callback follows.
  */
 #ifndef ZEGEL_RELAY_RELAY_H
 #define ZEGEL_RELAY_RELAY_H
@@ -77,6 +104,10 @@ struct relay_target_ops {
 	int (*start)(const struct relay_msg *m, relay_done_fn done, void *arg,
 	    void **handle);
 	void (*cancel)(void *handle);
+	/* optional, see "RCPT-time verdicts" above */
+	int (*open)(const struct relay_msg *env, void **handle);
+	int (*rcpt)(void *handle, const char *addr, relay_done_fn done, void *arg);
+	int (*data)(void *handle, const struct relay_msg *m, relay_done_fn done, void *arg);
 };
 
 /* The target for cfg->relay.kind, or NULL if this build has none. */

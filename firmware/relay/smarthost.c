@@ -32,6 +32,7 @@
 #define LOGM "relay"
 
 #define SMARTHOST_ADDRS 4
+#define SMARTHOST_CONNECT_MS 30000 /* a connect that hangs (black hole) */
 
 #ifndef SMARTHOST_JOBS
 #define SMARTHOST_JOBS 8
@@ -39,11 +40,21 @@
 
 struct job {
 	bool used;
-	bool reported;
+	bool session;           /* opened at RCPT time (relay.h open/rcpt/data) */
+	bool data_given;        /* done() owes the message verdict (start(), data()) */
+	bool reported;          /* done() called or cancelled: no callback any more */
+	bool early;             /* failed before any connection: verdict in fail */
+	bool up_init;
 	int h;                  /* loop handle, -1 none */
 	const struct relay_msg *m;
 	relay_done_fn done;
 	void *arg;
+	/* the RCPT whose verdict is due (session) */
+	bool rwait;
+	relay_done_fn rdone;
+	void *rarg;
+	char raddr[SMTPC_ADDR_MAX];
+	struct relay_result fail;
 	struct smtpc_params params;
 	struct hal_addr addrs[SMARTHOST_ADDRS];
 	unsigned naddr, cur;     /* tried in order until one connects */
@@ -166,27 +177,55 @@ smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *
 
 /* ------------------------------------------------------------ job life */
 
+static const struct relay_result *
+job_result(const struct job *j)
+{
+	return j->early ? &j->fail : upstream_result(&j->up);
+}
+
+static bool
+job_finished(const struct job *j)
+{
+	return j->early || upstream_finished(&j->up);
+}
+
+static void
+early_fail(struct job *j, int code, const char *esc, const char *text)
+{
+	relay_result_set(&j->fail, code, esc, text);
+	j->early = true;
+}
+
 static void
 job_release(struct job *j)
 {
-	upstream_free(&j->up);
+	if (j->up_init)
+		upstream_free(&j->up);
+	j->up_init = false;
 	j->used = false;
 	j->h = -1;
+}
+
+static const char *
+tls_words(const struct job *j, char *buf, size_t cap)
+{
+	if (j->up_init && j->up.tls.handshaken)
+		zegel_strf(buf, cap, "%s verified=%s", tls_client_version(&j->up.tls),
+		    j->up.tls.verified_by ? j->up.tls.verified_by : "no");
+	else
+		zegel_strf(buf, cap, "none");
+	return buf;
 }
 
 static void
 report(struct job *j)
 {
-	const struct relay_result *r = upstream_result(&j->up);
+	const struct relay_result *r = job_result(j);
 	const struct relay_msg *m = j->m;
 	const char *status = r->code == 250 ? "sent" : r->code >= 500 ? "bounced" : "deferred";
 	char tls[96];
 
-	if (j->up.tls.handshaken)
-		zegel_strf(tls, sizeof(tls), "%s verified=%s", tls_client_version(&j->up.tls),
-		    j->up.tls.verified_by ? j->up.tls.verified_by : "no");
-	else
-		snprintf(tls, sizeof(tls), "none");
+	tls_words(j, tls, sizeof(tls));
 	for (const char *a = relay_rcpt_next(m, NULL); a; a = relay_rcpt_next(m, a))
 		hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
 		    m->id, a, j->peer, tls, status, r->code, r->esc, r->text);
@@ -195,17 +234,54 @@ report(struct job *j)
 	j->done(j->arg, r);
 }
 
-/* After every callback: report once, close when nothing is left to send. */
+/* Session: hand the due RCPT verdict to the session (last thing a caller
+ * does with j: the callback may re-enter rcpt/data/cancel). */
+static void
+rcpt_verdict(struct job *j)
+{
+	struct relay_result r;
+	relay_done_fn fn = j->rdone;
+	char tls[96];
+
+	if (!j->early && smtpc_event(&j->up.smtp) == SMTPC_EV_RCPT) {
+		const struct smtpc_result *v = smtpc_rcpt_last(&j->up.smtp);
+		char text[sizeof(r.text)];
+
+		if (v->code == 250)
+			zegel_strf(text, sizeof(text), "Ok, accepted by %s: %s", j->peer, v->text);
+		else
+			zegel_strf(text, sizeof(text), "%s: %s", j->peer, v->text);
+		relay_result_set(&r, v->code, v->esc, text);
+	} else if (job_finished(j)) {
+		r = *job_result(j);
+	} else {
+		return;
+	}
+	if (r.code != 250)
+		hal_log(HAL_LOG_INFO, LOGM, "%s: RCPT to=<%s>, relay=%s, tls=%s, refused (%d %s %s)",
+		    j->m ? j->m->id : "-", j->raddr, j->peer, tls_words(j, tls, sizeof(tls)), r.code,
+		    r.esc, r.text);
+	j->rwait = false;
+	fn(j->rarg, &r);
+}
+
+/* After every callback: report once, close when nothing is left to send,
+ * release when nobody holds the job any more. */
 static void
 settle(struct job *j)
 {
-	if (!j->reported && upstream_finished(&j->up))
+	if (j->data_given && !j->reported && job_finished(j))
 		report(j);
-	if (j->reported && upstream_can_close(&j->up)) {
-		if (j->h >= 0)
-			loop_close(j->h);
-		job_release(j);
+	if (j->h >= 0 && job_finished(j) && (j->early || upstream_can_close(&j->up))) {
+		loop_close(j->h);
+		j->h = -1;
 	}
+	if (j->reported && j->h < 0) {
+		job_release(j);
+		return;
+	}
+	if (j->rwait)
+		rcpt_verdict(j);
 }
 
 /* smtpc's enter_state(): "old -> new" at debug level */
@@ -232,14 +308,12 @@ cb_rx_done(void *arg, size_t n)
 	struct job *j = arg;
 
 	upstream_rx_done(&j->up, n);
-	if (n == 0 && !upstream_finished(&j->up))
-		upstream_fail_io(&j->up, -ECONNRESET);
-	if (n == 0 && j->h >= 0) {
-		if (!j->reported)
-			report(j);
-		loop_close(j->h);
-		job_release(j);
-		return;
+	if (n == 0) {
+		if (!upstream_finished(&j->up))
+			upstream_fail_io(&j->up, -ECONNRESET);
+		if (j->h >= 0)
+			loop_close(j->h);
+		j->h = -1;
 	}
 	settle(j);
 }
@@ -268,10 +342,20 @@ cb_event(void *arg, enum loop_event ev, int err)
 
 	switch (ev) {
 	case LOOP_EV_CONNECTED:
+		loop_set_idle_timeout(j->h, smarthost_timeout_ms);
 		upstream_connected(&j->up);
 		settle(j);
 		return;
 	case LOOP_EV_TIMEOUT:
+		/* a session waiting for its LAN client: keep the upstream's
+		 * idle timer from running out (RFC 5321 4.1.1.9 NOOP) */
+		if (j->session && !j->data_given && !j->reported && !upstream_finished(&j->up) &&
+		    j->up.smtp.state == SMTPC_S_ENVELOPE && smtpc_noop(&j->up.smtp) == 0) {
+			upstream_poke(&j->up);
+			settle(j);
+			return;
+		}
+		/* FALLTHROUGH */
 	case LOOP_EV_ERROR:
 	default:
 		if (!j->up.connected && try_next_address(j))
@@ -279,11 +363,10 @@ cb_event(void *arg, enum loop_event ev, int err)
 		upstream_fail_io(&j->up, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
 		break;
 	}
-	if (!j->reported)
-		report(j);
 	if (j->h >= 0)
 		loop_close(j->h);
-	job_release(j);
+	j->h = -1;
+	settle(j);
 }
 
 static const struct loop_stream_ops job_ops;
@@ -297,7 +380,8 @@ connect_from(struct job *j, const struct zcfg_relay *rc)
 		snprintf(j->up.peer, sizeof(j->up.peer), "%s", j->peer);
 		j->h = loop_connect(&j->addrs[j->cur], &job_ops, j);
 		if (j->h >= 0) {
-			loop_set_idle_timeout(j->h, smarthost_timeout_ms);
+			loop_set_idle_timeout(j->h, smarthost_timeout_ms < SMARTHOST_CONNECT_MS ?
+			    smarthost_timeout_ms : SMARTHOST_CONNECT_MS);
 			return true;
 		}
 	}
@@ -326,81 +410,148 @@ static const struct loop_stream_ops job_ops = {
 	.event = cb_event,
 };
 
-static int
-sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+static struct job *
+job_alloc(const struct relay_msg *m)
+{
+	for (int i = 0; i < SMARTHOST_JOBS; i++)
+		if (!jobs[i].used) {
+			struct job *j = &jobs[i];
+
+			memset(j, 0, sizeof(*j));
+			j->used = true;
+			j->h = -1;
+			j->m = m;
+			return j;
+		}
+	return NULL;
+}
+
+/* Resolve, load the CA bundle, set up the client, connect. Failures before
+ * any connection end in j->fail (early), the others in the upstream. */
+static void
+job_begin(struct job *j, const struct relay_msg *m, bool stepwise)
 {
 	const struct zcfg_relay *rc = &m->cfg->relay;
 	const struct tls_client_conf *cc;
-	struct relay_result res;
 	char err[200];
-	struct job *j = NULL;
 	int rv;
 
-	for (int i = 0; i < SMARTHOST_JOBS; i++)
-		if (!jobs[i].used) {
-			j = &jobs[i];
-			break;
-		}
-	if (j == NULL)
-		return -EBUSY;
-	memset(j, 0, sizeof(*j));
-	j->h = -1;
-	j->m = m;
-	j->done = done;
-	j->arg = arg;
+	zegel_strf(j->peer, sizeof(j->peer), "%s", rc->host);
 	rv = smarthost_resolve_all(rc, j->addrs, SMARTHOST_ADDRS, err, sizeof(err));
 	if (rv <= 0) {
-		relay_result_set(&res, 451, "4.4.3", err);
-		goto fail_now;
+		early_fail(j, 451, "4.4.3", err);
+		return;
 	}
 	j->naddr = (unsigned)rv;
 	smarthost_peer_name(rc, &j->addrs[0], j->peer, sizeof(j->peer));
 	if (smarthost_tls_conf(rc->ca_file, &cc, err, sizeof(err)) < 0) {
-		relay_result_set(&res, 451, "4.7.5", err);
-		goto fail_now;
+		early_fail(j, 451, "4.7.5", err);
+		return;
 	}
 	j->params = (struct smtpc_params){
 		.helo = m->cfg->hostname[0] ? m->cfg->hostname : "localhost",
 		.mail_from = m->mail_from,
-		.rcpts = m->rcpts,
-		.nrcpt = m->nrcpt,
+		.rcpts = stepwise ? NULL : m->rcpts,
+		.nrcpt = stepwise ? 0 : m->nrcpt,
 		.size = m->size,
 		.body_8bit = m->body_8bit,
 		.smtputf8 = m->smtputf8,
 		.implicit_tls = rc->implicit_tls,
 		.username = rc->username,
 		.password = rc->password,
+		.stepwise = stepwise,
 	};
 	rv = upstream_init(&j->up, &j->params, cc, rc->host, j->peer, m->prefix, m->prefix_len,
-	    m->spool_path, false);
+	    stepwise ? NULL : m->spool_path, false);
+	j->up_init = true;
 	if (rv < 0) {
-		relay_result_set(&res, 451, "4.3.0", "cannot read the spooled message");
-		upstream_free(&j->up);
-		goto fail_now;
+		early_fail(j, 451, "4.3.0", "cannot read the spooled message");
+		return;
 	}
 	smtpc_set_trace(&j->up.smtp, trace_state, j);
-	j->used = true;
-	if (!connect_from(j, rc)) {
+	if (!connect_from(j, rc))
 		upstream_fail_io(&j->up, -ENETUNREACH);
-		report(j);
-		job_release(j);
+}
+
+static int
+sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+{
+	struct job *j = job_alloc(m);
+
+	if (j == NULL)
+		return -EBUSY;
+	j->done = done;
+	j->arg = arg;
+	j->data_given = true;
+	job_begin(j, m, false);
+	*handle = j;
+	settle(j); /* an early failure reports now (done() inside start()) */
+	if (j->reported)
 		*handle = NULL;
-		return 0;
-	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ RCPT time */
+
+static int
+sh_open(const struct relay_msg *env, void **handle)
+{
+	struct job *j = job_alloc(env);
+
+	if (j == NULL)
+		return -EBUSY;
+	j->session = true;
+	job_begin(j, env, true);
+	if (j->h < 0 && job_finished(j))
+		hal_log(HAL_LOG_INFO, LOGM, "%s: relay session to %s failed: %s %s", env->id,
+		    j->peer, job_result(j)->esc, job_result(j)->text);
 	*handle = j;
 	return 0;
+}
 
-fail_now:
-	{
-		char ip[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
-		zegel_strf(ip, sizeof(ip), "%s", rc->host);
-		for (const char *r = relay_rcpt_next(m, NULL); r; r = relay_rcpt_next(m, r))
-			hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=none, status=deferred "
-			    "(%d %s %s)", m->id, r, ip, res.code, res.esc, res.text);
+static int
+sh_rcpt(void *handle, const char *addr, relay_done_fn done, void *arg)
+{
+	struct job *j = handle;
+
+	if (j == NULL || !j->used || !j->session || j->reported || j->data_given || j->rwait)
+		return -EINVAL;
+	if (!job_finished(j) && smtpc_rcpt(&j->up.smtp, addr) < 0 &&
+	    smtpc_event(&j->up.smtp) != SMTPC_EV_FAILED)
+		return -EINVAL;
+	j->rdone = done;
+	j->rarg = arg;
+	zegel_strf(j->raddr, sizeof(j->raddr), "%s", addr);
+	j->rwait = true;
+	if (!j->early)
+		upstream_poke(&j->up);
+	settle(j); /* a session that already failed answers at once */
+	return 0;
+}
+
+static int
+sh_data(void *handle, const struct relay_msg *m, relay_done_fn done, void *arg)
+{
+	struct job *j = handle;
+
+	if (j == NULL || !j->used || !j->session || j->reported || j->data_given || j->rwait)
+		return -EINVAL;
+	j->m = m;
+	j->done = done;
+	j->arg = arg;
+	j->data_given = true;
+	if (!job_finished(j)) {
+		if (upstream_set_message(&j->up, m->prefix, m->prefix_len, m->spool_path) < 0) {
+			early_fail(j, 451, "4.3.0", "cannot read the spooled message");
+			smtpc_cancel(&j->up.smtp);
+		} else if (smtpc_data(&j->up.smtp, m->size) < 0) {
+			early_fail(j, 451, "4.3.0", "internal: the upstream session is not ready for "
+			    "the message");
+			smtpc_cancel(&j->up.smtp);
+		}
+		upstream_poke(&j->up);
 	}
-	j->used = false;
-	*handle = NULL;
-	done(arg, &res);
+	settle(j);
 	return 0;
 }
 
@@ -411,12 +562,31 @@ sh_cancel(void *handle)
 
 	if (j == NULL || !j->used || j->reported)
 		return;
-	/* the client went away: drop the connection (mid-DATA: no final dot,
-	 * so the upstream discards the partial message) */
+	if (j->data_given) {
+		/* the client went away: drop the connection (mid-DATA: no final
+		 * dot, so the upstream discards the partial message) */
+		if (j->h >= 0)
+			loop_close(j->h);
+		hal_log(HAL_LOG_INFO, LOGM, "%s: relay to %s cancelled: client gone",
+		    j->m ? j->m->id : "?", j->peer);
+		job_release(j);
+		return;
+	}
+	/* a session before the message: QUIT, then close */
+	hal_log(HAL_LOG_DEBUG, LOGM, "%s: relay session to %s ended by the client",
+	    j->m ? j->m->id : "?", j->peer);
+	j->reported = true;
+	j->rwait = false;
+	j->m = NULL;
+	if (j->up_init && !j->early) {
+		smtpc_cancel(&j->up.smtp);
+		upstream_poke(&j->up);
+	}
+	if (j->h >= 0 && (!upstream_finished(&j->up) || !upstream_can_close(&j->up)))
+		return; /* QUIT goes out; settle() closes and releases */
 	if (j->h >= 0)
 		loop_close(j->h);
-	hal_log(HAL_LOG_INFO, LOGM, "%s: relay to %s cancelled: client gone",
-	    j->m ? j->m->id : "?", j->peer);
+	j->h = -1;
 	job_release(j);
 }
 
@@ -424,4 +594,7 @@ const struct relay_target_ops relay_smarthost = {
 	.name = "smarthost",
 	.start = sh_start,
 	.cancel = sh_cancel,
+	.open = sh_open,
+	.rcpt = sh_rcpt,
+	.data = sh_data,
 };

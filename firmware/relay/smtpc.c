@@ -24,6 +24,7 @@ static const char *const state_names[SMTPC_S_COUNT] = {
 	[SMTPC_S_AUTH] = "auth",
 	[SMTPC_S_MAIL] = "mail",
 	[SMTPC_S_RCPT] = "rcpt",
+	[SMTPC_S_ENVELOPE] = "envelope",
 	[SMTPC_S_DATA] = "data",
 	[SMTPC_S_BODY] = "body",
 	[SMTPC_S_DOT] = "final-dot",
@@ -51,6 +52,7 @@ static const char *const err_names[] = {
 	[17] = "unexpected reply from upstream",
 	[18] = "SMTP client used out of order",
 	[19] = "upstream closed the connection",
+	[20] = "cancelled",
 };
 
 const char *
@@ -402,6 +404,18 @@ send_next_rcpt(struct smtpc *c)
 	return true;
 }
 
+/* Stepwise: the caller's RCPT goes out (MAIL was accepted). */
+static void
+send_pending(struct smtpc *c)
+{
+	if (!emit(c, "RCPT TO:<%s>\r\n", c->pend)) {
+		fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
+		return;
+	}
+	c->rcpt_sent++;
+	enter_state(c, SMTPC_S_RCPT);
+}
+
 static void
 start_mail(struct smtpc *c)
 {
@@ -451,7 +465,7 @@ start_mail(struct smtpc *c)
 	}
 	c->eightbit_ok = c->ext.eightbit;
 	params[0] = '\0';
-	if (c->ext.size)
+	if (c->ext.size && (p->size != 0 || !p->stepwise))
 		pl += (size_t)snprintf(params + pl, sizeof(params) - pl, " SIZE=%llu",
 		    (unsigned long long)p->size);
 	if ((p->body_8bit || p->smtputf8) && c->ext.eightbit)
@@ -594,11 +608,52 @@ ehlo_line(struct smtpc *c, const char *t)
 
 /* ------------------------------------------------------------ replies */
 
+/* Stepwise: the reply to the caller's RCPT. */
+static void
+rcpt_reply_stepwise(struct smtpc *c)
+{
+	int code = c->reply_code;
+	struct smtpc_result *r = &c->rcpt_last;
+
+	if (!c->pend_set) {
+		fail_unexpected(c, SMTPC_E_UNEXPECTED, "upstream replied before our command was sent");
+		return;
+	}
+	if (code / 100 == 2) {
+		char esc[12];
+		if (!parse_esc(c->reply, code, esc))
+			zegel_strf(esc, sizeof(esc), "2.1.5");
+		memset(r, 0, sizeof(*r));
+		r->code = 250;
+		r->upstream_code = code;
+		zegel_strf(r->esc, sizeof(r->esc), "%s", esc);
+		zegel_strf(r->text, sizeof(r->text), "%d %s", code, c->reply);
+		c->rcpt_ok++;
+	} else {
+		char what[SMTPC_ADDR_MAX + 32];
+		zegel_strf(what, sizeof(what), "upstream refused <%s>", c->pend);
+		record_into(c, r, SMTPC_E_RCPT, "5.1.0", what);
+	}
+	c->pend_set = false;
+	c->rcpt_replied++;
+	enter_state(c, SMTPC_S_ENVELOPE);
+	c->ev = SMTPC_EV_RCPT;
+}
+
 static void
 on_reply(struct smtpc *c)
 {
 	int code = c->reply_code, cls = code / 100;
 
+	if (c->noop_pending > 0 && (c->state == SMTPC_S_ENVELOPE || c->state == SMTPC_S_RCPT ||
+	    c->state == SMTPC_S_DATA)) {
+		/* replies come in order: this one is for the keep-alive */
+		c->noop_pending--;
+		if (cls != 2)
+			fail_session(c, SMTPC_E_UNEXPECTED, "4.4.2",
+			    "upstream ended the session while zegel waited for its client");
+		return;
+	}
 	switch (c->state) {
 	case SMTPC_S_GREETING:
 		if (cls != 2) {
@@ -687,6 +742,11 @@ on_reply(struct smtpc *c)
 				fail_recorded(c);
 				return;
 			}
+		} else if (c->p->stepwise) {
+			enter_state(c, SMTPC_S_ENVELOPE);
+			if (c->pend_set)
+				send_pending(c);
+			return;
 		} else if (!c->ext.pipelining) {
 			if (c->p->nrcpt == 0 || !send_next_rcpt(c)) {
 				fail_unexpected(c, SMTPC_E_STATE, "internal: no recipient to send");
@@ -699,6 +759,10 @@ on_reply(struct smtpc *c)
 		const char *addr = c->p->rcpts;
 		unsigned i;
 
+		if (c->p->stepwise) {
+			rcpt_reply_stepwise(c);
+			return;
+		}
 		if (c->rcpt_replied >= c->rcpt_sent) {
 			fail_unexpected(c, SMTPC_E_UNEXPECTED,
 			    "upstream replied before our command was sent");
@@ -762,6 +826,11 @@ on_reply(struct smtpc *c)
 		quit(c);
 		return;
 	}
+	case SMTPC_S_ENVELOPE:
+		/* nothing was asked: a 421 before the upstream hangs up */
+		fail_session(c, SMTPC_E_UNEXPECTED, "4.4.2",
+		    "upstream ended the session while zegel waited for its client");
+		return;
 	case SMTPC_S_TLS:
 	case SMTPC_S_END:
 		return; /* not reached: push() swallows these */
@@ -954,4 +1023,83 @@ smtpc_closed(struct smtpc *c)
 		finish(c, SMTPC_EV_FAILED, SMTPC_E_CLOSED, 451, "4.4.2",
 		    "upstream closed the connection (in %s)", smtpc_state_name(c->state));
 	c->res.upstream_code = 0;
+}
+
+/* ------------------------------------------------------------ stepwise */
+
+int
+smtpc_rcpt(struct smtpc *c, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	if (!c->p->stepwise || c->pend_set || n >= sizeof(c->pend) || n > 512 ||
+	    c->state >= SMTPC_S_DATA)
+		return -1;
+	memcpy(c->pend, addr, n + 1);
+	c->pend_set = true;
+	if (c->ev == SMTPC_EV_RCPT)
+		c->ev = SMTPC_EV_NONE;
+	if (c->state == SMTPC_S_ENVELOPE)
+		send_pending(c);
+	return 0;
+}
+
+const struct smtpc_result *
+smtpc_rcpt_last(const struct smtpc *c)
+{
+	return &c->rcpt_last;
+}
+
+unsigned
+smtpc_rcpt_accepted(const struct smtpc *c)
+{
+	return c->rcpt_ok;
+}
+
+int
+smtpc_data(struct smtpc *c, uint64_t size)
+{
+	if (!c->p->stepwise || c->state != SMTPC_S_ENVELOPE || c->rcpt_ok == 0)
+		return -1;
+	if (c->ev == SMTPC_EV_RCPT)
+		c->ev = SMTPC_EV_NONE;
+	if (c->ext.size && c->ext.size_max != 0 && size > c->ext.size_max) {
+		c->reply_code = 0;
+		finish(c, SMTPC_EV_FAILED, SMTPC_E_SIZE, 552, "5.3.4",
+		    "message of %llu octets is larger than the upstream accepts (SIZE %llu)",
+		    (unsigned long long)size, (unsigned long long)c->ext.size_max);
+		c->res.upstream_code = 0;
+		quit(c);
+		return 0;
+	}
+	if (!emit(c, "DATA\r\n")) {
+		fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
+		return 0;
+	}
+	enter_state(c, SMTPC_S_DATA);
+	return 0;
+}
+
+int
+smtpc_noop(struct smtpc *c)
+{
+	if (c->state != SMTPC_S_ENVELOPE || c->noop_pending > 0)
+		return -1;
+	if (!emit(c, "NOOP\r\n"))
+		return -1;
+	c->noop_pending++;
+	return 0;
+}
+
+void
+smtpc_cancel(struct smtpc *c)
+{
+	if (c->state == SMTPC_S_END)
+		return;
+	c->reply_code = 0;
+	finish(c, SMTPC_EV_FAILED, SMTPC_E_CANCELLED, 451, "4.3.0",
+	    "transaction cancelled by the client");
+	c->res.upstream_code = 0;
+	if (!c->in_body)
+		quit(c);
 }

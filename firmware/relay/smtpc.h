@@ -15,6 +15,19 @@
  *     smtpc_body(c, p, n) -> used     in SMTPC_EV_NEED_BODY: the message bytes,
  *     smtpc_body_end(c)               dot-stuffed by the engine (RFC 5321 4.5.2)
  *
+ * Stepwise mode (params->stepwise: the smarthost in sync mode asks the
+ * upstream at the LAN client's RCPT time). The session opens with MAIL as
+ * soon as it is ready; the caller then gives one recipient at a time and
+ * the message only once the client has sent it:
+ *     smtpc_rcpt(c, addr)             any time before DATA, one at a time (kept
+ *                                     until MAIL is answered); its verdict comes
+ *                                     as SMTPC_EV_RCPT, in smtpc_rcpt_last(c)
+ *     smtpc_noop(c)                   keep-alive while waiting for the client
+ *     smtpc_data(c, size)             after at least one accepted RCPT: DATA,
+ *                                     then SMTPC_EV_NEED_BODY as above
+ *     smtpc_cancel(c)                 the client reset or left: QUIT (nothing
+ *                                     of the message was or will be sent)
+ *
  * Events:
  *   SMTPC_EV_NONE       feed more replies, drain output.
  *   SMTPC_EV_NEED_TLS   the upstream said 220 to STARTTLS. Drain nothing more
@@ -28,6 +41,9 @@
  *   SMTPC_EV_DONE       the upstream accepted the message (250 to the final
  *                       dot); smtpc_result() has "250 <upstream text>". QUIT
  *                       may still be in the output: drain it, then close.
+ *   SMTPC_EV_RCPT       stepwise: the upstream answered the caller's RCPT;
+ *                       smtpc_rcpt_last() has the verdict for the client
+ *                       (2xx accepted). Cleared by the next smtpc_rcpt/_data.
  *   SMTPC_EV_FAILED     no delivery; smtpc_result() says what to tell the
  *                       submitting client and why. Output may hold a QUIT.
  *                       If it failed inside the body (smtpc_in_body()), the
@@ -75,6 +91,7 @@
 #define SMTPC_OUT_MAX 2048   /* command/body output buffer */
 #define SMTPC_LINE_MAX 1024  /* longest reply line accepted (RFC 5321: 512) */
 #define SMTPC_TEXT_MAX 240   /* result text kept, NUL included */
+#define SMTPC_ADDR_MAX 513   /* a path without <> (RFC 5321 4.5.3.1.3: 256) + NUL */
 #ifndef SMTPC_RCPT_RESULTS
 #define SMTPC_RCPT_RESULTS 32 /* per-recipient results kept (partial_ok: max nrcpt) */
 #endif
@@ -100,6 +117,7 @@ enum smtpc_state {
 	SMTPC_S_AUTH,         /* credentials sent, waiting for 235 */
 	SMTPC_S_MAIL,         /* MAIL (and with PIPELINING all RCPT) sent */
 	SMTPC_S_RCPT,
+	SMTPC_S_ENVELOPE,     /* stepwise: waiting for the caller's RCPT or DATA */
 	SMTPC_S_DATA,
 	SMTPC_S_BODY,         /* streaming the message */
 	SMTPC_S_DOT,          /* final dot sent, waiting for the verdict */
@@ -113,6 +131,7 @@ enum smtpc_event {
 	SMTPC_EV_NEED_BODY,
 	SMTPC_EV_DONE,
 	SMTPC_EV_FAILED,
+	SMTPC_EV_RCPT,
 };
 
 /* Why it failed (sticks in the context; smtpc_strerror() has the words). */
@@ -137,6 +156,7 @@ enum smtpc_err {
 	SMTPC_E_UNEXPECTED = -17, /* reply bytes when none was due */
 	SMTPC_E_STATE = -18,      /* API misuse */
 	SMTPC_E_CLOSED = -19,     /* upstream closed (smtpc_closed) */
+	SMTPC_E_CANCELLED = -20,  /* the caller ended it (smtpc_cancel) */
 };
 
 struct smtpc_params {
@@ -152,6 +172,9 @@ struct smtpc_params {
 	const char *password;
 	bool probe;               /* stop after EHLO over TLS: DONE, no AUTH, no MAIL */
 	enum smtpc_tls_mode tls_mode; /* 0: SMTPC_TLS_REQUIRED */
+	bool stepwise;            /* recipients come one by one (smtpc_rcpt), the message
+				     later (smtpc_data); rcpts/nrcpt unused; size is the
+				     client's declared SIZE (0: none, no SIZE= sent) */
 	bool partial_ok;          /* queue mode: refused recipients are recorded one by one
 				     (smtpc_rcpt_result) and the message goes to the accepted
 				     ones; none accepted: FAILED. nrcpt <= SMTPC_RCPT_RESULTS. */
@@ -193,6 +216,11 @@ struct smtpc {
 	bool mail_failed;
 	bool plaintext;           /* opportunistic: carrying on without TLS */
 	struct smtpc_result rcpt_res[SMTPC_RCPT_RESULTS]; /* refusals (code != 0) */
+	/* stepwise */
+	char pend[SMTPC_ADDR_MAX]; /* the caller's RCPT, until answered */
+	bool pend_set;
+	unsigned noop_pending;    /* NOOPs sent, not yet answered */
+	struct smtpc_result rcpt_last;
 	/* body */
 	bool in_body;             /* 354 seen, final dot not yet queued */
 	bool bol;                 /* at the beginning of a line */
@@ -245,6 +273,20 @@ const struct smtpc_result *smtpc_result(const struct smtpc *c);
  * same as smtpc_result(). NULL for i >= nrcpt or before the end. Refusals are
  * kept for the first SMTPC_RCPT_RESULTS recipients. */
 const struct smtpc_result *smtpc_rcpt_result(const struct smtpc *c, unsigned i);
+/* Stepwise mode. smtpc_rcpt: 0 taken, -1 not now (one is outstanding, DATA
+ * was sent, the session ended: see smtpc_event) or too long. smtpc_data: 0
+ * (DATA sent, or FAILED with 552 5.3.4 over the upstream's SIZE), -1 not in
+ * the envelope phase or no recipient accepted. smtpc_noop: 0 sent, -1 not
+ * idle. smtpc_cancel: ends any session (FAILED, SMTPC_E_CANCELLED) with QUIT
+ * unless the message was being sent (then close without a byte more). */
+int smtpc_rcpt(struct smtpc *c, const char *addr);
+const struct smtpc_result *smtpc_rcpt_last(const struct smtpc *c);
+int smtpc_data(struct smtpc *c, uint64_t size);
+int smtpc_noop(struct smtpc *c);
+void smtpc_cancel(struct smtpc *c);
+/* Stepwise: recipients the upstream accepted so far. */
+unsigned smtpc_rcpt_accepted(const struct smtpc *c);
+
 /* True once the session runs over TLS (implicit or after STARTTLS); false
  * when SMTPC_TLS_OPPORTUNISTIC carried on in plaintext. */
 bool smtpc_tls_used(const struct smtpc *c);

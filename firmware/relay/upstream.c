@@ -238,6 +238,47 @@ pump(struct upstream *u)
 	}
 }
 
+int
+upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefix_len,
+    const char *spool_path)
+{
+	int rc;
+
+	if (u->spool_open)
+		return -EBUSY;
+	u->prefix = prefix;
+	u->prefix_len = prefix_len;
+	u->prefix_off = 0;
+	u->boff = u->blen = 0;
+	u->spool_eof = false;
+	if ((rc = hal_storage()->open_read(&u->spool, spool_path)) < 0)
+		return rc;
+	u->spool_open = true;
+	return 0;
+}
+
+void
+upstream_poke(struct upstream *u)
+{
+	if (u->tls_on) {
+		pump(u);
+		return;
+	}
+	switch (smtpc_event(&u->smtp)) {
+	case SMTPC_EV_NEED_BODY:
+		feed_body(u);
+		if (smtpc_event(&u->smtp) == SMTPC_EV_FAILED)
+			take_smtp_verdict(u);
+		return;
+	case SMTPC_EV_DONE:
+	case SMTPC_EV_FAILED:
+		take_smtp_verdict(u);
+		return;
+	default:
+		return;
+	}
+}
+
 void
 upstream_connected(struct upstream *u)
 {

@@ -65,6 +65,15 @@ int upstream_init(struct upstream *u, const struct smtpc_params *params,
     const uint8_t *prefix, size_t prefix_len, const char *spool_path, bool probe);
 void upstream_free(struct upstream *u);
 
+/* Stepwise sessions (params->stepwise): the message becomes known only
+ * after the envelope. Returns 0 or -errno (spool unreadable). */
+int upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefix_len,
+    const char *spool_path);
+/* After the caller drove the engine directly (smtpc_rcpt, smtpc_data,
+ * smtpc_noop, smtpc_cancel): move its output towards the wire and take a
+ * verdict it may have reached. */
+void upstream_poke(struct upstream *u);
+
 void upstream_connected(struct upstream *u);
 size_t upstream_rx_space(struct upstream *u, uint8_t **p);
 void upstream_rx_done(struct upstream *u, size_t n);

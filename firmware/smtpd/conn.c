@@ -16,6 +16,8 @@
 
 #define LOGM "smtpd"
 
+static void env_check(struct smtpd_conn *c);
+
 static void
 make_id(char id[RELAY_ID_MAX])
 {
@@ -74,6 +76,7 @@ smtpd_conn_tls_started(struct smtpd_conn *c, const char *desc)
 {
 	smtpd_tls_started(&c->smtp);
 	c->want_tls = false;
+	env_check(c);
 	hal_log(HAL_LOG_INFO, LOGM, "[%s]: TLS established: %s", c->peer_str, desc ? desc : "");
 }
 
@@ -111,6 +114,83 @@ msg_cleanup(struct smtpd_conn *c)
 	m->relay_handle = NULL;
 }
 
+static const struct relay_target_ops *
+target_of(const struct smtpd_conn *c)
+{
+	return c->relay_override ? c->relay_override : relay_target_for(c->cfg);
+}
+
+/* The RCPT-time relay session ends with its transaction. */
+static void
+env_check(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+
+	if (smtpd_in_transaction(&c->smtp))
+		return;
+	m->env_classic = false;
+	if (!m->env_open)
+		return;
+	m->env_open = m->env_wait = false;
+	hal_log(HAL_LOG_DEBUG, LOGM, "%s: transaction ended, relay session closed", m->env.id);
+	m->env_target->cancel(m->env_handle);
+	m->env_handle = NULL;
+}
+
+static void
+rcpt_verdict(void *arg, const struct relay_result *r)
+{
+	struct smtpd_conn *c = arg;
+	bool was_async = c->msg.env_wait;
+
+	c->msg.env_wait = false;
+	smtpd_rcpt_done(&c->smtp, r->code, r->esc, r->text);
+	if (was_async && c->wake)
+		c->wake(c->wake_arg);
+}
+
+/* SMTPD_EV_RCPT: ask the upstream (opening the session at the first RCPT). */
+static void
+rcpt_begin(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+	const struct relay_target_ops *t = target_of(c);
+	int rc;
+
+	if (!m->env_open && !m->env_classic) {
+		memset(&m->env, 0, sizeof(m->env));
+		make_id(m->env.id);
+		snprintf(m->env_from, sizeof(m->env_from), "%s", c->smtp.mail_from);
+		m->env.mail_from = m->env_from;
+		m->env.body_8bit = c->smtp.body_8bit;
+		m->env.smtputf8 = c->smtp.smtputf8;
+		m->env.size = c->smtp.mail_size;
+		m->env.client = c->peer;
+		m->env.cfg = c->cfg;
+		rc = t->open(&m->env, &m->env_handle);
+		if (rc < 0) {
+			hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s cannot check recipients now (%s): "
+			    "relaying after DATA", m->env.id, t->name, strerror(-rc));
+			m->env_classic = true;
+		} else {
+			m->env_open = true;
+			m->env_target = t;
+		}
+	}
+	if (m->env_classic) {
+		smtpd_rcpt_done(&c->smtp, 250, "2.1.5", "Ok");
+		return;
+	}
+	m->env_wait = false;
+	rc = t->rcpt(m->env_handle, smtpd_rcpt_pending(&c->smtp), rcpt_verdict, c);
+	if (rc < 0) {
+		smtpd_rcpt_done(&c->smtp, 451, "4.3.0", "Relay not available; try again later");
+		return;
+	}
+	if (c->smtp.phase == SMTPD_PH_WAIT_RCPT)
+		m->env_wait = true;
+}
+
 static void
 msg_begin(struct smtpd_conn *c)
 {
@@ -127,7 +207,10 @@ msg_begin(struct smtpd_conn *c)
 	m->dom = NULL;
 	m->prefix_len = 0;
 	m->size = 0;
-	make_id(m->id);
+	if (m->env_open)
+		memcpy(m->id, m->env.id, sizeof(m->id)); /* one id for the transaction */
+	else
+		make_id(m->id);
 	snprintf(dir, sizeof(dir), "%s/spool", data_dir(c->cfg));
 	hal_storage()->mkdirs(dir, 0700);
 	snprintf(m->spool_path, sizeof(m->spool_path), "%s/%s", dir, m->id);
@@ -415,8 +498,7 @@ msg_end(struct smtpd_conn *c)
 		} else
 			m->spool_committed = true;
 	}
-	if (!m->code && (m->target = c->relay_override ? c->relay_override
-							: relay_target_for(c->cfg)) == NULL)
+	if (!m->code && (m->target = m->env_open ? m->env_target : target_of(c)) == NULL)
 		refuse(m, 451, "4.3.5", "No relay target available in this build");
 	if (m->code) {
 		hal_log(HAL_LOG_INFO, LOGM, "%s: reject: %d %s %s; from=<%s>", m->id, m->code, m->esc,
@@ -440,7 +522,14 @@ msg_end(struct smtpd_conn *c)
 	rm->cfg = c->cfg;
 	m->relay_pending = false;
 	/* done() may run inside start() (outbox): relay_pending tells it apart */
-	rc = m->target->start(rm, relay_done, c, &handle);
+	if (m->env_open) {
+		/* the upstream session checked the recipients: now the message */
+		m->env_open = false;
+		handle = m->env_handle;
+		m->env_handle = NULL;
+		rc = m->target->data(handle, rm, relay_done, c);
+	} else
+		rc = m->target->start(rm, relay_done, c, &handle);
 	if (rc < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: relay %s did not start: %s", m->id, m->target->name,
 		    strerror(-rc));
@@ -459,7 +548,12 @@ msg_end(struct smtpd_conn *c)
 size_t
 smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 {
+	const struct relay_target_ops *t = target_of(c);
 	size_t i = 0;
+
+	c->smtp.prm.rcpt_async = t != NULL && t->open != NULL && t->rcpt != NULL &&
+	    t->data != NULL;
+	env_check(c);
 
 	while (i < n || c->smtp.ev != SMTPD_EV_NONE) {
 		size_t k = smtpd_push(&c->smtp, p + i, n - i), ln;
@@ -499,10 +593,16 @@ smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 		case SMTPD_EV_DATA_ABORT:
 			msg_abort(c, c->smtp.closing ? "bare CR or LF in DATA" : "too large or overlong line");
 			break;
+		case SMTPD_EV_RCPT:
+			c->smtp.ev = SMTPD_EV_NONE;
+			rcpt_begin(c);
+			break;
 		case SMTPD_EV_CLOSE:
+			env_check(c);
 			return n;
 		}
 		c->smtp.ev = SMTPD_EV_NONE;
+		env_check(c);
 		if (smtpd_closing(&c->smtp))
 			return n;
 	}
@@ -514,6 +614,9 @@ smtpd_conn_free(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
 
+	if (m->env_open && m->env_target)
+		m->env_target->cancel(m->env_handle);
+	m->env_open = false;
 	if (m->relay_pending && m->target && m->target->cancel)
 		m->target->cancel(m->relay_handle);
 	if (m->relay_pending || m->spool_open || m->spool_committed)

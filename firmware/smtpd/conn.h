@@ -20,6 +20,15 @@
  * c->wake(c->wake_arg) is called when an asynchronous relay result arrived
  * and the session has new output / can take input again.
  *
+ * RCPT-time relaying: with a target that has open/rcpt/data (the smarthost),
+ * the transaction's first RCPT opens the upstream session and every RCPT
+ * waits for the upstream's verdict (the engine takes no input meanwhile, so
+ * pipelined commands keep their order); the signed message then goes to
+ * data(). RSET, QUIT, a refused or aborted message, a new STARTTLS or the
+ * client leaving cancel() the session: the upstream gets QUIT, never the
+ * message. If open() is refused (pool full) the transaction falls back to
+ * one start() after the final dot.
+ *
  * Message pipeline: each dot-unstuffed line goes to the spool file (the
  * storage HAL) and, in the same pass, to the DKIM signer (body hash). The
  * header block is collected first (bounded by CONFIG_DKIM_MAX_HEADER_BYTES)
@@ -62,6 +71,14 @@ struct smtpd_msg {
 	const struct relay_target_ops *target;
 	void *relay_handle;
 	bool relay_pending;
+	/* RCPT-time relay session (a target with open/rcpt/data, relay.h) */
+	struct relay_msg env;       /* what open() got; lives until cancel/data */
+	char env_from[SMTPD_ADDR_MAX + 1];
+	const struct relay_target_ops *env_target;
+	void *env_handle;
+	bool env_open;              /* handle held, message not handed over yet */
+	bool env_classic;           /* open() refused: this transaction uses start() */
+	bool env_wait;              /* a RCPT verdict comes later (async) */
 	/* large, not zeroed */
 	uint8_t hdr[CONFIG_DKIM_MAX_HEADER_BYTES];
 	uint8_t prefix[SMTPD_PREFIX_MAX];

@@ -88,6 +88,12 @@ reply_cont(struct smtpd_session *s, int code, enum esc_code e, const char *fmt, 
 	va_end(ap);
 }
 
+static void reply_escstr(struct smtpd_session *s, int code, const char *esc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 static void
 close_after(struct smtpd_session *s)
 {
@@ -102,6 +108,7 @@ reset_transaction(struct smtpd_session *s)
 {
 	s->mail_from[0] = '\0';
 	s->body_8bit = s->smtputf8 = false;
+	s->mail_size = 0;
 	s->rcptlen = 0;
 	s->nrcpt = 0;
 	if (s->phase != SMTPD_PH_INIT && s->phase != SMTPD_PH_CLOSED)
@@ -138,6 +145,7 @@ bool
 smtpd_input_blocked(const struct smtpd_session *s)
 {
 	return s->closing || s->phase == SMTPD_PH_WAIT_MSG || s->phase == SMTPD_PH_WAIT_AUTH ||
+	    s->phase == SMTPD_PH_WAIT_RCPT ||
 	    s->phase == SMTPD_PH_TLS || s->phase == SMTPD_PH_CLOSED;
 }
 
@@ -667,6 +675,7 @@ do_mail(struct smtpd_session *s, const char *args)
 	char key[32], val[32];
 	size_t alen;
 	bool utf8 = false, body8 = false;
+	uint64_t size = 0;
 
 	if (strncasecmp(args, "FROM:", 5) != 0) {
 		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Syntax: MAIL FROM:<address>");
@@ -691,6 +700,7 @@ do_mail(struct smtpd_session *s, const char *args)
 				    (unsigned long long)s->prm.max_size);
 				return;
 			}
+			size = v;
 		} else if (strcasecmp(key, "BODY") == 0) {
 			if (strcasecmp(val, "8BITMIME") == 0)
 				body8 = true;
@@ -723,6 +733,7 @@ do_mail(struct smtpd_session *s, const char *args)
 	s->mail_from[alen] = '\0';
 	s->smtputf8 = utf8;
 	s->body_8bit = body8;
+	s->mail_size = size;
 	s->phase = SMTPD_PH_MAIL;
 	smtpd_reply(s, 250, ESC_OTHER_ADDRESS_STATUS, "Ok");
 }
@@ -764,12 +775,59 @@ do_rcpt(struct smtpd_session *s, const char *args)
 		smtpd_reply(s, 452, ESC_TOO_MANY_RECIPIENTS, "Too many recipients");
 		return;
 	}
+	if (s->prm.rcpt_async) {
+		/* the caller asks its upstream: smtpd_rcpt_done() answers */
+		memcpy(s->rcpt_pending, addr, alen);
+		s->rcpt_pending[alen] = '\0';
+		s->rcpt_back = s->phase;
+		s->phase = SMTPD_PH_WAIT_RCPT;
+		s->ev = SMTPD_EV_RCPT;
+		return;
+	}
 	memcpy(s->rcpts + s->rcptlen, addr, alen);
 	s->rcpts[s->rcptlen + alen] = '\0';
 	s->rcptlen += alen + 1;
 	s->nrcpt++;
 	s->phase = SMTPD_PH_RCPT;
 	smtpd_reply(s, 250, ESC_DESTINATION_ADDRESS_VALID, "Ok");
+}
+
+void
+smtpd_rcpt_done(struct smtpd_session *s, int code, const char *esc, const char *text)
+{
+	size_t alen = strlen(s->rcpt_pending);
+
+	if (s->phase != SMTPD_PH_WAIT_RCPT)
+		return;
+	s->phase = s->rcpt_back;
+	if (code < 200 || code > 599)
+		code = 451;
+	if (code < 300) {
+		memcpy(s->rcpts + s->rcptlen, s->rcpt_pending, alen + 1);
+		s->rcptlen += alen + 1;
+		s->nrcpt++;
+		s->phase = SMTPD_PH_RCPT;
+		code = 250;
+	}
+	reply_escstr(s, code, esc ? esc : "", "%s", text ? text : "");
+	if (code >= 400 && code < 500)
+		s->errors--;    /* the upstream's trouble is not the client's error */
+	s->rcpt_pending[0] = '\0';
+}
+
+bool
+smtpd_in_transaction(const struct smtpd_session *s)
+{
+	switch (s->phase) {
+	case SMTPD_PH_MAIL:
+	case SMTPD_PH_RCPT:
+	case SMTPD_PH_DATA:
+	case SMTPD_PH_WAIT_MSG:
+	case SMTPD_PH_WAIT_RCPT:
+		return !s->closing;
+	default:
+		return false;
+	}
 }
 
 static void

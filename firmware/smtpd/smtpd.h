@@ -26,6 +26,11 @@
  *   SMTPD_EV_AUTH      credentials complete: smtpd_auth_user/pass(); answer
  *                      with smtpd_auth_result(s, ok). Nothing is consumed
  *                      until then.
+ *   SMTPD_EV_RCPT      only with params.rcpt_async: a RCPT passed every local
+ *                      check; its address is smtpd_rcpt_pending(s). Answer with
+ *                      smtpd_rcpt_done(s, code, esc, text) (possibly much
+ *                      later: nothing is consumed until then, so pipelined
+ *                      commands keep their order). 2xx adds the recipient.
  *   SMTPD_EV_DATA_BEGIN  354 queued: start a new message (spool, signer).
  *   SMTPD_EV_DATA_LINE smtpd_data_line(s, &n): one dot-unstuffed CRLF line.
  *   SMTPD_EV_DATA_END  final dot: envelope is in smtpd_mail_from()/rcpts.
@@ -68,6 +73,7 @@ enum smtpd_phase {
 	SMTPD_PH_AUTH,              /* reading AUTH continuation lines */
 	SMTPD_PH_WAIT_AUTH,         /* waiting for the caller's credential check */
 	SMTPD_PH_TLS,               /* STARTTLS accepted, waiting for handshake */
+	SMTPD_PH_WAIT_RCPT,         /* RCPT checked here, waiting for the caller's verdict */
 	SMTPD_PH_CLOSED,
 };
 
@@ -80,6 +86,7 @@ enum smtpd_event {
 	SMTPD_EV_DATA_END,
 	SMTPD_EV_DATA_ABORT,
 	SMTPD_EV_CLOSE,
+	SMTPD_EV_RCPT,
 };
 
 struct smtpd_params {
@@ -91,6 +98,7 @@ struct smtpd_params {
 	bool trusted_network;       /* client is in a relay network */
 	bool normalise;             /* accept bare LF/CR as line ends */
 	uint64_t max_size;          /* SIZE, 552 5.3.4 beyond */
+	bool rcpt_async;            /* SMTPD_EV_RCPT: the caller decides each RCPT */
 };
 
 enum smtpd_auth_mech { SMTPD_AUTH_NONE = 0, SMTPD_AUTH_PLAIN, SMTPD_AUTH_LOGIN };
@@ -121,6 +129,9 @@ struct smtpd_session {
 	/* transaction */
 	char mail_from[SMTPD_ADDR_MAX + 1];
 	bool body_8bit, smtputf8;
+	uint64_t mail_size;         /* MAIL ... SIZE=n, 0 if not declared */
+	char rcpt_pending[SMTPD_ADDR_MAX + 1]; /* SMTPD_PH_WAIT_RCPT */
+	enum smtpd_phase rcpt_back;
 	char rcpts[SMTPD_RCPT_BUF];
 	size_t rcptlen;
 	unsigned nrcpt;
@@ -143,6 +154,11 @@ void smtpd_tls_started(struct smtpd_session *s);
 void smtpd_auth_result(struct smtpd_session *s, bool ok);
 const uint8_t *smtpd_data_line(const struct smtpd_session *s, size_t *n);
 void smtpd_message_done(struct smtpd_session *s, int code, const char *esc, const char *text);
+static inline const char *smtpd_rcpt_pending(const struct smtpd_session *s) { return s->rcpt_pending; }
+void smtpd_rcpt_done(struct smtpd_session *s, int code, const char *esc, const char *text);
+/* A mail transaction is open (MAIL given, not yet ended by the final reply,
+ * RSET, a refused message, STARTTLS or QUIT). */
+bool smtpd_in_transaction(const struct smtpd_session *s);
 /* Idle timeout: 421 4.4.2, then close. */
 void smtpd_timeout(struct smtpd_session *s);
 /* The server is shutting down or full: 421 4.3.2, then close. */

@@ -3,6 +3,7 @@
  * fsync, rename over the final name, fsync the directory (so the rename itself
  * survives a power cut).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -205,6 +206,46 @@ posix_free_bytes(const char *path, uint64_t *out)
 	return 0;
 }
 
+static int
+posix_list(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return -errno;
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (e == NULL) {
+			if (errno != 0)
+				rc = -errno;
+			break;
+		}
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		rc = fn(arg, e->d_name);
+		if (rc != 0)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+posix_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 const struct hal_storage_ops hal_storage_posix = {
 	.name = "posix (fsync+rename)",
 	.open_write = posix_open_write,
@@ -218,6 +259,8 @@ const struct hal_storage_ops hal_storage_posix = {
 	.mkdirs = posix_mkdirs,
 	.exists = posix_exists,
 	.free_bytes = posix_free_bytes,
+	.list = posix_list,
+	.sync_dir = posix_sync_dir,
 };
 
 int

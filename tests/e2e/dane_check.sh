@@ -9,6 +9,7 @@
 # cross-checks the DNS side of the tree with the same trust anchor.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/dane_env.sh"
+dane_env_netns "$0" "$@"
 
 why=$(dane_env_need)
 if [ -n "$why" ]; then
@@ -25,7 +26,7 @@ if ! dane_env_setup "$d/w"; then
 	exit 1
 fi
 if ! dane_env_start; then
-	not_ok "NSD, Unbound, Postfix (17 listeners) and the STARTTLS stripper are up" "$DANE_ENV_ERR"
+	not_ok "NSD, Unbound, Postfix (one listener per MX host) and the STARTTLS stripper are up" "$DANE_ENV_ERR"
 	finish
 	exit 1
 fi
@@ -92,13 +93,13 @@ if grep -q 'not implemented' <<<"$DC_OUT" && [ "$DC_RC" = 2 ]; then
 	exit 0
 fi
 
-declare -A LAST RC OUT
+declare -A OUT
 while read -r c dom want host what; do
 	[ -n "$c" ] || continue
 	t1=$(date +%s%N)
 	dc "$dom"
 	ms=$((($(date +%s%N) - t1) / 1000000))
-	LAST[$c]=$DC_LAST RC[$c]=$DC_RC OUT[$c]=$DC_OUT
+	OUT[$c]=$DC_OUT
 	if [ "$want" = deferred ]; then
 		exp="status: deferred (...), exit 1"
 		[[ $DC_LAST == "status: deferred ("*")" && $DC_RC = 1 ]] && r=0 || r=1
@@ -132,6 +133,8 @@ line ee "the 3 1 1 record matched the leaf (depth 0)" "^match: 3 1 1 $(spki ee.c
 line ee "TLS 1.2 with mx.ee.dane" "^tls: mx\.ee\.dane\[127\.0\.42\.11\]:$DANE_PORT TLSv1\.2 "
 line ee "certificate subject and issuer" "^cert: subject=.*mx\.ee\.dane.* issuer=.*intermediate"
 line ta "the 2 0 1 record matched the intermediate (depth 1)" "^match: 2 0 1 $(full int.crt) depth 1"
+line ee512 "the 3 1 2 (SHA-512) record matched the leaf" "^match: 3 1 2 $(dane_spki_sha512 "$P/ee512.crt") depth 0"
+line tanochain "DANE-TA without the trust anchor in the chain does not verify" "^host: mx\.tanochain\.dane failed"
 line eeexp "the 3 0 1 record matched the expired leaf" "^match: 3 0 1 $(full expired.crt) depth 0"
 line rollover "two TLSA records listed" "^tlsa: $T\.mx\.rollover\.dane 3 1 1 $(spki stale.key) usable"
 line rollover "the second (current) record matched" "^match: 3 1 1 $(spki rollover.crt) depth 0"
@@ -167,9 +170,51 @@ line insec "MX insecure" "^mx: insec\.dane insecure"
 line insec "the insecure TLSA record is not used" "^match: [0-9]" !
 line plain "no TLS" "^tls: " !
 
+# the receivers' side: who was connected to (dane-check's connections are
+# logged by the listener of each host)
+sleep 0.5 # Postfix logs through postlogd
+for h in mx.servfail.dane mx.bogustlsa.dane mx.bogusmx.dane; do
+	n=$(dane_maillog $h | grep -c 'connect from')
+	[ "$n" = 0 ] && ok "receiver $h: never connected to" ||
+		not_ok "receiver $h: never connected to" "$(dane_maillog $h)"
+done
+if dane_maillog mx.ee.dane | grep -q 'TLS connection established from .*: TLSv1\.2'; then
+	ok "receiver mx.ee.dane: a TLSv1.2 session from dane-check"
+else
+	not_ok "receiver mx.ee.dane: a TLSv1.2 session from dane-check" "$(dane_maillog mx.ee.dane)"
+fi
+if dane_maillog mx1.twomx.dane | grep -q 'connect from'; then
+	ok "receiver mx1.twomx.dane: was tried"
+else
+	not_ok "receiver mx1.twomx.dane: was tried" "$(dane_maillog mx1.twomx.dane)"
+fi
+
 # delivery is not dane-check's business: no mailbox got anything
 n=$(find "$d/w/pf/mail" -type f | wc -l)
 [ "$n" = 0 ] && ok "dane-check sent no mail" || not_ok "dane-check sent no mail" "$n messages"
+
+# the same command on zegel run's console (resolver, anchors and port from
+# the configuration)
+. "$TOP/tests/e2e/lib/smtpd_env.sh"
+smtpd_env_setup "$d" 42110
+cat >>"$d/zegel.conf" <<CONF
+set relay mx-port $DANE_PORT
+set resolver $DANE_RESOLVER
+set resolver-anchors $DANE_ANCHOR
+CONF
+out=$(printf 'dane-check ee.dane\ndane-check mismatch.dane\ndane-check pkix.dane\n' |
+	timeout 60 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+if grep -q "unknown setting 'resolver-anchors'" <<<"$out"; then
+	skip "console dane-check" "set resolver-anchors is not in this build: $(grep -m1 unknown <<<"$out")"
+else
+	for want in "status: verified mx.ee.dane" "status: deferred (" "status: encrypted mx.pkix.dane"; do
+		if grep -qF -- "$want" <<<"$out"; then
+			ok "console: dane-check prints '$want'"
+		else
+			not_ok "console: dane-check prints '$want'" "$(tail -30 <<<"$out")"
+		fi
+	done
+fi
 
 # signatures expired (--now 60 days ahead): validation fails, the domain waits
 dc ee.dane --now $(($(date +%s) + 60 * 86400))

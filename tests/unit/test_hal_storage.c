@@ -4,6 +4,7 @@
  * helpers (mkdirs, exists, remove, free_bytes) answer. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -196,6 +197,75 @@ test_helpers(void **state)
 	}
 }
 
+struct seen {
+	unsigned n, mask;
+	bool remove_b;
+};
+
+static int
+seen_fn(void *arg, const char *name)
+{
+	struct seen *s = arg;
+	char path[160];
+
+	s->n++;
+	if (strcmp(name, "a") == 0)
+		s->mask |= 1;
+	else if (strcmp(name, "b") == 0)
+		s->mask |= 2;
+	else if (strcmp(name, "sub") == 0)
+		s->mask |= 4;
+	else
+		s->mask |= 8;
+	if (s->remove_b && strcmp(name, "b") == 0) {
+		snprintf(path, sizeof(path), "%s/b", dir);
+		assert_int_equal(hal_storage()->remove(path), 0);
+	}
+	return 0;
+}
+
+static int
+stop_fn(void *arg, const char *name)
+{
+	(void)arg;
+	(void)name;
+	return 7;
+}
+
+/* list() names every entry once (no . ..), tolerates removal of the current
+ * entry, stops on a non-zero callback; sync_dir() answers. */
+static void
+test_list_sync(void **state)
+{
+	char path[160];
+
+	(void)state;
+	for (const struct hal_storage_ops *const *b = test_storage_backends; *b; b++) {
+		struct seen s = { 0, 0, true };
+
+		hal_storage_set(*b);
+		snprintf(path, sizeof(path), "%s/a", dir);
+		assert_int_equal(hal_storage_put(path, "1", 1, 0600), 0);
+		snprintf(path, sizeof(path), "%s/b", dir);
+		assert_int_equal(hal_storage_put(path, "2", 1, 0600), 0);
+		snprintf(path, sizeof(path), "%s/sub", dir);
+		assert_int_equal((*b)->mkdirs(path, 0700), 0);
+		assert_int_equal((*b)->list(dir, seen_fn, &s), 0);
+		assert_int_equal(s.n, 3);
+		assert_int_equal(s.mask, 7);
+		assert_int_equal((*b)->sync_dir(dir), 0);
+		assert_int_equal(entries(), 2); /* b removed inside the walk */
+		assert_int_equal((*b)->list(dir, stop_fn, NULL), 7);
+		snprintf(path, sizeof(path), "%s/nonexistent", dir);
+		assert_int_equal((*b)->list(path, seen_fn, &s), -ENOENT);
+		assert_int_equal((*b)->sync_dir(path), -ENOENT);
+		snprintf(path, sizeof(path), "%s/a", dir);
+		assert_int_equal((*b)->remove(path), 0);
+		snprintf(path, sizeof(path), "%s/sub", dir);
+		assert_int_equal(rmdir(path), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -204,6 +274,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_is_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_sync, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,6 +207,8 @@ fake_line(void)
 	} else if (strncasecmp(l, "DATA", 4) == 0) {
 		F.in_data = true;
 		fsend("354 End data with <CR><LF>.<CR><LF>\r\n");
+	} else if (strncasecmp(l, "NOOP", 4) == 0) {
+		fsend("250 2.0.0 Ok\r\n");
 	} else if (strncasecmp(l, "QUIT", 4) == 0) {
 		fsend("221 2.0.0 Bye\r\n");
 		F.close_after_tx = true;
@@ -909,6 +911,192 @@ test_upstream_opportunistic_uses_tls(void **st)
 	upstream_free(&U);
 }
 
+/* ------------------------------------------------------------ RCPT time */
+
+/* The session shape (relay.h open/rcpt/data): each RCPT gets the upstream's
+ * own verdict; the message follows after a pause (the LAN client's DATA). */
+static struct {
+	void *h;
+	int step;
+	const char *rcpts[3];
+	struct relay_result rv[3];
+	int nrv;
+	uint32_t pause_ms;      /* before data() */
+	bool cancel_after_rcpts;
+	uint64_t t_open, t_first;
+	struct relay_msg env, msg;
+} SS;
+
+static void ss_next(void *arg);
+
+static void
+ss_rcpt_done(void *arg, const struct relay_result *r)
+{
+	(void)arg;
+	if (SS.nrv == 0)
+		SS.t_first = loop_now_ms();
+	SS.rv[SS.nrv++] = *r;
+	loop_timer_add(SS.rcpts[SS.step] ? 0 : SS.pause_ms, ss_next, NULL);
+}
+
+static void
+ss_cancel_done(void *arg)
+{
+	(void)arg;
+	got = true; /* nothing will call done(): let done_watch stop the loop */
+}
+
+static void
+ss_next(void *arg)
+{
+	(void)arg;
+	if (SS.rcpts[SS.step] != NULL) {
+		assert_int_equal(relay_smarthost.rcpt(SS.h, SS.rcpts[SS.step++], ss_rcpt_done, NULL), 0);
+		return;
+	}
+	if (SS.cancel_after_rcpts) {
+		relay_smarthost.cancel(SS.h);
+		loop_timer_add(300, ss_cancel_done, NULL);
+		return;
+	}
+	assert_int_equal(relay_smarthost.data(SS.h, &SS.msg, on_done, NULL), 0);
+}
+
+static void
+session_one(enum fmode mode, bool listen, const char *r1, const char *r2, uint32_t pause_ms,
+    bool cancel)
+{
+	static const char prefix[] = "DKIM-Signature: v=1; a=ed25519-sha256; d=example.test;\r\n";
+	static char rcpts[200];
+	FILE *f;
+	uint16_t port;
+
+	fake_tls_free();
+	memset(&F, 0, sizeof(F));
+	memset(&SS, 0, sizeof(SS));
+	F.mode = mode;
+	F.cert = vec("good.crt");
+	F.key = vec("good.key");
+	F.h = -1;
+	got = false;
+	memset(&R, 0, sizeof(R));
+	loop_init();
+	port = listen ? fake_listen() : closed_port();
+	f = fopen(spool_path, "wb");
+	assert_non_null(f);
+	fputs(msg1, f);
+	fclose(f);
+	memset(&cfg, 0, sizeof(cfg));
+	strcpy(cfg.hostname, "gw.example.test");
+	cfg.relay.kind = ZCFG_RELAY_SMARTHOST;
+	strcpy(cfg.relay.host, "127.0.0.1");
+	cfg.relay.port = port;
+	snprintf(cfg.relay.ca_file, sizeof(cfg.relay.ca_file), "%s", vec("ca.crt"));
+	strcpy(SS.env.id, "S0001");
+	SS.env.mail_from = "printer@example.test";
+	SS.env.cfg = &cfg;
+	SS.rcpts[0] = r1;
+	SS.rcpts[1] = r2;
+	SS.pause_ms = pause_ms;
+	SS.cancel_after_rcpts = cancel;
+	/* the message as the session hands it over: the accepted recipient */
+	SS.msg = SS.env;
+	snprintf(rcpts, sizeof(rcpts), "%s", r1);
+	SS.msg.rcpts = rcpts;
+	SS.msg.nrcpt = 1;
+	SS.msg.spool_path = spool_path;
+	SS.msg.prefix = (const uint8_t *)prefix;
+	SS.msg.prefix_len = strlen(prefix);
+	SS.msg.size = SS.msg.prefix_len + strlen(msg1);
+	smarthost_set_timeout(1500);
+	SS.t_open = loop_now_ms();
+	assert_int_equal(relay_smarthost.open(&SS.env, &SS.h), 0);
+	assert_non_null(SS.h);
+	ss_next(NULL);
+	loop_timer_add(8000, on_deadline, NULL);
+	loop_timer_add(10, done_watch, NULL);
+	loop_run();
+	assert_true(got);
+	fake_tls_free();
+	F.plain[F.plain_len] = '\0';
+	F.app[F.app_len] = '\0';
+	F.data[F.data_len] = '\0';
+}
+
+static void
+test_session_per_rcpt(void **st)
+{
+	(void)st;
+	session_one(FM_RCPT550, true, "alice@example.net", "bad@example.net", 0, false);
+	assert_int_equal(SS.nrv, 2);
+	assert_int_equal(SS.rv[0].code, 250);
+	assert_string_equal(SS.rv[0].esc, "2.1.5");
+	assert_non_null(strstr(SS.rv[0].text, "accepted by 127.0.0.1[127.0.0.1]:"));
+	assert_int_equal(SS.rv[1].code, 550);
+	assert_string_equal(SS.rv[1].esc, "5.1.1");
+	assert_non_null(strstr(SS.rv[1].text, "upstream refused <bad@example.net>: 550 5.1.1"));
+	assert_int_equal(R.code, 250);
+	assert_non_null(strstr(R.text, "relayed via 127.0.0.1[127.0.0.1]:"));
+	assert_non_null(strstr(F.app, "MAIL FROM:<printer@example.test>\r\n"
+	    "RCPT TO:<alice@example.net>\r\nRCPT TO:<bad@example.net>\r\nDATA\r\n"));
+	assert_non_null(strstr(F.data, "SECRET-BODY"));
+	assert_plaintext_clean();
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
+test_session_keepalive(void **st)
+{
+	(void)st;
+	/* the LAN client takes longer than the upstream idle timeout */
+	session_one(FM_OK, true, "alice@example.net", NULL, 2200, false);
+	assert_int_equal(SS.rv[0].code, 250);
+	assert_non_null(strstr(F.app, "RCPT TO:<alice@example.net>\r\nNOOP\r\n"));
+	assert_int_equal(R.code, 250);
+	assert_non_null(strstr(F.data, "SECRET-BODY"));
+}
+
+static void
+test_session_down(void **st)
+{
+	(void)st;
+	session_one(FM_OK, false, "alice@example.net", "bob@example.net", 0, true);
+	assert_int_equal(SS.nrv, 2);
+	assert_int_equal(SS.rv[0].code, 451);
+	assert_string_equal(SS.rv[0].esc, "4.4.1");
+	assert_non_null(strstr(SS.rv[0].text, "unreachable"));
+	assert_int_equal(SS.rv[1].code, 451); /* the same verdict, at once */
+	assert_true(SS.t_first - SS.t_open < 1000);
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
+test_session_cancel(void **st)
+{
+	(void)st;
+	/* RSET/QUIT after the RCPTs: QUIT upstream, never DATA */
+	session_one(FM_OK, true, "alice@example.net", NULL, 0, true);
+	assert_int_equal(SS.rv[0].code, 250);
+	assert_non_null(strstr(F.app, "RCPT TO:<alice@example.net>\r\nQUIT\r\n"));
+	assert_null(strstr(F.app, "DATA"));
+	assert_int_equal(F.data_len, 0);
+	assert_true(F.closed);
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
+test_session_upstream_refuses_session(void **st)
+{
+	(void)st;
+	/* no STARTTLS: every RCPT gets the session's 451 4.7.4 */
+	session_one(FM_NOSTARTTLS, true, "alice@example.net", "bob@example.net", 0, true);
+	assert_int_equal(SS.rv[0].code, 451);
+	assert_string_equal(SS.rv[0].esc, "4.7.4");
+	assert_int_equal(SS.rv[1].code, 451);
+	assert_null(strstr(F.plain, "RCPT"));
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
 static int
 setup(void **st)
 {
@@ -951,6 +1139,11 @@ main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_upstream_opportunistic_plaintext),
 		cmocka_unit_test(test_upstream_opportunistic_uses_tls),
+		cmocka_unit_test(test_session_per_rcpt),
+		cmocka_unit_test(test_session_keepalive),
+		cmocka_unit_test(test_session_down),
+		cmocka_unit_test(test_session_cancel),
+		cmocka_unit_test(test_session_upstream_refuses_session),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1051,6 +1051,210 @@ test_partial_ok_limits(void **st)
 	smtpc_free(&c);
 }
 
+/* ------------------------------------------------------------ stepwise */
+
+/* Steps: upstream bytes, or "!rcpt ADDR", "!data SIZE", "!noop", "!cancel".
+ * Verdicts of the caller's RCPTs are appended to vlog as "CODE ESC;". */
+static char vlog[512];
+
+static void
+step_play(const struct smtpc_params *pp, const char *const *steps, bool bytewise, struct run *r)
+{
+	struct smtpc c;
+
+	memset(r, 0, sizeof(*r));
+	vlog[0] = '\0';
+	r->tls_at = (size_t)-1;
+	smtpc_init(&c, pp);
+	settle(&c, r);
+	for (int i = 0; steps[i] != NULL; i++) {
+		const char *st = steps[i];
+
+		if (strncmp(st, "!rcpt ", 6) == 0) {
+			assert_int_equal(smtpc_rcpt(&c, st + 6), 0);
+		} else if (strncmp(st, "!data ", 6) == 0) {
+			assert_int_equal(smtpc_data(&c, strtoull(st + 6, NULL, 10)), 0);
+		} else if (strcmp(st, "!noop") == 0) {
+			assert_int_equal(smtpc_noop(&c), 0);
+		} else if (strcmp(st, "!cancel") == 0) {
+			smtpc_cancel(&c);
+		} else {
+			size_t n = strlen(st), off = 0;
+			unsigned replied = c.rcpt_replied;
+			while (off < n) {
+				size_t used = smtpc_push(&c, (const uint8_t *)st + off,
+				    bytewise ? 1 : n - off);
+				off += used;
+				if (settle(&c, r))
+					break;
+			}
+			if (smtpc_event(&c) == SMTPC_EV_RCPT && c.rcpt_replied != replied) {
+				size_t l = strlen(vlog);
+				const struct smtpc_result *v = smtpc_rcpt_last(&c);
+				snprintf(vlog + l, sizeof(vlog) - l, "%d %s;", v->code, v->esc);
+			}
+		}
+		settle(&c, r);
+	}
+	r->out[r->out_len] = '\0';
+	r->ev = smtpc_event(&c);
+	r->res = *smtpc_result(&c);
+	r->in_body = smtpc_in_body(&c);
+	smtpc_free(&c);
+}
+
+static struct smtpc_params
+step_params(void)
+{
+	struct smtpc_params p = params();
+
+	p.stepwise = true;
+	p.rcpts = NULL;
+	p.nrcpt = 0;
+	p.size = 0;
+	return p;
+}
+
+static void
+test_stepwise_session(void **st)
+{
+	struct smtpc_params p = step_params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO,
+		"!rcpt alice@example.net",      /* before MAIL is even sent: kept */
+		EHLO_TLS, "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n",
+		"!rcpt bob@example.net", "550 5.1.1 <bob@example.net>: User unknown\r\n",
+		"!rcpt carol@example.net", "450 4.2.1 try later\r\n",
+		"!noop", "250 2.0.0 Ok\r\n",
+		"!data 60", "354 go\r\n", "250 2.0.0 Ok: queued as S1\r\n", NULL};
+	struct run r, rb;
+
+	(void)st;
+	body_src = "Subject: s\r\n\r\n.x\r\n";
+	body_len = strlen(body_src);
+	step_play(&p, s, false, &r);
+	assert_string_equal(r.out,
+	    "EHLO gw.example.test\r\n"
+	    "STARTTLS\r\n"
+	    "EHLO gw.example.test\r\n"
+	    "MAIL FROM:<printer@example.test>\r\n"    /* no SIZE declared: none sent */
+	    "RCPT TO:<alice@example.net>\r\n"
+	    "RCPT TO:<bob@example.net>\r\n"
+	    "RCPT TO:<carol@example.net>\r\n"
+	    "NOOP\r\n"
+	    "DATA\r\n"
+	    "Subject: s\r\n\r\n..x\r\n.\r\n"
+	    "QUIT\r\n");
+	assert_string_equal(vlog, "250 2.1.5;550 5.1.1;451 4.2.1;");
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_string_equal(r.res.text, "250 2.0.0 Ok: queued as S1");
+	assert_nothing_before_tls(&r);
+	/* byte by byte: the same transcript and verdicts */
+	{
+		char v1[512];
+		strcpy(v1, vlog);
+		step_play(&p, s, true, &rb);
+		assert_string_equal(rb.out, r.out);
+		assert_string_equal(vlog, v1);
+	}
+}
+
+static void
+test_stepwise_verdict_texts(void **st)
+{
+	struct smtpc_params p = step_params();
+	struct smtpc c;
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, NULL};
+	const uint8_t *o;
+
+	(void)st;
+	p.size = 500;
+	smtpc_init(&c, &p);
+	for (int i = 0; s[i]; i++) {
+		smtpc_push(&c, (const uint8_t *)s[i], strlen(s[i]));
+		if (smtpc_event(&c) == SMTPC_EV_NEED_TLS)
+			smtpc_tls_up(&c);
+		smtpc_out_ack(&c, smtpc_out(&c, &o));
+	}
+	/* no DATA before an accepted recipient, no second RCPT while one waits */
+	assert_int_equal(smtpc_data(&c, 10), -1);
+	assert_int_equal(smtpc_rcpt(&c, "a@example.net"), 0);
+	assert_int_equal(smtpc_rcpt(&c, "b@example.net"), -1);
+	smtpc_push(&c, (const uint8_t *)EHLO_TLS, strlen(EHLO_TLS));
+	assert_int_equal(smtpc_out(&c, &o), strlen("MAIL FROM:<printer@example.test> SIZE=500\r\n"));
+	assert_true(memcmp(o, "MAIL FROM:<printer@example.test> SIZE=500\r\n", 43) == 0);
+	smtpc_out_ack(&c, smtpc_out(&c, &o));
+	smtpc_push(&c, (const uint8_t *)"250 ok\r\n", 8);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_NONE);
+	smtpc_out_ack(&c, smtpc_out(&c, &o));
+	smtpc_push(&c, (const uint8_t *)"550 no such user here\r\n", 23);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_RCPT);
+	assert_int_equal(smtpc_rcpt_last(&c)->code, 550);
+	assert_string_equal(smtpc_rcpt_last(&c)->esc, "5.1.0");
+	assert_string_equal(smtpc_rcpt_last(&c)->text,
+	    "upstream refused <a@example.net>: 550 no such user here");
+	assert_int_equal(smtpc_rcpt_accepted(&c), 0);
+	assert_int_equal(smtpc_data(&c, 10), -1);
+	assert_int_equal(smtpc_rcpt(&c, "b@example.net"), 0);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_NONE);
+	smtpc_out_ack(&c, smtpc_out(&c, &o));
+	smtpc_push(&c, (const uint8_t *)"251 2.1.5 will forward\r\n", 24);
+	assert_int_equal(smtpc_rcpt_last(&c)->code, 250);
+	assert_string_equal(smtpc_rcpt_last(&c)->text, "251 2.1.5 will forward");
+	/* over the upstream's SIZE (1000) once the real size is known */
+	assert_int_equal(smtpc_data(&c, 1001), 0);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_FAILED);
+	assert_int_equal(smtpc_result(&c)->code, 552);
+	assert_string_equal(smtpc_result(&c)->esc, "5.3.4");
+	assert_int_equal(smtpc_out(&c, &o), 6); /* QUIT */
+	assert_int_equal(smtpc_rcpt(&c, "c@example.net"), -1);
+	smtpc_free(&c);
+}
+
+static void
+test_stepwise_mail_refused(void **st)
+{
+	struct smtpc_params p = step_params();
+	const char *s[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "!rcpt alice@example.net",
+		"553 5.7.1 <printer@example.test>: Sender address rejected\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	step_play(&p, s, false, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.code, 553);
+	assert_string_equal(r.res.esc, "5.7.1");
+	assert_null(strstr(r.out, "RCPT")); /* never sent after a refused MAIL */
+	assert_string_equal(vlog, "");
+}
+
+static void
+test_stepwise_cancel_and_hangup(void **st)
+{
+	struct smtpc_params p = step_params();
+	const char *s1[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"!rcpt alice@example.net", "250 2.1.5 Ok\r\n", "!cancel", "221 Bye\r\n", NULL};
+	const char *s2[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+		"!rcpt alice@example.net", "250 2.1.5 Ok\r\n",
+		"421 4.4.2 mx Error: timeout exceeded\r\n", NULL};
+	const char *s3[] = {GREET, "!rcpt alice@example.net", "!cancel", NULL};
+	struct run r;
+
+	(void)st;
+	step_play(&p, s1, false, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.err, SMTPC_E_CANCELLED);
+	assert_null(strstr(r.out, "DATA"));
+	assert_non_null(strstr(r.out, "RCPT TO:<alice@example.net>\r\nQUIT\r\n"));
+	step_play(&p, s2, false, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.code, 451);
+	assert_string_equal(r.res.esc, "4.4.2");
+	assert_non_null(strstr(r.res.text, "while zegel waited for its client"));
+	/* cancelled before TLS: nothing but EHLO and QUIT went out */
+	step_play(&p, s3, false, &r);
+	assert_string_equal(r.out, "EHLO gw.example.test\r\nQUIT\r\n");
+}
+
 int
 main(void)
 {
@@ -1093,6 +1297,10 @@ main(void)
 		cmocka_unit_test(test_partial_ok_dot_refused),
 		cmocka_unit_test(test_partial_ok_mail_refused),
 		cmocka_unit_test(test_partial_ok_limits),
+		cmocka_unit_test(test_stepwise_session),
+		cmocka_unit_test(test_stepwise_verdict_texts),
+		cmocka_unit_test(test_stepwise_mail_refused),
+		cmocka_unit_test(test_stepwise_cancel_and_hangup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

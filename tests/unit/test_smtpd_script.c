@@ -5,6 +5,7 @@
  * The same scripts run over TCP against the daemon in tests/e2e/smtpd_script.sh.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,7 +328,8 @@ async_cancel(void *handle)
 	async_cancelled++;
 }
 
-static const struct relay_target_ops async_target = { "fake-async", async_start, async_cancel };
+static const struct relay_target_ops async_target = {
+	.name = "fake-async", .start = async_start, .cancel = async_cancel };
 
 static void
 feed_str(const char *p)
@@ -403,6 +405,231 @@ test_async_relay(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ RCPT-time relay */
+
+/* A target with open/rcpt/data (the smarthost's shape): every RCPT waits
+ * for its verdict, which the test gives by hand. */
+static struct {
+	int opens, cancels, starts, datas;
+	int open_rc;
+	const struct relay_msg *env, *msg;
+	char addr[300];
+	relay_done_fn done;
+	void *arg;
+	char mail_from[300];
+	uint64_t size;
+} S;
+
+static int
+s_open(const struct relay_msg *env, void **handle)
+{
+	if (S.open_rc < 0)
+		return S.open_rc;
+	S.opens++;
+	S.env = env;
+	snprintf(S.mail_from, sizeof(S.mail_from), "%s", env->mail_from);
+	S.size = env->size;
+	*handle = &S;
+	return 0;
+}
+
+static int
+s_rcpt(void *h, const char *addr, relay_done_fn done, void *arg)
+{
+	assert_ptr_equal(h, &S);
+	assert_null(S.done); /* one at a time */
+	snprintf(S.addr, sizeof(S.addr), "%s", addr);
+	if (strncmp(addr, "sync", 4) == 0) {
+		struct relay_result r;
+		relay_result_set(&r, 250, "2.1.5", "Ok, answered at once");
+		done(arg, &r);
+		return 0;
+	}
+	S.done = done;
+	S.arg = arg;
+	return 0;
+}
+
+static int
+s_data(void *h, const struct relay_msg *m, relay_done_fn done, void *arg)
+{
+	assert_ptr_equal(h, &S);
+	S.datas++;
+	S.msg = m;
+	S.done = done;
+	S.arg = arg;
+	return 0;
+}
+
+static int
+s_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+{
+	S.starts++;
+	S.msg = m;
+	S.done = done;
+	S.arg = arg;
+	*handle = &S;
+	return 0;
+}
+
+static void
+s_cancel(void *h)
+{
+	assert_ptr_equal(h, &S);
+	S.cancels++;
+	S.done = NULL;
+}
+
+static const struct relay_target_ops s_target = {
+	.name = "fake-session", .start = s_start, .cancel = s_cancel,
+	.open = s_open, .rcpt = s_rcpt, .data = s_data,
+};
+
+static void
+s_answer(int code, const char *esc, const char *text)
+{
+	struct relay_result r;
+	relay_done_fn fn = S.done;
+
+	assert_non_null(fn);
+	S.done = NULL;
+	relay_result_set(&r, code, esc, text);
+	fn(S.arg, &r);
+	drain();
+}
+
+static void
+next_reply(const char *want_code, const char *needle)
+{
+	char rep[4096], code[4];
+
+	assert_true(reply(rep, sizeof(rep), code));
+	if (strcmp(code, want_code) != 0 || (needle && !strstr(rep, needle))) {
+		print_error("want %s /%s/, got: %s", want_code, needle ? needle : "", rep);
+		fail();
+	}
+}
+
+static void
+session_start(void)
+{
+	struct hal_addr peer;
+
+	hal_addr_parse(&peer, "127.0.0.1", 0);
+	rlen = 0;
+	memset(&S, 0, sizeof(S));
+	smtpd_conn_init(&conn, &cfg, &cfg.listeners[0], &peer, false);
+	conn.relay_override = &s_target;
+	drain();
+	next_reply("220", NULL);
+}
+
+static void
+test_rcpt_time_relay(void **state)
+{
+	static const char msg[] = "EHLO x.test\r\nMAIL FROM:<alice@example.test> SIZE=123\r\n"
+				  "RCPT TO:<bob@remote.example>\r\nRCPT TO:<bad@remote.example>\r\n"
+				  "DATA\r\nFrom: alice@example.test\r\n\r\nbody\r\n.\r\nNOOP\r\n";
+	size_t n = strlen(msg), k, head;
+
+	(void)state;
+	session_start();
+	/* pipelined: everything up to the first RCPT, then the session waits */
+	k = smtpd_conn_input(&conn, (const uint8_t *)msg, n);
+	drain();
+	head = (size_t)(strstr(msg, "RCPT TO:<bad") - msg);
+	assert_int_equal(k, head);
+	assert_int_equal(S.opens, 1);
+	assert_string_equal(S.mail_from, "alice@example.test");
+	assert_int_equal(S.size, 123);
+	assert_string_equal(S.addr, "bob@remote.example");
+	next_reply("250", NULL); /* EHLO */
+	next_reply("250", NULL); /* MAIL */
+	assert_int_equal(rlen, 0); /* no RCPT reply before the upstream's */
+	s_answer(250, "2.1.5", "Ok, accepted by up[127.0.0.1]:587: 250 2.1.5 Ok");
+	next_reply("250", "250 2.1.5 Ok, accepted by up");
+	k += smtpd_conn_input(&conn, (const uint8_t *)msg + k, n - k);
+	drain();
+	assert_string_equal(S.addr, "bad@remote.example");
+	assert_int_equal(rlen, 0);
+	s_answer(550, "5.1.1", "up: upstream refused <bad@remote.example>: 550 5.1.1 unknown");
+	next_reply("550", "550 5.1.1 up: upstream refused <bad@remote.example>");
+	k += smtpd_conn_input(&conn, (const uint8_t *)msg + k, n - k);
+	drain();
+	/* the message went to data() with the accepted recipient only */
+	assert_int_equal(S.datas, 1);
+	assert_int_equal(S.starts, 0);
+	assert_int_equal(S.msg->nrcpt, 1);
+	assert_string_equal(S.msg->rcpts, "bob@remote.example");
+	assert_string_equal(S.msg->id, S.env->id); /* one id for the transaction */
+	assert_non_null(strstr((const char *)S.msg->prefix, "DKIM-Signature:"));
+	next_reply("354", NULL);
+	assert_int_equal(rlen, 0);
+	s_answer(250, "2.0.0", "relayed via up: 250 2.0.0 Ok: queued as Q");
+	next_reply("250", "relayed via up");
+	k += smtpd_conn_input(&conn, (const uint8_t *)msg + k, n - k);
+	drain();
+	assert_int_equal(k, n);
+	next_reply("250", NULL); /* NOOP */
+	assert_int_equal(S.cancels, 0);
+
+	/* RSET ends the transaction: the session is cancelled, never data() */
+	feed_str("MAIL FROM:<alice@example.test>\r\nRCPT TO:<sync@remote.example>\r\n");
+	assert_int_equal(S.opens, 2);
+	next_reply("250", NULL);
+	next_reply("250", "Ok, answered at once");
+	feed_str("RSET\r\n");
+	assert_int_equal(S.cancels, 1);
+	next_reply("250", NULL);
+	/* every RCPT refused: DATA is refused here, RSET cancels */
+	feed_str("MAIL FROM:<alice@example.test>\r\n");
+	smtpd_conn_input(&conn, (const uint8_t *)"RCPT TO:<x@remote.example>\r\n", 28);
+	s_answer(451, "4.4.1", "upstream unreachable");
+	feed_str("DATA\r\nRSET\r\n");
+	next_reply("250", NULL);
+	next_reply("451", "4.4.1 upstream unreachable");
+	next_reply("554", "No valid recipients");
+	next_reply("250", NULL);
+	assert_int_equal(S.cancels, 2);
+	assert_int_equal(S.datas, 1);
+	/* a message refused here (no From) cancels the session too */
+	feed_str("MAIL FROM:<alice@example.test>\r\nRCPT TO:<sync@remote.example>\r\n"
+		 "DATA\r\nSubject: no from\r\n\r\nx\r\n.\r\n");
+	assert_int_equal(S.cancels, 3);
+	assert_int_equal(S.datas, 1);
+	/* QUIT while the session is open */
+	rlen = 0;
+	feed_str("MAIL FROM:<alice@example.test>\r\nRCPT TO:<sync@remote.example>\r\nQUIT\r\n");
+	assert_int_equal(S.cancels, 4);
+	smtpd_conn_free(&conn);
+	assert_int_equal(S.cancels, 4);
+
+	/* the client leaves while a verdict is due */
+	session_start();
+	feed_str("EHLO x.test\r\nMAIL FROM:<alice@example.test>\r\n");
+	smtpd_conn_input(&conn, (const uint8_t *)"RCPT TO:<b@remote.example>\r\n", 28);
+	assert_non_null(S.done);
+	smtpd_conn_free(&conn);
+	assert_int_equal(S.cancels, 1);
+
+	/* open() refused (pool full): this transaction relays after DATA */
+	session_start();
+	S.open_rc = -EBUSY;
+	feed_str("EHLO x.test\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<b@remote.example>\r\n"
+		 "DATA\r\nFrom: alice@example.test\r\n\r\nx\r\n.\r\n");
+	assert_int_equal(S.opens, 0);
+	assert_int_equal(S.starts, 1);
+	assert_int_equal(S.msg->nrcpt, 1);
+	s_answer(250, "2.0.0", "relayed");
+	next_reply("250", NULL);
+	next_reply("250", NULL);
+	next_reply("250", "2.1.5 Ok");
+	next_reply("354", NULL);
+	next_reply("250", "relayed");
+	smtpd_conn_free(&conn);
+	assert_int_equal(S.cancels, 0);
+}
+
 int
 main(void)
 {
@@ -434,5 +661,6 @@ main(void)
 	}
 	closedir(d);
 	tests[n++] = (struct CMUnitTest){ "async_relay", test_async_relay, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "rcpt_time_relay", test_rcpt_time_relay, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("smtpd_script", tests, n, setup_all, teardown_all);
 }

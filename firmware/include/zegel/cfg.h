@@ -102,6 +102,18 @@ struct zcfg_relay {
 	uint16_t mx_port;           /* `set relay mx-port N` (direct mode; 0 = 25) */
 };
 
+/* `set queue lifetime|delay-warning|retry-base DURATION`, `set queue
+ * max-messages N`, `set queue max-size BYTES`, `set queue min-free BYTES`
+ * (direct mode's queue, firmware/spool/queue.h; defaults from Kconfig) */
+struct zcfg_queue {
+	uint32_t lifetime;          /* seconds */
+	uint32_t delay_warning;     /* seconds, 0 = never */
+	uint32_t retry_base;        /* seconds */
+	uint32_t max_messages;
+	uint64_t max_size;          /* bytes */
+	uint64_t min_free;          /* bytes */
+};
+
 struct zcfg {
 	uint32_t generation;        /* bumped by every commit */
 	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
@@ -116,6 +128,7 @@ struct zcfg {
 	struct zcfg_network networks[CONFIG_CFG_MAX_NETWORKS > 0 ? CONFIG_CFG_MAX_NETWORKS : 1];
 	struct zcfg_listener listeners[CONFIG_CFG_MAX_LISTENERS];
 	struct zcfg_relay relay;
+	struct zcfg_queue queue;
 	struct hal_addr resolvers[4];     /* `set resolver IP[:PORT]` (up to 4) */
 	uint8_t nresolvers;
 };

@@ -43,6 +43,14 @@ struct hal_storage_ops {
 	int (*mkdirs)(const char *path, unsigned mode);
 	int (*exists)(const char *path); /* 1, 0 or -errno */
 	int (*free_bytes)(const char *path, uint64_t *out);
+	/* Calls fn(arg, name) for each entry of directory dir except . and ..,
+	 * in no particular order; fn may remove the entry it was given. Stops
+	 * at the first non-zero return of fn and returns it; else 0 or -errno.
+	 * NULL: -ENOTSUP (the queue needs it). */
+	int (*list)(const char *dir, int (*fn)(void *arg, const char *name), void *arg);
+	/* Makes earlier removals in directory dir durable (fsync of the
+	 * directory; commit() already does this for its rename). */
+	int (*sync_dir)(const char *dir);
 };
 
 const struct hal_storage_ops *hal_storage(void);

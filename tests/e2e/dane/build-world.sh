@@ -51,7 +51,7 @@ leaf() { # name issuer NAME[,NAME...] [rsa]: SAN = the names; chain = leaf + iss
 ca root "zegel DANE test root CA"
 ca int "zegel DANE test intermediate CA" root
 ca attackerca "attacker CA"
-for h in ee rollover pkix servfail bogustlsa bogusmx strip mitm notlsa mismatch; do
+for h in ee ee512 rollover pkix servfail bogustlsa bogusmx strip mitm notlsa mismatch tanochain; do
 	leaf $h int mx.$h.dane
 done
 leaf ta int mx.ta.dane rsa
@@ -119,6 +119,17 @@ EOF
 zone ta.dane. <<EOF
 @ MX 10 mx
 mx A $N.12
+$T.mx TLSA 2 0 1 $(full int.crt)
+EOF
+zone ee512.dane. <<EOF
+@ MX 10 mx
+mx A $N.29
+$T.mx TLSA 3 1 2 $(dane_spki_sha512 "$P/ee512.crt")
+EOF
+# the listener sends the leaf alone: the trust anchor is not in the chain
+zone tanochain.dane. <<EOF
+@ MX 10 mx
+mx A $N.28
 $T.mx TLSA 2 0 1 $(full int.crt)
 EOF
 zone mismatch.dane. <<EOF
@@ -204,7 +215,7 @@ K[dane.]=$(key dane. ECDSAP256SHA256)
 {
 	header dane.
 	echo "ns A $N.1"
-	for c in ee ta mismatch rollover pkix servfail bogustlsa bogusmx strip mitm twomx eeexp tabad notlsa; do
+	for c in ee ee512 ta mismatch rollover pkix servfail bogustlsa bogusmx strip mitm twomx eeexp tabad tanochain notlsa; do
 		echo "$c NS ns.dane."
 		ds "${K[$c.dane.]}" 2
 	done
@@ -226,8 +237,13 @@ ds "$RKSK" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' >"$DIR/an
 awk '{printf "trust-anchors {\n\t\".\" static-ds %s %s %s \"%s\";\n};\n", $4, $5, $6, $7}' \
 	"$DIR/anchor.zone" >"$DIR/anchor.delv"
 
-ZONES=". dane. ee.dane. ta.dane. mismatch.dane. rollover.dane. pkix.dane. servfail.dane.
+ZONES=". dane. ee.dane. ee512.dane. tanochain.dane. ta.dane. mismatch.dane. rollover.dane. pkix.dane. servfail.dane.
 $T.mx.servfail.dane. bogustlsa.dane. bogusmx.dane. strip.dane. mitm.dane. twomx.dane.
 eeexp.dane. tabad.dane. notlsa.dane. insec.dane. plain.dane."
 nsd_conf $N.1 $DANE_DNS_PORT >"$W/nsd.conf"
 unbound_conf $N.2 $((DANE_DNS_PORT + 1)) "iterator" "" $N.1 $DANE_DNS_PORT >"$W/unbound.conf"
+# a validating Unbound for the reference client (tests/e2e/dane/oracle.sh):
+# port 53 because the C library's resolver knows no other; it only ever
+# runs inside the oracle's own network namespace
+unbound_conf $N.3 53 "validator iterator" "	trust-anchor-file: \"$DIR/anchor.zone\"" \
+	$N.1 $DANE_DNS_PORT >"$W/unbound-val.conf"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A DANE (RFC 7672) test world on loopback, shared by tests/e2e/dane_check.sh
 # and tests/e2e/dane_direct.sh. Source after tests/lib.sh.
 #
@@ -20,11 +21,14 @@
 #   (-o overrides in master.cf), smtpd_tls_received_header = yes, so a
 #   delivered message says which host took it ("by HOST") and whether over
 #   TLS ("using TLSv1.x"). Every case domain has its own maildir
-#   $DANE_DIR/pf/mail/DOMAIN/ for rcpt@DOMAIN.
+#   $DANE_DIR/pf/mail/DOMAIN/ for rcpt@DOMAIN. $DANE_DIR/pf/maillog has the
+#   listener in every smtpd line: "pf/HOST/smtpd[PID]: connect from ...",
+#   "... TLS connection established from ...".
 #
 # PKI ($DANE_DIR/pki, openssl, ECDSA P-256 unless noted):
 #   root CA -> intermediate CA -> one leaf per MX host (SAN = the host name),
-#   served as leaf + intermediate; ta.crt is RSA-2048; expired.crt (by the
+#   served as leaf + intermediate (mx.tanochain.dane: the leaf alone);
+#   ta.crt is RSA-2048; expired.crt (by the
 #   intermediate, 2019-2020, SAN wrong.invalid); badname.crt (by the
 #   intermediate, SAN other.invalid); attacker.crt (SAN = the victims' names,
 #   by a self-made "attacker CA"); stale.key (a key no server uses).
@@ -44,11 +48,13 @@ DANE_PIDS=()
 DANE_CASES="\
 ee        ee.dane        verified  mx.ee.dane      DANE-EE 3 1 1 matches the leaf key
 ta        ta.dane        verified  mx.ta.dane      DANE-TA 2 0 1 matches the intermediate sent with the RSA leaf
+ee512     ee512.dane     verified  mx.ee512.dane   DANE-EE 3 1 2 (SHA-512 of the leaf key)
 eeexp     eeexp.dane     verified  mx.eeexp.dane   DANE-EE 3 0 1 on an expired leaf with a wrong name (RFC 7672 3.1.1: both ignored)
 rollover  rollover.dane  verified  mx.rollover.dane  two DANE-EE records, the first stale, the second matches
 twomx     twomx.dane     verified  mx2.twomx.dane  MX 10 fails DANE (attacker cert), MX 20 passes
 mismatch  mismatch.dane  deferred  -               DANE-EE 3 1 1 of a key no server has
 tabad     tabad.dane     deferred  -               DANE-TA matches the chain but the leaf names other.invalid (RFC 7672 3.2.3)
+tanochain tanochain.dane deferred  -               DANE-TA 2 0 1 but the server sends only its leaf (RFC 7671 5.2.2)
 mitm      mitm.dane      deferred  -               a man in the middle with another certificate (attacker CA)
 strip     strip.dane     deferred  -               a man in the middle removes STARTTLS from EHLO (RFC 7672 2.2)
 servfail  servfail.dane  deferred  -               the TLSA lookup SERVFAILs (lame signed delegation): indeterminate
@@ -60,9 +66,22 @@ insec     insec.dane     encrypted mx.insec.dane   unsigned delegation: its TLSA
 plain     plain.dane     plaintext mx.plain.dane   unsigned delegation, no STARTTLS offered: plaintext is allowed
 "
 
+# dane_env_netns "$0" "$@": re-run the calling suite in a network namespace
+# of its own (when the system allows it), so that two runs at the same time
+# (other helpers, CI) never meet on 127.0.42.x:42025. Call it first thing;
+# it returns in the namespace with lo up, or at once where there is none.
+dane_env_netns() {
+	if [ -z "${DANE_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+		exec env DANE_NETNS=1 unshare -n bash "$@"
+	fi
+	if [ -n "${DANE_NETNS:-}" ]; then
+		ip link set lo up
+	fi
+}
+
 dane_env_need() {
 	local t
-	for t in openssl ldns-keygen ldns-signzone ldns-key2ds nsd unbound delv dig postfix swaks; do
+	for t in openssl ldns-keygen ldns-signzone ldns-key2ds nsd unbound delv dig postfix swaks ss; do
 		command -v $t >/dev/null || { echo "$t not installed (scripts/bootstrap.sh)"; return; }
 	done
 	$PY -c 'import dns.message' 2>/dev/null || { echo "python3-dnspython missing"; return; }
@@ -77,6 +96,8 @@ dane_spki_sha256() { # cert-or-key file
 		openssl pkey -in "$1" -pubout
 	fi | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64 | tr a-f A-F
 }
+dane_spki_sha512() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
+	sha512sum | cut -c1-128 | tr a-f A-F; }
 dane_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -c1-64 | tr a-f A-F; }
 
 # ---------------------------------------------------------------- Postfix
@@ -101,6 +122,8 @@ $N.24 mx2.twomx.dane twomx2
 $N.25 mx.eeexp.dane expired
 $N.26 mx.tabad.dane badname
 $N.27 mx.notlsa.dane notlsa
+$N.28 mx.tanochain.dane tanochain.leaf
+$N.29 mx.ee512.dane ee512
 EOF
 }
 
@@ -116,6 +139,8 @@ _dane_postfix_setup() {
 		echo "rcpt@$dom $dom/" >>"$d/etc/vmailbox"
 	done <<<"$DANE_CASES"
 	cp "$DANE_DIR"/pki/*.chain "$DANE_DIR"/pki/*.key "$d/etc/"
+	cp "$DANE_DIR/pki/tanochain.crt" "$d/etc/tanochain.leaf.chain"
+	cp "$DANE_DIR/pki/tanochain.key" "$d/etc/tanochain.leaf.key"
 	chmod 600 "$d"/etc/*.key
 	cat >"$d/etc/main.cf" <<CF
 compatibility_level = 3.6
@@ -150,7 +175,7 @@ biff = no
 CF
 	{
 		while read -r ip host pki extra; do
-			echo "$ip:$DANE_PORT inet n - n - - smtpd -o myhostname=$host" \
+			echo "$ip:$DANE_PORT inet n - n - - smtpd -o myhostname=$host -o syslog_name=pf/$host" \
 				"-o smtpd_tls_cert_file=$d/etc/$pki.chain -o smtpd_tls_key_file=$d/etc/$pki.key $extra"
 		done < <(_dane_listeners)
 		cat "$TOP/tests/e2e/relay/master.cf.in"
@@ -173,7 +198,7 @@ dane_env_setup() {
 _dane_port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 dane_env_start() {
-	local W=$DANE_DIR/dns ip rest i ok
+	local W=$DANE_DIR/dns ip rest i ok up
 	for ip in $(_dane_listeners | awk '{print $1}') $DANE_NET.21; do
 		if _dane_port_open "$ip" $DANE_PORT; then
 			DANE_ENV_ERR="$ip:$DANE_PORT is already in use"
@@ -192,9 +217,12 @@ dane_env_start() {
 		ok=1
 		dig +short +time=1 +tries=1 @$DANE_NET.2 -p $((DANE_DNS_PORT + 1)) mx.ee.dane A 2>/dev/null |
 			grep -q "^$DANE_NET.11\$" || ok=0
+		# listening sockets, not test connections: the receiver's log
+		# must show only the client under test
 		if [ $ok = 1 ]; then
+			up=$(ss -ltnH "sport = :$DANE_PORT" 2>/dev/null | awk '{print $4}')
 			for ip in $(_dane_listeners | awk '{print $1}') $DANE_NET.21; do
-				_dane_port_open "$ip" $DANE_PORT || { ok=0; break; }
+				grep -qxF "$ip:$DANE_PORT" <<<"$up" || { ok=0; break; }
 			done
 		fi
 		[ $ok = 1 ] && return 0
@@ -225,6 +253,12 @@ dane_env_stop() {
 	return 0
 }
 
+# dane_maillog HOST: the receiver's log lines of HOST's listener
+dane_maillog() { grep -F " pf/$1/" "$DANE_DIR/pf/maillog" 2>/dev/null; }
+# dane_first_received FILE: the topmost Received: header (the receiver's own)
+dane_first_received() {
+	awk '/^Received: / { on = 1; print; next } on && /^[ \t]/ { print; next } on { exit }' "$1"
+}
 dane_mail_files() { find "$DANE_DIR/pf/mail/$1/new" -type f 2>/dev/null | sort; }
 dane_mail_count() { dane_mail_files "$1" | wc -l; }
 dane_mail_wait() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Building blocks for a private DNSSEC-signed DNS tree made with Debian's
 # ldns tools, served by NSD and resolved by a non-validating Unbound
 # (the client under test does the validation). Shared by

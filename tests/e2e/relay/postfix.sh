@@ -53,6 +53,37 @@ CF
 	  cat "$(dirname "${BASH_SOURCE[0]}")/master.cf.in"; } >"$d/etc/master.cf"
 }
 
+# SASL for the private Postfix (Cyrus, sasldb; `saslpasswd2` from sasl2-bin):
+#   postfix_sasl DIR USER PASS     AUTH PLAIN/LOGIN over TLS only, user
+#                                  USER@upstream.test, and relaying for
+#                                  authenticated clients ONLY (mynetworks
+#                                  empty: no client-address rule). Call
+#                                  between postfix_setup and postfix_start.
+postfix_sasl() {
+	local d=$1 user=$2 pass=$3
+	mkdir -p "$d/etc/sasl"
+	printf '%s' "$pass" | saslpasswd2 -p -c -f "$d/etc/sasldb2" -u upstream.test "$user"
+	chown postfix:postfix "$d/etc/sasldb2"
+	chmod 640 "$d/etc/sasldb2"
+	cat >"$d/etc/sasl/smtpd.conf" <<SASL
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $d/etc/sasldb2
+SASL
+	postconf -c "$d/etc" -e \
+		"mynetworks =" \
+		"smtpd_sasl_auth_enable = yes" \
+		"smtpd_sasl_type = cyrus" \
+		"smtpd_sasl_path = smtpd" \
+		"cyrus_sasl_config_path = $d/etc/sasl" \
+		"smtpd_sasl_local_domain = upstream.test" \
+		"smtpd_sasl_security_options = noanonymous" \
+		"smtpd_tls_auth_only = yes" \
+		"smtpd_relay_restrictions = permit_sasl_authenticated, reject" \
+		"smtpd_recipient_restrictions = permit_sasl_authenticated, reject"
+}
+
 postfix_start() {
 	local d=$1 port
 	port=$(sed -n 's/^127\.0\.0\.1:\([0-9]*\) inet.*/\1/p' "$d/etc/master.cf")
