@@ -30,7 +30,7 @@ struct worker {
 	int h;                  /* loop handle, -1 none */
 	struct dane_verify dv;
 	struct smtpc_params params;
-	char rcpts[QUEUE_JOB_RCPTS * 256];
+	char rcpts[SMTPC_RCPT_RESULTS * QUEUE_ADDR_MAX];
 	char path[ZCFG_PATH_MAX + 64];
 	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
 	char tls_host[ZCFG_NAME_MAX];
@@ -40,7 +40,7 @@ struct worker {
 	int fail_code;
 	char fail_esc[12];
 	char fail_text[240];
-	bool final[QUEUE_JOB_RCPTS];
+	bool final[SMTPC_RCPT_RESULTS];
 };
 
 static struct worker workers[DIRECT_WORKERS];
@@ -413,6 +413,11 @@ job_start(struct worker *w)
 
 	w->h = -1;
 	w->dns_id = -1;
+	/* smtpc keeps SMTPC_RCPT_RESULTS verdicts per session: the rest of a
+	 * larger domain group gets no result now and is deferred to the next
+	 * round by queue_job_end() */
+	if (w->job.nrcpt > SMTPC_RCPT_RESULTS)
+		w->job.nrcpt = SMTPC_RCPT_RESULTS;
 	for (unsigned k = 0; k < w->job.nrcpt; k++) {
 		size_t n = strlen(w->job.rcpt[k]) + 1;
 		if (off + n > sizeof(w->rcpts)) { /* cannot happen: 256-octet paths */
@@ -481,17 +486,25 @@ int
 direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 {
 	char dir[sizeof(qdir)];
+	struct queue_limits lim;
 
 	dcfg = cfg;
 	zegel_strf(dir, sizeof(dir), "%s/queue", cfg->data_dir);
-	if (started && strcmp(dir, qdir) == 0)
+	if (started && strcmp(dir, qdir) == 0) {
+		queue_limits_from_cfg(cfg, &lim);
+		queue_set_limits(&lim);
+		queue_set_hostname(cfg->hostname[0] ? cfg->hostname : "localhost");
 		return 0;
+	}
 	if (started && direct_workers_active() > 0) {
 		zegel_strf(err, errcap, "deliveries running: the queue stays in %s for now", qdir);
 		return -1;
 	}
 	if (queue_open(dir, err, errcap) < 0)
 		return -1;
+	queue_limits_from_cfg(cfg, &lim);
+	queue_set_limits(&lim);
+	queue_set_hostname(cfg->hostname[0] ? cfg->hostname : "localhost");
 	zegel_strf(qdir, sizeof(qdir), "%s", dir);
 	for (int i = 0; i < DIRECT_WORKERS; i++) {
 		workers[i].h = -1;
