@@ -83,6 +83,17 @@ default_hostname(char out[ZCFG_NAME_MAX])
 }
 
 void
+config_queue_defaults(struct zcfg_queue *q)
+{
+	q->lifetime = CONFIG_QUEUE_LIFETIME;
+	q->delay_warning = CONFIG_QUEUE_DELAY_WARNING;
+	q->retry_base = CONFIG_QUEUE_RETRY_BASE;
+	q->max_messages = CONFIG_QUEUE_MAX_MESSAGES;
+	q->max_size = (uint64_t)CONFIG_QUEUE_MAX_BYTES << 20;
+	q->min_free = (uint64_t)CONFIG_QUEUE_MIN_FREE << 10;
+}
+
+void
 config_init(void)
 {
 	struct zcfg *d = &config_defaults;
@@ -95,6 +106,7 @@ config_init(void)
 	d->relay.port = CONFIG_RELAY_DEFAULT_PORT;
 	d->log_level = HAL_LOG_INFO;
 	d->max_message_size = CONFIG_SMTP_MAX_MESSAGE_SIZE;
+	config_queue_defaults(&d->queue);
 	candidate = *d;
 	running = *d;
 }

@@ -76,6 +76,19 @@ format_hostport(const char *host, uint16_t port, char *buf, size_t cap)
 		snprintf(buf, cap, "%s:%u", host, port);
 }
 
+static void
+format_duration(uint32_t v, char *t, size_t cap)
+{
+	if (v != 0 && v % 86400 == 0)
+		snprintf(t, cap, "%ud", (unsigned)(v / 86400));
+	else if (v != 0 && v % 3600 == 0)
+		snprintf(t, cap, "%uh", (unsigned)(v / 3600));
+	else if (v != 0 && v % 60 == 0)
+		snprintf(t, cap, "%um", (unsigned)(v / 60));
+	else
+		snprintf(t, cap, "%us", (unsigned)v);
+}
+
 void
 config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
     void *arg)
@@ -142,6 +155,29 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 	for (int i = 0; i < c->nresolvers && i < CFG_NRESOLVERS; i++) {
 		hal_addr_format(&c->resolvers[i], true, t, sizeof(t));
 		LINE("set resolver"), WORD(t), EMIT();
+	}
+
+	/* Queue: only what differs from the Kconfig defaults. */
+	{
+		struct zcfg_queue dq;
+		const struct zcfg_queue *q = &c->queue;
+
+		config_queue_defaults(&dq);
+#define QDUR(field, words) \
+		if (q->field != dq.field) \
+			format_duration(q->field, t, sizeof(t)), LINE(words), WORD(t), EMIT();
+#define QNUM(field, words) \
+		if (q->field != dq.field) \
+			snprintf(t, sizeof(t), "%llu", (unsigned long long)q->field), \
+			    LINE(words), WORD(t), EMIT();
+		QDUR(lifetime, "set queue lifetime")
+		QDUR(delay_warning, "set queue delay-warning")
+		QDUR(retry_base, "set queue retry-base")
+		QNUM(max_messages, "set queue max-messages")
+		QNUM(max_size, "set queue max-size")
+		QNUM(min_free, "set queue min-free")
+#undef QDUR
+#undef QNUM
 	}
 
 	/* Relay: settings first, the mode line last. */

@@ -32,6 +32,9 @@ __attribute__((format(printf, 3, 4)))
 int
 config_fail(char *err, size_t errcap, const char *fmt, ...);
 
+/* The Kconfig defaults of the `set queue ...` settings. */
+void config_queue_defaults(struct zcfg_queue *q);
+
 /* Paths that follow data_dir unless set explicitly. */
 void config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX],
     char cert[ZCFG_PATH_MAX], char key[ZCFG_PATH_MAX]);

@@ -1002,6 +1002,98 @@ delete_resolver(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	return config_fail(err, cap, "delete resolver: '%s' is not configured", argv[0]);
 }
 
+/* ------------------------------------------------------------ queue */
+
+/* "90", "30s", "5m", "4h", "5d" -> seconds (at most 10 years) */
+static bool
+parse_duration(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v, mul = 1;
+
+	if (!isdigit((unsigned char)s[0]))
+		return false;
+	v = strtoull(s, &end, 10);
+	if (end[0] != 0 && end[1] != 0)
+		return false;
+	switch (end[0]) {
+	case 0: case 's': mul = 1; break;
+	case 'm': mul = 60; break;
+	case 'h': mul = 3600; break;
+	case 'd': mul = 86400; break;
+	default: return false;
+	}
+	if (v > 315360000ull / mul)
+		return false;
+	*out = (uint32_t)(v * mul);
+	return true;
+}
+
+static bool
+parse_u64_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return false;
+	*out = strtoull(s, &end, 10);
+	return *end == 0 && *out < (1ull << 50);
+}
+
+static int
+set_queue(struct zcfg *w, const char *what, const char *v, char *err, size_t cap)
+{
+	struct zcfg_queue *q = &w->queue;
+	uint32_t d;
+	uint64_t b;
+
+	if (streq(what, "lifetime") || streq(what, "delay-warning") ||
+	    streq(what, "retry-base")) {
+		bool zero_ok = streq(what, "delay-warning");
+
+		if (!parse_duration(v, &d) || (d == 0 && !zero_ok))
+			return config_fail(err, cap, "set queue %s: '%s' is not a duration "
+			    "such as 30s, 5m, 4h or 5d%s", what, v, zero_ok ? " (0 = never)" : "");
+		if (streq(what, "lifetime"))
+			q->lifetime = d;
+		else if (zero_ok)
+			q->delay_warning = d;
+		else
+			q->retry_base = d;
+		return 0;
+	}
+	if (!parse_u64_bytes(v, &b))
+		return config_fail(err, cap, "set queue %s: '%s' is not a number", what, v);
+	if (streq(what, "max-messages")) {
+		if (b < 1 || b > CONFIG_QUEUE_MAX_ENTRIES)
+			return config_fail(err, cap, "set queue max-messages: '%s' is not from 1 "
+			    "to %u (CONFIG_QUEUE_MAX_ENTRIES)", v, (unsigned)CONFIG_QUEUE_MAX_ENTRIES);
+		q->max_messages = (uint32_t)b;
+	} else if (streq(what, "max-size")) {
+		if (b < 65536)
+			return config_fail(err, cap, "set queue max-size: '%s' is below 65536 "
+			    "bytes", v);
+		q->max_size = b;
+	} else {
+		q->min_free = b;
+	}
+	return 0;
+}
+
+#define QUEUE_SETTER(fn, word) \
+	static int \
+	fn(struct zcfg *w, int argc, char **argv, char *err, size_t cap) \
+	{ \
+		(void)argc; \
+		return set_queue(w, word, argv[0], err, cap); \
+	}
+QUEUE_SETTER(set_queue_lifetime, "lifetime")
+QUEUE_SETTER(set_queue_delay_warning, "delay-warning")
+QUEUE_SETTER(set_queue_retry_base, "retry-base")
+QUEUE_SETTER(set_queue_max_messages, "max-messages")
+QUEUE_SETTER(set_queue_max_size, "max-size")
+QUEUE_SETTER(set_queue_min_free, "min-free")
+
 /* ------------------------------------------------------------ the table */
 
 static const struct stmt stmts[] = {
@@ -1026,6 +1118,12 @@ static const struct stmt stmts[] = {
 	{ "set", "relay tls", 1, 1, set_relay_tls, "starttls|implicit" },
 	{ "set", "relay require-tls", 1, 1, set_relay_require_tls, "on|off" },
 	{ "set", "relay mx-port", 1, 1, set_relay_mx_port, "PORT" },
+	{ "set", "queue lifetime", 1, 1, set_queue_lifetime, "DURATION (30s 5m 4h 5d)" },
+	{ "set", "queue delay-warning", 1, 1, set_queue_delay_warning, "DURATION (0 = never)" },
+	{ "set", "queue retry-base", 1, 1, set_queue_retry_base, "DURATION" },
+	{ "set", "queue max-messages", 1, 1, set_queue_max_messages, "N" },
+	{ "set", "queue max-size", 1, 1, set_queue_max_size, "BYTES" },
+	{ "set", "queue min-free", 1, 1, set_queue_min_free, "BYTES" },
 	{ "set", "resolver", 1, 1, set_resolver, "IP[:PORT]" },
 	{ "set", "tls cert", 1, 1, set_tls_cert, "PATH" },
 	{ "set", "tls key", 1, 1, set_tls_key, "PATH" },

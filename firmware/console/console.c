@@ -290,6 +290,38 @@ redraw(struct console *c)
 	}
 }
 
+void
+console_async_puts(struct console *c, const char *line)
+{
+	if (!c->raw) {
+		console_puts(c, line);
+		return;
+	}
+	outs(c, "\r\x1b[K");
+	console_puts(c, line);
+	if (!c->exit)
+		redraw(c);
+}
+
+void
+console_job_begin(struct console *c)
+{
+	c->jobs++;
+}
+
+void
+console_job_end(struct console *c)
+{
+	if (c->jobs > 0)
+		c->jobs--;
+}
+
+bool
+console_busy(const struct console *c)
+{
+	return c->jobs > 0;
+}
+
 static void
 set_line(struct console *c, const char *s)
 {

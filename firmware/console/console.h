@@ -70,6 +70,7 @@ struct console {
 	int bad;           /* first control byte of a piped line + 1, or 0 */
 	size_t len, cur;   /* line length and cursor */
 	char line[CONFIG_CONSOLE_LINE_MAX + 1];
+	unsigned jobs;     /* commands still printing from the loop (console_job_begin) */
 #if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
 	char hist[CONSOLE_HISTORY][CONFIG_CONSOLE_LINE_MAX + 1];
 	unsigned nhist;  /* lines stored (ring, newest at (nhist - 1) % N) */
@@ -102,6 +103,16 @@ __attribute__((format(printf, 2, 3)))
 #endif
 void
 console_printf(struct console *c, const char *fmt, ...);
+
+/* Output that arrives later, from the event loop (a job a command started,
+ * such as `test relay`): the line is printed above the line being edited; on
+ * a terminal the prompt and what was typed so far are drawn again under it.
+ * console_job_begin/end count such jobs so that `zegel run` reading piped
+ * input waits for their output before it exits (console_busy). */
+void console_async_puts(struct console *c, const char *line);
+void console_job_begin(struct console *c);
+void console_job_end(struct console *c);
+bool console_busy(const struct console *c);
 
 /* Add commands (0, or -ENOSPC after CONSOLE_MAX_REGISTER tables). A
  * registered verb may add to "show" and "test"; it may not replace a

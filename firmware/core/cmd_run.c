@@ -24,6 +24,7 @@
 #include "firmware/keys/keys.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/spool/queue.h"
 #include "firmware/smtpd/server.h"
 #include "hal/log.h"
 #include "hal/storage.h"
@@ -134,6 +135,18 @@ uart_out(void *arg, const uint8_t *p, size_t n)
 	hal_uart_posix.write(arg, p, n);
 }
 
+static int con_h = -1;
+
+/* Piped input ended: stop once the console's jobs printed their results. */
+static void
+stop_when_idle(void *arg)
+{
+	(void)arg;
+	if (console_busy(&con) && loop_timer_add(50, stop_when_idle, NULL) >= 0)
+		return;
+	loop_stop();
+}
+
 static void
 con_input(void *arg, int fd, unsigned revents)
 {
@@ -148,7 +161,8 @@ con_input(void *arg, int fd, unsigned revents)
 		return;
 	if (n <= 0) { /* end of input (Ctrl-D) or error */
 		console_eof(&con);
-		loop_stop();
+		loop_close(con_h);
+		stop_when_idle(NULL); /* after the output of `test relay` & co */
 		return;
 	}
 	console_push(&con, buf, (size_t)n);
@@ -168,7 +182,7 @@ console_start(void)
 	}
 	console_init(&con, uart_out, &uart, uart.raw);
 	console_prompt(&con);
-	if ((rc = loop_watch_fd(uart.in_fd, con_input, NULL)) < 0) {
+	if ((rc = con_h = loop_watch_fd(uart.in_fd, con_input, NULL)) < 0) {
 		hal_uart_posix.close(&uart);
 		return rc;
 	}
@@ -236,6 +250,7 @@ cmd_run(int argc, char **argv)
 	config_on_commit(on_commit, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
+	queue_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;
 	rc = loop_run();

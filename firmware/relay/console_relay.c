@@ -6,9 +6,12 @@
  *   test relay   connect to the smarthost, STARTTLS (or implicit TLS), verify
  *                the certificate, EHLO, QUIT — sends no mail — and print the
  *                certificate subject, issuer, expiry, TLS version and suite.
- *                It runs to completion (at most RELAY_TEST_TIMEOUT_MS) while
- *                the console waits; SMTP sessions pause for that time.
+ *                It runs as a job on the event loop (at most
+ *                RELAY_TEST_TIMEOUT_MS): the prompt comes back at once, SMTP
+ *                sessions go on, and the findings are printed as they come
+ *                (console_async_puts), ending with "relay: OK" or "relay: FAILED".
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +24,14 @@
 static void
 emit_line(void *arg, const char *line)
 {
-	console_puts(arg, line);
+	console_async_puts(arg, line);
+}
+
+static void
+test_done(void *arg, int rc)
+{
+	(void)rc;
+	console_job_end(arg);
 }
 
 static int
@@ -67,6 +77,7 @@ static int
 test_relay(struct console *c, int argc, char **argv, const char *line)
 {
 	const struct zcfg *cfg = zcfg_running();
+	int rc;
 
 	(void)argc;
 	(void)argv;
@@ -75,8 +86,16 @@ test_relay(struct console *c, int argc, char **argv, const char *line)
 		console_puts(c, "test relay: no smarthost configured (set relay smarthost HOST[:PORT])");
 		return 1;
 	}
-	return smarthost_probe(&cfg->relay, cfg->hostname[0] ? cfg->hostname : "localhost",
-	    RELAY_TEST_TIMEOUT_MS, emit_line, c) == 0 ? 0 : 1;
+	rc = smarthost_probe_start(&cfg->relay, cfg->hostname[0] ? cfg->hostname : "localhost",
+	    RELAY_TEST_TIMEOUT_MS, emit_line, test_done, c);
+	if (rc == -EBUSY) {
+		console_puts(c, "test relay: a test is already running; its result follows");
+		return 1;
+	}
+	if (rc < 0)
+		return 1; /* the probe said why */
+	console_job_begin(c);
+	return 0;
 }
 
 static const struct console_cmd relay_cmds[] = {

@@ -1,7 +1,8 @@
 /*
- * smarthost_probe(): `test relay` on the console and `zegel relay-check`.
- * A small blocking poll() loop around the same upstream glue the relay
- * target uses, with a TLS config that verifies optionally so the
+ * smarthost_probe(): `zegel relay-check`, a small blocking poll() loop, and
+ * smarthost_probe_start(): `test relay` on the console, the same probe as a
+ * job on the event loop. Both drive the same upstream glue the relay target
+ * uses, with a TLS config that verifies optionally so the
  * certificate can be shown even when it is wrong. It never sends MAIL
  * (smtpc probe mode stops after EHLO over TLS) and reports failure when the
  * certificate does not verify.
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/core/loop.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
 #include "hal/clock.h"
@@ -33,36 +35,89 @@ say(void (*emit)(void *, const char *), void *arg, const char *fmt, ...)
 /* Static: one probe at a time, and the struct is large for a stack. */
 static struct upstream pu;
 static struct tls_client_conf probe_conf;
+static struct {
+	bool running;
+	int h, timer;
+	struct smtpc_params params;
+	char helo[ZCFG_NAME_MAX];
+	void (*emit)(void *arg, const char *line);
+	void (*done)(void *arg, int rc);
+	void *arg;
+} async = { .h = -1, .timer = -1 };
 
-int
-smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
-    void (*emit)(void *arg, const char *line), void *arg)
+/* Resolve, load the CA bundle, announce, set up pu. 0, or -1 (said why). */
+static int
+probe_prepare(const struct zcfg_relay *r, const char *helo, struct hal_addr *a,
+    struct smtpc_params *params, void (*emit)(void *arg, const char *line), void *arg)
 {
-	const struct hal_net_ops *net = hal_net();
-	struct smtpc_params params = { .helo = helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
-		.implicit_tls = r->implicit_tls, .probe = true };
-	struct hal_addr a;
 	char err[200], peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
-	uint64_t deadline = hal_clock_mono_ms() + timeout_ms;
-	int fd, rc = -1;
 
-	if (smarthost_resolve(r, &a, err, sizeof(err)) < 0) {
+	*params = (struct smtpc_params){ .helo = helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
+		.implicit_tls = r->implicit_tls, .probe = true };
+	if (smarthost_resolve(r, a, err, sizeof(err)) < 0) {
 		say(emit, arg, "relay: %s", err);
 		return -1;
 	}
-	smarthost_peer_name(r, &a, peer, sizeof(peer));
+	smarthost_peer_name(r, a, peer, sizeof(peer));
 	if (tls_client_conf_load(&probe_conf, r->ca_file, true, err, sizeof(err)) < 0) {
 		say(emit, arg, "relay: %s", err);
 		return -1;
 	}
 	say(emit, arg, "relay: connecting to %s (%s, CA file %s)", peer,
 	    r->implicit_tls ? "implicit TLS" : "STARTTLS", probe_conf.ca_file);
-	if (upstream_init(&pu, &params, &probe_conf, r->host, peer, NULL, 0, NULL, true) < 0)
-		goto out;
+	if (upstream_init(&pu, params, &probe_conf, r->host, peer, NULL, 0, NULL, true) < 0) {
+		tls_client_conf_free(&probe_conf);
+		return -1;
+	}
+	return 0;
+}
+
+/* What the probe found; frees pu and the TLS config. 0 verified, -1 not. */
+static int
+probe_report(void (*emit)(void *arg, const char *line), void *arg)
+{
+	const struct relay_result *res;
+	int rc;
+
+	if (pu.tls.handshaken || pu.tls.subject[0]) {
+		say(emit, arg, "relay: certificate subject: %s", pu.tls.subject);
+		say(emit, arg, "relay: certificate issuer:  %s", pu.tls.issuer);
+		say(emit, arg, "relay: certificate expires: %s UTC", pu.tls.not_after);
+	}
+	if (pu.tls.handshaken)
+		say(emit, arg, "relay: TLS: %s, %s, verified=%s", tls_client_version(&pu.tls),
+		    tls_client_suite(&pu.tls), pu.tls.verified_by ? pu.tls.verified_by : "no");
+	if (!upstream_finished(&pu))
+		upstream_fail_io(&pu, -ETIMEDOUT);
+	res = upstream_result(&pu);
+	rc = res->code == 250 && pu.tls.handshaken && pu.tls.verified_by ? 0 : -1;
+	say(emit, arg, "relay: %s: %d %s %s", rc == 0 ? "OK" : "FAILED", res->code, res->esc,
+	    res->text);
+	upstream_free(&pu);
+	tls_client_conf_free(&probe_conf);
+	return rc;
+}
+
+int
+smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
+    void (*emit)(void *arg, const char *line), void *arg)
+{
+	const struct hal_net_ops *net = hal_net();
+	struct smtpc_params params;
+	struct hal_addr a;
+	uint64_t deadline = hal_clock_mono_ms() + timeout_ms;
+	int fd;
+
+	if (async.running) {
+		say(emit, arg, "relay: a test is already running");
+		return -1;
+	}
+	if (probe_prepare(r, helo, &a, &params, emit, arg) < 0)
+		return -1;
 	fd = net->connect_tcp(&a);
 	if (fd < 0) {
 		upstream_fail_io(&pu, fd);
-		goto report;
+		return probe_report(emit, arg);
 	}
 	for (;;) {
 		struct hal_pollfd pf = { .fd = fd };
@@ -130,25 +185,126 @@ smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_m
 		}
 	}
 	net->close(fd);
-report:
-	if (pu.tls.handshaken || pu.tls.subject[0]) {
-		say(emit, arg, "relay: certificate subject: %s", pu.tls.subject);
-		say(emit, arg, "relay: certificate issuer:  %s", pu.tls.issuer);
-		say(emit, arg, "relay: certificate expires: %s UTC", pu.tls.not_after);
+	return probe_report(emit, arg);
+}
+
+/* ------------------------------------------------------------ on the loop */
+
+static void
+async_settle(bool force)
+{
+	void (*done)(void *, int) = async.done;
+	void *arg = async.arg;
+	int rc;
+
+	if (!async.running)
+		return;
+	if (!force && !(upstream_finished(&pu) && upstream_can_close(&pu)))
+		return;
+	if (async.h >= 0)
+		loop_close(async.h);
+	if (async.timer >= 0)
+		loop_timer_cancel(async.timer);
+	async.h = async.timer = -1;
+	rc = probe_report(async.emit, async.arg);
+	async.running = false;
+	done(arg, rc);
+}
+
+static size_t
+a_rx_space(void *arg, uint8_t **p)
+{
+	(void)arg;
+	return upstream_rx_space(&pu, p);
+}
+
+static void
+a_rx_done(void *arg, size_t n)
+{
+	(void)arg;
+	upstream_rx_done(&pu, n);
+	async_settle(n == 0);
+}
+
+static size_t
+a_tx_data(void *arg, const uint8_t **p)
+{
+	(void)arg;
+	return upstream_tx_data(&pu, p);
+}
+
+static void
+a_tx_done(void *arg, size_t n)
+{
+	(void)arg;
+	upstream_tx_done(&pu, n);
+	async_settle(false);
+}
+
+static void
+a_event(void *arg, enum loop_event ev, int err)
+{
+	(void)arg;
+	if (ev == LOOP_EV_CONNECTED) {
+		upstream_connected(&pu);
+		async_settle(false);
+		return;
 	}
-	if (pu.tls.handshaken)
-		say(emit, arg, "relay: TLS: %s, %s, verified=%s", tls_client_version(&pu.tls),
-		    tls_client_suite(&pu.tls), pu.tls.verified_by ? pu.tls.verified_by : "no");
-	if (!upstream_finished(&pu))
-		upstream_fail_io(&pu, -ETIMEDOUT);
-	{
-		const struct relay_result *res = upstream_result(&pu);
-		rc = res->code == 250 && pu.tls.handshaken && pu.tls.verified_by ? 0 : -1;
-		say(emit, arg, "relay: %s: %d %s %s", rc == 0 ? "OK" : "FAILED", res->code, res->esc,
-		    res->text);
+	upstream_fail_io(&pu, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
+	async_settle(true);
+}
+
+static const struct loop_stream_ops probe_ops = {
+	.rx_space = a_rx_space,
+	.rx_done = a_rx_done,
+	.tx_data = a_tx_data,
+	.tx_done = a_tx_done,
+	.event = a_event,
+};
+
+static void
+a_deadline(void *arg)
+{
+	(void)arg;
+	async.timer = -1;
+	upstream_fail_io(&pu, -ETIMEDOUT);
+	async_settle(true);
+}
+
+int
+smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
+    void (*emit)(void *arg, const char *line), void (*done)(void *arg, int rc), void *arg)
+{
+	struct hal_addr a;
+
+	if (async.running)
+		return -EBUSY;
+	snprintf(async.helo, sizeof(async.helo), "%s", helo);
+	if (probe_prepare(r, async.helo, &a, &async.params, emit, arg) < 0)
+		return -EINVAL;
+	async.emit = emit;
+	async.done = done;
+	async.arg = arg;
+	async.running = true;
+	async.timer = loop_timer_add(timeout_ms, a_deadline, NULL);
+	async.h = loop_connect(&a, &probe_ops, NULL);
+	if (async.h < 0) {
+		upstream_fail_io(&pu, async.h);
+		async.h = -1;
+		/* report from the loop, not inside the command */
+		if (async.timer >= 0)
+			loop_timer_cancel(async.timer);
+		async.timer = loop_timer_add(0, a_deadline, NULL);
+		if (async.timer < 0)
+			async_settle(true);
+		return 0;
 	}
-	upstream_free(&pu);
-out:
-	tls_client_conf_free(&probe_conf);
-	return rc;
+	loop_set_idle_timeout(async.h, timeout_ms);
+	return 0;
+}
+
+bool
+smarthost_probe_running(void)
+{
+	return async.running;
 }

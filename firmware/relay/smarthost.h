@@ -7,10 +7,12 @@
  *   smarthost_tls_conf()     the shared TLS client config for a CA file
  *   smarthost_probe()        blocking: connect, STARTTLS, verify, EHLO, QUIT;
  *                            never MAIL. Prints what it found through emit().
+ *   smarthost_probe_start()  the same on the event loop (`test relay`)
  */
 #ifndef ZEGEL_RELAY_SMARTHOST_H
 #define ZEGEL_RELAY_SMARTHOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,8 +40,18 @@ int smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, 
 int relay_console_register(void);
 
 /* Returns 0 if TLS was verified and EHLO answered, -1 otherwise; every
- * finding goes to emit(arg, line). timeout_ms bounds the whole probe. */
+ * finding goes to emit(arg, line). timeout_ms bounds the whole probe.
+ * Blocking (own poll loop): for `zegel relay-check`, not inside `zegel run`. */
 int smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
     void (*emit)(void *arg, const char *line), void *arg);
+/* The same probe as a job on the event loop (`test relay`): lines go to
+ * emit() as they come (the first ones, or the reason it cannot start, before
+ * this returns), then done(arg, 0 verified | -1) once, from the loop, after
+ * the last line. Returns 0 if the job runs (done() follows), -EBUSY while
+ * another probe runs, -EINVAL if it could not start (emit said why; no
+ * done()). One probe at a time. */
+int smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
+    void (*emit)(void *arg, const char *line), void (*done)(void *arg, int rc), void *arg);
+bool smarthost_probe_running(void);
 
 #endif

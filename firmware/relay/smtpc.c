@@ -89,6 +89,21 @@ smtpc_init(struct smtpc *c, const struct smtpc_params *p)
 	c->state = SMTPC_S_GREETING;
 	c->tls = p->implicit_tls;
 	c->bol = true;
+	if (p->rcpt_results != NULL && p->nrcpt > 0)
+		memset(p->rcpt_results, 0, p->nrcpt * sizeof(p->rcpt_results[0]));
+}
+
+/* Where recipient i's refusal is kept, NULL if nowhere. */
+static struct smtpc_result *
+rcpt_slot(const struct smtpc *c, unsigned i)
+{
+	if (i >= c->p->nrcpt)
+		return NULL;
+	if (c->p->rcpt_results != NULL)
+		return &c->p->rcpt_results[i];
+	if (i < SMTPC_RCPT_RESULTS)
+		return (struct smtpc_result *)&c->rcpt_res[i];
+	return NULL;
 }
 
 void
@@ -130,10 +145,12 @@ smtpc_ext(const struct smtpc *c)
 const struct smtpc_result *
 smtpc_rcpt_result(const struct smtpc *c, unsigned i)
 {
+	const struct smtpc_result *r;
+
 	if (c->p == NULL || i >= c->p->nrcpt)
 		return NULL;
-	if (i < SMTPC_RCPT_RESULTS && c->rcpt_res[i].code != 0)
-		return &c->rcpt_res[i];
+	if ((r = rcpt_slot(c, i)) != NULL && r->code != 0)
+		return r;
 	if (c->state != SMTPC_S_END)
 		return NULL;
 	return &c->res;
@@ -443,7 +460,7 @@ start_mail(struct smtpc *c)
 			quit(c);
 			return;
 		}
-	if (p->partial_ok && p->nrcpt > SMTPC_RCPT_RESULTS) {
+	if (p->partial_ok && p->rcpt_results == NULL && p->nrcpt > SMTPC_RCPT_RESULTS) {
 		finish(c, SMTPC_EV_FAILED, SMTPC_E_STATE, 451, "4.5.3",
 		    "internal: %u recipients, at most %u per transaction with per-recipient results",
 		    p->nrcpt, (unsigned)SMTPC_RCPT_RESULTS);
@@ -775,9 +792,10 @@ on_reply(struct smtpc *c)
 			c->rcpt_ok++;
 		} else if (!c->mail_failed) {
 			char what[300];
-			if (i < SMTPC_RCPT_RESULTS) {
+			struct smtpc_result *slot = rcpt_slot(c, i);
+			if (slot != NULL) {
 				zegel_strf(what, sizeof(what), "upstream refused <%s>", addr);
-				record_into(c, &c->rcpt_res[i], SMTPC_E_RCPT, "5.1.0", what);
+				record_into(c, slot, SMTPC_E_RCPT, "5.1.0", what);
 			}
 			if (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500)) {
 				zegel_strf(what, sizeof(what), "upstream refused <%s>%s", addr,

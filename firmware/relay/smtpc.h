@@ -93,7 +93,8 @@
 #define SMTPC_TEXT_MAX 240   /* result text kept, NUL included */
 #define SMTPC_ADDR_MAX 513   /* a path without <> (RFC 5321 4.5.3.1.3: 256) + NUL */
 #ifndef SMTPC_RCPT_RESULTS
-#define SMTPC_RCPT_RESULTS 32 /* per-recipient results kept (partial_ok: max nrcpt) */
+#define SMTPC_RCPT_RESULTS 16 /* per-recipient results kept inside the context
+				 (partial_ok without rcpt_results: max nrcpt) */
 #endif
 
 /* How much TLS the caller's policy demands (RFC 3207, RFC 7672 2.2). */
@@ -177,7 +178,12 @@ struct smtpc_params {
 				     client's declared SIZE (0: none, no SIZE= sent) */
 	bool partial_ok;          /* queue mode: refused recipients are recorded one by one
 				     (smtpc_rcpt_result) and the message goes to the accepted
-				     ones; none accepted: FAILED. nrcpt <= SMTPC_RCPT_RESULTS. */
+				     ones; none accepted: FAILED. nrcpt <= SMTPC_RCPT_RESULTS
+				     unless rcpt_results is given. */
+	struct smtpc_result *rcpt_results; /* optional, caller-owned, nrcpt entries
+				     (zeroed by smtpc_init): where smtpc_rcpt_result()
+				     keeps its records; NULL: the context's own
+				     SMTPC_RCPT_RESULTS */
 };
 
 /* What the upstream offered in its last EHLO reply. */
@@ -271,7 +277,8 @@ const struct smtpc_result *smtpc_result(const struct smtpc *c);
  * words in text); otherwise the final-dot reply (250 ...) or, if the
  * transaction failed as a whole (session, MAIL, DATA, dot, connection), the
  * same as smtpc_result(). NULL for i >= nrcpt or before the end. Refusals are
- * kept for the first SMTPC_RCPT_RESULTS recipients. */
+ * kept for every recipient with params->rcpt_results, else for the first
+ * SMTPC_RCPT_RESULTS. */
 const struct smtpc_result *smtpc_rcpt_result(const struct smtpc *c, unsigned i);
 /* Stepwise mode. smtpc_rcpt: 0 taken, -1 not now (one is outstanding, DATA
  * was sent, the session ended: see smtpc_event) or too long. smtpc_data: 0

@@ -58,10 +58,32 @@ static char recbuf[QUEUE_STATE_MAX];
 static struct queue_state scratch;
 static uint8_t copybuf[4096];
 static char orighdr[ORIG_HEADERS_MAX];
+static void (*wake_fn)(void *arg);
+static void *wake_arg;
 static void (*fault_fn)(unsigned step);
 static unsigned fault_step;
 
 /* ------------------------------------------------------------ helpers */
+
+void
+queue_set_wakeup(void (*fn)(void *arg), void *arg)
+{
+	wake_fn = fn;
+	wake_arg = arg;
+}
+
+static void
+wake(void)
+{
+	if (wake_fn != NULL)
+		wake_fn(wake_arg);
+}
+
+bool
+queue_is_open(void)
+{
+	return qopen;
+}
 
 void
 queue_test_set_fault(void (*fn)(unsigned step))
@@ -754,7 +776,10 @@ queue_limits_from_cfg(const struct zcfg *cfg, struct queue_limits *l)
 	l->lifetime = q->lifetime ? q->lifetime : CONFIG_QUEUE_LIFETIME;
 	l->delay_warning = q->delay_warning;
 	l->retry_base = q->retry_base ? q->retry_base : CONFIG_QUEUE_RETRY_BASE;
-	l->retry_max = CONFIG_QUEUE_RETRY_MAX;
+	/* 5 min doubling to 1 h by default; a shorter base (tests) scales the cap */
+	l->retry_max = (int64_t)CONFIG_QUEUE_RETRY_MAX * l->retry_base / CONFIG_QUEUE_RETRY_BASE;
+	if (l->retry_max < l->retry_base)
+		l->retry_max = l->retry_base;
 	l->max_messages = q->max_messages ? q->max_messages : CONFIG_QUEUE_MAX_MESSAGES;
 	l->max_bytes = q->max_size ? q->max_size : (uint64_t)CONFIG_QUEUE_MAX_BYTES << 20;
 	l->min_free = q->min_free;
@@ -904,6 +929,7 @@ commit_entry(struct queue_state *st, body_fn body, void *arg, char id[QUEUE_ID_M
 	nents++;
 	nbytes += st->size;
 	memcpy(id, st->id, QUEUE_ID_MAX);
+	wake();
 	return 0;
 }
 
@@ -1339,6 +1365,7 @@ queue_flush(int64_t now)
 		refresh((int)e, st);
 	}
 	hal_log(HAL_LOG_INFO, MOD, "flush: every waiting message is due now");
+	wake();
 }
 
 int

@@ -135,7 +135,13 @@ void queue_job_end(struct queue_job *j, int64_t now);
 int64_t queue_next_due(void);       /* earliest next attempt (for the timer), -1 none */
 void queue_flush(int64_t now);      /* all pending recipients due now */
 
+/* The delivery side's wake-up: called (from queue_commit(), queue_flush()
+ * and when a DSN is queued) when something may have become due earlier than
+ * the last queue_next_due() said. NULL: none. */
+void queue_set_wakeup(void (*fn)(void *arg), void *arg);
+
 /* Console / inspection. */
+bool queue_is_open(void);
 unsigned queue_count(void);
 uint64_t queue_bytes(void);
 /* remove an entry without bounce (logged); -ENOENT unknown, -EBUSY in flight */
@@ -180,6 +186,10 @@ int  queue_state_format(const struct queue_state *st, char *buf, size_t cap);
 int  queue_state_get(const char *id, struct queue_state *st);
 /* Iterate the index: fn(arg, id, created, size) per entry; for `show queue`. */
 void queue_foreach(void (*fn)(void *arg, const char *id), void *arg);
+
+/* `show queue`, `show queue ID`, `queue flush`, `queue delete ID`
+ * (firmware/spool/console_queue.c) */
+int  queue_console_register(void);
 
 /* ------------------------------------------------------------ tests */
 /* Every storage call of the queue first calls the hook (if set) with a

@@ -15,11 +15,16 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "firmware/config/config.h"
+#include "firmware/console/console.h"
 #include "firmware/spool/queue.h"
+#include "zegel/cfg.h"
+#include "hal/clock.h"
 #include "hal/storage.h"
 
 #define T0 1800000000LL
@@ -539,6 +544,163 @@ test_state_parse(void **state)
 	assert_int_equal(queue_state_format(&a, buf, 20), -ENOSPC);
 }
 
+static char dumped[4096];
+
+static void
+dump_line(void *arg, const char *line)
+{
+	(void)arg;
+	strncat(dumped, line, sizeof(dumped) - strlen(dumped) - 2);
+	strcat(dumped, "\n");
+}
+
+/* `set queue ...`: durations and sizes parsed, bad values refused, limits
+ * derived, only non-default lines dumped. */
+static void
+test_config(void **state)
+{
+	struct queue_limits l;
+	static const char *const bad[] = {
+		"set queue lifetime 0", "set queue lifetime 5x", "set queue lifetime -1",
+		"set queue lifetime 5dd", "set queue retry-base 0", "set queue max-messages 0",
+		"set queue max-size 12", "set queue min-free lots", "set queue lifetime 99999d",
+		"set queue max-messages 99999999",
+	};
+	char e[256];
+
+	(void)state;
+	config_init();
+	queue_limits_from_cfg(zcfg_running(), &l);
+	assert_int_equal(l.lifetime, 5 * 86400);
+	assert_int_equal(l.delay_warning, 4 * 3600);
+	assert_int_equal(l.retry_base, 300);
+	assert_int_equal(l.retry_max, 3600);
+	dumped[0] = 0;
+	config_dump(zcfg_running(), false, dump_line, NULL);
+	assert_null(strstr(dumped, "set queue"));
+	assert_int_equal(config_set_line("set queue lifetime 2h", e, sizeof(e)), 0);
+	assert_int_equal(config_set_line("set queue delay-warning 0", e, sizeof(e)), 0);
+	assert_int_equal(config_set_line("set queue retry-base 30s", e, sizeof(e)), 0);
+	assert_int_equal(config_set_line("set queue max-messages 7", e, sizeof(e)), 0);
+	assert_int_equal(config_set_line("set queue max-size 1000000", e, sizeof(e)), 0);
+	assert_int_equal(config_set_line("set queue min-free 4096", e, sizeof(e)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(config_set_line(bad[i], e, sizeof(e)), 0);
+	assert_int_equal(config_commit(e, sizeof(e)), 0);
+	queue_limits_from_cfg(zcfg_running(), &l);
+	assert_int_equal(l.lifetime, 7200);
+	assert_int_equal(l.delay_warning, 0);
+	assert_int_equal(l.retry_base, 30);
+	assert_int_equal(l.retry_max, 360);
+	assert_int_equal(l.max_messages, 7);
+	assert_int_equal(l.max_bytes, 1000000);
+	assert_int_equal(l.min_free, 4096);
+	dumped[0] = 0;
+	config_dump(zcfg_running(), false, dump_line, NULL);
+	assert_non_null(strstr(dumped, "set queue lifetime 2h\nset queue delay-warning 0s\n"
+	    "set queue retry-base 30s\nset queue max-messages 7\nset queue max-size 1000000\n"
+	    "set queue min-free 4096\n"));
+}
+
+static char cout[65536];
+
+static void
+ccap(void *arg, const uint8_t *p, size_t n)
+{
+	size_t have = strlen(cout);
+
+	(void)arg;
+	assert_true(have + n < sizeof(cout));
+	memcpy(cout + have, p, n);
+	cout[have + n] = 0;
+}
+
+static void
+run_cmd(const char *l)
+{
+	static struct console con;
+
+	cout[0] = 0;
+	console_init(&con, ccap, NULL, false);
+	console_execute(&con, l);
+}
+
+static int64_t
+fixed_now(void)
+{
+	return T0 + 3 * 86400;
+}
+
+static uint64_t
+fixed_mono(void)
+{
+	return 0;
+}
+
+static const struct hal_clock_ops fixed_clock = { "fixed", fixed_now, fixed_mono };
+
+/* `show queue`, `show queue ID`, `queue flush`, `queue delete ID`, help */
+static void
+test_console(void **state)
+{
+	char id[QUEUE_ID_MAX], id2[QUEUE_ID_MAX], l[64];
+	static struct queue_job j;
+	int64_t now = fixed_now();
+	struct queue_new q = {
+		.mail_from = "s@example.org", .rcpts = "x@a.test\0y@b.test", .nrcpt = 2,
+		.spool_path = spool, .now = now - 7200,
+	};
+
+	(void)state;
+	config_init();
+	console_reset_registry();
+	hal_clock_set(&fixed_clock);
+	assert_int_equal(queue_console_register(), 0);
+	assert_int_equal(queue_commit(&q, id), 0);
+	q.now = now;
+	q.nrcpt = 1;
+	assert_int_equal(queue_commit(&q, id2), 0);
+	assert_int_equal(queue_next_job(now, &j), 1);   /* first entry, a.test */
+	assert_string_equal(j.id, id);
+	queue_job_result(&j, 0, 451, "4.7.1", "greylisted", now);
+	queue_job_end(&j, now);
+	run_cmd("show queue");
+	assert_non_null(strstr(cout, id));
+	assert_non_null(strstr(cout, "age 2h00m"));
+	assert_non_null(strstr(cout, "from <s@example.org>"));
+	assert_non_null(strstr(cout, "to <x@a.test> deferred next in 5m00s (451 4.7.1 greylisted);"
+	    " <y@b.test> waiting next now"));
+	assert_non_null(strstr(cout, id2));
+	assert_non_null(strstr(cout, "queue: 2 messages"));
+	snprintf(l, sizeof(l), "show queue %s", id);
+	run_cmd(l);
+	assert_non_null(strstr(cout, "to: <x@a.test> deferred next in 5m00s (451 4.7.1 greylisted),"
+	    " attempts 1"));
+	assert_non_null(strstr(cout, "to: <y@b.test> waiting next now"));
+	run_cmd("show queue NOSUCH");
+	assert_non_null(strstr(cout, "no queue entry 'NOSUCH'"));
+	run_cmd("queue flush");
+	assert_non_null(strstr(cout, "all waiting recipients due now"));
+	run_cmd("show queue");
+	assert_non_null(strstr(cout, "to <x@a.test> deferred next now"));
+	snprintf(l, sizeof(l), "queue delete %s", id2);
+	run_cmd(l);
+	assert_non_null(strstr(cout, "deleted (no bounce sent)"));
+	assert_int_equal(queue_count(), 1);
+	run_cmd(l);
+	assert_non_null(strstr(cout, "no queue entry"));
+	run_cmd("queue delete");
+	assert_non_null(strstr(cout, "usage: queue delete ID"));
+	run_cmd("help");
+	assert_non_null(strstr(cout, "show queue"));
+	assert_non_null(strstr(cout, "queue flush"));
+	assert_non_null(strstr(cout, "queue delete"));
+	queue_close();
+	run_cmd("show queue");
+	assert_non_null(strstr(cout, "not in use"));
+	hal_clock_set(&hal_clock_posix);
+}
+
 /* ------------------------------------------------------------ kill tests */
 
 static unsigned kill_at;
@@ -713,6 +875,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inflight_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_parse, setup, teardown),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test_setup_teardown(test_console, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_update, setup, teardown),
 	};

@@ -1042,6 +1042,47 @@ test_partial_ok_limits(void **st)
 	assert_int_equal(r.res.code, 451);
 	assert_string_equal(r.res.esc, "4.5.3");
 	assert_null(strstr(r.out, "MAIL"));
+	/* with the caller's storage there is no such limit */
+	{
+		static struct smtpc_result rr[SMTPC_RCPT_RESULTS + 1];
+		static char replies[(SMTPC_RCPT_RESULTS + 2) * 16];
+		const char *s2[] = {GREET, EHLO_PLAIN, TLS_GO, EHLO_TLS, "250 2.1.0 Ok\r\n",
+			replies, "354 go\r\n", "250 2.0.0 Ok\r\n", NULL};
+		size_t k = 0;
+
+		for (unsigned i = 0; i <= SMTPC_RCPT_RESULTS; i++)
+			k += (size_t)snprintf(replies + k, sizeof(replies) - k, "%s\r\n",
+			    i == SMTPC_RCPT_RESULTS ? "550 5.1.1 no" : "250 ok");
+		/* one chunk of RCPT replies would be wrong without PIPELINING:
+		 * feed them reply by reply through play() */
+		memset(rr, 0xa5, sizeof(rr));
+		p.rcpt_results = rr;
+		body_src = "x\r\n";
+		body_len = 3;
+		smtpc_init(&c, &p);
+		for (int i = 0; s2[i]; i++) {
+			const uint8_t *o;
+			const char *q = s2[i];
+			while (*q) {
+				const char *e = strchr(q, '\n') + 1;
+				smtpc_push(&c, (const uint8_t *)q, (size_t)(e - q));
+				q = e;
+				if (smtpc_event(&c) == SMTPC_EV_NEED_TLS)
+					smtpc_tls_up(&c);
+				if (smtpc_event(&c) == SMTPC_EV_NEED_BODY) {
+					smtpc_body(&c, (const uint8_t *)body_src, body_len);
+					assert_int_equal(smtpc_body_end(&c), 0);
+				}
+				smtpc_out_ack(&c, smtpc_out(&c, &o));
+			}
+		}
+		assert_int_equal(smtpc_event(&c), SMTPC_EV_DONE);
+		assert_int_equal(smtpc_rcpt_result(&c, 0)->code, 250);
+		assert_ptr_equal(smtpc_rcpt_result(&c, SMTPC_RCPT_RESULTS), &rr[SMTPC_RCPT_RESULTS]);
+		assert_int_equal(rr[SMTPC_RCPT_RESULTS].code, 550);
+		assert_int_equal(rr[0].code, 0); /* zeroed by init: accepted ones stay 0 */
+		smtpc_free(&c);
+	}
 	/* before the end there is no per-recipient verdict */
 	p = params();
 	p.partial_ok = true;

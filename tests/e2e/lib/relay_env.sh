@@ -6,8 +6,10 @@
 #   relay_postfix_up DIR PORT      test PKI in DIR/pki, Postfix in DIR/pf on
 #                                  127.0.0.1:PORT (tests/e2e/relay/postfix.sh);
 #                                  "postconf -e" lines from RELAY_POSTFIX_EXTRA
-#                                  (one per line) change its main.cf; exits the
-#                                  suite if it does not start
+#                                  (one per line) change its main.cf, then a
+#                                  function relay_postfix_hook, if the suite
+#                                  defines one, gets DIR/pf; exits the suite
+#                                  if Postfix does not start
 #   relay_zegel_up DIR BASEPORT PFPORT [SET-LINE...]
 #                                  zegel run in smarthost mode towards PFPORT
 #                                  (DIR/zegel.conf, DIR/zegel.log); returns 1
@@ -43,6 +45,9 @@ relay_postfix_up() {
 		while IFS= read -r line; do
 			[ -n "$line" ] && postconf -c "$d/pf/etc" -e "$line"
 		done <<<"$RELAY_POSTFIX_EXTRA"
+	fi
+	if declare -F relay_postfix_hook >/dev/null; then
+		relay_postfix_hook "$d/pf"
 	fi
 	if postfix_start "$d/pf" && smtpd_wait_port "$port"; then
 		ok "private Postfix listens on 127.0.0.1:$port"
