@@ -30,7 +30,8 @@ struct worker {
 	int h;                  /* loop handle, -1 none */
 	struct dane_verify dv;
 	struct smtpc_params params;
-	char rcpts[SMTPC_RCPT_RESULTS * QUEUE_ADDR_MAX];
+	char rcpts[QUEUE_JOB_RCPTS * QUEUE_ADDR_MAX];
+	struct smtpc_result rres[QUEUE_JOB_RCPTS]; /* per-recipient verdicts */
 	char path[ZCFG_PATH_MAX + 64];
 	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
 	char tls_host[ZCFG_NAME_MAX];
@@ -40,7 +41,7 @@ struct worker {
 	int fail_code;
 	char fail_esc[12];
 	char fail_text[240];
-	bool final[SMTPC_RCPT_RESULTS];
+	bool final[QUEUE_JOB_RCPTS];
 };
 
 static struct worker workers[DIRECT_WORKERS];
@@ -112,8 +113,8 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
 static void
 note_failure(struct worker *w, int code, const char *esc, const char *text)
 {
-	/* A permanent verdict or the first one wins; later transient ones only
-	 * replace a less specific earlier one. */
+	/* A permanent verdict sticks; otherwise the latest failure is kept (as
+	 * Postfix reports the last MX tried). */
 	if (w->fail_code >= 500)
 		return;
 	w->fail_code = code;
@@ -300,8 +301,18 @@ settle_connection(struct worker *w)
 		return;
 	}
 	/* session-level failure: remember why, next address or MX */
-	note_failure(w, r->code >= 500 ? 451 : r->code, r->code >= 500 ? "4.4.0" : r->esc,
-	    r->text);
+	if (w->plan.hosts[w->host].policy == MXPLAN_DANE &&
+	    (smtpc_result(&w->up.smtp)->err == SMTPC_E_NO_STARTTLS ||
+		smtpc_result(&w->up.smtp)->err == SMTPC_E_STARTTLS)) {
+		/* RFC 7672 2.2: TLSA published, no TLS: a downgrade, not a choice */
+		char t[240];
+		zegel_strf(t, sizeof(t), "%s publishes TLSA but did not do STARTTLS "
+		    "(stripped?): %s", w->peer, r->text);
+		note_failure(w, 451, "4.7.5", t);
+	} else {
+		note_failure(w, r->code >= 500 ? 451 : r->code, r->code >= 500 ? "4.4.0" : r->esc,
+		    r->text);
+	}
 	hal_log(HAL_LOG_INFO, LOGM, "%s: %s not used: %s %s", w->job.id, w->peer, r->esc, r->text);
 	upstream_free(&w->up);
 	w->up_live = false;
@@ -366,6 +377,7 @@ try_next(struct worker *w)
 			.smtputf8 = w->job.smtputf8,
 			.tls_mode = need_tls ? SMTPC_TLS_REQUIRED : SMTPC_TLS_OPPORTUNISTIC,
 			.partial_ok = true,
+			.rcpt_results = w->rres,
 		};
 		if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
 			note_failure(w, 451, "4.7.5", err);
@@ -413,11 +425,6 @@ job_start(struct worker *w)
 
 	w->h = -1;
 	w->dns_id = -1;
-	/* smtpc keeps SMTPC_RCPT_RESULTS verdicts per session: the rest of a
-	 * larger domain group gets no result now and is deferred to the next
-	 * round by queue_job_end() */
-	if (w->job.nrcpt > SMTPC_RCPT_RESULTS)
-		w->job.nrcpt = SMTPC_RCPT_RESULTS;
 	for (unsigned k = 0; k < w->job.nrcpt; k++) {
 		size_t n = strlen(w->job.rcpt[k]) + 1;
 		if (off + n > sizeof(w->rcpts)) { /* cannot happen: 256-octet paths */
@@ -482,6 +489,13 @@ direct_kick(void)
 	tick_timer = loop_timer_add(0, tick, NULL);
 }
 
+static void
+wakeup(void *arg)
+{
+	(void)arg;
+	direct_kick();
+}
+
 int
 direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 {
@@ -511,6 +525,7 @@ direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 		workers[i].dns_id = -1;
 	}
 	started = true;
+	queue_set_wakeup(wakeup, NULL);
 	direct_kick();
 	return 0;
 }
@@ -563,8 +578,7 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 	zegel_strf(text, sizeof(text), "Ok: queued as %s", id);
 	relay_result_set(&res, 250, "2.0.0", text);
 	done(arg, &res);
-	direct_kick();
-	return 0;
+	return 0; /* queue_commit() woke the scheduler */
 }
 
 const struct relay_target_ops relay_direct = {
