@@ -173,11 +173,15 @@ plan_step(struct worker *w)
 		w->dns_id = id;
 		return;
 	}
-	if (w->plan.deferred) {
-		if (w->plan.null_mx)
-			note_failure(w, 556, "5.1.10", w->plan.reason);
+	if (w->plan.permanent || w->plan.deferred) {
+		/* RFC 7505 null MX and NXDOMAIN are permanent; bogus or
+		 * indeterminate DNS makes the whole domain wait */
+		if (w->plan.permanent)
+			note_failure(w, w->plan.null_mx ? 556 : 550,
+			    w->plan.esc[0] ? w->plan.esc : "5.1.2", w->plan.reason);
 		else
-			note_failure(w, 451, "4.4.3", w->plan.reason);
+			note_failure(w, 451, w->plan.esc[0] ? w->plan.esc : "4.4.3",
+			    w->plan.reason);
 		worker_end(w);
 		return;
 	}
@@ -301,7 +305,7 @@ settle_connection(struct worker *w)
 		return;
 	}
 	/* session-level failure: remember why, next address or MX */
-	if (w->plan.hosts[w->host].policy == MXPLAN_DANE &&
+	if (w->plan.hosts[w->host].tls == MXPLAN_DANE &&
 	    (smtpc_result(&w->up.smtp)->err == SMTPC_E_NO_STARTTLS ||
 		smtpc_result(&w->up.smtp)->err == SMTPC_E_STARTTLS)) {
 		/* RFC 7672 2.2: TLSA published, no TLS: a downgrade, not a choice */
@@ -320,7 +324,7 @@ settle_connection(struct worker *w)
 }
 
 static const char *
-policy_name(enum mxplan_policy p)
+policy_name(enum mxplan_tls p)
 {
 	switch (p) {
 	case MXPLAN_DANE:
@@ -347,8 +351,8 @@ try_next(struct worker *w)
 		bool need_tls;
 		int rc;
 
-		if (mh->policy == MXPLAN_SKIP || w->addr >= mh->naddr) {
-			if (mh->policy == MXPLAN_SKIP && w->addr == 0) {
+		if (mh->tls == MXPLAN_SKIP || w->addr >= mh->naddr) {
+			if (mh->tls == MXPLAN_SKIP && w->addr == 0) {
 				char t[240];
 				zegel_strf(t, sizeof(t), "MX %s not used: %s", mh->name, mh->why);
 				note_failure(w, 451, "4.7.5", t);
@@ -366,7 +370,7 @@ try_next(struct worker *w)
 		hal_addr_format(&mh->addrs[w->addr], false, ip, sizeof(ip));
 		zegel_strf(w->peer, sizeof(w->peer), "%s[%s]:%u", mh->name, ip,
 		    mh->addrs[w->addr].port);
-		need_tls = mh->policy != MXPLAN_MAY || cfg->relay.require_tls;
+		need_tls = mh->tls != MXPLAN_MAY || cfg->relay.require_tls;
 		w->params = (struct smtpc_params){
 			.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
 			.mail_from = w->job.mail_from,
@@ -384,7 +388,7 @@ try_next(struct worker *w)
 			break;
 		}
 		zegel_strf(w->tls_host, sizeof(w->tls_host), "%s",
-		    mh->policy == MXPLAN_DANE && mh->tlsa_base[0] ? mh->tlsa_base : mh->name);
+		    mh->tls == MXPLAN_DANE && mh->tlsa_base[0] ? mh->tlsa_base : mh->name);
 		rc = upstream_init(&w->up, &w->params, cc, w->tls_host, w->peer, NULL, 0, w->path,
 		    false);
 		w->up_live = true;
@@ -393,14 +397,14 @@ try_next(struct worker *w)
 			note_failure(w, 451, "4.3.0", "cannot read the queued message");
 			break;
 		}
-		if (mh->policy == MXPLAN_DANE) {
+		if (mh->tls == MXPLAN_DANE) {
 			dane_verify_init(&w->dv, mh->tlsa, mh->ntlsa, w->tls_host, w->job.domain);
 			upstream_set_verify(&w->up, dane_verify_hook, &w->dv, cc);
 		} else {
 			upstream_set_verify(&w->up, dane_encrypt_only_hook, NULL, cc);
 		}
 		hal_log(HAL_LOG_DEBUG, LOGM, "%s: trying %s (tls policy %s%s)", w->job.id, w->peer,
-		    policy_name(mh->policy), need_tls ? ", required" : "");
+		    policy_name(mh->tls), need_tls ? ", required" : "");
 		w->tried_any = true;
 		w->h = loop_connect(&mh->addrs[w->addr - 1], &worker_ops, w);
 		if (w->h < 0) {
