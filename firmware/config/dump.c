@@ -156,6 +156,8 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 		hal_addr_format(&c->resolvers[i], true, t, sizeof(t));
 		LINE("set resolver"), WORD(t), EMIT();
 	}
+	if (c->resolver_anchors[0])
+		LINE("set resolver-anchors"), WORD(c->resolver_anchors), EMIT();
 
 	/* Queue: only what differs from the Kconfig defaults. */
 	{

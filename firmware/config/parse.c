@@ -1002,6 +1002,35 @@ delete_resolver(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	return config_fail(err, cap, "delete resolver: '%s' is not configured", argv[0]);
 }
 
+/* `set resolver-anchors PATH` (an empty PATH means the built-in anchors) */
+static int
+set_resolver_anchors(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	char p[ZCFG_PATH_MAX];
+	int rc;
+
+	(void)argc;
+	if (argv[0][0] == '\0') {
+		memset(w->resolver_anchors, 0, sizeof(w->resolver_anchors));
+		return 0;
+	}
+	rc = want_path("set resolver-anchors", argv[0], p, err, cap);
+	if (rc == 0)
+		memcpy(w->resolver_anchors, p, sizeof(p));
+	return rc;
+}
+
+static int
+delete_resolver_anchors(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)cap;
+	memset(w->resolver_anchors, 0, sizeof(w->resolver_anchors));
+	return 0;
+}
+
 /* ------------------------------------------------------------ queue */
 
 /* "90", "30s", "5m", "4h", "5d" -> seconds (at most 10 years) */
@@ -1125,6 +1154,7 @@ static const struct stmt stmts[] = {
 	{ "set", "queue max-size", 1, 1, set_queue_max_size, "BYTES" },
 	{ "set", "queue min-free", 1, 1, set_queue_min_free, "BYTES" },
 	{ "set", "resolver", 1, 1, set_resolver, "IP[:PORT]" },
+	{ "set", "resolver-anchors", 1, 1, set_resolver_anchors, "PATH" },
 	{ "set", "tls cert", 1, 1, set_tls_cert, "PATH" },
 	{ "set", "tls key", 1, 1, set_tls_key, "PATH" },
 	{ "delete", "domain", 1, 1, delete_domain, "NAME" },
@@ -1133,6 +1163,7 @@ static const struct stmt stmts[] = {
 	{ "delete", "network", 1, 1, delete_network, "CIDR" },
 	{ "delete", "listener", 1, 1, delete_listener, "NAME" },
 	{ "delete", "resolver", 1, 1, delete_resolver, "IP[:PORT]" },
+	{ "delete", "resolver-anchors", 0, 0, delete_resolver_anchors, "" },
 	{ "delete", "relay", 1, 1, delete_relay, "username|password|ca-file" },
 };
 

@@ -1,7 +1,9 @@
 /*
  * zegel relay-check: what `test relay` does on the console, from the shell:
  * connect to a smarthost, STARTTLS (or implicit TLS), verify its certificate,
- * EHLO, QUIT. Sends no mail. Exit 0 if TLS was verified.
+ * EHLO, QUIT. Sends no mail. Exit 0 if TLS was verified. A host name is
+ * looked up with zegel's validating resolver (--resolver, default the
+ * nameservers of /etc/resolv.conf; --anchor as `zegel resolve`).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ emit(void *arg, const char *line)
 int
 cmd_relay_check(int argc, char **argv)
 {
+	static struct zcfg dns; /* --resolver / --anchor for the smarthost's name */
 	struct zcfg_relay r;
 	const char *helo = "localhost";
 	unsigned timeout = 20;
@@ -30,6 +33,16 @@ cmd_relay_check(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)
 			snprintf(r.ca_file, sizeof(r.ca_file), "%s", argv[++i]);
+		else if (strcmp(argv[i], "--resolver") == 0 && i + 1 < argc) {
+			if (dns.nresolvers >= 4 ||
+			    hal_addr_parse(&dns.resolvers[dns.nresolvers], argv[++i], 53) != 0) {
+				fprintf(stderr, "relay-check: bad or too many --resolver '%s'\n",
+				    argv[i]);
+				return 2;
+			}
+			dns.nresolvers++;
+		} else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc)
+			snprintf(dns.resolver_anchors, sizeof(dns.resolver_anchors), "%s", argv[++i]);
 		else if (strcmp(argv[i], "--implicit") == 0)
 			r.implicit_tls = true;
 		else if (strcmp(argv[i], "--helo") == 0 && i + 1 < argc)
@@ -51,7 +64,8 @@ cmd_relay_check(int argc, char **argv)
 			r.host[n] = '\0';
 		} else {
 			fprintf(stderr, "usage: zegel relay-check [--ca FILE] [--implicit] "
-			    "[--helo NAME] [--timeout S] HOST[:PORT]\n");
+			    "[--helo NAME] [--timeout S] [--resolver IP[:PORT]] [--anchor FILE] "
+			    "HOST[:PORT]\n");
 			return 2;
 		}
 	}
@@ -59,5 +73,6 @@ cmd_relay_check(int argc, char **argv)
 		fprintf(stderr, "relay-check: no host given\n");
 		return 2;
 	}
+	smarthost_set_dns(&dns);
 	return smarthost_probe(&r, helo, timeout * 1000u, emit, NULL) == 0 ? 0 : 1;
 }

@@ -21,6 +21,7 @@
 #include "firmware/console/console.h"
 #include "firmware/core/commands.h"
 #include "firmware/core/loop.h"
+#include "firmware/core/resolver.h"
 #include "firmware/keys/keys.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/smarthost.h"
@@ -120,6 +121,7 @@ on_commit(const struct zcfg *cfg, void *arg)
 {
 	(void)arg;
 	apply_keys(cfg);
+	resolver_configure(cfg);
 	smtpd_server_reload(cfg);
 	apply_direct(cfg);
 }
@@ -244,12 +246,16 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	loop_init();
+	if (resolver_init() != 0)
+		hal_log(HAL_LOG_ERR, LOGM, "resolver: out of memory: host names cannot be looked up");
+	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
 	smtpd_server_start(zcfg_running());
 	apply_direct(zcfg_running());
 	config_on_commit(on_commit, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
+	dane_console_register();
 	queue_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;

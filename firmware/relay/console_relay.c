@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "firmware/console/console.h"
+#include "firmware/relay/hostaddr.h"
 #include "firmware/relay/smarthost.h"
 #include "zegel/cfg.h"
 
@@ -63,11 +64,19 @@ show_relay(struct console *c, int argc, char **argv, const char *line)
 	    "");
 	console_printf(c, "relay: CA file: %s%s", r->ca_file[0] ? r->ca_file : TLS_CLIENT_DEFAULT_CA,
 	    r->ca_file[0] ? "" : " (default)");
-	if (smarthost_resolve(r, &a, err, sizeof(err)) == 0) {
-		smarthost_peer_name(r, &a, peer, sizeof(peer));
-		console_printf(c, "relay: connects to %s", peer);
-	} else {
-		console_printf(c, "relay: %s", err);
+	{
+		int n = hostaddr_now(r->host, r->port ? r->port : (r->implicit_tls ? 465 : 587), &a,
+		    1, err, sizeof(err));
+
+		if (n > 0) {
+			smarthost_peer_name(r, &a, peer, sizeof(peer));
+			console_printf(c, "relay: connects to %s", peer);
+		} else if (n == 0) { /* never a blocking lookup on the console */
+			console_printf(c, "relay: addresses of %s from the validating resolver at "
+			    "each relay", r->host);
+		} else {
+			console_printf(c, "relay: %s", err);
+		}
 	}
 	console_printf(c, "relay: messages in flight: %u", smarthost_jobs_active());
 	return 0;

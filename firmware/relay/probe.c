@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "firmware/core/loop.h"
+#include "firmware/relay/hostaddr.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
 #include "hal/clock.h"
@@ -43,18 +44,23 @@ static struct {
 	void (*emit)(void *arg, const char *line);
 	void (*done)(void *arg, int rc);
 	void *arg;
+	/* `test relay` with a host name: looked up on the loop first */
+	struct zcfg_relay relay;
+	uint32_t timeout_ms;
+	struct hostaddr_req hq;
+	struct hal_addr addrs[1];
 } async = { .h = -1, .timer = -1 };
 
 /* Resolve, load the CA bundle, announce, set up pu. 0, or -1 (said why). */
 static int
-probe_prepare(const struct zcfg_relay *r, const char *helo, struct hal_addr *a,
+probe_prepare(const struct zcfg_relay *r, const char *helo, struct hal_addr *a, bool have_addr,
     struct smtpc_params *params, void (*emit)(void *arg, const char *line), void *arg)
 {
 	char err[200], peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
 
 	*params = (struct smtpc_params){ .helo = helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
 		.implicit_tls = r->implicit_tls, .probe = true };
-	if (smarthost_resolve(r, a, err, sizeof(err)) < 0) {
+	if (!have_addr && smarthost_resolve(r, a, err, sizeof(err)) < 0) {
 		say(emit, arg, "relay: %s", err);
 		return -1;
 	}
@@ -112,7 +118,7 @@ smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_m
 		say(emit, arg, "relay: a test is already running");
 		return -1;
 	}
-	if (probe_prepare(r, helo, &a, &params, emit, arg) < 0)
+	if (probe_prepare(r, helo, &a, false, &params, emit, arg) < 0)
 		return -1;
 	fd = net->connect_tcp(&a);
 	if (fd < 0) {
@@ -271,23 +277,12 @@ a_deadline(void *arg)
 	async_settle(true);
 }
 
-int
-smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
-    void (*emit)(void *arg, const char *line), void (*done)(void *arg, int rc), void *arg)
+/* pu is set up for address a: connect (the verdict comes from the loop). */
+static void
+async_connect(const struct hal_addr *a, uint32_t timeout_ms)
 {
-	struct hal_addr a;
-
-	if (async.running)
-		return -EBUSY;
-	snprintf(async.helo, sizeof(async.helo), "%s", helo);
-	if (probe_prepare(r, async.helo, &a, &async.params, emit, arg) < 0)
-		return -EINVAL;
-	async.emit = emit;
-	async.done = done;
-	async.arg = arg;
-	async.running = true;
 	async.timer = loop_timer_add(timeout_ms, a_deadline, NULL);
-	async.h = loop_connect(&a, &probe_ops, NULL);
+	async.h = loop_connect(a, &probe_ops, NULL);
 	if (async.h < 0) {
 		upstream_fail_io(&pu, async.h);
 		async.h = -1;
@@ -297,9 +292,66 @@ smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t tim
 		async.timer = loop_timer_add(0, a_deadline, NULL);
 		if (async.timer < 0)
 			async_settle(true);
-		return 0;
+		return;
 	}
 	loop_set_idle_timeout(async.h, timeout_ms);
+}
+
+/* The smarthost's name was looked up (validating resolver, hostaddr.h). */
+static void
+probe_resolved(void *arg, struct hostaddr_req *q)
+{
+	(void)arg;
+	if (q->n > 0 && probe_prepare(&async.relay, async.helo, &async.addrs[0], true,
+	    &async.params, async.emit, async.arg) == 0) {
+		async_connect(&async.addrs[0], async.timeout_ms);
+		return;
+	}
+	if (q->n <= 0)
+		say(async.emit, async.arg, "relay: FAILED: %s", q->err);
+	async.running = false;
+	async.done(async.arg, -1);
+}
+
+int
+smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
+    void (*emit)(void *arg, const char *line), void (*done)(void *arg, int rc), void *arg)
+{
+	struct hal_addr a;
+	char err[200];
+	uint16_t port = r->port ? r->port : (r->implicit_tls ? 465 : 587);
+	int n;
+
+	if (async.running)
+		return -EBUSY;
+	snprintf(async.helo, sizeof(async.helo), "%s", helo);
+	n = hostaddr_now(r->host, port, &a, 1, err, sizeof(err));
+	if (n == 0) { /* a name: never a blocking lookup inside the daemon */
+		async.relay = *r;
+		async.timeout_ms = timeout_ms;
+		if (hostaddr_start(&async.hq, r->host, port, async.addrs, 1, probe_resolved,
+		    NULL) != 0) {
+			say(emit, arg, "relay: %s", async.hq.err);
+			return -EINVAL;
+		}
+		say(emit, arg, "relay: looking up %s with the validating resolver", r->host);
+		async.emit = emit;
+		async.done = done;
+		async.arg = arg;
+		async.running = true;
+		return 0;
+	}
+	if (n < 0) {
+		say(emit, arg, "relay: %s", err);
+		return -EINVAL;
+	}
+	if (probe_prepare(r, async.helo, &a, true, &async.params, emit, arg) < 0)
+		return -EINVAL;
+	async.emit = emit;
+	async.done = done;
+	async.arg = arg;
+	async.running = true;
+	async_connect(&a, timeout_ms);
 	return 0;
 }
 

@@ -47,9 +47,10 @@
  *    target starts connecting) or -errno (not taken: the session relays this
  *    transaction with start() instead). Calls nothing back by itself.
  *    env stays valid and unchanged until cancel() or data()'s done().
- *  - rcpt(handle, addr, done, arg): done(arg, result) exactly once, before
- *    rcpt() returns or later from the loop; one rcpt at a time (the session
- *    waits for done before the next command). result->code 250: the
+ *  - rcpt(handle, addr, done, arg): returns 0 and then calls done(arg,
+ *    result) exactly once, before rcpt() returns or later from the loop, or
+ *    returns -errno without calling it (the session answers 451 4.3.0). One
+ *    rcpt at a time (the session waits for done before the next command). result->code 250: the
  *    upstream accepted it; otherwise the reply for this RCPT (5xx with the
  *    upstream's enhanced code; 4xx and any session problem: 451 4.x.x).
  *    addr is only valid during the call.

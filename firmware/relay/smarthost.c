@@ -5,25 +5,34 @@
  * answered the final dot (or it is clear the message was not delivered), so
  * the LAN client's reply to DATA is the upstream's verdict (relay.h).
  *
- * Jobs come from a fixed pool; a full pool makes start() fail (-EBUSY), the
- * session then answers 451 4.3.0 and the client retries. The CA bundle is
- * loaded once and kept until the configured path changes.
+ * Two shapes share one job: start() (the whole message at once) and the
+ * RCPT-time session open() / rcpt() / data() / cancel() that the SMTP
+ * session uses (relay.h): smtpc in stepwise mode sends MAIL as soon as the
+ * upstream session is ready, each rcpt() is forwarded and its reply handed
+ * back, data() streams the signed message, cancel() before data() says QUIT.
+ * While the session waits for the LAN client, an idle link gets a NOOP
+ * instead of the timeout. A job ends (back to the pool) once nobody holds it
+ * and its connection is closed.
  *
- * Host names: an IP literal is used as is; a name is resolved with the C
- * library's getaddrinfo() (blocking; /etc/hosts or the system resolver) until
- * the DNS stub offers an asynchronous lookup. The certificate is checked
- * against the configured name (or the IP literal's iPAddress SAN).
+ * Jobs come from a fixed pool; a full pool makes start()/open() fail
+ * (-EBUSY): the session answers 451 4.3.0 (start) or relays that transaction
+ * with start() after DATA (open). The CA bundle is loaded once and kept
+ * until the configured path changes.
+ *
+ * Host names (hostaddr.h): an IP literal is used as is, "localhost" is the
+ * loopback addresses (RFC 6761), any other name is looked up (A, then AAAA)
+ * through zegel's validating resolver on the event loop while the job
+ * waits; a bogus or indeterminate answer means 451 4.4.3 with the reason.
+ * The certificate is checked against the configured name (or the IP
+ * literal's iPAddress SAN).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-
 #include "zegel/text.h"
 #include "firmware/core/loop.h"
+#include "firmware/relay/hostaddr.h"
 #include "firmware/relay/relay.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
@@ -59,11 +68,19 @@ struct job {
 	struct hal_addr addrs[SMARTHOST_ADDRS];
 	unsigned naddr, cur;     /* tried in order until one connects */
 	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
+	struct hostaddr_req hq;  /* the smarthost's name being looked up */
 	struct upstream up;
 };
 
 static struct job jobs[SMARTHOST_JOBS];
 static bool try_next_address(struct job *j);
+static const struct zcfg *smarthost_dns_cfg; /* resolvers for the blocking path */
+
+void
+smarthost_set_dns(const struct zcfg *cfg)
+{
+	smarthost_dns_cfg = cfg;
+}
 static struct tls_client_conf tlsconf;
 static uint32_t smarthost_timeout_ms = SMARTHOST_TIMEOUT_MS;
 
@@ -107,57 +124,26 @@ smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char
 	return 0;
 }
 
+static uint16_t
+smarthost_port(const struct zcfg_relay *r)
+{
+	return r->port ? r->port : (r->implicit_tls ? 465 : 587);
+}
+
+/* Blocking (the validating stub over the blocking transport): for the
+ * command-line tools only; the relay target looks names up on the loop. */
 int
 smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max, char *err,
     size_t errcap)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	uint16_t port = r->port ? r->port : (r->implicit_tls ? 465 : 587);
-	char portstr[8];
-	unsigned n = 0;
-	int rc;
-
 	if (r->host[0] == '\0') {
 		zegel_strf(err, errcap, "no smarthost configured (set relay smarthost HOST[:PORT])");
 		return -1;
 	}
 	if (max == 0)
 		return -1;
-	if (hal_addr_parse(&out[0], r->host, port) == 0) {
-		out[0].port = port;
-		return 1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	rc = getaddrinfo(r->host, portstr, &hints, &res);
-	if (rc != 0 || res == NULL) {
-		zegel_strf(err, errcap, "cannot resolve %s: %s", r->host, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai && n < max; ai = ai->ai_next) {
-		struct hal_addr *a = &out[n];
-
-		memset(a, 0, sizeof(*a));
-		if (ai->ai_family == AF_INET) {
-			a->family = 4;
-			memcpy(a->ip, &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, 4);
-		} else if (ai->ai_family == AF_INET6) {
-			a->family = 6;
-			memcpy(a->ip, &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, 16);
-		} else {
-			continue;
-		}
-		a->port = port;
-		n++;
-	}
-	freeaddrinfo(res);
-	if (n == 0) {
-		zegel_strf(err, errcap, "cannot resolve %s: no address", r->host);
-		return -1;
-	}
-	return (int)n;
+	return hostaddr_resolve_blocking(smarthost_dns_cfg, r->host, smarthost_port(r), out, max,
+	    err, errcap);
 }
 
 int
@@ -199,6 +185,7 @@ early_fail(struct job *j, int code, const char *esc, const char *text)
 static void
 job_release(struct job *j)
 {
+	hostaddr_cancel(&j->hq);
 	if (j->up_init)
 		upstream_free(&j->up);
 	j->up_init = false;
@@ -426,8 +413,42 @@ job_alloc(const struct relay_msg *m)
 	return NULL;
 }
 
-/* Resolve, load the CA bundle, set up the client, connect. Failures before
- * any connection end in j->fail (early), the others in the upstream. */
+/* The smarthost's addresses are known (a literal at once, a name from the
+ * resolver): connect to the first that takes. */
+static void
+job_connect(struct job *j)
+{
+	if (!connect_from(j, &j->m->cfg->relay))
+		upstream_fail_io(&j->up, -ENETUNREACH);
+}
+
+static void
+job_resolved(void *arg, struct hostaddr_req *q)
+{
+	struct job *j = arg;
+
+	if (!j->used || j->m == NULL)
+		return;
+	if (q->n <= 0) {
+		hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s: %s", j->m->id, j->m->cfg->relay.host,
+		    q->err);
+		early_fail(j, 451, "4.4.3", q->err);
+	} else {
+		char ip[HAL_ADDR_STRLEN];
+
+		hal_addr_format(&q->out[0], false, ip, sizeof(ip));
+		hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s: %d address%s (%s, validating resolver), "
+		    "first %s", j->m->id, j->m->cfg->relay.host, q->n, q->n == 1 ? "" : "es",
+		    q->any_insecure ? "insecure" : "secure", ip);
+		j->naddr = (unsigned)q->n;
+		job_connect(j);
+	}
+	settle(j);
+}
+
+/* Addresses (or start looking the name up), load the CA bundle, set up the
+ * client, connect. Failures before any connection end in j->fail (early),
+ * the others in the upstream. */
 static void
 job_begin(struct job *j, const struct relay_msg *m, bool stepwise)
 {
@@ -437,13 +458,20 @@ job_begin(struct job *j, const struct relay_msg *m, bool stepwise)
 	int rv;
 
 	zegel_strf(j->peer, sizeof(j->peer), "%s", rc->host);
-	rv = smarthost_resolve_all(rc, j->addrs, SMARTHOST_ADDRS, err, sizeof(err));
-	if (rv <= 0) {
+	if (rc->host[0] == '\0') {
+		early_fail(j, 451, "4.4.3", "no smarthost configured (set relay smarthost "
+		    "HOST[:PORT])");
+		return;
+	}
+	rv = hostaddr_now(rc->host, smarthost_port(rc), j->addrs, SMARTHOST_ADDRS, err,
+	    sizeof(err));
+	if (rv < 0) {
 		early_fail(j, 451, "4.4.3", err);
 		return;
 	}
 	j->naddr = (unsigned)rv;
-	smarthost_peer_name(rc, &j->addrs[0], j->peer, sizeof(j->peer));
+	if (rv > 0)
+		smarthost_peer_name(rc, &j->addrs[0], j->peer, sizeof(j->peer));
 	if (smarthost_tls_conf(rc->ca_file, &cc, err, sizeof(err)) < 0) {
 		early_fail(j, 451, "4.7.5", err);
 		return;
@@ -469,8 +497,13 @@ job_begin(struct job *j, const struct relay_msg *m, bool stepwise)
 		return;
 	}
 	smtpc_set_trace(&j->up.smtp, trace_state, j);
-	if (!connect_from(j, rc))
-		upstream_fail_io(&j->up, -ENETUNREACH);
+	if (j->naddr == 0) { /* a name: the validating resolver first, then job_resolved() */
+		if (hostaddr_start(&j->hq, rc->host, smarthost_port(rc), j->addrs, SMARTHOST_ADDRS,
+		    job_resolved, j) != 0)
+			early_fail(j, 451, "4.4.3", j->hq.err);
+		return;
+	}
+	job_connect(j);
 }
 
 static int

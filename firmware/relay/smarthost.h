@@ -3,7 +3,7 @@
  * (shared with `test relay` / `zegel relay-check`).
  *
  *   relay_smarthost          the relay target (relay.h contract), sync mode
- *   smarthost_resolve()      cfg host -> address (IP literal or getaddrinfo)
+ *   smarthost_resolve()      cfg host -> address (blocking; CLI only, hostaddr.h)
  *   smarthost_tls_conf()     the shared TLS client config for a CA file
  *   smarthost_probe()        blocking: connect, STARTTLS, verify, EHLO, QUIT;
  *                            never MAIL. Prints what it found through emit().
@@ -27,8 +27,13 @@ extern const struct relay_target_ops relay_smarthost;
 void smarthost_set_timeout(uint32_t ms);
 /* Messages being relayed right now (for `show relay`). */
 unsigned smarthost_jobs_active(void);
+/* Blocking lookups (hostaddr.h rules) for the command-line tools: the first
+ * address / all of them (at most max), count or -1. The relay target itself
+ * never blocks: it looks names up through resolver.h on the event loop.
+ * smarthost_set_dns(cfg): the resolvers/anchors these use (NULL: resolv.conf
+ * and the built-in anchors). */
+void smarthost_set_dns(const struct zcfg *cfg);
 int smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap);
-/* All addresses (at most max), in the resolver's order; count or -1. */
 int smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max,
     char *err, size_t errcap);
 void smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *buf,

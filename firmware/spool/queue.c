@@ -25,6 +25,7 @@ struct qent {                       /* index record, one per entry */
 	char id[QUEUE_ID_MAX];
 	int64_t created;
 	int64_t next_due;           /* earliest due pending recipient, NEVER none */
+	int64_t settle_after;       /* a failed DSN commit waits until then */
 	uint64_t size;
 	int slot;                   /* loaded slot or -1 */
 	unsigned inflight;          /* jobs out */
@@ -1045,7 +1046,7 @@ static int
 send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 {
 	static struct dsn_report rep;
-	static struct queue_state dst;
+	struct queue_state *dst = &scratch;   /* st is a slot, never scratch */
 	struct dsn_body db = { &rep };
 	char id[QUEUE_ID_MAX];
 	int rc;
@@ -1074,12 +1075,15 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 		return 0;
 	rep.headers = orighdr;
 	rep.headers_len = read_orig_headers(st->id);
-	state_init(&dst, "", now);
-	dst.is_dsn = true;
-	dst.body_8bit = st->body_8bit || st->smtputf8;
-	if (state_add_rcpt(&dst, st->from, now) != 0)
+	state_init(dst, "", now);
+	dst->is_dsn = true;
+	dst->body_8bit = st->body_8bit || st->smtputf8;
+	for (const char *c = st->from; *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			dst->smtputf8 = true;   /* RFC 6531: a UTF-8 mailbox needs SMTPUTF8 */
+	if (state_add_rcpt(dst, st->from, now) != 0)
 		return -EINVAL;
-	rc = commit_entry(&dst, dsn_body_fn, &db, id);
+	rc = commit_entry(dst, dsn_body_fn, &db, id);
 	if (rc == 0)
 		hal_log(HAL_LOG_INFO, MOD, "%s: sender %s notification: %s", st->id,
 		    delayed ? "delay" : "non-delivery", id);
@@ -1122,7 +1126,7 @@ settle_entry(int e, int64_t now)
 		} else if (!changed && send_dsn(st, QUEUE_R_BOUNCED, false, now) != 0) {
 			hal_log(HAL_LOG_ERR, MOD, "%s: cannot queue the non-delivery "
 			    "notification; will try again", st->id);
-			ents[e].next_due = now + lim.retry_base;
+			ents[e].settle_after = now + lim.retry_base;
 			return;
 		}
 		changed = true;
@@ -1160,8 +1164,8 @@ settle_entry(int e, int64_t now)
 	refresh(e, st);
 }
 
-int
-queue_next_job(int64_t now, struct queue_job *j)
+static int
+next_job(int64_t now, const char *want, struct queue_job *j)
 {
 	for (unsigned e = 0; qopen && e < CONFIG_QUEUE_MAX_ENTRIES; e++) {
 		struct queue_state *st;
@@ -1171,7 +1175,7 @@ queue_next_job(int64_t now, struct queue_job *j)
 
 		if (!ents[e].used)
 			continue;
-		if (ents[e].settle && ents[e].inflight == 0) {
+		if (ents[e].settle && ents[e].inflight == 0 && now >= ents[e].settle_after) {
 			settle_entry((int)e, now);
 			if (!ents[e].used)
 				continue;
@@ -1182,7 +1186,8 @@ queue_next_job(int64_t now, struct queue_job *j)
 			continue;
 		for (unsigned i = 0; i < st->nrcpt && first == NULL; i++)
 			if (st->r[i].state == QUEUE_R_PENDING && !st->r[i].inflight &&
-			    st->r[i].next <= now)
+			    st->r[i].next <= now &&
+			    (want == NULL || strcasecmp(domain_of(st->r[i].addr), want) == 0))
 				first = &st->r[i];
 		if (first == NULL) {
 			refresh((int)e, st);
@@ -1227,6 +1232,18 @@ queue_next_job(int64_t now, struct queue_job *j)
 		return 1;
 	}
 	return 0;
+}
+
+int
+queue_next_job(int64_t now, struct queue_job *j)
+{
+	return next_job(now, NULL, j);
+}
+
+int
+queue_next_job_for(int64_t now, const char *domain, struct queue_job *j)
+{
+	return next_job(now, domain, j);
 }
 
 int
@@ -1327,18 +1344,27 @@ queue_job_end(struct queue_job *j, int64_t now)
 	ents[e].settle = true;
 	settle_entry(e, now);
 	j->nrcpt = 0;
+	wake();
 }
 
 int64_t
 queue_next_due(void)
 {
 	int64_t due = NEVER;
+	bool slot_free = false;
 
+	for (int k = 0; k < CONFIG_QUEUE_LOADED; k++)
+		if (slots[k].ent < 0 || slots[k].pins == 0)
+			slot_free = true;
 	for (unsigned e = 0; e < CONFIG_QUEUE_MAX_ENTRIES; e++) {
 		if (!ents[e].used)
 			continue;
-		if (ents[e].settle && ents[e].inflight == 0)
-			return 0;
+		/* every slot busy with jobs: only loaded entries can go now; the
+		 * next queue_job_end() wakes the scheduler */
+		if (ents[e].slot < 0 && !slot_free)
+			continue;
+		if (ents[e].settle && ents[e].inflight == 0 && ents[e].settle_after < due)
+			due = ents[e].settle_after;
 		if (ents[e].next_due < due)
 			due = ents[e].next_due;
 	}

@@ -119,8 +119,13 @@ struct queue_job {                  /* a snapshot; ids are stable */
 	bool body_8bit, smtputf8;
 	unsigned attempts;          /* earlier attempts of these recipients (max) */
 };
-/* 1 found (recipients recorded in flight), 0 none due, -errno storage error */
+/* 1 found (recipients recorded in flight), 0 none due (or every load slot
+ * is pinned by running jobs: then queue_next_due() leaves those entries out
+ * and queue_job_end() calls the wake-up), -errno storage error */
 int  queue_next_job(int64_t now, struct queue_job *j);
+/* The same restricted to one recipient domain (case-insensitive): for
+ * reusing an open connection to that domain's MX for the next message. */
+int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);
 int  queue_job_open(const struct queue_job *j, struct hal_file *f);  /* message bytes */
 /* The message file's path (for readers that open it themselves): 0 or -errno. */
 int  queue_job_path(const struct queue_job *j, char *buf, size_t cap);
@@ -135,9 +140,10 @@ void queue_job_end(struct queue_job *j, int64_t now);
 int64_t queue_next_due(void);       /* earliest next attempt (for the timer), -1 none */
 void queue_flush(int64_t now);      /* all pending recipients due now */
 
-/* The delivery side's wake-up: called (from queue_commit(), queue_flush()
- * and when a DSN is queued) when something may have become due earlier than
- * the last queue_next_due() said. NULL: none. */
+/* The delivery side's wake-up: called (from queue_commit(), queue_flush(),
+ * queue_job_end(), also when a DSN is queued) when something may have become
+ * due earlier than the last queue_next_due() said. Called from inside those
+ * functions: it should only arm a timer, not call back into the queue. NULL: none. */
 void queue_set_wakeup(void (*fn)(void *arg), void *arg);
 
 /* Console / inspection. */

@@ -28,6 +28,28 @@ static const int client_suites[] = {
 	0,
 };
 
+static int
+conf_finish(struct tls_client_conf *cc, char *err, size_t errcap)
+{
+	int ret = mbedtls_ssl_config_defaults(&cc->conf, MBEDTLS_SSL_IS_CLIENT,
+	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+
+	if (ret != 0) {
+		zegel_strf(err, errcap, "TLS configuration failed (-0x%04x)", (unsigned)-ret);
+		tls_client_conf_free(cc);
+		return -1;
+	}
+	mbedtls_ssl_conf_min_version(&cc->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	    MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_ciphersuites(&cc->conf, client_suites);
+	mbedtls_ssl_conf_authmode(&cc->conf,
+	    cc->probe ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&cc->conf, &cc->ca, NULL);
+	mbedtls_ssl_conf_rng(&cc->conf, hal_entropy_rng, NULL);
+	cc->loaded = true;
+	return 0;
+}
+
 int
 tls_client_conf_load(struct tls_client_conf *cc, const char *ca_file, bool probe, char *err,
     size_t errcap)
@@ -54,22 +76,21 @@ tls_client_conf_load(struct tls_client_conf *cc, const char *ca_file, bool probe
 		tls_client_conf_free(cc);
 		return -1;
 	}
-	ret = mbedtls_ssl_config_defaults(&cc->conf, MBEDTLS_SSL_IS_CLIENT,
-	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
-	if (ret != 0) {
-		zegel_strf(err, errcap, "TLS configuration failed (-0x%04x)", (unsigned)-ret);
-		tls_client_conf_free(cc);
-		return -1;
-	}
-	mbedtls_ssl_conf_min_version(&cc->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-	    MBEDTLS_SSL_MINOR_VERSION_3);
-	mbedtls_ssl_conf_ciphersuites(&cc->conf, client_suites);
-	mbedtls_ssl_conf_authmode(&cc->conf,
-	    probe ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_REQUIRED);
-	mbedtls_ssl_conf_ca_chain(&cc->conf, &cc->ca, NULL);
-	mbedtls_ssl_conf_rng(&cc->conf, hal_entropy_rng, NULL);
-	cc->loaded = true;
-	return 0;
+	return conf_finish(cc, err, errcap);
+}
+
+int
+tls_client_conf_load_noca(struct tls_client_conf *cc, char *err, size_t errcap)
+{
+	memset(cc, 0, sizeof(*cc));
+	strcpy(cc->ca_file, "(none: DANE)");
+	mbedtls_ssl_config_init(&cc->conf);
+	/* An empty certificate list: mbedTLS 2.28 refuses VERIFY_REQUIRED without
+	 * a CA chain object (MBEDTLS_ERR_SSL_CA_CHAIN_REQUIRED), and an empty one
+	 * never becomes anyone's parent, so the top of every chain ends with
+	 * BADCERT_NOT_TRUSTED for the verify hook to judge. */
+	mbedtls_x509_crt_init(&cc->ca);
+	return conf_finish(cc, err, errcap);
 }
 
 void

@@ -112,6 +112,9 @@ struct tls_client {
 /* ca_file NULL or "": TLS_CLIENT_DEFAULT_CA. Returns 0 or -1 with err set. */
 int tls_client_conf_load(struct tls_client_conf *cc, const char *ca_file, bool probe, char *err,
     size_t errcap);
+/* The same policy without any CA: every chain ends untrusted and only a
+ * verify hook (firmware/tls/dane.h) can accept it. Returns 0 or -1. */
+int tls_client_conf_load_noca(struct tls_client_conf *cc, char *err, size_t errcap);
 void tls_client_conf_free(struct tls_client_conf *cc);
 
 /* Returns 0 or -1 (why set). host: DNS name or IP literal (no brackets). */

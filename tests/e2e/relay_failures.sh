@@ -2,7 +2,9 @@
 # The relay failure matrix through the whole appliance: swaks -> zegel run
 # (smarthost mode) -> a scriptable fake upstream (tests/e2e/relay/fakesmtp.py)
 # that records every byte it receives. Each case must end with the right
-# code at swaks's DATA and no envelope or message byte in plaintext.
+# code at swaks (at RCPT for session problems and refused recipients, which
+# the upstream is asked at RCPT time; at DATA for the message's own verdict)
+# and no envelope or message byte in plaintext.
 # Ports: zegel 24030-24033, fake upstream 24140-24159.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
@@ -91,6 +93,17 @@ EXTRA_CONF=
 BODY_EXTRA=$' caf\xc3\xa9'
 case_run 8bit-to-7bit 7bit good 24155 "${D}554 5\.6\.3 .*8BITMIME"
 BODY_EXTRA= SWAKS_EXTRA=
+# The client leaves after its RCPTs: the upstream session ends with QUIT and
+# never sees DATA (the session was opened at RCPT time).
+SWAKS_EXTRA='--quit-after RCPT'
+case_run quit-after-rcpt ok good 24156 '^<~ +221 '
+SWAKS_EXTRA=
+if grep -q '^RCPT TO:<bad@example.net>' "$d/fake.quit-after-rcpt.log" &&
+	grep -q '^QUIT' "$d/fake.quit-after-rcpt.log" && ! grep -q '^DATA' "$d/fake.quit-after-rcpt.log"; then
+	ok "quit-after-rcpt: the upstream got both RCPTs, then QUIT, never DATA"
+else
+	not_ok "quit-after-rcpt: upstream got RCPTs and QUIT, no DATA" "$(tail -8 "$d/fake.quit-after-rcpt.log")"
+fi
 if grep -q -- '--DOT--' "$d/fake.8bit-to-7bit.log"; then
 	not_ok "8bit-to-7bit: no final dot reached the upstream" "$(tail -5 "$d/fake.8bit-to-7bit.log")"
 else

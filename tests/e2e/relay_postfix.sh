@@ -91,6 +91,30 @@ else
 	ok "no delivery status for the refused recipient"
 fi
 
+# The same with the client pipelining (RFC 2920): the replies keep their order.
+before=$(find "$d/pf/mail/sink/new" -type f | wc -l)
+out=$(timeout 60 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls --pipeline \
+	--from printer@example.test --to nobody@example.net,alice@example.net \
+	--h-From printer@example.test --h-Subject "pipelined" 2>&1)
+if printf '%s\n' "$out" | grep -E '^<[-~]?\*? +[0-9]{3} ' | sed -n '/2\.1\.0/,$p' | head -3 |
+	tr '\n' '|' | grep -qE '^<[-~]? +250 2\.1\.0 [^|]*\|<[-~]?\*+ +550 5\.1\.1 [^|]*nobody@[^|]*\|<[-~]? +250 2\.1\.5 [^|]*accepted by'; then
+	ok "pipelined: MAIL 250, RCPT nobody 550, RCPT alice 250, in order"
+else
+	not_ok "pipelined: replies in order" "$(replies=$(printf '%s\n' "$out" | grep -E '^ *([-~]>|<)' | tail -14); echo "$replies")"
+fi
+a=$(printf '%s\n' "$out" | grep -nE '^ *[-~]> RCPT TO:<alice@example\.net>' | cut -d: -f1)
+b=$(printf '%s\n' "$out" | grep -nE '^<[-~]?\*+ +550 5\.1\.1 ' | cut -d: -f1)
+if [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]; then
+	ok "pipelined: swaks sent the second RCPT before the first one's reply"
+else
+	not_ok "pipelined: swaks really pipelined" "RCPT alice at line '$a', 550 at line '$b'"
+fi
+if postfix_wait_mail "$d/pf" $((before + 1)) 15; then
+	ok "pipelined: the message reached alice"
+else
+	not_ok "pipelined: the message reached alice" "$(printf '%s\n' "$out" | tail -5)"
+fi
+
 # The console: `show relay` and `test relay` against the same Postfix.
 smtpd_stop
 out=$(printf 'show relay\ntest relay\n' | timeout 60 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)

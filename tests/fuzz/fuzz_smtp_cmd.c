@@ -51,6 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	prm.trusted_network = f & 16;
 	prm.normalise = f & 32;
 	prm.max_size = (f & 64) ? 100 : 100000;
+	prm.rcpt_async = f & 128;
 	smtpd_init(&s, &prm);
 	smtpd_start(&s);
 	check_output();
@@ -79,6 +80,13 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 			assert(ln >= 2 && ln <= 1000 && l[ln - 2] == '\r' && l[ln - 1] == '\n');
 			break;
 		}
+		case SMTPD_EV_RCPT:
+			/* the upstream's verdict (sometimes a refusal) */
+			assert(prm.rcpt_async && strlen(smtpd_rcpt_pending(&s)) < SMTPD_ADDR_MAX + 1);
+			smtpd_rcpt_done(&s, (p[0] & 2) ? 250 : 550, (p[0] & 2) ? "2.1.5" : "5.1.1",
+			    "verdict\r\nINJECTED");
+			assert(s.nrcpt <= CONFIG_SMTP_MAX_RECIPIENTS);
+			break;
 		case SMTPD_EV_DATA_END:
 			smtpd_message_done(&s, (p[0] & 1) ? 250 : 451, "2.0.0", "done");
 			break;

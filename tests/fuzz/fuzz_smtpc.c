@@ -2,10 +2,14 @@
  * libFuzzer target: the SMTP client engine against a hostile upstream.
  *
  * Input: byte 0 picks parameters (pipelining-sensitive recipient count,
- * AUTH, implicit TLS, 8-bit); byte 1 a chunk size; the rest is what the
+ * AUTH, implicit TLS, 8-bit); byte 1 a chunk size and the mode (bits 6-7:
+ * 0 classic, 1 opportunistic TLS + partial_ok, 2 stepwise: the harness gives
+ * RCPTs one by one, DATA or a cancel, and NOOPs); the rest is what the
  * upstream sends, fed in chunks. The harness answers NEED_TLS and NEED_BODY
- * the way the smarthost does. Invariants checked: no MAIL/RCPT/AUTH/DATA
- * before TLS, output never beyond the buffer, a verdict is final.
+ * the way the smarthost does. Invariants checked: no MAIL/RCPT/DATA before
+ * TLS (unless the opportunistic mode went plaintext), never AUTH in
+ * plaintext, output never beyond the buffer, a verdict is final, per-recipient
+ * results in range.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,10 +40,35 @@ drain(struct smtpc *c, int tls)
 
 	if (n > SMTPC_OUT_MAX)
 		abort();
-	if (!tls && (has(p, n, "MAIL") || has(p, n, "AUTH") || has(p, n, "RCPT") ||
+	if (!tls && has(p, n, "AUTH"))
+		abort();
+	if (!tls && !c->plaintext && (has(p, n, "MAIL") || has(p, n, "RCPT") ||
 	    has(p, n, "DATA")))
 		abort();
 	smtpc_out_ack(c, n);
+}
+
+/* Stepwise: what the session would do next. */
+static void
+step(struct smtpc *c, unsigned *next, unsigned nrcpt, uint8_t choice)
+{
+	const char *r = rcpts;
+
+	if (smtpc_event(c) != SMTPC_EV_RCPT && *next != 0)
+		return;
+	if (*next < nrcpt) {
+		for (unsigned i = 0; i < *next; i++)
+			r += strlen(r) + 1;
+		if (smtpc_rcpt(c, r) == 0)
+			(*next)++;
+		return;
+	}
+	if (choice & 1)
+		(void)smtpc_noop(c);
+	if (smtpc_rcpt_accepted(c) > 0 && !(choice & 2))
+		(void)smtpc_data(c, 100);
+	else
+		smtpc_cancel(c);
 }
 
 int
@@ -51,7 +80,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct smtpc c;
 	size_t off = 2, chunk;
-	int tls;
+	int tls, mode;
+	unsigned next = 0, nstep = 0;
 	enum smtpc_event done = SMTPC_EV_NONE;
 
 	if (size < 2)
@@ -65,8 +95,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.password = "pass";
 	}
 	chunk = 1 + data[1] % 64;
+	mode = data[1] >> 6;
+	if (mode == 1) {
+		p.tls_mode = SMTPC_TLS_OPPORTUNISTIC;
+		p.partial_ok = true;
+	} else if (mode >= 2) {
+		nstep = p.nrcpt;
+		p.stepwise = true;
+		p.rcpts = NULL;
+		p.nrcpt = 0;
+	}
 	tls = p.implicit_tls;
 	smtpc_init(&c, &p);
+	if (p.stepwise)
+		step(&c, &next, nstep, data[0]);
 	drain(&c, tls);
 	while (off < size) {
 		size_t n = size - off < chunk ? size - off : chunk;
@@ -95,6 +137,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					(void)smtpc_body_end(&c);
 				continue;
 			}
+			if (ev == SMTPC_EV_RCPT) {
+				const struct smtpc_result *v = smtpc_rcpt_last(&c);
+				if (v->code < 200 || v->code > 599)
+					abort();
+				step(&c, &next, nstep, data[off - 1]);
+				if (smtpc_event(&c) == SMTPC_EV_RCPT)
+					break; /* waiting for a reply */
+				continue;
+			}
 			if (ev == SMTPC_EV_DONE || ev == SMTPC_EV_FAILED) {
 				if (done != SMTPC_EV_NONE && done != ev)
 					abort(); /* a verdict never changes */
@@ -109,6 +160,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smtpc_event(&c) != SMTPC_EV_DONE && smtpc_event(&c) != SMTPC_EV_FAILED)
 		abort();
 	if (done == SMTPC_EV_DONE && smtpc_event(&c) != SMTPC_EV_DONE)
+		abort();
+	for (unsigned i = 0; i < p.nrcpt; i++) {
+		const struct smtpc_result *r = smtpc_rcpt_result(&c, i);
+		if (r == NULL || r->code < 200 || r->code > 599)
+			abort();
+	}
+	if (smtpc_rcpt_result(&c, p.nrcpt) != NULL)
 		abort();
 	smtpc_free(&c);
 	return 0;

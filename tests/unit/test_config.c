@@ -160,6 +160,13 @@ test_every_line(void **state)
 	ok_line("set resolver 127.0.0.1:26053");
 	ok_line("set resolver ::1");
 	ok_line("set resolver 127.0.0.1:26053"); /* duplicate: no second entry */
+	ok_line("set resolver-anchors /etc/zegel/root.anchors");
+	assert_string_equal(c->resolver_anchors, "/etc/zegel/root.anchors");
+	ok_line("set resolver-anchors \"\""); /* empty: the built-in anchors */
+	assert_string_equal(c->resolver_anchors, "");
+	ok_line("set resolver-anchors /etc/zegel/root.anchors");
+	ok_line("delete resolver-anchors");
+	assert_string_equal(c->resolver_anchors, "");
 	assert_int_equal(c->nresolvers, 2);
 	assert_int_equal(c->resolvers[1].port, 53);
 	ok_line("set tls cert /c.pem");
@@ -435,6 +442,7 @@ rich_config(void)
 	ok_line("set listener smtps 127.0.0.1:26465 mode tls auth-plaintext on");
 	ok_line("set resolver [::1]:26053");
 	ok_line("set resolver 127.0.0.1");
+	ok_line("set resolver-anchors /etc/zegel/root.anchors");
 	ok_line("set relay smarthost mail.example.net:26587");
 	ok_line("set relay username \"user name\"");
 	ok_line("set relay password \"p\\\"w\\\\d\"");
@@ -707,7 +715,7 @@ test_usage(void **state)
 	assert_true(n >= 27);
 	n = 0;
 	config_usage("delete", emit_count, &n);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 }
 
 int

@@ -388,6 +388,33 @@ test_config_flow(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Lines from a job a command started (`test relay`) arrive while the user
+ * types: on a terminal they go above the line being edited, which is drawn
+ * again; piped, they are plain lines. */
+static void
+test_async_lines(void **state)
+{
+	(void)state;
+	start(true);
+	type("sho");
+	memset(&out, 0, sizeof(out));
+	console_async_puts(&con, "relay: TLS: TLSv1.2");
+	assert_string_equal(out.buf, "\r\x1b[Krelay: TLS: TLSv1.2\r\n\rzegel> sho\x1b[K");
+	start(false);
+	memset(&out, 0, sizeof(out));
+	console_async_puts(&con, "relay: OK: 250");
+	assert_string_equal(out.buf, "relay: OK: 250\n");
+	assert_false(console_busy(&con));
+	console_job_begin(&con);
+	console_job_begin(&con);
+	assert_true(console_busy(&con));
+	console_job_end(&con);
+	assert_true(console_busy(&con));
+	console_job_end(&con);
+	console_job_end(&con); /* one too many: harmless */
+	assert_false(console_busy(&con));
+}
+
 int
 main(void)
 {
@@ -399,6 +426,7 @@ main(void)
 		cmocka_unit_test_setup(test_registry, setup),
 		cmocka_unit_test_setup(test_help_generated, setup),
 		cmocka_unit_test_setup(test_config_flow, setup),
+		cmocka_unit_test_setup(test_async_lines, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

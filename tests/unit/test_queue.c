@@ -229,6 +229,59 @@ test_grouping(void **state)
 	assert_int_equal(queue_next_due(), -1);
 }
 
+static unsigned wakes;
+
+static void
+count_wake(void *arg)
+{
+	(void)arg;
+	wakes++;
+}
+
+/* More entries due than load slots: the extra wait (next_due leaves them
+ * out, no busy loop) until a job ends and wakes the scheduler. Jobs for one
+ * domain across entries (connection reuse). */
+static void
+test_slots_and_domain(void **state)
+{
+	char id[CONFIG_QUEUE_LOADED + 2][QUEUE_ID_MAX];
+	static struct queue_job j[CONFIG_QUEUE_LOADED + 2];
+	unsigned k;
+
+	(void)state;
+	queue_set_wakeup(count_wake, NULL);
+	for (k = 0; k < CONFIG_QUEUE_LOADED + 1; k++)
+		assert_int_equal(commit("s@example.org", "x@a.test", 1, id[k]), 0);
+	assert_int_equal(wakes, CONFIG_QUEUE_LOADED + 1);
+	for (k = 0; k < CONFIG_QUEUE_LOADED; k++)
+		assert_int_equal(queue_next_job(T0, &j[k]), 1);
+	assert_int_equal(queue_next_job(T0, &j[k]), 0);
+	assert_int_equal(queue_next_due(), -1);
+	queue_job_result(&j[0], 0, 250, "2.0.0", "ok", T0);
+	queue_job_end(&j[0], T0);
+	assert_int_equal(wakes, CONFIG_QUEUE_LOADED + 2);
+	assert_int_equal(queue_next_due(), T0);
+	assert_int_equal(queue_next_job(T0, &j[k]), 1);
+	for (k = 1; k <= CONFIG_QUEUE_LOADED; k++) {
+		queue_job_result(&j[k], 0, 250, "2.0.0", "ok", T0);
+		queue_job_end(&j[k], T0);
+	}
+	assert_int_equal(queue_count(), 0);
+	/* per domain */
+	assert_int_equal(commit("s@example.org", "x@a.test\0y@B.test", 2, id[0]), 0);
+	assert_int_equal(commit("s@example.org", "z@b.TEST", 1, id[1]), 0);
+	assert_int_equal(queue_next_job_for(T0, "b.test", &j[0]), 1);
+	assert_string_equal(j[0].id, id[0]);
+	assert_string_equal(j[0].rcpt[0], "y@B.test");
+	assert_int_equal(queue_next_job_for(T0, "b.test", &j[1]), 1);
+	assert_string_equal(j[1].id, id[1]);
+	assert_int_equal(queue_next_job_for(T0, "b.test", &j[2]), 0);
+	assert_int_equal(queue_next_job_for(T0, "c.test", &j[2]), 0);
+	assert_int_equal(queue_next_job(T0, &j[2]), 1);
+	assert_string_equal(j[2].domain, "a.test");
+	queue_set_wakeup(NULL, NULL);
+}
+
 static void
 test_backoff(void **state)
 {
@@ -377,6 +430,54 @@ test_5xx_bounce_and_no_bounce_of_bounce(void **state)
 	assert_int_equal(queue_job_result(&j, 0, 554, NULL, "rejected", T0), 0);
 	queue_job_end(&j, T0);
 	assert_int_equal(queue_count(), 0);
+}
+
+static bool fail_writes;
+static struct hal_storage_ops failing;
+
+static int
+failing_open_write(struct hal_file *f, const char *final_path, unsigned mode)
+{
+	if (fail_writes)
+		return -ENOSPC;
+	return hal_storage_posix.open_write(f, final_path, mode);
+}
+
+/* A DSN that cannot be written (storage full) is retried after retry-base,
+ * not in a busy loop, and the bounce is not forgotten. */
+static void
+test_dsn_commit_failure(void **state)
+{
+	char id[QUEUE_ID_MAX], dsn[QUEUE_ID_MAX];
+	static struct queue_job j;
+
+	(void)state;
+	failing = hal_storage_posix;
+	failing.open_write = failing_open_write;
+	hal_storage_set(&failing);
+	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
+	assert_int_equal(queue_next_job(T0, &j), 1);
+	assert_int_equal(queue_job_result(&j, 0, 550, "5.1.1", "no such user", T0), 0);
+	fail_writes = true;
+	queue_job_end(&j, T0);
+	assert_int_equal(queue_count(), 1);
+	assert_int_equal(queue_next_due(), T0 + 300);
+	assert_int_equal(queue_next_job(T0 + 1, &j), 0);
+	fail_writes = false;
+	reopen();   /* the owed bounce survives a restart too */
+	assert_int_equal(queue_state_get(id, &st), 0);
+	assert_int_equal(st.r[0].state, 'B');
+	assert_int_equal(queue_next_due(), 0);
+	/* settles (DSN queued, original removed), then hands out the DSN */
+	assert_int_equal(queue_next_job(T0 + 2, &j), 1);
+	assert_int_equal(queue_count(), 1);
+	other_entry(id, dsn);
+	assert_true(dsn[0] != 0);
+	assert_string_equal(j.id, dsn);
+	assert_string_equal(j.mail_from, "");
+	assert_string_equal(j.rcpt[0], "s@example.org");
+	assert_int_equal(queue_state_get(id, &st), -ENOENT);
+	hal_storage_set(&hal_storage_posix);
 }
 
 static void
@@ -771,6 +872,7 @@ test_kill_commit(void **state)
 		reopen();
 		assert_int_equal(files_with(".tmp."), 0);
 		assert_int_equal(files_with(".msg"), (int)queue_count());
+		assert_int_equal(files_with(".st"), (int)queue_count());
 		if (committed)
 			assert_int_equal(queue_count(), 1);
 		assert_true(queue_count() <= 1);
@@ -860,16 +962,69 @@ test_kill_update(void **state)
 	assert_true(n > 20);
 }
 
+static void
+scen_deliver(int fd)
+{
+	static struct queue_job j;
+
+	(void)fd;
+	while (queue_next_job(T0, &j) == 1) {
+		for (unsigned k = 0; k < j.nrcpt; k++)
+			queue_job_result(&j, k, 250, "2.0.0", "ok", T0);
+		queue_job_end(&j, T0);
+	}
+}
+
+/* delivery to the end and the removal, killed at every step: the entry is
+ * whole (record + complete message, recipients sent or due again) or gone
+ * without a trace, never a record without its message. */
+static void
+test_kill_remove(void **state)
+{
+	char id[QUEUE_ID_MAX], cmd[160];
+	static char buf[1024];
+	unsigned n, gone = 0;
+	bool done = false, committed;
+
+	(void)state;
+	for (n = 1; !done && n < 200; n++) {
+		queue_close();
+		snprintf(cmd, sizeof(cmd), "rm -f '%s'/*", qd);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(queue_open(qd, err, sizeof(err)), 0);
+		assert_int_equal(commit("s@example.org", "x@a.test\0y@b.test", 2, id), 0);
+		queue_close();
+		done = run_killed(n, scen_deliver, &committed);
+		reopen();
+		assert_int_equal(files_with(".tmp."), 0);
+		if (files_with(id) == 0) {
+			assert_int_equal(queue_count(), 0);
+			gone++;
+			continue;
+		}
+		assert_int_equal(files_with(id), 2);
+		assert_int_equal(queue_count(), 1);
+		assert_int_equal(queue_state_get(id, &st), 0);
+		assert_int_equal(read_msg(id, buf, sizeof(buf)), strlen(PREFIX BODY));
+		for (unsigned i = 0; i < 2; i++)
+			assert_true(st.r[i].state == 'P' || st.r[i].state == 'S');
+	}
+	assert_true(done);
+	assert_true(gone >= 2);   /* killed after the removal, and the run to the end */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slots_and_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifetime_bounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_5xx_bounce_and_no_bounce_of_bounce, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_dsn_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delay_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
@@ -879,6 +1034,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_console, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_remove, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1085,6 +1085,20 @@ test_session_cancel(void **st)
 }
 
 static void
+test_session_silent_upstream(void **st)
+{
+	(void)st;
+	/* accepts the connection, never greets: the RCPT waits for the relay
+	 * timeout (1.5 s here), then 451 4.4.1 */
+	session_one(FM_SILENT, true, "alice@example.net", NULL, 0, true);
+	assert_int_equal(SS.rv[0].code, 451);
+	assert_string_equal(SS.rv[0].esc, "4.4.1");
+	assert_non_null(strstr(SS.rv[0].text, "no greeting"));
+	assert_true(SS.t_first - SS.t_open >= 1400);
+	assert_int_equal(smarthost_jobs_active(), 0);
+}
+
+static void
 test_session_upstream_refuses_session(void **st)
 {
 	(void)st;
@@ -1144,6 +1158,7 @@ main(void)
 		cmocka_unit_test(test_session_down),
 		cmocka_unit_test(test_session_cancel),
 		cmocka_unit_test(test_session_upstream_refuses_session),
+		cmocka_unit_test(test_session_silent_upstream),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -131,6 +131,8 @@ struct zcfg {
 	struct zcfg_queue queue;
 	struct hal_addr resolvers[4];     /* `set resolver IP[:PORT]` (up to 4) */
 	uint8_t nresolvers;
+	char resolver_anchors[ZCFG_PATH_MAX]; /* `set resolver-anchors PATH`: DS/DNSKEY for "."
+	                                         ("" = the built-in IANA root anchors) */
 };
 
 /* The running configuration (after the last successful commit). */

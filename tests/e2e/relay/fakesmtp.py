@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A scriptable fake upstream SMTP server for the relay failure matrix.
 
-    fakesmtp.py --port P --mode MODE [--cert C --key K] --log FILE --ready FILE
+    fakesmtp.py --port P [--addr IP] --mode MODE [--cert C --key K] --log FILE --ready FILE
 
 Serves one connection at a time until killed. Everything received is written
 to --log (raw bytes, and a marker line '--TLS--' when TLS starts), so the
@@ -25,6 +25,7 @@ import argparse, base64, socket, ssl, sys
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--addr", default="127.0.0.1")
 ap.add_argument("--mode", required=True)
 ap.add_argument("--cert"); ap.add_argument("--key")
 ap.add_argument("--log", required=True)
@@ -34,7 +35,7 @@ a = ap.parse_args()
 log = open(a.log, "ab", buffering=0)
 ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", a.port))
+ls.bind((a.addr, a.port))
 ls.listen(8)
 open(a.ready, "w").write("ready\n")
 

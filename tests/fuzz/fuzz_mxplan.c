@@ -1,0 +1,130 @@
+/*
+ * libFuzzer: the RFC 7672 route planner (firmware/relay/mxplan.c) and TLSA
+ * parsing (firmware/tls/dane.c) fed arbitrary validated-DNS results. The
+ * input is a sequence of answers, one per question the planner asks:
+ *   status (1 byte, mod 4), flags (1: bit0 NXDOMAIN, bit1 NODATA), nrr (1),
+ *   then nrr records: type selector (1: 0 the question's type, 1 CNAME,
+ *   2 MX, 3 A, 4 AAAA, 5 TLSA, else raw 16-bit type from the next 2 bytes),
+ *   owner selector (1: even the question name, odd the previous CNAME
+ *   target), rdlen (1), rdata.
+ * Checks invariants of the plan: bounded counts, permanent/deferred
+ * exclusive, ports set, DANE hosts have usable records.
+ */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "firmware/relay/mxplan.h"
+#include "zegel/board.h"
+
+static struct mxplan P;
+static struct dns_result R;
+
+static void
+add(const uint8_t *owner, uint16_t type, const uint8_t *rd, size_t n)
+{
+	size_t ol = dns_name_len(owner, DNS_NAME_MAX);
+	struct dns_result_rr *rr;
+
+	if (R.nrr >= DNS_RESULT_MAX_RR || R.used + ol + n > sizeof(R.data))
+		return;
+	rr = &R.rr[R.nrr++];
+	rr->owner_off = (uint16_t)R.used;
+	memcpy(R.data + R.used, owner, ol);
+	R.used += ol;
+	rr->rd_off = (uint16_t)R.used;
+	memcpy(R.data + R.used, rd, n);
+	R.used += n;
+	rr->rdlen = (uint16_t)n;
+	rr->type = type;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+	static bool inited;
+	static const uint16_t types[] = { 0, DNS_T_CNAME, DNS_T_MX, DNS_T_A, DNS_T_AAAA,
+		DNS_T_TLSA };
+	char name[MXPLAN_NAME_MAX + 32];
+	uint16_t qtype;
+	size_t o = 0;
+	int rounds = 0;
+
+	if (!inited) {
+		board_init();
+		inited = true;
+	}
+	if (n < 1)
+		return 0;
+	if (d[0] & 1)
+		mxplan_init_host(&P, "mx.example.org", 25, d[0] & 2);
+	else
+		mxplan_init(&P, "example.org", 25, d[0] & 2);
+	o = 1;
+	while (mxplan_next(&P, name, sizeof(name), &qtype) == MXPLAN_QUERY) {
+		uint8_t qn[DNS_NAME_MAX], prev[DNS_NAME_MAX];
+		uint16_t ql;
+		unsigned nrr;
+
+		assert(++rounds < 100);
+		assert(dns_name_from_text(name, qn, &ql) == DNS_E_OK);
+		memcpy(prev, qn, ql);
+		memset(&R, 0, offsetof(struct dns_result, data));
+		if (o + 3 > n) {
+			R.status = DNS_INDETERMINATE;
+			mxplan_answer(&P, &R);
+			continue;
+		}
+		R.status = (enum dns_status)(d[o] % 4);
+		R.rcode = d[o + 1] & 1 ? DNS_RCODE_NXDOMAIN : 0;
+		R.nodata = (d[o + 1] & 2) != 0;
+		nrr = d[o + 2];
+		o += 3;
+		for (unsigned i = 0; i < nrr && o + 3 <= n; i++) {
+			uint16_t t;
+			size_t rl;
+			if (d[o] < 6) {
+				t = types[d[o]] ? types[d[o]] : qtype;
+				o++;
+			} else {
+				if (o + 5 > n)
+					break;
+				t = (uint16_t)(d[o + 1] << 8 | d[o + 2]);
+				o += 3;
+			}
+			bool use_prev = d[o] & 1;
+			rl = d[o + 1];
+			o += 2;
+			if (rl > n - o)
+				rl = n - o;
+			add(use_prev ? prev : qn, t, d + o, rl);
+			if (t == DNS_T_CNAME && dns_name_len(d + o, rl) == rl && rl > 0)
+				memcpy(prev, d + o, rl);
+			o += rl;
+		}
+		mxplan_answer(&P, &R);
+	}
+	assert(!(P.permanent && P.deferred));
+	assert(P.nhosts <= MXPLAN_MAX_HOSTS);
+	for (unsigned i = 0; i < P.nhosts; i++) {
+		const struct mxplan_host *h = &P.hosts[i];
+		unsigned usable = 0;
+		assert(h->naddr <= MXPLAN_MAX_ADDRS);
+		assert(h->ntlsa <= MXPLAN_MAX_TLSA);
+		for (unsigned k = 0; k < h->naddr; k++)
+			assert(h->addrs[k].port == 25 && (h->addrs[k].family == 4 ||
+			    h->addrs[k].family == 6));
+		for (unsigned k = 0; k < h->ntlsa; k++) {
+			char buf[200];
+			usable += dane_tlsa_usable(&h->tlsa[k]);
+			dane_tlsa_format(&h->tlsa[k], buf, sizeof(buf));
+		}
+		if (h->tls == MXPLAN_DANE)
+			assert(usable > 0 && h->tlsa_status == DNS_SECURE);
+		if (h->tls != MXPLAN_SKIP)
+			assert(h->naddr > 0);
+		assert(memchr(h->why, '\0', sizeof(h->why)) != NULL);
+	}
+	return 0;
+}

@@ -1,0 +1,560 @@
+/*
+ * The RFC 7672 route planner (firmware/relay/mxplan.c), fed synthetic
+ * validated DNS results: the order of questions and the plan for each
+ * outcome (bogus/indeterminate MX, NODATA, NXDOMAIN, null MX, insecure
+ * MX/addresses, CNAME chains, TLSA secure/insecure/bogus/denied/unusable).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "firmware/relay/mxplan.h"
+#include "zegel/board.h"
+
+static struct dns_result R;
+static struct mxplan P;
+
+static void
+res(enum dns_status st)
+{
+	memset(&R, 0, sizeof(R));
+	R.status = st;
+	if (st == DNS_BOGUS)
+		strcpy(R.reason, "RRSIG expired");
+	if (st == DNS_INDETERMINATE) {
+		strcpy(R.reason, "SERVFAIL from 127.0.0.1");
+		R.network_error = true;
+	}
+}
+
+static void
+nodata(enum dns_status st)
+{
+	res(st);
+	R.nodata = true;
+}
+
+static void
+nxdomain(enum dns_status st)
+{
+	res(st);
+	R.rcode = DNS_RCODE_NXDOMAIN;
+}
+
+static void
+add(const char *owner, uint16_t type, const uint8_t *rd, size_t n)
+{
+	uint8_t w[DNS_NAME_MAX];
+	uint16_t wl;
+	struct dns_result_rr *rr = &R.rr[R.nrr++];
+
+	assert_int_equal(dns_name_from_text(owner, w, &wl), 0);
+	rr->owner_off = (uint16_t)R.used;
+	memcpy(R.data + R.used, w, wl);
+	R.used += wl;
+	rr->rd_off = (uint16_t)R.used;
+	memcpy(R.data + R.used, rd, n);
+	R.used += n;
+	rr->rdlen = (uint16_t)n;
+	rr->type = type;
+	rr->ttl = 300;
+}
+
+static void
+mx(const char *owner, uint16_t pref, const char *target)
+{
+	uint8_t rd[2 + DNS_NAME_MAX];
+	uint16_t wl;
+
+	rd[0] = (uint8_t)(pref >> 8);
+	rd[1] = (uint8_t)pref;
+	assert_int_equal(dns_name_from_text(target, rd + 2, &wl), 0);
+	add(owner, DNS_T_MX, rd, 2u + wl);
+}
+
+static void
+cname(const char *owner, const char *target)
+{
+	uint8_t rd[DNS_NAME_MAX];
+	uint16_t wl;
+
+	assert_int_equal(dns_name_from_text(target, rd, &wl), 0);
+	add(owner, DNS_T_CNAME, rd, wl);
+}
+
+static void
+a(const char *owner, uint8_t last)
+{
+	uint8_t rd[4] = { 192, 0, 2, last };
+	add(owner, DNS_T_A, rd, 4);
+}
+
+static void
+aaaa(const char *owner, uint8_t last)
+{
+	uint8_t rd[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	rd[15] = last;
+	add(owner, DNS_T_AAAA, rd, 16);
+}
+
+static void
+tlsa(const char *owner, uint8_t u, uint8_t s, uint8_t m)
+{
+	uint8_t rd[3 + 32];
+	memset(rd, 0x5a, sizeof(rd));
+	rd[0] = u, rd[1] = s, rd[2] = m;
+	add(owner, DNS_T_TLSA, rd, m == 2 ? 3 : sizeof(rd)); /* m 2: too short on purpose */
+}
+
+/* The planner must ask exactly this next. */
+static void
+expect_q(const char *name, uint16_t type)
+{
+	char n[300];
+	uint16_t t = 0;
+
+	assert_int_equal(mxplan_next(&P, n, sizeof(n), &t), MXPLAN_QUERY);
+	assert_string_equal(n, name);
+	assert_int_equal(t, type);
+}
+
+static void
+expect_done(void)
+{
+	char n[300];
+	uint16_t t;
+
+	assert_int_equal(mxplan_next(&P, n, sizeof(n), &t), MXPLAN_DONE);
+	assert_int_equal(mxplan_next(&P, n, sizeof(n), &t), MXPLAN_DONE);
+}
+
+/* Answer the address questions of host: one secure A record each. */
+static void
+addrs_secure(const char *host, uint8_t last)
+{
+	expect_q(host, DNS_T_A);
+	res(DNS_SECURE);
+	a(host, last);
+	mxplan_answer(&P, &R);
+	expect_q(host, DNS_T_AAAA);
+	nodata(DNS_SECURE);
+	mxplan_answer(&P, &R);
+}
+
+static void
+test_dane_two_hosts_in_order(void **st)
+{
+	(void)st;
+	mxplan_init(&P, "example.org.", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 20, "b.example.org");
+	mx("example.org", 10, "a.example.org");
+	mxplan_answer(&P, &R);
+	addrs_secure("a.example.org", 1);
+	expect_q("_25._tcp.a.example.org", DNS_T_TLSA);
+	res(DNS_SECURE);
+	tlsa("_25._tcp.a.example.org", 1, 1, 1);   /* PKIX-EE: unusable */
+	tlsa("_25._tcp.a.example.org", 3, 1, 1);
+	mxplan_answer(&P, &R);
+	addrs_secure("b.example.org", 2);
+	expect_q("_25._tcp.b.example.org", DNS_T_TLSA);
+	res(DNS_SECURE);
+	tlsa("_25._tcp.b.example.org", 0, 0, 1);
+	tlsa("_25._tcp.b.example.org", 3, 1, 2);   /* wrong digest length: unusable */
+	mxplan_answer(&P, &R);
+	expect_done();
+
+	assert_false(P.deferred);
+	assert_false(P.permanent);
+	assert_int_equal(P.mx_status, DNS_SECURE);
+	assert_int_equal(P.nhosts, 2);
+	assert_string_equal(P.hosts[0].name, "a.example.org");
+	assert_int_equal(P.hosts[0].pref, 10);
+	assert_int_equal(P.hosts[0].tls, MXPLAN_DANE);
+	assert_int_equal(P.hosts[0].ntlsa, 2);
+	assert_int_equal(P.hosts[0].ntlsa_seen, 2);
+	assert_int_equal(P.hosts[0].tlsa[0].usage, 3); /* usable records first */
+	assert_int_equal(P.hosts[0].tlsa[1].usage, 1);
+	assert_string_equal(P.hosts[0].tlsa_base, "a.example.org");
+	assert_int_equal(P.hosts[0].naddr, 1);
+	assert_int_equal(P.hosts[0].addrs[0].family, 4);
+	assert_int_equal(P.hosts[0].addrs[0].ip[3], 1);
+	assert_int_equal(P.hosts[0].addrs[0].port, 25);
+	assert_string_equal(P.hosts[1].name, "b.example.org");
+	assert_int_equal(P.hosts[1].tls, MXPLAN_ENCRYPT);
+	assert_non_null(strstr(P.hosts[1].why, "none usable"));
+	assert_string_equal(mxplan_tls_str(P.hosts[1].tls), "encrypt");
+}
+
+static void
+test_mx_failures_defer_the_domain(void **st)
+{
+	(void)st;
+	for (int k = 0; k < 2; k++) {
+		mxplan_init(&P, "example.org", 25, false);
+		expect_q("example.org", DNS_T_MX);
+		res(k == 0 ? DNS_BOGUS : DNS_INDETERMINATE);
+		mxplan_answer(&P, &R);
+		expect_done(); /* no fallback to A */
+		assert_true(P.deferred);
+		assert_false(P.permanent);
+		assert_int_equal(P.nhosts, 0);
+		assert_string_equal(P.esc, "4.4.3");
+		assert_non_null(strstr(P.reason, k == 0 ? "MX lookup bogus: RRSIG expired" :
+		    "MX lookup indeterminate: SERVFAIL"));
+	}
+}
+
+static void
+test_implicit_nxdomain_nullmx(void **st)
+{
+	(void)st;
+	/* NODATA: the domain is its own MX */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	nodata(DNS_SECURE);
+	mxplan_answer(&P, &R);
+	addrs_secure("example.org", 7);
+	expect_q("_25._tcp.example.org", DNS_T_TLSA);
+	nxdomain(DNS_SECURE);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_true(P.implicit_mx);
+	assert_int_equal(P.nhosts, 1);
+	assert_string_equal(P.hosts[0].name, "example.org");
+	assert_int_equal(P.hosts[0].tls, MXPLAN_MAY);
+	assert_true(P.hosts[0].tlsa_denied);
+	/* NXDOMAIN: permanent */
+	mxplan_init(&P, "nonexistent.example", 25, false);
+	expect_q("nonexistent.example", DNS_T_MX);
+	nxdomain(DNS_SECURE);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_true(P.permanent);
+	assert_string_equal(P.esc, "5.1.2");
+	/* null MX (RFC 7505) */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_INSECURE);
+	mx("example.org", 0, ".");
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_true(P.permanent);
+	assert_true(P.null_mx);
+	assert_string_equal(P.esc, "5.1.10");
+	assert_int_equal(P.nhosts, 0);
+	/* an invalid domain name */
+	mxplan_init(&P, "a..b", 25, false);
+	expect_done();
+	assert_true(P.permanent);
+}
+
+static void
+test_insecure_no_tlsa(void **st)
+{
+	(void)st;
+	/* insecure MX: no TLSA lookups at all */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_INSECURE);
+	mx("example.org", 10, "mx.example.org");
+	mxplan_answer(&P, &R);
+	addrs_secure("mx.example.org", 1);
+	expect_done();
+	assert_int_equal(P.hosts[0].tls, MXPLAN_MAY);
+	assert_false(P.hosts[0].tlsa_looked_up);
+	/* secure MX, insecure addresses: no TLSA; require_tls makes it ENCRYPT */
+	for (int req = 0; req < 2; req++) {
+		mxplan_init(&P, "example.org", 25, req);
+		expect_q("example.org", DNS_T_MX);
+		res(DNS_SECURE);
+		mx("example.org", 10, "mx.hoster.example");
+		mxplan_answer(&P, &R);
+		expect_q("mx.hoster.example", DNS_T_A);
+		res(DNS_INSECURE);
+		a("mx.hoster.example", 3);
+		mxplan_answer(&P, &R);
+		expect_q("mx.hoster.example", DNS_T_AAAA);
+		res(DNS_INSECURE);
+		aaaa("mx.hoster.example", 3);
+		mxplan_answer(&P, &R);
+		expect_done();
+		assert_int_equal(P.hosts[0].addr_status, DNS_INSECURE);
+		assert_int_equal(P.hosts[0].naddr, 2);
+		assert_int_equal(P.hosts[0].addrs[1].family, 6);
+		assert_int_equal(P.hosts[0].tls, req ? MXPLAN_ENCRYPT : MXPLAN_MAY);
+		if (req)
+			assert_non_null(strstr(P.hosts[0].why, "required by configuration"));
+	}
+	/* secure A, insecure AAAA: the host counts as insecure */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "mx.example.org");
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_A);
+	res(DNS_SECURE);
+	a("mx.example.org", 3);
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_AAAA);
+	res(DNS_INSECURE);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_int_equal(P.hosts[0].tls, MXPLAN_MAY);
+}
+
+static void
+test_tlsa_outcomes(void **st)
+{
+	(void)st;
+	/* TLSA bogus / indeterminate: that host is skipped, the next one used */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "a.example.org");
+	mx("example.org", 20, "b.example.org");
+	mx("example.org", 30, "c.example.org");
+	mxplan_answer(&P, &R);
+	addrs_secure("a.example.org", 1);
+	expect_q("_25._tcp.a.example.org", DNS_T_TLSA);
+	res(DNS_BOGUS);
+	mxplan_answer(&P, &R);
+	addrs_secure("b.example.org", 2);
+	expect_q("_25._tcp.b.example.org", DNS_T_TLSA);
+	res(DNS_INDETERMINATE);
+	mxplan_answer(&P, &R);
+	addrs_secure("c.example.org", 3);
+	expect_q("_25._tcp.c.example.org", DNS_T_TLSA);
+	res(DNS_INSECURE);
+	tlsa("_25._tcp.c.example.org", 3, 1, 1);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_false(P.deferred);
+	assert_int_equal(P.hosts[0].tls, MXPLAN_SKIP);
+	assert_non_null(strstr(P.hosts[0].why, "TLSA lookup bogus"));
+	assert_int_equal(P.hosts[1].tls, MXPLAN_SKIP);
+	assert_non_null(strstr(P.hosts[1].why, "TLSA lookup indeterminate"));
+	assert_int_equal(P.hosts[2].tls, MXPLAN_MAY); /* insecure TLSA: no DANE */
+	assert_int_equal(P.hosts[2].ntlsa, 0);
+	/* the only host skipped: the domain waits (4.7.5), never plaintext */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "a.example.org");
+	mxplan_answer(&P, &R);
+	addrs_secure("a.example.org", 1);
+	expect_q("_25._tcp.a.example.org", DNS_T_TLSA);
+	res(DNS_BOGUS);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_true(P.deferred);
+	assert_string_equal(P.esc, "4.7.5");
+	assert_non_null(strstr(P.reason, "a.example.org: TLSA lookup bogus"));
+	/* secure NODATA: may */
+	mxplan_init(&P, "example.org", 587, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "a.example.org");
+	mxplan_answer(&P, &R);
+	addrs_secure("a.example.org", 1);
+	expect_q("_587._tcp.a.example.org", DNS_T_TLSA);
+	nodata(DNS_SECURE);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_int_equal(P.hosts[0].tls, MXPLAN_MAY);
+	assert_int_equal(P.hosts[0].addrs[0].port, 587);
+}
+
+static void
+test_cname(void **st)
+{
+	(void)st;
+	/* secure CNAME: TLSA at the target first, then at the original name */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "mx.example.org");
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_A);
+	res(DNS_SECURE);
+	cname("mx.example.org", "alias.example.net");
+	cname("alias.example.net", "box.hoster.example");
+	a("box.hoster.example", 9);
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_AAAA);
+	res(DNS_SECURE);
+	cname("mx.example.org", "alias.example.net");
+	cname("alias.example.net", "box.hoster.example");
+	R.nodata = true;
+	mxplan_answer(&P, &R);
+	expect_q("_25._tcp.box.hoster.example", DNS_T_TLSA);
+	nodata(DNS_SECURE);
+	mxplan_answer(&P, &R);
+	expect_q("_25._tcp.mx.example.org", DNS_T_TLSA);
+	res(DNS_SECURE);
+	tlsa("_25._tcp.mx.example.org", 2, 0, 1);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_string_equal(P.hosts[0].cname_target, "box.hoster.example");
+	assert_true(P.hosts[0].cname_secure);
+	assert_string_equal(P.hosts[0].tlsa_base, "mx.example.org");
+	assert_int_equal(P.hosts[0].tls, MXPLAN_DANE);
+	assert_int_equal(P.hosts[0].addrs[0].ip[3], 9);
+	/* TLSA found at the target: the base domain is the target */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "mx.example.org");
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_A);
+	res(DNS_SECURE);
+	cname("mx.example.org", "box.hoster.example");
+	a("box.hoster.example", 9);
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_AAAA);
+	nodata(DNS_SECURE);
+	mxplan_answer(&P, &R);
+	expect_q("_25._tcp.box.hoster.example", DNS_T_TLSA);
+	res(DNS_SECURE);
+	tlsa("_25._tcp.box.hoster.example", 3, 1, 1);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_string_equal(P.hosts[0].tlsa_base, "box.hoster.example");
+	assert_int_equal(P.hosts[0].tls, MXPLAN_DANE);
+	/* an insecure CNAME chain makes the addresses insecure: no TLSA */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "mx.example.org");
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_A);
+	res(DNS_INSECURE);
+	cname("mx.example.org", "box.hoster.example");
+	a("box.hoster.example", 9);
+	mxplan_answer(&P, &R);
+	expect_q("mx.example.org", DNS_T_AAAA);
+	nodata(DNS_INSECURE);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_false(P.hosts[0].cname_secure);
+	assert_int_equal(P.hosts[0].tls, MXPLAN_MAY);
+}
+
+static void
+test_address_failures_and_bounds(void **st)
+{
+	char name[40];
+
+	(void)st;
+	/* A bogus, AAAA secure: the AAAA addresses only, still DANE-eligible */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	mx("example.org", 10, "a.example.org");
+	mx("example.org", 20, "b.example.org");
+	mxplan_answer(&P, &R);
+	expect_q("a.example.org", DNS_T_A);
+	res(DNS_BOGUS);
+	mxplan_answer(&P, &R);
+	expect_q("a.example.org", DNS_T_AAAA);
+	res(DNS_SECURE);
+	for (int i = 0; i < 6; i++)
+		aaaa("a.example.org", (uint8_t)i);
+	mxplan_answer(&P, &R);
+	expect_q("_25._tcp.a.example.org", DNS_T_TLSA);
+	nodata(DNS_SECURE);
+	mxplan_answer(&P, &R);
+	/* b: both families fail -> skipped */
+	expect_q("b.example.org", DNS_T_A);
+	res(DNS_INDETERMINATE);
+	mxplan_answer(&P, &R);
+	expect_q("b.example.org", DNS_T_AAAA);
+	res(DNS_BOGUS);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_int_equal(P.hosts[0].naddr, MXPLAN_MAX_ADDRS);
+	assert_int_equal(P.hosts[0].addrs[0].family, 6);
+	assert_int_equal(P.hosts[0].tls, MXPLAN_MAY);
+	assert_int_equal(P.hosts[1].tls, MXPLAN_SKIP);
+	assert_int_equal(P.hosts[1].naddr, 0);
+	assert_non_null(strstr(P.hosts[1].why, "AAAA lookup bogus"));
+	assert_false(P.deferred);
+	/* more MX hosts than kept: the most preferred ones; duplicates merged */
+	mxplan_init(&P, "example.org", 25, false);
+	expect_q("example.org", DNS_T_MX);
+	res(DNS_SECURE);
+	for (int i = 12; i > 0; i--) {
+		snprintf(name, sizeof(name), "mx%02d.example.org", i);
+		mx("example.org", (uint16_t)(i * 10), name);
+	}
+	mx("example.org", 5, "MX03.example.org.");
+	mx("example.org", 70, "mx02.example.org");
+	mxplan_answer(&P, &R);
+	assert_int_equal(P.nhosts, MXPLAN_MAX_HOSTS);
+	assert_string_equal(P.hosts[0].name, "mx03.example.org");
+	assert_int_equal(P.hosts[0].pref, 5);
+	assert_string_equal(P.hosts[1].name, "mx01.example.org");
+	assert_string_equal(P.hosts[2].name, "mx02.example.org");
+	assert_int_equal(P.hosts[2].pref, 20);
+	assert_string_equal(P.hosts[7].name, "mx08.example.org");
+	/* no addresses at all anywhere: deferred 4.4.3 */
+	for (unsigned i = 0; i < MXPLAN_MAX_HOSTS; i++) {
+		expect_q(P.hosts[i].name, DNS_T_A);
+		nodata(DNS_SECURE);
+		mxplan_answer(&P, &R);
+		expect_q(P.hosts[i].name, DNS_T_AAAA);
+		nxdomain(DNS_SECURE);
+		mxplan_answer(&P, &R);
+	}
+	expect_done();
+	assert_true(P.deferred);
+	assert_string_equal(P.esc, "4.4.3");
+	assert_non_null(strstr(P.hosts[0].why, "no A or AAAA"));
+}
+
+static void
+test_single_host(void **st)
+{
+	(void)st;
+	/* a smarthost: no MX step, treated like a secure MX target */
+	mxplan_init_host(&P, "smtp.provider.example", 587, false);
+	addrs_secure("smtp.provider.example", 4);
+	expect_q("_587._tcp.smtp.provider.example", DNS_T_TLSA);
+	res(DNS_SECURE);
+	tlsa("_587._tcp.smtp.provider.example", 3, 1, 1);
+	mxplan_answer(&P, &R);
+	expect_done();
+	assert_int_equal(P.nhosts, 1);
+	assert_int_equal(P.hosts[0].tls, MXPLAN_DANE);
+}
+
+static int
+setup(void **st)
+{
+	(void)st;
+	board_init();
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dane_two_hosts_in_order),
+		cmocka_unit_test(test_mx_failures_defer_the_domain),
+		cmocka_unit_test(test_implicit_nxdomain_nullmx),
+		cmocka_unit_test(test_insecure_no_tlsa),
+		cmocka_unit_test(test_tlsa_outcomes),
+		cmocka_unit_test(test_cname),
+		cmocka_unit_test(test_address_failures_and_bounds),
+		cmocka_unit_test(test_single_host),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
