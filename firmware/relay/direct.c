@@ -106,7 +106,7 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
 	    w->job.id, w->job.rcpt[k], relay, tls_words(w, tls, sizeof(tls)), status, code, esc,
 	    text);
 	if (queue_job_result(&w->job, w->job.rcpt_index[k], code, esc, text, now_s()) < 0)
-		hal_log(HAL_LOG_ERROR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
+		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
 		    "tried again", w->job.id, w->job.rcpt[k]);
 }
 
@@ -553,7 +553,7 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 	}
 	if (queue_admit(m->size) < 0) {
 		relay_result_set(&res, 452, "4.3.1", "Queue full; try again later");
-		hal_log(HAL_LOG_WARNING, LOGM, "%s: queue full (%llu octets refused)", m->id,
+		hal_log(HAL_LOG_WARN, LOGM, "%s: queue full (%llu octets refused)", m->id,
 		    (unsigned long long)m->size);
 		done(arg, &res);
 		return 0;
@@ -574,7 +574,7 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 		relay_result_set(&res, rc == -ENOSPC ? 452 : 451, rc == -ENOSPC ? "4.3.1" : "4.3.0",
 		    rc == -ENOSPC ? "Queue full; try again later"
 				  : "Local error in processing (queue); try again later");
-		hal_log(HAL_LOG_ERROR, LOGM, "%s: queue commit failed: %s", m->id, strerror(-rc));
+		hal_log(HAL_LOG_ERR, LOGM, "%s: queue commit failed: %s", m->id, strerror(-rc));
 		done(arg, &res);
 		return 0;
 	}
