@@ -96,15 +96,21 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
     const char *text)
 {
 	char tls[96];
+	char lead[24];
 	const char *status = code >= 200 && code < 300 ? "sent" : code >= 500 ? "bounced"
 									: "deferred";
 
 	if (w->final[k])
 		return;
 	w->final[k] = true;
-	hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
-	    w->job.id, w->job.rcpt[k], relay, tls_words(w, tls, sizeof(tls)), status, code, esc,
-	    text);
+	/* smtpc's texts for upstream replies already start with "250 2.0.0" */
+	snprintf(lead, sizeof(lead), "%d ", code);
+	if (strncmp(text, lead, strlen(lead)) == 0)
+		lead[0] = '\0';
+	else
+		snprintf(lead, sizeof(lead), "%d %s ", code, esc);
+	hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%s%s)",
+	    w->job.id, w->job.rcpt[k], relay, tls_words(w, tls, sizeof(tls)), status, lead, text);
 	if (queue_job_result(&w->job, w->job.rcpt_index[k], code, esc, text, now_s()) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
 		    "tried again", w->job.id, w->job.rcpt[k]);
@@ -579,7 +585,7 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 		return 0;
 	}
 	hal_log(HAL_LOG_INFO, LOGM, "%s: queued as %s, nrcpt=%u", m->id, id, m->nrcpt);
-	zegel_strf(text, sizeof(text), "Ok: queued as %s", id);
+	zegel_strf(text, sizeof(text), "queued as %s", id);
 	relay_result_set(&res, 250, "2.0.0", text);
 	done(arg, &res);
 	return 0; /* queue_commit() woke the scheduler */
