@@ -233,6 +233,7 @@ cmd_run(int argc, char **argv)
 	config_on_commit(on_commit, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
+	dane_console_register();
 	queue_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;

@@ -36,7 +36,7 @@ static const struct command commands[] = {
 	    "look up and DNSSEC-validate a record" },
 	{ "dane-check", cmd_dane_check,
 	    "dane-check [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--port N] DOMAIN",
-	    "(not implemented yet) how mail to DOMAIN would be delivered with DANE" },
+	    "how mail to DOMAIN would be delivered: MX, TLSA, STARTTLS, DANE; sends no mail" },
 	{ "relay-check", cmd_relay_check,
 	    "relay-check [--ca FILE] [--implicit] [--helo NAME] [--timeout S] HOST[:PORT]",
 	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },

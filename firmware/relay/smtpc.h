@@ -93,7 +93,7 @@
 #define SMTPC_TEXT_MAX 240   /* result text kept, NUL included */
 #define SMTPC_ADDR_MAX 513   /* a path without <> (RFC 5321 4.5.3.1.3: 256) + NUL */
 #ifndef SMTPC_RCPT_RESULTS
-#define SMTPC_RCPT_RESULTS 16 /* per-recipient results kept inside the context
+#define SMTPC_RCPT_RESULTS 4  /* per-recipient results kept inside the context
 				 (partial_ok without rcpt_results: max nrcpt) */
 #endif
 

@@ -62,6 +62,28 @@ upstream_init(struct upstream *u, const struct smtpc_params *params,
 }
 
 void
+upstream_set_verify(struct upstream *u, tls_client_verify_fn fn, void *arg,
+    const struct tls_client_conf *conf)
+{
+	u->verify_fn = fn;
+	u->verify_arg = arg;
+	if (conf != NULL && conf != u->tlsconf) {
+		u->tlsconf = conf;
+		if (u->tls_on && !u->finished) { /* implicit TLS started in init: again */
+			tls_client_free(&u->tls);
+			if (tls_client_start(&u->tls, conf, u->tls_host) < 0) {
+				verdict(u, 451, "4.7.5", "TLS with %s failed: %s; not sent", u->peer,
+				    tls_client_why(&u->tls));
+				u->abort_now = true;
+				return;
+			}
+		}
+	}
+	if (u->tls_on && fn != NULL)
+		tls_client_set_verify(&u->tls, fn, arg);
+}
+
+void
 upstream_free(struct upstream *u)
 {
 	if (u->spool_open)
@@ -329,6 +351,8 @@ upstream_rx_done(struct upstream *u, size_t n)
 			u->abort_now = true;
 			return;
 		}
+		if (u->verify_fn != NULL)
+			tls_client_set_verify(&u->tls, u->verify_fn, u->verify_arg);
 		u->tls_on = true;
 		pump(u);
 		return;

@@ -56,6 +56,9 @@ struct upstream {
 	/* plaintext received before TLS */
 	uint8_t prx[1024];
 	struct relay_result res;
+	/* certificate check other than the config's (DANE): upstream_set_verify */
+	tls_client_verify_fn verify_fn;
+	void *verify_arg;
 };
 
 /* params must outlive u. spool_path NULL in probe mode. Returns 0 or -errno
@@ -64,6 +67,12 @@ int upstream_init(struct upstream *u, const struct smtpc_params *params,
     const struct tls_client_conf *tlsconf, const char *tls_host, const char *peer,
     const uint8_t *prefix, size_t prefix_len, const char *spool_path, bool probe);
 void upstream_free(struct upstream *u);
+/* Check the certificate with fn (tls_client_set_verify: dane_verify_hook or
+ * dane_encrypt_only_hook, firmware/tls/dane.h) and conf (dane_tls_conf())
+ * instead of the config given to upstream_init. Call right after
+ * upstream_init, before any byte moves; arg must outlive u. */
+void upstream_set_verify(struct upstream *u, tls_client_verify_fn fn, void *arg,
+    const struct tls_client_conf *conf);
 
 /* Stepwise sessions (params->stepwise): the message becomes known only
  * after the envelope. Returns 0 or -errno (spool unreadable). */

@@ -25,6 +25,7 @@ struct qent {                       /* index record, one per entry */
 	char id[QUEUE_ID_MAX];
 	int64_t created;
 	int64_t next_due;           /* earliest due pending recipient, NEVER none */
+	int64_t settle_after;       /* a failed DSN commit waits until then */
 	uint64_t size;
 	int slot;                   /* loaded slot or -1 */
 	unsigned inflight;          /* jobs out */
@@ -1125,7 +1126,7 @@ settle_entry(int e, int64_t now)
 		} else if (!changed && send_dsn(st, QUEUE_R_BOUNCED, false, now) != 0) {
 			hal_log(HAL_LOG_ERR, MOD, "%s: cannot queue the non-delivery "
 			    "notification; will try again", st->id);
-			ents[e].next_due = now + lim.retry_base;
+			ents[e].settle_after = now + lim.retry_base;
 			return;
 		}
 		changed = true;
@@ -1174,7 +1175,7 @@ next_job(int64_t now, const char *want, struct queue_job *j)
 
 		if (!ents[e].used)
 			continue;
-		if (ents[e].settle && ents[e].inflight == 0) {
+		if (ents[e].settle && ents[e].inflight == 0 && now >= ents[e].settle_after) {
 			settle_entry((int)e, now);
 			if (!ents[e].used)
 				continue;
@@ -1356,8 +1357,8 @@ queue_next_due(void)
 		 * next queue_job_end() wakes the scheduler */
 		if (ents[e].slot < 0 && !slot_free)
 			continue;
-		if (ents[e].settle && ents[e].inflight == 0)
-			return 0;
+		if (ents[e].settle && ents[e].inflight == 0 && ents[e].settle_after < due)
+			due = ents[e].settle_after;
 		if (ents[e].next_due < due)
 			due = ents[e].next_due;
 	}

@@ -31,8 +31,12 @@
  *     the leaf must name the TLSA base domain or the next-hop domain in a
  *     dNSName subjectAltName (else the CN when there is no dNSName), with a
  *     wildcard only as the whole left-most label (RFC 7672 3.2.2, RFC 6125 6.4.3).
- *     A trust anchor key that the server does not present (only published as
- *     "2 1 0" full SPKI) is not supported: such a record simply does not match.
+ *     A trust anchor the server does not send can only be used when the
+ *     record holds its whole key ("2 1 0", RFC 7671 5.2.2): if that key
+ *     verifies the signature of the top certificate sent, the key is the
+ *     anchor one level above it (the top's own "no parent" is then answered;
+ *     a leaf sent alone may be signed by it directly). A digest of an
+ *     anchor that is not sent ("2 x 1/2", "2 0 0") cannot match.
  *   Digest agility (RFC 7671 9): among the usable records with the same usage
  *     and selector, only those with the strongest matching type present count
  *     (SHA2-512 > SHA2-256 > Full), as OpenSSL's DANE code (used by Postfix)
@@ -89,7 +93,9 @@ struct dane_tlsa {
 int dane_tlsa_parse(const uint8_t *rdata, size_t len, struct dane_tlsa *t);
 /* usage 2|3, selector 0|1, mtype 0|1|2, digest length 32/64 for mtypes 1/2. */
 bool dane_tlsa_usable(const struct dane_tlsa *t);
-/* "3 1 1 0a1b..." (hex, at most 64 hex digits then "..."), for logs. */
+/* "3 1 1 0a1b2c..." with all the data in hex (ending in "..." if cap is too
+ * small: 2 * DANE_TLSA_DATA_MAX + 32 always suffices), for logs. */
+#define DANE_TLSA_TEXT_MAX (2 * DANE_TLSA_DATA_MAX + 32)
 void dane_tlsa_format(const struct dane_tlsa *t, char *buf, size_t cap);
 
 /* Does the certificate crt match record t (selector + matching type)? Ignores

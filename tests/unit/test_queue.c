@@ -432,6 +432,54 @@ test_5xx_bounce_and_no_bounce_of_bounce(void **state)
 	assert_int_equal(queue_count(), 0);
 }
 
+static bool fail_writes;
+static struct hal_storage_ops failing;
+
+static int
+failing_open_write(struct hal_file *f, const char *final_path, unsigned mode)
+{
+	if (fail_writes)
+		return -ENOSPC;
+	return hal_storage_posix.open_write(f, final_path, mode);
+}
+
+/* A DSN that cannot be written (storage full) is retried after retry-base,
+ * not in a busy loop, and the bounce is not forgotten. */
+static void
+test_dsn_commit_failure(void **state)
+{
+	char id[QUEUE_ID_MAX], dsn[QUEUE_ID_MAX];
+	static struct queue_job j;
+
+	(void)state;
+	failing = hal_storage_posix;
+	failing.open_write = failing_open_write;
+	hal_storage_set(&failing);
+	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
+	assert_int_equal(queue_next_job(T0, &j), 1);
+	assert_int_equal(queue_job_result(&j, 0, 550, "5.1.1", "no such user", T0), 0);
+	fail_writes = true;
+	queue_job_end(&j, T0);
+	assert_int_equal(queue_count(), 1);
+	assert_int_equal(queue_next_due(), T0 + 300);
+	assert_int_equal(queue_next_job(T0 + 1, &j), 0);
+	fail_writes = false;
+	reopen();   /* the owed bounce survives a restart too */
+	assert_int_equal(queue_state_get(id, &st), 0);
+	assert_int_equal(st.r[0].state, 'B');
+	assert_int_equal(queue_next_due(), 0);
+	/* settles (DSN queued, original removed), then hands out the DSN */
+	assert_int_equal(queue_next_job(T0 + 2, &j), 1);
+	assert_int_equal(queue_count(), 1);
+	other_entry(id, dsn);
+	assert_true(dsn[0] != 0);
+	assert_string_equal(j.id, dsn);
+	assert_string_equal(j.mail_from, "");
+	assert_string_equal(j.rcpt[0], "s@example.org");
+	assert_int_equal(queue_state_get(id, &st), -ENOENT);
+	hal_storage_set(&hal_storage_posix);
+}
+
 static void
 test_delay_warning(void **state)
 {
@@ -976,6 +1024,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lifetime_bounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_5xx_bounce_and_no_bounce_of_bounce, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_dsn_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delay_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
