@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/md.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/x509.h>
 
 #include "firmware/tls/dane.h"
@@ -247,6 +249,36 @@ find_match(const struct dane_verify *v, uint8_t usage, const mbedtls_x509_crt *c
 	return -1;
 }
 
+/* RFC 7671 5.2.2: a DANE-TA "2 1 0" record carries the whole trust anchor
+ * key, which the server need not send. Is crt (the top of the chain the
+ * server sent) signed by such a key? Index of the record, or -1. */
+static int
+find_key_anchor(const struct dane_verify *v, const mbedtls_x509_crt *crt)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(crt->sig_md);
+	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+
+	if (md == NULL || mbedtls_md(md, crt->tbs.p, crt->tbs.len, hash) != 0)
+		return -1;
+	for (unsigned i = 0; i < v->ntlsa; i++) {
+		const struct dane_tlsa *t = &v->tlsa[i];
+		mbedtls_pk_context pk;
+		int ok;
+
+		if (t->usage != DANE_USAGE_DANE_TA || t->selector != DANE_SELECTOR_SPKI ||
+		    t->mtype != DANE_MTYPE_FULL || !counts(v, i))
+			continue;
+		mbedtls_pk_init(&pk);
+		ok = mbedtls_pk_parse_public_key(&pk, t->data, t->len) == 0 &&
+		    mbedtls_pk_verify_ext(crt->sig_pk, crt->sig_opts, &pk, crt->sig_md, hash,
+			mbedtls_md_get_size(md), crt->sig.p, crt->sig.len) == 0;
+		mbedtls_pk_free(&pk);
+		if (ok)
+			return (int)i;
+	}
+	return -1;
+}
+
 static void
 explain(struct dane_verify *v, uint32_t f)
 {
@@ -279,6 +311,15 @@ dane_verify_hook(void *arg, struct tls_client *c, mbedtls_x509_crt *crt, int dep
 		v->held = 0;
 		v->matched = v->matched_depth = -1;
 		v->why[0] = '\0';
+		/* the top may be signed by a published "2 1 0" key (not sent):
+		 * then that key is the anchor one level up, and the top's
+		 * "no parent" NOT_TRUSTED is answered */
+		i = find_key_anchor(v, crt);
+		if (i >= 0) {
+			v->ta_index = i;
+			v->ta_depth = depth + 1;
+			*flags &= ~MBEDTLS_X509_BADCERT_NOT_TRUSTED;
+		}
 	}
 	v->last_depth = depth;
 	if (depth > 0) {

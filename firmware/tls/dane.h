@@ -31,8 +31,12 @@
  *     the leaf must name the TLSA base domain or the next-hop domain in a
  *     dNSName subjectAltName (else the CN when there is no dNSName), with a
  *     wildcard only as the whole left-most label (RFC 7672 3.2.2, RFC 6125 6.4.3).
- *     A trust anchor key that the server does not present (only published as
- *     "2 1 0" full SPKI) is not supported: such a record simply does not match.
+ *     A trust anchor the server does not send can only be used when the
+ *     record holds its whole key ("2 1 0", RFC 7671 5.2.2): if that key
+ *     verifies the signature of the top certificate sent, the key is the
+ *     anchor one level above it (the top's own "no parent" is then answered;
+ *     a leaf sent alone may be signed by it directly). A digest of an
+ *     anchor that is not sent ("2 x 1/2", "2 0 0") cannot match.
  *   Digest agility (RFC 7671 9): among the usable records with the same usage
  *     and selector, only those with the strongest matching type present count
  *     (SHA2-512 > SHA2-256 > Full), as OpenSSL's DANE code (used by Postfix)

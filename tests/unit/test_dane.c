@@ -377,6 +377,37 @@ test_ta(void **st)
 	assert_int_equal(dane_connect("leaf-chain.crt", "leaf.key", "mx.example.net", NULL),
 	    TLS_CLIENT_FAIL);
 	done();
+	/* ... unless the record holds the whole key (2 1 0): it verifies the
+	 * intermediate's signature, the anchor is one level above the chain */
+	recs(1, rec("root", 2, 1, 0));
+	assert_int_equal(dane_connect("leaf-chain.crt", "leaf.key", "mx.example.net", NULL), 0);
+	assert_int_equal(V.matched_depth, 2);
+	assert_string_equal(C.verified_by, "dane");
+	done();
+	/* the leaf sent alone, signed by the published intermediate key */
+	recs(1, rec("inter", 2, 1, 0));
+	assert_int_equal(dane_connect("leaf.crt", "leaf.key", "mx.example.net", NULL), 0);
+	assert_int_equal(V.matched_depth, 1);
+	done();
+	/* ... and still with the name and date checks */
+	assert_int_equal(dane_connect("wrongname.crt", "wrongname.key", "mx.example.net", NULL),
+	    TLS_CLIENT_FAIL);
+	done();
+	assert_int_equal(dane_connect("expired.crt", "expired.key", "mx.example.net", NULL),
+	    TLS_CLIENT_FAIL);
+	done();
+	/* a key that signed nothing here; the forged intermediate under the root key */
+	recs(1, rec("mitm", 2, 1, 0));
+	assert_int_equal(dane_connect("leaf-chain.crt", "leaf.key", "mx.example.net", NULL),
+	    TLS_CLIENT_FAIL);
+	done();
+	recs(1, rec("root", 2, 1, 0));
+	assert_int_equal(dane_connect("mitm.crt", "mitm.key", "mx.example.net", NULL),
+	    TLS_CLIENT_FAIL);
+	done();
+	assert_int_equal(dane_connect("leaf-interforged.crt", "leaf.key", "mx.example.net", NULL),
+	    TLS_CLIENT_FAIL);
+	done();
 	/* DANE-TA matching the leaf itself is not a trust anchor (depth 0) */
 	recs(1, rec("leaf", 2, 1, 1));
 	assert_int_equal(dane_connect("leaf-chain.crt", "leaf.key", "mx.example.net", NULL),
