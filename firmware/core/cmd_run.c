@@ -23,6 +23,7 @@
 #include "firmware/core/loop.h"
 #include "firmware/core/resolver.h"
 #include "firmware/keys/keys.h"
+#include "firmware/relay/direct.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/spool/queue.h"
 #include "firmware/smtpd/server.h"
@@ -95,7 +96,26 @@ apply_keys(const struct zcfg *cfg)
 	keys_load_config(cfg, key_error, NULL);
 }
 
-/* config_on_commit hook: keys, TLS material and listeners again. */
+/* The queue and its delivery workers: in direct mode, and in any mode while
+ * a queue from an earlier direct mode still holds messages (accepted mail is
+ * delivered even after the mode changed). */
+static void
+apply_direct(const struct zcfg *cfg)
+{
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+	char dir[ZCFG_PATH_MAX + 16], err[200];
+
+	snprintf(dir, sizeof(dir), "%s/queue", cfg->data_dir);
+	if (cfg->relay.kind != ZCFG_RELAY_DIRECT && hal_storage()->exists(dir) != 1)
+		return;
+	if (direct_start(cfg, err, sizeof(err)) < 0)
+		hal_log(HAL_LOG_ERR, LOGM, "queue in %s not started: %s", dir, err);
+#else
+	(void)cfg;
+#endif
+}
+
+/* config_on_commit hook: keys, TLS material, listeners and the queue again. */
 static void
 on_commit(const struct zcfg *cfg, void *arg)
 {
@@ -103,6 +123,7 @@ on_commit(const struct zcfg *cfg, void *arg)
 	apply_keys(cfg);
 	resolver_configure(cfg);
 	smtpd_server_reload(cfg);
+	apply_direct(cfg);
 }
 
 /* ------------------------------------------------------------ console */
@@ -230,6 +251,7 @@ cmd_run(int argc, char **argv)
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
 	smtpd_server_start(zcfg_running());
+	apply_direct(zcfg_running());
 	config_on_commit(on_commit, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
@@ -241,6 +263,9 @@ cmd_run(int argc, char **argv)
 	if (got_signal)
 		hal_log(HAL_LOG_INFO, LOGM, "signal %d: stopping", (int)got_signal);
 	smtpd_server_stop();
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+	direct_stop();
+#endif
 	keys_unload();
 	if (!no_console)
 		hal_uart_posix.close(&uart);

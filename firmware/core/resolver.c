@@ -376,6 +376,8 @@ start_head(void *arg)
 	active = true;
 	xfer_active = false;
 	stats.lookups++;
+	if (anchor_err[0])
+		load_anchors(anchor_path); /* the file may have appeared since */
 	if (anchor_err[0]) {
 		fail_now(DNS_INDETERMINATE, DNS_EDE_OTHER, anchor_err);
 		return;

@@ -1,6 +1,7 @@
 /* Relay target selection and small helpers shared by the targets. */
 #include <string.h>
 
+#include "firmware/relay/direct.h"
 #include "firmware/relay/relay.h"
 #include "firmware/relay/smarthost.h"
 #include "zegel/config.h"
@@ -18,7 +19,11 @@ relay_target_for(const struct zcfg *cfg)
 		break;
 #endif
 	case ZCFG_RELAY_DIRECT:
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+		return &relay_direct;
+#else
 		break;
+#endif
 	}
 	return NULL;
 }

@@ -1256,6 +1256,12 @@ queue_job_open(const struct queue_job *j, struct hal_file *f)
 	return hal_storage()->open_read(f, path);
 }
 
+int
+queue_job_path(const struct queue_job *j, char *buf, size_t cap)
+{
+	return path_of(buf, cap, j->id, "msg") != 0 ? -ENAMETOOLONG : 0;
+}
+
 static struct queue_state *
 job_state(const struct queue_job *j, int *e)
 {

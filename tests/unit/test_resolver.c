@@ -1,6 +1,6 @@
 /* The resolver on the real event loop (firmware/core/resolver.h): lookups go
  * over real loopback UDP/TCP sockets to a fake recursive server that runs on
- * the same loop (127.0.0.1:45053) and answers from the sessions recorded
+ * the same loop (127.0.0.1, a kernel-chosen port) and answers from the sessions recorded
  * from the signed e2e tree (tests/vectors/dns/tree, as test_dns_resolve.c).
  * The validation clock is a fake wall clock at the recording's time; the
  * trust anchor is given as a `set resolver-anchors` file. Checked: verdicts,
@@ -30,8 +30,10 @@
 #include "tests/fuzz/dns_replay.h"
 
 #define DIR_TREE "tests/vectors/dns/tree"
-#define SRV_PORT 45053
-#define ANCHOR_FILE "build/host/tests/test_resolver.anchors"
+static uint16_t srv_port;  /* kernel-chosen: UDP and TCP on the same number */
+static char anchor_file[64];
+#define SRV_PORT srv_port
+#define ANCHOR_FILE anchor_file
 
 /* ------------------------------------------------------------ recordings */
 
@@ -241,26 +243,34 @@ static const struct loop_listener_ops listen_ops = { srv_accept, NULL };
 static void
 srv_start(enum srv_mode mode)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(SRV_PORT) };
 	struct hal_addr ha;
-	int one = 1;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.mode = mode;
 	srv.cancel_on_query = -1;
 	srv.conn_h = -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	srv.udp_fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(srv.udp_fd >= 0);
-	setsockopt(srv.udp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(srv.udp_fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-		fail_msg("cannot bind udp 127.0.0.1:%d", SRV_PORT);
+	srv.listen_h = -1;
+	/* a free UDP port from the kernel, then TCP on the same number */
+	for (int tries = 0; tries < 50 && srv.listen_h < 0; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+		socklen_t al = sizeof(a);
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		srv.udp_fd = socket(AF_INET, SOCK_DGRAM, 0);
+		assert_true(srv.udp_fd >= 0);
+		if (bind(srv.udp_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+		    getsockname(srv.udp_fd, (struct sockaddr *)&a, &al) != 0)
+			fail_msg("cannot bind a UDP socket on 127.0.0.1");
+		srv_port = ntohs(a.sin_port);
+		assert_int_equal(hal_addr_parse(&ha, "127.0.0.1", srv_port), 0);
+		srv.listen_h = loop_listen(&ha, &listen_ops, NULL);
+		if (srv.listen_h < 0)
+			close(srv.udp_fd);
+	}
+	assert_true(srv.listen_h >= 0);
 	fcntl(srv.udp_fd, F_SETFL, fcntl(srv.udp_fd, F_GETFL) | O_NONBLOCK);
 	srv.udp_h = loop_watch_fd(srv.udp_fd, srv_udp, NULL);
 	assert_true(srv.udp_h >= 0);
-	assert_int_equal(hal_addr_parse(&ha, "127.0.0.1", SRV_PORT), 0);
-	srv.listen_h = loop_listen(&ha, &listen_ops, NULL);
-	assert_true(srv.listen_h >= 0);
 }
 
 static void
@@ -411,6 +421,8 @@ setup(void **state)
 	}
 	fake_now = rec[0].now;
 	hal_clock_set(&test_clock);
+	snprintf(anchor_file, sizeof(anchor_file), "/tmp/zegel-test-resolver.%d.anchors",
+	    (int)getpid());
 	assert_int_equal(resolver_init(), 0);
 	write_anchor_file();
 	return 0;
@@ -430,10 +442,10 @@ static void
 begin(enum srv_mode mode)
 {
 	loop_init();
+	srv_start(mode);
 	configure("");            /* built-in IANA anchors ... */
 	configure(ANCHOR_FILE);   /* ... then the file: a change, so the caches are flushed */
 	reset_results();
-	srv_start(mode);
 }
 
 static void

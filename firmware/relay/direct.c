@@ -1,0 +1,626 @@
+/*
+ * Relay target "direct" and its delivery workers (direct.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/core/loop.h"
+#include "firmware/core/resolver.h"
+#include "firmware/relay/direct.h"
+#include "firmware/relay/mxplan.h"
+#include "firmware/relay/upstream.h"
+#include "firmware/spool/queue.h"
+#include "firmware/tls/dane.h"
+#include "hal/clock.h"
+#include "hal/log.h"
+#include "zegel/text.h"
+
+#define LOGM "relay"
+
+enum wstate { W_FREE = 0, W_PLAN, W_CONNECT };
+
+struct worker {
+	enum wstate st;
+	struct queue_job job;
+	struct mxplan plan;
+	int dns_id;             /* resolver request, -1 none */
+	unsigned host, addr;    /* next candidate */
+	bool tried_any;         /* at least one connection attempted */
+	int h;                  /* loop handle, -1 none */
+	struct dane_verify dv;
+	struct smtpc_params params;
+	char rcpts[QUEUE_JOB_RCPTS * QUEUE_ADDR_MAX];
+	struct smtpc_result rres[QUEUE_JOB_RCPTS]; /* per-recipient verdicts */
+	char path[ZCFG_PATH_MAX + 64];
+	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
+	char tls_host[ZCFG_NAME_MAX];
+	bool up_live;           /* up holds a connection's state */
+	struct upstream up;
+	/* the most telling failure so far, for recipients left open at the end */
+	int fail_code;
+	char fail_esc[12];
+	char fail_text[240];
+	bool final[QUEUE_JOB_RCPTS];
+};
+
+static struct worker workers[DIRECT_WORKERS];
+static const struct zcfg *dcfg;
+static bool started;
+static int tick_timer = -1;
+static uint32_t direct_timeout_ms = DIRECT_TIMEOUT_MS;
+static char qdir[ZCFG_PATH_MAX + 16];
+
+static void plan_step(struct worker *w);
+static void try_next(struct worker *w);
+static void tick(void *arg);
+
+void
+direct_set_timeout(uint32_t ms)
+{
+	direct_timeout_ms = ms ? ms : DIRECT_TIMEOUT_MS;
+}
+
+unsigned
+direct_workers_active(void)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < DIRECT_WORKERS; i++)
+		n += workers[i].st != W_FREE;
+	return n;
+}
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)hal_clock_now();
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+static const char *
+tls_words(const struct worker *w, char *buf, size_t cap)
+{
+	if (w->up_live && w->up.tls.handshaken)
+		zegel_strf(buf, cap, "%s verified=%s", tls_client_version(&w->up.tls),
+		    w->up.tls.verified_by ? w->up.tls.verified_by : "none");
+	else
+		zegel_strf(buf, cap, "none");
+	return buf;
+}
+
+/* One recipient's outcome: logged, then made durable by the queue. */
+static void
+rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const char *esc,
+    const char *text)
+{
+	char tls[96];
+	char lead[24];
+	const char *status = code >= 200 && code < 300 ? "sent" : code >= 500 ? "bounced"
+									: "deferred";
+
+	if (w->final[k])
+		return;
+	w->final[k] = true;
+	/* smtpc's texts for upstream replies already start with "250 2.0.0" */
+	snprintf(lead, sizeof(lead), "%d ", code);
+	if (strncmp(text, lead, strlen(lead)) == 0)
+		lead[0] = '\0';
+	else
+		snprintf(lead, sizeof(lead), "%d %s ", code, esc);
+	hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%s%s)",
+	    w->job.id, w->job.rcpt[k], relay, tls_words(w, tls, sizeof(tls)), status, lead, text);
+	if (queue_job_result(&w->job, w->job.rcpt_index[k], code, esc, text, now_s()) < 0)
+		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
+		    "tried again", w->job.id, w->job.rcpt[k]);
+}
+
+static void
+note_failure(struct worker *w, int code, const char *esc, const char *text)
+{
+	/* A permanent verdict sticks; otherwise the latest failure is kept (as
+	 * Postfix reports the last MX tried). */
+	if (w->fail_code >= 500)
+		return;
+	w->fail_code = code;
+	zegel_strf(w->fail_esc, sizeof(w->fail_esc), "%s", esc);
+	zegel_strf(w->fail_text, sizeof(w->fail_text), "%s", text);
+}
+
+static void
+worker_end(struct worker *w)
+{
+	for (unsigned k = 0; k < w->job.nrcpt; k++)
+		if (!w->final[k])
+			rcpt_outcome(w, k, w->peer[0] ? w->peer : "none",
+			    w->fail_code ? w->fail_code : 451, w->fail_code ? w->fail_esc : "4.4.1",
+			    w->fail_text[0] ? w->fail_text : "no MX host could be used");
+	queue_job_end(&w->job, now_s());
+	if (w->up_live)
+		upstream_free(&w->up);
+	if (w->h >= 0)
+		loop_close(w->h);
+	if (w->dns_id >= 0)
+		resolver_cancel(w->dns_id);
+	memset(w, 0, sizeof(*w));
+	w->st = W_FREE;
+	w->h = -1;
+	w->dns_id = -1;
+	direct_kick();
+}
+
+/* ------------------------------------------------------------ DNS */
+
+static void
+on_dns(void *arg, const struct dns_result *res)
+{
+	struct worker *w = arg;
+
+	w->dns_id = -1;
+	mxplan_answer(&w->plan, res);
+	plan_step(w);
+}
+
+static void
+plan_step(struct worker *w)
+{
+	char name[DNS_NAME_MAX + 1];
+	uint16_t qtype;
+	int id;
+
+	if (mxplan_next(&w->plan, name, sizeof(name), &qtype) == MXPLAN_QUERY) {
+		id = resolver_lookup(name, qtype, on_dns, w);
+		if (id < 0) {
+			note_failure(w, 451, "4.4.3", "DNS resolver busy; will retry");
+			worker_end(w);
+			return;
+		}
+		w->dns_id = id;
+		return;
+	}
+	if (w->plan.permanent || w->plan.deferred) {
+		/* RFC 7505 null MX and NXDOMAIN are permanent; bogus or
+		 * indeterminate DNS makes the whole domain wait */
+		if (w->plan.permanent)
+			note_failure(w, w->plan.null_mx ? 556 : 550,
+			    w->plan.esc[0] ? w->plan.esc : "5.1.2", w->plan.reason);
+		else
+			note_failure(w, 451, w->plan.esc[0] ? w->plan.esc : "4.4.3",
+			    w->plan.reason);
+		worker_end(w);
+		return;
+	}
+	w->st = W_CONNECT;
+	try_next(w);
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void
+settle_connection(struct worker *w);
+
+static size_t
+cb_rx_space(void *arg, uint8_t **p)
+{
+	struct worker *w = arg;
+
+	return upstream_rx_space(&w->up, p);
+}
+
+static void
+cb_rx_done(void *arg, size_t n)
+{
+	struct worker *w = arg;
+
+	upstream_rx_done(&w->up, n);
+	if (n == 0 && !upstream_finished(&w->up))
+		upstream_fail_io(&w->up, -ECONNRESET);
+	settle_connection(w);
+}
+
+static size_t
+cb_tx_data(void *arg, const uint8_t **p)
+{
+	struct worker *w = arg;
+
+	return upstream_tx_data(&w->up, p);
+}
+
+static void
+cb_tx_done(void *arg, size_t n)
+{
+	struct worker *w = arg;
+
+	upstream_tx_done(&w->up, n);
+	settle_connection(w);
+}
+
+static void
+cb_event(void *arg, enum loop_event ev, int err)
+{
+	struct worker *w = arg;
+
+	if (ev == LOOP_EV_CONNECTED) {
+		upstream_connected(&w->up);
+	} else {
+		upstream_fail_io(&w->up, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
+		if (w->h >= 0)
+			loop_close(w->h);
+		w->h = -1;
+	}
+	settle_connection(w);
+}
+
+static const struct loop_stream_ops worker_ops = {
+	.rx_space = cb_rx_space,
+	.rx_done = cb_rx_done,
+	.tx_data = cb_tx_data,
+	.tx_done = cb_tx_done,
+	.event = cb_event,
+};
+
+/* Did this connection get as far as the message (MAIL answered)? */
+static bool
+reached_message(const struct worker *w)
+{
+	const struct smtpc_result *r = smtpc_result(&w->up.smtp);
+
+	switch (r->err) {
+	case SMTPC_OK:
+	case SMTPC_E_MAIL:
+	case SMTPC_E_RCPT:
+	case SMTPC_E_DATA:
+	case SMTPC_E_MESSAGE:
+		return true;
+	case SMTPC_E_SIZE:
+	case SMTPC_E_8BIT:
+	case SMTPC_E_UTF8:
+		return r->code >= 500; /* permanent for this message at this MX */
+	default:
+		return w->up.smtp.state >= SMTPC_S_DOT && w->up.smtp.state != SMTPC_S_END;
+	}
+}
+
+static void
+settle_connection(struct worker *w)
+{
+	const struct relay_result *r;
+
+	if (!upstream_finished(&w->up))
+		return;
+	if (!upstream_can_close(&w->up) && w->h >= 0)
+		return; /* QUIT / close_notify still going out */
+	if (w->h >= 0)
+		loop_close(w->h);
+	w->h = -1;
+	r = upstream_result(&w->up);
+	if (reached_message(w)) {
+		bool dot_unconfirmed = w->up.smtp.state == SMTPC_S_DOT ||
+		    smtpc_result(&w->up.smtp)->err == SMTPC_E_CLOSED;
+
+		for (unsigned k = 0; k < w->job.nrcpt; k++) {
+			const struct smtpc_result *rr = smtpc_rcpt_result(&w->up.smtp, k);
+
+			if (rr != NULL && rr->code != 0 && !dot_unconfirmed)
+				rcpt_outcome(w, k, w->peer, rr->code, rr->esc, rr->text);
+			else
+				rcpt_outcome(w, k, w->peer, r->code, r->esc, r->text);
+		}
+		worker_end(w);
+		return;
+	}
+	/* session-level failure: remember why, next address or MX */
+	if (w->plan.hosts[w->host].tls == MXPLAN_DANE &&
+	    (smtpc_result(&w->up.smtp)->err == SMTPC_E_NO_STARTTLS ||
+		smtpc_result(&w->up.smtp)->err == SMTPC_E_STARTTLS)) {
+		/* RFC 7672 2.2: TLSA published, no TLS: a downgrade, not a choice */
+		char t[240];
+		zegel_strf(t, sizeof(t), "%s publishes TLSA but did not do STARTTLS "
+		    "(stripped?): %s", w->peer, r->text);
+		note_failure(w, 451, "4.7.5", t);
+	} else {
+		note_failure(w, r->code >= 500 ? 451 : r->code, r->code >= 500 ? "4.4.0" : r->esc,
+		    r->text);
+	}
+	hal_log(HAL_LOG_INFO, LOGM, "%s: %s not used: %s %s", w->job.id, w->peer, r->esc, r->text);
+	upstream_free(&w->up);
+	w->up_live = false;
+	try_next(w);
+}
+
+static const char *
+policy_name(enum mxplan_tls p)
+{
+	switch (p) {
+	case MXPLAN_DANE:
+		return "dane";
+	case MXPLAN_ENCRYPT:
+		return "encrypt";
+	case MXPLAN_MAY:
+		return "may";
+	default:
+		return "skip";
+	}
+}
+
+/* Start a connection to the next usable address; ends the job when none is left. */
+static void
+try_next(struct worker *w)
+{
+	const struct zcfg *cfg = dcfg;
+	char err[200], ip[HAL_ADDR_STRLEN];
+
+	while (w->host < w->plan.nhosts) {
+		const struct mxplan_host *mh = &w->plan.hosts[w->host];
+		const struct tls_client_conf *cc;
+		bool need_tls;
+		int rc;
+
+		if (mh->tls == MXPLAN_SKIP || w->addr >= mh->naddr) {
+			if (mh->tls == MXPLAN_SKIP && w->addr == 0) {
+				char t[240];
+				zegel_strf(t, sizeof(t), "MX %s not used: %s", mh->name, mh->why);
+				note_failure(w, 451, "4.7.5", t);
+				hal_log(HAL_LOG_INFO, LOGM, "%s: %s", w->job.id, t);
+			} else if (mh->naddr == 0 && w->addr == 0) {
+				char t[240];
+				zegel_strf(t, sizeof(t), "MX %s has no address: %s", mh->name,
+				    mh->why[0] ? mh->why : "none found");
+				note_failure(w, 451, "4.4.4", t);
+			}
+			w->host++;
+			w->addr = 0;
+			continue;
+		}
+		hal_addr_format(&mh->addrs[w->addr], false, ip, sizeof(ip));
+		zegel_strf(w->peer, sizeof(w->peer), "%s[%s]:%u", mh->name, ip,
+		    mh->addrs[w->addr].port);
+		need_tls = mh->tls != MXPLAN_MAY || cfg->relay.require_tls;
+		w->params = (struct smtpc_params){
+			.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
+			.mail_from = w->job.mail_from,
+			.rcpts = w->rcpts,
+			.nrcpt = w->job.nrcpt,
+			.size = w->job.size,
+			.body_8bit = w->job.body_8bit,
+			.smtputf8 = w->job.smtputf8,
+			.tls_mode = need_tls ? SMTPC_TLS_REQUIRED : SMTPC_TLS_OPPORTUNISTIC,
+			.partial_ok = true,
+			.rcpt_results = w->rres,
+		};
+		if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
+			note_failure(w, 451, "4.7.5", err);
+			break;
+		}
+		zegel_strf(w->tls_host, sizeof(w->tls_host), "%s",
+		    mh->tls == MXPLAN_DANE && mh->tlsa_base[0] ? mh->tlsa_base : mh->name);
+		rc = upstream_init(&w->up, &w->params, cc, w->tls_host, w->peer, NULL, 0, w->path,
+		    false);
+		w->up_live = true;
+		w->addr++;
+		if (rc < 0) {
+			note_failure(w, 451, "4.3.0", "cannot read the queued message");
+			break;
+		}
+		if (mh->tls == MXPLAN_DANE) {
+			dane_verify_init(&w->dv, mh->tlsa, mh->ntlsa, w->tls_host, w->job.domain);
+			upstream_set_verify(&w->up, dane_verify_hook, &w->dv, cc);
+		} else {
+			upstream_set_verify(&w->up, dane_encrypt_only_hook, NULL, cc);
+		}
+		hal_log(HAL_LOG_DEBUG, LOGM, "%s: trying %s (tls policy %s%s)", w->job.id, w->peer,
+		    policy_name(mh->tls), need_tls ? ", required" : "");
+		w->tried_any = true;
+		w->h = loop_connect(&mh->addrs[w->addr - 1], &worker_ops, w);
+		if (w->h < 0) {
+			upstream_fail_io(&w->up, w->h);
+			w->h = -1;
+			settle_connection(w);
+			return;
+		}
+		loop_set_idle_timeout(w->h, direct_timeout_ms);
+		return;
+	}
+	worker_end(w);
+}
+
+/* ------------------------------------------------------------ scheduler */
+
+static void
+job_start(struct worker *w)
+{
+	size_t off = 0;
+	uint16_t port = dcfg->relay.mx_port ? dcfg->relay.mx_port : 25;
+
+	w->h = -1;
+	w->dns_id = -1;
+	for (unsigned k = 0; k < w->job.nrcpt; k++) {
+		size_t n = strlen(w->job.rcpt[k]) + 1;
+		if (off + n > sizeof(w->rcpts)) { /* cannot happen: 256-octet paths */
+			w->job.nrcpt = k;
+			break;
+		}
+		memcpy(w->rcpts + off, w->job.rcpt[k], n);
+		off += n;
+	}
+	if (queue_job_path(&w->job, w->path, sizeof(w->path)) < 0) {
+		note_failure(w, 451, "4.3.0", "queued message unreadable");
+		worker_end(w);
+		return;
+	}
+	hal_log(HAL_LOG_DEBUG, LOGM, "%s: delivering to %u recipient(s) at %s, attempt %u",
+	    w->job.id, w->job.nrcpt, w->job.domain, w->job.attempts + 1);
+	mxplan_init(&w->plan, w->job.domain, port, dcfg->relay.require_tls);
+	w->st = W_PLAN;
+	plan_step(w);
+}
+
+static void
+arm(void)
+{
+	int64_t due = queue_next_due(), now = now_s();
+	uint32_t ms = 60000;
+
+	if (tick_timer >= 0)
+		loop_timer_cancel(tick_timer);
+	if (due >= 0 && due - now < 60)
+		ms = due <= now ? 1000 : (uint32_t)(due - now) * 1000;
+	tick_timer = loop_timer_add(ms, tick, NULL);
+}
+
+static void
+tick(void *arg)
+{
+	(void)arg;
+	tick_timer = -1;
+	if (!started)
+		return;
+	for (int i = 0; i < DIRECT_WORKERS; i++) {
+		struct worker *w = &workers[i];
+
+		if (w->st != W_FREE)
+			continue;
+		memset(w, 0, sizeof(*w));
+		if (queue_next_job(now_s(), &w->job) != 1)
+			break;
+		job_start(w);
+	}
+	arm();
+}
+
+void
+direct_kick(void)
+{
+	if (!started)
+		return;
+	if (tick_timer >= 0)
+		loop_timer_cancel(tick_timer);
+	tick_timer = loop_timer_add(0, tick, NULL);
+}
+
+void
+direct_stop(void)
+{
+	if (!started)
+		return;
+	started = false; /* worker_end() kicks nothing from here on */
+	for (int i = 0; i < DIRECT_WORKERS; i++) {
+		struct worker *w = &workers[i];
+
+		if (w->st == W_FREE)
+			continue;
+		note_failure(w, 451, "4.3.2", "zegel stopped during the delivery; will retry");
+		worker_end(w);
+	}
+	if (tick_timer >= 0)
+		loop_timer_cancel(tick_timer);
+	tick_timer = -1;
+	queue_set_wakeup(NULL, NULL);
+}
+
+static void
+wakeup(void *arg)
+{
+	(void)arg;
+	direct_kick();
+}
+
+int
+direct_start(const struct zcfg *cfg, char *err, size_t errcap)
+{
+	char dir[sizeof(qdir)];
+	struct queue_limits lim;
+
+	dcfg = cfg;
+	zegel_strf(dir, sizeof(dir), "%s/queue", cfg->data_dir);
+	if (started && strcmp(dir, qdir) == 0) {
+		queue_limits_from_cfg(cfg, &lim);
+		queue_set_limits(&lim);
+		queue_set_hostname(cfg->hostname[0] ? cfg->hostname : "localhost");
+		return 0;
+	}
+	if (started && direct_workers_active() > 0) {
+		zegel_strf(err, errcap, "deliveries running: the queue stays in %s for now", qdir);
+		return -1;
+	}
+	if (queue_open(dir, err, errcap) < 0)
+		return -1;
+	queue_limits_from_cfg(cfg, &lim);
+	queue_set_limits(&lim);
+	queue_set_hostname(cfg->hostname[0] ? cfg->hostname : "localhost");
+	zegel_strf(qdir, sizeof(qdir), "%s", dir);
+	for (int i = 0; i < DIRECT_WORKERS; i++) {
+		workers[i].h = -1;
+		workers[i].dns_id = -1;
+	}
+	started = true;
+	queue_set_wakeup(wakeup, NULL);
+	direct_kick();
+	return 0;
+}
+
+/* ------------------------------------------------------------ the target */
+
+static int
+d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+{
+	struct relay_result res;
+	struct queue_new qn;
+	char id[QUEUE_ID_MAX], text[120];
+	int rc;
+
+	*handle = NULL;
+	dcfg = m->cfg;
+	if (!started) {
+		relay_result_set(&res, 451, "4.3.0", "Queue not available; try again later");
+		done(arg, &res);
+		return 0;
+	}
+	if (queue_admit(m->size) < 0) {
+		relay_result_set(&res, 452, "4.3.1", "Queue full; try again later");
+		hal_log(HAL_LOG_WARN, LOGM, "%s: queue full (%llu octets refused)", m->id,
+		    (unsigned long long)m->size);
+		done(arg, &res);
+		return 0;
+	}
+	qn = (struct queue_new){
+		.mail_from = m->mail_from,
+		.rcpts = m->rcpts,
+		.nrcpt = m->nrcpt,
+		.spool_path = m->spool_path,
+		.prefix = m->prefix,
+		.prefix_len = m->prefix_len,
+		.body_8bit = m->body_8bit,
+		.smtputf8 = m->smtputf8,
+		.now = now_s(),
+	};
+	rc = queue_commit(&qn, id);
+	if (rc < 0) {
+		relay_result_set(&res, rc == -ENOSPC ? 452 : 451, rc == -ENOSPC ? "4.3.1" : "4.3.0",
+		    rc == -ENOSPC ? "Queue full; try again later"
+				  : "Local error in processing (queue); try again later");
+		hal_log(HAL_LOG_ERR, LOGM, "%s: queue commit failed: %s", m->id, strerror(-rc));
+		done(arg, &res);
+		return 0;
+	}
+	hal_log(HAL_LOG_INFO, LOGM, "%s: queued as %s, nrcpt=%u", m->id, id, m->nrcpt);
+	zegel_strf(text, sizeof(text), "queued as %s", id);
+	relay_result_set(&res, 250, "2.0.0", text);
+	done(arg, &res);
+	return 0; /* queue_commit() woke the scheduler */
+}
+
+static int
+d_admit(const struct zcfg *cfg, uint64_t size)
+{
+	(void)cfg;
+	return started ? queue_admit(size) : 0; /* not started: 451 at the end of DATA */
+}
+
+const struct relay_target_ops relay_direct = {
+	.name = "direct",
+	.start = d_start,
+	.cancel = NULL,
+	.admit = d_admit,
+};
