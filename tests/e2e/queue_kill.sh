@@ -30,6 +30,11 @@ SUBPID=
 zstop() { [ -n "$ZPID" ] && kill -9 "$ZPID" 2>/dev/null; [ -n "$ZPID" ] && wait "$ZPID" 2>/dev/null; ZPID=; }
 trap 'zstop; [ -n "$SUBPID" ] && kill "$SUBPID" 2>/dev/null; queue_env_stop; rm -rf "$d"' EXIT
 
+if ! queue_env_setup "$d/w"; then
+	not_ok "signed private root zone" "$QUEUE_ENV_ERR"
+	finish
+	exit 1
+fi
 smtpd_env_setup "$d" 43100
 sed -i '/^set relay outbox/d' "$d/zegel.conf"
 cat >>"$d/zegel.conf" <<CONF
@@ -64,7 +69,7 @@ if ! zstart; then
 	exit 1
 fi
 ok "zegel run starts (relay direct, mx-port $QUEUE_MX_PORT, resolver $QUEUE_RESOLVER)"
-if ! queue_env_setup "$d/w" || ! queue_env_start; then
+if ! queue_env_start; then
 	not_ok "signed DNS, NSD, Unbound and the sink are up" "$QUEUE_ENV_ERR"
 	finish
 	exit 1
