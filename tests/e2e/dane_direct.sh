@@ -177,6 +177,13 @@ $(grep -F "${ID[$c]}" "$d/zegel.log" | tail -8)"
 		--key "rsa._domainkey.example.test=v=DKIM1; k=rsa; p=$(dkim_pubkey_b64 "$d/keys/rsa.pem")" "$f"
 done <<<"$DANE_CASES"
 
+for h in mx.ee.dane mx.cname.dane; do
+	if dane_maillog $h | grep -q 'SNI .* not matched'; then
+		not_ok "receiver $h: SNI was the TLSA base domain" "$(dane_maillog $h | grep SNI)"
+	else
+		ok "receiver $h: SNI was the TLSA base domain"
+	fi
+done
 # the attacks, seen from the network side
 if grep -q stripped "$d/w/mitm_strip.log" && ! grep -q "client: MAIL" "$d/w/mitm_strip.log"; then
 	ok "strip: STARTTLS was stripped and zegel sent no MAIL in plaintext"
