@@ -22,6 +22,10 @@
  * Certificate dates are checked against the system clock (mbedTLS); --now
  * sets the time for DNSSEC validation only.
  *
+ * Time: each connection gets at most 15 s, all of them together 120 s (30 s
+ * on the console, which blocks the event loop meanwhile: the DNS lookups
+ * come on top, bounded by the resolver's own work and time limits).
+ *
  * A "may" host whose TLS handshake fails is reported failed and passed over;
  * the relay may instead retry it in plaintext (RFC 7672 2.2 allows both).
  */
@@ -46,7 +50,9 @@
 #include "zegel/cfg.h"
 #include "zegel/text.h"
 
-#define DANE_CHECK_TIMEOUT_MS 15000 /* per connection */
+#define DANE_CHECK_TIMEOUT_MS 15000          /* per connection */
+#define DANE_CHECK_BUDGET_MS 120000          /* all connections of `zegel dane-check` */
+#define DANE_CHECK_CONSOLE_BUDGET_MS 30000   /* on the console, which it blocks */
 
 /* Large: static, one check at a time. */
 static struct dns_ctx dc_ctx;
@@ -264,7 +270,7 @@ enum outcome { OUT_FAILED = 0, OUT_VERIFIED, OUT_ENCRYPTED, OUT_PLAINTEXT };
 /* One attempt at host h, address a, with its policy. why gets the failure. */
 static enum outcome
 attempt(const struct dc_out *o, const struct mxplan *p, const struct mxplan_host *h,
-    const struct hal_addr *a, const char *helo, char *why, size_t cap)
+    const struct hal_addr *a, const char *helo, uint32_t timeout_ms, char *why, size_t cap)
 {
 	struct smtpc_params params = { .helo = helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
 		.probe = true, .tls_mode = SMTPC_TLS_REQUIRED };
@@ -294,7 +300,7 @@ attempt(const struct dc_out *o, const struct mxplan *p, const struct mxplan_host
 	} else {
 		upstream_set_verify(&dc_up, dane_encrypt_only_hook, NULL, cc);
 	}
-	drive(a, DANE_CHECK_TIMEOUT_MS);
+	drive(a, timeout_ms);
 	res = upstream_result(&dc_up);
 	sr = smtpc_result(&dc_up.smtp);
 	if (dc_up.tls.handshaken)
@@ -338,6 +344,7 @@ struct dc_opts {
 	int64_t now;
 	uint16_t port;
 	const char *helo;
+	uint32_t budget_ms;     /* for all connections together */
 };
 
 /* dc_ctx is set up. Returns 0 (verified/encrypted/plaintext) or 1 (deferred). */
@@ -347,6 +354,7 @@ dane_check(const struct dc_out *o, const char *domain, const struct dc_opts *op)
 	struct mxplan *p = &dc_plan;
 	char name[MXPLAN_NAME_MAX + 32], why[300], last[300];
 	uint16_t qtype;
+	uint64_t deadline;
 
 	mxplan_init(p, domain, op->port, false);
 	while (mxplan_next(p, name, sizeof(name), &qtype) == MXPLAN_QUERY) {
@@ -367,6 +375,7 @@ dane_check(const struct dc_out *o, const char *domain, const struct dc_opts *op)
 		return 1;
 	}
 	last[0] = '\0';
+	deadline = hal_clock_mono_ms() + op->budget_ms;
 	for (unsigned i = 0; i < p->nhosts; i++) {
 		const struct mxplan_host *h = &p->hosts[i];
 
@@ -376,7 +385,17 @@ dane_check(const struct dc_out *o, const char *domain, const struct dc_opts *op)
 			continue;
 		}
 		for (unsigned k = 0; k < h->naddr; k++) {
-			enum outcome r = attempt(o, p, h, &h->addrs[k], op->helo, why, sizeof(why));
+			uint64_t now = hal_clock_mono_ms();
+			enum outcome r;
+
+			if (now + 1000 > deadline) {
+				say(o, "status: deferred (4.4.1 time budget of %u s used up; %s)",
+				    (unsigned)(op->budget_ms / 1000), last[0] ? last : "no answer");
+				return 1;
+			}
+			r = attempt(o, p, h, &h->addrs[k], op->helo,
+			    deadline - now < DANE_CHECK_TIMEOUT_MS ? (uint32_t)(deadline - now) :
+			    DANE_CHECK_TIMEOUT_MS, why, sizeof(why));
 			switch (r) {
 			case OUT_VERIFIED:
 				say(o, "host: %s verified", h->name);
@@ -443,7 +462,8 @@ int
 cmd_dane_check(int argc, char **argv)
 {
 	struct dc_out o = { emit_stdout, NULL };
-	struct dc_opts op = { .now = hal_clock_now(), .port = 25, .helo = "localhost" };
+	struct dc_opts op = { .now = hal_clock_now(), .port = 25, .helo = "localhost",
+		.budget_ms = DANE_CHECK_BUDGET_MS };
 	const char *anchor_file = NULL;
 	char err[300];
 	int i;
@@ -518,7 +538,8 @@ console_dane_check(struct console *c, int argc, char **argv, const char *line)
 	struct dc_out o = { emit_console, c };
 	struct dc_opts op = { .now = hal_clock_now(),
 		.port = cfg->relay.mx_port ? cfg->relay.mx_port : 25,
-		.helo = cfg->hostname[0] ? cfg->hostname : "localhost" };
+		.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
+		.budget_ms = DANE_CHECK_CONSOLE_BUDGET_MS };
 	char err[300];
 
 	(void)line;
@@ -546,8 +567,8 @@ console_dane_check(struct console *c, int argc, char **argv, const char *line)
 
 static const struct console_cmd dane_cmds[] = {
 	{ "dane-check", "DOMAIN",
-	    "how mail to DOMAIN would go (MX, TLSA, STARTTLS, DANE); blocks the console and "
-	    "the relay while it runs (up to 15 s per host)", console_dane_check },
+	    "how mail to DOMAIN would go (MX, TLSA, STARTTLS, DANE); sends no mail; blocks "
+	    "the console and the relay while it runs (DNS, then up to 30 s of connections)", console_dane_check },
 };
 
 int

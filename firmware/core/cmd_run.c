@@ -263,6 +263,9 @@ cmd_run(int argc, char **argv)
 	if (got_signal)
 		hal_log(HAL_LOG_INFO, LOGM, "signal %d: stopping", (int)got_signal);
 	smtpd_server_stop();
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+	direct_stop();
+#endif
 	keys_unload();
 	if (!no_console)
 		hal_uart_posix.close(&uart);

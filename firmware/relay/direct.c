@@ -499,6 +499,26 @@ direct_kick(void)
 	tick_timer = loop_timer_add(0, tick, NULL);
 }
 
+void
+direct_stop(void)
+{
+	if (!started)
+		return;
+	started = false; /* worker_end() kicks nothing from here on */
+	for (int i = 0; i < DIRECT_WORKERS; i++) {
+		struct worker *w = &workers[i];
+
+		if (w->st == W_FREE)
+			continue;
+		note_failure(w, 451, "4.3.2", "zegel stopped during the delivery; will retry");
+		worker_end(w);
+	}
+	if (tick_timer >= 0)
+		loop_timer_cancel(tick_timer);
+	tick_timer = -1;
+	queue_set_wakeup(NULL, NULL);
+}
+
 static void
 wakeup(void *arg)
 {
@@ -591,8 +611,16 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 	return 0; /* queue_commit() woke the scheduler */
 }
 
+static int
+d_admit(const struct zcfg *cfg, uint64_t size)
+{
+	(void)cfg;
+	return started ? queue_admit(size) : 0; /* not started: 451 at the end of DATA */
+}
+
 const struct relay_target_ops relay_direct = {
 	.name = "direct",
 	.start = d_start,
 	.cancel = NULL,
+	.admit = d_admit,
 };

@@ -50,6 +50,9 @@ extern const struct relay_target_ops relay_direct;
 /* Open the queue in cfg->data_dir/queue and start the scheduler. Idempotent;
  * 0 or -1 with err set. Called at start and when the data dir changes. */
 int direct_start(const struct zcfg *cfg, char *err, size_t errcap);
+/* At shutdown: deliveries still running end now; their recipients count as
+ * deferred (tried again at the next start, not reported as "in flight"). */
+void direct_stop(void);
 /* Look at the queue now (after a commit, a flush, a finished worker). */
 void direct_kick(void);
 void direct_set_timeout(uint32_t ms);

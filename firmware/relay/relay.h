@@ -109,6 +109,9 @@ struct relay_target_ops {
 	int (*open)(const struct relay_msg *env, void **handle);
 	int (*rcpt)(void *handle, const char *addr, relay_done_fn done, void *arg);
 	int (*data)(void *handle, const struct relay_msg *m, relay_done_fn done, void *arg);
+	/* optional: 0 if a message of size octets (0: not declared) can be
+	 * taken now, else -ENOSPC; asked at MAIL (452 4.3.1 to the client). */
+	int (*admit)(const struct zcfg *cfg, uint64_t size);
 };
 
 /* The target for cfg->relay.kind, or NULL if this build has none. */

@@ -39,6 +39,17 @@ data_dir(const struct zcfg *cfg)
 	return cfg->data_dir[0] ? cfg->data_dir : "var";
 }
 
+/* smtpd_params.admit: the relay target's say at MAIL time */
+static int
+conn_admit(void *arg, uint64_t size)
+{
+	struct smtpd_conn *c = arg;
+	const struct relay_target_ops *t = c->relay_override ? c->relay_override
+							     : relay_target_for(c->cfg);
+
+	return t != NULL && t->admit != NULL ? t->admit(c->cfg, size) : 0;
+}
+
 void
 smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_listener *l,
     const struct hal_addr *peer, bool tls_active)
@@ -64,6 +75,8 @@ smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_
 					     : (uint64_t)CONFIG_SMTP_MAX_MESSAGE_SIZE;
 	if (prm.max_size > (uint64_t)CONFIG_SMTP_MAX_MESSAGE_SIZE)
 		prm.max_size = CONFIG_SMTP_MAX_MESSAGE_SIZE;
+	prm.admit = conn_admit;
+	prm.admit_arg = c;
 	smtpd_init(&c->smtp, &prm);
 	smtpd_start(&c->smtp);
 	hal_log(HAL_LOG_INFO, LOGM, "connect from [%s] on %s%s%s", c->peer_str, c->listener,

@@ -729,6 +729,11 @@ do_mail(struct smtpd_session *s, const char *args)
 		smtpd_reply(s, 553, ESC_BAD_SENDER_MAILBOX_SYNTAX, "8-bit address needs SMTPUTF8");
 		return;
 	}
+	if (s->prm.admit != NULL && s->prm.admit(s->prm.admit_arg, size) != 0) {
+		smtpd_reply(s, 452, ESC_MAIL_SYSTEM_FULL,
+		    "Insufficient system storage (queue full); try again later");
+		return;
+	}
 	memcpy(s->mail_from, addr, alen);
 	s->mail_from[alen] = '\0';
 	s->smtputf8 = utf8;

@@ -11,6 +11,7 @@ static const struct {
 	[ESC_DESTINATION_ADDRESS_VALID] = { "1.5", "Destination address valid" },
 	[ESC_BAD_SENDER_MAILBOX_SYNTAX] = { "1.7", "Bad sender's mailbox address syntax" },
 	[ESC_OTHER_MAIL_SYSTEM_STATUS] = { "3.0", "Other or undefined mail system status" },
+	[ESC_MAIL_SYSTEM_FULL] = { "3.1", "Mail system full" },
 	[ESC_SYSTEM_NOT_ACCEPTING_MESSAGES] = { "3.2", "System not accepting network messages" },
 	[ESC_MESSAGE_TOO_BIG_FOR_SYSTEM] = { "3.4", "Message too big for system" },
 	[ESC_OTHER_NETWORK_ROUTING_STATUS] = { "4.0", "Other or undefined network or routing status" },

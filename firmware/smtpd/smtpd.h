@@ -99,6 +99,11 @@ struct smtpd_params {
 	bool normalise;             /* accept bare LF/CR as line ends */
 	uint64_t max_size;          /* SIZE, 552 5.3.4 beyond */
 	bool rcpt_async;            /* SMTPD_EV_RCPT: the caller decides each RCPT */
+	/* Optional: can a message of size octets (0: undeclared) be taken now?
+	 * Nonzero refuses MAIL with 452 4.3.1 (RFC 5321 4.5.3.1.10: the queue
+	 * or its storage is full; the client keeps the message). */
+	int (*admit)(void *arg, uint64_t size);
+	void *admit_arg;
 };
 
 enum smtpd_auth_mech { SMTPD_AUTH_NONE = 0, SMTPD_AUTH_PLAIN, SMTPD_AUTH_LOGIN };
