@@ -134,6 +134,8 @@ line ee "TLS 1.2 with mx.ee.dane" "^tls: mx\.ee\.dane\[127\.0\.42\.11\]:$DANE_PO
 line ee "certificate subject and issuer" "^cert: subject=.*mx\.ee\.dane.* issuer=.*intermediate"
 line cname "TLSA looked up at the CNAME target" "^tlsa: $T\.host\.cname\.dane secure"
 line cname "and matched there" "^match: 3 1 1 $(spki cname.crt) depth 0"
+line ta211 "the 2 1 1 record matched the intermediate (depth 1)" "^match: 2 1 1 $(spki int.crt) depth 1"
+line tafull "the 2 1 0 record (full key) matched above the leaf" "^match: 2 1 0 $(dane_spki_hex "$P/int.crt") depth"
 line ta "the 2 0 1 record matched the intermediate (depth 1)" "^match: 2 0 1 $(full int.crt) depth 1"
 line ee512 "the 3 1 2 (SHA-512) record matched the leaf" "^match: 3 1 2 $(dane_spki_sha512 "$P/ee512.crt") depth 0"
 line tanochain "DANE-TA without the trust anchor in the chain does not verify" "^host: mx\.tanochain\.dane failed"

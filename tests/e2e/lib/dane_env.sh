@@ -51,6 +51,8 @@ DANE_CASES="\
 ee        ee.dane        verified  mx.ee.dane      DANE-EE 3 1 1 matches the leaf key
 ta        ta.dane        verified  mx.ta.dane      DANE-TA 2 0 1 matches the intermediate sent with the RSA leaf
 ee512     ee512.dane     verified  mx.ee512.dane   DANE-EE 3 1 2 (SHA-512 of the leaf key)
+ta211     ta211.dane     verified  mx.ta211.dane   DANE-TA 2 1 1 (the intermediate's key digest)
+tafull    tafull.dane    verified  mx.tafull.dane  DANE-TA 2 1 0 (the intermediate's full key) and the server sends only its leaf (RFC 7671 5.2.2)
 eeexp     eeexp.dane     verified  mx.eeexp.dane   DANE-EE 3 0 1 on an expired leaf with a wrong name (RFC 7672 3.1.1: both ignored)
 rollover  rollover.dane  verified  mx.rollover.dane  two DANE-EE records, the first stale, the second matches
 twomx     twomx.dane     verified  mx2.twomx.dane  MX 10 fails DANE (attacker cert), MX 20 passes
@@ -101,6 +103,8 @@ dane_spki_sha256() { # cert-or-key file
 }
 dane_spki_sha512() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
 	sha512sum | cut -c1-128 | tr a-f A-F; }
+dane_spki_hex() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
+	od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
 dane_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -c1-64 | tr a-f A-F; }
 
 # ---------------------------------------------------------------- Postfix
@@ -127,6 +131,8 @@ $N.26 mx.tabad.dane badname
 $N.27 mx.notlsa.dane notlsa
 $N.28 mx.tanochain.dane tanochain.leaf
 $N.29 mx.ee512.dane ee512
+$N.32 mx.ta211.dane ta211
+$N.33 mx.tafull.dane tafull.leaf
 $N.30 mx.cname.dane attacker -o tls_server_sni_maps=hash:$DANE_DIR/pf/etc/sni
 EOF
 }
@@ -143,8 +149,10 @@ _dane_postfix_setup() {
 		echo "rcpt@$dom $dom/" >>"$d/etc/vmailbox"
 	done <<<"$DANE_CASES"
 	cp "$DANE_DIR"/pki/*.chain "$DANE_DIR"/pki/*.key "$d/etc/"
-	cp "$DANE_DIR/pki/tanochain.crt" "$d/etc/tanochain.leaf.chain"
-	cp "$DANE_DIR/pki/tanochain.key" "$d/etc/tanochain.leaf.key"
+	for c in tanochain tafull; do
+		cp "$DANE_DIR/pki/$c.crt" "$d/etc/$c.leaf.chain"
+		cp "$DANE_DIR/pki/$c.key" "$d/etc/$c.leaf.key"
+	done
 	chmod 600 "$d"/etc/*.key
 	# SNI: the listeners of mx.ee.dane and mx.cname.dane show their real
 	# certificate only to a client that asks for the TLSA base domain
