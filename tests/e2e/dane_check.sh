@@ -132,6 +132,10 @@ line ee "TLSA secure, 1 record" "^tlsa: $T\.mx\.ee\.dane secure"
 line ee "the 3 1 1 record matched the leaf (depth 0)" "^match: 3 1 1 $(spki ee.crt) depth 0"
 line ee "TLS 1.2 with mx.ee.dane" "^tls: mx\.ee\.dane\[127\.0\.42\.11\]:$DANE_PORT TLSv1\.2 "
 line ee "certificate subject and issuer" "^cert: subject=.*mx\.ee\.dane.* issuer=.*intermediate"
+line cname "TLSA looked up at the CNAME target" "^tlsa: $T\.host\.cname\.dane secure"
+line cname "and matched there" "^match: 3 1 1 $(spki cname.crt) depth 0"
+line ta211 "the 2 1 1 record matched the intermediate (depth 1)" "^match: 2 1 1 $(spki int.crt) depth 1"
+line tafull "the 2 1 0 record (full key) matched above the leaf" "^match: 2 1 0 $(dane_spki_hex "$P/int.crt") depth"
 line ta "the 2 0 1 record matched the intermediate (depth 1)" "^match: 2 0 1 $(full int.crt) depth 1"
 line ee512 "the 3 1 2 (SHA-512) record matched the leaf" "^match: 3 1 2 $(dane_spki_sha512 "$P/ee512.crt") depth 0"
 line tanochain "DANE-TA without the trust anchor in the chain does not verify" "^host: mx\.tanochain\.dane failed"
@@ -183,6 +187,13 @@ if dane_maillog mx.ee.dane | grep -q 'TLS connection established from .*: TLSv1\
 else
 	not_ok "receiver mx.ee.dane: a TLSv1.2 session from dane-check" "$(dane_maillog mx.ee.dane)"
 fi
+for h in mx.ee.dane mx.cname.dane; do
+	if dane_maillog $h | grep -q 'SNI .* not matched'; then
+		not_ok "receiver $h: SNI was the TLSA base domain" "$(dane_maillog $h | grep SNI)"
+	else
+		ok "receiver $h: SNI was the TLSA base domain (else the attacker's certificate comes)"
+	fi
+done
 if dane_maillog mx1.twomx.dane | grep -q 'connect from'; then
 	ok "receiver mx1.twomx.dane: was tried"
 else

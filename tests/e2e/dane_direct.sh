@@ -177,6 +177,13 @@ $(grep -F "${ID[$c]}" "$d/zegel.log" | tail -8)"
 		--key "rsa._domainkey.example.test=v=DKIM1; k=rsa; p=$(dkim_pubkey_b64 "$d/keys/rsa.pem")" "$f"
 done <<<"$DANE_CASES"
 
+for h in mx.ee.dane mx.cname.dane; do
+	if dane_maillog $h | grep -q 'SNI .* not matched'; then
+		not_ok "receiver $h: SNI was the TLSA base domain" "$(dane_maillog $h | grep SNI)"
+	else
+		ok "receiver $h: SNI was the TLSA base domain"
+	fi
+done
 # the attacks, seen from the network side
 if grep -q stripped "$d/w/mitm_strip.log" && ! grep -q "client: MAIL" "$d/w/mitm_strip.log"; then
 	ok "strip: STARTTLS was stripped and zegel sent no MAIL in plaintext"
@@ -196,4 +203,48 @@ for h in mx.mitm.dane mx1.twomx.dane mx.mismatch.dane mx.tabad.dane mx.tanochain
 		ok "receiver $h: no MAIL command reached it"
 	fi
 done
+
+# ---------------------------------------------------------------- require-tls
+# the same zegel with `set relay require-tls on` (and a fresh queue): the
+# insecure domain is still delivered over TLS, the one without STARTTLS must
+# wait — never plaintext where TLS is required
+smtpd_stop
+sed -e "s|^set data-dir .*|set data-dir $d/data2|" "$d/zegel.conf" >"$d/zegel2.conf"
+echo "set relay require-tls on" >>"$d/zegel2.conf"
+mv "$d/zegel.log" "$d/zegel1.log"
+"$ZEGEL" run --config "$d/zegel2.conf" --no-console >"$d/zegel.log" 2>&1 </dev/null &
+SMTPD_PID=$!
+if ! smtpd_wait_port "$SUBMISSION_PORT"; then
+	not_ok "zegel run restarts with require-tls on" "$(tail -20 "$d/zegel.log")"
+	finish
+	exit 1
+fi
+before_plain=$(dane_mail_count plain.dane) before_insec=$(dane_mail_count insec.dane)
+for c in plain insec; do
+	out=$(submit "$c-require-tls" "$c.dane")
+	ID[$c]=$(sed -n 's/^<~ *250 2\.0\.0 queued as \([^ ]*\).*/\1/p' <<<"$out" | tail -1)
+	[ -n "${ID[$c]}" ] || not_ok "require-tls: $c: queued" "$(tail -8 <<<"$out")"
+done
+for _ in $(seq 1 300); do
+	[ -n "$(outcome plain plain.dane)" ] && [ -n "$(outcome insec insec.dane)" ] && break
+	sleep 0.1
+done
+sleep 1
+line=$(outcome plain plain.dane)
+if grep -qE "relay=[^,]*, tls=none, status=deferred \(([0-9]{3} )?4\.[0-9]+\.[0-9]+ " <<<"$line"; then
+	ok "require-tls: plain.dane (no STARTTLS offered) deferred: ${line#*: to=}"
+else
+	not_ok "require-tls: plain.dane must be deferred" "${line:-no outcome}
+$(tail -5 "$d/zegel.log")"
+fi
+[ "$(dane_mail_count plain.dane)" = "$before_plain" ] && ok "require-tls: nothing more reached mx.plain.dane" ||
+	not_ok "require-tls: nothing more reached mx.plain.dane"
+line=$(outcome insec insec.dane)
+if grep -qE "relay=mx\.insec\.dane\[$P\]:$DANE_PORT, tls=TLSv1\.2 verified=none, status=sent \(250 " <<<"$line"; then
+	ok "require-tls: insec.dane delivered over TLS: ${line#*: to=}"
+else
+	not_ok "require-tls: insec.dane delivered over TLS" "${line:-no outcome}"
+fi
+[ "$(dane_mail_count insec.dane)" = $((before_insec + 1)) ] && ok "require-tls: mx.insec.dane got it" ||
+	not_ok "require-tls: mx.insec.dane got it" "$(dane_mail_count insec.dane) messages"
 finish

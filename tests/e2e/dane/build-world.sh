@@ -51,10 +51,11 @@ leaf() { # name issuer NAME[,NAME...] [rsa]: SAN = the names; chain = leaf + iss
 ca root "zegel DANE test root CA"
 ca int "zegel DANE test intermediate CA" root
 ca attackerca "attacker CA"
-for h in ee ee512 rollover pkix servfail bogustlsa bogusmx strip mitm notlsa mismatch tanochain; do
+for h in ee ee512 rollover pkix servfail bogustlsa bogusmx strip mitm notlsa mismatch tanochain ta211 tafull; do
 	leaf $h int mx.$h.dane
 done
 leaf ta int mx.ta.dane rsa
+leaf cname int host.cname.dane
 leaf twomx1 int mx1.twomx.dane
 leaf twomx2 int mx2.twomx.dane
 leaf plain int mx.plain.dane
@@ -125,6 +126,24 @@ zone ee512.dane. <<EOF
 @ MX 10 mx
 mx A $N.29
 $T.mx TLSA 3 1 2 $(dane_spki_sha512 "$P/ee512.crt")
+EOF
+# the MX host name is an alias; the TLSA record is at the target only
+zone cname.dane. <<EOF
+@ MX 10 mx
+mx CNAME host
+host A $N.30
+$T.host TLSA 3 1 1 $(spki cname.crt)
+EOF
+zone ta211.dane. <<EOF
+@ MX 10 mx
+mx A $N.32
+$T.mx TLSA 2 1 1 $(spki int.crt)
+EOF
+# the full key needs no certificate from the server: it sends the leaf alone
+zone tafull.dane. <<EOF
+@ MX 10 mx
+mx A $N.33
+$T.mx TLSA 2 1 0 $(dane_spki_hex "$P/int.crt")
 EOF
 # the listener sends the leaf alone: the trust anchor is not in the chain
 zone tanochain.dane. <<EOF
@@ -215,7 +234,7 @@ K[dane.]=$(key dane. ECDSAP256SHA256)
 {
 	header dane.
 	echo "ns A $N.1"
-	for c in ee ee512 ta mismatch rollover pkix servfail bogustlsa bogusmx strip mitm twomx eeexp tabad tanochain notlsa; do
+	for c in ee ee512 cname ta ta211 tafull mismatch rollover pkix servfail bogustlsa bogusmx strip mitm twomx eeexp tabad tanochain notlsa; do
 		echo "$c NS ns.dane."
 		ds "${K[$c.dane.]}" 2
 	done
@@ -237,7 +256,7 @@ ds "$RKSK" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' >"$DIR/an
 awk '{printf "trust-anchors {\n\t\".\" static-ds %s %s %s \"%s\";\n};\n", $4, $5, $6, $7}' \
 	"$DIR/anchor.zone" >"$DIR/anchor.delv"
 
-ZONES=". dane. ee.dane. ee512.dane. tanochain.dane. ta.dane. mismatch.dane. rollover.dane. pkix.dane. servfail.dane.
+ZONES=". dane. ee.dane. ee512.dane. cname.dane. ta211.dane. tafull.dane. tanochain.dane. ta.dane. mismatch.dane. rollover.dane. pkix.dane. servfail.dane.
 $T.mx.servfail.dane. bogustlsa.dane. bogusmx.dane. strip.dane. mitm.dane. twomx.dane.
 eeexp.dane. tabad.dane. notlsa.dane. insec.dane. plain.dane."
 nsd_conf $N.1 $DANE_DNS_PORT >"$W/nsd.conf"

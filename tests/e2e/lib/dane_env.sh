@@ -21,7 +21,9 @@
 #   (-o overrides in master.cf), smtpd_tls_received_header = yes, so a
 #   delivered message says which host took it ("by HOST") and whether over
 #   TLS ("using TLSv1.x"). Every case domain has its own maildir
-#   $DANE_DIR/pf/mail/DOMAIN/ for rcpt@DOMAIN. $DANE_DIR/pf/maillog has the
+#   $DANE_DIR/pf/mail/DOMAIN/ for rcpt@DOMAIN. mx.ee.dane and mx.cname.dane
+#   present their real certificate only for the right SNI (else the
+#   attacker's). $DANE_DIR/pf/maillog has the
 #   listener in every smtpd line: "pf/HOST/smtpd[PID]: connect from ...",
 #   "... TLS connection established from ...".
 #
@@ -49,9 +51,12 @@ DANE_CASES="\
 ee        ee.dane        verified  mx.ee.dane      DANE-EE 3 1 1 matches the leaf key
 ta        ta.dane        verified  mx.ta.dane      DANE-TA 2 0 1 matches the intermediate sent with the RSA leaf
 ee512     ee512.dane     verified  mx.ee512.dane   DANE-EE 3 1 2 (SHA-512 of the leaf key)
+ta211     ta211.dane     verified  mx.ta211.dane   DANE-TA 2 1 1 (the intermediate's key digest)
+tafull    tafull.dane    verified  mx.tafull.dane  DANE-TA 2 1 0 (the intermediate's full key) and the server sends only its leaf (RFC 7671 5.2.2)
 eeexp     eeexp.dane     verified  mx.eeexp.dane   DANE-EE 3 0 1 on an expired leaf with a wrong name (RFC 7672 3.1.1: both ignored)
 rollover  rollover.dane  verified  mx.rollover.dane  two DANE-EE records, the first stale, the second matches
 twomx     twomx.dane     verified  mx2.twomx.dane  MX 10 fails DANE (attacker cert), MX 20 passes
+cname     cname.dane     verified  mx.cname.dane   the MX host is a secure CNAME; TLSA only at its target (RFC 7672 2.2.2)
 mismatch  mismatch.dane  deferred  -               DANE-EE 3 1 1 of a key no server has
 tabad     tabad.dane     deferred  -               DANE-TA matches the chain but the leaf names other.invalid (RFC 7672 3.2.3)
 tanochain tanochain.dane deferred  -               DANE-TA 2 0 1 but the server sends only its leaf (RFC 7671 5.2.2)
@@ -98,6 +103,8 @@ dane_spki_sha256() { # cert-or-key file
 }
 dane_spki_sha512() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
 	sha512sum | cut -c1-128 | tr a-f A-F; }
+dane_spki_hex() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
+	od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
 dane_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -c1-64 | tr a-f A-F; }
 
 # ---------------------------------------------------------------- Postfix
@@ -105,7 +112,7 @@ dane_cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -c1-64
 _dane_listeners() {
 	local N=$DANE_NET
 	cat <<EOF
-$N.11 mx.ee.dane ee
+$N.11 mx.ee.dane attacker -o tls_server_sni_maps=hash:$DANE_DIR/pf/etc/sni
 $N.12 mx.ta.dane ta
 $N.13 mx.mismatch.dane mismatch
 $N.14 mx.rollover.dane rollover
@@ -124,6 +131,9 @@ $N.26 mx.tabad.dane badname
 $N.27 mx.notlsa.dane notlsa
 $N.28 mx.tanochain.dane tanochain.leaf
 $N.29 mx.ee512.dane ee512
+$N.32 mx.ta211.dane ta211
+$N.33 mx.tafull.dane tafull.leaf
+$N.30 mx.cname.dane attacker -o tls_server_sni_maps=hash:$DANE_DIR/pf/etc/sni
 EOF
 }
 
@@ -139,9 +149,21 @@ _dane_postfix_setup() {
 		echo "rcpt@$dom $dom/" >>"$d/etc/vmailbox"
 	done <<<"$DANE_CASES"
 	cp "$DANE_DIR"/pki/*.chain "$DANE_DIR"/pki/*.key "$d/etc/"
-	cp "$DANE_DIR/pki/tanochain.crt" "$d/etc/tanochain.leaf.chain"
-	cp "$DANE_DIR/pki/tanochain.key" "$d/etc/tanochain.leaf.key"
+	for c in tanochain tafull; do
+		cp "$DANE_DIR/pki/$c.crt" "$d/etc/$c.leaf.chain"
+		cp "$DANE_DIR/pki/$c.key" "$d/etc/$c.leaf.key"
+	done
 	chmod 600 "$d"/etc/*.key
+	# SNI: the listeners of mx.ee.dane and mx.cname.dane show their real
+	# certificate only to a client that asks for the TLSA base domain
+	# (RFC 7672 8.1: mx.ee.dane, and the CNAME target host.cname.dane);
+	# everyone else gets the attacker's
+	: >"$d/etc/sni"
+	for c in ee:mx.ee.dane cname:host.cname.dane; do
+		cat "$DANE_DIR/pki/${c%%:*}.key" "$DANE_DIR/pki/${c%%:*}.chain" >"$d/etc/${c%%:*}.pem"
+		chmod 600 "$d/etc/${c%%:*}.pem"
+		echo "${c#*:} $d/etc/${c%%:*}.pem" >>"$d/etc/sni"
+	done
 	cat >"$d/etc/main.cf" <<CF
 compatibility_level = 3.6
 config_directory = $d/etc
@@ -180,6 +202,7 @@ CF
 		done < <(_dane_listeners)
 		cat "$TOP/tests/e2e/relay/master.cf.in"
 	} >"$d/etc/master.cf"
+	postmap -F -c "$d/etc" "hash:$d/etc/sni"
 }
 
 dane_env_setup() {
@@ -191,7 +214,7 @@ dane_env_setup() {
 		DANE_ENV_ERR="test PKI / signed tree: $(tail -5 "$DANE_DIR/build.log")"
 		return 1
 	fi
-	_dane_postfix_setup
+	_dane_postfix_setup || { DANE_ENV_ERR="Postfix configuration (postmap)"; return 1; }
 }
 
 # ---------------------------------------------------------------- servers
