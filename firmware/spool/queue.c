@@ -1346,15 +1346,13 @@ queue_job_result(struct queue_job *j, unsigned k, int code, const char *esc,
 {
 	struct queue_state *st;
 	struct queue_rcpt *r;
-	unsigned p;
 	int e;
 
-	/* k is the entry's recipient index, one of j->rcpt_index[] */
-	for (p = 0; p < j->nrcpt && j->rcpt_index[p] != k; p++)
-		;
-	if ((st = job_state(j, &e)) == NULL || p == j->nrcpt || k >= st->nrcpt)
+	/* k is the position in the job (j->rcpt[k]), not the entry's index */
+	if ((st = job_state(j, &e)) == NULL || k >= j->nrcpt ||
+	    j->rcpt_index[k] >= st->nrcpt)
 		return -EINVAL;
-	r = &st->r[k];
+	r = &st->r[j->rcpt_index[k]];
 	if (!r->inflight)
 		return -EALREADY;
 	apply_result(st, r, code, esc, text, now);

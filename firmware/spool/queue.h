@@ -133,9 +133,9 @@ int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);
 int  queue_job_open(const struct queue_job *j, struct hal_file *f);  /* message bytes */
 /* The message file's path (for readers that open it themselves): 0 or -errno. */
 int  queue_job_path(const struct queue_job *j, char *buf, size_t cap);
-/* One durable update per recipient outcome. k is the recipient's index IN
- * THE ENTRY, i.e. j->rcpt_index[i] for j->rcpt[i] (-EINVAL if it is not one
- * of the job's; -EALREADY if it has its outcome already): code 2xx
+/* One durable update per recipient outcome. k is the recipient's position
+ * IN THE JOB: j->rcpt[k] (its index in the entry is j->rcpt_index[k]);
+ * -EINVAL if k >= j->nrcpt, -EALREADY if it has its outcome already: code 2xx
  * sent, 4xx deferred, 5xx bounced; esc "5.1.1" or NULL, text one line. */
 int  queue_job_result(struct queue_job *j, unsigned k, int code, const char *esc,
          const char *text, int64_t now);

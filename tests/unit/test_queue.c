@@ -207,9 +207,8 @@ test_grouping(void **state)
 	assert_string_equal(j2.domain, "b.test");
 	assert_int_equal(j2.nrcpt, 1);
 	assert_int_equal(j2.rcpt_index[0], 1);
-	/* k is the entry's index: 0 (x@a.test) is not in this job */
-	assert_int_equal(queue_job_result(&j2, 0, 250, "2.0.0", "ok", T0), -EINVAL);
-	assert_int_equal(queue_job_result(&j2, 7, 250, "2.0.0", "ok", T0), -EINVAL);
+	/* k is the position in the job: 1 is past its one recipient */
+	assert_int_equal(queue_job_result(&j2, 1, 250, "2.0.0", "ok", T0), -EINVAL);
 	assert_int_equal(queue_next_job(T0, &j3), 0);       /* all in flight */
 	assert_int_equal(queue_delete(id), -EBUSY);
 	/* the message bytes */
@@ -221,12 +220,12 @@ test_grouping(void **state)
 	hal_storage()->close(&f);
 	assert_int_equal(r, (ssize_t)strlen(PREFIX BODY));
 	/* all sent: entry removed */
-	assert_int_equal(queue_job_result(&j1, j1.rcpt_index[0], 250, "2.0.0", "ok", T0 + 1), 0);
-	assert_int_equal(queue_job_result(&j1, j1.rcpt_index[0], 250, "2.0.0", "ok", T0 + 1), -EALREADY);
-	assert_int_equal(queue_job_result(&j1, j1.rcpt_index[1], 250, "2.0.0", "ok", T0 + 1), 0);
+	assert_int_equal(queue_job_result(&j1, 0, 250, "2.0.0", "ok", T0 + 1), 0);
+	assert_int_equal(queue_job_result(&j1, 0, 250, "2.0.0", "ok", T0 + 1), -EALREADY);
+	assert_int_equal(queue_job_result(&j1, 1, 250, "2.0.0", "ok", T0 + 1), 0);
 	queue_job_end(&j1, T0 + 1);
 	assert_int_equal(queue_count(), 1);
-	assert_int_equal(queue_job_result(&j2, j2.rcpt_index[0], 250, NULL, "ok", T0 + 2), 0);
+	assert_int_equal(queue_job_result(&j2, 0, 250, NULL, "ok", T0 + 2), 0);
 	queue_job_end(&j2, T0 + 2);
 	assert_int_equal(queue_count(), 0);
 	assert_int_equal(files_with(id), 0);
@@ -261,13 +260,13 @@ test_slots_and_domain(void **state)
 		assert_int_equal(queue_next_job(T0, &j[k]), 1);
 	assert_int_equal(queue_next_job(T0, &j[k]), 0);
 	assert_int_equal(queue_next_due(), -1);
-	queue_job_result(&j[0], j[0].rcpt_index[0], 250, "2.0.0", "ok", T0);
+	queue_job_result(&j[0], 0, 250, "2.0.0", "ok", T0);
 	queue_job_end(&j[0], T0);
 	assert_int_equal(wakes, CONFIG_QUEUE_LOADED + 2);
 	assert_int_equal(queue_next_due(), T0);
 	assert_int_equal(queue_next_job(T0, &j[k]), 1);
 	for (k = 1; k <= CONFIG_QUEUE_LOADED; k++) {
-		queue_job_result(&j[k], j[k].rcpt_index[0], 250, "2.0.0", "ok", T0);
+		queue_job_result(&j[k], 0, 250, "2.0.0", "ok", T0);
 		queue_job_end(&j[k], T0);
 	}
 	assert_int_equal(queue_count(), 0);
@@ -301,11 +300,11 @@ test_backoff(void **state)
 	assert_int_equal(commit("s@example.org", "x@a.test\0y@b.test", 2, id), 0);
 	/* y@b.test: sent at once */
 	assert_int_equal(queue_next_job(now, &j), 1);
-	assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 451, "4.7.1", "greylisted", now), 0);
+	assert_int_equal(queue_job_result(&j, 0, 451, "4.7.1", "greylisted", now), 0);
 	queue_job_end(&j, now);
 	assert_int_equal(queue_next_job(now, &j), 1);
 	assert_string_equal(j.domain, "b.test");
-	assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 250, "2.0.0", "ok", now), 0);
+	assert_int_equal(queue_job_result(&j, 0, 250, "2.0.0", "ok", now), 0);
 	queue_job_end(&j, now);
 	for (unsigned i = 0; i < 6; i++) {
 		int64_t due = now + waits[i];
@@ -326,7 +325,7 @@ test_backoff(void **state)
 		assert_int_equal(j.attempts, i + 1);
 		/* once: no result reported, which counts as deferred */
 		if (i != 2)
-			assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 451, "4.7.1", "greylisted", now), 0);
+			assert_int_equal(queue_job_result(&j, 0, 451, "4.7.1", "greylisted", now), 0);
 		queue_job_end(&j, now);
 	}
 	assert_int_equal(queue_next_due(), now + 3600);
@@ -356,20 +355,20 @@ test_lifetime_bounce(void **state)
 	    .retry_max = 3000 });
 	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
 	assert_int_equal(queue_next_job(T0, &j), 1);
-	assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 421, "4.4.2", "timeout", T0), 0);
+	assert_int_equal(queue_job_result(&j, 0, 421, "4.4.2", "timeout", T0), 0);
 	queue_job_end(&j, T0);
 	assert_int_equal(queue_next_due(), T0 + 1000);
 	assert_int_equal(queue_next_job(T0 + 1000, &j), 1);
-	queue_job_result(&j, j.rcpt_index[0], 421, "4.4.2", "timeout", T0 + 1000);
+	queue_job_result(&j, 0, 421, "4.4.2", "timeout", T0 + 1000);
 	queue_job_end(&j, T0 + 1000);
 	assert_int_equal(queue_next_due(), T0 + 3000);
 	assert_int_equal(queue_next_job(T0 + 3000, &j), 1);
-	queue_job_result(&j, j.rcpt_index[0], 421, "4.4.2", "timeout", T0 + 3000);
+	queue_job_result(&j, 0, 421, "4.4.2", "timeout", T0 + 3000);
 	queue_job_end(&j, T0 + 3000);
 	/* the last attempt is at the lifetime, not after it */
 	assert_int_equal(queue_next_due(), T0 + 3600);
 	assert_int_equal(queue_next_job(T0 + 3600, &j), 1);
-	queue_job_result(&j, j.rcpt_index[0], 421, "4.4.2", "connection timed out", T0 + 3600);
+	queue_job_result(&j, 0, 421, "4.4.2", "connection timed out", T0 + 3600);
 	queue_job_end(&j, T0 + 3600);
 	/* original gone, a DSN to the sender queued with the null sender */
 	assert_int_equal(queue_count(), 1);
@@ -402,7 +401,7 @@ test_5xx_bounce_and_no_bounce_of_bounce(void **state)
 	(void)state;
 	assert_int_equal(commit("s@example.org", "x@a.test\0y@b.test", 2, id), 0);
 	assert_int_equal(queue_next_job(T0, &j), 1);
-	assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 550, "5.1.1", "no such user", T0), 0);
+	assert_int_equal(queue_job_result(&j, 0, 550, "5.1.1", "no such user", T0), 0);
 	queue_job_end(&j, T0);
 	/* bounced at once (other recipient still pending): entry stays, DSN added */
 	assert_int_equal(queue_count(), 2);
@@ -420,9 +419,9 @@ test_5xx_bounce_and_no_bounce_of_bounce(void **state)
 		if (strcmp(d.id, dsn) == 0) {
 			found = 1;
 			assert_string_equal(d.mail_from, "");
-			assert_int_equal(queue_job_result(&d, d.rcpt_index[0], 550, "5.1.1", "gone", T0), 0);
+			assert_int_equal(queue_job_result(&d, 0, 550, "5.1.1", "gone", T0), 0);
 		} else {
-			assert_int_equal(queue_job_result(&d, d.rcpt_index[0], 250, "2.0.0", "ok", T0), 0);
+			assert_int_equal(queue_job_result(&d, 0, 250, "2.0.0", "ok", T0), 0);
 		}
 		queue_job_end(&d, T0);
 	}
@@ -431,7 +430,7 @@ test_5xx_bounce_and_no_bounce_of_bounce(void **state)
 	/* a null-sender original never bounces */
 	assert_int_equal(commit("", "x@a.test", 1, id), 0);
 	assert_int_equal(queue_next_job(T0, &j), 1);
-	assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 554, NULL, "rejected", T0), 0);
+	assert_int_equal(queue_job_result(&j, 0, 554, NULL, "rejected", T0), 0);
 	queue_job_end(&j, T0);
 	assert_int_equal(queue_count(), 0);
 }
@@ -461,7 +460,7 @@ test_dsn_commit_failure(void **state)
 	hal_storage_set(&failing);
 	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
 	assert_int_equal(queue_next_job(T0, &j), 1);
-	assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 550, "5.1.1", "no such user", T0), 0);
+	assert_int_equal(queue_job_result(&j, 0, 550, "5.1.1", "no such user", T0), 0);
 	fail_writes = true;
 	queue_job_end(&j, T0);
 	assert_int_equal(queue_count(), 1);
@@ -496,15 +495,15 @@ test_delay_warning(void **state)
 	    .retry_base = 500, .retry_max = 500 });
 	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
 	assert_int_equal(queue_next_job(T0, &j), 1);
-	queue_job_result(&j, j.rcpt_index[0], 450, "4.2.0", "mailbox busy", T0);
+	queue_job_result(&j, 0, 450, "4.2.0", "mailbox busy", T0);
 	queue_job_end(&j, T0);
 	assert_int_equal(queue_count(), 1);        /* not yet */
 	assert_int_equal(queue_next_job(T0 + 500, &j), 0 + 1);
-	queue_job_result(&j, j.rcpt_index[0], 450, "4.2.0", "mailbox busy", T0 + 500);
+	queue_job_result(&j, 0, 450, "4.2.0", "mailbox busy", T0 + 500);
 	queue_job_end(&j, T0 + 500);
 	assert_int_equal(queue_count(), 1);
 	assert_int_equal(queue_next_job(T0 + 1000, &j), 1);
-	queue_job_result(&j, j.rcpt_index[0], 450, "4.2.0", "mailbox busy", T0 + 1000);
+	queue_job_result(&j, 0, 450, "4.2.0", "mailbox busy", T0 + 1000);
 	queue_job_end(&j, T0 + 1000);
 	assert_int_equal(queue_count(), 2);        /* warning queued */
 	dsn_text(id, buf, sizeof(buf), dsn);
@@ -516,7 +515,7 @@ test_delay_warning(void **state)
 	/* only once */
 	assert_int_equal(queue_delete(dsn), 0);
 	assert_int_equal(queue_next_job(T0 + 1500, &j), 1);
-	queue_job_result(&j, j.rcpt_index[0], 450, "4.2.0", "mailbox busy", T0 + 1500);
+	queue_job_result(&j, 0, 450, "4.2.0", "mailbox busy", T0 + 1500);
 	queue_job_end(&j, T0 + 1500);
 	assert_int_equal(queue_count(), 1);
 }
@@ -593,7 +592,7 @@ test_inflight_recovery(void **state)
 	(void)state;
 	assert_int_equal(commit("s@example.org", "x@a.test\0y@a.test", 2, id), 0);
 	assert_int_equal(queue_next_job(T0, &j), 1);
-	assert_int_equal(queue_job_result(&j, j.rcpt_index[0], 250, "2.0.0", "ok", T0), 0);
+	assert_int_equal(queue_job_result(&j, 0, 250, "2.0.0", "ok", T0), 0);
 	/* "crash": forget RAM without job_end */
 	reopen();
 	assert_int_equal(queue_state_get(id, &st), 0);
@@ -767,7 +766,7 @@ test_console(void **state)
 	assert_int_equal(queue_commit(&q, id2), 0);
 	assert_int_equal(queue_next_job(now, &j), 1);   /* first entry, a.test */
 	assert_string_equal(j.id, id);
-	queue_job_result(&j, j.rcpt_index[0], 451, "4.7.1", "greylisted", now);
+	queue_job_result(&j, 0, 451, "4.7.1", "greylisted", now);
 	queue_job_end(&j, now);
 	run_cmd("show queue");
 	assert_non_null(strstr(cout, id));
@@ -902,10 +901,10 @@ scen_update(int fd)
 	(void)fd;
 	while (queue_next_job(T0, &j) == 1) {
 		if (strcmp(j.domain, "a.test") == 0) {
-			queue_job_result(&j, j.rcpt_index[0], 250, "2.0.0", "ok", T0);
-			queue_job_result(&j, j.rcpt_index[1], 451, "4.3.0", "later", T0);
+			queue_job_result(&j, 0, 250, "2.0.0", "ok", T0);
+			queue_job_result(&j, 1, 451, "4.3.0", "later", T0);
 		} else if (strcmp(j.domain, "b.test") == 0) {
-			queue_job_result(&j, j.rcpt_index[0], 550, "5.1.1", "unknown", T0);
+			queue_job_result(&j, 0, 550, "5.1.1", "unknown", T0);
 		}   /* the DSN to example.org: no result, deferred (stays) */
 		queue_job_end(&j, T0);
 	}
@@ -974,7 +973,7 @@ scen_deliver(int fd)
 	(void)fd;
 	while (queue_next_job(T0, &j) == 1) {
 		for (unsigned k = 0; k < j.nrcpt; k++)
-			queue_job_result(&j, j.rcpt_index[k], 250, "2.0.0", "ok", T0);
+			queue_job_result(&j, k, 250, "2.0.0", "ok", T0);
 		queue_job_end(&j, T0);
 	}
 }
