@@ -198,4 +198,6 @@ if grep -q 'relay: TLSA _42025._tcp.mx.ee.dane: secure' "$d/console.out" &&
 else
 	not_ok "console test relay: verified=dane" "$(grep 'relay' "$d/console.out" | tail -12)"
 fi
+check "console show relay: says where DANE comes from (no lookup)" \
+	grep -q "relay: DANE: TLSA at _$DANE_PORT._tcp.mx.ee.dane when its addresses are DNSSEC-signed" "$d/console.out"
 finish

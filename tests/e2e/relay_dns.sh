@@ -146,12 +146,16 @@ case_run() {
 case_run secure www.example.tld $RES '^<~ +250 2\.0\.0 .*relayed via www\.example\.tld\[192\.0\.2\.1\]:45025' yes
 check "secure: zegel's log says the address came from the validating resolver" \
 	grep -qE 'relay www\.example\.tld: 2 addresses \(secure, validating resolver\), first 192\.0\.2\.1' "$W/zegel.secure.log"
+check "secure: TLSA looked up after secure addresses, securely denied: PKIX" \
+	grep -qE 'relay www\.example\.tld: TLSA _45025\._tcp\.www\.example\.tld: secure, no TLSA records \(securely denied\) -> PKIX' "$W/zegel.secure.log"
 check "secure: delivered to www.example.tld[192.0.2.1]" \
 	grep -qE 'relay=www\.example\.tld\[192\.0\.2\.1\]:45025, tls=TLSv1\.[23] verified=pkix, status=sent' "$W/zegel.secure.log"
 
 case_run insecure www.unsigned.tld $RES '^<~ +250 2\.0\.0 .*relayed via www\.unsigned\.tld\[192\.0\.2\.17\]:45025' yes
 check "insecure: an unsigned delegation's address is used (and logged as insecure)" \
 	grep -qE 'relay www\.unsigned\.tld: 1 address \(insecure, validating resolver\), first 192\.0\.2\.17' "$W/zegel.insecure.log"
+check "insecure: no TLSA lookup for insecure addresses (RFC 7672 2.2.1): PKIX" \
+	grep -qE 'relay www\.unsigned\.tld: TLSA not looked up: address records not DNSSEC-signed: no DANE -> PKIX' "$W/zegel.insecure.log"
 
 case_run bogus www.badsig.tld $RES '^<[~*]* *451 4\.4\.3 .*DNS for www\.badsig\.tld is bogus' no
 check "bogus: the reason is in zegel's log" grep -q 'DNS for www.badsig.tld is bogus' "$W/zegel.bogus.log"
