@@ -48,6 +48,19 @@ hostaddr_dane_str(enum hostaddr_dane d)
 	return "?";
 }
 
+const char *
+hostaddr_status_str(enum dns_status s)
+{
+	/* dns_status_str() without needing the resolver built in */
+	switch (s) {
+	case DNS_SECURE: return "secure";
+	case DNS_INSECURE: return "insecure";
+	case DNS_BOGUS: return "bogus";
+	case DNS_INDETERMINATE: return "indeterminate";
+	}
+	return "?";
+}
+
 int
 hostaddr_now(const char *host, uint16_t port, struct hal_addr *out, unsigned max, char *err,
     size_t errcap)

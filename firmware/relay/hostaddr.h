@@ -59,6 +59,7 @@ enum hostaddr_dane {
 	HOSTADDR_DANE_USABLE,
 };
 const char *hostaddr_dane_str(enum hostaddr_dane d); /* "no lookup", "none", "unusable", "usable" */
+const char *hostaddr_status_str(enum dns_status s);  /* also without CONFIG_FEATURE_DNSSEC */
 
 struct hostaddr_req;
 typedef void (*hostaddr_done_fn)(void *arg, struct hostaddr_req *q);

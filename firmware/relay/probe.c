@@ -77,7 +77,7 @@ probe_tlsa_say(const struct hostaddr_req *q, void (*emit)(void *arg, const char 
 		say(emit, arg, "relay: TLSA: not looked up (%s): PKIX", q->tlsa_why);
 		return;
 	}
-	say(emit, arg, "relay: TLSA %s: %s, %s", q->tlsa_qname, dns_status_str(q->tlsa_status),
+	say(emit, arg, "relay: TLSA %s: %s, %s", q->tlsa_qname, hostaddr_status_str(q->tlsa_status),
 	    q->tlsa_why);
 	for (unsigned i = 0; i < q->ntlsa; i++) {
 		dane_tlsa_format(&q->tlsa[i], tlsa_text, sizeof(tlsa_text));

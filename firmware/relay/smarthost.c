@@ -479,7 +479,7 @@ job_dane(struct job *j, const struct hostaddr_req *q)
 	if (q->tlsa_looked_up || q->tlsa_why[0])
 		hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s: TLSA %s: %s%s%s -> %s", j->m->id,
 		    j->m->cfg->relay.host, q->tlsa_qname[0] ? q->tlsa_qname : "not looked up",
-		    q->tlsa_looked_up ? dns_status_str(q->tlsa_status) : "",
+		    q->tlsa_looked_up ? hostaddr_status_str(q->tlsa_status) : "",
 		    q->tlsa_looked_up ? ", " : "", q->tlsa_why,
 		    q->dane == HOSTADDR_DANE_USABLE ? "DANE (no PKIX fallback)" : "PKIX");
 	if (q->dane != HOSTADDR_DANE_USABLE)
