@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "firmware/core/loop.h"
 #include "firmware/core/resolver.h"
@@ -36,6 +37,9 @@ struct worker {
 	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
 	char tls_host[ZCFG_NAME_MAX];
 	bool up_live;           /* up holds a connection's state */
+	bool job_open;          /* job taken from the queue, not yet given back */
+	bool need_tls;          /* the current host's policy requires TLS */
+	unsigned reused;        /* messages sent over this connection before the current */
 	struct upstream up;
 	/* the most telling failure so far, for recipients left open at the end */
 	int fail_code;
@@ -111,7 +115,7 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
 		snprintf(lead, sizeof(lead), "%d %s ", code, esc);
 	hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%s%s)",
 	    w->job.id, w->job.rcpt[k], relay, tls_words(w, tls, sizeof(tls)), status, lead, text);
-	if (queue_job_result(&w->job, w->job.rcpt_index[k], code, esc, text, now_s()) < 0)
+	if (queue_job_result(&w->job, k, code, esc, text, now_s()) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
 		    "tried again", w->job.id, w->job.rcpt[k]);
 }
@@ -128,15 +132,25 @@ note_failure(struct worker *w, int code, const char *esc, const char *text)
 	zegel_strf(w->fail_text, sizeof(w->fail_text), "%s", text);
 }
 
+/* The current job's recipients without an outcome get the most telling
+ * failure; the queue takes the job back (retry, bounce or removal). */
 static void
-worker_end(struct worker *w)
+job_close(struct worker *w)
 {
+	if (!w->job_open)
+		return;
 	for (unsigned k = 0; k < w->job.nrcpt; k++)
 		if (!w->final[k])
 			rcpt_outcome(w, k, w->peer[0] ? w->peer : "none",
 			    w->fail_code ? w->fail_code : 451, w->fail_code ? w->fail_esc : "4.4.1",
 			    w->fail_text[0] ? w->fail_text : "no MX host could be used");
 	queue_job_end(&w->job, now_s());
+	w->job_open = false;
+}
+
+static void
+worker_release(struct worker *w)
+{
 	if (w->up_live)
 		upstream_free(&w->up);
 	if (w->h >= 0)
@@ -148,6 +162,60 @@ worker_end(struct worker *w)
 	w->h = -1;
 	w->dns_id = -1;
 	direct_kick();
+}
+
+static void
+worker_end(struct worker *w)
+{
+	job_close(w);
+	worker_release(w);
+}
+
+/* Per-job fields from w->job: the recipient list smtpc reads, the message
+ * path. 0, or -1 if the queued message has no usable path. */
+static int
+job_load(struct worker *w)
+{
+	size_t off = 0;
+
+	w->job_open = true;
+	memset(w->final, 0, sizeof(w->final));
+	w->fail_code = 0;
+	w->fail_esc[0] = w->fail_text[0] = '\0';
+	for (unsigned k = 0; k < w->job.nrcpt; k++) {
+		size_t n = strlen(w->job.rcpt[k]) + 1;
+		if (off + n > sizeof(w->rcpts)) { /* cannot happen: 257-octet paths */
+			w->job.nrcpt = k;
+			break;
+		}
+		memcpy(w->rcpts + off, w->job.rcpt[k], n);
+		off += n;
+	}
+	if (queue_job_path(&w->job, w->path, sizeof(w->path)) < 0) {
+		note_failure(w, 451, "4.3.0", "queued message unreadable");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+job_params(struct worker *w, bool need_tls)
+{
+	const struct zcfg *cfg = dcfg;
+
+	w->params = (struct smtpc_params){
+		.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
+		.mail_from = w->job.mail_from,
+		.rcpts = w->rcpts,
+		.nrcpt = w->job.nrcpt,
+		.size = w->job.size,
+		.body_8bit = w->job.body_8bit,
+		.smtputf8 = w->job.smtputf8,
+		.tls_mode = need_tls ? SMTPC_TLS_REQUIRED : SMTPC_TLS_OPPORTUNISTIC,
+		.partial_ok = true,
+		.keep_open = true,
+		.rcpt_results = w->rres,
+	};
 }
 
 /* ------------------------------------------------------------ DNS */
@@ -282,6 +350,36 @@ reached_message(const struct worker *w)
 	}
 }
 
+/* After a delivered message: the next due job for the same domain goes
+ * over the same session (RFC 5321 3.3; the plan, TLS and its verification
+ * stay what they were). true if one was started. */
+static bool
+reuse_connection(struct worker *w)
+{
+	char domain[sizeof(w->job.domain)];
+
+	if (!started || w->h < 0 || !smtpc_idle(&w->up.smtp) || w->reused + 1 >= DIRECT_REUSE_MAX)
+		return false;
+	memcpy(domain, w->job.domain, sizeof(domain));
+	if (queue_next_job_for(now_s(), domain, &w->job) != 1)
+		return false;
+	if (job_load(w) < 0) {
+		job_close(w);
+		return false;
+	}
+	job_params(w, w->need_tls);
+	w->reused++;
+	hal_log(HAL_LOG_DEBUG, LOGM, "%s: delivering to %u recipient(s) at %s over the open "
+	    "session with %s (message %u on it)", w->job.id, w->job.nrcpt, domain, w->peer,
+	    w->reused + 1);
+	if (upstream_next_message(&w->up, &w->params, w->path) < 0) {
+		note_failure(w, 451, "4.3.0", "cannot read the queued message");
+		job_close(w);
+		return false;
+	}
+	return true;
+}
+
 static void
 settle_connection(struct worker *w)
 {
@@ -289,11 +387,12 @@ settle_connection(struct worker *w)
 
 	if (!upstream_finished(&w->up))
 		return;
-	if (!upstream_can_close(&w->up) && w->h >= 0)
-		return; /* QUIT / close_notify still going out */
-	if (w->h >= 0)
-		loop_close(w->h);
-	w->h = -1;
+	if (!w->job_open) {
+		/* quitting: wait until QUIT and close_notify are out */
+		if (upstream_can_close(&w->up) || w->h < 0)
+			worker_release(w);
+		return;
+	}
 	r = upstream_result(&w->up);
 	if (reached_message(w)) {
 		bool dot_unconfirmed = w->up.smtp.state == SMTPC_S_DOT ||
@@ -307,9 +406,22 @@ settle_connection(struct worker *w)
 			else
 				rcpt_outcome(w, k, w->peer, r->code, r->esc, r->text);
 		}
-		worker_end(w);
+		job_close(w);
+		if (reuse_connection(w)) {
+			settle_connection(w); /* it may have failed at once */
+			return;
+		}
+		if (smtpc_idle(&w->up.smtp))
+			upstream_quit(&w->up);
+		if (upstream_can_close(&w->up) || w->h < 0)
+			worker_release(w);
 		return;
 	}
+	if (!upstream_can_close(&w->up) && w->h >= 0)
+		return; /* QUIT / close_notify still going out */
+	if (w->h >= 0)
+		loop_close(w->h);
+	w->h = -1;
 	/* session-level failure: remember why, next address or MX */
 	if (w->plan.hosts[w->host].tls == MXPLAN_DANE &&
 	    (smtpc_result(&w->up.smtp)->err == SMTPC_E_NO_STARTTLS ||
@@ -377,18 +489,8 @@ try_next(struct worker *w)
 		zegel_strf(w->peer, sizeof(w->peer), "%s[%s]:%u", mh->name, ip,
 		    mh->addrs[w->addr].port);
 		need_tls = mh->tls != MXPLAN_MAY || cfg->relay.require_tls;
-		w->params = (struct smtpc_params){
-			.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
-			.mail_from = w->job.mail_from,
-			.rcpts = w->rcpts,
-			.nrcpt = w->job.nrcpt,
-			.size = w->job.size,
-			.body_8bit = w->job.body_8bit,
-			.smtputf8 = w->job.smtputf8,
-			.tls_mode = need_tls ? SMTPC_TLS_REQUIRED : SMTPC_TLS_OPPORTUNISTIC,
-			.partial_ok = true,
-			.rcpt_results = w->rres,
-		};
+		w->need_tls = need_tls;
+		job_params(w, need_tls);
 		if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
 			note_failure(w, 451, "4.7.5", err);
 			break;
@@ -430,22 +532,11 @@ try_next(struct worker *w)
 static void
 job_start(struct worker *w)
 {
-	size_t off = 0;
 	uint16_t port = dcfg->relay.mx_port ? dcfg->relay.mx_port : 25;
 
 	w->h = -1;
 	w->dns_id = -1;
-	for (unsigned k = 0; k < w->job.nrcpt; k++) {
-		size_t n = strlen(w->job.rcpt[k]) + 1;
-		if (off + n > sizeof(w->rcpts)) { /* cannot happen: 256-octet paths */
-			w->job.nrcpt = k;
-			break;
-		}
-		memcpy(w->rcpts + off, w->job.rcpt[k], n);
-		off += n;
-	}
-	if (queue_job_path(&w->job, w->path, sizeof(w->path)) < 0) {
-		note_failure(w, 451, "4.3.0", "queued message unreadable");
+	if (job_load(w) < 0) {
 		worker_end(w);
 		return;
 	}
@@ -469,6 +560,19 @@ arm(void)
 	tick_timer = loop_timer_add(ms, tick, NULL);
 }
 
+/* One session per recipient domain at a time: its other due jobs wait and
+ * then go over that session (reuse_connection) or the next one. */
+static bool
+domain_busy(void *arg, const char *domain)
+{
+	(void)arg;
+	for (int i = 0; i < DIRECT_WORKERS; i++)
+		if (workers[i].st != W_FREE && workers[i].job_open &&
+		    strcasecmp(workers[i].job.domain, domain) == 0)
+			return true;
+	return false;
+}
+
 static void
 tick(void *arg)
 {
@@ -482,7 +586,8 @@ tick(void *arg)
 		if (w->st != W_FREE)
 			continue;
 		memset(w, 0, sizeof(*w));
-		if (queue_next_job(now_s(), &w->job) != 1)
+		w->h = w->dns_id = -1;
+		if (queue_next_job_skip(now_s(), domain_busy, NULL, &w->job) != 1)
 			break;
 		job_start(w);
 	}

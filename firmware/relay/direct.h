@@ -12,6 +12,8 @@
  *                ──▶ hosts in MX order: loop_connect ──▶ upstream (smtpc + TLS client with
  *                    the DANE hook, or encrypt-only, or opportunistic STARTTLS)
  *                ──▶ queue_job_result per recipient, queue_job_end (retry / bounce / remove)
+ *                ──▶ the next due job for the same domain over the same session
+ *                    (connection reuse, at most DIRECT_REUSE_MAX messages), else QUIT
  *
  * TLS policy per host (mxplan.h):
  *   DANE     usable secure TLSA: the handshake must verify against it (inside
@@ -44,6 +46,9 @@
 #define DIRECT_WORKERS 4
 #endif
 #define DIRECT_TIMEOUT_MS 300000 /* no byte from an MX for 5 min (RFC 5321 4.5.3.2) */
+#ifndef DIRECT_REUSE_MAX
+#define DIRECT_REUSE_MAX 100   /* messages per connection before it is closed */
+#endif
 
 extern const struct relay_target_ops relay_direct;
 

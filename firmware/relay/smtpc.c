@@ -841,7 +841,11 @@ on_reply(struct smtpc *c)
 			zegel_strf(esc, sizeof(esc), "2.0.0");
 		c->res.upstream_code = code;
 		finish(c, SMTPC_EV_DONE, SMTPC_OK, 250, esc, "%d %s", code, c->reply);
-		quit(c);
+		c->transactions++;
+		if (c->p->keep_open)
+			c->idle = true;
+		else
+			quit(c);
 		return;
 	}
 	case SMTPC_S_ENVELOPE:
@@ -1041,6 +1045,48 @@ smtpc_closed(struct smtpc *c)
 		finish(c, SMTPC_EV_FAILED, SMTPC_E_CLOSED, 451, "4.4.2",
 		    "upstream closed the connection (in %s)", smtpc_state_name(c->state));
 	c->res.upstream_code = 0;
+}
+
+/* ------------------------------------------------------------ reuse */
+
+bool
+smtpc_idle(const struct smtpc *c)
+{
+	return c->idle && c->state == SMTPC_S_END && c->ev == SMTPC_EV_DONE;
+}
+
+int
+smtpc_next(struct smtpc *c, const struct smtpc_params *p)
+{
+	if (!smtpc_idle(c) || p->stepwise || p->probe || c->out_len != 0)
+		return -1;
+	c->p = p;
+	c->idle = false;
+	c->ev = SMTPC_EV_NONE;
+	c->err = SMTPC_OK;
+	memset(&c->res, 0, sizeof(c->res));
+	memset(c->rcpt_res, 0, sizeof(c->rcpt_res));
+	if (p->rcpt_results != NULL && p->nrcpt > 0)
+		memset(p->rcpt_results, 0, p->nrcpt * sizeof(p->rcpt_results[0]));
+	c->rcpt_failed = c->mail_failed = false;
+	c->in_body = false;
+	c->bol = true;
+	c->cr = false;
+	c->body_octets = 0;
+	c->reply_code = 0;
+	c->reply_lines = 0;
+	c->reply_len = 0;
+	start_mail(c);
+	return 0;
+}
+
+void
+smtpc_quit(struct smtpc *c)
+{
+	if (!smtpc_idle(c))
+		return;
+	c->idle = false;
+	quit(c);
 }
 
 /* ------------------------------------------------------------ stepwise */

@@ -180,6 +180,8 @@ struct smtpc_params {
 				     (smtpc_rcpt_result) and the message goes to the accepted
 				     ones; none accepted: FAILED. nrcpt <= SMTPC_RCPT_RESULTS
 				     unless rcpt_results is given. */
+	bool keep_open;           /* after 250 to the final dot: no QUIT; the session
+				     stays open for smtpc_next() or smtpc_quit() */
 	struct smtpc_result *rcpt_results; /* optional, caller-owned, nrcpt entries
 				     (zeroed by smtpc_init): where smtpc_rcpt_result()
 				     keeps its records; NULL: the context's own
@@ -221,6 +223,8 @@ struct smtpc {
 	bool rcpt_failed;         /* a refusal is recorded in res */
 	bool mail_failed;
 	bool plaintext;           /* opportunistic: carrying on without TLS */
+	bool idle;                /* keep_open: DONE and no QUIT sent yet */
+	unsigned transactions;    /* messages accepted in this session */
 	struct smtpc_result rcpt_res[SMTPC_RCPT_RESULTS]; /* refusals (code != 0) */
 	/* stepwise */
 	char pend[SMTPC_ADDR_MAX]; /* the caller's RCPT, until answered */
@@ -286,6 +290,16 @@ const struct smtpc_result *smtpc_rcpt_result(const struct smtpc *c, unsigned i);
  * the envelope phase or no recipient accepted. smtpc_noop: 0 sent, -1 not
  * idle. smtpc_cancel: ends any session (FAILED, SMTPC_E_CANCELLED) with QUIT
  * unless the message was being sent (then close without a byte more). */
+/* Connection reuse (params->keep_open; the direct target sends several
+ * queued messages for one domain over one session, RFC 5321 3.3). After
+ * SMTPC_EV_DONE the engine is idle: smtpc_next(c, p) starts the next
+ * transaction (MAIL, RCPTs) with new params on the same session, TLS state
+ * and extensions kept; -1 if the session is not idle. smtpc_quit(c) ends
+ * an idle session with QUIT. smtpc_idle() tells whether it is idle. */
+int smtpc_next(struct smtpc *c, const struct smtpc_params *p);
+void smtpc_quit(struct smtpc *c);
+bool smtpc_idle(const struct smtpc *c);
+
 int smtpc_rcpt(struct smtpc *c, const char *addr);
 const struct smtpc_result *smtpc_rcpt_last(const struct smtpc *c);
 int smtpc_data(struct smtpc *c, uint64_t size);

@@ -253,7 +253,7 @@ pump(struct upstream *u)
 		if (u->tls_on && flush_to_tls(u))
 			progress = true;
 		if (u->finished && u->tls_on && u->tls.handshaken && !u->tls.failed &&
-		    out_pending(u) == 0 && !u->notify_sent) {
+		    out_pending(u) == 0 && !u->notify_sent && !smtpc_idle(&u->smtp)) {
 			tls_client_close_notify(&u->tls);
 			u->notify_sent = true;
 		}
@@ -277,6 +277,33 @@ upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefix_le
 		return rc;
 	u->spool_open = true;
 	return 0;
+}
+
+int
+upstream_next_message(struct upstream *u, const struct smtpc_params *params,
+    const char *spool_path)
+{
+	int rc;
+
+	if (!smtpc_idle(&u->smtp) || u->abort_now || u->spool_open)
+		return -EBUSY;
+	if ((rc = upstream_set_message(u, NULL, 0, spool_path)) < 0)
+		return rc;
+	memset(&u->res, 0, sizeof(u->res));
+	u->finished = false;
+	if (smtpc_next(&u->smtp, params) != 0) {
+		verdict(u, 451, "4.3.0", "internal: session not reusable");
+		return -EINVAL;
+	}
+	upstream_poke(u);
+	return 0;
+}
+
+void
+upstream_quit(struct upstream *u)
+{
+	smtpc_quit(&u->smtp);
+	upstream_poke(u);
 }
 
 void

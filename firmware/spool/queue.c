@@ -1165,7 +1165,8 @@ settle_entry(int e, int64_t now)
 }
 
 static int
-next_job(int64_t now, const char *want, struct queue_job *j)
+next_job(int64_t now, const char *want, bool (*skip)(void *arg, const char *domain),
+    void *skip_arg, struct queue_job *j)
 {
 	for (unsigned e = 0; qopen && e < CONFIG_QUEUE_MAX_ENTRIES; e++) {
 		struct queue_state *st;
@@ -1187,7 +1188,8 @@ next_job(int64_t now, const char *want, struct queue_job *j)
 		for (unsigned i = 0; i < st->nrcpt && first == NULL; i++)
 			if (st->r[i].state == QUEUE_R_PENDING && !st->r[i].inflight &&
 			    st->r[i].next <= now &&
-			    (want == NULL || strcasecmp(domain_of(st->r[i].addr), want) == 0))
+			    (want == NULL || strcasecmp(domain_of(st->r[i].addr), want) == 0) &&
+			    (skip == NULL || !skip(skip_arg, domain_of(st->r[i].addr))))
 				first = &st->r[i];
 		if (first == NULL) {
 			refresh((int)e, st);
@@ -1237,13 +1239,20 @@ next_job(int64_t now, const char *want, struct queue_job *j)
 int
 queue_next_job(int64_t now, struct queue_job *j)
 {
-	return next_job(now, NULL, j);
+	return next_job(now, NULL, NULL, NULL, j);
+}
+
+int
+queue_next_job_skip(int64_t now, bool (*skip)(void *arg, const char *domain), void *arg,
+    struct queue_job *j)
+{
+	return next_job(now, NULL, skip, arg, j);
 }
 
 int
 queue_next_job_for(int64_t now, const char *domain, struct queue_job *j)
 {
-	return next_job(now, domain, j);
+	return next_job(now, domain, NULL, NULL, j);
 }
 
 int

@@ -123,6 +123,10 @@ struct queue_job {                  /* a snapshot; ids are stable */
  * is pinned by running jobs: then queue_next_due() leaves those entries out
  * and queue_job_end() calls the wake-up), -errno storage error */
 int  queue_next_job(int64_t now, struct queue_job *j);
+/* The same, passing over recipients whose domain skip(arg, domain) calls
+ * busy (one session per domain at a time: the rest waits for it). */
+int  queue_next_job_skip(int64_t now, bool (*skip)(void *arg, const char *domain), void *arg,
+         struct queue_job *j);
 /* The same restricted to one recipient domain (case-insensitive): for
  * reusing an open connection to that domain's MX for the next message. */
 int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);

@@ -940,6 +940,111 @@ test_partial_ok_one_refused(void **st)
 	assert_int_equal(r.rr[2].code, -1); /* there is no third recipient */
 }
 
+/* keep_open: after a delivered message the session stays open (no QUIT);
+ * smtpc_next() sends the next transaction without EHLO or a new TLS
+ * handshake; smtpc_quit() ends it. */
+static void
+feed(struct smtpc *c, struct run *r, const char *s)
+{
+	assert_int_equal(smtpc_push(c, (const uint8_t *)s, strlen(s)), strlen(s));
+	settle(c, r);
+}
+
+static void
+test_keep_open_reuse(void **st)
+{
+	struct smtpc_params p = params(), p2;
+	struct smtpc_result rres[2];
+	static struct run r;
+	struct smtpc c;
+	size_t mark;
+
+	(void)st;
+	p.keep_open = true;
+	p.partial_ok = true;
+	p.rcpt_results = rres;
+	memset(&r, 0, sizeof(r));
+	r.tls_at = (size_t)-1;
+	body_src = "x\r\n";
+	body_len = 3;
+	smtpc_init(&c, &p);
+	settle(&c, &r);
+	/* the first smtpc_next() before any delivery is refused */
+	assert_int_equal(smtpc_next(&c, &p), -1);
+	feed(&c, &r, GREET);
+	feed(&c, &r, EHLO_PLAIN);
+	feed(&c, &r, TLS_GO);
+	feed(&c, &r, EHLO_TLS);
+	feed(&c, &r, "250 2.1.0 Ok\r\n");
+	feed(&c, &r, "250 2.1.5 Ok\r\n");
+	feed(&c, &r, "250 2.1.5 Ok\r\n");
+	feed(&c, &r, "354 go\r\n");
+	feed(&c, &r, "250 2.0.0 Ok: queued as A1\r\n");
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_DONE);
+	assert_true(smtpc_idle(&c));
+	r.out[r.out_len] = '\0';
+	assert_null(strstr(r.out, "QUIT"));
+	mark = r.out_len;
+
+	p2 = p;
+	p2.mail_from = "scanner@example.test";
+	p2.rcpts = "carol@example.net";
+	p2.nrcpt = 1;
+	p2.size = 20;
+	r.body_fed = 0;
+	assert_int_equal(smtpc_next(&c, &p2), 0);
+	settle(&c, &r);
+	assert_false(smtpc_idle(&c));
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_NONE);
+	feed(&c, &r, "250 2.1.0 Ok\r\n");
+	feed(&c, &r, "550 5.1.1 no such user\r\n"); /* the only recipient: FAILED, no DATA */
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_FAILED);
+	assert_false(smtpc_idle(&c)); /* a failed transaction is not reused */
+	r.out[r.out_len] = '\0';
+	assert_string_equal(r.out + mark, "MAIL FROM:<scanner@example.test> SIZE=20\r\n"
+	    "RCPT TO:<carol@example.net>\r\nQUIT\r\n");
+	assert_int_equal(smtpc_rcpt_result(&c, 0)->code, 550);
+	assert_true(smtpc_tls_used(&c));
+	assert_int_equal(smtpc_next(&c, &p2), -1);
+	smtpc_free(&c);
+}
+
+static void
+test_keep_open_quit(void **st)
+{
+	struct smtpc_params p = params();
+	static struct run r;
+	struct smtpc c;
+	size_t mark;
+
+	(void)st;
+	p.keep_open = true;
+	memset(&r, 0, sizeof(r));
+	r.tls_at = (size_t)-1;
+	body_src = "x\r\n";
+	body_len = 3;
+	smtpc_init(&c, &p);
+	settle(&c, &r);
+	feed(&c, &r, GREET);
+	feed(&c, &r, EHLO_PLAIN);
+	feed(&c, &r, TLS_GO);
+	feed(&c, &r, EHLO_TLS);
+	feed(&c, &r, "250 2.1.0 Ok\r\n");
+	feed(&c, &r, "250 2.1.5 Ok\r\n");
+	feed(&c, &r, "250 2.1.5 Ok\r\n");
+	feed(&c, &r, "354 go\r\n");
+	feed(&c, &r, "250 2.0.0 Ok: queued as A1\r\n");
+	assert_true(smtpc_idle(&c));
+	mark = r.out_len;
+	smtpc_quit(&c);
+	settle(&c, &r);
+	r.out[r.out_len] = '\0';
+	assert_string_equal(r.out + mark, "QUIT\r\n");
+	assert_false(smtpc_idle(&c));
+	assert_int_equal(smtpc_next(&c, &p), -1);
+	smtpc_free(&c);
+}
+
 static void
 test_partial_ok_transient_and_pipelined(void **st)
 {
@@ -1335,6 +1440,8 @@ main(void)
 		cmocka_unit_test(test_partial_ok_one_refused),
 		cmocka_unit_test(test_partial_ok_transient_and_pipelined),
 		cmocka_unit_test(test_partial_ok_none_accepted),
+		cmocka_unit_test(test_keep_open_reuse),
+		cmocka_unit_test(test_keep_open_quit),
 		cmocka_unit_test(test_partial_ok_dot_refused),
 		cmocka_unit_test(test_partial_ok_mail_refused),
 		cmocka_unit_test(test_partial_ok_limits),
