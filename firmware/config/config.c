@@ -295,6 +295,54 @@ config_on_commit(void (*hook)(const struct zcfg *running, void *arg), void *arg)
 
 /* ------------------------------------------------------------ load, save */
 
+struct temps {
+	const char *dir;
+	char prefix[HAL_PATH_MAX];
+	size_t plen;
+	unsigned removed;
+};
+
+static int
+remove_temp(void *arg, const char *name)
+{
+	struct temps *t = arg;
+	char p[HAL_PATH_MAX * 2];
+
+	if (strncmp(name, t->prefix, t->plen) != 0)
+		return 0;
+	snprintf(p, sizeof(p), "%s/%s", t->dir, name);
+	if (hal_storage()->remove(p) == 0)
+		t->removed++;
+	return 0;
+}
+
+int
+config_clean_temps(const char *path)
+{
+	const struct hal_storage_ops *s = hal_storage();
+	const char *slash = strrchr(path, '/');
+	char dir[HAL_PATH_MAX];
+	struct temps t;
+
+	if (s->list == NULL)
+		return 0;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	memset(&t, 0, sizeof(t));
+	t.dir = dir;
+	t.plen = (size_t)snprintf(t.prefix, sizeof(t.prefix), "%s.tmp.", slash ? slash + 1 : path);
+	if (t.plen >= sizeof(t.prefix))
+		return 0;
+	(void)s->list(dir, remove_temp, &t);
+	if (t.removed > 0 && s->sync_dir != NULL)
+		(void)s->sync_dir(dir);
+	return (int)t.removed;
+}
+
 int
 config_load(const char *path, char *err, size_t errcap)
 {

@@ -61,6 +61,10 @@ bool config_modified(void);
 /* Start a fresh candidate from the defaults, apply every line of the file,
  * commit. On error the candidate is reset to the running configuration and
  * err names "file:line: ...". */
+/* Remove the temporary files a power cut during `save` left next to path
+ * ("<path>.tmp.<pid>.<n>": the pid repeats at every boot of a router).
+ * Returns how many were removed. */
+int config_clean_temps(const char *path);
 int config_load(const char *path, char *err, size_t errcap);
 
 /* Write the running configuration's `set` lines (secrets included) to path,

@@ -229,6 +229,11 @@ cmd_run(int argc, char **argv)
 			conf = path;
 	}
 	if (conf != NULL) {
+		int n = config_clean_temps(conf);
+
+		if (n > 0)
+			hal_log(HAL_LOG_WARN, LOGM, "removed %d unfinished save(s) of %s "
+			    "(interrupted by a power cut or a kill)", n, conf);
 		/* a file that does not parse stops the start: never half-configured */
 		if (config_load(conf, err, sizeof(err)) != 0) {
 			fprintf(stderr, "zegel run: %s\n", err);

@@ -423,6 +423,33 @@ rmtmp(void)
 		print_error("could not remove %s\n", tmp);
 }
 
+/* Leftovers of a save cut short (power cut, kill) are removed at start;
+ * other files are not touched. */
+static void
+test_clean_temps(void **state)
+{
+	static const char *const names[] = { "zegel.conf", "zegel.conf.tmp.123.0",
+		"zegel.conf.tmp.77.4", "other.conf.tmp.5.0", "zegel.conf.tmp", NULL };
+	char path[300];
+
+	(void)state;
+	assert_int_equal(mktmp(), 0);
+	for (int i = 0; names[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmp, names[i]);
+		assert_int_equal(hal_storage_put(path, "x", 1, 0600), 0);
+	}
+	snprintf(path, sizeof(path), "%s/zegel.conf", tmp);
+	assert_int_equal(config_clean_temps(path), 2);
+	for (int i = 0; names[i]; i++) {
+		char p[300];
+		snprintf(p, sizeof(p), "%s/%s", tmp, names[i]);
+		assert_int_equal(hal_storage()->exists(p), strstr(names[i], ".tmp.") &&
+		    strncmp(names[i], "zegel.conf.", 11) == 0 ? 0 : 1);
+	}
+	assert_int_equal(config_clean_temps(path), 0);
+	rmtmp();
+}
+
 static void
 rich_config(void)
 {
@@ -736,6 +763,7 @@ main(void)
 		cmocka_unit_test_setup(test_networks, setup),
 		cmocka_unit_test_setup(test_tokenize, setup),
 		cmocka_unit_test_setup(test_usage, setup),
+		cmocka_unit_test_setup(test_clean_temps, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
