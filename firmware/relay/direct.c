@@ -11,6 +11,8 @@
 #include "firmware/relay/direct.h"
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/upstream.h"
+#include "firmware/smtpd/conn.h"
+#include "firmware/smtpd/sign.h"
 #include "firmware/spool/queue.h"
 #include "firmware/tls/dane.h"
 #include "hal/clock.h"
@@ -604,6 +606,41 @@ direct_kick(void)
 	tick_timer = loop_timer_add(0, tick, NULL);
 }
 
+/* ------------------------------------------------------------ DSN signing */
+
+/* Bounces and delay warnings come From: MAILER-DAEMON@<hostname>. When the
+ * host name is one of the signing domains (or under one with subdomains
+ * on), they are signed like any other message, so the sender's DMARC
+ * policy does not reject them; otherwise they go unsigned. */
+static struct smtpd_sign dsn_sg;
+
+static int
+dsn_put(void *parg, const void *p, size_t n)
+{
+	return smtpd_sign_push(parg, p, n);
+}
+
+static int
+dsn_sign(void *arg, const char *domain, queue_gen_fn gen, void *gctx, uint8_t *out, size_t cap,
+    size_t *len)
+{
+	const struct zcfg_domain *dom;
+	const char *why = "";
+
+	(void)arg;
+	*len = 0;
+	if (dcfg == NULL || (dom = smtpd_policy_domain(dcfg, domain)) == NULL)
+		return -ENOENT;
+	if (smtpd_sign_begin(&dsn_sg, dcfg, dom, &why) < 0 || gen(gctx, dsn_put, &dsn_sg) != 0 ||
+	    smtpd_sign_finish(&dsn_sg, now_s(), out, cap, len, NULL, NULL, &why) < 0) {
+		hal_log(HAL_LOG_WARN, LOGM, "notification from %s not signed: %s", domain,
+		    why && why[0] ? why : "signer error");
+		*len = 0;
+		return -EIO;
+	}
+	return 0;
+}
+
 void
 direct_stop(void)
 {
@@ -661,6 +698,7 @@ direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 	}
 	started = true;
 	queue_set_wakeup(wakeup, NULL);
+	queue_set_dsn_signer(dsn_sign, NULL);
 	direct_kick();
 	return 0;
 }

@@ -992,7 +992,25 @@ queue_commit(const struct queue_new *n, char id[QUEUE_ID_MAX])
 
 struct dsn_body {
 	struct dsn_report *rep;
+	const uint8_t *prefix;      /* DKIM-Signature fields, or NULL */
+	size_t prefix_len;
 };
+
+static queue_dsn_sign_fn dsn_signer;
+static void *dsn_signer_arg;
+
+void
+queue_set_dsn_signer(queue_dsn_sign_fn sign, void *arg)
+{
+	dsn_signer = sign;
+	dsn_signer_arg = arg;
+}
+
+static int
+dsn_gen(void *gctx, queue_put_fn put, void *parg)
+{
+	return dsn_write(gctx, put, parg);
+}
 
 static int
 dsn_sink(void *arg, const void *p, size_t n)
@@ -1005,10 +1023,13 @@ dsn_sink(void *arg, const void *p, size_t n)
 static int
 dsn_body_fn(void *arg, const struct hal_storage_ops *s, struct hal_file *f)
 {
+	struct dsn_body *db = arg;
 	void *a[2] = { arg, f };
+	int rc;
 
-	(void)s;
-	return dsn_write(((struct dsn_body *)arg)->rep, dsn_sink, a);
+	if (db->prefix_len > 0 && (rc = s->write(f, db->prefix, db->prefix_len)) != 0)
+		return rc;
+	return dsn_write(db->rep, dsn_sink, a);
 }
 
 /* The original's header section (for text/rfc822-headers), bounded. */
@@ -1047,7 +1068,7 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 {
 	static struct dsn_report rep;
 	struct queue_state *dst = &scratch;   /* st is a slot, never scratch */
-	struct dsn_body db = { &rep };
+	struct dsn_body db = { .rep = &rep };
 	char id[QUEUE_ID_MAX];
 	int rc;
 
@@ -1083,6 +1104,16 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 			dst->smtputf8 = true;   /* RFC 6531: a UTF-8 mailbox needs SMTPUTF8 */
 	if (state_add_rcpt(dst, st->from, now) != 0)
 		return -EINVAL;
+	if (dsn_signer != NULL) {
+		static uint8_t sig[4096];
+		size_t n = 0;
+
+		if (dsn_signer(dsn_signer_arg, qhost, dsn_gen, &rep, sig, sizeof(sig), &n) == 0 &&
+		    n > 0) {
+			db.prefix = sig;
+			db.prefix_len = n;
+		}
+	}
 	rc = commit_entry(dst, dsn_body_fn, &db, id);
 	if (rc == 0)
 		hal_log(HAL_LOG_INFO, MOD, "%s: sender %s notification: %s", st->id,
@@ -1317,6 +1348,7 @@ queue_job_result(struct queue_job *j, unsigned k, int code, const char *esc,
 	struct queue_rcpt *r;
 	int e;
 
+	/* k is the position in the job (j->rcpt[k]), not the entry's index */
 	if ((st = job_state(j, &e)) == NULL || k >= j->nrcpt ||
 	    j->rcpt_index[k] >= st->nrcpt)
 		return -EINVAL;

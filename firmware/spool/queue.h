@@ -133,7 +133,9 @@ int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);
 int  queue_job_open(const struct queue_job *j, struct hal_file *f);  /* message bytes */
 /* The message file's path (for readers that open it themselves): 0 or -errno. */
 int  queue_job_path(const struct queue_job *j, char *buf, size_t cap);
-/* One durable update per recipient outcome (k indexes j->rcpt): code 2xx
+/* One durable update per recipient outcome. k is the recipient's position
+ * IN THE JOB: j->rcpt[k] (its index in the entry is j->rcpt_index[k]);
+ * -EINVAL if k >= j->nrcpt, -EALREADY if it has its outcome already: code 2xx
  * sent, 4xx deferred, 5xx bounced; esc "5.1.1" or NULL, text one line. */
 int  queue_job_result(struct queue_job *j, unsigned k, int code, const char *esc,
          const char *text, int64_t now);
@@ -149,6 +151,19 @@ void queue_flush(int64_t now);      /* all pending recipients due now */
  * due earlier than the last queue_next_due() said. Called from inside those
  * functions: it should only arm a timer, not call back into the queue. NULL: none. */
 void queue_set_wakeup(void (*fn)(void *arg), void *arg);
+
+/* Optional DKIM signing of the DSNs the queue writes (set by the direct
+ * target, which has the keys): sign(arg, domain, gen, gctx, out, cap, &len)
+ * is given the DSN's From domain; it runs gen(gctx, put, parg) once to see
+ * the whole message (CRLF lines, header first) and returns 0 with
+ * "DKIM-Signature: ...\r\n" fields (len octets) in out, or -errno: the
+ * DSN is then queued unsigned (a bounce must not be lost for a key).
+ * gen produces the same bytes the queue then writes after those fields. */
+typedef int (*queue_put_fn)(void *parg, const void *p, size_t n);
+typedef int (*queue_gen_fn)(void *gctx, queue_put_fn put, void *parg);
+typedef int (*queue_dsn_sign_fn)(void *arg, const char *domain, queue_gen_fn gen, void *gctx,
+    uint8_t *out, size_t cap, size_t *len);
+void queue_set_dsn_signer(queue_dsn_sign_fn sign, void *arg);
 
 /* Console / inspection. */
 bool queue_is_open(void);

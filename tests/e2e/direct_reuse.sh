@@ -5,6 +5,10 @@
 # messages are deferred; with it back, `queue flush` on the console makes
 # all three due at once: one connection, one DANE-verified TLS handshake,
 # three transactions; every message arrives and verifies.
+# Then a bounce: a recipient the receiver does not know (550 5.1.1) gets
+# the sender an RFC 3464 DSN from MAILER-DAEMON@<hostname>, DKIM-signed
+# because the host name is a signing domain; it is delivered (to the
+# envelope sender rcpt@ee.dane) and verifies with dkimpy.
 # Ports: zegel 42110-42113; the world 127.0.42.0/24 (dane_env.sh).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/dane_env.sh"
@@ -21,7 +25,7 @@ d=$(tmpdir)
 trap 'exec 7>&- 2>/dev/null; smtpd_stop; dane_env_stop; rm -rf "$d"' EXIT
 
 smtpd_env_setup "$d" 42110
-sed -i '/^set relay outbox/d' "$d/zegel.conf"
+sed -i '/^set relay outbox/d; s/^set hostname .*/set hostname example.test/' "$d/zegel.conf"
 cat >>"$d/zegel.conf" <<CONF
 set log-level debug
 set relay direct
@@ -98,4 +102,41 @@ for f in $(dane_mail_files ee.dane); do
 done
 check "all three verify with dkimpy" test "$n" = 3
 check "the queue is empty" test "$(find "$d/data/queue" -name '*.st' | wc -l)" = 0
+
+# ---------------------------------------------------------------- a bounce
+out=$(timeout 30 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \
+	--from rcpt@ee.dane --to nobody@ee.dane --h-From printer@example.test \
+	--h-Subject "to nobody" --body "nobody is home" 2>&1)
+bid=$(sed -n 's/^<~ *250 2\.0\.0 queued as \([^ ]*\).*/\1/p' <<<"$out" | tail -1)
+check "message to an unknown recipient queued" test -n "$bid"
+dane_mail_wait ee.dane 4 20
+check "the bounce reached the sender's mailbox" test "$(dane_mail_count ee.dane)" = 4
+grep -E "$bid: to=<nobody@ee.dane>, .*status=bounced \(550 " "$d/zegel.log" | sed 's/^/# /'
+check "zegel logged the 550 as bounced" grep -qE "$bid: to=<nobody@ee.dane>, .*status=bounced \(550 " "$d/zegel.log"
+dsn=$(grep -l '^Content-Type: multipart/report' $(dane_mail_files ee.dane) 2>/dev/null | head -1)
+if [ -n "$dsn" ]; then
+	$PY - "$dsn" <<'PYEOF' | sed 's/^/# /'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+print("From:", m["From"], "| report-type:", m.get_param("report-type"))
+for part in m.walk():
+    if part.get_content_type() == "message/delivery-status":
+        for block in part.get_payload():
+            for k in ("Final-Recipient", "Action", "Status", "Diagnostic-Code"):
+                if block.get(k): print(k + ":", block.get(k))
+PYEOF
+	check "the DSN is From MAILER-DAEMON@example.test" grep -q '^From:.*MAILER-DAEMON@example.test' "$dsn"
+	check "the DSN says Action: failed, Status: 5.1.1 for nobody@ee.dane" \
+		$PY -c 'import email,sys
+m=email.message_from_binary_file(open(sys.argv[1],"rb"))
+ds=[b for p in m.walk() if p.get_content_type()=="message/delivery-status" for b in p.get_payload()]
+r=[b for b in ds if b.get("Final-Recipient")]
+sys.exit(0 if r and "nobody@ee.dane" in r[0]["Final-Recipient"] and r[0]["Action"]=="failed" and r[0]["Status"]=="5.1.1" else 1)' "$dsn"
+	check "the DSN is DKIM-signed for example.test and verifies with dkimpy" \
+		$PY "$TOP/tests/e2e/dkim_verify.py" --min-sigs 2 \
+		--key "ed._domainkey.example.test=v=DKIM1; k=ed25519; p=$(dkim_pubkey_b64 "$d/keys/ed.pem")" \
+		--key "rsa._domainkey.example.test=v=DKIM1; k=rsa; p=$(dkim_pubkey_b64 "$d/keys/rsa.pem")" "$dsn"
+else
+	not_ok "a DSN (multipart/report) in the sender's mailbox" "$(ls "$DANE_DIR/pf/mail/ee.dane/new")"
+fi
 finish

@@ -22,8 +22,13 @@ if [ -n "$why" ]; then
 	exit 0
 fi
 d=$(tmpdir)
-trap 'smtpd_stop; queue_env_stop; rm -rf "$d"' EXIT
+trap 'smtpd_stop; queue_env_stop; [ -n "${QUEUE_KEEP:-}" ] || rm -rf "$d"' EXIT
 
+if ! queue_env_setup "$d/w"; then
+	not_ok "signed private root zone" "$QUEUE_ENV_ERR"
+	finish
+	exit 1
+fi
 smtpd_env_setup "$d" 43110
 sed -i '/^set relay outbox/d' "$d/zegel.conf"
 cat >>"$d/zegel.conf" <<CONF
@@ -58,7 +63,7 @@ if [ $up = 0 ]; then
 	exit 1
 fi
 ok "zegel run starts (relay direct, lifetime 12s, delay-warning 4s, retry-base 1s)"
-if ! queue_env_setup "$d/w" || ! queue_env_start; then
+if ! queue_env_start; then
 	not_ok "signed DNS, NSD, Unbound and the sink are up" "$QUEUE_ENV_ERR"
 	finish
 	exit 1
@@ -121,7 +126,7 @@ f=$(dsn_for c@reject.qtest failed)
 if [ -n "$f" ]; then
 	check "DSN for c@reject.qtest: failed 5.1.1, RFC 3464 (Python email)" \
 		$PY "$TOP/tests/e2e/queue/dsn_check.py" "$f" c@reject.qtest failed 5.1.1
-	check_not "that DSN does not mention the other recipients" grep -qE "a@ok\.qtest|b@defer\.qtest" "$f"
+	check_not "that DSN reports no other recipient" grep -qE "^Final-Recipient: .*(a@ok|b@defer)" "$f"
 	check "that DSN carries the original headers" grep -q "^Subject: three domains" "$f"
 else
 	not_ok "DSN for c@reject.qtest (failed)" "$(ls "$QUEUE_DIR/mail")"

@@ -206,6 +206,9 @@ test_grouping(void **state)
 	assert_int_equal(queue_next_job(T0, &j2), 1);
 	assert_string_equal(j2.domain, "b.test");
 	assert_int_equal(j2.nrcpt, 1);
+	assert_int_equal(j2.rcpt_index[0], 1);
+	/* k is the position in the job: 1 is past its one recipient */
+	assert_int_equal(queue_job_result(&j2, 1, 250, "2.0.0", "ok", T0), -EINVAL);
 	assert_int_equal(queue_next_job(T0, &j3), 0);       /* all in flight */
 	assert_int_equal(queue_delete(id), -EBUSY);
 	/* the message bytes */

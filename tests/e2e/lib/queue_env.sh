@@ -78,7 +78,9 @@ queue_env_setup() {
 	fi
 	ds "$RK" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' >"$QUEUE_ANCHOR"
 	nsd_conf $N.1 $QUEUE_DNS_PORT >"$W/nsd.conf"
-	unbound_conf $N.2 $((QUEUE_DNS_PORT + 1)) "iterator" "" $N.1 $QUEUE_DNS_PORT >"$W/unbound.conf"
+	# Unbound answers "test." itself (RFC 6761 default local zone): not here
+	unbound_conf $N.2 $((QUEUE_DNS_PORT + 1)) "iterator" "	local-zone: \"test.\" nodefault" \
+		$N.1 $QUEUE_DNS_PORT >"$W/unbound.conf"
 }
 
 _queue_port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
