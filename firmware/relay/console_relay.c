@@ -10,6 +10,8 @@
  *                RELAY_TEST_TIMEOUT_MS): the prompt comes back at once, SMTP
  *                sessions go on, and the findings are printed as they come
  *                (console_async_puts), ending with "relay: OK" or "relay: FAILED".
+ *                A name with DNSSEC-signed addresses gets its TLSA records
+ *                looked up and, when usable, checked with DANE (probe.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -74,6 +76,9 @@ show_relay(struct console *c, int argc, char **argv, const char *line)
 		} else if (n == 0) { /* never a blocking lookup on the console */
 			console_printf(c, "relay: addresses of %s from the validating resolver at "
 			    "each relay", r->host);
+			console_printf(c, "relay: DANE: TLSA at _%u._tcp.%s when its addresses are "
+			    "DNSSEC-signed (usable records: DANE, else PKIX)",
+			    r->port ? r->port : (r->implicit_tls ? 465 : 587), r->host);
 		} else {
 			console_printf(c, "relay: %s", err);
 		}

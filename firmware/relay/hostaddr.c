@@ -36,6 +36,18 @@ is_localhost(const char *h)
 	return n == 9 || h[n - 10] == '.';
 }
 
+const char *
+hostaddr_dane_str(enum hostaddr_dane d)
+{
+	switch (d) {
+	case HOSTADDR_DANE_NO: return "no lookup";
+	case HOSTADDR_DANE_NONE: return "none";
+	case HOSTADDR_DANE_UNUSABLE: return "unusable";
+	case HOSTADDR_DANE_USABLE: return "usable";
+	}
+	return "?";
+}
+
 int
 hostaddr_now(const char *host, uint16_t port, struct hal_addr *out, unsigned max, char *err,
     size_t errcap)
@@ -61,6 +73,150 @@ hostaddr_now(const char *host, uint16_t port, struct hal_addr *out, unsigned max
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
 
+/* The name the CNAME chain in res leads to from q->host, as text without
+ * the trailing dot, lower case ("" when there is none). */
+static void
+cname_of(struct hostaddr_req *q, const struct dns_result *res)
+{
+	uint8_t cur[DNS_NAME_MAX];
+	uint16_t cl;
+	char t[DNS_NAME_MAX * 4 + 2];
+
+	if (q->cname[0] != '\0' || dns_name_from_text(q->host, cur, &cl) != DNS_E_OK)
+		return;
+	for (int hops = 0; hops < 16; hops++) {
+		unsigned i;
+
+		for (i = 0; i < res->nrr; i++) {
+			const struct dns_result_rr *rr = &res->rr[i];
+
+			if (rr->type == DNS_T_CNAME && dns_name_eq(res->data + rr->owner_off, cur) &&
+			    dns_name_len(res->data + rr->rd_off, rr->rdlen) == rr->rdlen)
+				break;
+		}
+		if (i == res->nrr)
+			break;
+		memcpy(cur, res->data + res->rr[i].rd_off, res->rr[i].rdlen);
+		if (dns_name_to_text(cur, t, sizeof(t)) != 0 || strlen(t) >= sizeof(q->cname)) {
+			q->cname[0] = '\0';
+			return;
+		}
+		zegel_strf(q->cname, sizeof(q->cname), "%s", t);
+	}
+	{
+		size_t n = strlen(q->cname);
+
+		if (n > 0 && q->cname[n - 1] == '.')
+			q->cname[n - 1] = '\0';
+		for (size_t k = 0; q->cname[k]; k++)
+			if (q->cname[k] >= 'A' && q->cname[k] <= 'Z')
+				q->cname[k] = (char)(q->cname[k] + 32);
+	}
+	q->cname_secure = q->cname[0] != '\0' && res->status == DNS_SECURE;
+}
+
+/* Addresses known: is a TLSA lookup due (RFC 7672 2.2.1)? Sets its name. */
+static bool
+tlsa_due(struct hostaddr_req *q)
+{
+#if IS_ENABLED(CONFIG_FEATURE_TLS)
+	size_t n;
+
+	if (!q->want_tlsa)
+		return false;
+	if (q->any_insecure) {
+		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "address records not DNSSEC-signed: "
+		    "no DANE");
+		return false;
+	}
+	zegel_strf(q->tlsa_base, sizeof(q->tlsa_base), "%s",
+	    q->cname_secure && !q->tlsa_orig ? q->cname : q->host);
+	n = strlen(q->tlsa_base);
+	if (n > 0 && q->tlsa_base[n - 1] == '.')
+		q->tlsa_base[n - 1] = '\0';
+	zegel_strf(q->tlsa_qname, sizeof(q->tlsa_qname), "_%u._tcp.%s", (unsigned)q->port,
+	    q->tlsa_base);
+	return true;
+#else
+	(void)q;
+	return false;
+#endif
+}
+
+/* The TLSA answer. false: q failed (err). *again: look up the host name
+ * itself next (the CNAME target had no TLSA, RFC 7672 2.2.2). */
+static bool
+take_tlsa(struct hostaddr_req *q, const struct dns_result *res, bool *again)
+{
+#if IS_ENABLED(CONFIG_FEATURE_TLS)
+	unsigned usable = 0;
+
+	*again = false;
+	q->tlsa_looked_up = true;
+	q->tlsa_status = res->status;
+	q->ntlsa = q->ntlsa_seen = 0;
+	if (res->status == DNS_BOGUS || res->status == DNS_INDETERMINATE) {
+		q->tlsa_failed = true;
+		zegel_strf(q->err, sizeof(q->err), "TLSA lookup for %s is %s: %s", q->tlsa_qname,
+		    dns_status_str(res->status), res->reason[0] ? res->reason : "no answer");
+		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "%s", q->err);
+		return false;
+	}
+	if (res->status == DNS_INSECURE) {
+		q->dane = HOSTADDR_DANE_NONE;
+		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "TLSA records not DNSSEC-signed: no "
+		    "DANE");
+		return true;
+	}
+	for (unsigned i = 0; i < res->nrr; i++) {
+		const struct dns_result_rr *rr = &res->rr[i];
+		struct dane_tlsa *t = &q->tlsa[q->ntlsa < HOSTADDR_TLSA_MAX ? q->ntlsa :
+		    HOSTADDR_TLSA_MAX - 1];
+
+		if (rr->type != DNS_T_TLSA)
+			continue;
+		q->ntlsa_seen++;
+		if (q->ntlsa >= HOSTADDR_TLSA_MAX) {
+			struct dane_tlsa x;
+
+			if (dane_tlsa_parse(res->data + rr->rd_off, rr->rdlen, &x) == 0 &&
+			    dane_tlsa_usable(&x))
+				usable++;
+			continue;
+		}
+		if (dane_tlsa_parse(res->data + rr->rd_off, rr->rdlen, t) != 0 ||
+		    !dane_tlsa_usable(t))
+			continue;
+		usable++;
+		q->ntlsa++;
+	}
+	if (q->ntlsa_seen == 0) {
+		if (q->cname_secure && !q->tlsa_orig && strcmp(q->tlsa_base, q->host) != 0) {
+			q->tlsa_orig = true;
+			*again = tlsa_due(q);
+			return true;
+		}
+		q->dane = HOSTADDR_DANE_NONE;
+		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "no TLSA records (securely denied)");
+	} else if (usable > 0) {
+		q->dane = HOSTADDR_DANE_USABLE;
+		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "%u TLSA record%s, %u usable%s",
+		    q->ntlsa_seen, q->ntlsa_seen == 1 ? "" : "s", usable,
+		    usable > q->ntlsa ? " (only the first ones kept)" : "");
+	} else {
+		q->dane = HOSTADDR_DANE_UNUSABLE;
+		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "%u TLSA record%s, none usable",
+		    q->ntlsa_seen, q->ntlsa_seen == 1 ? "" : "s");
+	}
+	return true;
+#else
+	(void)q;
+	(void)res;
+	*again = false;
+	return true;
+#endif
+}
+
 /* Fold one validated answer into q: addresses of type into out. */
 static bool
 take(struct hostaddr_req *q, uint16_t type, const struct dns_result *res, int *n)
@@ -73,6 +229,7 @@ take(struct hostaddr_req *q, uint16_t type, const struct dns_result *res, int *n
 	}
 	if (res->status == DNS_INSECURE)
 		q->any_insecure = true;
+	cname_of(q, res);
 	for (unsigned i = 0; i < res->nrr && (unsigned)*n < q->max; i++) {
 		const struct dns_result_rr *rr = &res->rr[i];
 		struct hal_addr *a = &q->out[*n];
@@ -119,18 +276,74 @@ prepare(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr
 	return 0;
 }
 
+int
+hostaddr_begin(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
+    unsigned max, bool want_tlsa)
+{
+	if (prepare(q, host, port, out, max) != 0)
+		return -1;
+	q->want_tlsa = want_tlsa;
+	q->type = DNS_T_A;
+	return 0;
+}
+
+const char *
+hostaddr_qname(const struct hostaddr_req *q)
+{
+	return q->type == DNS_T_TLSA ? q->tlsa_qname : q->host;
+}
+
+int
+hostaddr_feed(struct hostaddr_req *q, const struct dns_result *res)
+{
+	int n;
+	bool again;
+
+	switch (q->type) {
+	case DNS_T_A:
+		n = 0;
+		if (!take(q, DNS_T_A, res, &n))
+			break;
+		q->n4 = (unsigned)n;
+		q->type = DNS_T_AAAA;
+		return 1;
+	case DNS_T_AAAA:
+		n = (int)q->n4;
+		if (!take(q, DNS_T_AAAA, res, &n))
+			break;
+		if (n == 0) {
+			no_address(q, res);
+			break;
+		}
+		q->n = n;
+		q->err[0] = '\0';
+		if (!tlsa_due(q))
+			return 0;
+		q->type = DNS_T_TLSA;
+		return 1;
+	case DNS_T_TLSA:
+		if (!take_tlsa(q, res, &again))
+			break;
+		return again ? 1 : 0;
+	default:
+		zegel_strf(q->err, sizeof(q->err), "DNS for %s: internal: no question", q->host);
+		break;
+	}
+	q->n = -1;
+	return 0;
+}
+
 static void on_answer(void *arg, const struct dns_result *res);
 
 static int
-ask(struct hostaddr_req *q, uint16_t type)
+ask(struct hostaddr_req *q)
 {
-	q->type = type;
-	q->id = resolver_lookup(q->host, type, on_answer, q);
+	q->id = resolver_lookup(hostaddr_qname(q), q->type, on_answer, q);
 	if (q->id < 0) {
 		int rc = q->id;
 
 		q->id = -1;
-		zegel_strf(q->err, sizeof(q->err), "DNS for %s: %s", q->host,
+		zegel_strf(q->err, sizeof(q->err), "DNS for %s: %s", hostaddr_qname(q),
 		    rc == -EBUSY ? "resolver busy (too many lookups queued)" :
 		    rc == -EINVAL ? "not a valid DNS name" : strerror(-rc));
 		return -1;
@@ -150,44 +363,42 @@ static void
 on_answer(void *arg, const struct dns_result *res)
 {
 	struct hostaddr_req *q = arg;
-	int n = q->type == DNS_T_A ? 0 : (int)q->n4;
 
 	q->id = -1;
-	if (!take(q, q->type, res, &n)) {
+	if (hostaddr_feed(q, res) == 1) {
+		if (ask(q) == 0)
+			return;
 		q->n = -1;
-		finish(q);
-		return;
-	}
-	if (q->type == DNS_T_A) {
-		q->n4 = (unsigned)n;
-		if (ask(q, DNS_T_AAAA) != 0) {
-			q->n = -1;
-			finish(q);
-		}
-		return;
-	}
-	if (n == 0) {
-		no_address(q, res);
-		q->n = -1;
-	} else {
-		q->n = n;
-		q->err[0] = '\0';
 	}
 	finish(q);
+}
+
+static int
+start(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
+    unsigned max, bool want_tlsa, hostaddr_done_fn done, void *arg)
+{
+	if (hostaddr_begin(q, host, port, out, max, want_tlsa) != 0)
+		return -1;
+	q->done = done;
+	q->arg = arg;
+	if (ask(q) != 0)
+		return -1;
+	q->busy = true;
+	return 0;
 }
 
 int
 hostaddr_start(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
     unsigned max, hostaddr_done_fn done, void *arg)
 {
-	if (prepare(q, host, port, out, max) != 0)
-		return -1;
-	q->done = done;
-	q->arg = arg;
-	if (ask(q, DNS_T_A) != 0)
-		return -1;
-	q->busy = true;
-	return 0;
+	return start(q, host, port, out, max, false, done, arg);
+}
+
+int
+hostaddr_start_tlsa(struct hostaddr_req *q, const char *host, uint16_t port,
+    struct hal_addr *out, unsigned max, hostaddr_done_fn done, void *arg)
+{
+	return start(q, host, port, out, max, true, done, arg);
 }
 
 void
@@ -202,58 +413,63 @@ hostaddr_cancel(struct hostaddr_req *q)
 }
 
 int
-hostaddr_resolve_blocking(const struct zcfg *cfg, const char *host, uint16_t port,
-    struct hal_addr *out, unsigned max, char *err, size_t errcap)
+hostaddr_resolve_blocking_req(const struct zcfg *cfg, struct hostaddr_req *q, const char *host,
+    uint16_t port, struct hal_addr *out, unsigned max, bool want_tlsa)
 {
 	static struct dns_ctx *ctx;   /* ~800 KB: only when a CLI tool needs it */
 	static struct dns_result *res;
 	static char *abuf;
-	static struct hostaddr_req q;
 	struct dns_transport t;
-	int n = 0, rc;
+	int rc;
 
-	rc = hostaddr_now(host, port, out, max, err, errcap);
+	memset(q, 0, sizeof(*q));
+	q->id = -1;
+	q->n = -1;
+	rc = hostaddr_now(host, port, out, max, q->err, sizeof(q->err));
 	if (rc != 0)
-		return rc;
-	if (prepare(&q, host, port, out, max) != 0)
-		goto fail;
+		return q->n = rc > 0 ? rc : -1;
+	if (hostaddr_begin(q, host, port, out, max, want_tlsa) != 0)
+		return -1;
 	if (ctx == NULL) {
 		ctx = calloc(1, sizeof(*ctx));
 		res = calloc(1, sizeof(*res));
 		abuf = calloc(1, 65536);
 		if (ctx == NULL || res == NULL || abuf == NULL) {
-			zegel_strf(q.err, sizeof(q.err), "DNS for %s: out of memory", host);
+			zegel_strf(q->err, sizeof(q->err), "DNS for %s: out of memory", host);
 			free(ctx);
 			free(res);
 			free(abuf);
 			ctx = NULL;
-			goto fail;
+			return -1;
 		}
 	}
 	memset(&t, 0, sizeof(t));
 	t.nservers = resolver_servers(cfg, t.servers, DNS_XFER_MAX_SERVERS);
 	dns_ctx_init(ctx, dns_transport_fetch, &t);
-	if (resolver_load_anchors(ctx, cfg ? cfg->resolver_anchors : NULL, abuf, 65536, q.err,
-	    sizeof(q.err)) != 0)
-		goto fail;
-	for (int k = 0; k < 2; k++) {
-		uint16_t type = k == 0 ? DNS_T_A : DNS_T_AAAA;
-
-		if (dns_lookup(ctx, host, type, hal_clock_now(), res) != 0) {
-			zegel_strf(q.err, sizeof(q.err), "DNS for %s: not a valid DNS name", host);
-			goto fail;
+	if (resolver_load_anchors(ctx, cfg ? cfg->resolver_anchors : NULL, abuf, 65536, q->err,
+	    sizeof(q->err)) != 0)
+		return -1;
+	do {
+		if (dns_lookup(ctx, hostaddr_qname(q), q->type, hal_clock_now(), res) != 0) {
+			zegel_strf(q->err, sizeof(q->err), "DNS for %s: not a valid DNS name",
+			    hostaddr_qname(q));
+			q->tlsa_failed = q->type == DNS_T_TLSA;
+			return q->n = -1;
 		}
-		if (!take(&q, type, res, &n))
-			goto fail;
-	}
-	if (n == 0) {
-		no_address(&q, res);
-		goto fail;
-	}
+	} while (hostaddr_feed(q, res) == 1);
+	return q->n;
+}
+
+int
+hostaddr_resolve_blocking(const struct zcfg *cfg, const char *host, uint16_t port,
+    struct hal_addr *out, unsigned max, char *err, size_t errcap)
+{
+	static struct hostaddr_req q;
+	int n = hostaddr_resolve_blocking_req(cfg, &q, host, port, out, max, false);
+
+	if (n < 0)
+		zegel_strf(err, errcap, "%s", q.err);
 	return n;
-fail:
-	zegel_strf(err, errcap, "%s", q.err);
-	return -1;
 }
 
 #else /* !CONFIG_FEATURE_DNSSEC */
@@ -273,10 +489,28 @@ hostaddr_start(struct hostaddr_req *q, const char *host, uint16_t port, struct h
 	return -1;
 }
 
+int
+hostaddr_start_tlsa(struct hostaddr_req *q, const char *host, uint16_t port,
+    struct hal_addr *out, unsigned max, hostaddr_done_fn done, void *arg)
+{
+	return hostaddr_start(q, host, port, out, max, done, arg);
+}
+
 void
 hostaddr_cancel(struct hostaddr_req *q)
 {
 	(void)q;
+}
+
+int
+hostaddr_resolve_blocking_req(const struct zcfg *cfg, struct hostaddr_req *q, const char *host,
+    uint16_t port, struct hal_addr *out, unsigned max, bool want_tlsa)
+{
+	(void)want_tlsa;
+	memset(q, 0, sizeof(*q));
+	q->id = -1;
+	q->n = hostaddr_resolve_blocking(cfg, host, port, out, max, q->err, sizeof(q->err));
+	return q->n;
 }
 
 int

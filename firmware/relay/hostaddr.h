@@ -17,6 +17,26 @@
  * hostaddr_cancel() before that means no done(). The request struct is the
  * caller's and must stay put until done() or cancel.
  * CLI: hostaddr_resolve_blocking() does the same over the blocking transport.
+ *
+ * DANE for the smarthost (RFC 7672 2.2, Postfix's "dane" level for a next
+ * hop without MX lookup; the same rules mxplan_init_host() plans): with
+ * want_tlsa (hostaddr_start_tlsa(), hostaddr_resolve_blocking_req()), when
+ * both address answers were secure, a TLSA lookup at _PORT._tcp.BASE
+ * follows. BASE is the host name, or the final target of a secure CNAME
+ * chain of the A (else AAAA) answer, and when that target has no TLSA
+ * (secure NXDOMAIN/NODATA) the host name again (RFC 7672 2.2.2). Outcome
+ * in q->dane:
+ *   HOSTADDR_DANE_NO        no TLSA lookup (literal, localhost, insecure
+ *                           addresses, not asked for)
+ *   HOSTADDR_DANE_NONE      secure denial of TLSA, or an insecure answer
+ *   HOSTADDR_DANE_UNUSABLE  secure TLSA records, none usable (dane.h)
+ *   HOSTADDR_DANE_USABLE    secure TLSA with usable records: q->tlsa[0..ntlsa)
+ *                           (the usable ones, at most HOSTADDR_TLSA_MAX: more
+ *                           are dropped, which can only fail closed)
+ * A bogus or indeterminate TLSA answer fails the whole name: n = -1,
+ * q->tlsa_failed, err "TLSA lookup for _PORT._tcp.BASE is bogus: REASON"
+ * (the caller answers 451 4.7.5, not 4.4.3). q->tlsa_why says in words what
+ * was found, for logs and `test relay`.
  */
 #ifndef ZEGEL_RELAY_HOSTADDR_H
 #define ZEGEL_RELAY_HOSTADDR_H
@@ -25,8 +45,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "firmware/dns/dns.h"
+#include "firmware/tls/dane.h"
 #include "hal/net.h"
 #include "zegel/cfg.h"
+
+#define HOSTADDR_TLSA_MAX 4
+
+enum hostaddr_dane {
+	HOSTADDR_DANE_NO = 0,
+	HOSTADDR_DANE_NONE,
+	HOSTADDR_DANE_UNUSABLE,
+	HOSTADDR_DANE_USABLE,
+};
+const char *hostaddr_dane_str(enum hostaddr_dane d); /* "no lookup", "none", "unusable", "usable" */
 
 struct hostaddr_req;
 typedef void (*hostaddr_done_fn)(void *arg, struct hostaddr_req *q);
@@ -45,6 +77,21 @@ struct hostaddr_req {
 	bool any_insecure;      /* out: some answer was insecure (not signed) */
 	hostaddr_done_fn done;
 	void *arg;
+	/* DANE (want_tlsa): see the top of this file */
+	bool want_tlsa;
+	bool tlsa_orig;         /* looking at the host name after a CNAME target had none */
+	char cname[ZCFG_NAME_MAX];       /* final target of a CNAME chain, or "" */
+	bool cname_secure;
+	bool tlsa_looked_up;    /* out */
+	bool tlsa_failed;       /* out: n = -1 because of the TLSA answer (4.7.5) */
+	enum hostaddr_dane dane; /* out */
+	enum dns_status tlsa_status; /* out, when tlsa_looked_up */
+	char tlsa_base[ZCFG_NAME_MAX];   /* out: TLSA base domain (also the SNI) */
+	char tlsa_qname[ZCFG_NAME_MAX + 16]; /* out: _PORT._tcp.BASE */
+	char tlsa_why[160];     /* out: the finding in words */
+	unsigned ntlsa_seen;    /* out: records in the secure RRset */
+	unsigned ntlsa;         /* out: usable records kept in tlsa[] */
+	struct dane_tlsa tlsa[HOSTADDR_TLSA_MAX];
 };
 
 /*
@@ -61,6 +108,24 @@ int hostaddr_now(const char *host, uint16_t port, struct hal_addr *out, unsigned
  */
 int hostaddr_start(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
     unsigned max, hostaddr_done_fn done, void *arg);
+/*
+ * The lookups as a step machine without I/O (what hostaddr_start() and the
+ * blocking path drive; unit tests feed it made-up answers):
+ *   hostaddr_begin(q, ...)            -1 for a literal/localhost/bad name (err)
+ *   while (question due) {            first: q->type DNS_T_A
+ *           look up hostaddr_qname(q), q->type
+ *           if (hostaddr_feed(q, &res) == 0) break;   1: the next question is due
+ *   }
+ *   then q->n, q->err, the TLSA findings.
+ */
+int hostaddr_begin(struct hostaddr_req *q, const char *host, uint16_t port,
+    struct hal_addr *out, unsigned max, bool want_tlsa);
+const char *hostaddr_qname(const struct hostaddr_req *q);
+int hostaddr_feed(struct hostaddr_req *q, const struct dns_result *res);
+
+/* The same with the TLSA step (want_tlsa) after secure addresses. */
+int hostaddr_start_tlsa(struct hostaddr_req *q, const char *host, uint16_t port,
+    struct hal_addr *out, unsigned max, hostaddr_done_fn done, void *arg);
 void hostaddr_cancel(struct hostaddr_req *q);
 
 /*
@@ -71,5 +136,9 @@ void hostaddr_cancel(struct hostaddr_req *q);
  */
 int hostaddr_resolve_blocking(const struct zcfg *cfg, const char *host, uint16_t port,
     struct hal_addr *out, unsigned max, char *err, size_t errcap);
+/* The same into the caller's q (q->err, and with want_tlsa the TLSA step
+ * and its findings). A literal or localhost fills q too (dane NO). */
+int hostaddr_resolve_blocking_req(const struct zcfg *cfg, struct hostaddr_req *q,
+    const char *host, uint16_t port, struct hal_addr *out, unsigned max, bool want_tlsa);
 
 #endif

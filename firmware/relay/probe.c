@@ -6,6 +6,13 @@
  * certificate can be shown even when it is wrong. It never sends MAIL
  * (smtpc probe mode stops after EHLO over TLS) and reports failure when the
  * certificate does not verify.
+ *
+ * DANE as the relay target does it (smarthost.c): a name with secure
+ * addresses gets its TLSA records looked up; usable ones mean the handshake
+ * must match them (no CA bundle, no PKIX fallback, verified=dane), and the
+ * probe prints the records and which one matched; otherwise PKIX with the
+ * CA file. A bogus or indeterminate TLSA answer fails the probe (4.7.5)
+ * before any connection.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +22,7 @@
 #include "firmware/relay/hostaddr.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
+#include "firmware/tls/dane.h"
 #include "hal/clock.h"
 #include "hal/net.h"
 
@@ -36,6 +44,11 @@ say(void (*emit)(void *, const char *), void *arg, const char *fmt, ...)
 /* Static: one probe at a time, and the struct is large for a stack. */
 static struct upstream pu;
 static struct tls_client_conf probe_conf;
+static bool probe_conf_loaded;
+static struct hostaddr_req pq;   /* the blocking lookup (relay-check) */
+static struct dane_verify pdv;
+static bool pdane;               /* this probe checks the certificate with DANE */
+static char tlsa_text[DANE_TLSA_TEXT_MAX];
 static struct {
 	bool running;
 	int h, timer;
@@ -51,28 +64,81 @@ static struct {
 	struct hal_addr addrs[1];
 } async = { .h = -1, .timer = -1 };
 
-/* Resolve, load the CA bundle, announce, set up pu. 0, or -1 (said why). */
+/* What the TLSA lookup found (q: the name's lookup; NULL for an IP literal). */
+static void
+probe_tlsa_say(const struct hostaddr_req *q, void (*emit)(void *arg, const char *line),
+    void *arg)
+{
+	if (q == NULL || (!q->tlsa_looked_up && q->tlsa_why[0] == '\0')) {
+		say(emit, arg, "relay: TLSA: not looked up (an IP address or localhost): PKIX");
+		return;
+	}
+	if (!q->tlsa_looked_up) {
+		say(emit, arg, "relay: TLSA: not looked up (%s): PKIX", q->tlsa_why);
+		return;
+	}
+	say(emit, arg, "relay: TLSA %s: %s, %s", q->tlsa_qname, dns_status_str(q->tlsa_status),
+	    q->tlsa_why);
+	for (unsigned i = 0; i < q->ntlsa; i++) {
+		dane_tlsa_format(&q->tlsa[i], tlsa_text, sizeof(tlsa_text));
+		say(emit, arg, "relay: TLSA %.300s usable", tlsa_text);
+	}
+	if (q->dane == HOSTADDR_DANE_USABLE)
+		say(emit, arg, "relay: DANE: the certificate must match a TLSA record (no PKIX "
+		    "fallback)");
+	else
+		say(emit, arg, "relay: no usable TLSA: PKIX with the CA file");
+}
+
+/* Resolve (q NULL and !have_addr: blocking, with TLSA), load the CA bundle
+ * or the DANE config, announce, set up pu. 0, or -1 (said why). */
 static int
 probe_prepare(const struct zcfg_relay *r, const char *helo, struct hal_addr *a, bool have_addr,
-    struct smtpc_params *params, void (*emit)(void *arg, const char *line), void *arg)
+    const struct hostaddr_req *q, struct smtpc_params *params,
+    void (*emit)(void *arg, const char *line), void *arg)
 {
 	char err[200], peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
+	const struct tls_client_conf *cc;
 
+	pdane = false;
+	probe_conf_loaded = false;
 	*params = (struct smtpc_params){ .helo = helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
 		.implicit_tls = r->implicit_tls, .probe = true };
-	if (!have_addr && smarthost_resolve(r, a, err, sizeof(err)) < 0) {
-		say(emit, arg, "relay: %s", err);
-		return -1;
+	if (!have_addr) {
+		if (smarthost_resolve_dane(r, &pq, a, 1) < 0) {
+			say(emit, arg, "relay: %s%s", pq.tlsa_failed ? "FAILED: 451 4.7.5 " : "",
+			    pq.err);
+			return -1;
+		}
+		q = &pq;
 	}
 	smarthost_peer_name(r, a, peer, sizeof(peer));
+	probe_tlsa_say(q, emit, arg);
+	if (q != NULL && q->dane == HOSTADDR_DANE_USABLE) {
+		if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
+			say(emit, arg, "relay: %s", err);
+			return -1;
+		}
+		say(emit, arg, "relay: connecting to %s (%s, DANE with %u usable TLSA record%s)",
+		    peer, r->implicit_tls ? "implicit TLS" : "STARTTLS", q->ntlsa,
+		    q->ntlsa == 1 ? "" : "s");
+		if (upstream_init(&pu, params, cc, q->tlsa_base, peer, NULL, 0, NULL, true) < 0)
+			return -1;
+		dane_verify_init(&pdv, q->tlsa, q->ntlsa, pu.tls_host, q->host);
+		upstream_set_verify(&pu, dane_verify_hook, &pdv, cc);
+		pdane = true;
+		return 0;
+	}
 	if (tls_client_conf_load(&probe_conf, r->ca_file, true, err, sizeof(err)) < 0) {
 		say(emit, arg, "relay: %s", err);
 		return -1;
 	}
+	probe_conf_loaded = true;
 	say(emit, arg, "relay: connecting to %s (%s, CA file %s)", peer,
 	    r->implicit_tls ? "implicit TLS" : "STARTTLS", probe_conf.ca_file);
 	if (upstream_init(&pu, params, &probe_conf, r->host, peer, NULL, 0, NULL, true) < 0) {
 		tls_client_conf_free(&probe_conf);
+		probe_conf_loaded = false;
 		return -1;
 	}
 	return 0;
@@ -90,6 +156,14 @@ probe_report(void (*emit)(void *arg, const char *line), void *arg)
 		say(emit, arg, "relay: certificate issuer:  %s", pu.tls.issuer);
 		say(emit, arg, "relay: certificate expires: %s UTC", pu.tls.not_after);
 	}
+	if (pdane && pdv.matched >= 0 && (unsigned)pdv.matched < pdv.ntlsa) {
+		dane_tlsa_format(&pdv.tlsa[pdv.matched], tlsa_text, sizeof(tlsa_text));
+		say(emit, arg, "relay: DANE: matched TLSA %.300s at depth %d", tlsa_text,
+		    pdv.matched_depth);
+	} else if (pdane) {
+		say(emit, arg, "relay: DANE: no TLSA record matched (%s)",
+		    pdv.why[0] ? pdv.why : tls_client_why(&pu.tls));
+	}
 	if (pu.tls.handshaken)
 		say(emit, arg, "relay: TLS: %s, %s, verified=%s", tls_client_version(&pu.tls),
 		    tls_client_suite(&pu.tls), pu.tls.verified_by ? pu.tls.verified_by : "no");
@@ -100,7 +174,9 @@ probe_report(void (*emit)(void *arg, const char *line), void *arg)
 	say(emit, arg, "relay: %s: %d %s %s", rc == 0 ? "OK" : "FAILED", res->code, res->esc,
 	    res->text);
 	upstream_free(&pu);
-	tls_client_conf_free(&probe_conf);
+	if (probe_conf_loaded)
+		tls_client_conf_free(&probe_conf);
+	probe_conf_loaded = false;
 	return rc;
 }
 
@@ -118,7 +194,7 @@ smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_m
 		say(emit, arg, "relay: a test is already running");
 		return -1;
 	}
-	if (probe_prepare(r, helo, &a, false, &params, emit, arg) < 0)
+	if (probe_prepare(r, helo, &a, false, NULL, &params, emit, arg) < 0)
 		return -1;
 	fd = net->connect_tcp(&a);
 	if (fd < 0) {
@@ -302,13 +378,14 @@ static void
 probe_resolved(void *arg, struct hostaddr_req *q)
 {
 	(void)arg;
-	if (q->n > 0 && probe_prepare(&async.relay, async.helo, &async.addrs[0], true,
+	if (q->n > 0 && probe_prepare(&async.relay, async.helo, &async.addrs[0], true, q,
 	    &async.params, async.emit, async.arg) == 0) {
 		async_connect(&async.addrs[0], async.timeout_ms);
 		return;
 	}
 	if (q->n <= 0)
-		say(async.emit, async.arg, "relay: FAILED: %s", q->err);
+		say(async.emit, async.arg, "relay: FAILED: %s%s", q->tlsa_failed ? "451 4.7.5 " : "",
+		    q->err);
 	async.running = false;
 	async.done(async.arg, -1);
 }
@@ -329,7 +406,7 @@ smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t tim
 	if (n == 0) { /* a name: never a blocking lookup inside the daemon */
 		async.relay = *r;
 		async.timeout_ms = timeout_ms;
-		if (hostaddr_start(&async.hq, r->host, port, async.addrs, 1, probe_resolved,
+		if (hostaddr_start_tlsa(&async.hq, r->host, port, async.addrs, 1, probe_resolved,
 		    NULL) != 0) {
 			say(emit, arg, "relay: %s", async.hq.err);
 			return -EINVAL;
@@ -345,7 +422,7 @@ smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t tim
 		say(emit, arg, "relay: %s", err);
 		return -EINVAL;
 	}
-	if (probe_prepare(r, async.helo, &a, true, &async.params, emit, arg) < 0)
+	if (probe_prepare(r, async.helo, &a, true, NULL, &async.params, emit, arg) < 0)
 		return -EINVAL;
 	async.emit = emit;
 	async.done = done;

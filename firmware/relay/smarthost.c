@@ -25,6 +25,20 @@
  * waits; a bogus or indeterminate answer means 451 4.4.3 with the reason.
  * The certificate is checked against the configured name (or the IP
  * literal's iPAddress SAN).
+ *
+ * DANE (RFC 7672 2.2 for a next hop without MX lookup, Postfix's "dane"
+ * level): when the name's address records are secure, TLSA at
+ * _PORT._tcp.HOST is looked up too (hostaddr.h, the rules of
+ * mxplan_init_host()). Secure and usable TLSA records: the handshake must
+ * match one of them (dane_verify_hook, no CA bundle, SNI = the TLSA base
+ * domain), there is no PKIX fallback, and a mismatch is 451 4.7.5 with
+ * nothing sent. A bogus or indeterminate TLSA answer: 451 4.7.5 with the
+ * reason, no connection. Secure TLSA records none of which is usable, no
+ * TLSA, or insecure DNS: PKIX as without DANE. Unlike an MX host (where
+ * RFC 7672 allows unauthenticated TLS then), the smarthost always gets an
+ * authenticated TLS: the relay credentials and the user's mail go there,
+ * and the CA-bundle check is what the configuration asked for. An IP
+ * literal or localhost has no TLSA: PKIX.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +50,7 @@
 #include "firmware/relay/relay.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
+#include "firmware/tls/dane.h"
 #include "hal/log.h"
 
 #define LOGM "relay"
@@ -68,7 +83,10 @@ struct job {
 	struct hal_addr addrs[SMARTHOST_ADDRS];
 	unsigned naddr, cur;     /* tried in order until one connects */
 	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
-	struct hostaddr_req hq;  /* the smarthost's name being looked up */
+	struct hostaddr_req hq;  /* the smarthost's name being looked up (and its TLSA) */
+	bool dane;               /* the handshake is checked against hq.tlsa[] */
+	struct dane_verify dv;
+	struct relay_result dres; /* a DANE failure's verdict with the reason */
 	struct upstream up;
 };
 
@@ -147,6 +165,20 @@ smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned
 }
 
 int
+smarthost_resolve_dane(const struct zcfg_relay *r, struct hostaddr_req *q, struct hal_addr *out,
+    unsigned max)
+{
+	if (r->host[0] == '\0') {
+		memset(q, 0, sizeof(*q));
+		zegel_strf(q->err, sizeof(q->err), "no smarthost configured (set relay smarthost "
+		    "HOST[:PORT])");
+		return -1;
+	}
+	return hostaddr_resolve_blocking_req(smarthost_dns_cfg, q, r->host, smarthost_port(r), out,
+	    max, true);
+}
+
+int
 smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap)
 {
 	return smarthost_resolve_all(r, a, 1, err, errcap) > 0 ? 0 : -1;
@@ -164,13 +196,27 @@ smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *
 /* ------------------------------------------------------------ job life */
 
 static const struct relay_result *
-job_result(const struct job *j)
+job_result(struct job *j)
 {
-	return j->early ? &j->fail : upstream_result(&j->up);
+	const struct relay_result *r;
+
+	if (j->early)
+		return &j->fail;
+	r = upstream_result(&j->up);
+	/* a DANE mismatch: say which records did not match */
+	if (j->dane && j->dv.matched < 0 && j->dv.why[0] && r->code == 451 &&
+	    strcmp(r->esc, "4.7.5") == 0 && !j->up.tls.handshaken) {
+		char t[sizeof(j->dres.text)];
+
+		zegel_strf(t, sizeof(t), "%s (DANE: %s)", r->text, j->dv.why);
+		relay_result_set(&j->dres, r->code, r->esc, t);
+		return &j->dres;
+	}
+	return r;
 }
 
 static bool
-job_finished(const struct job *j)
+job_finished(struct job *j)
 {
 	return j->early || upstream_finished(&j->up);
 }
@@ -194,7 +240,7 @@ job_release(struct job *j)
 }
 
 static const char *
-tls_words(const struct job *j, char *buf, size_t cap)
+tls_words(struct job *j, char *buf, size_t cap)
 {
 	if (j->up_init && j->up.tls.handshaken)
 		zegel_strf(buf, cap, "%s verified=%s", tls_client_version(&j->up.tls),
@@ -422,6 +468,40 @@ job_connect(struct job *j)
 		upstream_fail_io(&j->up, -ENETUNREACH);
 }
 
+/* The TLSA finding (hostaddr.h): DANE for this connection, or PKIX as
+ * configured. 0 go on, -1 failed early. */
+static int
+job_dane(struct job *j, const struct hostaddr_req *q)
+{
+	const struct tls_client_conf *cc;
+	char err[200];
+
+	if (q->tlsa_looked_up || q->tlsa_why[0])
+		hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s: TLSA %s: %s%s%s -> %s", j->m->id,
+		    j->m->cfg->relay.host, q->tlsa_qname[0] ? q->tlsa_qname : "not looked up",
+		    q->tlsa_looked_up ? dns_status_str(q->tlsa_status) : "",
+		    q->tlsa_looked_up ? ", " : "", q->tlsa_why,
+		    q->dane == HOSTADDR_DANE_USABLE ? "DANE (no PKIX fallback)" : "PKIX");
+	if (q->dane != HOSTADDR_DANE_USABLE)
+		return 0;
+	if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
+		early_fail(j, 451, "4.7.5", err);
+		return -1;
+	}
+	/* SNI and the DANE-TA name check: the TLSA base domain; the next hop
+	 * is the configured smarthost name (RFC 7672 3.2.2) */
+	zegel_strf(j->up.tls_host, sizeof(j->up.tls_host), "%s", q->tlsa_base);
+	dane_verify_init(&j->dv, q->tlsa, q->ntlsa, j->up.tls_host, q->host);
+	upstream_set_verify(&j->up, dane_verify_hook, &j->dv, cc);
+	j->dane = true;
+	if (j->up.finished) { /* implicit TLS could not start again */
+		early_fail(j, upstream_result(&j->up)->code, upstream_result(&j->up)->esc,
+		    upstream_result(&j->up)->text);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 job_resolved(void *arg, struct hostaddr_req *q)
 {
@@ -432,7 +512,7 @@ job_resolved(void *arg, struct hostaddr_req *q)
 	if (q->n <= 0) {
 		hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s: %s", j->m->id, j->m->cfg->relay.host,
 		    q->err);
-		early_fail(j, 451, "4.4.3", q->err);
+		early_fail(j, 451, q->tlsa_failed ? "4.7.5" : "4.4.3", q->err);
 	} else {
 		char ip[HAL_ADDR_STRLEN];
 
@@ -441,7 +521,8 @@ job_resolved(void *arg, struct hostaddr_req *q)
 		    "first %s", j->m->id, j->m->cfg->relay.host, q->n, q->n == 1 ? "" : "es",
 		    q->any_insecure ? "insecure" : "secure", ip);
 		j->naddr = (unsigned)q->n;
-		job_connect(j);
+		if (job_dane(j, q) == 0)
+			job_connect(j);
 	}
 	settle(j);
 }
@@ -498,8 +579,8 @@ job_begin(struct job *j, const struct relay_msg *m, bool stepwise)
 	}
 	smtpc_set_trace(&j->up.smtp, trace_state, j);
 	if (j->naddr == 0) { /* a name: the validating resolver first, then job_resolved() */
-		if (hostaddr_start(&j->hq, rc->host, smarthost_port(rc), j->addrs, SMARTHOST_ADDRS,
-		    job_resolved, j) != 0)
+		if (hostaddr_start_tlsa(&j->hq, rc->host, smarthost_port(rc), j->addrs,
+		    SMARTHOST_ADDRS, job_resolved, j) != 0)
 			early_fail(j, 451, "4.4.3", j->hq.err);
 		return;
 	}

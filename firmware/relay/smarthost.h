@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "firmware/relay/hostaddr.h"
 #include "firmware/relay/relay.h"
 #include "firmware/tls/client.h"
 #include "zegel/cfg.h"
@@ -36,6 +37,11 @@ void smarthost_set_dns(const struct zcfg *cfg);
 int smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap);
 int smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max,
     char *err, size_t errcap);
+/* Blocking as smarthost_resolve_all(), with the TLSA step (hostaddr.h) into
+ * the caller's q: the DANE finding for `zegel relay-check`. Count or -1
+ * (q->err; q->tlsa_failed for a bogus/indeterminate TLSA answer). */
+int smarthost_resolve_dane(const struct zcfg_relay *r, struct hostaddr_req *q,
+    struct hal_addr *out, unsigned max);
 void smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *buf,
     size_t cap);
 int smarthost_tls_conf(const char *ca_file, const struct tls_client_conf **out, char *err,
