@@ -23,8 +23,9 @@
  *     3. text/rfc822-headers: the original header section (DKIM prefix
  *        included), as sent
  *
- * NOT DKIM-signed: the DSN is generated on the router and queued as is. The
- * lead may decide to sign it with the key of the sender's domain later.
+ * Signing is not done here: queue.c runs dsn_write() through the optional
+ * signer of queue_set_dsn_signer() (DKIM with the host name's domain, when
+ * that is a signing domain) and queues it unsigned otherwise.
  * No allocation, no I/O besides put(), clock passed in.
  */
 #ifndef ZEGEL_SPOOL_DSN_H

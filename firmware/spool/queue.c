@@ -522,7 +522,7 @@ static void
 refresh(int e, const struct queue_state *st)
 {
 	int64_t due = NEVER;
-	bool settle = false;
+	bool settle = false, all_final = true;
 
 	for (unsigned i = 0; i < st->nrcpt; i++) {
 		const struct queue_rcpt *r = &st->r[i];
@@ -531,7 +531,13 @@ refresh(int e, const struct queue_state *st)
 			due = r->next;
 		if (r->state == QUEUE_R_BOUNCED)
 			settle = true;
+		if (r->state != QUEUE_R_SENT && r->state != QUEUE_R_NOTIFIED)
+			all_final = false;
 	}
+	/* every outcome recorded but the entry still here (a stop between the
+	 * last result and the removal): remove it at the next settle */
+	if (all_final)
+		settle = true;
 	ents[e].next_due = due;
 	if (settle)
 		ents[e].settle = true;

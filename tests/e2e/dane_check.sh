@@ -83,6 +83,7 @@ dc() {
 	DC_RC=$?
 	DC_LAST=$(printf '%s\n' "$DC_OUT" | tail -1)
 	[ -s "$d/dc.err" ] && DC_OUT="$DC_OUT${DC_OUT:+$'\n'}$(cat "$d/dc.err")"
+	grep -hE -A5 'Sanitizer|runtime error' "$d/dc.err" >>"$d/sanitizer.txt"
 }
 has() { grep -qE -- "$1" <<<"$DC_OUT"; }
 
@@ -232,6 +233,12 @@ dc ee.dane --now $(($(date +%s) + 60 * 86400))
 [[ $DC_LAST == "status: deferred ("*")" && $DC_RC = 1 ]] &&
 	ok "--now after the signatures expired: deferred, exit 1" ||
 	not_ok "--now after the signatures expired: want deferred, exit 1; got '$DC_LAST', $DC_RC" "$DC_OUT"
+# with an ASan/UBSan build as ZEGEL, no reports (leaks at exit included)
+if [ -s "$d/sanitizer.txt" ]; then
+	not_ok "dane-check: no sanitizer reports" "$(head -20 "$d/sanitizer.txt")"
+else
+	ok "dane-check: no sanitizer reports"
+fi
 "$ZEGEL" dane-check >/dev/null 2>&1
 rc=$?
 [ $rc = 2 ] && ok "no DOMAIN: usage error, exit 2" || not_ok "no DOMAIN: usage error, exit 2" "exit $rc"

@@ -247,4 +247,12 @@ else
 fi
 [ "$(dane_mail_count insec.dane)" = $((before_insec + 1)) ] && ok "require-tls: mx.insec.dane got it" ||
 	not_ok "require-tls: mx.insec.dane got it" "$(dane_mail_count insec.dane) messages"
+# with an ASan/UBSan build as ZEGEL (ZEGEL=build/host-asan/zegel) reports
+# land in zegel's log, leaks at exit included
+smtpd_stop
+if grep -qE 'Sanitizer|runtime error' "$d/zegel1.log" "$d/zegel.log"; then
+	not_ok "zegel's logs have no sanitizer reports" "$(grep -hE -A5 'Sanitizer|runtime error' "$d/zegel1.log" "$d/zegel.log" | head -20)"
+else
+	ok "zegel's logs have no sanitizer reports"
+fi
 finish

@@ -1011,6 +1011,11 @@ test_kill_remove(void **state)
 		assert_int_equal(read_msg(id, buf, sizeof(buf)), strlen(PREFIX BODY));
 		for (unsigned i = 0; i < 2; i++)
 			assert_true(st.r[i].state == 'P' || st.r[i].state == 'S');
+		/* and after the restart the queue finishes the job: nothing stays */
+		queue_test_set_fault(NULL);
+		scen_deliver(-1);
+		assert_int_equal(queue_count(), 0);
+		assert_int_equal(files_with(id), 0);
 	}
 	assert_true(done);
 	assert_true(gone >= 2);   /* killed after the removal, and the run to the end */
