@@ -37,7 +37,8 @@ if [ -z "${DANE_NETNS:-}" ]; then
 	exit 0
 fi
 d=$(tmpdir)
-trap 'smtpd_stop; dane_env_stop; rm -rf "$d"' EXIT
+FAKE_PID=
+trap 'smtpd_stop; [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; dane_env_stop; rm -rf "$d"' EXIT
 
 t0=$(date +%s%N)
 if ! dane_env_setup "$d/w"; then
@@ -200,4 +201,63 @@ else
 fi
 check "console show relay: says where DANE comes from (no lookup)" \
 	grep -q "relay: DANE: TLSA at _$DANE_PORT._tcp.mx.ee.dane when its addresses are DNSSEC-signed" "$d/console.out"
+
+# ---------------------------------------------------------------- implicit TLS
+# `set relay tls implicit`: the TLS client starts before the TLSA finding is
+# known and is started again for DANE (upstream_set_verify). Postfix makes
+# room: tests/e2e/relay/fakesmtp.py (TLS from the first byte) takes over
+# mx.ee.dane's and mx.mismatch.dane's addresses with their certificates.
+postfix -c "$DANE_DIR/pf/etc" stop >/dev/null 2>&1
+for _ in $(seq 1 50); do
+	ss -ltnH "sport = :$DANE_PORT" 2>/dev/null | grep -qE "$DANE_NET\.(11|13):" || break
+	sleep 0.1
+done
+FAKE_PID=
+implicit_case() { # NAME HOST IP PKI-NAME CAFILE SWAKS_REGEX DELIVERED [LOG_REGEX]
+	local name=$1 host=$2 ip=$3 pki=$4 ca=$5 want=$6 delivered=$7 logre=${8:-} out
+	rm -f "$d/ready"
+	$PY "$TOP/tests/e2e/relay/fakesmtp.py" --addr "$ip" --port "$DANE_PORT" --mode implicit \
+		--cert "$PKI/$pki.chain" --key "$PKI/$pki.key" --log "$d/fake.$name.log" --ready "$d/ready" &
+	FAKE_PID=$!
+	for _ in $(seq 1 50); do [ -f "$d/ready" ] && break; sleep 0.1; done
+	{
+		cat "$d/base.conf"
+		echo "set relay smarthost $host:$DANE_PORT"
+		echo "set relay tls implicit"
+		echo "set relay ca-file $ca"
+		echo "set resolver $DANE_RESOLVER"
+		echo "set resolver-anchors $DANE_ANCHOR"
+	} >"$d/zegel.conf"
+	if smtpd_start "$d"; then
+		out=$(timeout 60 swaks --server 127.0.0.1 --port "$SUBMISSION_PORT" --tls \
+			--from printer@example.test --to "rcpt@${host#mx.}" --h-From printer@example.test \
+			--h-Subject "implicit case $name" --body "BODY-$name" 2>&1)
+	else
+		out="zegel did not start: $(tail -3 "$d/zegel.log")"
+	fi
+	smtpd_stop
+	kill "$FAKE_PID" 2>/dev/null
+	wait "$FAKE_PID" 2>/dev/null
+	cp "$d/zegel.log" "$d/zegel.$name.log"
+	if grep -qE "$want" <<<"$out"; then
+		ok "$name: swaks gets $(grep -E "$want" <<<"$out" | head -1 | sed 's/^<[~*]* *//' | cut -c1-150)"
+	else
+		not_ok "$name: swaks gets /$want/" "$(grep -E '^<' <<<"$out" | tail -4; tail -8 "$d/zegel.log")"
+	fi
+	if [ "$delivered" = yes ]; then
+		check "$name: the implicit-TLS smarthost got the message over TLS" \
+			sh -c "grep -q -- '--TLS--' '$d/fake.$name.log' && grep -q 'BODY-$name' '$d/fake.$name.log'"
+	else
+		check_not "$name: no MAIL reached the implicit-TLS smarthost" \
+			grep -q 'MAIL FROM' "$d/fake.$name.log"
+	fi
+	if [ -n "$logre" ]; then
+		check "$name: zegel's log has /$logre/" grep -qE "$logre" "$d/zegel.$name.log"
+	fi
+}
+implicit_case implicit-ee mx.ee.dane $DANE_NET.11 ee "$WRONGCA" \
+	'^<~ +250 2\.0\.0 .*relayed via mx\.ee\.dane' yes \
+	"to=<rcpt@ee\.dane>, relay=mx\.ee\.dane\[$IP\]:$DANE_PORT, tls=TLSv1\.2 verified=dane, status=sent"
+implicit_case implicit-mismatch mx.mismatch.dane $DANE_NET.13 mismatch "$ROOT" \
+	'^<[~*]* *451 4\.7\.5 .*DANE: ' no
 finish
