@@ -151,16 +151,20 @@ else
 	ok "no duplicates (no kill hit a delivery between the receiver's 250 and the state update)"
 fi
 # the sink received only complete messages: every one has its header and body end
-bad=0
+bad=0 why=
 for f in $(queue_sink_files); do
 	if grep -q "^X-Kill-Seq: " "$f"; then
-		tail -c 200 "$f" | grep -q "^\.a line with a leading dot\|filler 299" || bad=$((bad + 1))
+		tail -c 200 "$f" | grep -q "^\.a line with a leading dot\|filler 299" ||
+			{ bad=$((bad + 1)); why+="$f: incomplete (ends: $(tail -c 120 "$f" | tr '\r\n' '  '))"$'\n'; }
 	else
-		grep -q "^probe" "$f" || bad=$((bad + 1))
+		grep -q "^probe" "$f" ||
+			{ bad=$((bad + 1)); why+="$f: neither a test message nor the probe: $(head -c 300 "$f" | tr '\r\n' '  ')"$'\n'; }
 	fi
-	grep -q "^DKIM-Signature: " "$f" || bad=$((bad + 1))
+	grep -q "^DKIM-Signature: " "$f" ||
+		{ bad=$((bad + 1)); why+="$f: no DKIM-Signature: $(head -c 300 "$f" | tr '\r\n' '  ')"$'\n'; }
 done
 check "every delivered message is complete and signed" test $bad = 0
+[ -n "$why" ] && echo "$why" | head -20 | sed 's/^/# /'
 [ -n "$(queue_sink_files)" ] || not_ok "the sink received messages" "none"
 check "every delivered message verifies with dkimpy (ed25519 + rsa)" \
 	$PY "$TOP/tests/e2e/dkim_verify.py" --min-sigs 2 \
