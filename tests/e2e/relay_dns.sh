@@ -43,7 +43,7 @@ fake_stop() { [ -n "$FAKE_PID" ] && { kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_
 cleanup() {
 	smtpd_stop
 	fake_stop
-	for f in "$W"/nsd.pid "$W"/unbound-*.pid; do
+	for f in "$W"/nsd.pid "$W"/dns/nsd.pid "$W"/dns/unbound-*.pid "$W"/unbound-*.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
 	sleep 0.2
