@@ -184,11 +184,9 @@ int
 smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
     void (*emit)(void *arg, const char *line), void *arg)
 {
-	const struct hal_net_ops *net = hal_net();
 	struct smtpc_params params;
 	struct hal_addr a;
-	uint64_t deadline = hal_clock_mono_ms() + timeout_ms;
-	int fd;
+	uint64_t deadline = hal_clock_mono_ms() + timeout_ms, now;
 
 	if (async.running) {
 		say(emit, arg, "relay: a test is already running");
@@ -196,77 +194,9 @@ smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_m
 	}
 	if (probe_prepare(r, helo, &a, false, NULL, &params, emit, arg) < 0)
 		return -1;
-	fd = net->connect_tcp(&a);
-	if (fd < 0) {
-		upstream_fail_io(&pu, fd);
-		return probe_report(emit, arg);
-	}
-	for (;;) {
-		struct hal_pollfd pf = { .fd = fd };
-		uint64_t now = hal_clock_mono_ms();
-		const uint8_t *tp;
-		uint8_t *rp;
-		int n;
-
-		if (upstream_finished(&pu) && upstream_can_close(&pu))
-			break;
-		if (now >= deadline) {
-			upstream_fail_io(&pu, -ETIMEDOUT);
-			break;
-		}
-		pf.events = pu.connected ? 0 : HAL_POLL_OUT;
-		if (pu.connected && upstream_tx_data(&pu, &tp) > 0)
-			pf.events |= HAL_POLL_OUT;
-		if (pu.connected && upstream_rx_space(&pu, &rp) > 0)
-			pf.events |= HAL_POLL_IN;
-		if (pf.events == 0)
-			break;
-		n = net->poll(&pf, 1, (int)(deadline - now));
-		if (n == -EINTR || n == 0)
-			continue;
-		if (n < 0) {
-			upstream_fail_io(&pu, n);
-			break;
-		}
-		if (!pu.connected) {
-			int cr = net->connect_result(fd);
-			if (cr == -EINPROGRESS)
-				continue;
-			if (cr < 0) {
-				upstream_fail_io(&pu, cr);
-				break;
-			}
-			upstream_connected(&pu);
-			continue;
-		}
-		if (pf.revents & HAL_POLL_OUT) {
-			size_t k = upstream_tx_data(&pu, &tp);
-			if (k > 0) {
-				ssize_t s = net->send(fd, tp, k);
-				if (s > 0)
-					upstream_tx_done(&pu, (size_t)s);
-				else if (s < 0 && s != -EAGAIN && s != -EINTR) {
-					upstream_fail_io(&pu, (int)s);
-					break;
-				}
-			}
-		}
-		if (pf.revents & (HAL_POLL_IN | HAL_POLL_ERR)) {
-			size_t k = upstream_rx_space(&pu, &rp);
-			if (k > 0) {
-				ssize_t s = net->recv(fd, rp, k);
-				if (s >= 0)
-					upstream_rx_done(&pu, (size_t)s);
-				else if (s != -EAGAIN && s != -EINTR) {
-					upstream_fail_io(&pu, (int)s);
-					break;
-				}
-				if (s == 0)
-					break;
-			}
-		}
-	}
-	net->close(fd);
+	/* the name lookups above count against the same budget */
+	now = hal_clock_mono_ms();
+	upstream_run_blocking(&pu, &a, deadline > now ? (uint32_t)(deadline - now) : 1);
 	return probe_report(emit, arg);
 }
 

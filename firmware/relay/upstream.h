@@ -98,6 +98,12 @@ void upstream_tx_done(struct upstream *u, size_t n);
 /* err: -errno from connect/recv/send, or -ETIMEDOUT for an idle timeout. */
 void upstream_fail_io(struct upstream *u, int err);
 
+/* For tools that may block (relay-check, dane-check; never the daemon's
+ * relay): connect to a, drive u with a poll() loop until it has a verdict
+ * or timeout_ms passed (then -ETIMEDOUT), close. upstream_finished(u) is
+ * true afterwards. (firmware/relay/upstream_blocking.c) */
+void upstream_run_blocking(struct upstream *u, const struct hal_addr *a, uint32_t timeout_ms);
+
 bool upstream_finished(const struct upstream *u);
 bool upstream_can_close(const struct upstream *u);
 const struct relay_result *upstream_result(const struct upstream *u);
