@@ -19,6 +19,8 @@
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
 #include "firmware/dns/dns.h"
 #include "firmware/dns/transport.h"
+#include "firmware/core/resolver.h"
+#include "hal/storage.h"
 #include "hal/clock.h"
 
 static struct dns_ctx resolve_ctx; /* large: keep it off the stack */
@@ -32,39 +34,21 @@ usage(void)
 	return 2;
 }
 
+/* A small text file, NUL-terminated: 0 or -errno (-EFBIG: too large). */
 static int
 read_file(const char *path, char *buf, size_t cap)
 {
-	FILE *f = fopen(path, "r");
-	size_t n;
+	size_t len = 0;
+	int rc = hal_storage_get(path, buf, cap - 1, &len);
 
-	if (f == NULL)
-		return -errno;
-	n = fread(buf, 1, cap - 1, f);
-	if (!feof(f)) {
-		fclose(f);
-		return -EFBIG;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	return 0;
+	buf[rc == 0 ? len : 0] = '\0';
+	return rc;
 }
 
 static void
 resolv_conf(struct dns_transport *t)
 {
-	FILE *f = fopen("/etc/resolv.conf", "r");
-	char line[256];
-
-	if (f == NULL)
-		return;
-	while (t->nservers < DNS_XFER_MAX_SERVERS && fgets(line, sizeof(line), f)) {
-		char ip[128];
-		if (sscanf(line, " nameserver %127s", ip) == 1 &&
-		    hal_addr_parse(&t->servers[t->nservers], ip, 53) == 0)
-			t->nservers++;
-	}
-	fclose(f);
+	t->nservers = resolver_resolv_conf(t->servers, DNS_XFER_MAX_SERVERS);
 }
 
 int

@@ -408,6 +408,17 @@ resolver_init(void)
 	return 0;
 }
 
+static void resolv_conf(struct hal_addr *out, unsigned *n, unsigned max);
+
+unsigned
+resolver_resolv_conf(struct hal_addr *out, unsigned max)
+{
+	unsigned n = 0;
+
+	resolv_conf(out, &n, max);
+	return n;
+}
+
 static void
 resolv_conf(struct hal_addr *out, unsigned *n, unsigned max)
 {

@@ -74,6 +74,8 @@ int resolver_lookup(const char *name, uint16_t type, resolver_done_fn done, void
 void resolver_cancel(int id);
 
 /* The servers resolver_configure(cfg) would use (cfg may be NULL); count. */
+/* The nameservers of /etc/resolv.conf (at most max): for the CLI tools too. */
+unsigned resolver_resolv_conf(struct hal_addr *out, unsigned max);
 unsigned resolver_servers(const struct zcfg *cfg, struct hal_addr *out, unsigned max);
 /* Anchors for ctx from a `set resolver-anchors` file (path "" or NULL: the
  * built-in ones); buf is scratch for the file text. 0, or -errno with err. */
