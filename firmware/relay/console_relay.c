@@ -18,7 +18,10 @@
 #include <string.h>
 
 #include "firmware/console/console.h"
+#include "firmware/core/resolver.h"
+#include "firmware/relay/direct.h"
 #include "firmware/relay/hostaddr.h"
+#include "firmware/spool/queue.h"
 #include "firmware/relay/smarthost.h"
 #include "zegel/cfg.h"
 
@@ -52,9 +55,33 @@ show_relay(struct console *c, int argc, char **argv, const char *line)
 	case ZCFG_RELAY_OUTBOX:
 		console_printf(c, "relay: outbox %s (local files; nothing leaves the box)", r->outbox);
 		return 0;
-	case ZCFG_RELAY_DIRECT:
-		console_printf(c, "relay: direct (MX delivery with DANE)");
+	case ZCFG_RELAY_DIRECT: {
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+		struct hal_addr rs[4];
+		unsigned n = resolver_servers(cfg, rs, 4);
+		char list[4 * (HAL_ADDR_STRLEN + 8)] = "";
+
+		for (unsigned i = 0; i < n; i++) {
+			char a[HAL_ADDR_STRLEN + 8];
+			hal_addr_format(&rs[i], true, a, sizeof(a));
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			    i ? ", " : "", a);
+		}
+		console_printf(c, "relay: direct to each domain's MX, port %u, DANE where TLSA is "
+		    "published; without TLSA: %s", r->mx_port ? r->mx_port : 25,
+		    r->require_tls ? "TLS required (require-tls on)"
+				   : "STARTTLS when offered, else plaintext");
+		console_printf(c, "relay: validating resolver via %s; trust anchors: %s",
+		    n ? list : "(none)", cfg->resolver_anchors[0] ? cfg->resolver_anchors
+								  : "built-in IANA root KSKs");
+		console_printf(c, "relay: deliveries running: %u; queue: %u messages, %llu octets "
+		    "(show queue)", direct_workers_active(), queue_count(),
+		    (unsigned long long)queue_bytes());
+#else
+		console_printf(c, "relay: direct (not built in)");
+#endif
 		return 0;
+	}
 	case ZCFG_RELAY_SMARTHOST:
 		break;
 	}

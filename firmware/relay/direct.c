@@ -652,8 +652,19 @@ direct_stop(void)
 
 		if (w->st == W_FREE)
 			continue;
-		note_failure(w, 451, "4.3.2", "zegel stopped during the delivery; will retry");
-		worker_end(w);
+		if (w->job_open) {
+			/* recipients with an outcome keep it; the others were not
+			 * delivered (or not confirmed): due again at the next start */
+			bool sent = w->up_live && w->up.smtp.state >= SMTPC_S_DOT &&
+			    w->up.smtp.state != SMTPC_S_END;
+
+			hal_log(HAL_LOG_INFO, LOGM, "%s: delivery to %s interrupted by the stop; "
+			    "tried again at the next start%s", w->job.id, w->job.domain,
+			    sent ? " (the message was sent, unconfirmed: it may arrive twice)" : "");
+			queue_job_release(&w->job, now_s());
+			w->job_open = false;
+		}
+		worker_release(w);
 	}
 	if (tick_timer >= 0)
 		loop_timer_cancel(tick_timer);

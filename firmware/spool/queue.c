@@ -1365,8 +1365,8 @@ queue_job_result(struct queue_job *j, unsigned k, int code, const char *esc,
 	return state_write(st);
 }
 
-void
-queue_job_end(struct queue_job *j, int64_t now)
+static void
+job_end(struct queue_job *j, int64_t now, bool count_attempt)
 {
 	struct queue_state *st;
 	bool changed = false;
@@ -1377,11 +1377,18 @@ queue_job_end(struct queue_job *j, int64_t now)
 	for (unsigned k = 0; k < j->nrcpt; k++) {
 		struct queue_rcpt *r = &st->r[j->rcpt_index[k]];
 
-		if (j->rcpt_index[k] < st->nrcpt && r->inflight) {
+		if (j->rcpt_index[k] >= st->nrcpt || !r->inflight)
+			continue;
+		if (count_attempt) {
 			apply_result(st, r, 451, "4.4.0", "delivery attempt ended without a result",
 			    now);
-			changed = true;
+		} else {
+			/* not an attempt: pending again, due now, nothing counted */
+			r->inflight = false;
+			r->state = QUEUE_R_PENDING;
+			r->next = now;
 		}
+		changed = true;
 	}
 	if (changed && state_write(st) != 0)
 		hal_log(HAL_LOG_ERR, MOD, "%s: cannot write state record", st->id);
@@ -1392,6 +1399,18 @@ queue_job_end(struct queue_job *j, int64_t now)
 	settle_entry(e, now);
 	j->nrcpt = 0;
 	wake();
+}
+
+void
+queue_job_end(struct queue_job *j, int64_t now)
+{
+	job_end(j, now, true);
+}
+
+void
+queue_job_release(struct queue_job *j, int64_t now)
+{
+	job_end(j, now, false);
 }
 
 int64_t

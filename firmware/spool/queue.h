@@ -143,6 +143,10 @@ int  queue_job_result(struct queue_job *j, unsigned k, int code, const char *esc
  * schedules retries, bounces (DSN) and delay warnings, removes the entry
  * when every recipient is final. j is invalid afterwards. */
 void queue_job_end(struct queue_job *j, int64_t now);
+/* The same for a job that was not really attempted (zegel stops before
+ * any recipient had an outcome): its recipients without a result are
+ * pending again and due at once, no attempt counted, no backoff. */
+void queue_job_release(struct queue_job *j, int64_t now);
 int64_t queue_next_due(void);       /* earliest next attempt (for the timer), -1 none */
 void queue_flush(int64_t now);      /* all pending recipients due now */
 

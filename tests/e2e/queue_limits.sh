@@ -67,8 +67,11 @@ grep -A1 'MAIL FROM' <<<"$out" | grep -q '452 4.3.1' && ok "after a restart: sti
 # the console deletes one entry: room for one more
 smtpd_stop
 id=$(find "$d/data/queue" -name '*.st' | head -1 | xargs basename | sed 's/\.st$//')
-out=$(printf 'queue delete %s\nshow queue\n' "$id" | timeout 20 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
-echo "$out" | sed 's/^/# /' | tail -8
+out=$(printf 'show relay\nqueue delete %s\nshow queue\n' "$id" | timeout 20 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+echo "$out" | sed 's/^/# /' | tail -12
+check "show relay names direct mode, its port and resolver" \
+	grep -q "relay: direct to each domain's MX, port 25.*relay: validating resolver via 127.0.0.1:46053" <<<"$(tr '\n' ' ' <<<"$out")"
+check "show relay counts the queue (2 messages)" grep -q "queue: 2 messages" <<<"$out"
 check "queue delete ID on the console removes it" test "$(entries)" = 1
 if ! smtpd_start "$d"; then
 	not_ok "zegel restarts" "$(tail -20 "$d/zegel.log")"

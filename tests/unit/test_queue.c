@@ -334,6 +334,36 @@ test_backoff(void **state)
 	assert_int_equal(queue_next_due(), now + 5);
 }
 
+/* queue_job_release (zegel stops mid-delivery): recipients without an
+ * outcome are due again at once, no attempt counted; one with an outcome
+ * keeps it. Durable across a reopen. */
+static void
+test_release(void **state)
+{
+	char id[QUEUE_ID_MAX];
+	static struct queue_job j;
+
+	(void)state;
+	queue_set_limits(&(struct queue_limits){ .lifetime = 5 * 86400, .retry_base = 300,
+	    .retry_max = 3600 });
+	assert_int_equal(commit("s@example.org", "x@a.test\0y@a.test", 2, id), 0);
+	assert_int_equal(queue_next_job(T0, &j), 1);
+	assert_int_equal(j.nrcpt, 2);
+	assert_int_equal(queue_job_result(&j, 1, 250, "2.0.0", "ok", T0), 0);
+	queue_job_release(&j, T0 + 10);
+	assert_int_equal(queue_next_due(), T0 + 10);
+	reopen();
+	assert_int_equal(queue_state_get(id, &st), 0);
+	assert_int_equal(st.r[0].state, 'P');
+	assert_int_equal(st.r[0].attempts, 0);
+	assert_int_equal(st.r[1].state, 'S');
+	assert_int_equal(queue_next_job(T0 + 10, &j), 1);
+	assert_int_equal(j.nrcpt, 1);
+	assert_int_equal(j.attempts, 0);
+	assert_string_equal(j.rcpt[0], "x@a.test");
+	queue_job_end(&j, T0 + 10);
+}
+
 /* The DSN entry's message text (the entry other than orig), NUL-terminated */
 static void
 dsn_text(const char *orig, char *buf, size_t cap, char dsnid[QUEUE_ID_MAX])
@@ -1028,6 +1058,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots_and_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifetime_bounce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_5xx_bounce_and_no_bounce_of_bounce, setup,
