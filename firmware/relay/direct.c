@@ -29,7 +29,6 @@ struct worker {
 	struct mxplan plan;
 	int dns_id;             /* resolver request, -1 none */
 	unsigned host, addr;    /* next candidate */
-	bool tried_any;         /* at least one connection attempted */
 	int h;                  /* loop handle, -1 none */
 	struct dane_verify dv;
 	struct smtpc_params params;
@@ -348,7 +347,8 @@ reached_message(const struct worker *w)
 	case SMTPC_E_UTF8:
 		return r->code >= 500; /* permanent for this message at this MX */
 	default:
-		return w->up.smtp.state >= SMTPC_S_DOT && w->up.smtp.state != SMTPC_S_END;
+		/* lost after the final dot: the message went out, unconfirmed */
+		return smtpc_dot_sent(&w->up.smtp);
 	}
 }
 
@@ -397,8 +397,9 @@ settle_connection(struct worker *w)
 	}
 	r = upstream_result(&w->up);
 	if (reached_message(w)) {
-		bool dot_unconfirmed = w->up.smtp.state == SMTPC_S_DOT ||
-		    smtpc_result(&w->up.smtp)->err == SMTPC_E_CLOSED;
+		enum smtpc_err err = smtpc_result(&w->up.smtp)->err;
+		bool dot_unconfirmed = smtpc_dot_sent(&w->up.smtp) && err != SMTPC_OK &&
+		    err != SMTPC_E_MESSAGE;
 
 		for (unsigned k = 0; k < w->job.nrcpt; k++) {
 			const struct smtpc_result *rr = smtpc_rcpt_result(&w->up.smtp, k);
@@ -515,7 +516,6 @@ try_next(struct worker *w)
 		}
 		hal_log(HAL_LOG_DEBUG, LOGM, "%s: trying %s (tls policy %s%s)", w->job.id, w->peer,
 		    policy_name(mh->tls), need_tls ? ", required" : "");
-		w->tried_any = true;
 		w->h = loop_connect(&mh->addrs[w->addr - 1], &worker_ops, w);
 		if (w->h < 0) {
 			upstream_fail_io(&w->up, w->h);
@@ -655,8 +655,7 @@ direct_stop(void)
 		if (w->job_open) {
 			/* recipients with an outcome keep it; the others were not
 			 * delivered (or not confirmed): due again at the next start */
-			bool sent = w->up_live && w->up.smtp.state >= SMTPC_S_DOT &&
-			    w->up.smtp.state != SMTPC_S_END;
+			bool sent = w->up_live && smtpc_dot_sent(&w->up.smtp);
 
 			hal_log(HAL_LOG_INFO, LOGM, "%s: delivery to %s interrupted by the stop; "
 			    "tried again at the next start%s", w->job.id, w->job.domain,

@@ -163,6 +163,12 @@ smtpc_tls_used(const struct smtpc *c)
 }
 
 bool
+smtpc_dot_sent(const struct smtpc *c)
+{
+	return c->dot_sent;
+}
+
+bool
 smtpc_in_body(const struct smtpc *c)
 {
 	return c->in_body;
@@ -1022,6 +1028,7 @@ smtpc_body_end(struct smtpc *c)
 	if (!c->bol)
 		(void)emit(c, "\r\n");
 	(void)emit(c, ".\r\n");
+	c->dot_sent = true;
 	c->in_body = false;
 	c->ev = SMTPC_EV_NONE;
 	enter_state(c, SMTPC_S_DOT);
@@ -1070,6 +1077,7 @@ smtpc_next(struct smtpc *c, const struct smtpc_params *p)
 		memset(p->rcpt_results, 0, p->nrcpt * sizeof(p->rcpt_results[0]));
 	c->rcpt_failed = c->mail_failed = false;
 	c->in_body = false;
+	c->dot_sent = false;
 	c->bol = true;
 	c->cr = false;
 	c->body_octets = 0;

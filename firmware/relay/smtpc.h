@@ -224,6 +224,7 @@ struct smtpc {
 	bool mail_failed;
 	bool plaintext;           /* opportunistic: carrying on without TLS */
 	bool idle;                /* keep_open: DONE and no QUIT sent yet */
+	bool dot_sent;            /* this transaction's final dot was queued */
 	unsigned transactions;    /* messages accepted in this session */
 	struct smtpc_result rcpt_res[SMTPC_RCPT_RESULTS]; /* refusals (code != 0) */
 	/* stepwise */
@@ -314,6 +315,9 @@ bool smtpc_tls_used(const struct smtpc *c);
 const struct smtpc_ext *smtpc_ext(const struct smtpc *c);
 /* True if the message was being sent when it stopped: close, send nothing. */
 bool smtpc_in_body(const struct smtpc *c);
+/* True once this transaction's final dot was queued: a failure after it
+ * (connection lost, timeout) leaves the delivery unconfirmed, not undone. */
+bool smtpc_dot_sent(const struct smtpc *c);
 size_t smtpc_discarded(const struct smtpc *c);
 const char *smtpc_state_name(enum smtpc_state s);
 const char *smtpc_strerror(enum smtpc_err e);

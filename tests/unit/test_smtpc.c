@@ -982,6 +982,7 @@ test_keep_open_reuse(void **st)
 	feed(&c, &r, "250 2.0.0 Ok: queued as A1\r\n");
 	assert_int_equal(smtpc_event(&c), SMTPC_EV_DONE);
 	assert_true(smtpc_idle(&c));
+	assert_true(smtpc_dot_sent(&c));
 	r.out[r.out_len] = '\0';
 	assert_null(strstr(r.out, "QUIT"));
 	mark = r.out_len;
@@ -995,6 +996,7 @@ test_keep_open_reuse(void **st)
 	assert_int_equal(smtpc_next(&c, &p2), 0);
 	settle(&c, &r);
 	assert_false(smtpc_idle(&c));
+	assert_false(smtpc_dot_sent(&c)); /* a new transaction */
 	assert_int_equal(smtpc_event(&c), SMTPC_EV_NONE);
 	feed(&c, &r, "250 2.1.0 Ok\r\n");
 	feed(&c, &r, "550 5.1.1 no such user\r\n"); /* the only recipient: FAILED, no DATA */
@@ -1006,6 +1008,51 @@ test_keep_open_reuse(void **st)
 	assert_int_equal(smtpc_rcpt_result(&c, 0)->code, 550);
 	assert_true(smtpc_tls_used(&c));
 	assert_int_equal(smtpc_next(&c, &p2), -1);
+	smtpc_free(&c);
+}
+
+/* The connection is lost after the final dot: FAILED, but the message went
+ * out (smtpc_dot_sent): the caller must treat it as unconfirmed, not as
+ * never sent. Lost before the dot: not sent. */
+static void
+test_lost_after_dot(void **st)
+{
+	struct smtpc_params p = params();
+	static struct run r;
+	struct smtpc c;
+
+	(void)st;
+	memset(&r, 0, sizeof(r));
+	r.tls_at = (size_t)-1;
+	body_src = "x\r\n";
+	body_len = 3;
+	smtpc_init(&c, &p);
+	settle(&c, &r);
+	feed(&c, &r, GREET);
+	feed(&c, &r, EHLO_PLAIN);
+	feed(&c, &r, TLS_GO);
+	feed(&c, &r, EHLO_TLS);
+	feed(&c, &r, "250 2.1.0 Ok\r\n");
+	feed(&c, &r, "250 2.1.5 Ok\r\n");
+	assert_false(smtpc_dot_sent(&c));
+	feed(&c, &r, "250 2.1.5 Ok\r\n");
+	feed(&c, &r, "354 go\r\n");
+	assert_true(smtpc_dot_sent(&c));
+	smtpc_closed(&c);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_FAILED);
+	assert_int_equal(smtpc_result(&c)->err, SMTPC_E_CLOSED);
+	assert_true(smtpc_dot_sent(&c));
+	smtpc_free(&c);
+
+	memset(&r, 0, sizeof(r));
+	r.tls_at = (size_t)-1;
+	smtpc_init(&c, &p);
+	settle(&c, &r);
+	feed(&c, &r, GREET);
+	feed(&c, &r, EHLO_PLAIN);
+	smtpc_closed(&c);
+	assert_int_equal(smtpc_event(&c), SMTPC_EV_FAILED);
+	assert_false(smtpc_dot_sent(&c));
 	smtpc_free(&c);
 }
 
@@ -1442,6 +1489,7 @@ main(void)
 		cmocka_unit_test(test_partial_ok_none_accepted),
 		cmocka_unit_test(test_keep_open_reuse),
 		cmocka_unit_test(test_keep_open_quit),
+		cmocka_unit_test(test_lost_after_dot),
 		cmocka_unit_test(test_partial_ok_dot_refused),
 		cmocka_unit_test(test_partial_ok_mail_refused),
 		cmocka_unit_test(test_partial_ok_limits),
