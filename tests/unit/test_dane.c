@@ -16,11 +16,9 @@
 
 #include <cmocka.h>
 
-#include <mbedtls/pk.h>
-#include <mbedtls/ssl.h>
 
 #include "firmware/tls/dane.h"
-#include "hal/entropy.h"
+#include "common/tls_peer.h"
 #include "zegel/board.h"
 
 static char vecdir[512];
@@ -77,102 +75,6 @@ rec(const char *name, int usage, int sel, int mtype)
 	return t;
 }
 
-/* ------------------------------------------------------------ in-memory server */
-
-struct srv {
-	mbedtls_ssl_context ssl;
-	mbedtls_ssl_config conf;
-	mbedtls_x509_crt crt;
-	mbedtls_pk_context pk;
-	uint8_t in[32768];
-	size_t in_len;
-	uint8_t out[32768];
-	size_t out_len;
-};
-
-static struct srv S;
-
-static int
-s_send(void *ctx, const unsigned char *p, size_t n)
-{
-	(void)ctx;
-	if (n > sizeof(S.out) - S.out_len)
-		n = sizeof(S.out) - S.out_len;
-	if (n == 0)
-		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	memcpy(S.out + S.out_len, p, n);
-	S.out_len += n;
-	return (int)n;
-}
-
-static int
-s_recv(void *ctx, unsigned char *p, size_t n)
-{
-	(void)ctx;
-	if (S.in_len == 0)
-		return MBEDTLS_ERR_SSL_WANT_READ;
-	if (n > S.in_len)
-		n = S.in_len;
-	memcpy(p, S.in, n);
-	memmove(S.in, S.in + n, S.in_len - n);
-	S.in_len -= n;
-	return (int)n;
-}
-
-/* chain: PEM file, leaf first; key: the leaf's key */
-static void
-srv_start(const char *chain, const char *key)
-{
-	memset(&S, 0, sizeof(S));
-	mbedtls_ssl_config_init(&S.conf);
-	mbedtls_x509_crt_init(&S.crt);
-	mbedtls_pk_init(&S.pk);
-	mbedtls_ssl_init(&S.ssl);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&S.crt, vec(chain)), 0);
-	assert_int_equal(mbedtls_pk_parse_keyfile(&S.pk, vec(key), NULL), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&S.conf, MBEDTLS_SSL_IS_SERVER,
-	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT), 0);
-	mbedtls_ssl_conf_rng(&S.conf, hal_entropy_rng, NULL);
-	assert_int_equal(mbedtls_ssl_conf_own_cert(&S.conf, &S.crt, &S.pk), 0);
-	assert_int_equal(mbedtls_ssl_setup(&S.ssl, &S.conf), 0);
-	mbedtls_ssl_set_bio(&S.ssl, NULL, s_send, s_recv, NULL);
-}
-
-static void
-srv_free(void)
-{
-	mbedtls_ssl_free(&S.ssl);
-	mbedtls_ssl_config_free(&S.conf);
-	mbedtls_x509_crt_free(&S.crt);
-	mbedtls_pk_free(&S.pk);
-}
-
-static int
-shuttle(struct tls_client *c)
-{
-	int r = TLS_CLIENT_AGAIN, i;
-
-	for (i = 0; i < 2000 && r == TLS_CLIENT_AGAIN; i++) {
-		const uint8_t *p;
-		uint8_t *q;
-		size_t n, room;
-
-		r = tls_client_handshake(c);
-		n = tls_client_tx_data(c, &p);
-		memcpy(S.in + S.in_len, p, n);
-		S.in_len += n;
-		tls_client_tx_done(c, n);
-		(void)mbedtls_ssl_handshake(&S.ssl);
-		room = tls_client_rx_space(c, &q);
-		n = S.out_len < room ? S.out_len : room;
-		memcpy(q, S.out, n);
-		tls_client_rx_done(c, n);
-		memmove(S.out, S.out + n, S.out_len - n);
-		S.out_len -= n;
-	}
-	return r;
-}
-
 static struct tls_client C;
 static struct dane_verify V;
 static struct dane_tlsa T[8];
@@ -197,18 +99,18 @@ dane_connect(const char *chain, const char *key, const char *base, const char *n
 	const struct tls_client_conf *cc = dane_tls_conf(err, sizeof(err));
 
 	assert_non_null(cc);
-	srv_start(chain, key);
+	tls_peer_start(vec(chain), vec(key));
 	dane_verify_init(&V, T, NT, base, nexthop);
 	assert_int_equal(tls_client_start(&C, cc, base), 0);
 	tls_client_set_verify(&C, dane_verify_hook, &V);
-	return shuttle(&C);
+	return tls_peer_shuttle(&C);
 }
 
 static void
 done(void)
 {
 	tls_client_free(&C);
-	srv_free();
+	tls_peer_free();
 }
 
 /* ------------------------------------------------------------ tests */
@@ -513,17 +415,17 @@ test_encrypt_only_and_no_hook(void **st)
 
 	(void)st;
 	assert_non_null(cc);
-	srv_start("mitm.crt", "mitm.key");
+	tls_peer_start(vec("mitm.crt"), vec("mitm.key"));
 	assert_int_equal(tls_client_start(&C, cc, "mx.example.net"), 0);
 	tls_client_set_verify(&C, dane_encrypt_only_hook, NULL);
-	assert_int_equal(shuttle(&C), 0);
+	assert_int_equal(tls_peer_shuttle(&C), 0);
 	assert_string_equal(C.verified_by, "none");
 	assert_string_equal(tls_client_version(&C), "TLSv1.2");
 	done();
 	/* the CA-less config without a hook trusts nothing */
-	srv_start("leaf-full.crt", "leaf.key");
+	tls_peer_start(vec("leaf-full.crt"), vec("leaf.key"));
 	assert_int_equal(tls_client_start(&C, cc, "mx.example.net"), 0);
-	assert_int_equal(shuttle(&C), TLS_CLIENT_FAIL);
+	assert_int_equal(tls_peer_shuttle(&C), TLS_CLIENT_FAIL);
 	assert_int_equal(tls_client_fail_kind(&C), TLS_FAIL_UNTRUSTED);
 	done();
 }

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "common/dns_result_build.h"
+
 #include "firmware/relay/mxplan.h"
 #include "zegel/board.h"
 
@@ -23,14 +25,7 @@ static struct mxplan P;
 static void
 res(enum dns_status st)
 {
-	memset(&R, 0, sizeof(R));
-	R.status = st;
-	if (st == DNS_BOGUS)
-		strcpy(R.reason, "RRSIG expired");
-	if (st == DNS_INDETERMINATE) {
-		strcpy(R.reason, "SERVFAIL from 127.0.0.1");
-		R.network_error = true;
-	}
+	dnsres_init(&R, st);
 }
 
 static void
@@ -50,20 +45,7 @@ nxdomain(enum dns_status st)
 static void
 add(const char *owner, uint16_t type, const uint8_t *rd, size_t n)
 {
-	uint8_t w[DNS_NAME_MAX];
-	uint16_t wl;
-	struct dns_result_rr *rr = &R.rr[R.nrr++];
-
-	assert_int_equal(dns_name_from_text(owner, w, &wl), 0);
-	rr->owner_off = (uint16_t)R.used;
-	memcpy(R.data + R.used, w, wl);
-	R.used += wl;
-	rr->rd_off = (uint16_t)R.used;
-	memcpy(R.data + R.used, rd, n);
-	R.used += n;
-	rr->rdlen = (uint16_t)n;
-	rr->type = type;
-	rr->ttl = 300;
+	dnsres_add(&R, owner, type, rd, n);
 }
 
 static void
@@ -81,18 +63,13 @@ mx(const char *owner, uint16_t pref, const char *target)
 static void
 cname(const char *owner, const char *target)
 {
-	uint8_t rd[DNS_NAME_MAX];
-	uint16_t wl;
-
-	assert_int_equal(dns_name_from_text(target, rd, &wl), 0);
-	add(owner, DNS_T_CNAME, rd, wl);
+	dnsres_cname(&R, owner, target);
 }
 
 static void
 a(const char *owner, uint8_t last)
 {
-	uint8_t rd[4] = { 192, 0, 2, last };
-	add(owner, DNS_T_A, rd, 4);
+	dnsres_a(&R, owner, last);
 }
 
 static void

@@ -16,11 +16,9 @@
 
 #include <cmocka.h>
 
-#include <mbedtls/pk.h>
-#include <mbedtls/ssl.h>
 
 #include "firmware/tls/client.h"
-#include "hal/entropy.h"
+#include "common/tls_peer.h"
 #include "zegel/board.h"
 
 static char vecdir[512];
@@ -36,46 +34,7 @@ vec(const char *name)
 	return buf[i];
 }
 
-struct srv {
-	mbedtls_ssl_context ssl;
-	mbedtls_ssl_config conf;
-	mbedtls_x509_crt crt;
-	mbedtls_pk_context pk;
-	uint8_t in[32768];
-	size_t in_len;
-	uint8_t out[32768];
-	size_t out_len;
-};
-
-static struct srv S;
-
-static int
-s_send(void *ctx, const unsigned char *p, size_t n)
-{
-	(void)ctx;
-	if (n > sizeof(S.out) - S.out_len)
-		n = sizeof(S.out) - S.out_len;
-	if (n == 0)
-		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	memcpy(S.out + S.out_len, p, n);
-	S.out_len += n;
-	return (int)n;
-}
-
-static int
-s_recv(void *ctx, unsigned char *p, size_t n)
-{
-	(void)ctx;
-	if (S.in_len == 0)
-		return MBEDTLS_ERR_SSL_WANT_READ;
-	if (n > S.in_len)
-		n = S.in_len;
-	memcpy(p, S.in, n);
-	memmove(S.in, S.in + n, S.in_len - n);
-	S.in_len -= n;
-	return (int)n;
-}
-
+/* cert: "x.crt" under vecdir, its key "x.key" next to it */
 static void
 srv_start(const char *cert)
 {
@@ -83,60 +42,7 @@ srv_start(const char *cert)
 
 	snprintf(key, sizeof(key), "%s", vec(cert));
 	strcpy(key + strlen(key) - 3, "key");
-	memset(&S, 0, sizeof(S));
-	mbedtls_ssl_config_init(&S.conf);
-	mbedtls_x509_crt_init(&S.crt);
-	mbedtls_pk_init(&S.pk);
-	mbedtls_ssl_init(&S.ssl);
-	assert_int_equal(mbedtls_x509_crt_parse_file(&S.crt, vec(cert)), 0);
-	assert_int_equal(mbedtls_pk_parse_keyfile(&S.pk, key, NULL), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&S.conf, MBEDTLS_SSL_IS_SERVER,
-	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT), 0);
-	mbedtls_ssl_conf_rng(&S.conf, hal_entropy_rng, NULL);
-	assert_int_equal(mbedtls_ssl_conf_own_cert(&S.conf, &S.crt, &S.pk), 0);
-	assert_int_equal(mbedtls_ssl_setup(&S.ssl, &S.conf), 0);
-	mbedtls_ssl_set_bio(&S.ssl, NULL, s_send, s_recv, NULL);
-}
-
-static void
-srv_free(void)
-{
-	mbedtls_ssl_free(&S.ssl);
-	mbedtls_ssl_config_free(&S.conf);
-	mbedtls_x509_crt_free(&S.crt);
-	mbedtls_pk_free(&S.pk);
-}
-
-/* Move ciphertext both ways in small pieces until the client's handshake
- * finishes or fails. Returns the client's last handshake result. */
-static int
-shuttle(struct tls_client *c)
-{
-	int r = TLS_CLIENT_AGAIN, i;
-
-	for (i = 0; i < 2000 && r == TLS_CLIENT_AGAIN; i++) {
-		const uint8_t *p;
-		uint8_t *q;
-		size_t n, room;
-
-		r = tls_client_handshake(c);
-		n = tls_client_tx_data(c, &p);
-		if (n > 700)
-			n = 700; /* partial sends */
-		memcpy(S.in + S.in_len, p, n);
-		S.in_len += n;
-		tls_client_tx_done(c, n);
-		(void)mbedtls_ssl_handshake(&S.ssl);
-		room = tls_client_rx_space(c, &q);
-		n = S.out_len < room ? S.out_len : room;
-		if (n > 500)
-			n = 500;
-		memcpy(q, S.out, n);
-		tls_client_rx_done(c, n);
-		memmove(S.out, S.out + n, S.out_len - n);
-		S.out_len -= n;
-	}
-	return r;
+	tls_peer_start(vec(cert), key);
 }
 
 static struct tls_client C;
@@ -153,7 +59,7 @@ connect_to(const char *cert, const char *host, tls_client_verify_fn hook, void *
 	assert_int_equal(tls_client_start(&C, &CC, host), 0);
 	if (hook)
 		tls_client_set_verify(&C, hook, arg);
-	r = shuttle(&C);
+	r = tls_peer_shuttle(&C);
 	return r;
 }
 
@@ -162,7 +68,7 @@ done(void)
 {
 	tls_client_free(&C);
 	tls_client_conf_free(&CC);
-	srv_free();
+	tls_peer_free();
 }
 
 static void
@@ -183,25 +89,10 @@ test_pkix_by_name_and_ip(void **st)
 	assert_string_equal(C.issuer, "CN=zegel test CA");
 	/* application data both ways */
 	assert_int_equal(tls_client_write(&C, (const uint8_t *)"EHLO x\r\n", 8), 8);
-	{
-		const uint8_t *p;
-		size_t k = tls_client_tx_data(&C, &p);
-		memcpy(S.in + S.in_len, p, k);
-		S.in_len += k;
-		tls_client_tx_done(&C, k);
-	}
-	n = mbedtls_ssl_read(&S.ssl, buf, sizeof(buf));
+	n = tls_peer_read(&C, buf, sizeof(buf));
 	assert_int_equal(n, 8);
 	assert_memory_equal(buf, "EHLO x\r\n", 8);
-	assert_int_equal(mbedtls_ssl_write(&S.ssl, (const uint8_t *)"250 ok\r\n", 8), 8);
-	{
-		uint8_t *q;
-		size_t room = tls_client_rx_space(&C, &q);
-		assert_true(room >= S.out_len);
-		memcpy(q, S.out, S.out_len);
-		tls_client_rx_done(&C, S.out_len);
-		S.out_len = 0;
-	}
+	tls_peer_write(&C, "250 ok\r\n", 8);
 	for (i = 0, n = TLS_CLIENT_AGAIN; i < 5 && n == TLS_CLIENT_AGAIN; i++)
 		n = tls_client_read(&C, buf, sizeof(buf));
 	assert_int_equal(n, 8);
