@@ -251,8 +251,7 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	loop_init();
-	if (resolver_init() != 0)
-		hal_log(HAL_LOG_ERR, LOGM, "resolver: out of memory: host names cannot be looked up");
+	(void)resolver_init(); /* its context is allocated at the first lookup */
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
 	smtpd_server_start(zcfg_running());

@@ -389,8 +389,13 @@ start_head(void *arg)
 
 /* ------------------------------------------------------------------ API */
 
-int
-resolver_init(void)
+static bool inited;
+
+/* The ~1 MB context is allocated at the first lookup, not at start: a box
+ * that relays to an outbox or a smarthost given as an address never needs
+ * it, and dns_ctx_init() touches every page of it. */
+static int
+ensure_ctx(void)
 {
 	if (R != NULL)
 		return 0;
@@ -398,13 +403,21 @@ resolver_init(void)
 	if (R == NULL)
 		return -ENOMEM;
 	dns_ctx_init(&R->ctx, NULL, NULL);
+	load_anchors(anchor_path);
+	return 0;
+}
+
+int
+resolver_init(void)
+{
+	if (inited)
+		return 0;
 	nq = 0;
 	active = xfer_active = false;
 	udp_fd = udp_h = tcp_h = timer_id = kick_id = -1;
-	if (configured)
-		load_anchors(anchor_path);
-	else
+	if (!configured)
 		resolver_configure(NULL);
+	inited = true;
 	return 0;
 }
 
@@ -524,10 +537,14 @@ resolver_lookup(const char *name, uint16_t type, resolver_done_fn done, void *ar
 	uint8_t qn[DNS_NAME_MAX];
 	uint16_t ql;
 
-	if (R == NULL)
+	int rc;
+
+	if (!inited)
 		return -ENODEV;
 	if (name == NULL || done == NULL)
 		return -EINVAL;
+	if ((rc = ensure_ctx()) < 0)
+		return rc;
 	if (dns_name_from_text(name, qn, &ql) != DNS_E_OK)
 		return -EINVAL;
 	if (nq >= RESOLVER_QUEUE_MAX)

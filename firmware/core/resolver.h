@@ -2,8 +2,8 @@
  * firmware/core/resolver.h — DNS for the daemon: zegel's validating stub
  * (firmware/dns/dns.h) driven by the main event loop (loop.h).
  *
- * Model. One validating context (struct dns_ctx, ~800 KB, allocated once by
- * resolver_init and kept for the life of the process: its zone-key and
+ * Model. One validating context (struct dns_ctx, ~800 KB, allocated once, at
+ * the first lookup, and kept for the life of the process: its zone-key and
  * answer caches survive across lookups) and one stepped lookup
  * (struct dns_step). Callers queue requests; the resolver runs them one
  * after another in FIFO order:
@@ -68,14 +68,15 @@ typedef void (*resolver_done_fn)(void *arg, const struct dns_result *res);
 /*
  * Queue a lookup of name (presentation form, "smtp.example.net") / type.
  * Returns a request id >= 0, or -EBUSY (queue full), -EINVAL (bad name or
- * done == NULL), -ENODEV (resolver_init not called or failed).
+ * done == NULL), -ENODEV (resolver_init not called), -ENOMEM (the context,
+ * allocated at the first lookup, could not be).
  */
 int resolver_lookup(const char *name, uint16_t type, resolver_done_fn done, void *arg);
 void resolver_cancel(int id);
 
-/* The servers resolver_configure(cfg) would use (cfg may be NULL); count. */
 /* The nameservers of /etc/resolv.conf (at most max): for the CLI tools too. */
 unsigned resolver_resolv_conf(struct hal_addr *out, unsigned max);
+/* The servers resolver_configure(cfg) would use (cfg may be NULL); count. */
 unsigned resolver_servers(const struct zcfg *cfg, struct hal_addr *out, unsigned max);
 /* Anchors for ctx from a `set resolver-anchors` file (path "" or NULL: the
  * built-in ones); buf is scratch for the file text. 0, or -errno with err. */
