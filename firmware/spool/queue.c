@@ -29,6 +29,7 @@ struct qent {                       /* index record, one per entry */
 	uint64_t size;
 	int slot;                   /* loaded slot or -1 */
 	unsigned inflight;          /* jobs out */
+	bool dirty;                 /* outcomes recorded in RAM, written at job end */
 };
 
 struct qslot {
@@ -1362,7 +1363,8 @@ queue_job_result(struct queue_job *j, unsigned k, int code, const char *esc,
 	if (!r->inflight)
 		return -EALREADY;
 	apply_result(st, r, code, esc, text, now);
-	return state_write(st);
+	ents[e].dirty = true;   /* one write for the whole job, in job_end() */
+	return 0;
 }
 
 static void
@@ -1390,8 +1392,9 @@ job_end(struct queue_job *j, int64_t now, bool count_attempt)
 		}
 		changed = true;
 	}
-	if (changed && state_write(st) != 0)
+	if ((changed || ents[e].dirty) && state_write(st) != 0)
 		hal_log(HAL_LOG_ERR, MOD, "%s: cannot write state record", st->id);
+	ents[e].dirty = false;
 	slots[ents[e].slot].pins--;
 	ents[e].inflight--;
 	refresh(e, st);

@@ -133,7 +133,11 @@ int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);
 int  queue_job_open(const struct queue_job *j, struct hal_file *f);  /* message bytes */
 /* The message file's path (for readers that open it themselves): 0 or -errno. */
 int  queue_job_path(const struct queue_job *j, char *buf, size_t cap);
-/* One durable update per recipient outcome. k is the recipient's position
+/* A recipient's outcome, recorded in RAM; queue_job_end() (or _release())
+ * makes all of a job's outcomes durable in ONE rewrite of the state record,
+ * not one per recipient (a 100-recipient job: one fsync, not 100). A crash
+ * before that leaves them in flight: tried again, at least once, as for a
+ * crash during the delivery itself. k is the recipient's position
  * IN THE JOB: j->rcpt[k] (its index in the entry is j->rcpt_index[k]);
  * -EINVAL if k >= j->nrcpt, -EALREADY if it has its outcome already: code 2xx
  * sent, 4xx deferred, 5xx bounced; esc "5.1.1" or NULL, text one line. */
