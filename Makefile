@@ -128,7 +128,7 @@ endif
 
 # ---------------------------------------------------------------- sources
 src-y :=
-src-main := firmware/core/main.c
+src-main := firmware/app/main.c
 include $(sort $(wildcard hal/module.mk signer/module.mk firmware/*/module.mk board/module.mk))
 src-y := $(filter-out $(src-main),$(sort $(src-y)))
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "firmware/config/internal.h"
@@ -606,4 +607,46 @@ config_network_allows(const struct zcfg *c, const struct hal_addr *peer, bool *n
 	if (normalise != NULL)
 		*normalise = best >= 0 && c->networks[best].normalise_line_endings;
 	return best >= 0;
+}
+
+const struct zcfg_domain *
+config_domain_for(const struct zcfg *cfg, const char *dom)
+{
+	size_t dl = strlen(dom);
+
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_DOMAINS; i++) {
+		const struct zcfg_domain *d = &cfg->domains[i];
+		size_t nl = strlen(d->name);
+
+		if (!d->used)
+			continue;
+		if (strcasecmp(d->name, dom) == 0)
+			return d;
+		if (d->subdomains && dl > nl && dom[dl - nl - 1] == '.' &&
+		    strcasecmp(dom + dl - nl, d->name) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+void
+config_domain_list(const struct zcfg *cfg, char *buf, size_t cap)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_DOMAINS && k < cap; i++) {
+		const struct zcfg_domain *d = &cfg->domains[i];
+		int w;
+
+		if (!d->used)
+			continue;
+		w = snprintf(buf + k, cap - k, "%s%s%s", k ? ", " : "", d->name,
+		    d->subdomains ? " (and subdomains)" : "");
+		if (w < 0)
+			break;
+		k += (size_t)w;
+	}
+	if (k == 0)
+		snprintf(buf, cap, "(none configured)");
 }

@@ -96,6 +96,10 @@ int config_user_check(const struct zcfg *c, const char *user, const char *passwo
 /* Relay permission by source address: true if peer falls in one of c's
  * networks (IPv4-mapped IPv6 peers match IPv4 networks). The most specific
  * matching network decides *normalise (bare-LF tolerance); may be NULL. */
+/* The configured domain that covers dom (exact, or a parent with subdomains on). */
+const struct zcfg_domain *config_domain_for(const struct zcfg *cfg, const char *dom);
+/* "example.test, example.org" for refusal texts. */
+void config_domain_list(const struct zcfg *cfg, char *buf, size_t cap);
 bool config_network_allows(const struct zcfg *c, const struct hal_addr *peer, bool *normalise);
 
 /* Helpers shared with the console (and tests). */

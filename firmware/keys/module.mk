@@ -1,2 +1,3 @@
 # The key store: the only code that reads private key files.
 src-y += firmware/keys/keys.c
+src-y += firmware/keys/sign.c

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "firmware/console/console.h"
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/hostaddr.h"
 #include "firmware/spool/queue.h"

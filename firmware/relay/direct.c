@@ -6,13 +6,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "firmware/config/config.h"
 #include "firmware/core/loop.h"
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/upstream.h"
-#include "firmware/smtpd/conn.h"
-#include "firmware/smtpd/sign.h"
+#include "firmware/keys/sign.h"
 #include "firmware/spool/queue.h"
 #include "firmware/tls/dane.h"
 #include "hal/clock.h"
@@ -385,7 +385,7 @@ reuse_connection(struct worker *w)
 static void
 settle_connection(struct worker *w)
 {
-	const struct relay_result *r;
+	const struct handoff_result *r;
 
 	if (!upstream_finished(&w->up))
 		return;
@@ -612,12 +612,12 @@ direct_kick(void)
  * host name is one of the signing domains (or under one with subdomains
  * on), they are signed like any other message, so the sender's DMARC
  * policy does not reject them; otherwise they go unsigned. */
-static struct smtpd_sign dsn_sg;
+static struct keys_sign dsn_sg;
 
 static int
 dsn_put(void *parg, const void *p, size_t n)
 {
-	return smtpd_sign_push(parg, p, n);
+	return keys_sign_push(parg, p, n);
 }
 
 static int
@@ -629,10 +629,10 @@ dsn_sign(void *arg, const char *domain, queue_gen_fn gen, void *gctx, uint8_t *o
 
 	(void)arg;
 	*len = 0;
-	if (dcfg == NULL || (dom = smtpd_policy_domain(dcfg, domain)) == NULL)
+	if (dcfg == NULL || (dom = config_domain_for(dcfg, domain)) == NULL)
 		return -ENOENT;
-	if (smtpd_sign_begin(&dsn_sg, dcfg, dom, &why) < 0 || gen(gctx, dsn_put, &dsn_sg) != 0 ||
-	    smtpd_sign_finish(&dsn_sg, now_s(), out, cap, len, NULL, NULL, &why) < 0) {
+	if (keys_sign_begin(&dsn_sg, dcfg, dom, &why) < 0 || gen(gctx, dsn_put, &dsn_sg) != 0 ||
+	    keys_sign_finish(&dsn_sg, now_s(), out, cap, len, NULL, NULL, &why) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "notification from %s not signed: %s", domain,
 		    why && why[0] ? why : "signer error");
 		*len = 0;
@@ -716,9 +716,9 @@ direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 /* ------------------------------------------------------------ the target */
 
 static int
-d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+d_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
 {
-	struct relay_result res;
+	struct handoff_result res;
 	struct queue_new qn;
 	char id[QUEUE_ID_MAX], text[120];
 	int rc;
@@ -726,12 +726,12 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 	*handle = NULL;
 	dcfg = m->cfg;
 	if (!started) {
-		relay_result_set(&res, 451, "4.3.0", "Queue not available; try again later");
+		handoff_result_set(&res, 451, "4.3.0", "Queue not available; try again later");
 		done(arg, &res);
 		return 0;
 	}
 	if (queue_admit(m->size) < 0) {
-		relay_result_set(&res, 452, "4.3.1", "Queue full; try again later");
+		handoff_result_set(&res, 452, "4.3.1", "Queue full; try again later");
 		hal_log(HAL_LOG_WARN, LOGM, "%s: queue full (%llu octets refused)", m->id,
 		    (unsigned long long)m->size);
 		done(arg, &res);
@@ -750,7 +750,7 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 	};
 	rc = queue_commit(&qn, id);
 	if (rc < 0) {
-		relay_result_set(&res, rc == -ENOSPC ? 452 : 451, rc == -ENOSPC ? "4.3.1" : "4.3.0",
+		handoff_result_set(&res, rc == -ENOSPC ? 452 : 451, rc == -ENOSPC ? "4.3.1" : "4.3.0",
 		    rc == -ENOSPC ? "Queue full; try again later"
 				  : "Local error in processing (queue); try again later");
 		hal_log(HAL_LOG_ERR, LOGM, "%s: queue commit failed: %s", m->id, strerror(-rc));
@@ -759,7 +759,7 @@ d_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
 	}
 	hal_log(HAL_LOG_INFO, LOGM, "%s: queued as %s, nrcpt=%u", m->id, id, m->nrcpt);
 	zegel_strf(text, sizeof(text), "queued as %s", id);
-	relay_result_set(&res, 250, "2.0.0", text);
+	handoff_result_set(&res, 250, "2.0.0", text);
 	done(arg, &res);
 	return 0; /* queue_commit() woke the scheduler */
 }
@@ -771,7 +771,7 @@ d_admit(const struct zcfg *cfg, uint64_t size)
 	return started ? queue_admit(size) : 0; /* not started: 451 at the end of DATA */
 }
 
-const struct relay_target_ops relay_direct = {
+const struct handoff_target_ops relay_direct = {
 	.name = "direct",
 	.start = d_start,
 	.cancel = NULL,

@@ -39,7 +39,7 @@
 
 #include <stdint.h>
 
-#include "firmware/relay/relay.h"
+#include "firmware/spool/handoff.h"
 #include "zegel/cfg.h"
 
 #ifndef DIRECT_WORKERS
@@ -50,7 +50,7 @@
 #define DIRECT_REUSE_MAX 100   /* messages per connection before it is closed */
 #endif
 
-extern const struct relay_target_ops relay_direct;
+extern const struct handoff_target_ops relay_direct;
 
 /* Open the queue in cfg->data_dir/queue and start the scheduler. Idempotent;
  * 0 or -1 with err set. Called at start and when the data dir changes. */

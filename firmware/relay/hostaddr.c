@@ -13,7 +13,7 @@
 #include "zegel/text.h"
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "firmware/dns/dns.h"
 #include "firmware/dns/transport.h"
 #include "hal/clock.h"

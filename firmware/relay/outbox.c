@@ -7,16 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "firmware/relay/relay.h"
+#include "firmware/relay/outbox.h"
 #include "hal/log.h"
 #include "hal/storage.h"
 
 #define SMTPD_LINE_OUT 600
 
 static void
-log_rcpts(const struct relay_msg *m, const char *status, const char *text)
+log_rcpts(const struct handoff_msg *m, const char *status, const char *text)
 {
-	for (const char *r = relay_rcpt_next(m, NULL); r; r = relay_rcpt_next(m, r))
+	for (const char *r = handoff_rcpt_next(m, NULL); r; r = handoff_rcpt_next(m, r))
 		hal_log(HAL_LOG_INFO, "relay", "%s: to=<%s>, relay=outbox, status=%s (%s)",
 		    m->id, r, status, text);
 }
@@ -47,7 +47,7 @@ copy_spool(struct hal_file *out, const char *spool)
  * not disturb DKIM verification.
  */
 static int
-write_envelope(const struct hal_storage_ops *st, struct hal_file *f, const struct relay_msg *m)
+write_envelope(const struct hal_storage_ops *st, struct hal_file *f, const struct handoff_msg *m)
 {
 	char line[SMTPD_LINE_OUT];
 	int n, rc;
@@ -57,7 +57,7 @@ write_envelope(const struct hal_storage_ops *st, struct hal_file *f, const struc
 		return -EINVAL;
 	if ((rc = st->write(f, line, (size_t)n)) < 0)
 		return rc;
-	for (const char *r = relay_rcpt_next(m, NULL); r; r = relay_rcpt_next(m, r)) {
+	for (const char *r = handoff_rcpt_next(m, NULL); r; r = handoff_rcpt_next(m, r)) {
 		n = snprintf(line, sizeof(line), "X-Original-To: <%s>\r\n", r);
 		if (n < 0 || (size_t)n >= sizeof(line))
 			return -EINVAL;
@@ -68,12 +68,12 @@ write_envelope(const struct hal_storage_ops *st, struct hal_file *f, const struc
 }
 
 static int
-outbox_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+outbox_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
 {
 	const struct hal_storage_ops *st = hal_storage();
 	const char *dir = m->cfg->relay.outbox[0] ? m->cfg->relay.outbox : "var/outbox";
 	char path[HAL_PATH_MAX], text[HAL_PATH_MAX + 32];
-	struct relay_result r;
+	struct handoff_result r;
 	struct hal_file f;
 	int rc;
 
@@ -100,18 +100,18 @@ outbox_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **ha
 	snprintf(text, sizeof(text), "written to %s", path);
 	log_rcpts(m, "sent", text);
 	snprintf(text, sizeof(text), "Ok: queued as %s", m->id);
-	relay_result_set(&r, 250, "2.0.0", text);
+	handoff_result_set(&r, 250, "2.0.0", text);
 	done(arg, &r);
 	return 0;
 fail:
 	snprintf(text, sizeof(text), "cannot write %s: %s", path, strerror(-rc));
 	log_rcpts(m, "deferred", text);
-	relay_result_set(&r, 451, "4.3.0", "Local error writing the outbox; try again later");
+	handoff_result_set(&r, 451, "4.3.0", "Local error writing the outbox; try again later");
 	done(arg, &r);
 	return 0;
 }
 
-const struct relay_target_ops relay_outbox = {
+const struct handoff_target_ops relay_outbox = {
 	.name = "outbox",
 	.start = outbox_start,
 	.cancel = NULL,

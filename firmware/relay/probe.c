@@ -148,7 +148,7 @@ probe_prepare(const struct zcfg_relay *r, const char *helo, struct hal_addr *a, 
 static int
 probe_report(void (*emit)(void *arg, const char *line), void *arg)
 {
-	const struct relay_result *res;
+	const struct handoff_result *res;
 	int rc;
 
 	if (pu.tls.handshaken || pu.tls.subject[0]) {

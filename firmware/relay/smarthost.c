@@ -3,11 +3,11 @@
  * over enforced TLS (STARTTLS on 587, or implicit TLS with `set relay tls
  * implicit`), in sync mode: done() is called only once the upstream has
  * answered the final dot (or it is clear the message was not delivered), so
- * the LAN client's reply to DATA is the upstream's verdict (relay.h).
+ * the LAN client's reply to DATA is the upstream's verdict (handoff.h).
  *
  * Two shapes share one job: start() (the whole message at once) and the
  * RCPT-time session open() / rcpt() / data() / cancel() that the SMTP
- * session uses (relay.h): smtpc in stepwise mode sends MAIL as soon as the
+ * session uses (handoff.h): smtpc in stepwise mode sends MAIL as soon as the
  * upstream session is ready, each rcpt() is forwarded and its reply handed
  * back, data() streams the signed message, cancel() before data() says QUIT.
  * While the session waits for the LAN client, an idle link gets a NOOP
@@ -47,7 +47,7 @@
 #include "zegel/text.h"
 #include "firmware/core/loop.h"
 #include "firmware/relay/hostaddr.h"
-#include "firmware/relay/relay.h"
+#include "firmware/spool/handoff.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/tls/dane.h"
@@ -64,21 +64,21 @@
 
 struct job {
 	bool used;
-	bool session;           /* opened at RCPT time (relay.h open/rcpt/data) */
+	bool session;           /* opened at RCPT time (handoff.h open/rcpt/data) */
 	bool data_given;        /* done() owes the message verdict (start(), data()) */
 	bool reported;          /* done() called or cancelled: no callback any more */
 	bool early;             /* failed before any connection: verdict in fail */
 	bool up_init;
 	int h;                  /* loop handle, -1 none */
-	const struct relay_msg *m;
-	relay_done_fn done;
+	const struct handoff_msg *m;
+	handoff_done_fn done;
 	void *arg;
 	/* the RCPT whose verdict is due (session) */
 	bool rwait;
-	relay_done_fn rdone;
+	handoff_done_fn rdone;
 	void *rarg;
 	char raddr[SMTPC_ADDR_MAX];
-	struct relay_result fail;
+	struct handoff_result fail;
 	struct smtpc_params params;
 	struct hal_addr addrs[SMARTHOST_ADDRS];
 	unsigned naddr, cur;     /* tried in order until one connects */
@@ -86,7 +86,7 @@ struct job {
 	struct hostaddr_req hq;  /* the smarthost's name being looked up (and its TLSA) */
 	bool dane;               /* the handshake is checked against hq.tlsa[] */
 	struct dane_verify dv;
-	struct relay_result dres; /* a DANE failure's verdict with the reason */
+	struct handoff_result dres; /* a DANE failure's verdict with the reason */
 	struct upstream up;
 };
 
@@ -195,10 +195,10 @@ smarthost_peer_name(const struct zcfg_relay *r, const struct hal_addr *a, char *
 
 /* ------------------------------------------------------------ job life */
 
-static const struct relay_result *
+static const struct handoff_result *
 job_result(struct job *j)
 {
-	const struct relay_result *r;
+	const struct handoff_result *r;
 
 	if (j->early)
 		return &j->fail;
@@ -209,7 +209,7 @@ job_result(struct job *j)
 		char t[sizeof(j->dres.text)];
 
 		zegel_strf(t, sizeof(t), "%s (DANE: %s)", r->text, j->dv.why);
-		relay_result_set(&j->dres, r->code, r->esc, t);
+		handoff_result_set(&j->dres, r->code, r->esc, t);
 		return &j->dres;
 	}
 	return r;
@@ -224,7 +224,7 @@ job_finished(struct job *j)
 static void
 early_fail(struct job *j, int code, const char *esc, const char *text)
 {
-	relay_result_set(&j->fail, code, esc, text);
+	handoff_result_set(&j->fail, code, esc, text);
 	j->early = true;
 }
 
@@ -253,13 +253,13 @@ tls_words(struct job *j, char *buf, size_t cap)
 static void
 report(struct job *j)
 {
-	const struct relay_result *r = job_result(j);
-	const struct relay_msg *m = j->m;
+	const struct handoff_result *r = job_result(j);
+	const struct handoff_msg *m = j->m;
 	const char *status = r->code == 250 ? "sent" : r->code >= 500 ? "bounced" : "deferred";
 	char tls[96];
 
 	tls_words(j, tls, sizeof(tls));
-	for (const char *a = relay_rcpt_next(m, NULL); a; a = relay_rcpt_next(m, a))
+	for (const char *a = handoff_rcpt_next(m, NULL); a; a = handoff_rcpt_next(m, a))
 		hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
 		    m->id, a, j->peer, tls, status, r->code, r->esc, r->text);
 	j->reported = true;
@@ -272,8 +272,8 @@ report(struct job *j)
 static void
 rcpt_verdict(struct job *j)
 {
-	struct relay_result r;
-	relay_done_fn fn = j->rdone;
+	struct handoff_result r;
+	handoff_done_fn fn = j->rdone;
 	char tls[96];
 
 	if (!j->early && smtpc_event(&j->up.smtp) == SMTPC_EV_RCPT) {
@@ -284,7 +284,7 @@ rcpt_verdict(struct job *j)
 			zegel_strf(text, sizeof(text), "Ok, accepted by %s: %s", j->peer, v->text);
 		else
 			zegel_strf(text, sizeof(text), "%s: %s", j->peer, v->text);
-		relay_result_set(&r, v->code, v->esc, text);
+		handoff_result_set(&r, v->code, v->esc, text);
 	} else if (job_finished(j)) {
 		r = *job_result(j);
 	} else {
@@ -444,7 +444,7 @@ static const struct loop_stream_ops job_ops = {
 };
 
 static struct job *
-job_alloc(const struct relay_msg *m)
+job_alloc(const struct handoff_msg *m)
 {
 	for (int i = 0; i < SMARTHOST_JOBS; i++)
 		if (!jobs[i].used) {
@@ -531,7 +531,7 @@ job_resolved(void *arg, struct hostaddr_req *q)
  * client, connect. Failures before any connection end in j->fail (early),
  * the others in the upstream. */
 static void
-job_begin(struct job *j, const struct relay_msg *m, bool stepwise)
+job_begin(struct job *j, const struct handoff_msg *m, bool stepwise)
 {
 	const struct zcfg_relay *rc = &m->cfg->relay;
 	const struct tls_client_conf *cc;
@@ -588,7 +588,7 @@ job_begin(struct job *j, const struct relay_msg *m, bool stepwise)
 }
 
 static int
-sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+sh_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
 {
 	struct job *j = job_alloc(m);
 
@@ -608,7 +608,7 @@ sh_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle
 /* ------------------------------------------------------------ RCPT time */
 
 static int
-sh_open(const struct relay_msg *env, void **handle)
+sh_open(const struct handoff_msg *env, void **handle)
 {
 	struct job *j = job_alloc(env);
 
@@ -624,7 +624,7 @@ sh_open(const struct relay_msg *env, void **handle)
 }
 
 static int
-sh_rcpt(void *handle, const char *addr, relay_done_fn done, void *arg)
+sh_rcpt(void *handle, const char *addr, handoff_done_fn done, void *arg)
 {
 	struct job *j = handle;
 
@@ -644,7 +644,7 @@ sh_rcpt(void *handle, const char *addr, relay_done_fn done, void *arg)
 }
 
 static int
-sh_data(void *handle, const struct relay_msg *m, relay_done_fn done, void *arg)
+sh_data(void *handle, const struct handoff_msg *m, handoff_done_fn done, void *arg)
 {
 	struct job *j = handle;
 
@@ -704,7 +704,7 @@ sh_cancel(void *handle)
 	job_release(j);
 }
 
-const struct relay_target_ops relay_smarthost = {
+const struct handoff_target_ops relay_smarthost = {
 	.name = "smarthost",
 	.start = sh_start,
 	.cancel = sh_cancel,

@@ -2,7 +2,7 @@
  * firmware/relay/smarthost.h — the smarthost relay target and its helpers
  * (shared with `test relay` / `zegel relay-check`).
  *
- *   relay_smarthost          the relay target (relay.h contract), sync mode
+ *   relay_smarthost          the relay target (handoff.h contract), sync mode
  *   smarthost_resolve()      cfg host -> address (blocking; CLI only, hostaddr.h)
  *   smarthost_tls_conf()     the shared TLS client config for a CA file
  *   smarthost_probe()        blocking: connect, STARTTLS, verify, EHLO, QUIT;
@@ -17,13 +17,13 @@
 #include <stdint.h>
 
 #include "firmware/relay/hostaddr.h"
-#include "firmware/relay/relay.h"
+#include "firmware/spool/handoff.h"
 #include "firmware/tls/client.h"
 #include "zegel/cfg.h"
 
 #define SMARTHOST_TIMEOUT_MS 120000 /* no byte from the upstream for this long: 4.4.2 */
 
-extern const struct relay_target_ops relay_smarthost;
+extern const struct handoff_target_ops relay_smarthost;
 
 void smarthost_set_timeout(uint32_t ms);
 /* Messages being relayed right now (for `show relay`). */

@@ -21,7 +21,7 @@ verdict(struct upstream *u, int code, const char *esc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	relay_result_set(&u->res, code, esc, text);
+	handoff_result_set(&u->res, code, esc, text);
 	u->finished = true;
 	if (u->spool_open) {
 		hal_storage()->close(&u->spool);
@@ -474,7 +474,7 @@ upstream_can_close(const struct upstream *u)
 	return out_pending(u) == 0;
 }
 
-const struct relay_result *
+const struct handoff_result *
 upstream_result(const struct upstream *u)
 {
 	return &u->res;

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/relay/relay.h"
+#include "firmware/spool/handoff.h"
 #include "firmware/relay/smtpc.h"
 #include "firmware/tls/client.h"
 #include "hal/storage.h"
@@ -55,7 +55,7 @@ struct upstream {
 	size_t boff, blen;
 	/* plaintext received before TLS */
 	uint8_t prx[1024];
-	struct relay_result res;
+	struct handoff_result res;
 	/* certificate check other than the config's (DANE): upstream_set_verify */
 	tls_client_verify_fn verify_fn;
 	void *verify_arg;
@@ -106,6 +106,6 @@ void upstream_run_blocking(struct upstream *u, const struct hal_addr *a, uint32_
 
 bool upstream_finished(const struct upstream *u);
 bool upstream_can_close(const struct upstream *u);
-const struct relay_result *upstream_result(const struct upstream *u);
+const struct handoff_result *upstream_result(const struct upstream *u);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "firmware/config/config.h"
 #include "firmware/smtpd/conn.h"
 #include "hal/clock.h"
 #include "hal/entropy.h"
@@ -18,8 +19,24 @@
 
 static void env_check(struct smtpd_conn *c);
 
+static smtpd_target_picker target_picker;
+
+void
+smtpd_set_target_picker(smtpd_target_picker pick)
+{
+	target_picker = pick;
+}
+
+static const struct handoff_target_ops *
+target_of(const struct smtpd_conn *c)
+{
+	if (c->relay_override)
+		return c->relay_override;
+	return target_picker ? target_picker(c->cfg) : NULL;
+}
+
 static void
-make_id(char id[RELAY_ID_MAX])
+make_id(char id[HANDOFF_ID_MAX])
 {
 	static const char hex[] = "0123456789ABCDEF";
 	uint8_t r[5];
@@ -44,8 +61,7 @@ static int
 conn_admit(void *arg, uint64_t size)
 {
 	struct smtpd_conn *c = arg;
-	const struct relay_target_ops *t = c->relay_override ? c->relay_override
-							     : relay_target_for(c->cfg);
+	const struct handoff_target_ops *t = target_of(c);
 
 	return t != NULL && t->admit != NULL ? t->admit(c->cfg, size) : 0;
 }
@@ -127,12 +143,6 @@ msg_cleanup(struct smtpd_conn *c)
 	m->relay_handle = NULL;
 }
 
-static const struct relay_target_ops *
-target_of(const struct smtpd_conn *c)
-{
-	return c->relay_override ? c->relay_override : relay_target_for(c->cfg);
-}
-
 /* The RCPT-time relay session ends with its transaction. */
 static void
 env_check(struct smtpd_conn *c)
@@ -151,7 +161,7 @@ env_check(struct smtpd_conn *c)
 }
 
 static void
-rcpt_verdict(void *arg, const struct relay_result *r)
+rcpt_verdict(void *arg, const struct handoff_result *r)
 {
 	struct smtpd_conn *c = arg;
 	bool was_async = c->msg.env_wait;
@@ -167,7 +177,7 @@ static void
 rcpt_begin(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	const struct relay_target_ops *t = target_of(c);
+	const struct handoff_target_ops *t = target_of(c);
 	int rc;
 
 	if (!m->env_open && !m->env_classic) {
@@ -208,7 +218,7 @@ static void
 msg_begin(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	char dir[HAL_PATH_MAX - RELAY_ID_MAX - 2];
+	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
 	int rc;
 
 	msg_cleanup(c);
@@ -356,7 +366,7 @@ headers_done(struct smtpd_conn *c)
 		i += n;
 	}
 	value[vlen] = '\0';
-	smtpd_policy_domain_list(c->cfg, allowed, sizeof(allowed));
+	config_domain_list(c->cfg, allowed, sizeof(allowed));
 	if (m->nfrom == 0) {
 		refuse(m, 550, "5.7.1", "Message has no From header field; allowed domains: %s", allowed);
 		return;
@@ -370,7 +380,7 @@ headers_done(struct smtpd_conn *c)
 		refuse(m, 550, "5.7.1", "From header field must name exactly one mailbox with a domain");
 		return;
 	}
-	if ((m->dom = smtpd_policy_domain(c->cfg, m->from_domain)) == NULL) {
+	if ((m->dom = config_domain_for(c->cfg, m->from_domain)) == NULL) {
 		refuse(m, 550, "5.7.1", "From domain %s is not allowed here; allowed domains: %s",
 		    m->from_domain, allowed);
 		return;
@@ -391,13 +401,13 @@ headers_done(struct smtpd_conn *c)
 				    m->id, c->smtp.mail_from, m->from_domain);
 		}
 	}
-	if (smtpd_sign_begin(&m->sign, c->cfg, m->dom, &why) < 0) {
+	if (keys_sign_begin(&m->sign, c->cfg, m->dom, &why) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot sign for %s: %s", m->id, m->dom->name, why);
 		refuse(m, 451, "4.3.5", "Cannot sign for %s (%s); try again later", m->dom->name, why);
 		return;
 	}
 	m->signing = true;
-	if (smtpd_sign_push(&m->sign, m->hdr, m->hdrlen) < 0)
+	if (keys_sign_push(&m->sign, m->hdr, m->hdrlen) < 0)
 		refuse(m, 552, "5.3.4", "Header block not acceptable to the signer");
 }
 
@@ -420,7 +430,7 @@ msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
 	if (!m->in_body) {
 		if (n == 2) {               /* the blank line */
 			headers_done(c);
-			if (m->signing && smtpd_sign_push(&m->sign, l, n) < 0)
+			if (m->signing && keys_sign_push(&m->sign, l, n) < 0)
 				refuse(m, 554, "5.3.0", "Signing failed");
 			return;
 		}
@@ -431,8 +441,8 @@ msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
 		if (memchr(l, ':', n) == NULL && l[0] != ' ' && l[0] != '\t') {
 			/* not a field: RFC 5322 2.2; treat as the start of the body */
 			headers_done(c);
-			if (m->signing && (smtpd_sign_push(&m->sign, (const uint8_t *)"\r\n", 2) < 0 ||
-			    smtpd_sign_push(&m->sign, l, n) < 0))
+			if (m->signing && (keys_sign_push(&m->sign, (const uint8_t *)"\r\n", 2) < 0 ||
+			    keys_sign_push(&m->sign, l, n) < 0))
 				refuse(m, 554, "5.3.0", "Signing failed");
 			return;
 		}
@@ -446,7 +456,7 @@ msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
 		m->hdrlen += n;
 		return;
 	}
-	if (m->signing && !m->code && smtpd_sign_push(&m->sign, l, n) < 0)
+	if (m->signing && !m->code && keys_sign_push(&m->sign, l, n) < 0)
 		refuse(m, 554, "5.3.0", "Signing failed");
 }
 
@@ -470,7 +480,7 @@ log_sig(void *arg, const char *d, const char *s, const char *a)
 }
 
 static void
-relay_done(void *arg, const struct relay_result *r)
+relay_done(void *arg, const struct handoff_result *r)
 {
 	struct smtpd_conn *c = arg;
 	struct smtpd_msg *m = &c->msg;
@@ -487,7 +497,7 @@ static void
 msg_end(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	struct relay_msg *rm = &m->rm;
+	struct handoff_msg *rm = &m->rm;
 	const char *why = NULL;
 	void *handle = NULL;
 	int rc;
@@ -499,7 +509,7 @@ msg_end(struct smtpd_conn *c)
 	    c->smtp.authed ? c->smtp.auth_user : "", c->smtp.mail_from,
 	    (unsigned long long)m->size, c->smtp.nrcpt);
 	if (!m->code && m->signing) {
-		rc = smtpd_sign_finish(&m->sign, hal_clock_now(), m->prefix, sizeof(m->prefix),
+		rc = keys_sign_finish(&m->sign, hal_clock_now(), m->prefix, sizeof(m->prefix),
 		    &m->prefix_len, log_sig, c, &why);
 		if (rc < 0)
 			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later", why);
@@ -561,7 +571,7 @@ msg_end(struct smtpd_conn *c)
 size_t
 smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 {
-	const struct relay_target_ops *t = target_of(c);
+	const struct handoff_target_ops *t = target_of(c);
 	size_t i = 0;
 
 	c->smtp.prm.rcpt_async = t != NULL && t->open != NULL && t->rcpt != NULL &&

@@ -40,8 +40,8 @@
 #ifndef ZEGEL_SMTPD_CONN_H
 #define ZEGEL_SMTPD_CONN_H
 
-#include "firmware/relay/relay.h"
-#include "firmware/smtpd/sign.h"
+#include "firmware/spool/handoff.h"
+#include "firmware/keys/sign.h"
 #include "firmware/smtpd/smtpd.h"
 #include "hal/storage.h"
 #include "zegel/cfg.h"
@@ -52,7 +52,7 @@
  * large buffers (header block, signer) cost RSS only when a message uses
  * them (see smtpd_conn_init). */
 struct smtpd_msg {
-	char id[RELAY_ID_MAX];
+	char id[HANDOFF_ID_MAX];
 	struct hal_file spool;
 	char spool_path[HAL_PATH_MAX];
 	bool spool_open, spool_committed;
@@ -67,14 +67,14 @@ struct smtpd_msg {
 	const struct zcfg_domain *dom;
 	size_t prefix_len;
 	uint64_t size;
-	struct relay_msg rm;
-	const struct relay_target_ops *target;
+	struct handoff_msg rm;
+	const struct handoff_target_ops *target;
 	void *relay_handle;
 	bool relay_pending;
-	/* RCPT-time relay session (a target with open/rcpt/data, relay.h) */
-	struct relay_msg env;       /* what open() got; lives until cancel/data */
+	/* RCPT-time relay session (a target with open/rcpt/data, handoff.h) */
+	struct handoff_msg env;       /* what open() got; lives until cancel/data */
 	char env_from[SMTPD_ADDR_MAX + 1];
-	const struct relay_target_ops *env_target;
+	const struct handoff_target_ops *env_target;
 	void *env_handle;
 	bool env_open;              /* handle held, message not handed over yet */
 	bool env_classic;           /* open() refused: this transaction uses start() */
@@ -82,7 +82,7 @@ struct smtpd_msg {
 	/* large, not zeroed */
 	uint8_t hdr[CONFIG_DKIM_MAX_HEADER_BYTES];
 	uint8_t prefix[SMTPD_PREFIX_MAX];
-	struct smtpd_sign sign;
+	struct keys_sign sign;
 };
 
 struct smtpd_conn {
@@ -93,11 +93,17 @@ struct smtpd_conn {
 	bool want_tls;
 	void (*wake)(void *arg);
 	void *wake_arg;
-	/* tests: use this target instead of relay_target_for(cfg) */
-	const struct relay_target_ops *relay_override;
+	/* tests: use this target instead of the picker's (smtpd_set_target_picker) */
+	const struct handoff_target_ops *relay_override;
 	struct smtpd_session smtp;
 	struct smtpd_msg msg;       /* last: see struct smtpd_msg */
 };
+
+/* The application tells the server which hand-off target serves a
+ * configuration (firmware/app/targets.c); NULL (the default) or a NULL answer:
+ * messages get 451 4.3.5. The server never includes firmware/relay. */
+typedef const struct handoff_target_ops *(*smtpd_target_picker)(const struct zcfg *cfg);
+void smtpd_set_target_picker(smtpd_target_picker pick);
 
 void smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg,
     const struct zcfg_listener *l, const struct hal_addr *peer, bool tls_active);
@@ -109,9 +115,5 @@ void smtpd_conn_free(struct smtpd_conn *c);
 bool smtpd_policy_network(const struct zcfg *cfg, const struct hal_addr *peer, bool *normalise);
 bool smtpd_policy_user(const struct zcfg *cfg, const char *user, const char *pass);
 bool smtpd_policy_has_users(const struct zcfg *cfg);
-/* The configured domain that covers dom (exact, or a parent with subdomains on). */
-const struct zcfg_domain *smtpd_policy_domain(const struct zcfg *cfg, const char *dom);
-/* "example.test, example.org" for refusal texts. */
-void smtpd_policy_domain_list(const struct zcfg *cfg, char *buf, size_t cap);
 
 #endif

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The smarthost's host name through zegel's own validating resolver
-# (firmware/core/resolver.c on the event loop, firmware/relay/hostaddr.c):
+# (firmware/dns/resolver.c on the event loop, firmware/relay/hostaddr.c):
 # swaks -> zegel run (`set relay smarthost NAME:PORT`, `set resolver`,
 # `set resolver-anchors`) -> a fake TLS smarthost (tests/e2e/relay/fakesmtp.py).
 #

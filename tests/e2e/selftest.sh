@@ -18,7 +18,7 @@ cp -r "$v" "$d/v" && mkdir -p "$d/firmware/core" "$d/tests/vectors" && mv "$d/v"
 if $PY -c 'import nacl' 2>/dev/null; then
 	check "selftest_vectors.h is what gen.sh makes from the vector files" \
 		bash -c 'cd "$1/tests/vectors/selftest" && ./gen.sh --header-only >/dev/null &&
-			cmp "$1/firmware/core/selftest_vectors.h" "$2/firmware/core/selftest_vectors.h"' _ "$d" "$TOP"
+			cmp "$1/firmware/app/selftest_vectors.h" "$2/firmware/app/selftest_vectors.h"' _ "$d" "$TOP"
 else
 	skip "selftest_vectors.h regeneration" "python3-nacl is not installed"
 fi

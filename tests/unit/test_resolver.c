@@ -1,4 +1,4 @@
-/* The resolver on the real event loop (firmware/core/resolver.h): lookups go
+/* The resolver on the real event loop (firmware/dns/resolver.h): lookups go
  * over real loopback UDP/TCP sockets to a fake recursive server that runs on
  * the same loop (127.0.0.1, a kernel-chosen port) and answers from the sessions recorded
  * from the signed e2e tree (tests/vectors/dns/tree, as test_dns_resolve.c).
@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "firmware/core/loop.h"
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "firmware/relay/hostaddr.h"
 #include "hal/clock.h"
 #include "tests/fuzz/dns_replay.h"

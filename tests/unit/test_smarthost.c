@@ -24,8 +24,9 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 
+#include "firmware/app/targets.h"
 #include "firmware/core/loop.h"
-#include "firmware/relay/relay.h"
+#include "firmware/spool/handoff.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
 #include "hal/entropy.h"
@@ -70,7 +71,7 @@ struct fake {
 
 static struct fake F;
 static bool got;
-static struct relay_result R;
+static struct handoff_result R;
 static char vecdir[512];
 
 static const char *
@@ -357,7 +358,7 @@ static const struct loop_listener_ops fake_lops = { f_accept, NULL };
 /* ------------------------------------------------------------ driver */
 
 static void
-on_done(void *arg, const struct relay_result *r)
+on_done(void *arg, const struct handoff_result *r)
 {
 	(void)arg;
 	R = *r;
@@ -427,7 +428,7 @@ static void
 relay_one(enum fmode mode, const char *cert, bool listen, const char *rcpts,
     unsigned nrcpt, const char *message, bool body_8bit)
 {
-	struct relay_msg m;
+	struct handoff_msg m;
 	void *handle = NULL;
 	FILE *f;
 	uint16_t port;
@@ -473,7 +474,7 @@ relay_one(enum fmode mode, const char *cert, bool listen, const char *rcpts,
 	m.body_8bit = body_8bit;
 	m.cfg = &cfg;
 
-	assert_ptr_equal(relay_target_for(&cfg), &relay_smarthost);
+	assert_ptr_equal(app_relay_target(&cfg), &relay_smarthost);
 	smarthost_set_timeout(1500);
 	assert_int_equal(relay_smarthost.start(&m, on_done, NULL, &handle), 0);
 	loop_timer_add(8000, on_deadline, NULL);
@@ -706,7 +707,7 @@ cancel_cb(void *arg)
 static void
 test_cancel(void **st)
 {
-	struct relay_msg m;
+	struct handoff_msg m;
 	void *handle = NULL;
 	FILE *f;
 	uint16_t port;
@@ -913,24 +914,24 @@ test_upstream_opportunistic_uses_tls(void **st)
 
 /* ------------------------------------------------------------ RCPT time */
 
-/* The session shape (relay.h open/rcpt/data): each RCPT gets the upstream's
+/* The session shape (handoff.h open/rcpt/data): each RCPT gets the upstream's
  * own verdict; the message follows after a pause (the LAN client's DATA). */
 static struct {
 	void *h;
 	int step;
 	const char *rcpts[3];
-	struct relay_result rv[3];
+	struct handoff_result rv[3];
 	int nrv;
 	uint32_t pause_ms;      /* before data() */
 	bool cancel_after_rcpts;
 	uint64_t t_open, t_first;
-	struct relay_msg env, msg;
+	struct handoff_msg env, msg;
 } SS;
 
 static void ss_next(void *arg);
 
 static void
-ss_rcpt_done(void *arg, const struct relay_result *r)
+ss_rcpt_done(void *arg, const struct handoff_result *r)
 {
 	(void)arg;
 	if (SS.nrv == 0)

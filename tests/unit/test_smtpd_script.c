@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "firmware/app/targets.h"
 #include "firmware/smtpd/conn.h"
 #include "hal/log.h"
 #include "tests/unit/smtpd_testcfg.h"
@@ -291,6 +292,7 @@ setup_all(void **state)
 	if (smtpd_testcfg_build(&cfgp, workdir) != 0)
 		return -1;
 	hal_log_set_level(HAL_LOG_ERR);
+	smtpd_set_target_picker(app_relay_target);
 	return 0;
 }
 
@@ -306,13 +308,13 @@ teardown_all(void **state)
 
 /* ------------------------------------------------------------ async relay */
 
-static relay_done_fn async_done;
+static handoff_done_fn async_done;
 static void *async_arg;
-static const struct relay_msg *async_msg;
+static const struct handoff_msg *async_msg;
 static int async_cancelled;
 
 static int
-async_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+async_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
 {
 	async_done = done;
 	async_arg = arg;
@@ -328,7 +330,7 @@ async_cancel(void *handle)
 	async_cancelled++;
 }
 
-static const struct relay_target_ops async_target = {
+static const struct handoff_target_ops async_target = {
 	.name = "fake-async", .start = async_start, .cancel = async_cancel };
 
 static void
@@ -350,7 +352,7 @@ test_async_relay(void **state)
 				  "RCPT TO:<bob@remote.example>\r\nDATA\r\n"
 				  "From: alice@example.test\r\n\r\nbody\r\n.\r\nNOOP\r\n";
 	struct hal_addr peer;
-	struct relay_result r;
+	struct handoff_result r;
 	char rep[4096], code[4];
 	size_t n = strlen(msg), k;
 	FILE *f;
@@ -377,7 +379,7 @@ test_async_relay(void **state)
 	f = fopen(async_msg->spool_path, "rb");
 	assert_non_null(f);
 	fclose(f);
-	relay_result_set(&r, 250, "2.0.0", "upstream said: 250 2.0.0 Ok: queued as XYZ");
+	handoff_result_set(&r, 250, "2.0.0", "upstream said: 250 2.0.0 Ok: queued as XYZ");
 	async_done(async_arg, &r);
 	drain();
 	k += smtpd_conn_input(&conn, (const uint8_t *)msg + k, n - k);
@@ -412,16 +414,16 @@ test_async_relay(void **state)
 static struct {
 	int opens, cancels, starts, datas;
 	int open_rc;
-	const struct relay_msg *env, *msg;
+	const struct handoff_msg *env, *msg;
 	char addr[300];
-	relay_done_fn done;
+	handoff_done_fn done;
 	void *arg;
 	char mail_from[300];
 	uint64_t size;
 } S;
 
 static int
-s_open(const struct relay_msg *env, void **handle)
+s_open(const struct handoff_msg *env, void **handle)
 {
 	if (S.open_rc < 0)
 		return S.open_rc;
@@ -434,14 +436,14 @@ s_open(const struct relay_msg *env, void **handle)
 }
 
 static int
-s_rcpt(void *h, const char *addr, relay_done_fn done, void *arg)
+s_rcpt(void *h, const char *addr, handoff_done_fn done, void *arg)
 {
 	assert_ptr_equal(h, &S);
 	assert_null(S.done); /* one at a time */
 	snprintf(S.addr, sizeof(S.addr), "%s", addr);
 	if (strncmp(addr, "sync", 4) == 0) {
-		struct relay_result r;
-		relay_result_set(&r, 250, "2.1.5", "Ok, answered at once");
+		struct handoff_result r;
+		handoff_result_set(&r, 250, "2.1.5", "Ok, answered at once");
 		done(arg, &r);
 		return 0;
 	}
@@ -451,7 +453,7 @@ s_rcpt(void *h, const char *addr, relay_done_fn done, void *arg)
 }
 
 static int
-s_data(void *h, const struct relay_msg *m, relay_done_fn done, void *arg)
+s_data(void *h, const struct handoff_msg *m, handoff_done_fn done, void *arg)
 {
 	assert_ptr_equal(h, &S);
 	S.datas++;
@@ -462,7 +464,7 @@ s_data(void *h, const struct relay_msg *m, relay_done_fn done, void *arg)
 }
 
 static int
-s_start(const struct relay_msg *m, relay_done_fn done, void *arg, void **handle)
+s_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
 {
 	S.starts++;
 	S.msg = m;
@@ -480,7 +482,7 @@ s_cancel(void *h)
 	S.done = NULL;
 }
 
-static const struct relay_target_ops s_target = {
+static const struct handoff_target_ops s_target = {
 	.name = "fake-session", .start = s_start, .cancel = s_cancel,
 	.open = s_open, .rcpt = s_rcpt, .data = s_data,
 };
@@ -488,12 +490,12 @@ static const struct relay_target_ops s_target = {
 static void
 s_answer(int code, const char *esc, const char *text)
 {
-	struct relay_result r;
-	relay_done_fn fn = S.done;
+	struct handoff_result r;
+	handoff_done_fn fn = S.done;
 
 	assert_non_null(fn);
 	S.done = NULL;
-	relay_result_set(&r, code, esc, text);
+	handoff_result_set(&r, code, esc, text);
 	fn(S.arg, &r);
 	drain();
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the selftest vectors (run once; the outputs are committed).
 # RSA and ECDSA material comes from openssl; the C header that embeds it in
-# the firmware is written to firmware/core/selftest_vectors.h.
+# the firmware is written to firmware/app/selftest_vectors.h.
 #   tests/vectors/selftest/gen.sh                new keys and signatures
 #   tests/vectors/selftest/gen.sh --header-only  check the committed files,
 #                                                rewrite only the header
@@ -90,6 +90,6 @@ for i, (sk, pk, m, sig) in enumerate(rfc8032):
         ", ".join("0x%02x" % x for x in bytes.fromhex(sig))))
 out.append("};")
 out += ["", "#endif", ""]
-open("../../../firmware/core/selftest_vectors.h", "w").write("\n".join(out))
+open("../../../firmware/app/selftest_vectors.h", "w").write("\n".join(out))
 PY
-echo "wrote firmware/core/selftest_vectors.h"
+echo "wrote firmware/app/selftest_vectors.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "dkim/dkim.h"
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
 #include "firmware/keys/keys.h"
 #include "hal/storage.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
 #include "firmware/relay/smarthost.h"
 
 static void

@@ -1,13 +1,13 @@
-/* DKIM signing for a session: every configured key of the domain in one pass (sign.h). */
+/* Sign a message for a domain with all its configured keys, in one pass (sign.h). */
 #include <stdio.h>
 #include <string.h>
 
-#include "firmware/smtpd/sign.h"
+#include "firmware/keys/sign.h"
 
 #include "firmware/keys/keys.h"
 
 int
-smtpd_sign_begin(struct smtpd_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
+keys_sign_begin(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
     const char **why)
 {
 	struct dkim_sig_params prm;
@@ -53,7 +53,7 @@ smtpd_sign_begin(struct smtpd_sign *sg, const struct zcfg *cfg, const struct zcf
 }
 
 int
-smtpd_sign_push(struct smtpd_sign *sg, const uint8_t *p, size_t n)
+keys_sign_push(struct keys_sign *sg, const uint8_t *p, size_t n)
 {
 	if (dkim_signer_push(&sg->signer, p, n) != n || dkim_signer_error(&sg->signer) < 0)
 		return sg->err = dkim_signer_error(&sg->signer) < 0 ? dkim_signer_error(&sg->signer) : -1;
@@ -61,7 +61,7 @@ smtpd_sign_push(struct smtpd_sign *sg, const uint8_t *p, size_t n)
 }
 
 int
-smtpd_sign_finish(struct smtpd_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
+keys_sign_finish(struct keys_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
     void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
     const char **why)
 {

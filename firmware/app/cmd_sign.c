@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #include "dkim/dkim.h"
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
 #include "firmware/keys/keys.h"
 #include "hal/clock.h"
 

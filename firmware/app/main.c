@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
 #include "zegel/board.h"
 
 struct command {

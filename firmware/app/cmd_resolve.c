@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
 #include "zegel/config.h"
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
 #include "firmware/dns/dns.h"
 #include "firmware/dns/transport.h"
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "hal/storage.h"
 #include "hal/clock.h"
 

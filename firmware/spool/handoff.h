@@ -1,9 +1,13 @@
 /*
- * firmware/relay/relay.h — relay targets: where a signed message goes next.
+ * firmware/spool/handoff.h — the hand-off contract between the SMTP server
+ * (firmware/smtpd, the producer) and the relay targets (firmware/relay: outbox,
+ * smarthost, direct; the consumers). Neither side owns it and neither side
+ * includes the other: the application (firmware/app) picks the target for
+ * the configuration and gives the server a function that returns it.
  *
  * Model. When a client ends DATA, the SMTP session (firmware/smtpd/conn.c)
  * has the message on the spool and the DKIM-Signature fields in memory. It
- * fills a struct relay_msg and calls the configured target's start(). The
+ * fills a struct handoff_msg and calls the configured target's start(). The
  * target delivers the message (outbox: one .eml file; smarthost: an SMTP
  * client over STARTTLS) and reports ONE result through done(). The session
  * turns that result into its final reply to DATA, so in sync mode the client
@@ -65,8 +69,8 @@
  *    upstream session politely (QUIT) and never sends the message; no
  *    callback follows.
  */
-#ifndef ZEGEL_RELAY_RELAY_H
-#define ZEGEL_RELAY_RELAY_H
+#ifndef ZEGEL_SPOOL_HANDOFF_H
+#define ZEGEL_SPOOL_HANDOFF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,10 +79,10 @@
 #include "hal/net.h"
 #include "zegel/cfg.h"
 
-#define RELAY_ID_MAX 16
+#define HANDOFF_ID_MAX 16
 
-struct relay_msg {
-	char id[RELAY_ID_MAX];      /* per-message log id, e.g. "4C2F1A0B3D" */
+struct handoff_msg {
+	char id[HANDOFF_ID_MAX];      /* per-message log id, e.g. "4C2F1A0B3D" */
 	const char *mail_from;      /* envelope sender without <>, "" for <> */
 	const char *rcpts;          /* nrcpt NUL-terminated addresses back to back */
 	unsigned nrcpt;
@@ -92,38 +96,32 @@ struct relay_msg {
 	const struct zcfg *cfg;     /* configuration the session started with */
 };
 
-struct relay_result {
+struct handoff_result {
 	int code;                   /* SMTP reply code for the client */
 	char esc[12];               /* "2.0.0" */
 	char text[240];             /* reason, one line, no CR/LF */
 };
 
-typedef void (*relay_done_fn)(void *arg, const struct relay_result *r);
+typedef void (*handoff_done_fn)(void *arg, const struct handoff_result *r);
 
-struct relay_target_ops {
+struct handoff_target_ops {
 	const char *name;           /* "outbox", "smarthost" — used as relay= */
-	int (*start)(const struct relay_msg *m, relay_done_fn done, void *arg,
+	int (*start)(const struct handoff_msg *m, handoff_done_fn done, void *arg,
 	    void **handle);
 	void (*cancel)(void *handle);
 	/* optional, see "RCPT-time verdicts" above */
-	int (*open)(const struct relay_msg *env, void **handle);
-	int (*rcpt)(void *handle, const char *addr, relay_done_fn done, void *arg);
-	int (*data)(void *handle, const struct relay_msg *m, relay_done_fn done, void *arg);
+	int (*open)(const struct handoff_msg *env, void **handle);
+	int (*rcpt)(void *handle, const char *addr, handoff_done_fn done, void *arg);
+	int (*data)(void *handle, const struct handoff_msg *m, handoff_done_fn done, void *arg);
 	/* optional: 0 if a message of size octets (0: not declared) can be
 	 * taken now, else -ENOSPC; asked at MAIL (452 4.3.1 to the client). */
 	int (*admit)(const struct zcfg *cfg, uint64_t size);
 };
 
-/* The target for cfg->relay.kind, or NULL if this build has none. */
-const struct relay_target_ops *relay_target_for(const struct zcfg *cfg);
-
-/* Local target: one .eml per message in cfg->relay.outbox (firmware/relay/outbox.c). */
-extern const struct relay_target_ops relay_outbox;
-
 /* Helper for targets: fill a result (text is truncated, CR/LF removed). */
-void relay_result_set(struct relay_result *r, int code, const char *esc, const char *text);
+void handoff_result_set(struct handoff_result *r, int code, const char *esc, const char *text);
 
 /* Iterate msg->rcpts: returns the next address after prev (NULL = first), NULL at end. */
-const char *relay_rcpt_next(const struct relay_msg *m, const char *prev);
+const char *handoff_rcpt_next(const struct handoff_msg *m, const char *prev);
 
 #endif

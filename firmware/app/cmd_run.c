@@ -19,13 +19,15 @@
 
 #include "firmware/config/config.h"
 #include "firmware/console/console.h"
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
+#include "firmware/app/targets.h"
 #include "firmware/core/loop.h"
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "firmware/keys/keys.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/spool/queue.h"
+#include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
 #include "hal/log.h"
 #include "hal/storage.h"
@@ -254,6 +256,7 @@ cmd_run(int argc, char **argv)
 	(void)resolver_init(); /* its context is allocated at the first lookup */
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
+	smtpd_set_target_picker(app_relay_target);
 	smtpd_server_start(zcfg_running());
 	apply_direct(zcfg_running());
 	config_on_commit(on_commit, NULL);

@@ -1,5 +1,5 @@
 /*
- * firmware/core/resolver.h — DNS for the daemon: zegel's validating stub
+ * firmware/dns/resolver.h — DNS for the daemon: zegel's validating stub
  * (firmware/dns/dns.h) driven by the main event loop (loop.h).
  *
  * Model. One validating context (struct dns_ctx, ~800 KB, allocated once, at

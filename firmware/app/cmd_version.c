@@ -1,7 +1,7 @@
 /* zegel version: version, board, libc, backends and the features built in. */
 #include <stdio.h>
 
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
 #include "hal/crypto.h"
 #include "hal/net.h"
 #include "zegel/board.h"

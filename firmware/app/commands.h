@@ -1,6 +1,6 @@
 /*
  * Subcommands of the one zegel binary: `zegel <command> [args]`. Each lives in
- * firmware/core/cmd_<name>.c and returns the process exit status.
+ * firmware/app/cmd_<name>.c and returns the process exit status.
  */
 #ifndef ZEGEL_CORE_COMMANDS_H
 #define ZEGEL_CORE_COMMANDS_H

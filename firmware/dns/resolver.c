@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "firmware/core/loop.h"
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "zegel/config.h"
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)

@@ -35,14 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/core/commands.h"
+#include "firmware/app/commands.h"
 #include "zegel/config.h"
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC) && IS_ENABLED(CONFIG_FEATURE_TLS)
 #include "firmware/console/console.h"
 #include "firmware/dns/dns.h"
 #include "firmware/dns/transport.h"
-#include "firmware/core/resolver.h"
+#include "firmware/dns/resolver.h"
 #include "hal/storage.h"
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/upstream.h"
@@ -185,7 +185,7 @@ attempt(const struct dc_out *o, const struct mxplan *p, const struct mxplan_host
 		.probe = true, .tls_mode = SMTPC_TLS_REQUIRED };
 	char ip[HAL_ADDR_STRLEN], peer[HAL_ADDR_STRLEN + MXPLAN_NAME_MAX + 16], err[200];
 	const struct tls_client_conf *cc = dane_tls_conf(err, sizeof(err));
-	const struct relay_result *res;
+	const struct handoff_result *res;
 	const struct smtpc_result *sr;
 	bool dane = h->tls == MXPLAN_DANE;
 	enum outcome out = OUT_FAILED;

@@ -1,0 +1,1 @@
+src-y += $(filter-out firmware/app/main.c,$(wildcard firmware/app/*.c))

@@ -1,0 +1,40 @@
+/*
+ * firmware/keys/sign.h — sign one message for a domain with every key
+ * configured for it (RSA and/or Ed25519) in one pass. Used by the SMTP
+ * session and by the queue's DSNs; beside the key store because it is the
+ * only place that turns a configured key into a signature.
+ *
+ *   keys_sign_begin(sg, cfg, dom)    after the header block: keys for dom
+ *   keys_sign_push(sg, p, n)         header block, blank line, body lines
+ *   keys_sign_finish(sg, now, out, cap, &len, logcb, arg)
+ *                                    "DKIM-Signature: ..." fields to prepend;
+ *                                    logcb(arg, d, s, a) once per signature
+ */
+#ifndef ZEGEL_KEYS_SIGN_H
+#define ZEGEL_KEYS_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dkim/dkim.h"
+#include "zegel/cfg.h"
+
+struct keys_sign {
+	unsigned nsig;
+	int err;
+	const char *sel[DKIM_MAX_SIGS];
+	const char *alg[DKIM_MAX_SIGS];
+	const char *domain;
+	struct dkim_signer signer;
+	uint8_t hdrbuf[CONFIG_DKIM_MAX_HEADER_BYTES];
+};
+
+/* 0, or a negative error with a reason in why (no key, bad key). */
+int keys_sign_begin(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
+    const char **why);
+int keys_sign_push(struct keys_sign *sg, const uint8_t *p, size_t n);
+int keys_sign_finish(struct keys_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
+    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+    const char **why);
+
+#endif

@@ -1,0 +1,13 @@
+/*
+ * firmware/relay/outbox.h — the local `outbox` target: one signed .eml per
+ * message in cfg->relay.outbox, written atomically (handoff.h contract,
+ * synchronous: done() runs inside start()).
+ */
+#ifndef ZEGEL_RELAY_OUTBOX_H
+#define ZEGEL_RELAY_OUTBOX_H
+
+#include "firmware/spool/handoff.h"
+
+extern const struct handoff_target_ops relay_outbox;
+
+#endif
