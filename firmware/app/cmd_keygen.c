@@ -90,7 +90,7 @@ cmd_keygen(int argc, char **argv)
 		fprintf(stderr, "zegel keygen: path too long\n");
 		return 2;
 	}
-	if (hal_storage()->exists(keypath) == 1) {
+	if (hal_storage_exists(keypath) == 1) {
 		fprintf(stderr, "zegel keygen: %s exists; not overwriting it\n", keypath);
 		return 1;
 	}

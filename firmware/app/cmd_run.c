@@ -56,7 +56,7 @@ generate_missing_keys(const struct zcfg *cfg)
 		enum hal_key_type t;
 		int rc;
 
-		if (!k->used || !k->file[0] || hal_storage()->exists(k->file) == 1)
+		if (!k->used || !k->file[0] || hal_storage_exists(k->file) == 1)
 			continue;
 		t = (strstr(k->selector, "ed25519") || strstr(k->file, "ed25519") ||
 			k->alg == ZCFG_KEY_ED25519)
@@ -68,7 +68,7 @@ generate_missing_keys(const struct zcfg *cfg)
 
 			if (slash) {
 				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - k->file), k->file);
-				hal_storage()->mkdirs(dir, 0700);
+				hal_storage_mkdirs(dir, 0700);
 			}
 		}
 		rc = keys_generate_file(k->file, t, t == HAL_KEY_RSA ? 2048 : 0, NULL);
@@ -108,7 +108,7 @@ apply_direct(const struct zcfg *cfg)
 	char dir[ZCFG_PATH_MAX + 16], err[200];
 
 	snprintf(dir, sizeof(dir), "%s/queue", cfg->data_dir);
-	if (cfg->relay.kind != ZCFG_RELAY_DIRECT && hal_storage()->exists(dir) != 1)
+	if (cfg->relay.kind != ZCFG_RELAY_DIRECT && hal_storage_exists(dir) != 1)
 		return;
 	if (direct_start(cfg, err, sizeof(err)) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "queue in %s not started: %s", dir, err);
@@ -227,7 +227,7 @@ cmd_run(int argc, char **argv)
 	config_init();
 	if (conf == NULL) {
 		snprintf(path, sizeof(path), "%s/zegel.conf", zcfg_running()->data_dir);
-		if (hal_storage()->exists(path) == 1)
+		if (hal_storage_exists(path) == 1)
 			conf = path;
 	}
 	if (conf != NULL) {

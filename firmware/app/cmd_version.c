@@ -27,7 +27,7 @@ cmd_version(int argc, char **argv)
 	printf("zegel %s (%s)\n", ZEGEL_VERSION, ZEGEL_GIT_REV);
 	printf("board: %s (%s, %s)\n", board.name, CONFIG_ARCH_NAME, CONFIG_LIBC_NAME);
 	printf("crypto: %s\n", hal_crypto()->name);
-	printf("net: %s\n", hal_net() ? hal_net()->name : "none");
+	printf("net: %s\n", hal_net() ? hal_net_name() : "none");
 	printf("features:");
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
 		if (features[i].on)

@@ -312,7 +312,7 @@ remove_temp(void *arg, const char *name)
 	if (strncmp(name, t->prefix, t->plen) != 0)
 		return 0;
 	snprintf(p, sizeof(p), "%s/%s", t->dir, name);
-	if (hal_storage()->remove(p) == 0)
+	if (hal_storage_remove(p) == 0)
 		t->removed++;
 	return 0;
 }
@@ -461,7 +461,7 @@ config_save(const char *path, char *err, size_t errcap)
 	if (slash != NULL && slash != path && (size_t)(slash - path) < sizeof(dir)) {
 		memcpy(dir, path, (size_t)(slash - path));
 		dir[slash - path] = 0;
-		hal_storage()->mkdirs(dir, 0700);
+		hal_storage_mkdirs(dir, 0700);
 	}
 	rc = hal_storage_put(path, k.buf, k.len, 0600);
 	wipe(k.buf, k.cap);

@@ -123,7 +123,7 @@ cmd_show_version(struct console *c, int argc, char **argv, const char *line)
 	console_printf(c, "zegel %s (%s)", ZEGEL_VERSION, ZEGEL_GIT_REV);
 	console_printf(c, "board: %s (%s, %s)", board.name, CONFIG_ARCH_NAME, CONFIG_LIBC_NAME);
 	console_printf(c, "crypto: %s", hal_crypto()->name);
-	console_printf(c, "net: %s", hal_net() ? hal_net()->name : "none");
+	console_printf(c, "net: %s", hal_net() ? hal_net_name() : "none");
 	return 0;
 }
 

@@ -76,12 +76,12 @@ slot_get(int h)
 int
 loop_listen(const struct hal_addr *a, const struct loop_listener_ops *ops, void *arg)
 {
-	int fd = hal_net()->listen_tcp(a, 64), h;
+	int fd = hal_net_listen_tcp(a, 64), h;
 
 	if (fd < 0)
 		return fd;
 	if ((h = slot_new(SLOT_LISTEN, fd)) < 0) {
-		hal_net()->close(fd);
+		hal_net_close(fd);
 		return h;
 	}
 	slots[h].lops = ops;
@@ -92,12 +92,12 @@ loop_listen(const struct hal_addr *a, const struct loop_listener_ops *ops, void 
 int
 loop_connect(const struct hal_addr *a, const struct loop_stream_ops *ops, void *arg)
 {
-	int fd = hal_net()->connect_tcp(a), h;
+	int fd = hal_net_connect_tcp(a), h;
 
 	if (fd < 0)
 		return fd;
 	if ((h = slot_new(SLOT_STREAM, fd)) < 0) {
-		hal_net()->close(fd);
+		hal_net_close(fd);
 		return h;
 	}
 	slots[h].ops = ops;
@@ -125,7 +125,7 @@ loop_reject(int h, const char *line)
 	if (s == NULL)
 		return;
 	if (s->kind == SLOT_STREAM && line)
-		(void)hal_net()->send(s->fd, line, strlen(line));
+		(void)hal_net_send(s->fd, line, strlen(line));
 	s->closing = true;
 }
 
@@ -138,7 +138,7 @@ loop_close(int h)
 		return;
 	if (s->kind == SLOT_LISTEN) {
 		/* at once, so a reload can bind the same address again */
-		hal_net()->close(s->fd);
+		hal_net_close(s->fd);
 		s->kind = SLOT_FREE;
 		return;
 	}
@@ -163,7 +163,7 @@ loop_local_addr(int h, struct hal_addr *a)
 
 	if (s == NULL)
 		return -EBADF;
-	return hal_net()->local_addr(s->fd, a);
+	return hal_net_local_addr(s->fd, a);
 }
 
 int
@@ -201,7 +201,7 @@ do_accept(struct slot *l)
 {
 	for (int k = 0; k < 16 && !l->closing; k++) {
 		struct hal_addr peer;
-		int fd = hal_net()->accept(l->fd, &peer), h;
+		int fd = hal_net_accept(l->fd, &peer), h;
 
 		if (fd < 0)
 			return;
@@ -209,8 +209,8 @@ do_accept(struct slot *l)
 			const char *msg = l->lops->full_reply ? l->lops->full_reply(l->arg) : NULL;
 
 			if (msg)
-				(void)hal_net()->send(fd, msg, strlen(msg));
-			hal_net()->close(fd);
+				(void)hal_net_send(fd, msg, strlen(msg));
+			hal_net_close(fd);
 			hal_log(HAL_LOG_WARN, "loop", "connection table full, refused a client");
 			continue;
 		}
@@ -224,7 +224,7 @@ static void
 do_stream(struct slot *s, unsigned rev)
 {
 	if (s->connecting) {
-		int rc = hal_net()->connect_result(s->fd);
+		int rc = hal_net_connect_result(s->fd);
 
 		if (rc == -EINPROGRESS)
 			return;
@@ -238,7 +238,7 @@ do_stream(struct slot *s, unsigned rev)
 		size_t n = s->ops->tx_data(s->arg, &p);
 
 		if (n > 0) {
-			ssize_t k = hal_net()->send(s->fd, p, n);
+			ssize_t k = hal_net_send(s->fd, p, n);
 
 			if (k > 0) {
 				s->last_ms = now_ms;
@@ -262,7 +262,7 @@ do_stream(struct slot *s, unsigned rev)
 		}
 		if (n > IO_CHUNK)
 			n = IO_CHUNK;
-		ssize_t k = hal_net()->recv(s->fd, p, n);
+		ssize_t k = hal_net_recv(s->fd, p, n);
 
 		if (k >= 0) {
 			s->last_ms = now_ms;
@@ -301,7 +301,7 @@ reap(void)
 	for (int i = 0; i < NSLOTS; i++)
 		if (slots[i].kind != SLOT_FREE && slots[i].closing) {
 			if (slots[i].kind != SLOT_FD)
-				hal_net()->close(slots[i].fd);
+				hal_net_close(slots[i].fd);
 			slots[i].kind = SLOT_FREE;
 		}
 }
@@ -341,7 +341,7 @@ loop_run(void)
 			pfd[np] = (struct hal_pollfd){ ev ? s->fd : -1, ev, 0 };
 			map[np++] = i;
 		}
-		rc = hal_net()->poll(pfd, np, next_timeout());
+		rc = hal_net_poll(pfd, np, next_timeout());
 		if (rc < 0 && rc != -EINTR)
 			return rc;
 		now_ms = hal_clock_mono_ms();

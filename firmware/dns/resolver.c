@@ -91,7 +91,7 @@ io_close(void)
 	if (udp_h >= 0)
 		loop_close(udp_h);
 	if (udp_fd >= 0)
-		hal_net()->close(udp_fd);
+		hal_net_close(udp_fd);
 	udp_h = udp_fd = -1;
 	if (tcp_h >= 0)
 		loop_close(tcp_h);
@@ -128,7 +128,7 @@ on_udp(void *arg, int fd, unsigned revents)
 		return;
 	for (int k = 0; k < 8; k++) {
 		struct hal_addr from;
-		ssize_t r = hal_net()->recvfrom(fd, R->udp_buf, sizeof(R->udp_buf), &from);
+		ssize_t r = hal_net_recvfrom(fd, R->udp_buf, sizeof(R->udp_buf), &from);
 
 		if (r == -EAGAIN || r == -EINTR)
 			return;

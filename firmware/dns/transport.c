@@ -181,7 +181,7 @@ wait_fd(int fd, unsigned ev, uint64_t end)
 		int64_t left = (int64_t)(end - hal_clock_mono_ms());
 		if (left <= 0)
 			return 0;
-		int r = hal_net()->poll(&pf, 1, (int)left);
+		int r = hal_net_poll(&pf, 1, (int)left);
 		if (r == -EINTR)
 			continue;
 		if (r <= 0)

@@ -24,7 +24,7 @@ verdict(struct upstream *u, int code, const char *esc, const char *fmt, ...)
 	handoff_result_set(&u->res, code, esc, text);
 	u->finished = true;
 	if (u->spool_open) {
-		hal_storage()->close(&u->spool);
+		hal_storage_close(&u->spool);
 		u->spool_open = false;
 	}
 }
@@ -45,7 +45,7 @@ upstream_init(struct upstream *u, const struct smtpc_params *params,
 	u->prefix_len = prefix_len;
 	u->probe = probe;
 	if (spool_path != NULL) {
-		if ((rc = hal_storage()->open_read(&u->spool, spool_path)) < 0)
+		if ((rc = hal_storage_open_read(&u->spool, spool_path)) < 0)
 			return rc;
 		u->spool_open = true;
 	}
@@ -87,7 +87,7 @@ void
 upstream_free(struct upstream *u)
 {
 	if (u->spool_open)
-		hal_storage()->close(&u->spool);
+		hal_storage_close(&u->spool);
 	tls_client_free(&u->tls);
 	smtpc_free(&u->smtp);
 	memset(u, 0, sizeof(*u));
@@ -273,7 +273,7 @@ upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefix_le
 	u->prefix_off = 0;
 	u->boff = u->blen = 0;
 	u->spool_eof = false;
-	if ((rc = hal_storage()->open_read(&u->spool, spool_path)) < 0)
+	if ((rc = hal_storage_open_read(&u->spool, spool_path)) < 0)
 		return rc;
 	u->spool_open = true;
 	return 0;

@@ -135,9 +135,9 @@ msg_cleanup(struct smtpd_conn *c)
 	struct smtpd_msg *m = &c->msg;
 
 	if (m->spool_open && !m->spool_committed)
-		hal_storage()->abort(&m->spool);
+		hal_storage_abort(&m->spool);
 	if (m->spool_committed)
-		hal_storage()->remove(m->spool_path);
+		hal_storage_remove(m->spool_path);
 	m->spool_open = m->spool_committed = false;
 	m->relay_pending = false;
 	m->relay_handle = NULL;
@@ -235,9 +235,9 @@ msg_begin(struct smtpd_conn *c)
 	else
 		make_id(m->id);
 	snprintf(dir, sizeof(dir), "%s/spool", data_dir(c->cfg));
-	hal_storage()->mkdirs(dir, 0700);
+	hal_storage_mkdirs(dir, 0700);
 	snprintf(m->spool_path, sizeof(m->spool_path), "%s/%s", dir, m->id);
-	if ((rc = hal_storage()->open_write(&m->spool, m->spool_path, 0600)) < 0) {
+	if ((rc = hal_storage_open_write(&m->spool, m->spool_path, 0600)) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot create spool file %s: %s", m->id,
 		    m->spool_path, strerror(-rc));
 		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
@@ -420,9 +420,9 @@ msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
 	m->size += n;
 	if (m->code)
 		return;             /* refused already: read to the end only */
-	if (m->spool_open && (rc = hal_storage()->write(&m->spool, l, n)) < 0) {
+	if (m->spool_open && (rc = hal_storage_write(&m->spool, l, n)) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: spool write failed: %s", m->id, strerror(-rc));
-		hal_storage()->abort(&m->spool);
+		hal_storage_abort(&m->spool);
 		m->spool_open = false;
 		refuse(m, 452, "4.3.1", "Insufficient system storage");
 		return;
@@ -515,7 +515,7 @@ msg_end(struct smtpd_conn *c)
 			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later", why);
 	}
 	if (!m->code && m->spool_open) {
-		if ((rc = hal_storage()->commit(&m->spool, m->spool_path)) < 0) {
+		if ((rc = hal_storage_commit(&m->spool, m->spool_path)) < 0) {
 			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 			m->spool_open = false;
 		} else

@@ -624,7 +624,7 @@ scan_fn(void *arg, const char *name)
 	if (strstr(name, ".tmp.") != NULL) {
 		if (sc->pass == 0) {
 			hal_log(HAL_LOG_INFO, MOD, "removing leftover temporary file %s", name);
-			hal_storage()->remove(path);
+			hal_storage_remove(path);
 		}
 		return 0;
 	}
@@ -643,7 +643,7 @@ scan_fn(void *arg, const char *name)
 			return 0;
 		}
 		if (path_of(path, sizeof(path), id, "msg") != 0 ||
-		    hal_storage()->exists(path) != 1) {
+		    hal_storage_exists(path) != 1) {
 			hal_log(HAL_LOG_ERR, MOD, "%s: message file missing, entry skipped", id);
 			sc->bad++;
 			return 0;
@@ -675,12 +675,12 @@ scan_fn(void *arg, const char *name)
 			if (find_ent(id) >= 0)
 				return 0;
 			if (path_of(path, sizeof(path), id, "st") == 0 &&
-			    hal_storage()->exists(path) == 1)
+			    hal_storage_exists(path) == 1)
 				return 0;   /* damaged record: keep its message */
 		}
 		hal_log(HAL_LOG_WARN, MOD, "removing %s: its commit never completed", name);
 		snprintf(path, sizeof(path), "%s/%s", qdir, name);
-		hal_storage()->remove(path);
+		hal_storage_remove(path);
 	}
 	return 0;
 }
@@ -818,7 +818,7 @@ queue_admit(uint64_t size)
 	if (lim.max_bytes && (size > lim.max_bytes || nbytes > lim.max_bytes - size))
 		return -ENOSPC;
 	if (hal_storage()->free_bytes != NULL &&
-	    hal_storage()->free_bytes(qdir, &avail) == 0 &&
+	    hal_storage_free_bytes(qdir, &avail) == 0 &&
 	    (avail < size || avail - size < lim.min_free))
 		return -ENOSPC;
 	return 0;
@@ -879,9 +879,9 @@ new_id(char id[QUEUE_ID_MAX])
 		}
 		id[10] = 0;
 		if (find_ent(id) >= 0 || path_of(path, sizeof(path), id, "msg") != 0 ||
-		    hal_storage()->exists(path) != 0)
+		    hal_storage_exists(path) != 0)
 			continue;
-		if (path_of(path, sizeof(path), id, "st") == 0 && hal_storage()->exists(path) == 0)
+		if (path_of(path, sizeof(path), id, "st") == 0 && hal_storage_exists(path) == 0)
 			return 0;
 	}
 	return -EEXIST;
@@ -1024,7 +1024,7 @@ dsn_sink(void *arg, const void *p, size_t n)
 {
 	void **a = arg;
 
-	return hal_storage()->write(a[1], p, n);
+	return hal_storage_write(a[1], p, n);
 }
 
 static int
@@ -1300,7 +1300,7 @@ queue_job_open(const struct queue_job *j, struct hal_file *f)
 
 	if (path_of(path, sizeof(path), j->id, "msg") != 0)
 		return -ENAMETOOLONG;
-	return hal_storage()->open_read(f, path);
+	return hal_storage_open_read(f, path);
 }
 
 int

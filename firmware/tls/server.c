@@ -76,13 +76,13 @@ generate(const char *cert_path, const char *key_path, const char *hostname, char
 		if (slash) {
 			char dir[HAL_PATH_MAX];
 			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - key_path), key_path);
-			hal_storage()->mkdirs(dir, 0700);
+			hal_storage_mkdirs(dir, 0700);
 		}
 		slash = strrchr(cert_path, '/');
 		if (slash) {
 			char dir[HAL_PATH_MAX];
 			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - cert_path), cert_path);
-			hal_storage()->mkdirs(dir, 0755);
+			hal_storage_mkdirs(dir, 0755);
 		}
 	}
 	if ((rc = hal_storage_put(key_path, pem, strlen((char *)pem), 0600)) < 0) {
@@ -145,7 +145,7 @@ tls_server_setup(const char *cert_path, const char *key_path, const char *hostna
 	int rc;
 
 	err[0] = '\0';
-	if (hal_storage()->exists(cert_path) != 1 || hal_storage()->exists(key_path) != 1) {
+	if (hal_storage_exists(cert_path) != 1 || hal_storage_exists(key_path) != 1) {
 		if ((rc = generate(cert_path, key_path, hostname, err, errcap)) < 0)
 			return rc;
 	}

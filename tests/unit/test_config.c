@@ -443,7 +443,7 @@ test_clean_temps(void **state)
 	for (int i = 0; names[i]; i++) {
 		char p[300];
 		snprintf(p, sizeof(p), "%s/%s", tmp, names[i]);
-		assert_int_equal(hal_storage()->exists(p), strstr(names[i], ".tmp.") &&
+		assert_int_equal(hal_storage_exists(p), strstr(names[i], ".tmp.") &&
 		    strncmp(names[i], "zegel.conf.", 11) == 0 ? 0 : 1);
 	}
 	assert_int_equal(config_clean_temps(path), 0);

@@ -74,7 +74,7 @@ wait_for(int fd, unsigned events)
 	int r;
 
 	do
-		r = hal_net()->poll(&p, 1, 2000);
+		r = hal_net_poll(&p, 1, 2000);
 	while (r == -EINTR);
 	assert_true(r >= 0);
 	return r == 0 ? 0 : p.revents;

@@ -219,7 +219,7 @@ seen_fn(void *arg, const char *name)
 		s->mask |= 8;
 	if (s->remove_b && strcmp(name, "b") == 0) {
 		snprintf(path, sizeof(path), "%s/b", dir);
-		assert_int_equal(hal_storage()->remove(path), 0);
+		assert_int_equal(hal_storage_remove(path), 0);
 	}
 	return 0;
 }

@@ -216,8 +216,8 @@ test_grouping(void **state)
 	char buf[512];
 	ssize_t r;
 	assert_int_equal(queue_job_open(&j1, &f), 0);
-	r = hal_storage()->read(&f, buf, sizeof(buf));
-	hal_storage()->close(&f);
+	r = hal_storage_read(&f, buf, sizeof(buf));
+	hal_storage_close(&f);
 	assert_int_equal(r, (ssize_t)strlen(PREFIX BODY));
 	/* all sent: entry removed */
 	assert_int_equal(queue_job_result(&j1, 0, 250, "2.0.0", "ok", T0 + 1), 0);

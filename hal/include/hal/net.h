@@ -59,4 +59,19 @@ const struct hal_net_ops *hal_net(void);
 void hal_net_set(const struct hal_net_ops *ops);
 extern const struct hal_net_ops hal_net_posix;
 
+/* Callers use these wrappers, never hal_net()->op directly. */
+static inline const char *hal_net_name(void) { return hal_net()->name; }
+static inline int hal_net_listen_tcp(const struct hal_addr *a, int backlog) { return hal_net()->listen_tcp(a, backlog); }
+static inline int hal_net_accept(int lfd, struct hal_addr *peer) { return hal_net()->accept(lfd, peer); }
+static inline int hal_net_connect_tcp(const struct hal_addr *a) { return hal_net()->connect_tcp(a); }
+static inline int hal_net_connect_result(int fd) { return hal_net()->connect_result(fd); }
+static inline int hal_net_udp_open(int family) { return hal_net()->udp_open(family); }
+static inline ssize_t hal_net_sendto(int fd, const void *p, size_t n, const struct hal_addr *to) { return hal_net()->sendto(fd, p, n, to); }
+static inline ssize_t hal_net_recvfrom(int fd, void *p, size_t n, struct hal_addr *from) { return hal_net()->recvfrom(fd, p, n, from); }
+static inline ssize_t hal_net_recv(int fd, void *p, size_t n) { return hal_net()->recv(fd, p, n); }
+static inline ssize_t hal_net_send(int fd, const void *p, size_t n) { return hal_net()->send(fd, p, n); }
+static inline int hal_net_local_addr(int fd, struct hal_addr *a) { return hal_net()->local_addr(fd, a); }
+static inline int hal_net_close(int fd) { return hal_net()->close(fd); }
+static inline int hal_net_poll(struct hal_pollfd *fds, size_t n, int timeout_ms) { return hal_net()->poll(fds, n, timeout_ms); }
+
 #endif

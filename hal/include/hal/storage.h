@@ -57,6 +57,89 @@ const struct hal_storage_ops *hal_storage(void);
 void hal_storage_set(const struct hal_storage_ops *ops);
 extern const struct hal_storage_ops hal_storage_posix;
 
+/* Callers use these wrappers, never hal_storage()->op directly (an optional
+ * op a backend leaves NULL answers -ENOTSUP). */
+#define HAL_STORAGE_CALL(op, ...) \
+	(hal_storage()->op ? hal_storage()->op(__VA_ARGS__) : -ENOTSUP)
+
+static inline int
+hal_storage_open_write(struct hal_file *f, const char *final_path, unsigned mode)
+{
+	return HAL_STORAGE_CALL(open_write, f, final_path, mode);
+}
+
+static inline int
+hal_storage_write(struct hal_file *f, const void *p, size_t n)
+{
+	return HAL_STORAGE_CALL(write, f, p, n);
+}
+
+static inline int
+hal_storage_commit(struct hal_file *f, const char *final_path)
+{
+	return HAL_STORAGE_CALL(commit, f, final_path);
+}
+
+static inline void
+hal_storage_abort(struct hal_file *f)
+{
+	hal_storage()->abort(f);
+}
+
+static inline int
+hal_storage_open_read(struct hal_file *f, const char *path)
+{
+	return HAL_STORAGE_CALL(open_read, f, path);
+}
+
+static inline ssize_t
+hal_storage_read(struct hal_file *f, void *p, size_t n)
+{
+	return HAL_STORAGE_CALL(read, f, p, n);
+}
+
+static inline void
+hal_storage_close(struct hal_file *f)
+{
+	hal_storage()->close(f);
+}
+
+static inline int
+hal_storage_remove(const char *path)
+{
+	return HAL_STORAGE_CALL(remove, path);
+}
+
+static inline int
+hal_storage_mkdirs(const char *path, unsigned mode)
+{
+	return HAL_STORAGE_CALL(mkdirs, path, mode);
+}
+
+static inline int
+hal_storage_exists(const char *path)
+{
+	return HAL_STORAGE_CALL(exists, path);
+}
+
+static inline int
+hal_storage_free_bytes(const char *path, uint64_t *out)
+{
+	return HAL_STORAGE_CALL(free_bytes, path, out);
+}
+
+static inline int
+hal_storage_list(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
+{
+	return HAL_STORAGE_CALL(list, dir, fn, arg);
+}
+
+static inline int
+hal_storage_sync_dir(const char *dir)
+{
+	return HAL_STORAGE_CALL(sync_dir, dir);
+}
+
 /* Whole-file helpers over the ops. */
 int hal_storage_put(const char *path, const void *p, size_t n, unsigned mode);
 /* Reads at most cap bytes; -EFBIG if the file is larger. */
