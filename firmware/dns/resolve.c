@@ -36,12 +36,6 @@ enum vres { V_SECURE, V_INSECURE, V_BOGUS, V_NOSIG, V_EMPTY };
 #define MAX_DENIAL_RRSETS 16
 #define MAX_CNAME_HOPS 8
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 const char *
 dns_status_str(enum dns_status s)
 {
@@ -539,7 +533,7 @@ zone_keys(struct dns_ctx *ctx, struct dns_zone *z, const struct tpoint *tp, unsi
 		uint16_t kl = keys.rr[i]->rdlen;
 		bool trusted = false;
 
-		if (kl < 5 || !(get16(k) & DNS_KEY_ZONE) || (get16(k) & DNS_KEY_REVOKE) ||
+		if (kl < 5 || !(dns_get16(k) & DNS_KEY_ZONE) || (dns_get16(k) & DNS_KEY_REVOKE) ||
 		    !dns_alg_supported(k[3]))
 			continue;
 		for (unsigned t = 0; t < ntp && !trusted; t++) {
@@ -587,8 +581,8 @@ zone_keys(struct dns_ctx *ctx, struct dns_zone *z, const struct tpoint *tp, unsi
 			z->nkeys = 0;
 			for (unsigned j = 0; j < keys.n && z->nkeys < 32; j++) {
 				const struct dns_rr *kr = keys.rr[j];
-				if (kr->rdlen < 5 || !(get16(kr->rdata) & DNS_KEY_ZONE) ||
-				    (get16(kr->rdata) & DNS_KEY_REVOKE) ||
+				if (kr->rdlen < 5 || !(dns_get16(kr->rdata) & DNS_KEY_ZONE) ||
+				    (dns_get16(kr->rdata) & DNS_KEY_REVOKE) ||
 				    used + kr->rdlen > sizeof(z->keys))
 					continue;
 				memcpy(z->keys + used, kr->rdata, kr->rdlen);
