@@ -664,9 +664,282 @@ rcpt_reply_stepwise(struct smtpc *c)
 }
 
 static void
-on_reply(struct smtpc *c)
+reply_greeting(struct smtpc *c)
+{
+	int cls = c->reply_code / 100;
+
+	if (cls != 2) {
+		fail_session(c, SMTPC_E_GREETING, "4.3.2", "upstream refused the session");
+		return;
+	}
+	memset(&c->ext, 0, sizeof(c->ext));
+	(void)emit(c, "EHLO %s\r\n", c->p->helo);
+	enter_state(c, SMTPC_S_EHLO);
+}
+
+static void
+reply_ehlo(struct smtpc *c)
+{
+	int cls = c->reply_code / 100;
+
+	if (cls != 2) {
+		fail_session(c, SMTPC_E_EHLO, "4.5.0", "upstream refused EHLO");
+		return;
+	}
+	if (c->tls) { /* implicit TLS: no STARTTLS step */
+		after_ehlo_tls(c);
+		return;
+	}
+	if (!c->ext.starttls) {
+		c->reply_code = 0;
+		if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC) {
+			go_plaintext(c, "upstream does not offer STARTTLS; relay "
+			    "credentials are not sent in plaintext");
+			return;
+		}
+		fail_session(c, SMTPC_E_NO_STARTTLS, "4.7.4",
+		    "upstream does not offer STARTTLS; not sending in plaintext");
+		return;
+	}
+	(void)emit(c, "STARTTLS\r\n");
+	enter_state(c, SMTPC_S_STARTTLS);
+}
+
+static void
+reply_starttls(struct smtpc *c)
 {
 	int code = c->reply_code, cls = code / 100;
+
+	if (code != 220) {
+		if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC && cls != 2) {
+			/* RFC 3207 4: the client decides whether to go on */
+			go_plaintext(c, "upstream refused STARTTLS; relay credentials "
+			    "are not sent in plaintext");
+			return;
+		}
+		fail_session(c, SMTPC_E_STARTTLS, "4.7.4",
+		    "upstream refused STARTTLS; not sending in plaintext");
+		return;
+	}
+	enter_state(c, SMTPC_S_TLS);
+	c->ev = SMTPC_EV_NEED_TLS;
+}
+
+static void
+reply_ehlo_tls(struct smtpc *c)
+{
+	int cls = c->reply_code / 100;
+
+	if (cls != 2) {
+		fail_session(c, SMTPC_E_EHLO, "4.5.0", "upstream refused EHLO after STARTTLS");
+		return;
+	}
+	after_ehlo_tls(c);
+}
+
+static void
+reply_auth_login_user(struct smtpc *c)
+{
+	int code = c->reply_code;
+
+	if (code != 334) {
+		fail_session(c, SMTPC_E_AUTH, "4.7.8", "upstream refused AUTH LOGIN");
+		return;
+	}
+	(void)emit_secret(c, "", (const uint8_t *)c->p->username, strlen(c->p->username));
+	enter_state(c, SMTPC_S_AUTH_LOGIN_PASS);
+}
+
+static void
+reply_auth_login_pass(struct smtpc *c)
+{
+	int code = c->reply_code;
+
+	if (code != 334) {
+		fail_session(c, SMTPC_E_AUTH, "4.7.8", "upstream refused the relay user name");
+		return;
+	}
+	(void)emit_secret(c, "", (const uint8_t *)(c->p->password ? c->p->password : ""),
+	    c->p->password ? strlen(c->p->password) : 0);
+	enter_state(c, SMTPC_S_AUTH);
+}
+
+static void
+reply_auth(struct smtpc *c)
+{
+	int cls = c->reply_code / 100;
+
+	if (cls != 2) {
+		fail_session(c, SMTPC_E_AUTH, "4.7.8",
+		    "upstream refused zegel's relay credentials");
+		return;
+	}
+	start_mail(c);
+}
+
+static void
+reply_mail(struct smtpc *c)
+{
+	int cls = c->reply_code / 100;
+
+	if (cls != 2) {
+		record_message(c, SMTPC_E_MAIL, "5.1.7", "upstream refused the sender");
+		c->mail_failed = true;
+		if (c->rcpt_sent == 0) {
+			fail_recorded(c);
+			return;
+		}
+	} else if (c->p->stepwise) {
+		enter_state(c, SMTPC_S_ENVELOPE);
+		if (c->pend_set)
+			send_pending(c);
+		return;
+	} else if (!c->ext.pipelining) {
+		if (c->p->nrcpt == 0 || !send_next_rcpt(c)) {
+			fail_unexpected(c, SMTPC_E_STATE, "internal: no recipient to send");
+			return;
+		}
+	}
+	enter_state(c, SMTPC_S_RCPT);
+}
+
+static void
+reply_rcpt(struct smtpc *c)
+{
+	int code = c->reply_code, cls = code / 100;
+	const char *addr = c->p->rcpts;
+	unsigned i;
+
+	if (c->p->stepwise) {
+		rcpt_reply_stepwise(c);
+		return;
+	}
+	if (c->rcpt_replied >= c->rcpt_sent) {
+		fail_unexpected(c, SMTPC_E_UNEXPECTED,
+		    "upstream replied before our command was sent");
+		return;
+	}
+	for (i = 0; i < c->rcpt_replied; i++)
+		addr = rcpt_after(c, addr);
+	i = c->rcpt_replied++;
+	if (cls == 2) {
+		c->rcpt_ok++;
+	} else if (!c->mail_failed) {
+		char what[300];
+		struct smtpc_result *slot = rcpt_slot(c, i);
+		if (slot != NULL) {
+			zegel_strf(what, sizeof(what), "upstream refused <%s>", addr);
+			record_into(c, slot, SMTPC_E_RCPT, "5.1.0", what);
+		}
+		if (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500)) {
+			zegel_strf(what, sizeof(what), "upstream refused <%s>%s", addr,
+			    c->p->partial_ok ? "" : "; not sent to anyone");
+			record_message(c, SMTPC_E_RCPT, "5.1.0", what);
+			c->rcpt_failed = true;
+		}
+	}
+	if (c->rcpt_replied < c->p->nrcpt) {
+		if (!c->ext.pipelining && !send_next_rcpt(c))
+			fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
+		return;
+	}
+	if (c->mail_failed || (c->rcpt_failed && !c->p->partial_ok) || c->rcpt_ok == 0) {
+		fail_recorded(c);
+		return;
+	}
+	(void)emit(c, "DATA\r\n");
+	enter_state(c, SMTPC_S_DATA);
+}
+
+static void
+reply_data(struct smtpc *c)
+{
+	int code = c->reply_code;
+
+	if (code != 354) {
+		record_message(c, SMTPC_E_DATA, "5.5.0", "upstream refused DATA");
+		fail_recorded(c);
+		return;
+	}
+	c->bol = true;
+	c->cr = false;
+	c->in_body = true;
+	enter_state(c, SMTPC_S_BODY);
+	c->ev = SMTPC_EV_NEED_BODY;
+}
+
+static void
+reply_dot(struct smtpc *c)
+{
+	int code = c->reply_code, cls = code / 100;
+	char esc[12];
+
+	if (cls != 2) {
+		record_message(c, SMTPC_E_MESSAGE, "5.0.0", "upstream refused the message");
+		fail_recorded(c);
+		return;
+	}
+	if (!parse_esc(c->reply, code, esc))
+		zegel_strf(esc, sizeof(esc), "2.0.0");
+	c->res.upstream_code = code;
+	finish(c, SMTPC_EV_DONE, SMTPC_OK, 250, esc, "%d %s", code, c->reply);
+	c->transactions++;
+	if (c->p->keep_open)
+		c->idle = true;
+	else
+		quit(c);
+}
+
+static void
+reply_envelope(struct smtpc *c)
+{
+	/* nothing was asked: a 421 before the upstream hangs up */
+	fail_session(c, SMTPC_E_UNEXPECTED, "4.4.2",
+	    "upstream ended the session while zegel waited for its client");
+}
+
+/* A reply where none can come: push() swallows replies in TLS and END. */
+static void
+reply_ignored(struct smtpc *c)
+{
+	(void)c;
+}
+
+static void
+reply_unexpected(struct smtpc *c)
+{
+	int code = c->reply_code;
+	size_t l;
+
+	fail_unexpected(c, SMTPC_E_UNEXPECTED, "unexpected reply from upstream");
+	l = strlen(c->res.text);
+	zegel_strf(c->res.text + l, sizeof(c->res.text) - l, ": %d %s", code, c->reply);
+}
+
+/* What each state does with a complete reply (RFC 5321 4.3.2 lists the
+ * codes each command may get). */
+static void (*const reply_in[SMTPC_S_COUNT])(struct smtpc *c) = {
+	[SMTPC_S_GREETING] = reply_greeting,
+	[SMTPC_S_EHLO] = reply_ehlo,
+	[SMTPC_S_STARTTLS] = reply_starttls,
+	[SMTPC_S_EHLO_TLS] = reply_ehlo_tls,
+	[SMTPC_S_AUTH_LOGIN_USER] = reply_auth_login_user,
+	[SMTPC_S_AUTH_LOGIN_PASS] = reply_auth_login_pass,
+	[SMTPC_S_AUTH] = reply_auth,
+	[SMTPC_S_MAIL] = reply_mail,
+	[SMTPC_S_RCPT] = reply_rcpt,
+	[SMTPC_S_DATA] = reply_data,
+	[SMTPC_S_DOT] = reply_dot,
+	[SMTPC_S_ENVELOPE] = reply_envelope,
+	[SMTPC_S_TLS] = reply_ignored,
+	[SMTPC_S_END] = reply_ignored,
+	[SMTPC_S_BODY] = reply_unexpected,
+};
+
+static void
+on_reply(struct smtpc *c)
+{
+	int cls = c->reply_code / 100;
 
 	if (c->noop_pending > 0 && (c->state == SMTPC_S_ENVELOPE || c->state == SMTPC_S_RCPT ||
 	    c->state == SMTPC_S_DATA)) {
@@ -677,201 +950,10 @@ on_reply(struct smtpc *c)
 			    "upstream ended the session while zegel waited for its client");
 		return;
 	}
-	switch (c->state) {
-	case SMTPC_S_GREETING:
-		if (cls != 2) {
-			fail_session(c, SMTPC_E_GREETING, "4.3.2", "upstream refused the session");
-			return;
-		}
-		memset(&c->ext, 0, sizeof(c->ext));
-		(void)emit(c, "EHLO %s\r\n", c->p->helo);
-		enter_state(c, SMTPC_S_EHLO);
-		return;
-	case SMTPC_S_EHLO:
-		if (cls != 2) {
-			fail_session(c, SMTPC_E_EHLO, "4.5.0", "upstream refused EHLO");
-			return;
-		}
-		if (c->tls) { /* implicit TLS: no STARTTLS step */
-			after_ehlo_tls(c);
-			return;
-		}
-		if (!c->ext.starttls) {
-			c->reply_code = 0;
-			if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC) {
-				go_plaintext(c, "upstream does not offer STARTTLS; relay "
-				    "credentials are not sent in plaintext");
-				return;
-			}
-			fail_session(c, SMTPC_E_NO_STARTTLS, "4.7.4",
-			    "upstream does not offer STARTTLS; not sending in plaintext");
-			return;
-		}
-		(void)emit(c, "STARTTLS\r\n");
-		enter_state(c, SMTPC_S_STARTTLS);
-		return;
-	case SMTPC_S_STARTTLS:
-		if (code != 220) {
-			if (c->p->tls_mode == SMTPC_TLS_OPPORTUNISTIC && cls != 2) {
-				/* RFC 3207 4: the client decides whether to go on */
-				go_plaintext(c, "upstream refused STARTTLS; relay credentials "
-				    "are not sent in plaintext");
-				return;
-			}
-			fail_session(c, SMTPC_E_STARTTLS, "4.7.4",
-			    "upstream refused STARTTLS; not sending in plaintext");
-			return;
-		}
-		enter_state(c, SMTPC_S_TLS);
-		c->ev = SMTPC_EV_NEED_TLS;
-		return;
-	case SMTPC_S_EHLO_TLS:
-		if (cls != 2) {
-			fail_session(c, SMTPC_E_EHLO, "4.5.0", "upstream refused EHLO after STARTTLS");
-			return;
-		}
-		after_ehlo_tls(c);
-		return;
-	case SMTPC_S_AUTH_LOGIN_USER:
-		if (code != 334) {
-			fail_session(c, SMTPC_E_AUTH, "4.7.8", "upstream refused AUTH LOGIN");
-			return;
-		}
-		(void)emit_secret(c, "", (const uint8_t *)c->p->username, strlen(c->p->username));
-		enter_state(c, SMTPC_S_AUTH_LOGIN_PASS);
-		return;
-	case SMTPC_S_AUTH_LOGIN_PASS:
-		if (code != 334) {
-			fail_session(c, SMTPC_E_AUTH, "4.7.8", "upstream refused the relay user name");
-			return;
-		}
-		(void)emit_secret(c, "", (const uint8_t *)(c->p->password ? c->p->password : ""),
-		    c->p->password ? strlen(c->p->password) : 0);
-		enter_state(c, SMTPC_S_AUTH);
-		return;
-	case SMTPC_S_AUTH:
-		if (cls != 2) {
-			fail_session(c, SMTPC_E_AUTH, "4.7.8",
-			    "upstream refused zegel's relay credentials");
-			return;
-		}
-		start_mail(c);
-		return;
-	case SMTPC_S_MAIL:
-		if (cls != 2) {
-			record_message(c, SMTPC_E_MAIL, "5.1.7", "upstream refused the sender");
-			c->mail_failed = true;
-			if (c->rcpt_sent == 0) {
-				fail_recorded(c);
-				return;
-			}
-		} else if (c->p->stepwise) {
-			enter_state(c, SMTPC_S_ENVELOPE);
-			if (c->pend_set)
-				send_pending(c);
-			return;
-		} else if (!c->ext.pipelining) {
-			if (c->p->nrcpt == 0 || !send_next_rcpt(c)) {
-				fail_unexpected(c, SMTPC_E_STATE, "internal: no recipient to send");
-				return;
-			}
-		}
-		enter_state(c, SMTPC_S_RCPT);
-		return;
-	case SMTPC_S_RCPT: {
-		const char *addr = c->p->rcpts;
-		unsigned i;
-
-		if (c->p->stepwise) {
-			rcpt_reply_stepwise(c);
-			return;
-		}
-		if (c->rcpt_replied >= c->rcpt_sent) {
-			fail_unexpected(c, SMTPC_E_UNEXPECTED,
-			    "upstream replied before our command was sent");
-			return;
-		}
-		for (i = 0; i < c->rcpt_replied; i++)
-			addr = rcpt_after(c, addr);
-		i = c->rcpt_replied++;
-		if (cls == 2) {
-			c->rcpt_ok++;
-		} else if (!c->mail_failed) {
-			char what[300];
-			struct smtpc_result *slot = rcpt_slot(c, i);
-			if (slot != NULL) {
-				zegel_strf(what, sizeof(what), "upstream refused <%s>", addr);
-				record_into(c, slot, SMTPC_E_RCPT, "5.1.0", what);
-			}
-			if (!c->rcpt_failed || (code >= 500 && c->res.upstream_code < 500)) {
-				zegel_strf(what, sizeof(what), "upstream refused <%s>%s", addr,
-				    c->p->partial_ok ? "" : "; not sent to anyone");
-				record_message(c, SMTPC_E_RCPT, "5.1.0", what);
-				c->rcpt_failed = true;
-			}
-		}
-		if (c->rcpt_replied < c->p->nrcpt) {
-			if (!c->ext.pipelining && !send_next_rcpt(c))
-				fail_unexpected(c, SMTPC_E_STATE, "internal: output full");
-			return;
-		}
-		if (c->mail_failed || (c->rcpt_failed && !c->p->partial_ok) || c->rcpt_ok == 0) {
-			fail_recorded(c);
-			return;
-		}
-		(void)emit(c, "DATA\r\n");
-		enter_state(c, SMTPC_S_DATA);
-		return;
-	}
-	case SMTPC_S_DATA:
-		if (code != 354) {
-			record_message(c, SMTPC_E_DATA, "5.5.0", "upstream refused DATA");
-			fail_recorded(c);
-			return;
-		}
-		c->bol = true;
-		c->cr = false;
-		c->in_body = true;
-		enter_state(c, SMTPC_S_BODY);
-		c->ev = SMTPC_EV_NEED_BODY;
-		return;
-	case SMTPC_S_DOT: {
-		char esc[12];
-
-		if (cls != 2) {
-			record_message(c, SMTPC_E_MESSAGE, "5.0.0", "upstream refused the message");
-			fail_recorded(c);
-			return;
-		}
-		if (!parse_esc(c->reply, code, esc))
-			zegel_strf(esc, sizeof(esc), "2.0.0");
-		c->res.upstream_code = code;
-		finish(c, SMTPC_EV_DONE, SMTPC_OK, 250, esc, "%d %s", code, c->reply);
-		c->transactions++;
-		if (c->p->keep_open)
-			c->idle = true;
-		else
-			quit(c);
-		return;
-	}
-	case SMTPC_S_ENVELOPE:
-		/* nothing was asked: a 421 before the upstream hangs up */
-		fail_session(c, SMTPC_E_UNEXPECTED, "4.4.2",
-		    "upstream ended the session while zegel waited for its client");
-		return;
-	case SMTPC_S_TLS:
-	case SMTPC_S_END:
-		return; /* not reached: push() swallows these */
-	case SMTPC_S_BODY:
-	default:
-		fail_unexpected(c, SMTPC_E_UNEXPECTED, "unexpected reply from upstream");
-		{
-			size_t l = strlen(c->res.text);
-			zegel_strf(c->res.text + l, sizeof(c->res.text) - l, ": %d %s", code,
-			    c->reply);
-		}
-		return;
-	}
+	if ((unsigned)c->state >= SMTPC_S_COUNT || reply_in[c->state] == NULL)
+		reply_unexpected(c);
+	else
+		reply_in[c->state](c);
 }
 
 /* One reply line without its line end, NUL-terminated in c->line. */
