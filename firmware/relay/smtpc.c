@@ -8,7 +8,6 @@
  * code. Lines end in LF, a CR before it is dropped (replies are text we only
  * read; strictness about line ends matters for what we SEND, the message).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
