@@ -1,16 +1,14 @@
 /*
  * The configuration model: defaults, candidate and running, commit with
- * whole-configuration validation, load and save, and the questions other
- * modules ask of a configuration (AUTH password check, relay permission).
+ * whole-configuration validation, load and save (the questions other
+ * modules ask of a configuration are in access.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "firmware/config/internal.h"
-#include "hal/crypto.h"
 #include "hal/log.h"
 #include "hal/storage.h"
 #include "zegel/board.h"
@@ -22,46 +20,6 @@ static struct {
 	void (*fn)(const struct zcfg *running, void *arg);
 	void *arg;
 } hooks[CONFIG_MAX_HOOKS];
-
-const char *const config_log_levels[4] = { "error", "warning", "info", "debug" };
-const char *const config_align_names[3] = { "off", "warn", "refuse" };
-const char *const config_listen_modes[3] = { "starttls", "tls", "plain" };
-
-int
-config_fail(char *err, size_t errcap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errcap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* Volatile stores the compiler cannot drop: passwords and hashes. */
-static void
-wipe(void *p, size_t n)
-{
-	volatile uint8_t *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
-
-void
-config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX], char cert[ZCFG_PATH_MAX],
-    char key[ZCFG_PATH_MAX])
-{
-	/* set_data_dir() and config_init() keep data_dir short enough. */
-	memset(outbox, 0, ZCFG_PATH_MAX);
-	memset(cert, 0, ZCFG_PATH_MAX);
-	memset(key, 0, ZCFG_PATH_MAX);
-	snprintf(outbox, ZCFG_PATH_MAX, "%.170s/outbox", data_dir);
-	snprintf(cert, ZCFG_PATH_MAX, "%.170s/tls/cert.pem", data_dir);
-	snprintf(key, ZCFG_PATH_MAX, "%.170s/tls/key.pem", data_dir);
-}
 
 static void
 default_hostname(char out[ZCFG_NAME_MAX])
@@ -81,17 +39,6 @@ default_hostname(char out[ZCFG_NAME_MAX])
 	if (config_tokenize(line, argv, 5) == 3 &&
 	    config_apply(&tmp, 3, argv, err, sizeof(err)) == 0)
 		memcpy(out, tmp.hostname, ZCFG_NAME_MAX);
-}
-
-void
-config_queue_defaults(struct zcfg_queue *q)
-{
-	q->lifetime = CONFIG_QUEUE_LIFETIME;
-	q->delay_warning = CONFIG_QUEUE_DELAY_WARNING;
-	q->retry_base = CONFIG_QUEUE_RETRY_BASE;
-	q->max_messages = CONFIG_QUEUE_MAX_MESSAGES;
-	q->max_size = (uint64_t)CONFIG_QUEUE_MAX_BYTES << 20;
-	q->min_free = (uint64_t)CONFIG_QUEUE_MIN_FREE << 10;
 }
 
 void
@@ -193,9 +140,9 @@ config_set_line(const char *line, char *err, size_t errcap)
 		rc = config_apply(&scratch, argc, argv, err, errcap);
 		if (rc == 0)
 			candidate = scratch;
-		wipe(&scratch, sizeof(scratch));
+		config_wipe(&scratch, sizeof(scratch));
 	}
-	wipe(buf, sizeof(buf));
+	config_wipe(buf, sizeof(buf));
 	return rc;
 }
 
@@ -320,13 +267,10 @@ remove_temp(void *arg, const char *name)
 int
 config_clean_temps(const char *path)
 {
-	const struct hal_storage_ops *s = hal_storage();
 	const char *slash = strrchr(path, '/');
 	char dir[HAL_PATH_MAX];
 	struct temps t;
 
-	if (s->list == NULL)
-		return 0;
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
 	else if (slash == path)
@@ -338,16 +282,16 @@ config_clean_temps(const char *path)
 	t.plen = (size_t)snprintf(t.prefix, sizeof(t.prefix), "%s.tmp.", slash ? slash + 1 : path);
 	if (t.plen >= sizeof(t.prefix))
 		return 0;
-	(void)s->list(dir, remove_temp, &t);
-	if (t.removed > 0 && s->sync_dir != NULL)
-		(void)s->sync_dir(dir);
+	/* A backend without list (-ENOTSUP) leaves nothing to remove. */
+	(void)hal_storage_list(dir, remove_temp, &t);
+	if (t.removed > 0)
+		(void)hal_storage_sync_dir(dir);
 	return (int)t.removed;
 }
 
 int
 config_load(const char *path, char *err, size_t errcap)
 {
-	const struct hal_storage_ops *s = hal_storage();
 	static char line[CONFIG_LINE_MAX + 1];
 	char chunk[512], lerr[320];
 	struct hal_file f;
@@ -358,12 +302,12 @@ config_load(const char *path, char *err, size_t errcap)
 
 	if (err != NULL && errcap > 0)
 		err[0] = 0;
-	rc = s->open_read(&f, path);
+	rc = hal_storage_open_read(&f, path);
 	if (rc != 0)
 		return config_fail(err, errcap, "%s: cannot read: %s", path, strerror(-rc)), rc;
 	candidate = config_defaults;
 	for (;;) {
-		ssize_t r = s->read(&f, chunk, sizeof(chunk));
+		ssize_t r = hal_storage_read(&f, chunk, sizeof(chunk));
 		if (r < 0) {
 			rc = (int)r;
 			config_fail(err, errcap, "%s: read error: %s", path, strerror(-rc));
@@ -411,8 +355,8 @@ config_load(const char *path, char *err, size_t errcap)
 	if (rc != 0)
 		config_fail(err, errcap, "%s: %s", path, lerr);
 out:
-	s->close(&f);
-	wipe(line, sizeof(line));
+	hal_storage_close(&f);
+	config_wipe(line, sizeof(line));
 	if (rc != 0)
 		config_discard();
 	return rc;
@@ -464,189 +408,10 @@ config_save(const char *path, char *err, size_t errcap)
 		hal_storage_mkdirs(dir, 0700);
 	}
 	rc = hal_storage_put(path, k.buf, k.len, 0600);
-	wipe(k.buf, k.cap);
+	config_wipe(k.buf, k.cap);
 	free(k.buf);
 	if (rc != 0)
 		return config_fail(err, errcap, "save: cannot write %s: %s", path, strerror(-rc)),
 		       rc;
 	return 0;
-}
-
-/* ------------------------------------------------------------ users */
-
-static void
-hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
-static int
-unhex(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < 2 * n; i++) {
-		char c = s[i];
-		int v = c >= '0' && c <= '9' ? c - '0'
-		    : c >= 'a' && c <= 'f'   ? c - 'a' + 10
-		    : c >= 'A' && c <= 'F'   ? c - 'A' + 10
-					     : -1;
-		if (v < 0)
-			return -EINVAL;
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(v << 4);
-		else
-			out[i / 2] |= (uint8_t)v;
-	}
-	return 0;
-}
-
-/* h1 = SHA-256(salt || pw); h(i+1) = SHA-256(h(i) || salt || pw). */
-static int
-password_digest(const char *pw, const uint8_t salt[16], uint8_t out[32])
-{
-	struct hal_hash_ctx c;
-	size_t n = strlen(pw);
-	int rc = 0;
-
-	for (int i = 0; i < CONFIG_PASSWORD_ROUNDS && rc == 0; i++) {
-		rc = hal_hash_init(&c, HAL_HASH_SHA256);
-		if (rc == 0 && i > 0)
-			rc = hal_hash_update(&c, out, 32);
-		if (rc == 0)
-			rc = hal_hash_update(&c, salt, 16);
-		if (rc == 0)
-			rc = hal_hash_update(&c, (const uint8_t *)pw, n);
-		if (rc == 0)
-			rc = hal_hash_final(&c, out);
-	}
-	wipe(&c, sizeof(c));
-	return rc;
-}
-
-int
-config_password_hash(const char *password, const uint8_t salt[16], char *out, size_t cap)
-{
-	uint8_t d[32];
-	char sh[33], dh[65];
-	int rc = password_digest(password, salt, d);
-
-	if (rc != 0)
-		return rc;
-	hex(salt, 16, sh);
-	hex(d, 32, dh);
-	wipe(d, sizeof(d));
-	if ((size_t)snprintf(out, cap, "$zegel-sha256$%s$%s", sh, dh) >= cap)
-		return -ERANGE;
-	return 0;
-}
-
-int
-config_user_check(const struct zcfg *c, const char *user, const char *password)
-{
-	static const char prefix[] = "$zegel-sha256$";
-	const size_t p = sizeof(prefix) - 1;
-	const struct zcfg_user *u = NULL;
-	uint8_t salt[16] = { 0 }, want[32] = { 0 }, got[32];
-	uint8_t diff = 0;
-
-	for (int i = 0; i < CFG_NUSERS; i++)
-		if (c->users[i].used && strcmp(c->users[i].name, user) == 0)
-			u = &c->users[i];
-	if (u != NULL &&
-	    (strncmp(u->hash, prefix, p) != 0 || strlen(u->hash) != p + 97 ||
-		unhex(u->hash + p, salt, 16) != 0 || unhex(u->hash + p + 33, want, 32) != 0))
-		u = NULL;
-	/* An unknown user costs the same work, so timing does not tell. */
-	if (password_digest(password, salt, got) != 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(got); i++)
-		diff |= (uint8_t)(got[i] ^ want[i]);
-	wipe(got, sizeof(got));
-	return u != NULL && diff == 0;
-}
-
-/* ------------------------------------------------------------ networks */
-
-static bool
-prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	return ((a[full] ^ b[full]) & (uint8_t)(0xff00u >> rest)) == 0;
-}
-
-bool
-config_network_allows(const struct zcfg *c, const struct hal_addr *peer, bool *normalise)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	struct hal_addr p = *peer;
-	int best = -1;
-
-	if (p.family == 6 && memcmp(p.ip, mapped, 12) == 0) {
-		p.family = 4;
-		memmove(p.ip, p.ip + 12, 4);
-		memset(p.ip + 4, 0, 12);
-	}
-	for (int i = 0; i < CFG_NNETWORKS; i++) {
-		const struct zcfg_network *n = &c->networks[i];
-		if (!n->used || n->addr.family != p.family)
-			continue;
-		if (prefix_match(n->addr.ip, p.ip, n->prefix) &&
-		    (best < 0 || n->prefix > c->networks[best].prefix))
-			best = i;
-	}
-	if (normalise != NULL)
-		*normalise = best >= 0 && c->networks[best].normalise_line_endings;
-	return best >= 0;
-}
-
-const struct zcfg_domain *
-config_domain_for(const struct zcfg *cfg, const char *dom)
-{
-	size_t dl = strlen(dom);
-
-	for (unsigned i = 0; i < CONFIG_CFG_MAX_DOMAINS; i++) {
-		const struct zcfg_domain *d = &cfg->domains[i];
-		size_t nl = strlen(d->name);
-
-		if (!d->used)
-			continue;
-		if (strcasecmp(d->name, dom) == 0)
-			return d;
-		if (d->subdomains && dl > nl && dom[dl - nl - 1] == '.' &&
-		    strcasecmp(dom + dl - nl, d->name) == 0)
-			return d;
-	}
-	return NULL;
-}
-
-void
-config_domain_list(const struct zcfg *cfg, char *buf, size_t cap)
-{
-	size_t k = 0;
-
-	buf[0] = '\0';
-	for (unsigned i = 0; i < CONFIG_CFG_MAX_DOMAINS && k < cap; i++) {
-		const struct zcfg_domain *d = &cfg->domains[i];
-		int w;
-
-		if (!d->used)
-			continue;
-		w = snprintf(buf + k, cap - k, "%s%s%s", k ? ", " : "", d->name,
-		    d->subdomains ? " (and subdomains)" : "");
-		if (w < 0)
-			break;
-		k += (size_t)w;
-	}
-	if (k == 0)
-		snprintf(buf, cap, "(none configured)");
 }

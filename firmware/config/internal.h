@@ -1,6 +1,8 @@
 /*
- * firmware/config private header: the state shared by config.c (model,
- * commit, load, save), parse.c (the set/delete grammar) and dump.c.
+ * firmware/config private header: what config.c (model, commit, load, save),
+ * the grammar (parse.c and its handlers, grammar.h), dump.c and access.c
+ * share. Calls go one way: config.c -> parse.c -> set_*.c -> words.c,
+ * config.c -> dump.c, and everything -> tables.c (the bottom).
  */
 #ifndef ZEGEL_CONFIG_INTERNAL_H
 #define ZEGEL_CONFIG_INTERNAL_H
@@ -22,8 +24,10 @@
 /* The defaults config_init() computed (load starts from them). */
 extern struct zcfg config_defaults;
 
-/* Apply tokens (argv[0] is "set" or "delete") to w. */
+/* ---- parse.c: apply tokens (argv[0] is "set" or "delete") to w. */
 int config_apply(struct zcfg *w, int argc, char **argv, char *err, size_t errcap);
+
+/* ---- tables.c */
 
 /* snprintf into err; returns -EINVAL. */
 #if defined(__GNUC__)
@@ -32,6 +36,9 @@ __attribute__((format(printf, 3, 4)))
 int
 config_fail(char *err, size_t errcap, const char *fmt, ...);
 
+/* Volatile stores the compiler cannot drop: passwords and hashes. */
+void config_wipe(void *p, size_t n);
+
 /* The Kconfig defaults of the `set queue ...` settings. */
 void config_queue_defaults(struct zcfg_queue *q);
 
@@ -39,12 +46,15 @@ void config_queue_defaults(struct zcfg_queue *q);
 void config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX],
     char cert[ZCFG_PATH_MAX], char key[ZCFG_PATH_MAX]);
 
+extern const char *const config_log_levels[4];
+extern const char *const config_align_names[3];
+extern const char *const config_listen_modes[3];
+
+/* ---- dump.c */
+
 /* "1.2.3.0/24", "2001:db8::/32" */
 void config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap);
 
 const char *config_canon_name(enum zcfg_canon h, enum zcfg_canon b);
-extern const char *const config_log_levels[4];
-extern const char *const config_align_names[3];
-extern const char *const config_listen_modes[3];
 
 #endif

@@ -7,12 +7,6 @@
 #include "firmware/dns/denial.h"
 #include "firmware/dns/dnssec.h"
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 void
 dns_denial_init(struct dns_denial *d, unsigned max_hashes, unsigned max_iter)
 {
@@ -123,7 +117,7 @@ n3_hash(struct dns_denial *d, const uint8_t *name, uint8_t h[20])
 static bool
 n3_params_same(const struct dns_denial *d, const struct dns_rr *rr)
 {
-	return get16(rr->rdata + 2) == d->iter && rr->rdata[4] == d->saltlen &&
+	return dns_get16(rr->rdata + 2) == d->iter && rr->rdata[4] == d->saltlen &&
 	    memcmp(rr->rdata + 5, d->salt, d->saltlen) == 0 &&
 	    dns_name_eq(dns_name_suffix(rr->owner, dns_name_labels(rr->owner) - 1), d->zone);
 }
@@ -155,17 +149,26 @@ n3_bits(const struct dns_rr *rr, uint16_t type)
 	return dns_bitmap_has(rr->rdata + o, rr->rdlen - o, type);
 }
 
+/* The NSEC3 hash of name, if name is in the zone; a failed hash sets *err. */
+static bool
+n3_hash_in_zone(struct dns_denial *d, const uint8_t *name, uint8_t h[20], bool *err)
+{
+	if (!dns_name_is_sub(name, d->zone))
+		return false;
+	if (n3_hash(d, name, h) != 0) {
+		*err = true;
+		return false;
+	}
+	return true;
+}
+
 static const struct dns_rr *
 n3_match(struct dns_denial *d, const uint8_t *name, bool *err)
 {
 	uint8_t h[20], oh[20];
 
-	if (!dns_name_is_sub(name, d->zone))
+	if (!n3_hash_in_zone(d, name, h, err))
 		return NULL;
-	if (n3_hash(d, name, h) != 0) {
-		*err = true;
-		return NULL;
-	}
 	for (unsigned i = 0; i < d->nn3; i++)
 		if (n3_params_same(d, d->n3[i]) && n3_owner_hash(d->n3[i], oh) &&
 		    memcmp(oh, h, 20) == 0)
@@ -178,12 +181,8 @@ n3_cover(struct dns_denial *d, const uint8_t *name, bool *err)
 {
 	uint8_t h[20], oh[20];
 
-	if (!dns_name_is_sub(name, d->zone))
+	if (!n3_hash_in_zone(d, name, h, err))
 		return NULL;
-	if (n3_hash(d, name, h) != 0) {
-		*err = true;
-		return NULL;
-	}
 	for (unsigned i = 0; i < d->nn3; i++) {
 		uint8_t nl;
 		const uint8_t *nx = n3_next(d->n3[i], &nl);
@@ -393,7 +392,7 @@ dns_denial_add(struct dns_denial *d, const struct dns_rr *rr)
 	if (d->nn3 == 0) {
 		d->salt = rr->rdata + 5;
 		d->saltlen = rr->rdata[4];
-		d->iter = get16(rr->rdata + 2);
+		d->iter = dns_get16(rr->rdata + 2);
 		d->zone = dns_name_suffix(rr->owner, dns_name_labels(rr->owner) - 1);
 	} else if (!n3_params_same(d, rr)) {
 		return false;

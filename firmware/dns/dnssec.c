@@ -8,28 +8,16 @@
 #include "firmware/dns/dnssec.h"
 #include "hal/crypto.h"
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 uint32_t
 dns_sig_ttl(const uint8_t *s)
 {
-	return get32(s + 4);
+	return dns_get32(s + 4);
 }
 
 uint32_t
 dns_sig_expiration(const uint8_t *s)
 {
-	return get32(s + 8);
+	return dns_get32(s + 8);
 }
 
 uint16_t
@@ -84,7 +72,7 @@ dns_ds_match(const uint8_t *owner, const uint8_t *ds, uint16_t dslen, const uint
 		return 0;
 	if (digest_alg(ds[3], &a) != 0)
 		return -1;
-	if (get16(ds) != dns_keytag(key, keylen) || ds[2] != key[3])
+	if (dns_get16(ds) != dns_keytag(key, keylen) || ds[2] != key[3])
 		return 0;
 	if ((size_t)(dslen - 4) != hal_hash_len(a) || nl == 0 || nl + keylen > sizeof(buf))
 		return 0;
@@ -147,7 +135,7 @@ crypto_verify(uint8_t alg, const uint8_t *key, size_t keylen, const uint8_t *dat
 			el = key[0];
 			o = 1;
 		} else {
-			el = get16(key + 1);
+			el = dns_get16(key + 1);
 			o = 3;
 		}
 		if (el == 0 || o + el >= keylen || keylen - o - el > 512 || keylen - o - el < 64)
@@ -202,7 +190,7 @@ dns_rrsig_verify(const struct dns_rrset *set, const uint8_t *sig, uint16_t sigle
 		return DNS_SIG_MISMATCH;
 	if (dns_sig_alg(sig) != key[3] || dns_sig_keytag(sig) != dns_keytag(key, keylen))
 		return DNS_SIG_MISMATCH;
-	if (key[2] != 3 || !(get16(key) & DNS_KEY_ZONE) || (get16(key) & DNS_KEY_REVOKE))
+	if (key[2] != 3 || !(dns_get16(key) & DNS_KEY_ZONE) || (dns_get16(key) & DNS_KEY_REVOKE))
 		return DNS_SIG_MISMATCH;
 	if (!dns_alg_supported(key[3]))
 		return DNS_SIG_UNSUPPORTED;
@@ -216,9 +204,9 @@ dns_rrsig_verify(const struct dns_rrset *set, const uint8_t *sig, uint16_t sigle
 	if (slabels > olabels)
 		return DNS_SIG_MALFORMED;
 	/* RFC 4034 §3.1.5: serial number arithmetic (RFC 1982) */
-	if ((int32_t)(get32(sig + 8) - now32) < 0)
+	if ((int32_t)(dns_get32(sig + 8) - now32) < 0)
 		return DNS_SIG_EXPIRED;
-	if ((int32_t)(now32 - get32(sig + 12)) < 0)
+	if ((int32_t)(now32 - dns_get32(sig + 12)) < 0)
 		return DNS_SIG_NOTYET;
 
 	/* signed data: RRSIG rdata without signature, signer in canonical form */

@@ -165,4 +165,23 @@ int dns_b32hex_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t 
 int dns_rr_from_text(const char *line, uint8_t owner[DNS_NAME_MAX], uint16_t *olen,
     uint16_t *type, uint8_t *rd, size_t cap, uint16_t *rdlen);
 
+/* Big-endian fields and ASCII lower case, shared by the dns files. */
+static inline uint16_t
+dns_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+dns_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint8_t
+dns_lc(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
 #endif

@@ -254,6 +254,45 @@ test_presentation(void **state)
 	    DNS_E_SPACE);
 }
 
+/* A and AAAA rdata are bare addresses: the address parser behind them also
+ * reads "ADDR:PORT" and "[v6]:PORT" for listeners, which a zone line must
+ * not take. Output is the RFC 5952 form. */
+static void
+test_address_rdata(void **state)
+{
+	static const char *const bad[] = {
+		"a. 1 IN A 192.0.2.1:53", "a. 1 IN A [192.0.2.1]", "a. 1 IN A 192.0.2",
+		"a. 1 IN A 256.0.2.1", "a. 1 IN A 2001:db8::1", "a. 1 IN A ::ffff:192.0.2.1",
+		"a. 1 IN AAAA [2001:db8::1]", "a. 1 IN AAAA [2001:db8::1]:53",
+		"a. 1 IN AAAA 192.0.2.1", "a. 1 IN AAAA 192.0.2.1:53", "a. 1 IN AAAA 1::2::3",
+		"a. 1 IN AAAA 1:2:3:4:5:6:7:8:9", "a. 1 IN A 192.0.2.1 192.0.2.2",
+	};
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+		{ "a. 1 IN A 0.0.0.0", "a.\t1\tIN\tA\t0.0.0.0" },
+		{ "a. 1 IN AAAA 2001:DB8:0:0:0:0:0:1", "a.\t1\tIN\tAAAA\t2001:db8::1" },
+		{ "a. 1 IN AAAA ::ffff:192.0.2.1", "a.\t1\tIN\tAAAA\t::ffff:192.0.2.1" },
+		{ "a. 1 IN AAAA ::", "a.\t1\tIN\tAAAA\t::" },
+	};
+	uint8_t owner[DNS_NAME_MAX], rd[64];
+	uint16_t ol, type, rdlen;
+	char out[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dns_rr_from_text(bad[i], owner, &ol, &type, rd, sizeof(rd), &rdlen),
+		    DNS_E_SYNTAX);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(dns_rr_from_text(good[i].in, owner, &ol, &type, rd, sizeof(rd),
+				     &rdlen),
+		    DNS_E_OK);
+		assert_int_equal(rdlen, type == DNS_T_A ? 4 : 16);
+		assert_int_equal(dns_rr_to_text(owner, type, 1, rd, rdlen, out, sizeof(out)), 0);
+		assert_string_equal(out, good[i].out);
+	}
+}
+
 static void
 test_rdata_layouts(void **state)
 {
@@ -478,6 +517,7 @@ main(void)
 		cmocka_unit_test(test_canonical_order),
 		cmocka_unit_test(test_query_build),
 		cmocka_unit_test(test_presentation),
+		cmocka_unit_test(test_address_rdata),
 		cmocka_unit_test(test_rdata_layouts),
 		cmocka_unit_test(test_xfer_udp_checks),
 		cmocka_unit_test(test_xfer_timeouts),
