@@ -125,7 +125,7 @@ struct hal_crypto_ops {
 	    const uint8_t sig[64]);
 };
 
-/* The active backend; hal_crypto_set() is called once by board.c. */
+/* The active backend, set by board_init(); NULL before. */
 const struct hal_crypto_ops *hal_crypto(void);
 void hal_crypto_set(const struct hal_crypto_ops *ops);
 
