@@ -185,11 +185,16 @@ fuzz-build:
 		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -Wno-unused-command-line-argument" \
 		fuzz-bins
 
+# Every target starts with the board's HAL backends registered, as the unit
+# tests do (hal_backends.c runs board_init() before main).
+fuzz-common := tests/unit/common/hal_backends.c
+.SECONDARY: $(call obj,$(fuzz-common))
 fuzz-bins: $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(fuzz-src))
-$(O)/fuzz/%: tests/fuzz/%.c $(LIB)
+$(O)/fuzz/%: tests/fuzz/%.c $(call obj,$(fuzz-common)) $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB) $(LIBS_ALL)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(call obj,$(fuzz-common)) $(LIB) $(LIBS_ALL)
 
 # ---------------------------------------------------------------- tests
 # make test: install what is missing, build everything, run every suite.

@@ -136,7 +136,7 @@ static struct hal_uart uart;
 static void
 uart_out(void *arg, const uint8_t *p, size_t n)
 {
-	hal_uart_posix.write(arg, p, n);
+	hal_uart_write(arg, p, n);
 }
 
 static int con_h = -1;
@@ -160,7 +160,7 @@ con_input(void *arg, int fd, unsigned revents)
 	(void)arg;
 	(void)fd;
 	(void)revents;
-	n = hal_uart_posix.read(&uart, buf, sizeof(buf));
+	n = hal_uart_read(&uart, buf, sizeof(buf));
 	if (n == -EAGAIN || n == -EINTR)
 		return;
 	if (n <= 0) { /* end of input (Ctrl-D) or error */
@@ -177,7 +177,7 @@ con_input(void *arg, int fd, unsigned revents)
 static int
 console_start(void)
 {
-	int rc = hal_uart_posix.open(&uart, board.console_device, true);
+	int rc = hal_uart_open(&uart, board.console_device, true);
 
 	if (rc != 0) {
 		fprintf(stderr, "zegel run: cannot open console %s: %s\n", board.console_device,
@@ -186,8 +186,8 @@ console_start(void)
 	}
 	console_init(&con, uart_out, &uart, uart.raw);
 	console_prompt(&con);
-	if ((rc = con_h = loop_watch_fd(uart.in_fd, con_input, NULL)) < 0) {
-		hal_uart_posix.close(&uart);
+	if ((rc = con_h = loop_watch_fd(hal_uart_handle(&uart), con_input, NULL)) < 0) {
+		hal_uart_close(&uart);
 		return rc;
 	}
 	return 0;
@@ -275,6 +275,6 @@ cmd_run(int argc, char **argv)
 #endif
 	keys_unload();
 	if (!no_console)
-		hal_uart_posix.close(&uart);
+		hal_uart_close(&uart);
 	return rc < 0 ? 1 : 0;
 }

@@ -22,7 +22,7 @@ upstream_run_blocking(struct upstream *u, const struct hal_addr *a, uint32_t tim
 		return;
 	}
 	for (;;) {
-		struct hal_pollfd pf = { .fd = fd };
+		struct hal_pollfd pf = { .h = fd };
 		uint64_t now = hal_clock_mono_ms();
 		const uint8_t *tp;
 		uint8_t *rp;

@@ -8,14 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-
 #include <mbedtls/asn1.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 
 #include "zegel/text.h"
 #include "firmware/tls/client.h"
+#include "hal/addr.h"
 #include "hal/entropy.h"
 
 static const int client_suites[] = {
@@ -276,9 +275,9 @@ tls_client_start(struct tls_client *c, const struct tls_client_conf *cc, const c
 		return -1;
 	}
 	strcpy(c->host, host);
-	if (inet_pton(AF_INET, host, c->ip) == 1)
+	if (hal_addr_parse_ip(4, host, c->ip) == 0)
 		c->ip_len = 4;
-	else if (inet_pton(AF_INET6, host, c->ip) == 1)
+	else if (hal_addr_parse_ip(6, host, c->ip) == 0)
 		c->ip_len = 16;
 	ret = mbedtls_ssl_setup(&c->ssl, &cc->conf);
 	/* An IP literal: no SNI, and mbedTLS must not compare it with the CN;

@@ -62,26 +62,36 @@ set_nonblock(int fd)
 	return 0;
 }
 
+/* A non-blocking, close-on-exec socket of family 4 or 6, or -errno. */
+static int
+open_socket(int family, int type)
+{
+	int fd = socket(family == 6 ? AF_INET6 : AF_INET, type, 0), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = set_nonblock(fd);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 static int
 posix_listen_tcp(const struct hal_addr *a, int backlog)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(a, &ss);
-	int one = 1, fd, rc;
+	int one = 1, fd = open_socket(a->family, SOCK_STREAM), rc;
 
-	fd = socket(a->family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (a->family == 6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, backlog) != 0) {
 		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	rc = set_nonblock(fd);
-	if (rc != 0) {
 		close(fd);
 		return rc;
 	}
@@ -113,16 +123,11 @@ posix_connect_tcp(const struct hal_addr *a)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(a, &ss);
-	int fd = socket(a->family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	int fd = open_socket(a->family, SOCK_STREAM);
 	int one = 1, rc;
 
 	if (fd < 0)
-		return -errno;
-	rc = set_nonblock(fd);
-	if (rc != 0) {
-		close(fd);
-		return rc;
-	}
+		return fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 && errno != EINPROGRESS) {
 		rc = -errno;
@@ -149,17 +154,8 @@ posix_connect_result(int fd)
 static int
 posix_udp_open(int family)
 {
-	int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
-	int rc;
-
-	if (fd < 0)
-		return -errno;
-	rc = set_nonblock(fd);
-	if (rc != 0) {
-		close(fd);
-		return rc;
-	}
-	return fd; /* unbound: the kernel picks a random ephemeral port on send */
+	/* unbound: the kernel picks a random ephemeral port on send */
+	return open_socket(family, SOCK_DGRAM);
 }
 
 static ssize_t
@@ -229,7 +225,7 @@ posix_poll(struct hal_pollfd *fds, size_t n, int timeout_ms)
 	if (n > 256)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		p[i].fd = fds[i].fd;
+		p[i].fd = fds[i].h;
 		p[i].events = (short)(((fds[i].events & HAL_POLL_IN) ? POLLIN : 0) |
 		    ((fds[i].events & HAL_POLL_OUT) ? POLLOUT : 0));
 		p[i].revents = 0;
@@ -247,16 +243,16 @@ posix_poll(struct hal_pollfd *fds, size_t n, int timeout_ms)
 
 const struct hal_net_ops hal_net_posix = {
 	.name = "posix (sockets, poll)",
-	.listen_tcp = posix_listen_tcp,
+	.listen_tcp = posix_listen_tcp,     /* SO_REUSEADDR; IPv6 sockets v6-only */
 	.accept = posix_accept,
-	.connect_tcp = posix_connect_tcp,
+	.connect_tcp = posix_connect_tcp,   /* TCP_NODELAY, as accept */
 	.connect_result = posix_connect_result,
-	.udp_open = posix_udp_open,
+	.udp_open = posix_udp_open,         /* unbound: the kernel picks the port */
 	.sendto = posix_sendto,
 	.recvfrom = posix_recvfrom,
 	.recv = posix_recv,
 	.send = posix_send,
 	.local_addr = posix_local_addr,
 	.close = posix_net_close,
-	.poll = posix_poll,
+	.poll = posix_poll,                 /* up to 256 handles */
 };

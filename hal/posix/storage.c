@@ -16,12 +16,26 @@
 
 static unsigned tmp_seq;
 
+/* fsync of a directory (EINVAL: a file system that cannot, e.g. tmpfs on
+ * old kernels, counts as done). */
+static int
+posix_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 static int
 fsync_dir_of(const char *path)
 {
 	char dir[HAL_PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	int fd, rc = 0;
 
 	if (slash == NULL) {
 		strcpy(dir, ".");
@@ -34,13 +48,7 @@ fsync_dir_of(const char *path)
 		memcpy(dir, path, n);
 		dir[n] = 0;
 	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0 && errno != EINVAL)
-		rc = -errno;
-	close(fd);
-	return rc;
+	return posix_sync_dir(dir);
 }
 
 static int
@@ -48,7 +56,7 @@ posix_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 {
 	struct stat st;
 
-	f->fd = -1;
+	f->h = -1;
 	f->written = 0;
 	/* Renaming over a device or directory would destroy it (/dev/null!). */
 	if (lstat(final_path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -67,8 +75,8 @@ posix_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 			f->tmp[0] = 0;
 			return -ENAMETOOLONG;
 		}
-		f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-		if (f->fd >= 0)
+		f->h = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+		if (f->h >= 0)
 			return 0;
 		if (errno != EEXIST)
 			break;
@@ -83,7 +91,7 @@ posix_write(struct hal_file *f, const void *p, size_t n)
 	const char *c = p;
 
 	while (n > 0) {
-		ssize_t w = write(f->fd, c, n);
+		ssize_t w = write(f->h, c, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -99,11 +107,11 @@ posix_write(struct hal_file *f, const void *p, size_t n)
 static void
 posix_abort(struct hal_file *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
+	if (f->h >= 0)
+		close(f->h);
 	if (f->tmp[0])
 		unlink(f->tmp);
-	f->fd = -1;
+	f->h = -1;
 	f->tmp[0] = 0;
 }
 
@@ -112,11 +120,11 @@ posix_commit(struct hal_file *f, const char *final_path)
 {
 	int rc = 0;
 
-	if (fsync(f->fd) != 0)
+	if (fsync(f->h) != 0)
 		rc = -errno;
-	if (close(f->fd) != 0 && rc == 0)
+	if (close(f->h) != 0 && rc == 0)
 		rc = -errno;
-	f->fd = -1;
+	f->h = -1;
 	if (rc == 0 && rename(f->tmp, final_path) != 0)
 		rc = -errno;
 	if (rc != 0) {
@@ -132,15 +140,15 @@ posix_open_read(struct hal_file *f, const char *path)
 {
 	f->tmp[0] = 0;
 	f->written = 0;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	return f->fd < 0 ? -errno : 0;
+	f->h = open(path, O_RDONLY | O_CLOEXEC);
+	return f->h < 0 ? -errno : 0;
 }
 
 static ssize_t
 posix_read(struct hal_file *f, void *p, size_t n)
 {
 	for (;;) {
-		ssize_t r = read(f->fd, p, n);
+		ssize_t r = read(f->h, p, n);
 		if (r >= 0)
 			return r;
 		if (errno != EINTR)
@@ -151,9 +159,9 @@ posix_read(struct hal_file *f, void *p, size_t n)
 static void
 posix_file_close(struct hal_file *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
+	if (f->h >= 0)
+		close(f->h);
+	f->h = -1;
 }
 
 static int
@@ -233,24 +241,11 @@ posix_list(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
 	return rc;
 }
 
-static int
-posix_sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0 && errno != EINVAL)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 const struct hal_storage_ops hal_storage_posix = {
 	.name = "posix (fsync+rename)",
-	.open_write = posix_open_write,
+	.open_write = posix_open_write,   /* "<final>.tmp.<pid>.<n>", O_EXCL */
 	.write = posix_write,
-	.commit = posix_commit,
+	.commit = posix_commit,           /* fsync, rename, fsync the directory */
 	.abort = posix_abort,
 	.open_read = posix_open_read,
 	.read = posix_read,
@@ -262,53 +257,3 @@ const struct hal_storage_ops hal_storage_posix = {
 	.list = posix_list,
 	.sync_dir = posix_sync_dir,
 };
-
-int
-hal_storage_put(const char *path, const void *p, size_t n, unsigned mode)
-{
-	const struct hal_storage_ops *s = hal_storage();
-	struct hal_file f;
-	int rc = s->open_write(&f, path, mode);
-
-	if (rc != 0)
-		return rc;
-	rc = s->write(&f, p, n);
-	if (rc != 0) {
-		s->abort(&f);
-		return rc;
-	}
-	return s->commit(&f, path);
-}
-
-int
-hal_storage_get(const char *path, void *buf, size_t cap, size_t *len)
-{
-	const struct hal_storage_ops *s = hal_storage();
-	struct hal_file f;
-	size_t got = 0;
-	int rc = s->open_read(&f, path);
-
-	if (rc != 0)
-		return rc;
-	for (;;) {
-		uint8_t extra;
-		ssize_t r;
-
-		if (got == cap) {
-			r = s->read(&f, &extra, 1);
-			rc = r > 0 ? -EFBIG : (int)r;
-			break;
-		}
-		r = s->read(&f, (uint8_t *)buf + got, cap - got);
-		if (r < 0) {
-			rc = (int)r;
-			break;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	s->close(&f);
-	*len = got;
-	return rc;
-}

@@ -7,7 +7,7 @@
 
 #include "hal/uart.h"
 
-_Static_assert(sizeof(struct termios) <= sizeof(((struct hal_uart *)0)->saved),
+_Static_assert(sizeof(struct termios) <= sizeof(((struct hal_uart *)0)->impl),
     "termios does not fit");
 
 static int
@@ -17,17 +17,17 @@ posix_open(struct hal_uart *u, const char *device, bool raw)
 
 	memset(u, 0, sizeof(*u));
 	if (strcmp(device, "stdio") == 0) {
-		u->in_fd = 0;
-		u->out_fd = 1;
+		u->in = 0;
+		u->out = 1;
 	} else {
 		int fd = open(device, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		u->in_fd = u->out_fd = fd;
+		u->in = u->out = fd;
 	}
-	u->is_tty = isatty(u->in_fd) == 1;
-	if (raw && u->is_tty && tcgetattr(u->in_fd, &t) == 0) {
-		memcpy(u->saved, &t, sizeof(t));
+	u->is_tty = isatty(u->in) == 1;
+	if (raw && u->is_tty && tcgetattr(u->in, &t) == 0) {
+		memcpy(u->impl, &t, sizeof(t));
 		t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
 		t.c_oflag |= OPOST | ONLCR;
 		/* No ISIG: Ctrl-C reaches the console as a byte (abandon the line). */
@@ -35,7 +35,7 @@ posix_open(struct hal_uart *u, const char *device, bool raw)
 		t.c_cflag |= CS8;
 		t.c_cc[VMIN] = 1;
 		t.c_cc[VTIME] = 0;
-		if (tcsetattr(u->in_fd, TCSANOW, &t) == 0)
+		if (tcsetattr(u->in, TCSANOW, &t) == 0)
 			u->raw = true;
 	}
 	return 0;
@@ -44,7 +44,7 @@ posix_open(struct hal_uart *u, const char *device, bool raw)
 static ssize_t
 posix_read(struct hal_uart *u, void *p, size_t n)
 {
-	ssize_t r = read(u->in_fd, p, n);
+	ssize_t r = read(u->in, p, n);
 
 	if (r < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -58,7 +58,7 @@ posix_write(struct hal_uart *u, const void *p, size_t n)
 	size_t left = n;
 
 	while (left > 0) {
-		ssize_t w = write(u->out_fd, c, left);
+		ssize_t w = write(u->out, c, left);
 		if (w < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -74,16 +74,16 @@ static void
 posix_uart_close(struct hal_uart *u)
 {
 	if (u->raw)
-		tcsetattr(u->in_fd, TCSANOW, (const struct termios *)(const void *)u->saved);
-	if (u->in_fd > 2)
-		close(u->in_fd);
+		tcsetattr(u->in, TCSANOW, (const struct termios *)(const void *)u->impl);
+	if (u->in > 2)
+		close(u->in);
 	u->raw = false;
 }
 
 const struct hal_uart_ops hal_uart_posix = {
 	.name = "posix (termios)",
-	.open = posix_open,
+	.open = posix_open,          /* fds 0 and 1, or the tty's fd twice */
 	.read = posix_read,
-	.write = posix_write,
-	.close = posix_uart_close,
+	.write = posix_write,        /* all of it: retries short writes */
+	.close = posix_uart_close,   /* termios back, the tty's fd closed */
 };

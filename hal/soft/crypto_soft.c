@@ -98,14 +98,11 @@ soft_hash_final(struct hal_hash_ctx *c, uint8_t *out)
 		rc = mbedtls_sha256_finish_ret(st, out);
 		mbedtls_sha256_free(st);
 		break;
-	case HAL_HASH_SHA384:
-		rc = mbedtls_sha512_finish_ret(st, tmp);
-		memcpy(out, tmp, 48);
-		mbedtls_platform_zeroize(tmp, sizeof(tmp));
-		mbedtls_sha512_free(st);
-		break;
+	case HAL_HASH_SHA384: /* SHA-512's state, cut to 48 bytes */
 	case HAL_HASH_SHA512:
-		rc = mbedtls_sha512_finish_ret(st, out);
+		rc = mbedtls_sha512_finish_ret(st, tmp);
+		memcpy(out, tmp, hal_hash_len(c->alg));
+		mbedtls_platform_zeroize(tmp, sizeof(tmp));
 		mbedtls_sha512_free(st);
 		break;
 	default:

@@ -12,6 +12,7 @@
 #include "dkim/dkim.h"
 #include "firmware/keys/keys.h"
 #include "sign_common.h"
+#include "zegel/board.h"
 
 static struct dkim_signer sg;
 static uint8_t hbuf[CONFIG_DKIM_MAX_HEADER_BYTES];
@@ -72,6 +73,7 @@ main(int argc, char **argv)
 	size_t n;
 	double t0, t;
 
+	board_init();
 	if (argc == 4 && strcmp(argv[1], "ceilings") == 0)
 		return ceilings(argv[2], argv[3]);
 	if (argc != 6 || strcmp(argv[1], "sign") != 0)

@@ -23,7 +23,7 @@ null_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 {
 	(void)final_path;
 	(void)mode;
-	f->fd = 3;
+	f->h = 3;
 	f->tmp[0] = 0;
 	return 0;
 }

@@ -1,6 +1,11 @@
 /*
- * zegel/board.h — what board/<name>/board.c provides: the HAL backends it
- * picks (board_init() probes and sets them) and where things live.
+ * zegel/board.h — what the board code provides (board/common/board.c, or
+ * board/<name>/board.c where a board differs): the HAL backends it picks
+ * (board_init() probes and registers them) and where things live.
+ *
+ * hal/ names no backend itself: every service answers NULL until
+ * board_init() ran, so main() calls it first (and the unit tests' common
+ * object before main, tests/unit/common/hal_backends.c).
  */
 #ifndef ZEGEL_BOARD_H
 #define ZEGEL_BOARD_H
@@ -13,7 +18,7 @@ struct board_info {
 
 extern const struct board_info board;
 
-/* Select the HAL backends: the first probe that answers wins. */
+/* Register the HAL backends: for each service the first probe that answers. */
 void board_init(void);
 
 #endif

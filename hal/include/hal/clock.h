@@ -18,6 +18,7 @@ struct hal_clock_ops {
 	uint64_t (*mono_ms)(void);  /* monotonic milliseconds, arbitrary origin */
 };
 
+/* The active backend, set by board_init(); NULL before. */
 const struct hal_clock_ops *hal_clock(void);
 void hal_clock_set(const struct hal_clock_ops *ops);
 extern const struct hal_clock_ops hal_clock_posix;

@@ -1,8 +1,8 @@
 /*
  * hal/crypto.h — hashes, signatures and keys behind one ops table.
  *
- * Model. A backend is a const struct hal_crypto_ops. board.c picks one at
- * start (hal_crypto_set()); every caller goes through the static inline
+ * Model. A backend is a const struct hal_crypto_ops. board_init() registers
+ * one at start (hal_crypto_set()); every caller goes through the static inline
  * wrappers below, never through mbedTLS or libsodium directly. The software
  * backend (hal/soft) uses mbedTLS and libsodium; a hardware backend may answer
  * only what its engine does and leave the rest to the software one.
@@ -125,7 +125,7 @@ struct hal_crypto_ops {
 	    const uint8_t sig[64]);
 };
 
-/* The active backend; hal_crypto_set() is called once by board.c. */
+/* The active backend, set by board_init(); NULL before. */
 const struct hal_crypto_ops *hal_crypto(void);
 void hal_crypto_set(const struct hal_crypto_ops *ops);
 

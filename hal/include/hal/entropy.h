@@ -17,6 +17,7 @@ struct hal_entropy_ops {
 	int (*fill)(uint8_t *buf, size_t n); /* 0 or -errno */
 };
 
+/* The active backend, set by board_init(); NULL before. */
 const struct hal_entropy_ops *hal_entropy(void);
 void hal_entropy_set(const struct hal_entropy_ops *ops);
 extern const struct hal_entropy_ops hal_entropy_posix;

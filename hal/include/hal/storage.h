@@ -7,7 +7,8 @@
  * medium, renames it to its final name and flushes the directory, so a power
  * cut leaves either the old file or the new one. abort() removes the
  * temporary file. Paths are plain strings; the POSIX backend maps them to the
- * file system, a flash backend to its own layout.
+ * file system, a flash backend to its own layout. board_init() picks the
+ * backend (hal_storage_set()).
  */
 #ifndef HAL_STORAGE_H
 #define HAL_STORAGE_H
@@ -19,8 +20,10 @@
 
 #define HAL_PATH_MAX 256
 
+/* An open file. Backend state only: callers pass it to the ops and read
+ * nothing in it. */
 struct hal_file {
-	int fd;
+	int h;                    /* backend handle (POSIX: a file descriptor) */
 	char tmp[HAL_PATH_MAX];   /* temporary name while writing, "" when reading */
 	uint64_t written;
 };
@@ -53,9 +56,12 @@ struct hal_storage_ops {
 	int (*sync_dir)(const char *dir);
 };
 
+/* The POSIX file system backend (hal/posix/storage.c). */
+extern const struct hal_storage_ops hal_storage_posix;
+
+/* The active backend, set by board_init(); NULL before. */
 const struct hal_storage_ops *hal_storage(void);
 void hal_storage_set(const struct hal_storage_ops *ops);
-extern const struct hal_storage_ops hal_storage_posix;
 
 /* Callers use these wrappers, never hal_storage()->op directly (an optional
  * op a backend leaves NULL answers -ENOTSUP). */
@@ -140,7 +146,7 @@ hal_storage_sync_dir(const char *dir)
 	return HAL_STORAGE_CALL(sync_dir, dir);
 }
 
-/* Whole-file helpers over the ops. */
+/* Whole-file helpers over the ops (hal/storage.c, any backend). */
 int hal_storage_put(const char *path, const void *p, size_t n, unsigned mode);
 /* Reads at most cap bytes; -EFBIG if the file is larger. */
 int hal_storage_get(const char *path, void *buf, size_t cap, size_t *len);

@@ -2,7 +2,20 @@
 #include <stddef.h>
 
 #include "tests/unit/common/hal_backends.h"
+#include "zegel/board.h"
 #include "zegel/config.h"
+
+/*
+ * Every unit test runs with the backends the board registers, as `zegel`
+ * does (main() calls board_init() first): hal/ itself names none. A test
+ * that wants another backend sets it with hal_<svc>_set() and puts the
+ * board's back afterwards.
+ */
+__attribute__((constructor)) static void
+test_board_init(void)
+{
+	board_init();
+}
 
 const struct hal_crypto_ops *const test_crypto_backends[] = {
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_SOFT)
@@ -30,5 +43,10 @@ const struct hal_net_ops *const test_net_backends[] = {
 #if IS_ENABLED(CONFIG_HAL_NET_POSIX)
 	&hal_net_posix,
 #endif
+	NULL,
+};
+
+const struct hal_uart_ops *const test_uart_backends[] = {
+	&hal_uart_posix,
 	NULL,
 };
