@@ -14,7 +14,7 @@ check "p-384 vector verifies with openssl" openssl dgst -sha384 -verify <(openss
 # The header embeds exactly the committed files (gen.sh --header-only reproduces it).
 d=$(tmpdir)
 trap 'rm -rf "$d"' EXIT
-cp -r "$v" "$d/v" && mkdir -p "$d/firmware/core" "$d/tests/vectors" && mv "$d/v" "$d/tests/vectors/selftest"
+cp -r "$v" "$d/v" && mkdir -p "$d/firmware/app" "$d/tests/vectors" && mv "$d/v" "$d/tests/vectors/selftest"
 if $PY -c 'import nacl' 2>/dev/null; then
 	check "selftest_vectors.h is what gen.sh makes from the vector files" \
 		bash -c 'cd "$1/tests/vectors/selftest" && ./gen.sh --header-only >/dev/null &&
