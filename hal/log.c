@@ -69,7 +69,7 @@ static struct {
 	int fd;                 /* the descriptor hal_log_set_fd() named */
 	int wfd;                /* what is written: fd or a private reopen */
 	enum out_mode mode;
-	bool at_exit, notified;
+	bool at_exit;
 	void (*notify)(void *arg);
 	void *notify_arg;
 } out = { .fd = STDERR_FILENO, .wfd = -1 };
@@ -266,8 +266,6 @@ out_drain(void)
 		out.head = (out.head + (size_t)w) % OUT_CAP;
 		out.used -= (size_t)w;
 	}
-	if (hal_log_pending() == 0)
-		out.notified = false;
 	return hal_log_pending();
 }
 
@@ -330,16 +328,13 @@ stderr_write(enum hal_log_level lvl, const char *module, const char *line)
 	}
 	out_drain();                    /* older lines first, room for this one */
 	out_append(buf, (size_t)k);
-	if (out_drain() > 0 && !out.notified && out.notify != NULL) {
-		out.notified = true;
+	if (out_drain() > 0 && out.notify != NULL)
 		out.notify(out.notify_arg);
-	}
 }
 
 size_t
 hal_log_drain(void)
 {
-	out.notified = false;
 	return out_drain();
 }
 

@@ -225,8 +225,8 @@ on_notify(void *arg)
 	notified++;
 }
 
-/* The loop's owner is told once when lines start to wait, again after it
- * drained, not on every line. */
+/* The loop's owner is told after each line that has to wait, not when the
+ * output took it. */
 static void
 test_notify(void **st)
 {
@@ -240,17 +240,16 @@ test_notify(void **st)
 	notified = 0;
 	hal_log(HAL_LOG_INFO, "test", "n 1");
 	hal_log(HAL_LOG_INFO, "test", "n 2");
-	assert_int_equal(notified, 1);
+	assert_int_equal(notified, 2);
 	assert_true(hal_log_drain() > 0);
-	hal_log(HAL_LOG_INFO, "test", "n 3");
 	assert_int_equal(notified, 2);
 	read_all(p[0]);
-	hal_log(HAL_LOG_INFO, "test", "n 4"); /* written at once: nobody is told */
+	hal_log(HAL_LOG_INFO, "test", "n 3"); /* written at once: nobody is told */
 	assert_int_equal(notified, 2);
 	read_all(p[0]);
 	hal_log_set_notify(NULL, NULL);
 	hal_log_set_fd(2);
-	assert_non_null(strstr(got, ": n 4\n"));
+	assert_non_null(strstr(got, ": n 3\n"));
 	close(p[0]);
 	close(p[1]);
 }

@@ -53,12 +53,11 @@ void hal_log_ring_dump(void (*emit)(void *arg, const char *line), void *arg, uns
 /*
  * The stderr sink's output buffer. hal_log_drain() writes what the output
  * takes now, never waiting, and returns the bytes still waiting (as
- * hal_log_pending()). fn(arg) of hal_log_set_notify() is called when a
- * hal_log() leaves bytes waiting and nobody was told yet (again after the
- * next hal_log_drain() call or once everything was written): arm a short
- * timer there that calls hal_log_drain() until it returns 0. It must not
- * log. hal_log_flush() waits (CLI tools, exit). hal_log_set_fd() points the
- * sink at another descriptor (default 2, stderr); waiting lines go there.
+ * hal_log_pending()). fn(arg) of hal_log_set_notify() is called after every
+ * hal_log() that leaves bytes waiting: arm a short timer there (unless one
+ * is armed) that calls hal_log_drain() until it returns 0. fn must not log.
+ * hal_log_flush() waits (CLI tools, exit). hal_log_set_fd() points the sink
+ * at another descriptor (default 2, stderr); waiting lines go there.
  */
 size_t hal_log_drain(void);
 size_t hal_log_pending(void);
