@@ -544,6 +544,19 @@ auth_plain(struct smtpd_session *s, const char *resp)
 		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Control characters in the user name");
 		goto fail;
 	}
+	/*
+	 * RFC 4616 2: with an authzid the server must check that the authcid
+	 * may act as it, and fail the authentication if not. zegel has no such
+	 * grants: an authzid other than the authcid itself fails, whatever the
+	 * password (decided before any credential check, so the answer says
+	 * nothing about the password). RFC 4954 6: 535 5.7.8.
+	 */
+	if (u != buf && strcmp((char *)buf, (char *)u + 1) != 0) {
+		smtpd_reply(s, 535, ESC_AUTH_CREDENTIALS_INVALID,
+		    "Authentication credentials invalid: an authorization identity other than "
+		    "the user is not supported");
+		goto fail;
+	}
 	snprintf(s->auth_user, sizeof(s->auth_user), "%s", (char *)u + 1);
 	snprintf(s->auth_pass, sizeof(s->auth_pass), "%s", (char *)pw + 1);
 	wipe(buf, sizeof(buf));
@@ -668,6 +681,28 @@ smtpd_auth_result(struct smtpd_session *s, bool ok)
 	auth_wipe(s);
 }
 
+/*
+ * RFC 1870 6: size-value ::= 1*20DIGIT. No sign, no blanks, no base
+ * prefix (strtoull would take "-1" as 2^64-1 and skip leading blanks). A
+ * well-formed value beyond 64 bits saturates: it is "too big" (552), not a
+ * syntax error.
+ */
+static bool
+size_value(const char *p, uint64_t *v)
+{
+	size_t n = 0;
+
+	*v = 0;
+	for (; p[n] != '\0'; n++) {
+		unsigned d = (unsigned char)p[n] - '0';
+
+		if (d > 9 || n >= 20)
+			return false;
+		*v = *v > (UINT64_MAX - d) / 10 ? UINT64_MAX : *v * 10 + d;
+	}
+	return n > 0;
+}
+
 static void
 do_mail(struct smtpd_session *s, const char *args)
 {
@@ -687,11 +722,11 @@ do_mail(struct smtpd_session *s, const char *args)
 	}
 	while (next_param(&params, key, sizeof(key), val, sizeof(val))) {
 		if (strcasecmp(key, "SIZE") == 0) {
-			char *end;
-			unsigned long long v = strtoull(val, &end, 10);
+			uint64_t v;
 
-			if (!*val || *end) {
-				smtpd_reply(s, 501, ESC_INVALID_COMMAND_ARGUMENTS, "Bad SIZE parameter");
+			if (!size_value(val, &v)) {
+				smtpd_reply(s, 501, ESC_INVALID_COMMAND_ARGUMENTS,
+				    "Bad SIZE parameter: 1 to 20 digits (RFC 1870 6)");
 				return;
 			}
 			if (v > s->prm.max_size) {

@@ -4,8 +4,9 @@
  * the rest is client input, fed in chunks whose sizes come from the input
  * too. Every event is answered the way conn.c would, without I/O.
  * Invariants: the engine never consumes more than it was given, replies
- * are CRLF-terminated lines starting with three digits, and a closed
- * session stays closed.
+ * are CRLF-terminated lines starting with three digits, a closed session
+ * stays closed, an AUTH user name is printable and a declared SIZE is
+ * within the limit.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -72,6 +73,9 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 			k = chunk;          /* rest discarded */
 			break;
 		case SMTPD_EV_AUTH:
+			/* the user name goes into logs: printable only */
+			for (const char *u = s.auth_user; *u; u++)
+				assert((unsigned char)*u >= 0x20 && *u != 0x7f);
 			smtpd_auth_result(&s, strcmp(s.auth_user, "ok") == 0);
 			break;
 		case SMTPD_EV_DATA_LINE: {
@@ -94,6 +98,8 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 			break;
 		}
 		check_output();
+		/* a declared SIZE (RFC 1870) never exceeds the limit */
+		assert(s.mail_size <= prm.max_size);
 		if (smtpd_closing(&s))
 			closed = true;
 		if (k == 0 && smtpd_event(&s) == SMTPD_EV_NONE) {

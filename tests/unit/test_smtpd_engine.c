@@ -231,6 +231,85 @@ test_timeout_and_shutdown(void **st)
 	assert_non_null(strstr(out, "421 4.3.2"));
 }
 
+/* RFC 4616 2: an authorization identity other than the authentication
+ * identity is not something zegel can grant: the exchange fails (535 5.7.8)
+ * even with the right password; an authzid equal to the authcid is fine. */
+static void
+test_auth_plain_authzid(void **st)
+{
+	static const struct {
+		const char *b64, *want;
+		bool authed;
+	} v[] = {
+		{ "Ym9iAGFsaWNlAHNlY3JldA==", "535 5.7.8", false },     /* bob\0alice\0secret */
+		{ "QWxpY2UAYWxpY2UAc2VjcmV0", "535 5.7.8", false },     /* Alice\0alice\0secret */
+		{ "bWFsbG9yeQBhbGljZQB3cm9uZw==", "535 5.7.8", false }, /* mallory\0alice\0wrong */
+		{ "YWxpY2UAYWxpY2UAc2VjcmV0", "235 2.7.0", true },      /* alice\0alice\0secret */
+		{ "AGFsaWNlAHNlY3JldA==", "235 2.7.0", true },          /* \0alice\0secret */
+	};
+	char in[128];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		start(false, true);
+		snprintf(in, sizeof(in), "EHLO a.test\r\nAUTH PLAIN %s\r\n", v[i].b64);
+		feed((const uint8_t *)in, strlen(in));
+		out[outlen] = 0;
+		if (strstr(out, v[i].want) == NULL)
+			fail_msg("%s: expected %s, got %s", v[i].b64, v[i].want, out);
+		assert_int_equal(s.authed, v[i].authed);
+		assert_string_equal(s.auth_pass, "");
+		/* the same through the 334 continuation */
+		start(false, true);
+		snprintf(in, sizeof(in), "EHLO a.test\r\nAUTH PLAIN\r\n%s\r\n", v[i].b64);
+		feed((const uint8_t *)in, strlen(in));
+		out[outlen] = 0;
+		if (strstr(out, v[i].want) == NULL)
+			fail_msg("%s (continued): expected %s, got %s", v[i].b64, v[i].want, out);
+		assert_int_equal(s.authed, v[i].authed);
+	}
+}
+
+/* RFC 1870 6: size-value ::= 1*20DIGIT. Anything else is a syntax error
+ * (501 5.5.4), never "too big" (552); a well-formed value over the limit is
+ * 552 5.3.4, even one that does not fit in 64 bits. */
+static void
+test_mail_size_syntax(void **st)
+{
+	static const struct {
+		const char *param, *want;
+	} v[] = {
+		{ "SIZE=-1", "501 5.5.4" }, { "SIZE=+5", "501 5.5.4" }, { "SIZE=", "501 5.5.4" },
+		{ "SIZE", "501 5.5.4" }, { "SIZE=1x", "501 5.5.4" }, { "SIZE=0x10", "501 5.5.4" },
+		{ "SIZE=\t5", "501 5.5.4" }, { "SIZE=1\t", "501 5.5.4" },
+		{ "SIZE=1000000000000000000000000", "501 5.5.4" },         /* 25 digits */
+		{ "SIZE=000000000000000000001", "501 5.5.4" },             /* 21 digits */
+		{ "SIZE=1000000000000000000000000000000000000000", "501 5.5.4" }, /* 40 */
+		{ "SIZE=99999999999999999999", "552 5.3.4" },              /* 20 digits > 2^64 */
+		{ "SIZE=18446744073709551616", "552 5.3.4" },              /* 2^64 */
+		{ "SIZE=100001", "552 5.3.4" },
+		{ "SIZE=100000", "250 2.1.0" }, { "SIZE=0", "250 2.1.0" },
+		{ "SIZE=00000000000000000100", "250 2.1.0" },             /* 20 digits */
+	};
+	char in[160];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		start(true, false);
+		snprintf(in, sizeof(in), "EHLO a.test\r\nMAIL FROM:<a@example.test> %s\r\n",
+		    v[i].param);
+		feed((const uint8_t *)in, strlen(in));
+		out[outlen] = 0;
+		if (strstr(out, v[i].want) == NULL)
+			fail_msg("%s: expected %s, got %s", v[i].param, v[i].want, out);
+	}
+	/* the declared size is what the engine keeps */
+	start(true, false);
+	feed((const uint8_t *)"EHLO a.test\r\nMAIL FROM:<a@example.test> SIZE=00000000000000000100\r\n",
+	    strlen("EHLO a.test\r\nMAIL FROM:<a@example.test> SIZE=00000000000000000100\r\n"));
+	assert_int_equal(s.mail_size, 100);
+}
+
 int
 main(void)
 {
@@ -241,6 +320,8 @@ main(void)
 		cmocka_unit_test(test_mailbox_syntax),
 		cmocka_unit_test(test_output_backpressure),
 		cmocka_unit_test(test_timeout_and_shutdown),
+		cmocka_unit_test(test_auth_plain_authzid),
+		cmocka_unit_test(test_mail_size_syntax),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,4 +16,23 @@ __attribute__((format(printf, 3, 4)))
 #endif
 void zegel_strf(char *d, size_t cap, const char *fmt, ...);
 
+/*
+ * Client-supplied text (an envelope address, a user name, a HELO name) for
+ * a log field such as "from=<%s>". A quoted local part may hold almost any
+ * byte, so "\"x>, relay=a, status=sent (250 ok)\"@d" written as is would end
+ * the <...> field early and forge fields a log reader trusts. Every byte
+ * that could do so is written as \xHH: '<' '>' '\\' ',' ';' '=', control
+ * characters, DEL and every byte >= 0x80 (a raw UTF-8 C1 control such as
+ * U+009B is a terminal escape on the serial console). What remains is
+ * printable ASCII that cannot end or start a field; the rendering is
+ * reversible.
+ *
+ * Always NUL-terminated (cap > 0); if out is too small the rendering is cut
+ * before an escape, never inside one. Returns the length the whole
+ * rendering needs (without the NUL), as snprintf: a result >= cap means it
+ * was cut. TEXT_LOG_ADDR_CAP holds any RFC 5321 path (256 octets).
+ */
+#define TEXT_LOG_ADDR_CAP (4 * 256 + 1)
+size_t text_log_addr(char *out, size_t cap, const char *addr);
+
 #endif

@@ -3,13 +3,31 @@
  *
  * Modules log through hal_log(); protocol engines do not log at all (their
  * callers do). The line format follows Postfix: "zegel/<module>[pid]: id: ...".
- * The sink is the console/stderr on the host and a ring the console's
- * `show log` reads on a board.
+ * Errors and warnings get the level after the colon ("warning: ..."), so a
+ * message text does not start with it again. The sink is the console/stderr
+ * on the host and a ring the console's `show log` reads on a board.
+ *
+ * Logging never blocks. The stderr sink appends each line to a bounded
+ * buffer (CONFIG_LOG_BUFFER_SIZE) and writes what the output takes at once,
+ * without waiting; a slow serial console keeps the rest there. Whatever is
+ * left is written by the next hal_log() or by hal_log_drain(), which the
+ * event loop's owner calls until hal_log_pending() is 0: hal_log_set_notify()
+ * tells it when lines start to wait. A full buffer drops its OLDEST lines
+ * and, where they were, writes "zegel/log[pid]: warning: N log lines
+ * dropped (output too slow)" once the output takes bytes again. At exit
+ * (atexit, registered by the first line) or through hal_log_flush() the
+ * rest is written, waiting for the output at most about two seconds
+ * without progress.
+ *
+ * A message is one line: CR, LF and other control characters in it are
+ * written as '?'. Text a client chose (addresses, names) still needs
+ * text_log_addr() (zegel/text.h) so it cannot forge fields.
  */
 #ifndef HAL_LOG_H
 #define HAL_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum hal_log_level { HAL_LOG_ERR = 0, HAL_LOG_WARN, HAL_LOG_INFO, HAL_LOG_DEBUG };
 
@@ -31,5 +49,20 @@ void hal_vlog(enum hal_log_level lvl, const char *module, const char *fmt, va_li
 
 /* The last lines logged, oldest first, for the console's `show log`. */
 void hal_log_ring_dump(void (*emit)(void *arg, const char *line), void *arg, unsigned max);
+
+/*
+ * The stderr sink's output buffer. hal_log_drain() writes what the output
+ * takes now, never waiting, and returns the bytes still waiting (as
+ * hal_log_pending()). fn(arg) of hal_log_set_notify() is called after every
+ * hal_log() that leaves bytes waiting: arm a short timer there (unless one
+ * is armed) that calls hal_log_drain() until it returns 0. fn must not log.
+ * hal_log_flush() waits (CLI tools, exit). hal_log_set_fd() points the sink
+ * at another descriptor (default 2, stderr); waiting lines go there.
+ */
+size_t hal_log_drain(void);
+size_t hal_log_pending(void);
+void hal_log_set_notify(void (*fn)(void *arg), void *arg);
+void hal_log_flush(void);
+void hal_log_set_fd(int fd);
 
 #endif
