@@ -128,6 +128,30 @@ on_commit(const struct zcfg *cfg, void *arg)
 	apply_direct(cfg);
 }
 
+/* ------------------------------------------------------------ log */
+
+/* Log lines a slow console could not take yet (hal/log.h): written from a
+ * short timer, never by blocking the loop. One timer at a time. */
+static bool log_timer_armed;
+
+static void log_drain_tick(void *arg);
+
+static void
+log_waiting(void *arg)
+{
+	(void)arg;
+	if (!log_timer_armed && loop_timer_add(50, log_drain_tick, NULL) >= 0)
+		log_timer_armed = true;
+}
+
+static void
+log_drain_tick(void *arg)
+{
+	log_timer_armed = false;
+	if (hal_log_drain() > 0)
+		log_waiting(arg);
+}
+
 /* ------------------------------------------------------------ console */
 
 static struct console con;
@@ -253,6 +277,7 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	loop_init();
+	hal_log_set_notify(log_waiting, NULL);
 	(void)resolver_init(); /* its context is allocated at the first lookup */
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
@@ -267,6 +292,7 @@ cmd_run(int argc, char **argv)
 	if (!no_console && console_start() != 0)
 		return 1;
 	rc = loop_run();
+	hal_log_set_notify(NULL, NULL); /* the loop is gone: exit flushes the rest */
 	if (got_signal)
 		hal_log(HAL_LOG_INFO, LOGM, "signal %d: stopping", (int)got_signal);
 	smtpd_server_stop();
