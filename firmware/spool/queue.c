@@ -385,12 +385,23 @@ queue_state_parse(const char *buf, size_t len, struct queue_state *st)
 	if ((v = keyed(&c, "from", &vn)) == NULL || !valid_addr(v, vn, false) ||
 	    memchr(v, '\t', vn) != NULL || env_add(st, v, vn, &st->from) != 0)
 		return -EINVAL;
+	st->prefix_len = 0;
 	for (;;) {
 		l = next_line(&c, &n);
 		if (l == NULL)
 			return -EINVAL;
 		if (n > 4 && memcmp(l, "end ", 4) == 0)
 			break;
+		if (n >= 2 && memcmp(l, "p ", 2) == 0) {
+			/* a line of the DKIM prefix, before the recipients */
+			if (st->nrcpt > 0 || n == 2 || n - 2 > 998 ||
+			    st->prefix_len + n > sizeof(st->prefix))
+				return -EINVAL;
+			memcpy(st->prefix + st->prefix_len, l + 2, n - 2);
+			memcpy(st->prefix + st->prefix_len + n - 2, "\r\n", 2);
+			st->prefix_len += n;
+			continue;
+		}
 		if (st->nrcpt >= QUEUE_RCPT_MAX || parse_rcpt(st, l, n) != 0)
 			return -EINVAL;
 		st->nrcpt++;
@@ -424,6 +435,11 @@ queue_state_format(const struct queue_state *st, char *buf, size_t cap)
 	if (st->is_dsn)
 		OUT(" dsn");
 	OUT("\nfrom%s%s\n", st->from[0] ? " " : "", st->from);
+	for (size_t i = 0, k; i < st->prefix_len; i = k + 2) {
+		for (k = i; k + 1 < st->prefix_len && st->prefix[k] != '\r'; k++)
+			;
+		OUT("p %.*s\n", (int)(k - i), (const char *)st->prefix + i);
+	}
 	for (unsigned i = 0; i < st->nrcpt; i++) {
 		const struct queue_rcpt *r = &st->r[i];
 
@@ -828,21 +844,17 @@ queue_admit(uint64_t size)
 
 typedef int (*body_fn)(void *arg, const struct hal_storage_ops *s, struct hal_file *f);
 
-struct spool_body {
-	const struct queue_new *n;
-};
-
+/* The copy of a spool file, for when it cannot be taken by rename (another
+ * medium, a backend without rename_new). */
 static int
-spool_body(void *arg, const struct hal_storage_ops *s, struct hal_file *f)
+spool_copy(void *arg, const struct hal_storage_ops *s, struct hal_file *f)
 {
-	const struct queue_new *n = ((struct spool_body *)arg)->n;
+	const struct queue_new *n = arg;
 	struct hal_file in;
-	int rc = 0;
+	int rc;
 
-	if (n->prefix_len > 0)
-		rc = s->write(f, n->prefix, n->prefix_len);
-	if (rc != 0 || n->spool_path == NULL)
-		return rc;
+	if (n->spool_path == NULL)
+		return 0;
 	fault();
 	rc = s->open_read(&in, n->spool_path);
 	if (rc != 0)
@@ -861,6 +873,30 @@ spool_body(void *arg, const struct hal_storage_ops *s, struct hal_file *f)
 	}
 	s->close(&in);
 	return rc;
+}
+
+/* A DKIM prefix the record can hold: CRLF lines of 1..998 octets without
+ * NUL, CR or LF inside. */
+static bool
+prefix_ok(const uint8_t *p, size_t n)
+{
+	size_t len = 0;
+
+	if (n > QUEUE_PREFIX_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == 0 || p[i] == '\n')
+			return false;
+		if (p[i] != '\r') {
+			len++;
+			continue;
+		}
+		if (i + 1 >= n || p[i + 1] != '\n' || len == 0 || len > 998)
+			return false;
+		i++;
+		len = 0;
+	}
+	return len == 0;
 }
 
 static int
@@ -887,14 +923,52 @@ new_id(char id[QUEUE_ID_MAX])
 	return -EEXIST;
 }
 
-/* Message file, then state record; the entry exists from the rename of the
- * record on. st (scratch) holds the envelope already. */
+/* The message file of a new entry: taken by rename from the spool when
+ * there is one (take != NULL), else written by body(). Sets st->size. */
 static int
-commit_entry(struct queue_state *st, body_fn body, void *arg, char id[QUEUE_ID_MAX])
+msg_file(struct queue_state *st, const struct queue_new *take, body_fn body, void *arg)
 {
 	const struct hal_storage_ops *s = hal_storage();
 	char path[HAL_PATH_MAX];
 	struct hal_file f;
+	int rc;
+
+	if (path_of(path, sizeof(path), st->id, "msg") != 0)
+		return -ENAMETOOLONG;
+	if (take != NULL && take->spool_path != NULL) {
+		fault();
+		rc = hal_storage_rename_new(take->spool_path, path);
+		fault();
+		if (rc == 0) {
+			st->size = st->prefix_len + take->spool_size;
+			return 0;
+		}
+		if (rc != -EXDEV && rc != -ENOTSUP)
+			return rc;
+		body = spool_copy;
+		arg = (void *)take;
+	}
+	fault();
+	rc = s->open_write(&f, path, 0600);
+	if (rc != 0)
+		return rc;
+	fault();
+	rc = body != NULL ? body(arg, s, &f) : 0;
+	if (rc != 0) {
+		s->abort(&f);
+		return rc;
+	}
+	st->size = st->prefix_len + f.written;
+	fault();
+	return s->commit(&f, path);
+}
+
+/* Message file, then state record; the entry exists from the rename of the
+ * record on. st (scratch) holds the envelope and the prefix already. */
+static int
+commit_entry(struct queue_state *st, const struct queue_new *take, body_fn body, void *arg,
+    char id[QUEUE_ID_MAX])
+{
 	int e, rc;
 
 	if (!qopen)
@@ -902,24 +976,15 @@ commit_entry(struct queue_state *st, body_fn body, void *arg, char id[QUEUE_ID_M
 	e = free_ent();
 	if (e < 0)
 		return -ENOSPC;
-	rc = new_id(st->id);
-	if (rc != 0)
-		return rc;
-	if (path_of(path, sizeof(path), st->id, "msg") != 0)
-		return -ENAMETOOLONG;
-	fault();
-	rc = s->open_write(&f, path, 0600);
-	if (rc != 0)
-		return rc;
-	fault();
-	rc = body(arg, s, &f);
-	if (rc != 0) {
-		s->abort(&f);
-		return rc;
+	for (int tries = 0;; tries++) {
+		rc = new_id(st->id);
+		if (rc != 0)
+			return rc;
+		rc = msg_file(st, take, body, arg);
+		if (rc != -EEXIST || tries >= 8)
+			break;
+		/* an ID.msg appeared since new_id() looked: another name */
 	}
-	st->size = f.written;
-	fault();
-	rc = s->commit(&f, path);
 	if (rc != 0)
 		return rc;
 	rc = state_write(st);
@@ -950,6 +1015,7 @@ state_init(struct queue_state *st, const char *from, int64_t now)
 	st->body_8bit = st->smtputf8 = st->warned = st->is_dsn = false;
 	st->nrcpt = 0;
 	st->envlen = 0;
+	st->prefix_len = 0;
 	env_add(st, from, strlen(from), &st->from);
 }
 
@@ -975,20 +1041,22 @@ int
 queue_commit(const struct queue_new *n, char id[QUEUE_ID_MAX])
 {
 	struct queue_state *st = &scratch;
-	struct spool_body sb = { n };
 	const char *a = n->rcpts;
 	int rc;
 
 	if (n->mail_from == NULL || !valid_addr(n->mail_from, strlen(n->mail_from), false) ||
-	    n->nrcpt == 0 || n->nrcpt > QUEUE_RCPT_MAX)
+	    n->nrcpt == 0 || n->nrcpt > QUEUE_RCPT_MAX ||
+	    (n->prefix_len > 0 && !prefix_ok(n->prefix, n->prefix_len)))
 		return -EINVAL;
 	state_init(st, n->mail_from, n->now);
 	st->body_8bit = n->body_8bit;
 	st->smtputf8 = n->smtputf8;
+	memcpy(st->prefix, n->prefix, n->prefix_len);
+	st->prefix_len = n->prefix_len;
 	for (unsigned i = 0; i < n->nrcpt; i++, a += strlen(a) + 1)
 		if (state_add_rcpt(st, a, n->now) != 0)
 			return -EINVAL;
-	rc = commit_entry(st, spool_body, &sb, id);
+	rc = commit_entry(st, n, NULL, NULL, id);
 	if (rc == 0)
 		hal_log(HAL_LOG_INFO, MOD, "%s: from=<%s>, size=%" PRIu64 ", nrcpt=%u (queued)",
 		    id, n->mail_from, st->size, n->nrcpt);
@@ -999,8 +1067,6 @@ queue_commit(const struct queue_new *n, char id[QUEUE_ID_MAX])
 
 struct dsn_body {
 	struct dsn_report *rep;
-	const uint8_t *prefix;      /* DKIM-Signature fields, or NULL */
-	size_t prefix_len;
 };
 
 static queue_dsn_sign_fn dsn_signer;
@@ -1032,33 +1098,36 @@ dsn_body_fn(void *arg, const struct hal_storage_ops *s, struct hal_file *f)
 {
 	struct dsn_body *db = arg;
 	void *a[2] = { arg, f };
-	int rc;
 
-	if (db->prefix_len > 0 && (rc = s->write(f, db->prefix, db->prefix_len)) != 0)
-		return rc;
+	(void)s;
 	return dsn_write(db->rep, dsn_sink, a);
 }
 
-/* The original's header section (for text/rfc822-headers), bounded. */
+/* The original's header section as it was sent (prefix, then the header
+ * block of ID.msg), for text/rfc822-headers; bounded. */
 static size_t
-read_orig_headers(const char *id)
+read_orig_headers(const struct queue_state *st)
 {
-	const struct hal_storage_ops *s = hal_storage();
 	char path[HAL_PATH_MAX];
 	struct hal_file f;
 	size_t len = 0;
 	char *end;
 
-	if (path_of(path, sizeof(path), id, "msg") != 0 || s->open_read(&f, path) != 0)
-		return 0;
-	while (len < sizeof(orighdr) - 1) {
-		ssize_t r = s->read(&f, orighdr + len, sizeof(orighdr) - 1 - len);
-
-		if (r <= 0)
-			break;
-		len += (size_t)r;
+	if (st->prefix_len < sizeof(orighdr) - 1) {
+		memcpy(orighdr, st->prefix, st->prefix_len);
+		len = st->prefix_len;
 	}
-	s->close(&f);
+	if (path_of(path, sizeof(path), st->id, "msg") == 0 &&
+	    hal_storage_open_read(&f, path) == 0) {
+		while (len < sizeof(orighdr) - 1) {
+			ssize_t r = hal_storage_read(&f, orighdr + len, sizeof(orighdr) - 1 - len);
+
+			if (r <= 0)
+				break;
+			len += (size_t)r;
+		}
+		hal_storage_close(&f);
+	}
 	orighdr[len] = 0;
 	end = strstr(orighdr, "\r\n\r\n");
 	if (end != NULL)
@@ -1102,7 +1171,7 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 	if (rep.nrcpt == 0)
 		return 0;
 	rep.headers = orighdr;
-	rep.headers_len = read_orig_headers(st->id);
+	rep.headers_len = read_orig_headers(st);
 	state_init(dst, "", now);
 	dst->is_dsn = true;
 	dst->body_8bit = st->body_8bit || st->smtputf8;
@@ -1116,12 +1185,12 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 		size_t n = 0;
 
 		if (dsn_signer(dsn_signer_arg, qhost, dsn_gen, &rep, sig, sizeof(sig), &n) == 0 &&
-		    n > 0) {
-			db.prefix = sig;
-			db.prefix_len = n;
+		    n > 0 && prefix_ok(sig, n)) {
+			memcpy(dst->prefix, sig, n);
+			dst->prefix_len = n;
 		}
 	}
-	rc = commit_entry(dst, dsn_body_fn, &db, id);
+	rc = commit_entry(dst, NULL, dsn_body_fn, &db, id);
 	if (rc == 0)
 		hal_log(HAL_LOG_INFO, MOD, "%s: sender %s notification: %s", st->id,
 		    delayed ? "delay" : "non-delivery", id);
@@ -1263,6 +1332,8 @@ next_job(int64_t now, const char *want, bool (*skip)(void *arg, const char *doma
 			return rc;
 		}
 		j->mail_from = st->from;
+		j->prefix = st->prefix;
+		j->prefix_len = st->prefix_len;
 		j->size = st->size;
 		j->body_8bit = st->body_8bit;
 		j->smtputf8 = st->smtputf8;
