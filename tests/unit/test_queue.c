@@ -942,8 +942,11 @@ test_kill_commit(void **state)
 		assert_int_equal(files_with(".tmp."), 0);
 		assert_int_equal(files_with(".msg"), (int)queue_count());
 		assert_int_equal(files_with(".st"), (int)queue_count());
-		if (committed)
+		if (committed) {
 			assert_int_equal(queue_count(), 1);
+			/* the queue took the spool file: no second copy anywhere */
+			assert_int_equal(access(spool, F_OK), -1);
+		}
 		assert_true(queue_count() <= 1);
 		if (queue_count() == 1) {
 			other_entry("", id);
