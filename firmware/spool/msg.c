@@ -78,6 +78,25 @@ store(struct spool_msg *m, const uint8_t *l, size_t n)
 	return 0;
 }
 
+/*
+ * A line of the header block the signer would take but receivers may read
+ * differently: the obsolete WSP between a field name and its colon
+ * (RFC 5322 4.5.8; "From : a@b" is From to some parsers and an unparsable
+ * line to others, dkimpy among them). Refused like a line that is not a
+ * field, so every verifier sees the header the signature covers.
+ */
+static bool
+field_name_ok(const uint8_t *l, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 2 || l[0] == ' ' || l[0] == '\t')
+		return true;                /* the empty line, a continuation */
+	while (i < n && l[i] != ':' && l[i] != ' ' && l[i] != '\t' && l[i] != '\r')
+		i++;
+	return i == n || l[i] == ':' || l[i] == '\r';  /* no colon: the signer says so */
+}
+
 int
 spool_msg_line(struct spool_msg *m, const uint8_t *l, size_t n)
 {
@@ -92,6 +111,8 @@ spool_msg_line(struct spool_msg *m, const uint8_t *l, size_t n)
 			return m->hdr_err = m->sign.err ? m->sign.err : DKIM_ERR_STATE;
 		return 0;
 	}
+	if (!field_name_ok(l, n))
+		return m->hdr_err = DKIM_ERR_HEADER_SYNTAX;
 	rc = keys_sign_headers(&m->sign, l, n);
 	if (rc < 0)
 		return m->hdr_err = rc;
@@ -179,8 +200,8 @@ spool_msg_refusal(const struct spool_msg *m, const char *allowed, struct spool_m
 		break;
 	case DKIM_ERR_HEADER_SYNTAX:
 		r->esc = "5.6.0";
-		snprintf(text, cap, "Header line is not a header field (name: value); end the "
-		    "header block with an empty line");
+		snprintf(text, cap, "Header line is not a header field (name, colon, value, no "
+		    "space before the colon); end the header block with an empty line");
 		break;
 	case DKIM_ERR_HEADER_TOO_BIG:
 		r->code = 552;
