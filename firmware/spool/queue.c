@@ -632,7 +632,8 @@ queue_commit(const struct queue_new *n, char id[QUEUE_ID_MAX])
 	queue_state_init(st, n->mail_from, n->now);
 	st->body_8bit = n->body_8bit;
 	st->smtputf8 = n->smtputf8;
-	memcpy(st->prefix, n->prefix, n->prefix_len);
+	if (n->prefix_len > 0)
+		memcpy(st->prefix, n->prefix, n->prefix_len);
 	st->prefix_len = n->prefix_len;
 	for (unsigned i = 0; i < n->nrcpt; i++, a += strlen(a) + 1)
 		if (queue_state_add_rcpt(st, a, n->now) != 0)
