@@ -364,10 +364,9 @@ msg_end(struct smtpd_conn *c)
 
 	if (!m->code && !m->spool.in_body) {
 		/* no empty line after the header block: add it to file and signer */
-		if (spool_msg_end_headers(&m->spool) == SPOOL_MSG_HEADERS) {
-			m->size += 2;
+		if (spool_msg_end_headers(&m->spool) == SPOOL_MSG_HEADERS)
 			headers_done(c);
-		} else
+		else
 			msg_error(c);
 	}
 	hal_log(HAL_LOG_INFO, LOGM, "%s: client=[%s]%s%s, from=<%s>, size=%llu, nrcpt=%u", m->id,
@@ -400,7 +399,7 @@ msg_end(struct smtpd_conn *c)
 	rm->spool_path = m->spool.path;
 	rm->prefix = m->prefix;
 	rm->prefix_len = m->prefix_len;
-	rm->size = m->prefix_len + m->size;
+	rm->size = m->prefix_len + m->spool.size;   /* the file: what is sent */
 	rm->body_8bit = c->smtp.body_8bit;
 	rm->smtputf8 = c->smtp.smtputf8;
 	rm->client = c->peer;
