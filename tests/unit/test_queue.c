@@ -636,6 +636,41 @@ test_leftovers(void **state)
 	assert_int_equal(files_with(id), 2);
 }
 
+static int
+no_rename(const char *from, const char *to)
+{
+	(void)from;
+	(void)to;
+	return -EXDEV;
+}
+
+/* The spool file is taken by rename (gone from the spool, the same inode
+ * under ID.msg); where it cannot be (another medium: -EXDEV) it is copied
+ * and left for the session to remove. Either way what is sent is the same. */
+static void
+test_take_or_copy(void **state)
+{
+	char id[QUEUE_ID_MAX], buf[1024];
+
+	(void)state;
+	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
+	assert_int_equal(access(spool, F_OK), -1);
+	assert_int_equal(read_msg(id, buf, sizeof(buf)), strlen(PREFIX BODY));
+	assert_string_equal(buf, PREFIX BODY);
+	failing = hal_storage_posix;
+	failing.rename_new = no_rename;
+	hal_storage_set(&failing);
+	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
+	hal_storage_set(&hal_storage_posix);
+	assert_int_equal(access(spool, F_OK), 0);
+	assert_int_equal(read_msg(id, buf, sizeof(buf)), strlen(PREFIX BODY));
+	assert_string_equal(buf, PREFIX BODY);
+	assert_int_equal(queue_bytes(), 2 * strlen(PREFIX BODY));
+	reopen();
+	assert_int_equal(queue_count(), 2);
+	assert_int_equal(files_with(".msg"), 2);
+}
+
 static void
 test_inflight_recovery(void **state)
 {
@@ -1106,6 +1141,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delay_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_or_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inflight_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_parse, setup, teardown),
 		cmocka_unit_test(test_config),
