@@ -11,7 +11,6 @@
 #include "firmware/config/config.h"
 #include "firmware/smtpd/conn.h"
 #include "hal/clock.h"
-#include "hal/entropy.h"
 #include "hal/log.h"
 
 #define LOGM "smtpd"
