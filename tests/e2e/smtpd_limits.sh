@@ -64,7 +64,7 @@ debris() { # temporary or orphaned files in the data dir and the outbox
 	find "$d/data" "$d/outbox" -type f \( -name '*.tmp.*' -o -path "$d/data/spool/*" \) 2>/dev/null
 }
 sender() { # messages of ~60 KB until killed; prints one line per 250
-	$PY - "$SUBMISSION_PORT" <<'PYEOF'
+	exec $PY - "$SUBMISSION_PORT" <<'PYEOF'
 import smtplib, sys, time
 port = int(sys.argv[1])
 body = "".join("line %05d of filler text to make the message long enough\r\n" % i for i in range(1000))
