@@ -182,6 +182,8 @@ parse_from(const uint8_t *v, size_t n, char *dom, size_t cap)
 			continue;
 		}
 		switch (c) {
+		case 0:
+			return DKIM_ERR_FROM_SYNTAX;    /* a C string would end here */
 		case '(':
 			depth++;
 			continue;

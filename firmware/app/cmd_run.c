@@ -25,7 +25,9 @@
 #include "firmware/dns/resolver.h"
 #include "firmware/keys/keys.h"
 #include "firmware/relay/direct.h"
+#include "firmware/relay/outbox.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
@@ -282,6 +284,9 @@ cmd_run(int argc, char **argv)
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
 	smtpd_set_target_picker(app_relay_target);
+	/* files of sessions a kill or power cut ended: never acknowledged */
+	spool_msg_sweep(zcfg_running()->data_dir);
+	relay_outbox_sweep(zcfg_running());
 	smtpd_server_start(zcfg_running());
 	apply_direct(zcfg_running());
 	config_on_commit(on_commit, NULL);

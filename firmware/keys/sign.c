@@ -6,17 +6,51 @@
 
 #include "firmware/keys/keys.h"
 
+void
+keys_sign_init(struct keys_sign *sg)
+{
+	sg->nsig = 0;
+	sg->err = 0;
+	sg->domain = NULL;
+	dkim_signer_init(&sg->signer, sg->hdrbuf, sizeof(sg->hdrbuf));
+}
+
+int
+keys_sign_headers(struct keys_sign *sg, const uint8_t *p, size_t n)
+{
+	size_t k = dkim_signer_push_headers(&sg->signer, p, n);
+	int rc = dkim_signer_error(&sg->signer);
+
+	if (rc < 0)
+		return sg->err = rc;
+	if (!dkim_signer_headers_done(&sg->signer))
+		return 0;
+	/* the blank line ends the block; nothing may follow it in this slice */
+	return k == n ? 1 : (sg->err = DKIM_ERR_STATE);
+}
+
+const char *
+keys_sign_from_domain(const struct keys_sign *sg)
+{
+	return dkim_signer_from_domain(&sg->signer);
+}
+
 int
 keys_sign_begin(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
+    const char **why)
+{
+	keys_sign_init(sg);
+	return keys_sign_keys(sg, cfg, dom, why);
+}
+
+int
+keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
     const char **why)
 {
 	struct dkim_sig_params prm;
 	int rc;
 
-	sg->nsig = 0;
-	sg->err = 0;
 	sg->domain = dom->name;
-	dkim_signer_init(&sg->signer, sg->hdrbuf, sizeof(sg->hdrbuf));
 	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++) {
 		const struct zcfg_key *k = &cfg->keys[i];
 		const struct hal_key *hk;

@@ -4,11 +4,23 @@
  * session and by the queue's DSNs; beside the key store because it is the
  * only place that turns a configured key into a signature.
  *
- *   keys_sign_begin(sg, cfg, dom)    after the header block: keys for dom
+ * A message whose From domain is known in advance (the queue's DSNs):
+ *   keys_sign_begin(sg, cfg, dom)    keys for dom
  *   keys_sign_push(sg, p, n)         header block, blank line, body lines
  *   keys_sign_finish(sg, now, out, cap, &len, logcb, arg)
  *                                    "DKIM-Signature: ..." fields to prepend;
  *                                    logcb(arg, d, s, a) once per signature
+ *
+ * A message whose From decides the keys (the SMTP session): the header
+ * block goes to the signer first, and the signer's own From parse (the one
+ * the signature is bound to, dkim_signer_from_domain) picks the domain:
+ *   keys_sign_init(sg)
+ *   keys_sign_headers(sg, p, n)      header lines and the blank line; 1 when
+ *                                    the block ended, 0 for more, <0 dkim_err
+ *   keys_sign_from_domain(sg)        the single From domain (lower case)
+ *   keys_sign_keys(sg, cfg, dom)     keys for the configured domain dom
+ *   keys_sign_push(sg, p, n) ...     body lines, then keys_sign_finish()
+ * The header block is held once, in the signer (sg->hdrbuf).
  */
 #ifndef ZEGEL_KEYS_SIGN_H
 #define ZEGEL_KEYS_SIGN_H
@@ -31,6 +43,11 @@ struct keys_sign {
 
 /* 0, or a negative error with a reason in why (no key, bad key). */
 int keys_sign_begin(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
+    const char **why);
+void keys_sign_init(struct keys_sign *sg);
+int keys_sign_headers(struct keys_sign *sg, const uint8_t *p, size_t n);
+const char *keys_sign_from_domain(const struct keys_sign *sg);
+int keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
     const char **why);
 int keys_sign_push(struct keys_sign *sg, const uint8_t *p, size_t n);
 int keys_sign_finish(struct keys_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,

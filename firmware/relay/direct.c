@@ -374,7 +374,8 @@ reuse_connection(struct worker *w)
 	hal_log(HAL_LOG_DEBUG, LOGM, "%s: delivering to %u recipient(s) at %s over the open "
 	    "session with %s (message %u on it)", w->job.id, w->job.nrcpt, domain, w->peer,
 	    w->reused + 1);
-	if (upstream_next_message(&w->up, &w->params, w->path) < 0) {
+	if (upstream_next_message(&w->up, &w->params, w->job.prefix, w->job.prefix_len,
+	    w->path) < 0) {
 		note_failure(w, 451, "4.3.0", "cannot read the queued message");
 		job_close(w);
 		return false;
@@ -500,8 +501,8 @@ try_next(struct worker *w)
 		}
 		zegel_strf(w->tls_host, sizeof(w->tls_host), "%s",
 		    mh->tls == MXPLAN_DANE && mh->tlsa_base[0] ? mh->tlsa_base : mh->name);
-		rc = upstream_init(&w->up, &w->params, cc, w->tls_host, w->peer, NULL, 0, w->path,
-		    false);
+		rc = upstream_init(&w->up, &w->params, cc, w->tls_host, w->peer, w->job.prefix,
+		    w->job.prefix_len, w->path, false);
 		w->up_live = true;
 		w->addr++;
 		if (rc < 0) {
@@ -742,6 +743,7 @@ d_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **han
 		.rcpts = m->rcpts,
 		.nrcpt = m->nrcpt,
 		.spool_path = m->spool_path,
+		.spool_size = m->size - m->prefix_len,
 		.prefix = m->prefix,
 		.prefix_len = m->prefix_len,
 		.body_8bit = m->body_8bit,

@@ -1,8 +1,16 @@
 /*
  * Relay target "outbox": each signed message becomes one file
- * <outbox>/<id>.eml, written under a temporary name, fsynced and renamed
- * (hal/storage.h), so a reader never sees a partial message. Synchronous:
- * done() is called before start() returns.
+ * <outbox>/<id>.eml for a local consumer. Synchronous: done() is called
+ * before start() returns.
+ *
+ * A file is written under a temporary name, fsynced and committed under a
+ * staging name (<id>.eml.tmp.new, hal/storage.h), then published with
+ * hal_storage_rename_new(), which never replaces a file: an existing
+ * <id>.eml (an id that came twice) is kept and the message goes to
+ * <id>-1.eml ... instead. A reader never sees a partial message, and no
+ * message ever overwrites another. Files are 0640 in a 0750 directory (the
+ * consumer reads them through the group). Names containing ".eml.tmp." are
+ * zegel's own unfinished files: relay_outbox_sweep() removes them at start.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +20,15 @@
 #include "hal/storage.h"
 
 #define SMTPD_LINE_OUT 600
+#define OUTBOX_FILE_MODE 0640
+#define OUTBOX_DIR_MODE 0750
+#define OUTBOX_TRIES 10
+
+static const char *
+outbox_dir(const struct zcfg *cfg)
+{
+	return cfg->relay.outbox[0] ? cfg->relay.outbox : "var/outbox";
+}
 
 static void
 log_rcpts(const struct handoff_msg *m, const char *status, const char *text)
@@ -24,18 +41,17 @@ log_rcpts(const struct handoff_msg *m, const char *status, const char *text)
 static int
 copy_spool(struct hal_file *out, const char *spool)
 {
-	const struct hal_storage_ops *st = hal_storage();
 	struct hal_file in;
 	uint8_t buf[4096];
 	ssize_t n;
-	int rc;
+	int rc = 0;
 
-	if ((rc = st->open_read(&in, spool)) < 0)
+	if ((rc = hal_storage_open_read(&in, spool)) < 0)
 		return rc;
-	while ((n = st->read(&in, buf, sizeof(buf))) > 0)
-		if ((rc = st->write(out, buf, (size_t)n)) < 0)
+	while ((n = hal_storage_read(&in, buf, sizeof(buf))) > 0)
+		if ((rc = hal_storage_write(out, buf, (size_t)n)) < 0)
 			break;
-	st->close(&in);
+	hal_storage_close(&in);
 	if (n < 0)
 		return (int)n;
 	return rc < 0 ? rc : 0;
@@ -47,7 +63,7 @@ copy_spool(struct hal_file *out, const char *spool)
  * not disturb DKIM verification.
  */
 static int
-write_envelope(const struct hal_storage_ops *st, struct hal_file *f, const struct handoff_msg *m)
+write_envelope(struct hal_file *f, const struct handoff_msg *m)
 {
 	char line[SMTPD_LINE_OUT];
 	int n, rc;
@@ -55,47 +71,77 @@ write_envelope(const struct hal_storage_ops *st, struct hal_file *f, const struc
 	n = snprintf(line, sizeof(line), "Return-Path: <%s>\r\n", m->mail_from);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -EINVAL;
-	if ((rc = st->write(f, line, (size_t)n)) < 0)
+	if ((rc = hal_storage_write(f, line, (size_t)n)) < 0)
 		return rc;
 	for (const char *r = handoff_rcpt_next(m, NULL); r; r = handoff_rcpt_next(m, r)) {
 		n = snprintf(line, sizeof(line), "X-Original-To: <%s>\r\n", r);
 		if (n < 0 || (size_t)n >= sizeof(line))
 			return -EINVAL;
-		if ((rc = st->write(f, line, (size_t)n)) < 0)
+		if ((rc = hal_storage_write(f, line, (size_t)n)) < 0)
 			return rc;
 	}
 	return 0;
 }
 
+/* The staged, complete file: envelope, signatures, the spooled message. */
 static int
-outbox_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
+write_staged(const struct handoff_msg *m, const char *stage)
 {
-	const struct hal_storage_ops *st = hal_storage();
-	const char *dir = m->cfg->relay.outbox[0] ? m->cfg->relay.outbox : "var/outbox";
-	char path[HAL_PATH_MAX], text[HAL_PATH_MAX + 32];
-	struct handoff_result r;
 	struct hal_file f;
 	int rc;
 
+	if ((rc = hal_storage_open_write(&f, stage, OUTBOX_FILE_MODE)) < 0)
+		return rc;
+	if ((rc = write_envelope(&f, m)) < 0 ||
+	    (m->prefix_len && (rc = hal_storage_write(&f, m->prefix, m->prefix_len)) < 0) ||
+	    (rc = copy_spool(&f, m->spool_path)) < 0) {
+		hal_storage_abort(&f);
+		return rc;
+	}
+	return hal_storage_commit(&f, stage);
+}
+
+/* Publish stage as <id>.eml, or <id>-k.eml when that exists: 0 with the
+ * name in path, or -errno (the staged file is removed). */
+static int
+publish(const char *dir, const char *id, const char *stage, char *path, size_t cap)
+{
+	int rc = -EEXIST;
+
+	for (int k = 0; k < OUTBOX_TRIES && rc == -EEXIST; k++) {
+		int n = k == 0 ? snprintf(path, cap, "%s/%s.eml", dir, id)
+			       : snprintf(path, cap, "%s/%s-%d.eml", dir, id, k);
+
+		if (n < 0 || (size_t)n >= cap) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		rc = hal_storage_rename_new(stage, path);
+		if (rc == -EEXIST)
+			hal_log(HAL_LOG_WARN, "relay", "%s: %s exists already: kept, not replaced",
+			    id, path);
+	}
+	if (rc < 0)
+		hal_storage_remove(stage);
+	return rc;
+}
+
+static int
+outbox_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
+{
+	const char *dir = outbox_dir(m->cfg);
+	char path[HAL_PATH_MAX], stage[HAL_PATH_MAX], text[HAL_PATH_MAX + 32];
+	struct handoff_result r;
+	int rc;
+
 	*handle = NULL;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.eml", dir, m->id) >= sizeof(path))
+	if ((size_t)snprintf(stage, sizeof(stage), "%s/%s.eml.tmp.new", dir, m->id) >=
+	    sizeof(stage))
 		return -ENAMETOOLONG;
-	st->mkdirs(dir, 0755);
-	if ((rc = st->open_write(&f, path, 0644)) < 0)
-		goto fail;
-	if ((rc = write_envelope(st, &f, m)) < 0) {
-		st->abort(&f);
-		goto fail;
-	}
-	if (m->prefix_len && (rc = st->write(&f, m->prefix, m->prefix_len)) < 0) {
-		st->abort(&f);
-		goto fail;
-	}
-	if ((rc = copy_spool(&f, m->spool_path)) < 0) {
-		st->abort(&f);
-		goto fail;
-	}
-	if ((rc = st->commit(&f, path)) < 0)
+	snprintf(path, sizeof(path), "%s/%s.eml", dir, m->id);
+	hal_storage_mkdirs(dir, OUTBOX_DIR_MODE);
+	if ((rc = write_staged(m, stage)) < 0 ||
+	    (rc = publish(dir, m->id, stage, path, sizeof(path))) < 0)
 		goto fail;
 	snprintf(text, sizeof(text), "written to %s", path);
 	log_rcpts(m, "sent", text);
@@ -106,13 +152,70 @@ outbox_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void 
 fail:
 	snprintf(text, sizeof(text), "cannot write %s: %s", path, strerror(-rc));
 	log_rcpts(m, "deferred", text);
-	handoff_result_set(&r, 451, "4.3.0", "Local error writing the outbox; try again later");
+	if (rc == -ENOSPC)
+		handoff_result_set(&r, 452, "4.3.1", "Insufficient system storage");
+	else
+		handoff_result_set(&r, 451, "4.3.0", "Local error writing the outbox; try again later");
 	done(arg, &r);
 	return 0;
+}
+
+/* At MAIL: room for the spool file and the outbox copy (both exist for a
+ * moment), above the storage kept free (`set queue min-free`): else 452. */
+static int
+outbox_admit(const struct zcfg *cfg, uint64_t size)
+{
+	uint64_t avail, need = 2 * size + cfg->queue.min_free;
+	const char *dir = outbox_dir(cfg);
+
+	if (hal_storage_free_bytes(hal_storage_exists(dir) == 1 ? dir :
+	    (cfg->data_dir[0] ? cfg->data_dir : "."), &avail) < 0)
+		return 0;               /* cannot tell: the write will say */
+	return avail < need ? -ENOSPC : 0;
+}
+
+struct sweep {
+	const char *dir;
+	int n;
+};
+
+static int
+sweep_fn(void *arg, const char *name)
+{
+	struct sweep *sw = arg;
+	char path[HAL_PATH_MAX];
+
+	if (strstr(name, ".eml.tmp.") == NULL)
+		return 0;               /* the consumer's files are not ours */
+	if (snprintf(path, sizeof(path), "%s/%s", sw->dir, name) >= (int)sizeof(path))
+		return 0;
+	if (hal_storage_remove(path) == 0)
+		sw->n++;
+	return 0;
+}
+
+int
+relay_outbox_sweep(const struct zcfg *cfg)
+{
+	struct sweep sw = { outbox_dir(cfg), 0 };
+	int rc;
+
+	if (hal_storage_exists(sw.dir) != 1)
+		return 0;
+	rc = hal_storage_list(sw.dir, sweep_fn, &sw);
+	if (rc < 0 && rc != -ENOTSUP)
+		return rc;
+	if (sw.n > 0) {
+		hal_storage_sync_dir(sw.dir);
+		hal_log(HAL_LOG_WARN, "relay", "%s: removed %d unfinished outbox file(s) left by "
+		    "an earlier run (stopped mid-write)", sw.dir, sw.n);
+	}
+	return sw.n;
 }
 
 const struct handoff_target_ops relay_outbox = {
 	.name = "outbox",
 	.start = outbox_start,
 	.cancel = NULL,
+	.admit = outbox_admit,
 };

@@ -281,13 +281,13 @@ upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefix_le
 
 int
 upstream_next_message(struct upstream *u, const struct smtpc_params *params,
-    const char *spool_path)
+    const uint8_t *prefix, size_t prefix_len, const char *spool_path)
 {
 	int rc;
 
 	if (!smtpc_idle(&u->smtp) || u->abort_now || u->spool_open)
 		return -EBUSY;
-	if ((rc = upstream_set_message(u, NULL, 0, spool_path)) < 0)
+	if ((rc = upstream_set_message(u, prefix, prefix_len, spool_path)) < 0)
 		return rc;
 	memset(&u->res, 0, sizeof(u->res));
 	u->finished = false;

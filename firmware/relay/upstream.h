@@ -84,10 +84,10 @@ int upstream_set_message(struct upstream *u, const uint8_t *prefix, size_t prefi
 void upstream_poke(struct upstream *u);
 /* Connection reuse (params->keep_open): after a delivered message the
  * session is idle (smtpc_idle); upstream_next_message() sends the next one
- * (spool_path: the message file, already signed) on the same connection,
+ * (prefix, then spool_path: the message file) on the same connection,
  * upstream_quit() ends it (QUIT, close_notify). -EBUSY if not idle. */
 int upstream_next_message(struct upstream *u, const struct smtpc_params *params,
-    const char *spool_path);
+    const uint8_t *prefix, size_t prefix_len, const char *spool_path);
 void upstream_quit(struct upstream *u);
 
 void upstream_connected(struct upstream *u);

@@ -2,7 +2,6 @@
  * A client session: engine events -> spool + header policy + DKIM signer ->
  * relay target (see conn.h). Logs in Postfix's style with a per-message id.
  */
-#include <ctype.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +11,6 @@
 #include "firmware/config/config.h"
 #include "firmware/smtpd/conn.h"
 #include "hal/clock.h"
-#include "hal/entropy.h"
 #include "hal/log.h"
 
 #define LOGM "smtpd"
@@ -33,21 +31,6 @@ target_of(const struct smtpd_conn *c)
 	if (c->relay_override)
 		return c->relay_override;
 	return target_picker ? target_picker(c->cfg) : NULL;
-}
-
-static void
-make_id(char id[HANDOFF_ID_MAX])
-{
-	static const char hex[] = "0123456789ABCDEF";
-	uint8_t r[5];
-
-	if (hal_entropy_fill(r, sizeof(r)) < 0)
-		memset(r, 0, sizeof(r));
-	for (int i = 0; i < 5; i++) {
-		id[2 * i] = hex[r[i] >> 4];
-		id[2 * i + 1] = hex[r[i] & 15];
-	}
-	id[10] = '\0';
 }
 
 static const char *
@@ -74,7 +57,7 @@ smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_
 	bool normalise = false;
 
 	memset(c, 0, offsetof(struct smtpd_conn, smtp));
-	memset(&c->msg, 0, offsetof(struct smtpd_msg, hdr));
+	memset(&c->msg, 0, offsetof(struct smtpd_msg, prefix));
 	c->cfg = cfg;
 	c->peer = *peer;
 	hal_addr_format(peer, false, c->peer_str, sizeof(c->peer_str));
@@ -134,11 +117,9 @@ msg_cleanup(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
 
-	if (m->spool_open && !m->spool_committed)
-		hal_storage_abort(&m->spool);
-	if (m->spool_committed)
-		hal_storage_remove(m->spool_path);
-	m->spool_open = m->spool_committed = false;
+	if (m->active)
+		spool_msg_discard(&m->spool);
+	m->active = false;
 	m->relay_pending = false;
 	m->relay_handle = NULL;
 }
@@ -182,7 +163,12 @@ rcpt_begin(struct smtpd_conn *c)
 
 	if (!m->env_open && !m->env_classic) {
 		memset(&m->env, 0, sizeof(m->env));
-		make_id(m->env.id);
+		if (spool_msg_new_id(m->env.id) < 0) {
+			hal_log(HAL_LOG_ERR, LOGM, "entropy source failed: no message id");
+			smtpd_rcpt_done(&c->smtp, 451, "4.3.0",
+			    "Local error in processing (entropy); try again later");
+			return;
+		}
 		snprintf(m->env_from, sizeof(m->env_from), "%s", c->smtp.mail_from);
 		m->env.mail_from = m->env_from;
 		m->env.body_8bit = c->smtp.body_8bit;
@@ -218,101 +204,28 @@ static void
 msg_begin(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
 	int rc;
 
 	msg_cleanup(c);
 	m->code = 0;
-	m->in_body = m->signing = false;
-	m->hdrlen = 0;
-	m->nfrom = 0;
 	m->from_domain[0] = '\0';
 	m->dom = NULL;
 	m->prefix_len = 0;
 	m->size = 0;
-	if (m->env_open)
+	if (m->env_open) {
 		memcpy(m->id, m->env.id, sizeof(m->id)); /* one id for the transaction */
-	else
-		make_id(m->id);
-	snprintf(dir, sizeof(dir), "%s/spool", data_dir(c->cfg));
-	hal_storage_mkdirs(dir, 0700);
-	snprintf(m->spool_path, sizeof(m->spool_path), "%s/%s", dir, m->id);
-	if ((rc = hal_storage_open_write(&m->spool, m->spool_path, 0600)) < 0) {
-		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot create spool file %s: %s", m->id,
-		    m->spool_path, strerror(-rc));
-		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
+	} else if (spool_msg_new_id(m->id) < 0) {
+		hal_log(HAL_LOG_ERR, LOGM, "entropy source failed: no message id");
+		snprintf(m->id, sizeof(m->id), "NOID");
+		refuse(m, 451, "4.3.0", "Local error in processing (entropy); try again later");
 		return;
 	}
-	m->spool_open = true;
-}
-
-/* Header field name of a line if it starts a field ("From"), else NULL. */
-static bool
-field_is(const uint8_t *p, size_t n, const char *name)
-{
-	size_t k = strlen(name), i;
-
-	if (n <= k || strncasecmp((const char *)p, name, k) != 0)
-		return false;
-	for (i = k; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
-		;
-	return i < n && p[i] == ':';
-}
-
-/*
- * The domain of the one mailbox in a From field value (unfolded in place,
- * RFC 5322 3.6.2 / 3.4). Returns false if there is not exactly one
- * addr-spec with a domain.
- */
-static bool
-from_domain(const char *v, char *out, size_t cap)
-{
-	const char *at = NULL, *p;
-	bool quoted = false;
-	int angle = 0, comment = 0, ats = 0;
-	size_t k = 0;
-
-	for (p = v; *p; p++) {
-		if (quoted) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '"')
-				quoted = false;
-			continue;
-		}
-		if (comment) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '(')
-				comment++;
-			else if (*p == ')')
-				comment--;
-			continue;
-		}
-		switch (*p) {
-		case '"': quoted = true; break;
-		case '(': comment = 1; break;
-		case '<': angle++; break;
-		case '>': angle--; break;
-		case ',': if (!angle) return false; break; /* a mailbox-list */
-		case '@': ats++; at = p; break;
-		default: break;
-		}
+	m->active = true;
+	if ((rc = spool_msg_open(&m->spool, data_dir(c->cfg), m->id)) < 0) {
+		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot create spool file %s: %s", m->id,
+		    m->spool.path, strerror(-rc));
+		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 	}
-	if (ats != 1 || at == NULL)
-		return false;
-	for (p = at + 1; *p && *p != '>' && *p != ' ' && *p != '\t' && *p != '(' &&
-	    *p != ';' && *p != '\r' && *p != '\n'; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (k + 1 >= cap || !(isalnum(ch) || ch == '-' || ch == '.' || ch >= 0x80))
-			return false;
-		out[k++] = (char)tolower(ch);
-	}
-	out[k] = '\0';
-	while (k > 0 && out[k - 1] == '.')
-		out[--k] = '\0';
-	return k > 0;
 }
 
 static bool
@@ -329,58 +242,41 @@ aligned(const char *a, const char *b)
 	return false;
 }
 
-/* The header block is complete: decide the From policy, start signing. */
+/* A storage or header error of the message file: the reply, once. */
+static void
+msg_error(struct smtpd_conn *c)
+{
+	struct smtpd_msg *m = &c->msg;
+	struct spool_msg_reply r;
+	char allowed[300], text[sizeof(m->text)];
+
+	if (m->spool.sys_err) {
+		hal_log(HAL_LOG_ERR, LOGM, "%s: spool write failed: %s", m->id,
+		    strerror(-m->spool.sys_err));
+		refuse(m, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	config_domain_list(c->cfg, allowed, sizeof(allowed));
+	spool_msg_refusal(&m->spool, allowed, &r, text, sizeof(text));
+	refuse(m, r.code, r.esc, "%s", text);
+}
+
+/* The header block is complete and parsed by the signer: decide the From
+ * policy on its From domain, then choose the keys. */
 static void
 headers_done(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	static char value[CONFIG_DKIM_MAX_HEADER_BYTES + 1];
+	const char *why = NULL, *fd = spool_msg_from_domain(&m->spool);
 	char allowed[300];
-	const char *why = NULL;
-	size_t i = 0, vlen = 0;
-	bool in_from = false;
 
-	m->in_body = true;
-	/* Find the From fields; unfold the value of the (last) one. */
-	while (i < m->hdrlen) {
-		const uint8_t *l = m->hdr + i;
-		const uint8_t *e = memchr(l, '\n', m->hdrlen - i);
-		size_t n = e ? (size_t)(e - l) + 1 : m->hdrlen - i;
-
-		if (l[0] == ' ' || l[0] == '\t') {
-			if (in_from)
-				for (size_t j = 0; j < n; j++)
-					if (l[j] != '\r' && l[j] != '\n' && vlen < sizeof(value) - 1)
-						value[vlen++] = (char)l[j];
-		} else if (field_is(l, n, "From")) {
-			const uint8_t *colon = memchr(l, ':', n);
-
-			m->nfrom++;
-			in_from = true;
-			vlen = 0;
-			for (const uint8_t *q = colon + 1; q < l + n; q++)
-				if (*q != '\r' && *q != '\n' && vlen < sizeof(value) - 1)
-					value[vlen++] = (char)*q;
-		} else
-			in_from = false;
-		i += n;
-	}
-	value[vlen] = '\0';
-	config_domain_list(c->cfg, allowed, sizeof(allowed));
-	if (m->nfrom == 0) {
-		refuse(m, 550, "5.7.1", "Message has no From header field; allowed domains: %s", allowed);
+	if (fd == NULL) {           /* the signer refused the header block */
+		msg_error(c);
 		return;
 	}
-	if (m->nfrom > 1) {
-		refuse(m, 550, "5.7.1", "Message has %u From header fields; exactly one is required",
-		    m->nfrom);
-		return;
-	}
-	if (!from_domain(value, m->from_domain, sizeof(m->from_domain))) {
-		refuse(m, 550, "5.7.1", "From header field must name exactly one mailbox with a domain");
-		return;
-	}
+	snprintf(m->from_domain, sizeof(m->from_domain), "%s", fd);
 	if ((m->dom = config_domain_for(c->cfg, m->from_domain)) == NULL) {
+		config_domain_list(c->cfg, allowed, sizeof(allowed));
 		refuse(m, 550, "5.7.1", "From domain %s is not allowed here; allowed domains: %s",
 		    m->from_domain, allowed);
 		return;
@@ -397,18 +293,14 @@ headers_done(struct smtpd_conn *c)
 			}
 			if (m->dom->envelope_align == ZCFG_ALIGN_WARN)
 				hal_log(HAL_LOG_WARN, LOGM,
-				    "%s: warning: envelope sender <%s> does not align with From domain %s",
+				    "%s: envelope sender <%s> does not align with From domain %s",
 				    m->id, c->smtp.mail_from, m->from_domain);
 		}
 	}
-	if (keys_sign_begin(&m->sign, c->cfg, m->dom, &why) < 0) {
+	if (spool_msg_sign(&m->spool, c->cfg, m->dom, &why) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot sign for %s: %s", m->id, m->dom->name, why);
 		refuse(m, 451, "4.3.5", "Cannot sign for %s (%s); try again later", m->dom->name, why);
-		return;
 	}
-	m->signing = true;
-	if (keys_sign_push(&m->sign, m->hdr, m->hdrlen) < 0)
-		refuse(m, 552, "5.3.4", "Header block not acceptable to the signer");
 }
 
 static void
@@ -420,44 +312,11 @@ msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
 	m->size += n;
 	if (m->code)
 		return;             /* refused already: read to the end only */
-	if (m->spool_open && (rc = hal_storage_write(&m->spool, l, n)) < 0) {
-		hal_log(HAL_LOG_ERR, LOGM, "%s: spool write failed: %s", m->id, strerror(-rc));
-		hal_storage_abort(&m->spool);
-		m->spool_open = false;
-		refuse(m, 452, "4.3.1", "Insufficient system storage");
-		return;
-	}
-	if (!m->in_body) {
-		if (n == 2) {               /* the blank line */
-			headers_done(c);
-			if (m->signing && keys_sign_push(&m->sign, l, n) < 0)
-				refuse(m, 554, "5.3.0", "Signing failed");
-			return;
-		}
-		if (m->hdrlen == 0 && (l[0] == ' ' || l[0] == '\t')) {
-			refuse(m, 550, "5.6.0", "Message starts with a continuation line");
-			return;
-		}
-		if (memchr(l, ':', n) == NULL && l[0] != ' ' && l[0] != '\t') {
-			/* not a field: RFC 5322 2.2; treat as the start of the body */
-			headers_done(c);
-			if (m->signing && (keys_sign_push(&m->sign, (const uint8_t *)"\r\n", 2) < 0 ||
-			    keys_sign_push(&m->sign, l, n) < 0))
-				refuse(m, 554, "5.3.0", "Signing failed");
-			return;
-		}
-		if (m->hdrlen + n > sizeof(m->hdr)) {
-			refuse(m, 552, "5.3.4", "Header block larger than %u octets",
-			    (unsigned)sizeof(m->hdr));
-			m->in_body = true;
-			return;
-		}
-		memcpy(m->hdr + m->hdrlen, l, n);
-		m->hdrlen += n;
-		return;
-	}
-	if (m->signing && !m->code && keys_sign_push(&m->sign, l, n) < 0)
-		refuse(m, 554, "5.3.0", "Signing failed");
+	rc = spool_msg_line(&m->spool, l, n);
+	if (rc == SPOOL_MSG_HEADERS)
+		headers_done(c);
+	else if (rc < 0)
+		msg_error(c);
 }
 
 static void
@@ -502,24 +361,25 @@ msg_end(struct smtpd_conn *c)
 	void *handle = NULL;
 	int rc;
 
-	if (!m->in_body && !m->code)
-		headers_done(c);
+	if (!m->code && !m->spool.in_body) {
+		/* no empty line after the header block: add it to file and signer */
+		if (spool_msg_end_headers(&m->spool) == SPOOL_MSG_HEADERS)
+			headers_done(c);
+		else
+			msg_error(c);
+	}
 	hal_log(HAL_LOG_INFO, LOGM, "%s: client=[%s]%s%s, from=<%s>, size=%llu, nrcpt=%u", m->id,
 	    c->peer_str, c->smtp.authed ? ", sasl_username=" : "",
 	    c->smtp.authed ? c->smtp.auth_user : "", c->smtp.mail_from,
 	    (unsigned long long)m->size, c->smtp.nrcpt);
-	if (!m->code && m->signing) {
-		rc = keys_sign_finish(&m->sign, hal_clock_now(), m->prefix, sizeof(m->prefix),
+	if (!m->code) {
+		rc = spool_msg_finish(&m->spool, hal_clock_now(), m->prefix, sizeof(m->prefix),
 		    &m->prefix_len, log_sig, c, &why);
-		if (rc < 0)
-			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later", why);
-	}
-	if (!m->code && m->spool_open) {
-		if ((rc = hal_storage_commit(&m->spool, m->spool_path)) < 0) {
+		if (rc < 0 && m->spool.sys_err)
 			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
-			m->spool_open = false;
-		} else
-			m->spool_committed = true;
+		else if (rc < 0)
+			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later",
+			    why ? why : dkim_strerror(rc));
 	}
 	if (!m->code && (m->target = m->env_open ? m->env_target : target_of(c)) == NULL)
 		refuse(m, 451, "4.3.5", "No relay target available in this build");
@@ -535,10 +395,10 @@ msg_end(struct smtpd_conn *c)
 	rm->mail_from = c->smtp.mail_from;
 	rm->rcpts = c->smtp.rcpts;
 	rm->nrcpt = c->smtp.nrcpt;
-	rm->spool_path = m->spool_path;
+	rm->spool_path = m->spool.path;
 	rm->prefix = m->prefix;
 	rm->prefix_len = m->prefix_len;
-	rm->size = m->prefix_len + m->size;
+	rm->size = m->prefix_len + m->spool.size;   /* the file: what is sent */
 	rm->body_8bit = c->smtp.body_8bit;
 	rm->smtputf8 = c->smtp.smtputf8;
 	rm->client = c->peer;
@@ -642,7 +502,7 @@ smtpd_conn_free(struct smtpd_conn *c)
 	m->env_open = false;
 	if (m->relay_pending && m->target && m->target->cancel)
 		m->target->cancel(m->relay_handle);
-	if (m->relay_pending || m->spool_open || m->spool_committed)
+	if (m->relay_pending || m->active)
 		msg_abort(c, "client went away");
 	hal_log(HAL_LOG_INFO, LOGM, "disconnect from [%s]", c->peer_str);
 }

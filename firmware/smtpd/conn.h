@@ -29,40 +29,38 @@
  * message. If open() is refused (pool full) the transaction falls back to
  * one start() after the final dot.
  *
- * Message pipeline: each dot-unstuffed line goes to the spool file (the
- * storage HAL) and, in the same pass, to the DKIM signer (body hash). The
- * header block is collected first (bounded by CONFIG_DKIM_MAX_HEADER_BYTES)
- * so the From policy can be decided before signing starts: exactly one
- * From, its domain a configured signing domain (or below one, with
- * `subdomains on`), else 550 5.7.1 naming the allowed domains; envelope
- * sender alignment per domain (warn in the log, or refuse 550 5.7.1).
+ * Message pipeline: each dot-unstuffed line goes to the message file
+ * (firmware/spool/msg.h): the spool file and, in the same pass, the DKIM
+ * signer, which holds the header block (bounded by
+ * CONFIG_DKIM_MAX_HEADER_BYTES) and parses From. At the end of the header
+ * block the From policy is decided on the signer's parse, before any key is
+ * chosen: exactly one From with one mailbox (no group, list, NUL, unbalanced
+ * quote), else 550 5.7.1; a header line that is not a field 550 5.6.0; its
+ * domain a configured signing domain (or below one, with `subdomains on`),
+ * else 550 5.7.1 naming the allowed domains; envelope sender alignment per
+ * domain (warn in the log, or refuse 550 5.7.1).
  */
 #ifndef ZEGEL_SMTPD_CONN_H
 #define ZEGEL_SMTPD_CONN_H
 
 #include "firmware/spool/handoff.h"
-#include "firmware/keys/sign.h"
+#include "firmware/spool/msg.h"
 #include "firmware/smtpd/smtpd.h"
 #include "hal/storage.h"
 #include "zegel/cfg.h"
 
-#define SMTPD_PREFIX_MAX 6144
+#define SMTPD_PREFIX_MAX 6144       /* = QUEUE_PREFIX_MAX */
 
 /* Small fields first: only those are zeroed per session/message, so the
  * large buffers (header block, signer) cost RSS only when a message uses
  * them (see smtpd_conn_init). */
 struct smtpd_msg {
 	char id[HANDOFF_ID_MAX];
-	struct hal_file spool;
-	char spool_path[HAL_PATH_MAX];
-	bool spool_open, spool_committed;
+	bool active;                /* spool is open or committed: discard at the end */
 	/* first refusal found while reading (code 0: none) */
 	int code;
 	char esc[12];
 	char text[240];
-	bool in_body, signing;
-	size_t hdrlen;
-	unsigned nfrom;
 	char from_domain[ZCFG_NAME_MAX];
 	const struct zcfg_domain *dom;
 	size_t prefix_len;
@@ -80,9 +78,8 @@ struct smtpd_msg {
 	bool env_classic;           /* open() refused: this transaction uses start() */
 	bool env_wait;              /* a RCPT verdict comes later (async) */
 	/* large, not zeroed */
-	uint8_t hdr[CONFIG_DKIM_MAX_HEADER_BYTES];
 	uint8_t prefix[SMTPD_PREFIX_MAX];
-	struct keys_sign sign;
+	struct spool_msg spool;     /* the message file, header block, signer */
 };
 
 struct smtpd_conn {

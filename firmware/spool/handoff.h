@@ -6,7 +6,8 @@
  * the configuration and gives the server a function that returns it.
  *
  * Model. When a client ends DATA, the SMTP session (firmware/smtpd/conn.c)
- * has the message on the spool and the DKIM-Signature fields in memory. It
+ * has the message on the spool (firmware/spool/msg.h) and the
+ * DKIM-Signature fields in memory. It
  * fills a struct handoff_msg and calls the configured target's start(). The
  * target delivers the message (outbox: one .eml file; smarthost: an SMTP
  * client over STARTTLS) and reports ONE result through done(). The session
@@ -22,14 +23,20 @@
  *    the session answers 451 4.3.0.
  *  - msg and everything it points to (rcpt list, prefix, spool file) stay
  *    valid and unchanged until done() runs or cancel(handle) returns. The
- *    target may read the spool file as often as it likes but must not remove
- *    or modify it: the session removes it after done().
+ *    target may read the spool file as often as it likes but must not
+ *    modify it. It is committed (complete, fsynced). A target that keeps
+ *    the message beyond done() (the direct queue) TAKES the file with
+ *    hal_storage_rename_new() before its done() reports 250: then the body
+ *    is written once, and the session's removal after done() finds nothing.
+ *    Every other target leaves it: the session removes it after done().
  *  - cancel(handle) (may be NULL for synchronous targets) is called when the
  *    client goes away before done(); after it returns done() must not be
  *    called. The session then discards the message.
  *  - The message to deliver is prefix[0..prefix_len) followed by the spool
  *    file's bytes: CRLF line ends, NOT dot-stuffed (an SMTP client must
  *    dot-stuff it, RFC 5321 4.5.2), each line at most 998 octets + CRLF.
+ *    The spool file holds exactly the bytes the signer saw
+ *    (firmware/spool/msg.h), so the prefix's signatures verify over it.
  *  - result->code is an SMTP reply code for the client (250 delivered;
  *    4xx transient: the client keeps the message; 5xx permanent). esc is the
  *    enhanced status code ("2.0.0"), text a short human reason, both

@@ -4,20 +4,31 @@
  * Model. One directory (cfg data_dir + "/queue") holds, per queued message
  * ("entry", id = 10 upper-case hex digits):
  *
- *   ID.msg   the message exactly as it is sent: the DKIM prefix followed by
- *            the spooled bytes (CRLF lines, not dot-stuffed). Written once.
- *   ID.st    the state record: envelope and one line per recipient (state,
- *            attempts, next attempt, last reply). Rewritten as a whole.
+ *   ID.msg   the message as the client sent it: the spool file itself,
+ *            taken by hal_storage_rename_new() (never copied: every body is
+ *            written to storage once), CRLF lines, not dot-stuffed.
+ *   ID.st    the state record: envelope, the DKIM prefix (the
+ *            "DKIM-Signature: ..." fields sent in front of ID.msg) and one
+ *            line per recipient (state, attempts, next attempt, last reply).
+ *            Rewritten as a whole.
  *
- * Both are written through hal/storage.h open_write/commit: temporary file,
- * fsync, rename to the final name, fsync of the directory. The order makes
- * every kill point safe (SIGKILL or power cut; tests/unit/test_queue.c kills
- * a child at every storage call):
+ * What is sent is the record's prefix followed by ID.msg (queue_job.prefix,
+ * queue_job_open()). Records written before the prefix moved into them have
+ * no prefix lines and an ID.msg that starts with the signatures: the same
+ * rule reads both.
  *
- *   commit:  ID.msg committed  ->  ID.st committed  ->  queue_commit() = 0
+ * Records are written through hal/storage.h open_write/commit: temporary
+ * file, fsync, rename to the final name, fsync of the directory. The order
+ * makes every kill point safe (SIGKILL or power cut; tests/unit/test_queue.c
+ * kills a child at every storage call):
+ *
+ *   commit:  spool file renamed to ID.msg (no replace)  ->  ID.st committed
+ *            ->  queue_commit() = 0
  *            An entry exists iff its ID.st exists. ID.msg without ID.st is a
  *            commit that never returned 0 (the client got no 250 and will
  *            send again): removed at open, as are temporary files (*.tmp.*).
+ *            A spool file left in the spool directory is the session's
+ *            (firmware/spool/msg.h sweeps it at start).
  *   update:  ID.st replaced atomically: the old record or the new one.
  *   remove:  ID.st removed, directory synced, then ID.msg removed.
  *
@@ -69,8 +80,10 @@
 #define QUEUE_JOB_RCPTS CONFIG_SMTP_MAX_RECIPIENTS
 #define QUEUE_RCPT_MAX CONFIG_SMTP_MAX_RECIPIENTS
 #define QUEUE_TEXT_MAX 200          /* last reply text kept per recipient */
-/* the state record: header lines + one line per recipient */
-#define QUEUE_STATE_MAX (1024 + QUEUE_RCPT_MAX * (QUEUE_ADDR_MAX + QUEUE_TEXT_MAX + 64))
+#define QUEUE_PREFIX_MAX 6144       /* DKIM-Signature fields of one message */
+/* the state record: header lines, prefix lines, one line per recipient */
+#define QUEUE_STATE_MAX (1024 + 2 * QUEUE_PREFIX_MAX + \
+    QUEUE_RCPT_MAX * (QUEUE_ADDR_MAX + QUEUE_TEXT_MAX + 64))
 
 struct queue_limits {
 	uint32_t max_messages;      /* 0: no limit */
@@ -97,8 +110,14 @@ struct queue_new {
 	const char *mail_from;      /* without <>, "" for the null sender */
 	const char *rcpts;          /* nrcpt NUL-terminated addresses back to back */
 	unsigned nrcpt;
-	const char *spool_path;     /* the spooled message (NULL: prefix only) */
-	const uint8_t *prefix;      /* DKIM-Signature fields written in front */
+	/* The committed spool file (hal/storage.h): on success the queue has
+	 * TAKEN it (renamed to ID.msg, the path names nothing any more); on
+	 * failure it is left where it was. A different medium (-EXDEV) or a
+	 * backend without rename_new: copied instead. NULL: prefix only. */
+	const char *spool_path;
+	uint64_t spool_size;        /* its octets */
+	/* DKIM-Signature fields sent in front: CRLF lines, kept in ID.st */
+	const uint8_t *prefix;
 	size_t prefix_len;
 	bool body_8bit, smtputf8;
 	int64_t now;
@@ -112,6 +131,8 @@ struct queue_job {                  /* a snapshot; ids are stable */
 	char id[QUEUE_ID_MAX];
 	char domain[256];           /* lower case */
 	const char *mail_from;
+	const uint8_t *prefix;      /* sent before the message file (may be empty) */
+	size_t prefix_len;
 	unsigned nrcpt;
 	unsigned rcpt_index[QUEUE_JOB_RCPTS];  /* index in the entry */
 	const char *rcpt[QUEUE_JOB_RCPTS];
@@ -130,7 +151,8 @@ int  queue_next_job_skip(int64_t now, bool (*skip)(void *arg, const char *domain
 /* The same restricted to one recipient domain (case-insensitive): for
  * reusing an open connection to that domain's MX for the next message. */
 int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);
-int  queue_job_open(const struct queue_job *j, struct hal_file *f);  /* message bytes */
+/* The message file, what follows j->prefix[0..prefix_len). */
+int  queue_job_open(const struct queue_job *j, struct hal_file *f);
 /* The message file's path (for readers that open it themselves): 0 or -errno. */
 int  queue_job_path(const struct queue_job *j, char *buf, size_t cap);
 /* A recipient's outcome, recorded in RAM; queue_job_end() (or _release())
@@ -201,9 +223,11 @@ struct queue_rcpt {
 struct queue_state {
 	char id[QUEUE_ID_MAX];
 	int64_t created;
-	uint64_t size;
+	uint64_t size;              /* octets sent: prefix + message file */
 	bool body_8bit, smtputf8, warned, is_dsn;
 	const char *from;           /* into env */
+	size_t prefix_len;
+	uint8_t prefix[QUEUE_PREFIX_MAX];
 	unsigned nrcpt;
 	struct queue_rcpt r[QUEUE_RCPT_MAX];
 	size_t envlen;

@@ -6,10 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "hal/storage.h"
@@ -241,6 +243,46 @@ posix_list(const char *dir, int (*fn)(void *arg, const char *name), void *arg)
 	return rc;
 }
 
+static bool
+same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t na = sa ? (size_t)(sa - a) : 0, nb = sb ? (size_t)(sb - b) : 0;
+
+	return na == nb && memcmp(a, b, na) == 0;
+}
+
+/*
+ * No-replace rename: renameat2(RENAME_NOREPLACE) where the kernel and the
+ * file system have it (atomic); else link() (fails with EEXIST, never
+ * replaces) then unlink() of the old name. A crash between those two leaves
+ * the file under both names, which the callers' start-up sweeps resolve.
+ */
+static int
+posix_rename_new(const char *from, const char *to)
+{
+	int rc;
+
+#if defined(SYS_renameat2)
+	if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1u /* RENAME_NOREPLACE */) == 0) {
+		if ((rc = fsync_dir_of(to)) != 0)
+			return rc;
+		return same_dir(from, to) ? 0 : fsync_dir_of(from);
+	}
+	if (errno != ENOSYS && errno != EINVAL && errno != ENOTSUP)
+		return -errno;
+#endif
+	if (link(from, to) != 0)
+		return -errno;
+	if ((rc = fsync_dir_of(to)) != 0) {
+		unlink(to);
+		return rc;
+	}
+	if (unlink(from) != 0)
+		return -errno;
+	return fsync_dir_of(from);
+}
+
 const struct hal_storage_ops hal_storage_posix = {
 	.name = "posix (fsync+rename)",
 	.open_write = posix_open_write,   /* "<final>.tmp.<pid>.<n>", O_EXCL */
@@ -256,4 +298,5 @@ const struct hal_storage_ops hal_storage_posix = {
 	.free_bytes = posix_free_bytes,
 	.list = posix_list,
 	.sync_dir = posix_sync_dir,
+	.rename_new = posix_rename_new,
 };

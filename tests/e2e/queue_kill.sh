@@ -10,7 +10,8 @@
 #     total are at most the kill count times the messages in flight,
 #   - every delivered message verifies with dkimpy (ed25519 + rsa),
 #   - zegel logged which recipients it retried after a restart,
-#   - the queue directory ends empty (no stray or damaged files).
+#   - the queue directory ends empty (no stray or damaged files),
+#   - the data dir holds no temporary or orphaned spool file (swept at start).
 # Ports: zegel 43100-43103; the world 127.0.43.0/24 (queue_env.sh).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/queue_env.sh"
@@ -180,6 +181,11 @@ done
 check "the queue directory is empty at the end (no stray or damaged files)" \
 	bash -c '[ -z "$(ls -A "$1")" ] || { ls -la "$1"; cat "$1"/*.st; false; }' _ "$d/data/queue"
 check_not "no damaged state record was ever found" grep -q "damaged state record\|message file missing" "$d/zegel.log"
+# issue 21: what the kills left (spool files of unfinished sessions,
+# temporary files) is removed at each start, so nothing piles up
+check "the data dir holds no temporary or orphaned file after the restarts" \
+	bash -c 'f=$(find "$1" -type f \( -name "*.tmp.*" -o -path "$1/spool/*" \)); [ -z "$f" ] || { echo "$f" | head; false; }' _ "$d/data"
 echo "# kills=$kills accepted=$acc delivered=$(seqs | wc -l) duplicates=$dups" \
-	"retried-after-restart=$(grep -c 'delivery was in flight when zegel stopped' "$d/zegel.log")"
+	"retried-after-restart=$(grep -c 'delivery was in flight when zegel stopped' "$d/zegel.log")" \
+	"spool-files-swept=$(grep -c 'left by a session that did not finish' "$d/zegel.log")"
 finish

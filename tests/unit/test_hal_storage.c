@@ -1,7 +1,8 @@
 /* hal_storage contract, for every enabled backend: a file visible under its
  * final name is complete (put/commit replace atomically, abort leaves
  * nothing), get() is bounded (-EFBIG, canary past the buffer), and the
- * helpers (mkdirs, exists, remove, free_bytes) answer. */
+ * helpers (mkdirs, exists, remove, free_bytes) answer; rename_new() never
+ * replaces a file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -266,6 +267,57 @@ test_list_sync(void **state)
 	}
 }
 
+/* rename_new() moves a committed file within a directory and into another
+ * one, keeps its bytes and mode, and NEVER replaces: an existing target
+ * gives -EEXIST with both files untouched; a missing source -ENOENT. */
+static void
+test_rename_new(void **state)
+{
+	char a[160], b[160], sub[160], c[160];
+	uint8_t buf[64];
+	size_t len;
+	struct stat st;
+
+	(void)state;
+	for (const struct hal_storage_ops *const *be = test_storage_backends; *be; be++) {
+		hal_storage_set(*be);
+		snprintf(a, sizeof(a), "%s/a", dir);
+		snprintf(b, sizeof(b), "%s/b", dir);
+		snprintf(sub, sizeof(sub), "%s/sub", dir);
+		snprintf(c, sizeof(c), "%s/sub/c", dir);
+		assert_int_equal(hal_storage_mkdirs(sub, 0700), 0);
+		assert_int_equal(hal_storage_put(a, "first", 5, 0640), 0);
+		assert_int_equal(hal_storage_put(b, "second", 6, 0600), 0);
+		/* never over an existing file */
+		assert_int_equal(hal_storage_rename_new(a, b), -EEXIST);
+		assert_int_equal(hal_storage_get(a, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 5);
+		assert_memory_equal(buf, "first", 5);
+		assert_int_equal(hal_storage_get(b, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 6);
+		assert_memory_equal(buf, "second", 6);
+		/* into another directory: the same bytes and mode, one name only */
+		assert_int_equal(hal_storage_rename_new(a, c), 0);
+		assert_int_equal(hal_storage_exists(a), 0);
+		assert_int_equal(hal_storage_get(c, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 5);
+		assert_memory_equal(buf, "first", 5);
+		assert_int_equal(stat(c, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0640);
+		assert_int_equal(st.st_nlink, 1);
+		/* within a directory */
+		assert_int_equal(hal_storage_rename_new(b, a), 0);
+		assert_int_equal(hal_storage_exists(b), 0);
+		assert_int_equal(hal_storage_get(a, buf, sizeof(buf), &len), 0);
+		assert_memory_equal(buf, "second", 6);
+		assert_int_equal(hal_storage_rename_new(b, a), -ENOENT);
+		assert_int_equal(entries(), 2); /* a, sub: no temporary or second name */
+		assert_int_equal(hal_storage_remove(a), 0);
+		assert_int_equal(hal_storage_remove(c), 0);
+		assert_int_equal(rmdir(sub), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -275,6 +327,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_new, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

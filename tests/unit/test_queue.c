@@ -35,6 +35,17 @@ static char dir[64], qd[96], spool[128];
 static struct queue_state st;     /* big: static */
 static char err[200];
 
+/* The session's committed spool file; the queue takes it at each commit. */
+static void
+put_spool(void)
+{
+	FILE *f = fopen(spool, "w");
+
+	assert_non_null(f);
+	fputs(BODY, f);
+	fclose(f);
+}
+
 static int
 setup(void **state)
 {
@@ -78,9 +89,11 @@ commit(const char *from, const char *rcpts, unsigned n, char id[QUEUE_ID_MAX])
 {
 	struct queue_new q = {
 		.mail_from = from, .rcpts = rcpts, .nrcpt = n, .spool_path = spool,
+		.spool_size = strlen(BODY),
 		.prefix = (const uint8_t *)PREFIX, .prefix_len = strlen(PREFIX),
 		.body_8bit = true, .now = T0,
 	};
+	put_spool();
 	return queue_commit(&q, id);
 }
 
@@ -107,18 +120,24 @@ files_with(const char *s)
 	return n;
 }
 
+/* What is sent for entry id: the record's prefix, then ID.msg. */
 static size_t
 read_msg(const char *id, char *buf, size_t cap)
 {
+	static struct queue_state rs;
 	char path[160];
+	size_t n = 0;
 	FILE *f;
-	size_t n;
 
+	if (queue_state_get(id, &rs) == 0 && rs.prefix_len < cap) {
+		memcpy(buf, rs.prefix, rs.prefix_len);
+		n = rs.prefix_len;
+	}
 	snprintf(path, sizeof(path), "%s/%s.msg", qd, id);
 	f = fopen(path, "r");
 	if (f == NULL)
 		return 0;
-	n = fread(buf, 1, cap - 1, f);
+	n += fread(buf + n, 1, cap - 1 - n, f);
 	buf[n] = 0;
 	fclose(f);
 	return n;
@@ -218,7 +237,9 @@ test_grouping(void **state)
 	assert_int_equal(queue_job_open(&j1, &f), 0);
 	r = hal_storage_read(&f, buf, sizeof(buf));
 	hal_storage_close(&f);
-	assert_int_equal(r, (ssize_t)strlen(PREFIX BODY));
+	assert_int_equal(r, (ssize_t)strlen(BODY));   /* the spool file, as received */
+	assert_int_equal(j1.prefix_len, strlen(PREFIX));
+	assert_memory_equal(j1.prefix, PREFIX, strlen(PREFIX));
 	/* all sent: entry removed */
 	assert_int_equal(queue_job_result(&j1, 0, 250, "2.0.0", "ok", T0 + 1), 0);
 	assert_int_equal(queue_job_result(&j1, 0, 250, "2.0.0", "ok", T0 + 1), -EALREADY);
@@ -615,6 +636,41 @@ test_leftovers(void **state)
 	assert_int_equal(files_with(id), 2);
 }
 
+static int
+no_rename(const char *from, const char *to)
+{
+	(void)from;
+	(void)to;
+	return -EXDEV;
+}
+
+/* The spool file is taken by rename (gone from the spool, the same inode
+ * under ID.msg); where it cannot be (another medium: -EXDEV) it is copied
+ * and left for the session to remove. Either way what is sent is the same. */
+static void
+test_take_or_copy(void **state)
+{
+	char id[QUEUE_ID_MAX], buf[1024];
+
+	(void)state;
+	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
+	assert_int_equal(access(spool, F_OK), -1);
+	assert_int_equal(read_msg(id, buf, sizeof(buf)), strlen(PREFIX BODY));
+	assert_string_equal(buf, PREFIX BODY);
+	failing = hal_storage_posix;
+	failing.rename_new = no_rename;
+	hal_storage_set(&failing);
+	assert_int_equal(commit("s@example.org", "x@a.test", 1, id), 0);
+	hal_storage_set(&hal_storage_posix);
+	assert_int_equal(access(spool, F_OK), 0);
+	assert_int_equal(read_msg(id, buf, sizeof(buf)), strlen(PREFIX BODY));
+	assert_string_equal(buf, PREFIX BODY);
+	assert_int_equal(queue_bytes(), 2 * strlen(PREFIX BODY));
+	reopen();
+	assert_int_equal(queue_count(), 2);
+	assert_int_equal(files_with(".msg"), 2);
+}
+
 static void
 test_inflight_recovery(void **state)
 {
@@ -795,7 +851,7 @@ test_console(void **state)
 	int64_t now = fixed_now();
 	struct queue_new q = {
 		.mail_from = "s@example.org", .rcpts = "x@a.test\0y@b.test", .nrcpt = 2,
-		.spool_path = spool, .now = now - 7200,
+		.spool_path = spool, .spool_size = strlen(BODY), .now = now - 7200,
 	};
 
 	(void)state;
@@ -803,9 +859,11 @@ test_console(void **state)
 	console_reset_registry();
 	hal_clock_set(&fixed_clock);
 	assert_int_equal(queue_console_register(), 0);
+	put_spool();
 	assert_int_equal(queue_commit(&q, id), 0);
 	q.now = now;
 	q.nrcpt = 1;
+	put_spool();
 	assert_int_equal(queue_commit(&q, id2), 0);
 	assert_int_equal(queue_next_job(now, &j), 1);   /* first entry, a.test */
 	assert_string_equal(j.id, id);
@@ -919,8 +977,11 @@ test_kill_commit(void **state)
 		assert_int_equal(files_with(".tmp."), 0);
 		assert_int_equal(files_with(".msg"), (int)queue_count());
 		assert_int_equal(files_with(".st"), (int)queue_count());
-		if (committed)
+		if (committed) {
 			assert_int_equal(queue_count(), 1);
+			/* the queue took the spool file: no second copy anywhere */
+			assert_int_equal(access(spool, F_OK), -1);
+		}
 		assert_true(queue_count() <= 1);
 		if (queue_count() == 1) {
 			other_entry("", id);
@@ -1080,6 +1141,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_delay_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_or_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inflight_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_parse, setup, teardown),
 		cmocka_unit_test(test_config),

@@ -54,6 +54,18 @@ struct hal_storage_ops {
 	/* Makes earlier removals in directory dir durable (fsync of the
 	 * directory; commit() already does this for its rename). */
 	int (*sync_dir)(const char *dir);
+	/* Gives the complete (committed) file from the name to, in the same or
+	 * another directory of the same medium, NEVER replacing a file: -EEXIST
+	 * if to exists (from is left as it was), -EXDEV if the two names are on
+	 * different media. Both directories are flushed before it returns 0,
+	 * so after a power cut the file is under to, or (only if the call did
+	 * not return) under from, or under both names (a crash between the
+	 * two steps of a backend without an atomic no-replace rename: the
+	 * caller's start-up sweep removes the from name). Never a partial
+	 * file, never a lost one. The queue takes the spool file with it (the
+	 * body is written once), the outbox publishes its files with it.
+	 * NULL: -ENOTSUP. */
+	int (*rename_new)(const char *from, const char *to);
 };
 
 /* The POSIX file system backend (hal/posix/storage.c). */
@@ -144,6 +156,12 @@ static inline int
 hal_storage_sync_dir(const char *dir)
 {
 	return HAL_STORAGE_CALL(sync_dir, dir);
+}
+
+static inline int
+hal_storage_rename_new(const char *from, const char *to)
+{
+	return HAL_STORAGE_CALL(rename_new, from, to);
 }
 
 /* Whole-file helpers over the ops (hal/storage.c, any backend). */

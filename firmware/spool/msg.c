@@ -1,0 +1,268 @@
+/* The message file of one transaction: spool file + signer tap (msg.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/spool/msg.h"
+#include "hal/entropy.h"
+#include "hal/log.h"
+
+#define MOD "spool"
+
+int
+spool_msg_new_id(char id[HANDOFF_ID_MAX])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint8_t r[5];
+
+	/* never a made-up id: equal ids would make equal file names */
+	if (hal_entropy_fill(r, sizeof(r)) < 0) {
+		id[0] = '\0';
+		return -EIO;
+	}
+	for (int i = 0; i < 5; i++) {
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
+	}
+	id[10] = '\0';
+	return 0;
+}
+
+static int
+spool_dir(char *out, size_t cap, const char *data_dir)
+{
+	int n = snprintf(out, cap, "%s/spool", data_dir[0] ? data_dir : "var");
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+int
+spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id)
+{
+	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
+	int rc;
+
+	m->open = m->committed = m->in_body = m->signing = false;
+	m->sys_err = m->hdr_err = 0;
+	m->size = 0;
+	keys_sign_init(&m->sign);
+	if ((rc = spool_dir(dir, sizeof(dir), data_dir)) < 0)
+		return m->sys_err = rc;
+	hal_storage_mkdirs(dir, 0700);
+	snprintf(m->path, sizeof(m->path), "%s/%s", dir, id);
+	if ((rc = hal_storage_open_write(&m->f, m->path, 0600)) < 0)
+		return m->sys_err = rc;
+	m->open = true;
+	return 0;
+}
+
+static int
+first_err(const struct spool_msg *m)
+{
+	return m->sys_err ? m->sys_err : m->hdr_err;
+}
+
+static int
+store(struct spool_msg *m, const uint8_t *l, size_t n)
+{
+	int rc;
+
+	if (!m->open)
+		return m->sys_err = m->sys_err ? m->sys_err : -EBADF;
+	if ((rc = hal_storage_write(&m->f, l, n)) < 0) {
+		hal_storage_abort(&m->f);
+		m->open = false;
+		return m->sys_err = rc;
+	}
+	m->size += n;
+	return 0;
+}
+
+/*
+ * A line of the header block the signer would take but receivers may read
+ * differently: the obsolete WSP between a field name and its colon
+ * (RFC 5322 4.5.8; "From : a@b" is From to some parsers and an unparsable
+ * line to others, dkimpy among them). Refused like a line that is not a
+ * field, so every verifier sees the header the signature covers.
+ */
+static bool
+field_name_ok(const uint8_t *l, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 2 || l[0] == ' ' || l[0] == '\t')
+		return true;                /* the empty line, a continuation */
+	while (i < n && l[i] != ':' && l[i] != ' ' && l[i] != '\t' && l[i] != '\r')
+		i++;
+	return i == n || l[i] == ':' || l[i] == '\r';  /* no colon: the signer says so */
+}
+
+int
+spool_msg_line(struct spool_msg *m, const uint8_t *l, size_t n)
+{
+	int rc;
+
+	if (first_err(m))
+		return first_err(m);
+	if ((rc = store(m, l, n)) < 0)
+		return rc;
+	if (m->in_body) {
+		if (m->signing && keys_sign_push(&m->sign, l, n) < 0)
+			return m->hdr_err = m->sign.err ? m->sign.err : DKIM_ERR_STATE;
+		return 0;
+	}
+	if (!field_name_ok(l, n))
+		return m->hdr_err = DKIM_ERR_HEADER_SYNTAX;
+	rc = keys_sign_headers(&m->sign, l, n);
+	if (rc < 0)
+		return m->hdr_err = rc;
+	if (rc == 0)
+		return 0;
+	m->in_body = true;
+	return SPOOL_MSG_HEADERS;
+}
+
+int
+spool_msg_end_headers(struct spool_msg *m)
+{
+	if (m->in_body)
+		return first_err(m);
+	return spool_msg_line(m, (const uint8_t *)"\r\n", 2);
+}
+
+const char *
+spool_msg_from_domain(const struct spool_msg *m)
+{
+	return m->in_body && !m->hdr_err ? keys_sign_from_domain(&m->sign) : NULL;
+}
+
+int
+spool_msg_sign(struct spool_msg *m, const struct zcfg *cfg, const struct zcfg_domain *dom,
+    const char **why)
+{
+	int rc = keys_sign_keys(&m->sign, cfg, dom, why);
+
+	if (rc == 0)
+		m->signing = true;
+	return rc;
+}
+
+int
+spool_msg_finish(struct spool_msg *m, int64_t now, uint8_t *out, size_t cap, size_t *len,
+    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+    const char **why)
+{
+	int rc;
+
+	*len = 0;
+	if (first_err(m))
+		return first_err(m);
+	if (m->signing &&
+	    (rc = keys_sign_finish(&m->sign, now, out, cap, len, logcb, arg, why)) < 0)
+		return rc;              /* not a header error: the caller says 451 */
+	if ((rc = hal_storage_commit(&m->f, m->path)) < 0) {
+		m->open = false;
+		return m->sys_err = rc;
+	}
+	m->open = false;
+	m->committed = true;
+	return 0;
+}
+
+void
+spool_msg_discard(struct spool_msg *m)
+{
+	if (m->open)
+		hal_storage_abort(&m->f);
+	if (m->committed)
+		hal_storage_remove(m->path);    /* -ENOENT once a target took it */
+	m->open = m->committed = false;
+}
+
+void
+spool_msg_refusal(const struct spool_msg *m, const char *allowed, struct spool_msg_reply *r,
+    char *text, size_t cap)
+{
+	r->code = 550;
+	r->esc = "5.7.1";
+	switch (m->hdr_err) {
+	case DKIM_ERR_NO_FROM:
+		snprintf(text, cap, "Message has no From header field; allowed domains: %s",
+		    allowed);
+		break;
+	case DKIM_ERR_MULTIPLE_FROM:
+		snprintf(text, cap, "Message has more than one From header field; exactly one "
+		    "is required");
+		break;
+	case DKIM_ERR_FROM_SYNTAX:
+		snprintf(text, cap, "From header field must name exactly one mailbox with a "
+		    "domain (no group, list, NUL or unbalanced quote)");
+		break;
+	case DKIM_ERR_HEADER_SYNTAX:
+		r->esc = "5.6.0";
+		snprintf(text, cap, "Header line is not a header field (name, colon, value, no "
+		    "space before the colon); end the header block with an empty line");
+		break;
+	case DKIM_ERR_HEADER_TOO_BIG:
+		r->code = 552;
+		r->esc = "5.3.4";
+		snprintf(text, cap, "Header block larger than %u octets",
+		    (unsigned)sizeof(m->sign.hdrbuf));
+		break;
+	case DKIM_ERR_TOO_MANY_HEADERS:
+		r->code = 552;
+		r->esc = "5.3.4";
+		snprintf(text, cap, "Header block has more than %u fields",
+		    (unsigned)DKIM_MAX_HEADERS);
+		break;
+	default:
+		r->code = 451;
+		r->esc = "4.3.0";
+		snprintf(text, cap, "Message not acceptable to the signer (%s); try again later",
+		    dkim_strerror(m->hdr_err));
+		break;
+	}
+}
+
+struct sweep {
+	const char *dir;
+	int n;
+};
+
+static int
+sweep_fn(void *arg, const char *name)
+{
+	struct sweep *sw = arg;
+	char path[HAL_PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", sw->dir, name) >= (int)sizeof(path))
+		return 0;
+	if (hal_storage_remove(path) == 0) {
+		hal_log(HAL_LOG_INFO, MOD, "removed %s: left by a session that did not finish "
+		    "(never acknowledged)", name);
+		sw->n++;
+	}
+	return 0;
+}
+
+int
+spool_msg_sweep(const char *data_dir)
+{
+	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
+	struct sweep sw = { dir, 0 };
+	int rc;
+
+	if ((rc = spool_dir(dir, sizeof(dir), data_dir)) < 0)
+		return rc;
+	if (hal_storage_exists(dir) != 1)
+		return 0;
+	rc = hal_storage_list(dir, sweep_fn, &sw);
+	if (rc < 0 && rc != -ENOTSUP)
+		return rc;
+	if (sw.n > 0) {
+		hal_storage_sync_dir(dir);
+		hal_log(HAL_LOG_WARN, MOD, "%s: removed %d file(s) left by an earlier run "
+		    "(stopped mid-message)", dir, sw.n);
+	}
+	return sw.n;
+}
