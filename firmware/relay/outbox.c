@@ -18,6 +18,7 @@
 #include "firmware/relay/outbox.h"
 #include "hal/log.h"
 #include "hal/storage.h"
+#include "zegel/text.h"
 
 #define SMTPD_LINE_OUT 600
 #define OUTBOX_FILE_MODE 0640
@@ -33,9 +34,13 @@ outbox_dir(const struct zcfg *cfg)
 static void
 log_rcpts(const struct handoff_msg *m, const char *status, const char *text)
 {
-	for (const char *r = handoff_rcpt_next(m, NULL); r; r = handoff_rcpt_next(m, r))
+	char to[TEXT_LOG_ADDR_CAP];
+
+	for (const char *r = handoff_rcpt_next(m, NULL); r; r = handoff_rcpt_next(m, r)) {
+		text_log_addr(to, sizeof(to), r);
 		hal_log(HAL_LOG_INFO, "relay", "%s: to=<%s>, relay=outbox, status=%s (%s)",
-		    m->id, r, status, text);
+		    m->id, to, status, text);
+	}
 }
 
 static int

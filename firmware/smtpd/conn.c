@@ -12,6 +12,7 @@
 #include "firmware/smtpd/conn.h"
 #include "hal/clock.h"
 #include "hal/log.h"
+#include "zegel/text.h"
 
 #define LOGM "smtpd"
 
@@ -291,10 +292,14 @@ headers_done(struct smtpd_conn *c)
 				    at + 1, m->from_domain);
 				return;
 			}
-			if (m->dom->envelope_align == ZCFG_ALIGN_WARN)
+			if (m->dom->envelope_align == ZCFG_ALIGN_WARN) {
+				char from[TEXT_LOG_ADDR_CAP];
+
+				text_log_addr(from, sizeof(from), c->smtp.mail_from);
 				hal_log(HAL_LOG_WARN, LOGM,
 				    "%s: envelope sender <%s> does not align with From domain %s",
-				    m->id, c->smtp.mail_from, m->from_domain);
+				    m->id, from, m->from_domain);
+			}
 		}
 	}
 	if (spool_msg_sign(&m->spool, c->cfg, m->dom, &why) < 0) {
@@ -359,6 +364,7 @@ msg_end(struct smtpd_conn *c)
 	struct handoff_msg *rm = &m->rm;
 	const char *why = NULL;
 	void *handle = NULL;
+	char from[TEXT_LOG_ADDR_CAP], user[TEXT_LOG_ADDR_CAP];
 	int rc;
 
 	if (!m->code && !m->spool.in_body) {
@@ -368,9 +374,11 @@ msg_end(struct smtpd_conn *c)
 		else
 			msg_error(c);
 	}
+	/* client-chosen text goes into log fields escaped (text_log_addr) */
+	text_log_addr(from, sizeof(from), c->smtp.mail_from);
+	text_log_addr(user, sizeof(user), c->smtp.authed ? c->smtp.auth_user : "");
 	hal_log(HAL_LOG_INFO, LOGM, "%s: client=[%s]%s%s, from=<%s>, size=%llu, nrcpt=%u", m->id,
-	    c->peer_str, c->smtp.authed ? ", sasl_username=" : "",
-	    c->smtp.authed ? c->smtp.auth_user : "", c->smtp.mail_from,
+	    c->peer_str, c->smtp.authed ? ", sasl_username=" : "", user, from,
 	    (unsigned long long)m->size, c->smtp.nrcpt);
 	if (!m->code) {
 		rc = spool_msg_finish(&m->spool, hal_clock_now(), m->prefix, sizeof(m->prefix),
@@ -385,7 +393,7 @@ msg_end(struct smtpd_conn *c)
 		refuse(m, 451, "4.3.5", "No relay target available in this build");
 	if (m->code) {
 		hal_log(HAL_LOG_INFO, LOGM, "%s: reject: %d %s %s; from=<%s>", m->id, m->code, m->esc,
-		    m->text, c->smtp.mail_from);
+		    m->text, from);
 		smtpd_message_done(&c->smtp, m->code, m->esc, m->text);
 		msg_cleanup(c);
 		return;
@@ -428,6 +436,16 @@ msg_end(struct smtpd_conn *c)
 
 /* ------------------------------------------------------------ input */
 
+static void
+log_auth(const struct smtpd_conn *c, bool ok)
+{
+	char user[TEXT_LOG_ADDR_CAP];
+
+	text_log_addr(user, sizeof(user), c->smtp.auth_user);
+	hal_log(ok ? HAL_LOG_INFO : HAL_LOG_WARN, LOGM, "[%s]: AUTH %s for user %s", c->peer_str,
+	    ok ? "succeeded" : "failed", user);
+}
+
 size_t
 smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 {
@@ -459,8 +477,7 @@ smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 			return n;
 		case SMTPD_EV_AUTH:
 			ok = smtpd_policy_user(c->cfg, c->smtp.auth_user, c->smtp.auth_pass);
-			hal_log(ok ? HAL_LOG_INFO : HAL_LOG_WARN, LOGM, "[%s]: AUTH %s for user %s",
-			    c->peer_str, ok ? "succeeded" : "failed", c->smtp.auth_user);
+			log_auth(c, ok);
 			smtpd_auth_result(&c->smtp, ok);
 			break;
 		case SMTPD_EV_DATA_BEGIN:

@@ -13,6 +13,7 @@
 #include "hal/entropy.h"
 #include "hal/log.h"
 #include "zegel/cfg.h"
+#include "zegel/text.h"
 
 struct queue_core queue_core = {
 	.lim = {
@@ -353,11 +354,14 @@ recover(int e)
 	for (unsigned i = 0; i < st->nrcpt; i++) {
 		if (st->r[i].state != QUEUE_R_INFLIGHT)
 			continue;
+		char to[TEXT_LOG_ADDR_CAP];
+
 		st->r[i].state = QUEUE_R_PENDING;
 		st->r[i].next = 0;
 		changed = true;
+		text_log_addr(to, sizeof(to), st->r[i].addr);
 		hal_log(HAL_LOG_WARN, MOD, "%s: to=<%s>, delivery was in flight when zegel "
-		    "stopped: retried (may arrive twice)", st->id, st->r[i].addr);
+		    "stopped: retried (may arrive twice)", st->id, to);
 	}
 	if (changed && queue_state_write(st) != 0)
 		hal_log(HAL_LOG_ERR, MOD, "%s: cannot rewrite state record", st->id);
@@ -639,9 +643,13 @@ queue_commit(const struct queue_new *n, char id[QUEUE_ID_MAX])
 		if (queue_state_add_rcpt(st, a, n->now) != 0)
 			return -EINVAL;
 	rc = queue_commit_entry(st, n, NULL, NULL, id);
-	if (rc == 0)
+	if (rc == 0) {
+		char from[TEXT_LOG_ADDR_CAP];
+
+		text_log_addr(from, sizeof(from), n->mail_from);
 		hal_log(HAL_LOG_INFO, MOD, "%s: from=<%s>, size=%" PRIu64 ", nrcpt=%u (queued)",
-		    id, n->mail_from, st->size, n->nrcpt);
+		    id, from, st->size, n->nrcpt);
+	}
 	return rc;
 }
 

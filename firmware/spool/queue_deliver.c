@@ -11,6 +11,7 @@
 #include "firmware/spool/queue_int.h"
 #include "firmware/spool/dsn.h"
 #include "hal/log.h"
+#include "zegel/text.h"
 
 static struct queue_core *const qc = &queue_core;
 static char orighdr[ORIG_HEADERS_MAX];
@@ -179,8 +180,11 @@ settle_entry(int e, int64_t now)
 		if (st->r[i].state != QUEUE_R_BOUNCED)
 			continue;
 		if (nullsender) {
+			char to[TEXT_LOG_ADDR_CAP];
+
+			text_log_addr(to, sizeof(to), st->r[i].addr);
 			hal_log(HAL_LOG_INFO, MOD, "%s: to=<%s>: no DSN for a message with the "
-			    "null sender", st->id, st->r[i].addr);
+			    "null sender", st->id, to);
 		} else if (!changed && send_dsn(st, QUEUE_R_BOUNCED, false, now) != 0) {
 			hal_log(HAL_LOG_ERR, MOD, "%s: cannot queue the non-delivery "
 			    "notification; will try again", st->id);
@@ -358,10 +362,13 @@ apply_result(struct queue_state *st, struct queue_rcpt *r, int code, const char 
 		if (r->attempts < 65535)
 			r->attempts++;
 		if (now >= st->created + qc->lim.lifetime) {
+			char to[TEXT_LOG_ADDR_CAP];
+
 			r->state = QUEUE_R_BOUNCED;
 			r->next = now;
+			text_log_addr(to, sizeof(to), r->addr);
 			hal_log(HAL_LOG_INFO, MOD, "%s: to=<%s>: lifetime expired, bounced",
-			    st->id, r->addr);
+			    st->id, to);
 		} else {
 			r->state = QUEUE_R_PENDING;
 			r->next = backoff(r, st->created, now);
