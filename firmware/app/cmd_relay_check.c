@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "firmware/app/commands.h"
+#include "firmware/app/tool_loop.h"
 #include "firmware/relay/smarthost.h"
 
 static void
@@ -20,6 +21,13 @@ emit(void *arg, const char *line)
 	fflush(stdout);
 }
 
+static void
+probed(void *arg, int rc)
+{
+	*(int *)arg = rc;
+	tool_loop_done();
+}
+
 int
 cmd_relay_check(int argc, char **argv)
 {
@@ -27,7 +35,7 @@ cmd_relay_check(int argc, char **argv)
 	struct zcfg_relay r;
 	const char *helo = "localhost";
 	unsigned timeout = 20;
-	int i;
+	int i, rc = -1;
 
 	memset(&r, 0, sizeof(r));
 	for (i = 1; i < argc; i++) {
@@ -73,6 +81,14 @@ cmd_relay_check(int argc, char **argv)
 		fprintf(stderr, "relay-check: no host given\n");
 		return 2;
 	}
-	smarthost_set_dns(&dns);
-	return smarthost_probe(&r, helo, timeout * 1000u, emit, NULL) == 0 ? 0 : 1;
+	tool_loop_init(&dns);
+	if (smarthost_probe_start(&r, helo, timeout * 1000u, emit, probed, &rc) != 0)
+		return 1;
+	/* the probe's own deadline covers the connection; the name lookups
+	 * before it come on top, bounded by the resolver's limits */
+	if (tool_loop_run(timeout * 1000u + 120000u) != 0) {
+		emit(NULL, "relay: FAILED: no verdict in time");
+		return 1;
+	}
+	return rc == 0 ? 0 : 1;
 }

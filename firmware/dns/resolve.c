@@ -42,18 +42,6 @@ get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-const char *
-dns_status_str(enum dns_status s)
-{
-	switch (s) {
-	case DNS_SECURE: return "secure";
-	case DNS_INSECURE: return "insecure";
-	case DNS_BOGUS: return "bogus";
-	case DNS_INDETERMINATE: return "indeterminate";
-	}
-	return "?";
-}
-
 static void fail(struct dns_ctx *ctx, uint16_t ede, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
