@@ -48,7 +48,6 @@
 #include "firmware/core/loop.h"
 #include "firmware/dns/dns.h"
 #include "firmware/dns/resolver.h"
-#include "firmware/dns/transport.h"
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/tls/dane.h"
@@ -442,21 +441,6 @@ dane_check_start(const struct dc_out *o, const char *domain, const struct dc_opt
 
 /* ------------------------------------------------------------ command line */
 
-static void
-emit_stdout(void *arg, const char *line)
-{
-	(void)arg;
-	printf("%s\n", line);
-	fflush(stdout);
-}
-
-static void
-cli_done(void *arg, int rc)
-{
-	*(int *)arg = rc;
-	tool_loop_done();
-}
-
 static int
 usage(void)
 {
@@ -478,60 +462,38 @@ domain_ok(const char *d)
 int
 cmd_dane_check(int argc, char **argv)
 {
-	static struct zcfg dns; /* --resolver / --anchor */
-	struct dc_out o = { emit_stdout, NULL };
+	static struct tool_dns t = { .prog = "zegel dane-check", .server_opt = "--resolver",
+		.with_now = true };
+	struct dc_out o = { tool_emit_stdout, NULL };
 	struct dc_opts op = { .port = 25, .helo = "localhost", .budget_ms = DANE_CHECK_BUDGET_MS };
-	int64_t now = -1;
-	char err[300];
-	int i, rc = 1;
+	int i, k, rc = 1;
 
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		char *end;
-		if (strcmp(argv[i], "--resolver") == 0 && i + 1 < argc) {
-			if (dns.nresolvers >= DNS_XFER_MAX_SERVERS ||
-			    hal_addr_parse(&dns.resolvers[dns.nresolvers], argv[++i], 53) != 0) {
-				fprintf(stderr, "zegel dane-check: bad or too many --resolver '%s'\n",
-				    argv[i]);
-				return 2;
-			}
-			dns.nresolvers++;
-		} else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc) {
-			snprintf(dns.resolver_anchors, sizeof(dns.resolver_anchors), "%s", argv[++i]);
-		} else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-			long long v = strtoll(argv[++i], &end, 10);
-			if (*end || end == argv[i] || v < 0) {
-				fprintf(stderr, "zegel dane-check: bad --now '%s'\n", argv[i]);
-				return 2;
-			}
-			now = v;
-		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-			long v = strtol(argv[++i], &end, 10);
-			if (*end || end == argv[i] || v < 1 || v > 65535) {
-				fprintf(stderr, "zegel dane-check: bad --port '%s'\n", argv[i]);
-				return 2;
-			}
-			op.port = (uint16_t)v;
-		} else {
+		long v;
+
+		if ((k = tool_dns_option(&t, argc, argv, &i)) < 0)
+			return 2;
+		if (k > 0)
+			continue;
+		if (strcmp(argv[i], "--port") != 0 || i + 1 >= argc)
 			return usage();
+		v = strtol(argv[++i], &end, 10);
+		if (*end || end == argv[i] || v < 1 || v > 65535) {
+			fprintf(stderr, "zegel dane-check: bad --port '%s'\n", argv[i]);
+			return 2;
 		}
+		op.port = (uint16_t)v;
 	}
 	if (argc - i != 1)
 		return usage();
-	if (dns.nresolvers == 0 && resolver_resolv_conf(dns.resolvers, 1) == 0) {
-		fprintf(stderr, "zegel dane-check: no --resolver and none in /etc/resolv.conf\n");
+	if (tool_dns_start(&t, true) != 0)
 		return 2;
-	}
-	tool_loop_init(&dns);
-	resolver_set_tool_options(now, false);
-	if (resolver_check_anchors(err, sizeof(err)) != 0) {
-		fprintf(stderr, "zegel dane-check: %s\n", err);
-		return 2;
-	}
 	if (!domain_ok(argv[i])) {
 		fprintf(stderr, "zegel dane-check: bad domain '%s'\n", argv[i]);
 		return 2;
 	}
-	if (dane_check_start(&o, argv[i], &op, cli_done, &rc) != 0)
+	if (dane_check_start(&o, argv[i], &op, tool_done_rc, &rc) != 0)
 		return 2;
 	if (tool_loop_run(DANE_CHECK_BUDGET_MS + 480000u) != 0) {
 		printf("status: deferred (no verdict in time)\n");

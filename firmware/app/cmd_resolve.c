@@ -20,7 +20,6 @@
 #include "firmware/app/tool_loop.h"
 #include "firmware/dns/dns.h"
 #include "firmware/dns/resolver.h"
-#include "firmware/dns/transport.h"
 
 static int
 usage(void)
@@ -73,37 +72,18 @@ answered(void *arg, const struct dns_result *res)
 int
 cmd_resolve(int argc, char **argv)
 {
-	static struct zcfg dns; /* servers and anchors for the resolver */
-	int64_t now = -1;
-	bool tcp = false;
-	char err[200];
-	int i, rc = 2;
+	static struct tool_dns t = { .prog = "zegel resolve", .server_opt = "--server",
+		.with_now = true };
+	int i, k, rc = 2;
 	uint16_t type;
 
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		if (strcmp(argv[i], "--tcp") == 0) {
-			tcp = true;
-		} else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) {
-			if (dns.nresolvers >= DNS_XFER_MAX_SERVERS ||
-			    hal_addr_parse(&dns.resolvers[dns.nresolvers], argv[++i], 53) != 0) {
-				fprintf(stderr, "zegel resolve: bad or too many --server '%s'\n",
-				    argv[i]);
-				return 2;
-			}
-			dns.nresolvers++;
-		} else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc) {
-			snprintf(dns.resolver_anchors, sizeof(dns.resolver_anchors), "%s", argv[++i]);
-		} else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-			char *end;
-			long long v = strtoll(argv[++i], &end, 10);
-			if (*end || end == argv[i] || v < 0) {
-				fprintf(stderr, "zegel resolve: bad --now '%s'\n", argv[i]);
-				return 2;
-			}
-			now = v;
-		} else {
+		if (strcmp(argv[i], "--tcp") == 0)
+			t.tcp = true;
+		else if ((k = tool_dns_option(&t, argc, argv, &i)) < 0)
+			return 2;
+		else if (k == 0)
 			return usage();
-		}
 	}
 	if (argc - i != 2)
 		return usage();
@@ -112,16 +92,8 @@ cmd_resolve(int argc, char **argv)
 		fprintf(stderr, "zegel resolve: unknown or unsupported type '%s'\n", argv[i]);
 		return 2;
 	}
-	if (dns.nresolvers == 0 && resolver_resolv_conf(dns.resolvers, 1) == 0) {
-		fprintf(stderr, "zegel resolve: no --server and none in /etc/resolv.conf\n");
+	if (tool_dns_start(&t, true) != 0)
 		return 2;
-	}
-	tool_loop_init(&dns);
-	resolver_set_tool_options(now, tcp);
-	if (resolver_check_anchors(err, sizeof(err)) != 0) {
-		fprintf(stderr, "zegel resolve: %s\n", err);
-		return 2;
-	}
 	if (resolver_lookup(argv[i + 1], type, answered, &rc) < 0) {
 		fprintf(stderr, "zegel resolve: bad name '%s'\n", argv[i + 1]);
 		return 2;

@@ -71,6 +71,7 @@ static bool configured;
 /* the command-line tools' options (resolver_set_tool_options) */
 static int64_t fixed_now = -1;
 static bool tcp_only;
+static bool tool_mode;      /* the tool says what went wrong itself: no log line */
 
 static struct resolver_stats stats;
 
@@ -514,8 +515,9 @@ load_anchors(const char *path)
 	    sizeof(anchor_err)) != 0) {
 		if (anchor_err[0] == '\0')
 			snprintf(anchor_err, sizeof(anchor_err), "%.64s: cannot load", path);
-		hal_log(HAL_LOG_ERR, "resolver", "resolver-anchors %s (every lookup is "
-		    "indeterminate until fixed)", anchor_err);
+		if (!tool_mode)
+			hal_log(HAL_LOG_ERR, "resolver", "resolver-anchors %s (every lookup is "
+			    "indeterminate until fixed)", anchor_err);
 	}
 }
 
@@ -601,6 +603,7 @@ resolver_set_tool_options(int64_t now, bool tcp)
 {
 	fixed_now = now;
 	tcp_only = tcp;
+	tool_mode = true;
 }
 
 int

@@ -83,17 +83,6 @@ now_s(void)
 
 /* ------------------------------------------------------------ outcomes */
 
-static const char *
-tls_words(const struct worker *w, char *buf, size_t cap)
-{
-	if (w->up_live && w->up.tls.handshaken)
-		zegel_strf(buf, cap, "%s verified=%s", tls_client_version(&w->up.tls),
-		    w->up.tls.verified_by ? w->up.tls.verified_by : "none");
-	else
-		zegel_strf(buf, cap, "none");
-	return buf;
-}
-
 /* One recipient's outcome: logged, then made durable by the queue. */
 static void
 rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const char *esc,
@@ -114,7 +103,8 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
 	else
 		snprintf(lead, sizeof(lead), "%d %s ", code, esc);
 	hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%s%s)",
-	    w->job.id, w->job.rcpt[k], relay, tls_words(w, tls, sizeof(tls)), status, lead, text);
+	    w->job.id, w->job.rcpt[k], relay, upstream_tls_words(&w->up, tls, sizeof(tls)),
+	    status, lead, text);
 	if (queue_job_result(&w->job, k, code, esc, text, now_s()) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
 		    "tried again", w->job.id, w->job.rcpt[k]);

@@ -192,17 +192,6 @@ job_release(struct job *j)
 	j->used = false;
 }
 
-static const char *
-tls_words(struct job *j, char *buf, size_t cap)
-{
-	if (j->up_init && j->up.tls.handshaken)
-		zegel_strf(buf, cap, "%s verified=%s", tls_client_version(&j->up.tls),
-		    j->up.tls.verified_by ? j->up.tls.verified_by : "no");
-	else
-		zegel_strf(buf, cap, "none");
-	return buf;
-}
-
 static void
 report(struct job *j)
 {
@@ -211,7 +200,7 @@ report(struct job *j)
 	const char *status = r->code == 250 ? "sent" : r->code >= 500 ? "bounced" : "deferred";
 	char tls[96];
 
-	tls_words(j, tls, sizeof(tls));
+	upstream_tls_words(&j->up, tls, sizeof(tls));
 	for (const char *a = handoff_rcpt_next(m, NULL); a; a = handoff_rcpt_next(m, a))
 		hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
 		    m->id, a, j->peer, tls, status, r->code, r->esc, r->text);
@@ -245,8 +234,8 @@ rcpt_verdict(struct job *j)
 	}
 	if (r.code != 250)
 		hal_log(HAL_LOG_INFO, LOGM, "%s: RCPT to=<%s>, relay=%s, tls=%s, refused (%d %s %s)",
-		    j->m ? j->m->id : "-", j->raddr, j->peer, tls_words(j, tls, sizeof(tls)), r.code,
-		    r.esc, r.text);
+		    j->m ? j->m->id : "-", j->raddr, j->peer,
+		    upstream_tls_words(&j->up, tls, sizeof(tls)), r.code, r.esc, r.text);
 	j->rwait = false;
 	fn(j->rarg, &r);
 }

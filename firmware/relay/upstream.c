@@ -471,6 +471,17 @@ upstream_can_close(const struct upstream *u)
 	return out_pending(u) == 0;
 }
 
+const char *
+upstream_tls_words(const struct upstream *u, char *buf, size_t cap)
+{
+	if (u->tls.handshaken)
+		snprintf(buf, cap, "%s verified=%s", tls_client_version(&u->tls),
+		    u->tls.verified_by ? u->tls.verified_by : "none");
+	else
+		snprintf(buf, cap, "none");
+	return buf;
+}
+
 const struct handoff_result *
 upstream_result(const struct upstream *u)
 {

@@ -135,5 +135,8 @@ void upstream_detach(struct upstream *u);
 bool upstream_finished(const struct upstream *u);
 bool upstream_can_close(const struct upstream *u);
 const struct handoff_result *upstream_result(const struct upstream *u);
+/* For log lines: "TLSv1.2 verified=dane|pkix|none", or "none" without a
+ * TLS session (also for a zeroed or freed u). */
+const char *upstream_tls_words(const struct upstream *u, char *buf, size_t cap);
 
 #endif
