@@ -46,6 +46,7 @@
 #include "firmware/app/tool_loop.h"
 #include "firmware/console/console.h"
 #include "firmware/core/loop.h"
+#include "firmware/core/pools.h"
 #include "firmware/dns/dns.h"
 #include "firmware/dns/resolver.h"
 #include "firmware/relay/mxplan.h"
@@ -72,7 +73,8 @@ struct dc_opts {
 	uint32_t budget_ms;     /* for all connections together */
 };
 
-/* The one check (large: static). */
+/* The one check (large: static): one loop stream and one timer at a time. */
+_Static_assert(POOL_DANE_CHECKS == 1, "one dane-check: firmware/core/pools.h");
 static struct {
 	bool running;
 	struct dc_out o;
