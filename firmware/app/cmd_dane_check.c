@@ -90,6 +90,7 @@ static struct {
 	bool up_live;           /* an attempt is running in up */
 	struct mxplan plan;
 	struct dns_result res;  /* a lookup that could not even be asked */
+	struct smtpc_params params; /* the engine keeps a pointer: lives as long as up */
 	struct upstream up;
 	struct dane_verify v;
 } dc = { .dns_id = -1, .timer = -1 };
@@ -295,8 +296,6 @@ static int
 attempt_start(const struct mxplan_host *h, const struct hal_addr *a, uint32_t timeout_ms,
     char *why, size_t cap)
 {
-	struct smtpc_params params = { .helo = dc.helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
-		.probe = true, .tls_mode = SMTPC_TLS_REQUIRED };
 	char ip[HAL_ADDR_STRLEN], peer[HAL_ADDR_STRLEN + MXPLAN_NAME_MAX + 16], err[200];
 	const struct tls_client_conf *cc = dane_tls_conf(err, sizeof(err));
 	bool dane = h->tls == MXPLAN_DANE;
@@ -309,8 +308,10 @@ attempt_start(const struct mxplan_host *h, const struct hal_addr *a, uint32_t ti
 	hal_addr_format(a, false, ip, sizeof(ip));
 	snprintf(peer, sizeof(peer), "%s[%s]:%u", h->name, ip, a->port);
 	say(&dc.o, "connect: %s", peer);
+	dc.params = (struct smtpc_params){ .helo = dc.helo, .mail_from = "", .rcpts = "",
+		.nrcpt = 0, .probe = true, .tls_mode = SMTPC_TLS_REQUIRED };
 	/* SNI: the TLSA base domain for DANE (RFC 7672 8.1), else the MX name */
-	if (upstream_init(&dc.up, &params, cc, dane ? h->tlsa_base : h->name, peer, NULL, 0, NULL,
+	if (upstream_init(&dc.up, &dc.params, cc, dane ? h->tlsa_base : h->name, peer, NULL, 0, NULL,
 	    true) < 0) {
 		zegel_strf(why, cap, "cannot set up the connection");
 		return -1;
