@@ -4,8 +4,7 @@
  *
  * What the direct relay would do for mail to DOMAIN, shown as Postfix's
  * posttls-finger does: the route plan (firmware/relay/mxplan.h: MX, A/AAAA,
- * TLSA, each validated by zegel's own DNSSEC resolver with blocking
- * dns_lookup), then a connection to the hosts in MX order (every address),
+ * TLSA, each validated by zegel's own DNSSEC resolver, resolver.h), then a connection to the hosts in MX order (every address),
  * EHLO, STARTTLS and the handshake with the policy the plan gave that host:
  * DANE (dane_verify_hook: authenticated or nothing), encrypt (any
  * certificate), may (STARTTLS when offered, else plaintext). It sends no
@@ -22,9 +21,14 @@
  * Certificate dates are checked against the system clock (mbedTLS); --now
  * sets the time for DNSSEC validation only.
  *
+ * It runs as a job on the event loop, the daemon's own (the console: mail
+ * keeps flowing meanwhile, the lines come as they are found) or the one
+ * `zegel dane-check` sets up (firmware/app/tool_loop.h), with the same
+ * resolver, planner and upstream glue the direct relay uses.
+ *
  * Time: each connection gets at most 15 s, all of them together 120 s (30 s
- * on the console, which blocks the event loop meanwhile: the DNS lookups
- * come on top, bounded by the resolver's own work and time limits).
+ * on the console; the DNS lookups come on top, bounded by the resolver's own
+ * work and time limits). One check at a time; the console queues a few.
  *
  * A "may" host whose TLS handshake fails is reported failed and passed over;
  * the relay may instead retry it in plaintext (RFC 7672 2.2 allows both).
@@ -39,11 +43,12 @@
 #include "zegel/config.h"
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC) && IS_ENABLED(CONFIG_FEATURE_TLS)
+#include "firmware/app/tool_loop.h"
 #include "firmware/console/console.h"
+#include "firmware/core/loop.h"
+#include "firmware/core/pools.h"
 #include "firmware/dns/dns.h"
-#include "firmware/dns/transport.h"
 #include "firmware/dns/resolver.h"
-#include "hal/storage.h"
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/tls/dane.h"
@@ -54,21 +59,41 @@
 
 #define DANE_CHECK_TIMEOUT_MS 15000          /* per connection */
 #define DANE_CHECK_BUDGET_MS 120000          /* all connections of `zegel dane-check` */
-#define DANE_CHECK_CONSOLE_BUDGET_MS 30000   /* on the console, which it blocks */
-
-/* Large: static, one check at a time. */
-static struct dns_ctx dc_ctx;
-static struct dns_result dc_res;
-static struct dns_transport dc_tr;
-static struct mxplan dc_plan;
-static struct upstream dc_up;
-static struct dane_verify dc_v;
-static char dc_anchors[65536];
+#define DANE_CHECK_CONSOLE_BUDGET_MS 30000   /* on the console */
+#define DANE_CHECK_CONSOLE_QUEUE 4           /* console checks waiting for the running one */
 
 struct dc_out {
 	void (*emit)(void *arg, const char *line);
 	void *arg;
 };
+
+struct dc_opts {
+	uint16_t port;
+	const char *helo;
+	uint32_t budget_ms;     /* for all connections together */
+};
+
+/* The one check (large: static): one loop stream and one timer at a time. */
+_Static_assert(POOL_DANE_CHECKS == 1, "one dane-check: firmware/core/pools.h");
+static struct {
+	bool running;
+	struct dc_out o;
+	uint16_t port;
+	char helo[ZCFG_NAME_MAX];
+	uint32_t budget_ms;
+	void (*done)(void *arg, int rc);
+	void *done_arg;
+	int dns_id, timer;
+	unsigned host, addr;    /* the next candidate */
+	uint64_t deadline;
+	char last[300];         /* the last failure, for the final line */
+	bool up_live;           /* an attempt is running in up */
+	struct mxplan plan;
+	struct dns_result res;  /* a lookup that could not even be asked */
+	struct smtpc_params params; /* the engine keeps a pointer: lives as long as up */
+	struct upstream up;
+	struct dane_verify v;
+} dc = { .dns_id = -1, .timer = -1 };
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -83,23 +108,6 @@ say(const struct dc_out *o, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	o->emit(o->arg, line);
-}
-
-/* A small text file, NUL-terminated: 0 or -errno (-EFBIG: too large). */
-static int
-read_file(const char *path, char *buf, size_t cap)
-{
-	size_t len = 0;
-	int rc = hal_storage_get(path, buf, cap - 1, &len);
-
-	buf[rc == 0 ? len : 0] = '\0';
-	return rc;
-}
-
-static void
-resolv_conf(struct dns_transport *t)
-{
-	t->nservers = resolver_resolv_conf(t->servers, DNS_XFER_MAX_SERVERS);
 }
 
 /* ------------------------------------------------------------ the plan */
@@ -167,177 +175,274 @@ print_plan(const struct dc_out *o, const struct mxplan *p)
 
 /* ------------------------------------------------------------ one connection */
 
-/* Drive dc_up over a blocking poll loop until it has a verdict. */
-static void
-drive(const struct hal_addr *a, uint32_t timeout_ms)
-{
-	upstream_run_blocking(&dc_up, a, timeout_ms);
-}
-
 enum outcome { OUT_FAILED = 0, OUT_VERIFIED, OUT_ENCRYPTED, OUT_PLAINTEXT };
 
-/* One attempt at host h, address a, with its policy. why gets the failure. */
-static enum outcome
-attempt(const struct dc_out *o, const struct mxplan *p, const struct mxplan_host *h,
-    const struct hal_addr *a, const char *helo, uint32_t timeout_ms, char *why, size_t cap)
+static void next_attempt(void);
+
+static void
+finish(int rc)
 {
-	struct smtpc_params params = { .helo = helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
-		.probe = true, .tls_mode = SMTPC_TLS_REQUIRED };
-	char ip[HAL_ADDR_STRLEN], peer[HAL_ADDR_STRLEN + MXPLAN_NAME_MAX + 16], err[200];
-	const struct tls_client_conf *cc = dane_tls_conf(err, sizeof(err));
-	const struct handoff_result *res;
-	const struct smtpc_result *sr;
+	void (*done)(void *, int) = dc.done;
+
+	dc.running = false;
+	done(dc.done_arg, rc);
+}
+
+/* What the attempt at host h came to; why gets the failure. Frees dc.up. */
+static enum outcome
+attempt_outcome(const struct mxplan_host *h, const char *peer, char *why, size_t cap)
+{
+	const struct handoff_result *res = upstream_result(&dc.up);
+	const struct smtpc_result *sr = smtpc_result(&dc.up.smtp);
+	const struct dc_out *o = &dc.o;
 	bool dane = h->tls == MXPLAN_DANE;
 	enum outcome out = OUT_FAILED;
 
-	if (cc == NULL) {
-		zegel_strf(why, cap, "%s", err);
-		return OUT_FAILED;
-	}
-	hal_addr_format(a, false, ip, sizeof(ip));
-	snprintf(peer, sizeof(peer), "%s[%s]:%u", h->name, ip, a->port);
-	say(o, "connect: %s", peer);
-	/* SNI: the TLSA base domain for DANE (RFC 7672 8.1), else the MX name */
-	if (upstream_init(&dc_up, &params, cc, dane ? h->tlsa_base : h->name, peer, NULL, 0, NULL,
-	    true) < 0) {
-		zegel_strf(why, cap, "cannot set up the connection");
-		return OUT_FAILED;
-	}
-	if (dane) {
-		dane_verify_init(&dc_v, h->tlsa, h->ntlsa, h->tlsa_base, p->domain);
-		upstream_set_verify(&dc_up, dane_verify_hook, &dc_v, cc);
-	} else {
-		upstream_set_verify(&dc_up, dane_encrypt_only_hook, NULL, cc);
-	}
-	drive(a, timeout_ms);
-	res = upstream_result(&dc_up);
-	sr = smtpc_result(&dc_up.smtp);
-	if (dc_up.tls.handshaken)
-		say(o, "tls: %s %s %s", peer, tls_client_version(&dc_up.tls),
-		    tls_client_suite(&dc_up.tls));
-	if (dc_up.tls.subject[0])
-		say(o, "cert: subject=%s issuer=%s not-after=%s", dc_up.tls.subject,
-		    dc_up.tls.issuer, dc_up.tls.not_after);
-	if (dane && dc_up.tls.subject[0]) {
-		if (dc_v.matched >= 0 && dc_up.tls.verified_by != NULL) {
+	if (dc.up.tls.handshaken)
+		say(o, "tls: %s %s %s", peer, tls_client_version(&dc.up.tls),
+		    tls_client_suite(&dc.up.tls));
+	if (dc.up.tls.subject[0])
+		say(o, "cert: subject=%s issuer=%s not-after=%s", dc.up.tls.subject,
+		    dc.up.tls.issuer, dc.up.tls.not_after);
+	if (dane && dc.up.tls.subject[0]) {
+		if (dc.v.matched >= 0 && dc.up.tls.verified_by != NULL) {
 			char t[DANE_TLSA_TEXT_MAX];
-			dane_tlsa_format(&h->tlsa[dc_v.matched], t, sizeof(t));
-			say(o, "match: %s depth %d", t, dc_v.matched_depth);
+			dane_tlsa_format(&h->tlsa[dc.v.matched], t, sizeof(t));
+			say(o, "match: %s depth %d", t, dc.v.matched_depth);
 		} else {
-			say(o, "match: none (%s)", dc_v.why[0] ? dc_v.why : tls_client_why(&dc_up.tls));
+			say(o, "match: none (%s)", dc.v.why[0] ? dc.v.why : tls_client_why(&dc.up.tls));
 		}
 	}
-	if (res->code == 250 && dc_up.tls.handshaken && dc_up.tls.verified_by != NULL) {
-		out = strcmp(dc_up.tls.verified_by, "dane") == 0 ? OUT_VERIFIED : OUT_ENCRYPTED;
+	if (res->code == 250 && dc.up.tls.handshaken && dc.up.tls.verified_by != NULL) {
+		out = strcmp(dc.up.tls.verified_by, "dane") == 0 ? OUT_VERIFIED : OUT_ENCRYPTED;
 		if (dane && out != OUT_VERIFIED) { /* cannot happen: the hook decides */
 			out = OUT_FAILED;
 			zegel_strf(why, cap, "4.7.5 not DANE-verified");
 		}
-	} else if (h->tls == MXPLAN_MAY && !dc_up.tls_on &&
+	} else if (h->tls == MXPLAN_MAY && !dc.up.tls_on &&
 	    (sr->err == SMTPC_E_NO_STARTTLS || sr->err == SMTPC_E_STARTTLS)) {
 		out = OUT_PLAINTEXT;
-	} else if (dane && !dc_up.tls_on &&
+	} else if (dane && !dc.up.tls_on &&
 	    (sr->err == SMTPC_E_NO_STARTTLS || sr->err == SMTPC_E_STARTTLS)) {
 		zegel_strf(why, cap, "4.7.5 STARTTLS %s where DANE requires TLS (%s)",
 		    sr->err == SMTPC_E_NO_STARTTLS ? "not offered" : "refused", res->text);
 	} else {
 		zegel_strf(why, cap, "%s %s", res->esc, res->text);
 	}
-	upstream_free(&dc_up);
+	upstream_free(&dc.up);
 	return out;
+}
+
+/* The host's verdict: the final line, or on to the next candidate. */
+static void
+host_verdict(const struct mxplan_host *h, enum outcome r, const char *why)
+{
+	static const char *const word[] = { "failed", "verified", "encrypted", "plaintext" };
+
+	if (r != OUT_FAILED) {
+		say(&dc.o, "host: %s %s", h->name, word[r]);
+		say(&dc.o, "status: %s %s", word[r], h->name);
+		finish(0);
+		return;
+	}
+	say(&dc.o, "host: %s failed (%s)", h->name, why);
+	zegel_strf(dc.last, sizeof(dc.last), "%s: %s", h->name, why);
+	next_attempt();
+}
+
+/* The running attempt has its verdict (or ran out of time). */
+static void
+attempt_end(void)
+{
+	const struct mxplan_host *h = &dc.plan.hosts[dc.host];
+	char why[300] = "", peer[sizeof(dc.up.peer)];
+	enum outcome r;
+
+	if (!dc.up_live)
+		return;
+	dc.up_live = false;
+	if (dc.timer >= 0)
+		loop_timer_cancel(dc.timer);
+	dc.timer = -1;
+	upstream_detach(&dc.up);
+	if (!upstream_finished(&dc.up))
+		upstream_fail_io(&dc.up, -ETIMEDOUT);
+	memcpy(peer, dc.up.peer, sizeof(peer));
+	r = attempt_outcome(h, peer, why, sizeof(why));
+	host_verdict(h, r, why);
+}
+
+static void
+o_settle(void *arg)
+{
+	(void)arg;
+	if (upstream_finished(&dc.up) && (upstream_can_close(&dc.up) || !dc.up.attached))
+		attempt_end();
+}
+
+static const struct upstream_owner dc_owner = { .settle = o_settle };
+
+static void
+on_deadline(void *arg)
+{
+	(void)arg;
+	dc.timer = -1;
+	attempt_end();
+}
+
+/* Connect to address a of host h with its policy. 0: the verdict comes
+ * from the loop; -1: failed at once (why). */
+static int
+attempt_start(const struct mxplan_host *h, const struct hal_addr *a, uint32_t timeout_ms,
+    char *why, size_t cap)
+{
+	char ip[HAL_ADDR_STRLEN], peer[HAL_ADDR_STRLEN + MXPLAN_NAME_MAX + 16], err[200];
+	const struct tls_client_conf *cc = dane_tls_conf(err, sizeof(err));
+	bool dane = h->tls == MXPLAN_DANE;
+	int rc;
+
+	if (cc == NULL) {
+		zegel_strf(why, cap, "%s", err);
+		return -1;
+	}
+	hal_addr_format(a, false, ip, sizeof(ip));
+	snprintf(peer, sizeof(peer), "%s[%s]:%u", h->name, ip, a->port);
+	say(&dc.o, "connect: %s", peer);
+	dc.params = (struct smtpc_params){ .helo = dc.helo, .mail_from = "", .rcpts = "",
+		.nrcpt = 0, .probe = true, .tls_mode = SMTPC_TLS_REQUIRED };
+	/* SNI: the TLSA base domain for DANE (RFC 7672 8.1), else the MX name */
+	if (upstream_init(&dc.up, &dc.params, cc, dane ? h->tlsa_base : h->name, peer, NULL, 0, NULL,
+	    true) < 0) {
+		zegel_strf(why, cap, "cannot set up the connection");
+		return -1;
+	}
+	if (dane) {
+		dane_verify_init(&dc.v, h->tlsa, h->ntlsa, h->tlsa_base, dc.plan.domain);
+		upstream_set_verify(&dc.up, dane_verify_hook, &dc.v, cc);
+	} else {
+		upstream_set_verify(&dc.up, dane_encrypt_only_hook, NULL, cc);
+	}
+	dc.up_live = true;
+	dc.timer = loop_timer_add(timeout_ms, on_deadline, NULL);
+	rc = upstream_attach(&dc.up, a, timeout_ms, timeout_ms, &dc_owner, NULL);
+	if (rc < 0) {
+		upstream_fail_io(&dc.up, rc);
+		attempt_end();
+	}
+	return 0;
+}
+
+/* The next address / MX host in order, until one gives a usable outcome. */
+static void
+next_attempt(void)
+{
+	const struct mxplan *p = &dc.plan;
+	char why[300];
+
+	while (dc.host < p->nhosts) {
+		const struct mxplan_host *h = &p->hosts[dc.host];
+		uint64_t now = hal_clock_mono_ms();
+		uint32_t t;
+
+		if (h->tls == MXPLAN_SKIP || dc.addr >= h->naddr) {
+			if (h->tls == MXPLAN_SKIP) {
+				say(&dc.o, "host: %s failed (%s)", h->name, h->why);
+				zegel_strf(dc.last, sizeof(dc.last), "%s: %s", h->name, h->why);
+			}
+			dc.host++;
+			dc.addr = 0;
+			continue;
+		}
+		if (now + 1000 > dc.deadline) {
+			say(&dc.o, "status: deferred (4.4.1 time budget of %u s used up; %s)",
+			    (unsigned)(dc.budget_ms / 1000), dc.last[0] ? dc.last : "no answer");
+			finish(1);
+			return;
+		}
+		t = dc.deadline - now < DANE_CHECK_TIMEOUT_MS ? (uint32_t)(dc.deadline - now) :
+		    DANE_CHECK_TIMEOUT_MS;
+		if (attempt_start(h, &h->addrs[dc.addr++], t, why, sizeof(why)) == 0)
+			return;
+		say(&dc.o, "host: %s failed (%s)", h->name, why);
+		zegel_strf(dc.last, sizeof(dc.last), "%s: %s", h->name, why);
+	}
+	say(&dc.o, "status: deferred (%s)", dc.last[0] ? dc.last : "no MX host");
+	finish(1);
 }
 
 /* ------------------------------------------------------------ the check */
 
-struct dc_opts {
-	int64_t now;
-	uint16_t port;
-	const char *helo;
-	uint32_t budget_ms;     /* for all connections together */
-};
+static void plan_step(void);
 
-/* dc_ctx is set up. Returns 0 (verified/encrypted/plaintext) or 1 (deferred). */
-static int
-dane_check(const struct dc_out *o, const char *domain, const struct dc_opts *op)
+static void
+on_dns(void *arg, const struct dns_result *res)
 {
-	struct mxplan *p = &dc_plan;
-	char name[MXPLAN_NAME_MAX + 32], why[300], last[300];
-	uint16_t qtype;
-	uint64_t deadline;
+	(void)arg;
+	dc.dns_id = -1;
+	mxplan_answer(&dc.plan, res);
+	plan_step();
+}
 
-	mxplan_init(p, domain, op->port, false);
+/* Ask the plan's questions one by one; then connect. */
+static void
+plan_step(void)
+{
+	struct mxplan *p = &dc.plan;
+	char name[MXPLAN_NAME_MAX + 32];
+	uint16_t qtype;
+
 	while (mxplan_next(p, name, sizeof(name), &qtype) == MXPLAN_QUERY) {
-		if (dns_lookup(&dc_ctx, name, qtype, op->now, &dc_res) != 0) {
-			memset(&dc_res, 0, offsetof(struct dns_result, data));
-			dc_res.status = DNS_INDETERMINATE;
-			zegel_strf(dc_res.reason, sizeof(dc_res.reason), "bad name %s", name);
+		int id = resolver_lookup(name, qtype, on_dns, NULL);
+
+		if (id >= 0) {
+			dc.dns_id = id;
+			return;
 		}
-		mxplan_answer(p, &dc_res);
+		memset(&dc.res, 0, offsetof(struct dns_result, data));
+		dc.res.status = DNS_INDETERMINATE;
+		zegel_strf(dc.res.reason, sizeof(dc.res.reason), "%s %s",
+		    id == -EINVAL ? "bad name" : "resolver busy for", name);
+		mxplan_answer(p, &dc.res);
 	}
-	print_plan(o, p);
+	print_plan(&dc.o, p);
 	if (p->permanent) {
-		say(o, "status: deferred (%s %s; permanent)", p->esc, p->reason);
-		return 1;
+		say(&dc.o, "status: deferred (%s %s; permanent)", p->esc, p->reason);
+		finish(1);
+		return;
 	}
 	if (p->deferred && p->nhosts == 0) {
-		say(o, "status: deferred (%s %s)", p->esc, p->reason);
-		return 1;
+		say(&dc.o, "status: deferred (%s %s)", p->esc, p->reason);
+		finish(1);
+		return;
 	}
-	last[0] = '\0';
-	deadline = hal_clock_mono_ms() + op->budget_ms;
-	for (unsigned i = 0; i < p->nhosts; i++) {
-		const struct mxplan_host *h = &p->hosts[i];
+	dc.last[0] = '\0';
+	dc.host = dc.addr = 0;
+	dc.deadline = hal_clock_mono_ms() + dc.budget_ms;
+	next_attempt();
+}
 
-		if (h->tls == MXPLAN_SKIP) {
-			say(o, "host: %s failed (%s)", h->name, h->why);
-			zegel_strf(last, sizeof(last), "%s: %s", h->name, h->why);
-			continue;
-		}
-		for (unsigned k = 0; k < h->naddr; k++) {
-			uint64_t now = hal_clock_mono_ms();
-			enum outcome r;
-
-			if (now + 1000 > deadline) {
-				say(o, "status: deferred (4.4.1 time budget of %u s used up; %s)",
-				    (unsigned)(op->budget_ms / 1000), last[0] ? last : "no answer");
-				return 1;
-			}
-			r = attempt(o, p, h, &h->addrs[k], op->helo,
-			    deadline - now < DANE_CHECK_TIMEOUT_MS ? (uint32_t)(deadline - now) :
-			    DANE_CHECK_TIMEOUT_MS, why, sizeof(why));
-			switch (r) {
-			case OUT_VERIFIED:
-				say(o, "host: %s verified", h->name);
-				say(o, "status: verified %s", h->name);
-				return 0;
-			case OUT_ENCRYPTED:
-				say(o, "host: %s encrypted", h->name);
-				say(o, "status: encrypted %s", h->name);
-				return 0;
-			case OUT_PLAINTEXT:
-				say(o, "host: %s plaintext", h->name);
-				say(o, "status: plaintext %s", h->name);
-				return 0;
-			case OUT_FAILED:
-				say(o, "host: %s failed (%s)", h->name, why);
-				zegel_strf(last, sizeof(last), "%s: %s", h->name, why);
-				break;
-			}
-		}
-	}
-	say(o, "status: deferred (%s)", last[0] ? last : "no MX host");
-	return 1;
+/* Start the check of domain; done(arg, 0 | 1 deferred) follows, from the
+ * loop or (a plan that needs no lookup) at once. -EBUSY: one is running. */
+static int
+dane_check_start(const struct dc_out *o, const char *domain, const struct dc_opts *op,
+    void (*done)(void *arg, int rc), void *arg)
+{
+	if (dc.running)
+		return -EBUSY;
+	dc.running = true;
+	dc.o = *o;
+	zegel_strf(dc.helo, sizeof(dc.helo), "%s", op->helo);
+	dc.budget_ms = op->budget_ms;
+	dc.done = done;
+	dc.done_arg = arg;
+	dc.dns_id = dc.timer = -1;
+	dc.up_live = false;
+	mxplan_init(&dc.plan, domain, op->port, false);
+	plan_step();
+	return 0;
 }
 
 /* ------------------------------------------------------------ command line */
-
-static void
-emit_stdout(void *arg, const char *line)
-{
-	(void)arg;
-	printf("%s\n", line);
-	fflush(stdout);
-}
 
 static int
 usage(void)
@@ -347,137 +452,134 @@ usage(void)
 	return 2;
 }
 
-/* Anchors from a file (NULL: the built-in root KSKs). 0 or -1 (said why). */
-static int
-load_anchors(const char *file, char *err, size_t cap)
+/* A DNS name with at least one label? */
+static bool
+domain_ok(const char *d)
 {
-	int line = 0, rc;
+	uint8_t w[DNS_NAME_MAX];
+	uint16_t wl;
 
-	if (file == NULL || file[0] == '\0')
-		return 0;
-	rc = read_file(file, dc_anchors, sizeof(dc_anchors));
-	if (rc != 0) {
-		zegel_strf(err, cap, "%s: %s", file, strerror(-rc));
-		return -1;
-	}
-	if (dns_ctx_set_anchors(&dc_ctx, dc_anchors, &line) != 0) {
-		zegel_strf(err, cap, "%s:%d: expected DS or DNSKEY records for '.'", file, line);
-		return -1;
-	}
-	return 0;
+	return dns_name_from_text(d, w, &wl) == DNS_E_OK && wl > 1;
 }
 
 int
 cmd_dane_check(int argc, char **argv)
 {
-	struct dc_out o = { emit_stdout, NULL };
-	struct dc_opts op = { .now = hal_clock_now(), .port = 25, .helo = "localhost",
-		.budget_ms = DANE_CHECK_BUDGET_MS };
-	const char *anchor_file = NULL;
-	char err[300];
-	int i;
+	static struct tool_dns t = { .prog = "zegel dane-check", .server_opt = "--resolver",
+		.with_now = true };
+	struct dc_out o = { tool_emit_stdout, NULL };
+	struct dc_opts op = { .port = 25, .helo = "localhost", .budget_ms = DANE_CHECK_BUDGET_MS };
+	int i, k, rc = 1;
 
-	memset(&dc_tr, 0, sizeof(dc_tr));
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		char *end;
-		if (strcmp(argv[i], "--resolver") == 0 && i + 1 < argc) {
-			if (dc_tr.nservers >= DNS_XFER_MAX_SERVERS ||
-			    hal_addr_parse(&dc_tr.servers[dc_tr.nservers], argv[++i], 53) != 0) {
-				fprintf(stderr, "zegel dane-check: bad or too many --resolver '%s'\n",
-				    argv[i]);
-				return 2;
-			}
-			dc_tr.nservers++;
-		} else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc) {
-			anchor_file = argv[++i];
-		} else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-			long long v = strtoll(argv[++i], &end, 10);
-			if (*end || end == argv[i] || v < 0) {
-				fprintf(stderr, "zegel dane-check: bad --now '%s'\n", argv[i]);
-				return 2;
-			}
-			op.now = v;
-		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-			long v = strtol(argv[++i], &end, 10);
-			if (*end || end == argv[i] || v < 1 || v > 65535) {
-				fprintf(stderr, "zegel dane-check: bad --port '%s'\n", argv[i]);
-				return 2;
-			}
-			op.port = (uint16_t)v;
-		} else {
+		long v;
+
+		if ((k = tool_dns_option(&t, argc, argv, &i)) < 0)
+			return 2;
+		if (k > 0)
+			continue;
+		if (strcmp(argv[i], "--port") != 0 || i + 1 >= argc)
 			return usage();
+		v = strtol(argv[++i], &end, 10);
+		if (*end || end == argv[i] || v < 1 || v > 65535) {
+			fprintf(stderr, "zegel dane-check: bad --port '%s'\n", argv[i]);
+			return 2;
 		}
+		op.port = (uint16_t)v;
 	}
 	if (argc - i != 1)
 		return usage();
-	if (dc_tr.nservers == 0)
-		resolv_conf(&dc_tr);
-	if (dc_tr.nservers == 0) {
-		fprintf(stderr, "zegel dane-check: no --resolver and none in /etc/resolv.conf\n");
+	if (tool_dns_start(&t, true) != 0)
+		return 2;
+	if (!domain_ok(argv[i])) {
+		fprintf(stderr, "zegel dane-check: bad domain '%s'\n", argv[i]);
 		return 2;
 	}
-	dns_ctx_init(&dc_ctx, dns_transport_fetch, &dc_tr);
-	if (load_anchors(anchor_file, err, sizeof(err)) != 0) {
-		fprintf(stderr, "zegel dane-check: %s\n", err);
+	if (dane_check_start(&o, argv[i], &op, tool_done_rc, &rc) != 0)
 		return 2;
+	if (tool_loop_run(DANE_CHECK_BUDGET_MS + 480000u) != 0) {
+		printf("status: deferred (no verdict in time)\n");
+		return 1;
 	}
-	{
-		uint8_t w[DNS_NAME_MAX];
-		uint16_t wl;
-		if (dns_name_from_text(argv[i], w, &wl) != DNS_E_OK || wl <= 1) {
-			fprintf(stderr, "zegel dane-check: bad domain '%s'\n", argv[i]);
-			return 2;
-		}
-	}
-	return dane_check(&o, argv[i], &op);
+	return rc;
 }
 
 /* ------------------------------------------------------------ console */
 
+/* Checks asked for while one runs, in order. */
+static struct {
+	struct console *c;
+	char domain[MXPLAN_NAME_MAX];
+} waiting[DANE_CHECK_CONSOLE_QUEUE];
+static unsigned nwaiting;
+
 static void
 emit_console(void *arg, const char *line)
 {
-	console_puts(arg, line);
+	console_async_puts(arg, line);
+}
+
+static void console_next(void);
+
+static void
+console_done(void *arg, int rc)
+{
+	(void)rc;
+	console_job_end(arg);
+	console_next();
+}
+
+static void
+console_next(void)
+{
+	const struct zcfg *cfg = zcfg_running();
+	struct dc_opts op = { .port = cfg->relay.mx_port ? cfg->relay.mx_port : 25,
+		.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
+		.budget_ms = DANE_CHECK_CONSOLE_BUDGET_MS };
+	struct dc_out o = { emit_console, NULL };
+	char domain[MXPLAN_NAME_MAX];
+
+	if (dc.running || nwaiting == 0)
+		return;
+	o.arg = waiting[0].c;
+	memcpy(domain, waiting[0].domain, sizeof(domain));
+	memmove(&waiting[0], &waiting[1], (nwaiting - 1) * sizeof(waiting[0]));
+	nwaiting--;
+	(void)dane_check_start(&o, domain, &op, console_done, o.arg);
 }
 
 static int
 console_dane_check(struct console *c, int argc, char **argv, const char *line)
 {
-	const struct zcfg *cfg = zcfg_running();
-	struct dc_out o = { emit_console, c };
-	struct dc_opts op = { .now = hal_clock_now(),
-		.port = cfg->relay.mx_port ? cfg->relay.mx_port : 25,
-		.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
-		.budget_ms = DANE_CHECK_CONSOLE_BUDGET_MS };
-	char err[300];
-
 	(void)line;
 	if (argc != 1) {
 		console_puts(c, "dane-check: usage: dane-check DOMAIN");
 		return 1;
 	}
-	memset(&dc_tr, 0, sizeof(dc_tr));
-	for (unsigned k = 0; k < cfg->nresolvers && k < DNS_XFER_MAX_SERVERS; k++)
-		dc_tr.servers[dc_tr.nservers++] = cfg->resolvers[k];
-	if (dc_tr.nservers == 0)
-		resolv_conf(&dc_tr);
-	if (dc_tr.nservers == 0) {
-		console_puts(c, "dane-check: no resolver (set resolver IP[:PORT])");
+	if (!domain_ok(argv[0]) || strlen(argv[0]) >= sizeof(waiting[0].domain)) {
+		console_printf(c, "dane-check: bad domain '%s'", argv[0]);
 		return 1;
 	}
-	dns_ctx_init(&dc_ctx, dns_transport_fetch, &dc_tr);
-	if (load_anchors(cfg->resolver_anchors, err, sizeof(err)) != 0) {
-		console_printf(c, "dane-check: %s", err);
+	if (nwaiting == DANE_CHECK_CONSOLE_QUEUE) {
+		console_puts(c, "dane-check: too many checks waiting; try again later");
 		return 1;
 	}
-	(void)dane_check(&o, argv[0], &op);
+	if (dc.running)
+		console_printf(c, "dane-check: %s waits for the running check", argv[0]);
+	waiting[nwaiting].c = c;
+	zegel_strf(waiting[nwaiting].domain, sizeof(waiting[0].domain), "%s", argv[0]);
+	nwaiting++;
+	console_job_begin(c);
+	console_next();
 	return 0;
 }
 
 static const struct console_cmd dane_cmds[] = {
 	{ "dane-check", "DOMAIN",
-	    "how mail to DOMAIN would go (MX, TLSA, STARTTLS, DANE); sends no mail; blocks "
-	    "the console and the relay while it runs (DNS, then up to 30 s of connections)", console_dane_check },
+	    "how mail to DOMAIN would go (MX, TLSA, STARTTLS, DANE); sends no mail; runs in "
+	    "the background (DNS, then up to 30 s of connections), mail keeps flowing",
+	    console_dane_check },
 };
 
 int

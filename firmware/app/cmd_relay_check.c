@@ -10,39 +10,27 @@
 #include <string.h>
 
 #include "firmware/app/commands.h"
+#include "firmware/app/tool_loop.h"
 #include "firmware/relay/smarthost.h"
-
-static void
-emit(void *arg, const char *line)
-{
-	(void)arg;
-	printf("%s\n", line);
-	fflush(stdout);
-}
 
 int
 cmd_relay_check(int argc, char **argv)
 {
-	static struct zcfg dns; /* --resolver / --anchor for the smarthost's name */
+	/* --resolver / --anchor for the smarthost's name */
+	static struct tool_dns t = { .prog = "relay-check", .server_opt = "--resolver" };
 	struct zcfg_relay r;
 	const char *helo = "localhost";
 	unsigned timeout = 20;
-	int i;
+	int i, k, rc = -1;
 
 	memset(&r, 0, sizeof(r));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)
 			snprintf(r.ca_file, sizeof(r.ca_file), "%s", argv[++i]);
-		else if (strcmp(argv[i], "--resolver") == 0 && i + 1 < argc) {
-			if (dns.nresolvers >= 4 ||
-			    hal_addr_parse(&dns.resolvers[dns.nresolvers], argv[++i], 53) != 0) {
-				fprintf(stderr, "relay-check: bad or too many --resolver '%s'\n",
-				    argv[i]);
-				return 2;
-			}
-			dns.nresolvers++;
-		} else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc)
-			snprintf(dns.resolver_anchors, sizeof(dns.resolver_anchors), "%s", argv[++i]);
+		else if ((k = tool_dns_option(&t, argc, argv, &i)) < 0)
+			return 2;
+		else if (k > 0)
+			continue;
 		else if (strcmp(argv[i], "--implicit") == 0)
 			r.implicit_tls = true;
 		else if (strcmp(argv[i], "--helo") == 0 && i + 1 < argc)
@@ -73,6 +61,15 @@ cmd_relay_check(int argc, char **argv)
 		fprintf(stderr, "relay-check: no host given\n");
 		return 2;
 	}
-	smarthost_set_dns(&dns);
-	return smarthost_probe(&r, helo, timeout * 1000u, emit, NULL) == 0 ? 0 : 1;
+	(void)tool_dns_start(&t, false);
+	if (smarthost_probe_start(&r, helo, timeout * 1000u, tool_emit_stdout, tool_done_rc,
+	    &rc) != 0)
+		return 1;
+	/* the probe's own deadline covers the connection; the name lookups
+	 * before it come on top, bounded by the resolver's limits */
+	if (tool_loop_run(timeout * 1000u + 120000u) != 0) {
+		tool_emit_stdout(NULL, "relay: FAILED: no verdict in time");
+		return 1;
+	}
+	return rc == 0 ? 0 : 1;
 }

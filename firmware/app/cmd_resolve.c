@@ -17,14 +17,9 @@
 #include "zegel/config.h"
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
+#include "firmware/app/tool_loop.h"
 #include "firmware/dns/dns.h"
-#include "firmware/dns/transport.h"
 #include "firmware/dns/resolver.h"
-#include "hal/storage.h"
-#include "hal/clock.h"
-
-static struct dns_ctx resolve_ctx; /* large: keep it off the stack */
-static struct dns_result resolve_res;
 
 static int
 usage(void)
@@ -34,90 +29,10 @@ usage(void)
 	return 2;
 }
 
-/* A small text file, NUL-terminated: 0 or -errno (-EFBIG: too large). */
+/* The answer, printed from the resolver's callback (res lives only there). */
 static int
-read_file(const char *path, char *buf, size_t cap)
+print_result(const struct dns_result *r)
 {
-	size_t len = 0;
-	int rc = hal_storage_get(path, buf, cap - 1, &len);
-
-	buf[rc == 0 ? len : 0] = '\0';
-	return rc;
-}
-
-static void
-resolv_conf(struct dns_transport *t)
-{
-	t->nservers = resolver_resolv_conf(t->servers, DNS_XFER_MAX_SERVERS);
-}
-
-int
-cmd_resolve(int argc, char **argv)
-{
-	static struct dns_transport t;
-	static char anchors[65536];
-	const char *anchor_file = NULL;
-	int64_t now = hal_clock_now();
-	int i;
-	uint16_t type;
-
-	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		if (strcmp(argv[i], "--tcp") == 0) {
-			t.tcp_only = true;
-		} else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) {
-			if (t.nservers >= DNS_XFER_MAX_SERVERS ||
-			    hal_addr_parse(&t.servers[t.nservers], argv[++i], 53) != 0) {
-				fprintf(stderr, "zegel resolve: bad or too many --server '%s'\n",
-				    argv[i]);
-				return 2;
-			}
-			t.nservers++;
-		} else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc) {
-			anchor_file = argv[++i];
-		} else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-			char *end;
-			long long v = strtoll(argv[++i], &end, 10);
-			if (*end || end == argv[i] || v < 0) {
-				fprintf(stderr, "zegel resolve: bad --now '%s'\n", argv[i]);
-				return 2;
-			}
-			now = v;
-		} else {
-			return usage();
-		}
-	}
-	if (argc - i != 2)
-		return usage();
-	type = dns_type_from_text(argv[i]);
-	if (type == 0 || type == DNS_T_OPT || type == DNS_T_ANY) {
-		fprintf(stderr, "zegel resolve: unknown or unsupported type '%s'\n", argv[i]);
-		return 2;
-	}
-	if (t.nservers == 0)
-		resolv_conf(&t);
-	if (t.nservers == 0) {
-		fprintf(stderr, "zegel resolve: no --server and none in /etc/resolv.conf\n");
-		return 2;
-	}
-	dns_ctx_init(&resolve_ctx, dns_transport_fetch, &t);
-	if (anchor_file) {
-		int line = 0, rc = read_file(anchor_file, anchors, sizeof(anchors));
-		if (rc != 0) {
-			fprintf(stderr, "zegel resolve: %s: %s\n", anchor_file, strerror(-rc));
-			return 2;
-		}
-		if (dns_ctx_set_anchors(&resolve_ctx, anchors, &line) != 0) {
-			fprintf(stderr,
-			    "zegel resolve: %s:%d: expected DS or DNSKEY records for '.'\n",
-			    anchor_file, line);
-			return 2;
-		}
-	}
-	if (dns_lookup(&resolve_ctx, argv[i + 1], type, now, &resolve_res) != 0) {
-		fprintf(stderr, "zegel resolve: bad name '%s'\n", argv[i + 1]);
-		return 2;
-	}
-	const struct dns_result *r = &resolve_res;
 	for (unsigned k = 0; k < r->nrr; k++) {
 		static char line[16384];
 		const struct dns_result_rr *rr = &r->rr[k];
@@ -145,6 +60,51 @@ cmd_resolve(int argc, char **argv)
 		return r->network_error ? 2 : 1;
 	}
 	return 1;
+}
+
+static void
+answered(void *arg, const struct dns_result *res)
+{
+	*(int *)arg = print_result(res);
+	tool_loop_done();
+}
+
+int
+cmd_resolve(int argc, char **argv)
+{
+	static struct tool_dns t = { .prog = "zegel resolve", .server_opt = "--server",
+		.with_now = true };
+	int i, k, rc = 2;
+	uint16_t type;
+
+	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--tcp") == 0)
+			t.tcp = true;
+		else if ((k = tool_dns_option(&t, argc, argv, &i)) < 0)
+			return 2;
+		else if (k == 0)
+			return usage();
+	}
+	if (argc - i != 2)
+		return usage();
+	type = dns_type_from_text(argv[i]);
+	if (type == 0 || type == DNS_T_OPT || type == DNS_T_ANY) {
+		fprintf(stderr, "zegel resolve: unknown or unsupported type '%s'\n", argv[i]);
+		return 2;
+	}
+	if (tool_dns_start(&t, true) != 0)
+		return 2;
+	if (resolver_lookup(argv[i + 1], type, answered, &rc) < 0) {
+		fprintf(stderr, "zegel resolve: bad name '%s'\n", argv[i + 1]);
+		return 2;
+	}
+	/* the resolver's own limits (DNS_XFER_* per query, the work budgets)
+	 * end every lookup; the backstop only guards against a stuck loop */
+	if (tool_loop_run(600000) != 0) {
+		fprintf(stderr, "zegel resolve: no verdict in time\n");
+		return 2;
+	}
+	return rc;
 }
 
 #else

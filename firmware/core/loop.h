@@ -22,8 +22,9 @@
  * closed at the end of the turn. Pending output is NOT flushed by
  * loop_close(): call it from tx_done when your buffer is empty.
  *
- * Sizes: CONFIG_MAX_SESSIONS streams for clients plus LOOP_EXTRA_SLOTS for
- * listeners, upstream connections and descriptors. A full table makes
+ * Sizes: LOOP_SLOTS slots and LOOP_MAX_TIMERS timers, derived in
+ * firmware/core/pools.h from the pools that use them (client sessions,
+ * listeners, relay jobs, the resolver, the console). A full table makes
  * loop_connect() return -EMFILE; an accepted client beyond it is handed to
  * the listener's full() callback (421 4.3.2) and closed.
  */
@@ -36,9 +37,6 @@
 
 #include "hal/net.h"
 #include "zegel/config.h"
-
-#define LOOP_EXTRA_SLOTS 24
-#define LOOP_MAX_TIMERS 32
 
 enum loop_event {
 	LOOP_EV_CONNECTED = 1,

@@ -27,8 +27,8 @@
  *
  * Calls: dns_ctx_init() once; optionally dns_ctx_set_anchors() (else the built-in
  * IANA root KSKs 20326 and 38696); then dns_lookup() as often as needed.
- * dns_lookup() is synchronous over fetch() (the CLI passes the blocking
- * driver of transport.c); an event loop uses dns_lookup_step() instead,
+ * dns_lookup() is synchronous over fetch() (unit tests pass recorded
+ * answers); the event loop (resolver.h, daemon and tools) uses dns_lookup_step() instead,
  * which returns each question to send, and the non-blocking transport state
  * machine of transport.h. Memory: a ctx is about 800 KB with the default
  * Kconfig (message pool, zone keys, answer cache): allocate it once.

@@ -27,19 +27,6 @@
 #include "firmware/dns/trust.h"
 #include "hal/clock.h"
 
-const char *
-dns_status_str(enum dns_status s)
-{
-	switch (s) {
-	case DNS_SECURE: return "secure";
-	case DNS_INSECURE: return "insecure";
-	case DNS_BOGUS: return "bogus";
-	case DNS_INDETERMINATE: return "indeterminate";
-	}
-	return "?";
-}
-
-
 /* ------------------------------------------------------------------ context */
 
 void

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "firmware/core/loop.h"
+#include "firmware/core/pools.h"
 #include "firmware/dns/resolver.h"
 #include "zegel/config.h"
 
@@ -65,10 +66,19 @@ static bool tcp_connected;
 static struct hal_addr servers[DNS_XFER_MAX_SERVERS];
 static unsigned nservers;
 static char anchor_path[ZCFG_PATH_MAX];
-static char anchor_err[128];
+static char anchor_err[128];   /* "PATH: why", or "" */
 static bool configured;
+/* the command-line tools' options (resolver_set_tool_options) */
+static int64_t fixed_now = -1;
+static bool tcp_only;
+static bool tool_mode;      /* the tool says what went wrong itself: no log line */
 
 static struct resolver_stats stats;
+
+/* What this file takes from the loop (pools.h): udp_h or tcp_h, never both
+ * (io_close() first); timer_id and kick_id. */
+_Static_assert(POOL_RESOLVER_SLOTS >= 1 && POOL_RESOLVER_TIMERS >= 2,
+    "the resolver's loop slots and timers (firmware/core/pools.h)");
 
 static void pump(void);
 static void load_anchors(const char *path);
@@ -218,15 +228,13 @@ arm_timer(int ms)
 static int
 udp_send(const struct dns_xfer_io *io)
 {
-	const struct hal_net_ops *net = hal_net();
-
 	io_close();
-	udp_fd = net->udp_open(io->server.family);
+	udp_fd = hal_net_udp_open(io->server.family);
 	if (udp_fd < 0) {
 		udp_fd = -1;
 		return -EIO;
 	}
-	if (net->sendto(udp_fd, io->out, io->outlen, &io->server) != (ssize_t)io->outlen)
+	if (hal_net_sendto(udp_fd, io->out, io->outlen, &io->server) != (ssize_t)io->outlen)
 		goto fail;
 	if ((udp_h = loop_watch_fd(udp_fd, on_udp, NULL)) < 0 || arm_timer(io->timeout_ms) != 0)
 		goto fail;
@@ -329,7 +337,7 @@ pump(void)
 				    "no entropy for a query ID");
 				return;
 			}
-			dns_xfer_start(&R->x, servers, nservers, false,
+			dns_xfer_start(&R->x, servers, nservers, tcp_only,
 			    (uint16_t)(idb[0] << 8 | idb[1]), R->step.qname, R->step.qtype, R->resp,
 			    sizeof(R->resp));
 			xfer_active = true;
@@ -379,10 +387,13 @@ start_head(void *arg)
 	if (anchor_err[0])
 		load_anchors(anchor_path); /* the file may have appeared since */
 	if (anchor_err[0]) {
-		fail_now(DNS_INDETERMINATE, DNS_EDE_OTHER, anchor_err);
+		char why[sizeof(R->res.reason)];
+
+		snprintf(why, sizeof(why), "resolver-anchors %.100s", anchor_err);
+		fail_now(DNS_INDETERMINATE, DNS_EDE_OTHER, why);
 		return;
 	}
-	lookup_now = hal_clock_now();
+	lookup_now = fixed_now >= 0 ? fixed_now : hal_clock_now();
 	dns_step_init(&R->step);
 	pump();
 }
@@ -484,13 +495,13 @@ resolver_load_anchors(struct dns_ctx *ctx, const char *path, char *buf, size_t b
 		return dns_ctx_set_anchors(ctx, dns_root_anchors_text, &line);
 	rc = hal_storage_get(path, buf, bufcap - 1, &len);
 	if (rc != 0) {
-		snprintf(err, errcap, "resolver-anchors %.64s: %s", path, strerror(-rc));
+		snprintf(err, errcap, "%.64s: %s", path, strerror(-rc));
 		return rc;
 	}
 	buf[len] = '\0';
 	if (dns_ctx_set_anchors(ctx, buf, &line) != 0) {
-		snprintf(err, errcap, "resolver-anchors %.64s:%d: expected DS or DNSKEY records "
-		    "for '.'", path, line);
+		snprintf(err, errcap, "%.64s:%d: expected DS or DNSKEY records for '.'", path,
+		    line);
 		return -EINVAL;
 	}
 	return 0;
@@ -503,9 +514,10 @@ load_anchors(const char *path)
 	if (resolver_load_anchors(&R->ctx, path, R->anchors, sizeof(R->anchors), anchor_err,
 	    sizeof(anchor_err)) != 0) {
 		if (anchor_err[0] == '\0')
-			snprintf(anchor_err, sizeof(anchor_err), "resolver-anchors: cannot load");
-		hal_log(HAL_LOG_ERR, "resolver", "%s (every lookup is indeterminate until fixed)",
-		    anchor_err);
+			snprintf(anchor_err, sizeof(anchor_err), "%.64s: cannot load", path);
+		if (!tool_mode)
+			hal_log(HAL_LOG_ERR, "resolver", "resolver-anchors %s (every lookup is "
+			    "indeterminate until fixed)", anchor_err);
 	}
 }
 
@@ -586,6 +598,27 @@ resolver_get_stats(struct resolver_stats *s)
 	*s = stats;
 }
 
+void
+resolver_set_tool_options(int64_t now, bool tcp)
+{
+	fixed_now = now;
+	tcp_only = tcp;
+	tool_mode = true;
+}
+
+int
+resolver_check_anchors(char *err, size_t errcap)
+{
+	if (ensure_ctx() < 0) {
+		snprintf(err, errcap, "out of memory for the resolver");
+		return -1;
+	}
+	if (anchor_err[0] == '\0')
+		return 0;
+	snprintf(err, errcap, "%s", anchor_err);
+	return -1;
+}
+
 #else /* !CONFIG_FEATURE_DNSSEC */
 
 int
@@ -629,6 +662,28 @@ resolver_servers(const struct zcfg *cfg, struct hal_addr *out, unsigned max)
 	(void)out;
 	(void)max;
 	return 0;
+}
+
+unsigned
+resolver_resolv_conf(struct hal_addr *out, unsigned max)
+{
+	(void)out;
+	(void)max;
+	return 0;
+}
+
+void
+resolver_set_tool_options(int64_t now, bool tcp)
+{
+	(void)now;
+	(void)tcp;
+}
+
+int
+resolver_check_anchors(char *err, size_t errcap)
+{
+	snprintf(err, errcap, "built without CONFIG_FEATURE_DNSSEC");
+	return -1;
 }
 
 #endif

@@ -83,6 +83,15 @@ unsigned resolver_servers(const struct zcfg *cfg, struct hal_addr *out, unsigned
 int resolver_load_anchors(struct dns_ctx *ctx, const char *path, char *buf, size_t bufcap,
     char *err, size_t errcap);
 
+/* For the command-line tools (zegel resolve --now/--tcp, dane-check --now):
+ * validate at time now (Unix seconds) instead of the wall clock (-1: the
+ * clock), and ask over TCP only. The daemon never sets them. */
+void resolver_set_tool_options(int64_t now, bool tcp_only);
+/* Allocate the context and load the configured anchors now: 0, or -1 with
+ * why ("PATH: No such file or directory", "PATH:3: expected DS or DNSKEY
+ * records for '.'"). Lookups would be indeterminate with that reason. */
+int resolver_check_anchors(char *err, size_t errcap);
+
 /* Counters for tests and `show` output. */
 struct resolver_stats {
 	unsigned lookups, udp_sent, tcp_sent, timeouts, queued;

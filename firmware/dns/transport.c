@@ -1,14 +1,11 @@
 /*
- * Query transport: the state machine (no sockets, no clock) and a small
- * blocking poll-loop driver for the command-line tools. See transport.h.
+ * Query transport: the state machine (no sockets, no clock); resolver.c
+ * drives it on the event loop. See transport.h.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "firmware/dns/transport.h"
-#include "hal/clock.h"
-#include "hal/entropy.h"
-#include "hal/net.h"
 
 bool
 dns_answer_matches(const uint8_t *p, size_t n, uint16_t id, const uint8_t *qname, uint16_t qtype)
@@ -167,110 +164,4 @@ dns_xfer_timeout(struct dns_xfer *x)
 	}
 	if (x->state == X_UDP_WAIT || x->state == X_TCP_WAIT)
 		next_server(x);
-}
-
-/* ------------------------------------------------------------------ driver */
-
-/* Wait until end (monotonic ms): revents, 0 on timeout, -errno. */
-static int
-wait_fd(int fd, unsigned ev, uint64_t end)
-{
-	struct hal_pollfd pf = { fd, ev, 0 };
-
-	for (;;) {
-		int64_t left = (int64_t)(end - hal_clock_mono_ms());
-		if (left <= 0)
-			return 0;
-		int r = hal_net_poll(&pf, 1, (int)left);
-		if (r == -EINTR)
-			continue;
-		if (r <= 0)
-			return r;
-		return (int)pf.revents;
-	}
-}
-
-int
-dns_transport_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *resp, size_t cap,
-    size_t *len)
-{
-	struct dns_transport *t = arg;
-	struct dns_xfer x;
-	struct dns_xfer_io io;
-	uint8_t idb[2], buf[65535 + 2];
-	int fd = -1;
-	uint64_t deadline = 0; /* of the current attempt: ignored datagrams do not extend it */
-	const struct hal_net_ops *net = hal_net();
-
-	if (net == NULL)
-		return -ENOTSUP;
-	if (hal_entropy_fill(idb, 2) != 0)
-		return -EIO;
-	dns_xfer_start(&x, t->servers, t->nservers, t->tcp_only, (uint16_t)(idb[0] << 8 | idb[1]),
-	    qname, qtype, resp, cap);
-	for (;;) {
-		enum dns_act a = dns_xfer_next(&x, &io);
-		if (a == DNS_ACT_DONE || a == DNS_ACT_FAIL) {
-			if (fd >= 0)
-				net->close(fd);
-			if (a == DNS_ACT_FAIL)
-				return x.err ? x.err : -ETIMEDOUT;
-			*len = x.len;
-			return 0;
-		}
-		if (a == DNS_ACT_UDP_SEND || a == DNS_ACT_TCP_SEND) {
-			deadline = hal_clock_mono_ms() + (uint64_t)io.timeout_ms;
-			if (fd >= 0)
-				net->close(fd);
-			fd = -1;
-			if (a == DNS_ACT_UDP_SEND) {
-				fd = net->udp_open(io.server.family);
-				if (fd < 0 || net->sendto(fd, io.out, io.outlen, &io.server) < 0) {
-					dns_xfer_timeout(&x);
-					continue;
-				}
-				t->sent_udp++;
-			} else {
-				fd = net->connect_tcp(&io.server);
-				int r = fd < 0 ? fd : 0;
-				if (r == 0 && !(wait_fd(fd, HAL_POLL_OUT, deadline) & HAL_POLL_OUT))
-					r = -ETIMEDOUT;
-				if (r == 0)
-					r = net->connect_result(fd);
-				if (r == 0 && net->send(fd, io.out, io.outlen) != (ssize_t)io.outlen)
-					r = -EIO;
-				if (r != 0) {
-					dns_xfer_timeout(&x);
-					continue;
-				}
-				t->sent_tcp++;
-			}
-		}
-		/* wait for input on fd */
-		int ev = wait_fd(fd, HAL_POLL_IN, deadline);
-		if (ev <= 0 || ((ev & HAL_POLL_ERR) && !(ev & HAL_POLL_IN))) {
-			dns_xfer_timeout(&x);
-			continue;
-		}
-		if (x.state == X_UDP_WAIT) {
-			struct hal_addr from;
-			ssize_t r = net->recvfrom(fd, buf, sizeof(buf), &from);
-			if (r == -EAGAIN)
-				continue;
-			if (r < 0) {
-				dns_xfer_timeout(&x);
-				continue;
-			}
-			dns_xfer_push(&x, buf, (size_t)r, &from);
-		} else {
-			ssize_t r = net->recv(fd, buf, sizeof(buf));
-			if (r == -EAGAIN)
-				continue;
-			if (r <= 0) {
-				dns_xfer_timeout(&x);
-				continue;
-			}
-			dns_xfer_push(&x, buf, (size_t)r, NULL);
-		}
-	}
 }

@@ -3,9 +3,9 @@
  * non-blocking state machine (UDP with EDNS0, TCP fallback on TC=1).
  *
  * Model. The engine owns no socket and reads no clock. The driver (the
- * CLI's small poll loop in transport.c, later the main event loop) asks
- * dns_xfer_next() what to do, does it with hal/net, and feeds back what
- * happened:
+ * event loop's resolver, firmware/dns/resolver.c, for the daemon and the
+ * command-line tools alike) asks dns_xfer_next() what to do, does it with
+ * hal/net, and feeds back what happened:
  *
  *   dns_xfer_start(x, ...)                 query built, random ID from the caller
  *   loop:
@@ -71,18 +71,5 @@ void dns_xfer_timeout(struct dns_xfer *x);
 /* Does message p answer (id, qname, qtype)? Header and question only. */
 bool dns_answer_matches(const uint8_t *p, size_t n, uint16_t id, const uint8_t *qname,
     uint16_t qtype);
-
-/*
- * The blocking driver used by the CLI: a dns_fetch_fn (dns.h) whose arg is a
- * struct dns_transport. Polls with hal_net; IDs from hal_entropy.
- */
-struct dns_transport {
-	struct hal_addr servers[DNS_XFER_MAX_SERVERS];
-	unsigned nservers;
-	bool tcp_only;
-	unsigned sent_udp, sent_tcp;
-};
-int dns_transport_fetch(void *arg, const uint8_t *qname, uint16_t qtype, uint8_t *resp,
-    size_t cap, size_t *len);
 
 #endif

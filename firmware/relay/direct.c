@@ -29,7 +29,6 @@ struct worker {
 	struct mxplan plan;
 	int dns_id;             /* resolver request, -1 none */
 	unsigned host, addr;    /* next candidate */
-	int h;                  /* loop handle, -1 none */
 	struct dane_verify dv;
 	struct smtpc_params params;
 	char rcpts[QUEUE_JOB_RCPTS * QUEUE_ADDR_MAX];
@@ -37,7 +36,7 @@ struct worker {
 	char path[ZCFG_PATH_MAX + 64];
 	char peer[HAL_ADDR_STRLEN + ZCFG_NAME_MAX + 4];
 	char tls_host[ZCFG_NAME_MAX];
-	bool up_live;           /* up holds a connection's state */
+	bool up_live;           /* up holds a connection's state (up.attached: it is open) */
 	bool job_open;          /* job taken from the queue, not yet given back */
 	bool need_tls;          /* the current host's policy requires TLS */
 	unsigned reused;        /* messages sent over this connection before the current */
@@ -84,17 +83,6 @@ now_s(void)
 
 /* ------------------------------------------------------------ outcomes */
 
-static const char *
-tls_words(const struct worker *w, char *buf, size_t cap)
-{
-	if (w->up_live && w->up.tls.handshaken)
-		zegel_strf(buf, cap, "%s verified=%s", tls_client_version(&w->up.tls),
-		    w->up.tls.verified_by ? w->up.tls.verified_by : "none");
-	else
-		zegel_strf(buf, cap, "none");
-	return buf;
-}
-
 /* One recipient's outcome: logged, then made durable by the queue. */
 static void
 rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const char *esc,
@@ -115,7 +103,8 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
 	else
 		snprintf(lead, sizeof(lead), "%d %s ", code, esc);
 	hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%s%s)",
-	    w->job.id, w->job.rcpt[k], relay, tls_words(w, tls, sizeof(tls)), status, lead, text);
+	    w->job.id, w->job.rcpt[k], relay, upstream_tls_words(&w->up, tls, sizeof(tls)),
+	    status, lead, text);
 	if (queue_job_result(&w->job, k, code, esc, text, now_s()) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
 		    "tried again", w->job.id, w->job.rcpt[k]);
@@ -154,13 +143,10 @@ worker_release(struct worker *w)
 {
 	if (w->up_live)
 		upstream_free(&w->up);
-	if (w->h >= 0)
-		loop_close(w->h);
 	if (w->dns_id >= 0)
 		resolver_cancel(w->dns_id);
 	memset(w, 0, sizeof(*w));
 	w->st = W_FREE;
-	w->h = -1;
 	w->dns_id = -1;
 	direct_kick();
 }
@@ -269,65 +255,15 @@ plan_step(struct worker *w)
 static void
 settle_connection(struct worker *w);
 
-static size_t
-cb_rx_space(void *arg, uint8_t **p)
-{
-	struct worker *w = arg;
-
-	return upstream_rx_space(&w->up, p);
-}
-
 static void
-cb_rx_done(void *arg, size_t n)
+o_settle(void *arg)
 {
-	struct worker *w = arg;
-
-	upstream_rx_done(&w->up, n);
-	if (n == 0 && !upstream_finished(&w->up))
-		upstream_fail_io(&w->up, -ECONNRESET);
-	settle_connection(w);
+	settle_connection(arg);
 }
 
-static size_t
-cb_tx_data(void *arg, const uint8_t **p)
-{
-	struct worker *w = arg;
-
-	return upstream_tx_data(&w->up, p);
-}
-
-static void
-cb_tx_done(void *arg, size_t n)
-{
-	struct worker *w = arg;
-
-	upstream_tx_done(&w->up, n);
-	settle_connection(w);
-}
-
-static void
-cb_event(void *arg, enum loop_event ev, int err)
-{
-	struct worker *w = arg;
-
-	if (ev == LOOP_EV_CONNECTED) {
-		upstream_connected(&w->up);
-	} else {
-		upstream_fail_io(&w->up, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
-		if (w->h >= 0)
-			loop_close(w->h);
-		w->h = -1;
-	}
-	settle_connection(w);
-}
-
-static const struct loop_stream_ops worker_ops = {
-	.rx_space = cb_rx_space,
-	.rx_done = cb_rx_done,
-	.tx_data = cb_tx_data,
-	.tx_done = cb_tx_done,
-	.event = cb_event,
-};
+/* A failed connect or a silent MX fails this connection; settle_connection()
+ * moves on to the next address or MX. */
+static const struct upstream_owner worker_owner = { .settle = o_settle };
 
 /* Did this connection get as far as the message (MAIL answered)? */
 static bool
@@ -360,7 +296,7 @@ reuse_connection(struct worker *w)
 {
 	char domain[sizeof(w->job.domain)];
 
-	if (!started || w->h < 0 || !smtpc_idle(&w->up.smtp) || w->reused + 1 >= DIRECT_REUSE_MAX)
+	if (!started || !w->up.attached || !smtpc_idle(&w->up.smtp) || w->reused + 1 >= DIRECT_REUSE_MAX)
 		return false;
 	memcpy(domain, w->job.domain, sizeof(domain));
 	if (queue_next_job_for(now_s(), domain, &w->job) != 1)
@@ -392,7 +328,7 @@ settle_connection(struct worker *w)
 		return;
 	if (!w->job_open) {
 		/* quitting: wait until QUIT and close_notify are out */
-		if (upstream_can_close(&w->up) || w->h < 0)
+		if (upstream_can_close(&w->up) || !w->up.attached)
 			worker_release(w);
 		return;
 	}
@@ -417,15 +353,13 @@ settle_connection(struct worker *w)
 		}
 		if (smtpc_idle(&w->up.smtp))
 			upstream_quit(&w->up);
-		if (upstream_can_close(&w->up) || w->h < 0)
+		if (upstream_can_close(&w->up) || !w->up.attached)
 			worker_release(w);
 		return;
 	}
-	if (!upstream_can_close(&w->up) && w->h >= 0)
+	if (!upstream_can_close(&w->up) && w->up.attached)
 		return; /* QUIT / close_notify still going out */
-	if (w->h >= 0)
-		loop_close(w->h);
-	w->h = -1;
+	upstream_detach(&w->up);
 	/* session-level failure: remember why, next address or MX */
 	if (w->plan.hosts[w->host].tls == MXPLAN_DANE &&
 	    (smtpc_result(&w->up.smtp)->err == SMTPC_E_NO_STARTTLS ||
@@ -443,21 +377,6 @@ settle_connection(struct worker *w)
 	upstream_free(&w->up);
 	w->up_live = false;
 	try_next(w);
-}
-
-static const char *
-policy_name(enum mxplan_tls p)
-{
-	switch (p) {
-	case MXPLAN_DANE:
-		return "dane";
-	case MXPLAN_ENCRYPT:
-		return "encrypt";
-	case MXPLAN_MAY:
-		return "may";
-	default:
-		return "skip";
-	}
 }
 
 /* Start a connection to the next usable address; ends the job when none is left. */
@@ -516,15 +435,13 @@ try_next(struct worker *w)
 			upstream_set_verify(&w->up, dane_encrypt_only_hook, NULL, cc);
 		}
 		hal_log(HAL_LOG_DEBUG, LOGM, "%s: trying %s (tls policy %s%s)", w->job.id, w->peer,
-		    policy_name(mh->tls), need_tls ? ", required" : "");
-		w->h = loop_connect(&mh->addrs[w->addr - 1], &worker_ops, w);
-		if (w->h < 0) {
-			upstream_fail_io(&w->up, w->h);
-			w->h = -1;
+		    mxplan_tls_str(mh->tls), need_tls ? ", required" : "");
+		rc = upstream_attach(&w->up, &mh->addrs[w->addr - 1], direct_timeout_ms,
+		    direct_timeout_ms, &worker_owner, w);
+		if (rc < 0) {
+			upstream_fail_io(&w->up, rc);
 			settle_connection(w);
-			return;
 		}
-		loop_set_idle_timeout(w->h, direct_timeout_ms);
 		return;
 	}
 	worker_end(w);
@@ -537,7 +454,6 @@ job_start(struct worker *w)
 {
 	uint16_t port = dcfg->relay.mx_port ? dcfg->relay.mx_port : 25;
 
-	w->h = -1;
 	w->dns_id = -1;
 	if (job_load(w) < 0) {
 		worker_end(w);
@@ -589,7 +505,7 @@ tick(void *arg)
 		if (w->st != W_FREE)
 			continue;
 		memset(w, 0, sizeof(*w));
-		w->h = w->dns_id = -1;
+		w->dns_id = -1;
 		if (queue_next_job_skip(now_s(), domain_busy, NULL, &w->job) != 1)
 			break;
 		job_start(w);
@@ -703,10 +619,8 @@ direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 	queue_set_limits(&lim);
 	queue_set_hostname(cfg->hostname[0] ? cfg->hostname : "localhost");
 	zegel_strf(qdir, sizeof(qdir), "%s", dir);
-	for (int i = 0; i < DIRECT_WORKERS; i++) {
-		workers[i].h = -1;
+	for (int i = 0; i < DIRECT_WORKERS; i++)
 		workers[i].dns_id = -1;
-	}
 	started = true;
 	queue_set_wakeup(wakeup, NULL);
 	queue_set_dsn_signer(dsn_sign, NULL);

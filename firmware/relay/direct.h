@@ -39,12 +39,11 @@
 
 #include <stdint.h>
 
+#include "firmware/core/pools.h"
 #include "firmware/spool/handoff.h"
 #include "zegel/cfg.h"
 
-#ifndef DIRECT_WORKERS
-#define DIRECT_WORKERS 4
-#endif
+#define DIRECT_WORKERS POOL_DIRECT_WORKERS /* each holds at most one loop stream */
 #define DIRECT_TIMEOUT_MS 300000 /* no byte from an MX for 5 min (RFC 5321 4.5.3.2) */
 #ifndef DIRECT_REUSE_MAX
 #define DIRECT_REUSE_MAX 100   /* messages per connection before it is closed */

@@ -15,9 +15,7 @@
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
 #include "firmware/dns/resolver.h"
 #include "firmware/dns/dns.h"
-#include "firmware/dns/transport.h"
-#include "hal/clock.h"
-#include "hal/log.h"
+#include "firmware/relay/hostplan.h"
 #endif
 
 /* "localhost", "localhost.", "x.localhost": RFC 6761 §6.3 */
@@ -48,19 +46,6 @@ hostaddr_dane_str(enum hostaddr_dane d)
 	return "?";
 }
 
-const char *
-hostaddr_status_str(enum dns_status s)
-{
-	/* dns_status_str() without needing the resolver built in */
-	switch (s) {
-	case DNS_SECURE: return "secure";
-	case DNS_INSECURE: return "insecure";
-	case DNS_BOGUS: return "bogus";
-	case DNS_INDETERMINATE: return "indeterminate";
-	}
-	return "?";
-}
-
 int
 hostaddr_now(const char *host, uint16_t port, struct hal_addr *out, unsigned max, char *err,
     size_t errcap)
@@ -86,151 +71,85 @@ hostaddr_now(const char *host, uint16_t port, struct hal_addr *out, unsigned max
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
 
-/* The name the CNAME chain in res leads to from q->host, as text without
- * the trailing dot, lower case ("" when there is none). */
-static void
-cname_of(struct hostaddr_req *q, const struct dns_result *res)
-{
-	uint8_t cur[DNS_NAME_MAX];
-	uint16_t cl;
-	char t[DNS_NAME_MAX * 4 + 2];
-
-	if (q->cname[0] != '\0' || dns_name_from_text(q->host, cur, &cl) != DNS_E_OK)
-		return;
-	for (int hops = 0; hops < 16; hops++) {
-		unsigned i;
-
-		for (i = 0; i < res->nrr; i++) {
-			const struct dns_result_rr *rr = &res->rr[i];
-
-			if (rr->type == DNS_T_CNAME && dns_name_eq(res->data + rr->owner_off, cur) &&
-			    dns_name_len(res->data + rr->rd_off, rr->rdlen) == rr->rdlen)
-				break;
-		}
-		if (i == res->nrr)
-			break;
-		memcpy(cur, res->data + res->rr[i].rd_off, res->rr[i].rdlen);
-		if (dns_name_to_text(cur, t, sizeof(t)) != 0 || strlen(t) >= sizeof(q->cname)) {
-			q->cname[0] = '\0';
-			return;
-		}
-		zegel_strf(q->cname, sizeof(q->cname), "%s", t);
-	}
-	{
-		size_t n = strlen(q->cname);
-
-		if (n > 0 && q->cname[n - 1] == '.')
-			q->cname[n - 1] = '\0';
-		for (size_t k = 0; q->cname[k]; k++)
-			if (q->cname[k] >= 'A' && q->cname[k] <= 'Z')
-				q->cname[k] = (char)(q->cname[k] + 32);
-	}
-	q->cname_secure = q->cname[0] != '\0' && res->status == DNS_SECURE;
-}
-
 /* Addresses known: is a TLSA lookup due (RFC 7672 2.2.1)? Sets its name. */
 static bool
 tlsa_due(struct hostaddr_req *q)
 {
-#if IS_ENABLED(CONFIG_FEATURE_TLS)
-	size_t n;
-
-	if (!q->want_tlsa)
+	if (!IS_ENABLED(CONFIG_FEATURE_TLS) || !q->want_tlsa)
 		return false;
 	if (q->any_insecure) {
 		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "address records not DNSSEC-signed: "
 		    "no DANE");
 		return false;
 	}
-	zegel_strf(q->tlsa_base, sizeof(q->tlsa_base), "%s",
-	    q->cname_secure && !q->tlsa_orig ? q->cname : q->host);
-	n = strlen(q->tlsa_base);
-	if (n > 0 && q->tlsa_base[n - 1] == '.')
-		q->tlsa_base[n - 1] = '\0';
-	zegel_strf(q->tlsa_qname, sizeof(q->tlsa_qname), "_%u._tcp.%s", (unsigned)q->port,
-	    q->tlsa_base);
+	hostplan_tlsa_qname(q->host, q->cname, q->cname_secure && !q->tlsa_orig, q->port,
+	    q->tlsa_base, sizeof(q->tlsa_base), q->tlsa_qname, sizeof(q->tlsa_qname));
 	return true;
-#else
-	(void)q;
-	return false;
-#endif
 }
 
+#if IS_ENABLED(CONFIG_FEATURE_TLS)
 /* The TLSA answer. false: q failed (err). *again: look up the host name
  * itself next (the CNAME target had no TLSA, RFC 7672 2.2.2). */
 static bool
 take_tlsa(struct hostaddr_req *q, const struct dns_result *res, bool *again)
 {
-#if IS_ENABLED(CONFIG_FEATURE_TLS)
-	unsigned usable = 0;
+	struct hostplan_tlsa_count c;
+	enum hostplan_tlsa f = hostplan_tlsa(res, q->tlsa, HOSTADDR_TLSA_MAX, false, &c);
 
 	*again = false;
 	q->tlsa_looked_up = true;
 	q->tlsa_status = res->status;
-	q->ntlsa = q->ntlsa_seen = 0;
-	if (res->status == DNS_BOGUS || res->status == DNS_INDETERMINATE) {
+	q->ntlsa = c.kept;
+	q->ntlsa_seen = c.seen;
+	switch (f) {
+	case HOSTPLAN_TLSA_FAILED:
 		q->tlsa_failed = true;
 		zegel_strf(q->err, sizeof(q->err), "TLSA lookup for %s is %s: %s", q->tlsa_qname,
 		    dns_status_str(res->status), res->reason[0] ? res->reason : "no answer");
 		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "%s", q->err);
 		return false;
-	}
-	if (res->status == DNS_INSECURE) {
+	case HOSTPLAN_TLSA_INSECURE:
 		q->dane = HOSTADDR_DANE_NONE;
 		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "TLSA records not DNSSEC-signed: no "
 		    "DANE");
-		return true;
-	}
-	for (unsigned i = 0; i < res->nrr; i++) {
-		const struct dns_result_rr *rr = &res->rr[i];
-		struct dane_tlsa *t = &q->tlsa[q->ntlsa < HOSTADDR_TLSA_MAX ? q->ntlsa :
-		    HOSTADDR_TLSA_MAX - 1];
-
-		if (rr->type != DNS_T_TLSA)
-			continue;
-		q->ntlsa_seen++;
-		if (q->ntlsa >= HOSTADDR_TLSA_MAX) {
-			struct dane_tlsa x;
-
-			if (dane_tlsa_parse(res->data + rr->rd_off, rr->rdlen, &x) == 0 &&
-			    dane_tlsa_usable(&x))
-				usable++;
-			continue;
-		}
-		if (dane_tlsa_parse(res->data + rr->rd_off, rr->rdlen, t) != 0 ||
-		    !dane_tlsa_usable(t))
-			continue;
-		usable++;
-		q->ntlsa++;
-	}
-	if (q->ntlsa_seen == 0) {
-		if (q->cname_secure && !q->tlsa_orig && strcmp(q->tlsa_base, q->host) != 0) {
+		break;
+	case HOSTPLAN_TLSA_DENIED:
+		if (hostplan_tlsa_retry(f, q->cname_secure && !q->tlsa_orig, q->tlsa_base,
+		    q->host)) {
 			q->tlsa_orig = true;
 			*again = tlsa_due(q);
-			return true;
+			break;
 		}
 		q->dane = HOSTADDR_DANE_NONE;
 		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "no TLSA records (securely denied)");
-	} else if (usable > 0) {
+		break;
+	case HOSTPLAN_TLSA_USABLE:
 		q->dane = HOSTADDR_DANE_USABLE;
 		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "%u TLSA record%s, %u usable%s",
-		    q->ntlsa_seen, q->ntlsa_seen == 1 ? "" : "s", usable,
-		    usable > q->ntlsa ? " (only the first ones kept)" : "");
-	} else {
+		    c.seen, c.seen == 1 ? "" : "s", c.usable,
+		    c.usable > c.kept ? " (only the first ones kept)" : "");
+		break;
+	case HOSTPLAN_TLSA_UNUSABLE:
 		q->dane = HOSTADDR_DANE_UNUSABLE;
 		zegel_strf(q->tlsa_why, sizeof(q->tlsa_why), "%u TLSA record%s, none usable",
-		    q->ntlsa_seen, q->ntlsa_seen == 1 ? "" : "s");
+		    c.seen, c.seen == 1 ? "" : "s");
+		break;
 	}
 	return true;
+}
 #else
+static bool
+take_tlsa(struct hostaddr_req *q, const struct dns_result *res, bool *again)
+{
 	(void)q;
 	(void)res;
 	*again = false;
 	return true;
-#endif
 }
+#endif
 
-/* Fold one validated answer into q: addresses of type into out. */
+/* Fold one validated answer into q: addresses of type into out. The
+ * smarthost's rule: a bogus or indeterminate family fails the name. */
 static bool
 take(struct hostaddr_req *q, uint16_t type, const struct dns_result *res, int *n)
 {
@@ -242,19 +161,11 @@ take(struct hostaddr_req *q, uint16_t type, const struct dns_result *res, int *n
 	}
 	if (res->status == DNS_INSECURE)
 		q->any_insecure = true;
-	cname_of(q, res);
-	for (unsigned i = 0; i < res->nrr && (unsigned)*n < q->max; i++) {
-		const struct dns_result_rr *rr = &res->rr[i];
-		struct hal_addr *a = &q->out[*n];
-
-		if (rr->type != type || rr->rdlen != (type == DNS_T_A ? 4 : 16))
-			continue;
-		memset(a, 0, sizeof(*a));
-		a->family = type == DNS_T_A ? 4 : 6;
-		memcpy(a->ip, res->data + rr->rd_off, rr->rdlen);
-		a->port = q->port;
-		(*n)++;
+	if (q->cname[0] == '\0') {
+		hostplan_cname(res, q->host, q->cname, sizeof(q->cname));
+		q->cname_secure = q->cname[0] != '\0' && res->status == DNS_SECURE;
 	}
+	*n = (int)hostplan_addrs(res, type == DNS_T_AAAA, q->port, q->out, (unsigned)*n, q->max);
 	return true;
 }
 
@@ -425,66 +336,6 @@ hostaddr_cancel(struct hostaddr_req *q)
 	q->busy = false;
 }
 
-int
-hostaddr_resolve_blocking_req(const struct zcfg *cfg, struct hostaddr_req *q, const char *host,
-    uint16_t port, struct hal_addr *out, unsigned max, bool want_tlsa)
-{
-	static struct dns_ctx *ctx;   /* ~800 KB: only when a CLI tool needs it */
-	static struct dns_result *res;
-	static char *abuf;
-	struct dns_transport t;
-	int rc;
-
-	memset(q, 0, sizeof(*q));
-	q->id = -1;
-	q->n = -1;
-	rc = hostaddr_now(host, port, out, max, q->err, sizeof(q->err));
-	if (rc != 0)
-		return q->n = rc > 0 ? rc : -1;
-	if (hostaddr_begin(q, host, port, out, max, want_tlsa) != 0)
-		return -1;
-	if (ctx == NULL) {
-		ctx = calloc(1, sizeof(*ctx));
-		res = calloc(1, sizeof(*res));
-		abuf = calloc(1, 65536);
-		if (ctx == NULL || res == NULL || abuf == NULL) {
-			zegel_strf(q->err, sizeof(q->err), "DNS for %s: out of memory", host);
-			free(ctx);
-			free(res);
-			free(abuf);
-			ctx = NULL;
-			return -1;
-		}
-	}
-	memset(&t, 0, sizeof(t));
-	t.nservers = resolver_servers(cfg, t.servers, DNS_XFER_MAX_SERVERS);
-	dns_ctx_init(ctx, dns_transport_fetch, &t);
-	if (resolver_load_anchors(ctx, cfg ? cfg->resolver_anchors : NULL, abuf, 65536, q->err,
-	    sizeof(q->err)) != 0)
-		return -1;
-	do {
-		if (dns_lookup(ctx, hostaddr_qname(q), q->type, hal_clock_now(), res) != 0) {
-			zegel_strf(q->err, sizeof(q->err), "DNS for %s: not a valid DNS name",
-			    hostaddr_qname(q));
-			q->tlsa_failed = q->type == DNS_T_TLSA;
-			return q->n = -1;
-		}
-	} while (hostaddr_feed(q, res) == 1);
-	return q->n;
-}
-
-int
-hostaddr_resolve_blocking(const struct zcfg *cfg, const char *host, uint16_t port,
-    struct hal_addr *out, unsigned max, char *err, size_t errcap)
-{
-	static struct hostaddr_req q;
-	int n = hostaddr_resolve_blocking_req(cfg, &q, host, port, out, max, false);
-
-	if (n < 0)
-		zegel_strf(err, errcap, "%s", q.err);
-	return n;
-}
-
 #else /* !CONFIG_FEATURE_DNSSEC */
 
 int
@@ -513,30 +364,6 @@ void
 hostaddr_cancel(struct hostaddr_req *q)
 {
 	(void)q;
-}
-
-int
-hostaddr_resolve_blocking_req(const struct zcfg *cfg, struct hostaddr_req *q, const char *host,
-    uint16_t port, struct hal_addr *out, unsigned max, bool want_tlsa)
-{
-	(void)want_tlsa;
-	memset(q, 0, sizeof(*q));
-	q->id = -1;
-	q->n = hostaddr_resolve_blocking(cfg, host, port, out, max, q->err, sizeof(q->err));
-	return q->n;
-}
-
-int
-hostaddr_resolve_blocking(const struct zcfg *cfg, const char *host, uint16_t port,
-    struct hal_addr *out, unsigned max, char *err, size_t errcap)
-{
-	int rc = hostaddr_now(host, port, out, max, err, errcap);
-
-	(void)cfg;
-	if (rc == 0)
-		zegel_strf(err, errcap, "cannot resolve %s: built without the resolver (use an "
-		    "IP address)", host);
-	return rc > 0 ? rc : -1;
 }
 
 #endif

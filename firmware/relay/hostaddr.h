@@ -15,16 +15,17 @@
  * Daemon (event loop): hostaddr_start() queues the lookups on resolver.h and
  * calls done() once, later, from the loop (never inside hostaddr_start());
  * hostaddr_cancel() before that means no done(). The request struct is the
- * caller's and must stay put until done() or cancel.
- * CLI: hostaddr_resolve_blocking() does the same over the blocking transport.
+ * caller's and must stay put until done() or cancel. The command-line tools
+ * run the same lookups on their own loop (firmware/app/tool_loop.h).
  *
  * DANE for the smarthost (RFC 7672 2.2, Postfix's "dane" level for a next
  * hop without MX lookup; the same rules mxplan_init_host() plans): with
- * want_tlsa (hostaddr_start_tlsa(), hostaddr_resolve_blocking_req()), when
+ * want_tlsa (hostaddr_start_tlsa()), when
  * both address answers were secure, a TLSA lookup at _PORT._tcp.BASE
  * follows. BASE is the host name, or the final target of a secure CNAME
  * chain of the A (else AAAA) answer, and when that target has no TLSA
- * (secure NXDOMAIN/NODATA) the host name again (RFC 7672 2.2.2). Outcome
+ * (secure NXDOMAIN/NODATA) the host name again (RFC 7672 2.2.2; the rules
+ * themselves: firmware/relay/hostplan.h, shared with mxplan). Outcome
  * in q->dane:
  *   HOSTADDR_DANE_NO        no TLSA lookup (literal, localhost, insecure
  *                           addresses, not asked for)
@@ -59,7 +60,6 @@ enum hostaddr_dane {
 	HOSTADDR_DANE_USABLE,
 };
 const char *hostaddr_dane_str(enum hostaddr_dane d); /* "no lookup", "none", "unusable", "usable" */
-const char *hostaddr_status_str(enum dns_status s);  /* also without CONFIG_FEATURE_DNSSEC */
 
 struct hostaddr_req;
 typedef void (*hostaddr_done_fn)(void *arg, struct hostaddr_req *q);
@@ -110,8 +110,8 @@ int hostaddr_now(const char *host, uint16_t port, struct hal_addr *out, unsigned
 int hostaddr_start(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
     unsigned max, hostaddr_done_fn done, void *arg);
 /*
- * The lookups as a step machine without I/O (what hostaddr_start() and the
- * blocking path drive; unit tests feed it made-up answers):
+ * The lookups as a step machine without I/O (what hostaddr_start() drives;
+ * unit tests feed it made-up answers):
  *   hostaddr_begin(q, ...)            -1 for a literal/localhost/bad name (err)
  *   while (question due) {            first: q->type DNS_T_A
  *           look up hostaddr_qname(q), q->type
@@ -128,18 +128,5 @@ int hostaddr_feed(struct hostaddr_req *q, const struct dns_result *res);
 int hostaddr_start_tlsa(struct hostaddr_req *q, const char *host, uint16_t port,
     struct hal_addr *out, unsigned max, hostaddr_done_fn done, void *arg);
 void hostaddr_cancel(struct hostaddr_req *q);
-
-/*
- * Blocking, for the command-line tools: servers as resolver.h picks them
- * from cfg (NULL: /etc/resolv.conf, else 127.0.0.1), anchors from
- * cfg->resolver_anchors (else built-in); validation clock hal_clock_now().
- * Count > 0, or -1 with err.
- */
-int hostaddr_resolve_blocking(const struct zcfg *cfg, const char *host, uint16_t port,
-    struct hal_addr *out, unsigned max, char *err, size_t errcap);
-/* The same into the caller's q (q->err, and with want_tlsa the TLSA step
- * and its findings). A literal or localhost fills q too (dane NO). */
-int hostaddr_resolve_blocking_req(const struct zcfg *cfg, struct hostaddr_req *q,
-    const char *host, uint16_t port, struct hal_addr *out, unsigned max, bool want_tlsa);
 
 #endif

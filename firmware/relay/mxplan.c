@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/relay/hostplan.h"
 #include "firmware/relay/mxplan.h"
 #include "zegel/text.h"
 
@@ -25,38 +26,6 @@ mxplan_tls_str(enum mxplan_tls t)
 	return "?";
 }
 
-static int
-lc(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-static bool
-name_eq_text(const char *a, const char *b)
-{
-	while (*a && *b && lc((unsigned char)*a) == lc((unsigned char)*b)) {
-		a++;
-		b++;
-	}
-	return *a == *b;
-}
-
-/* Presentation form without the trailing dot ("" for the root). */
-static bool
-wire_to_name(const uint8_t *w, char *out, size_t cap)
-{
-	size_t n;
-
-	if (dns_name_to_text(w, out, cap) != 0)
-		return false;
-	n = strlen(out);
-	if (n > 0 && out[n - 1] == '.')
-		out[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)lc((unsigned char)out[i]); /* one spelling for SNI, logs, tests */
-	return true;
-}
-
 /* Copy a name the caller gave us, validated, without its trailing dot. */
 static bool
 set_name(char *dst, const char *src)
@@ -66,7 +35,7 @@ set_name(char *dst, const char *src)
 
 	if (dns_name_from_text(src, w, &wl) != DNS_E_OK || wl <= 1)
 		return false;
-	return wire_to_name(w, dst, MXPLAN_NAME_MAX);
+	return hostplan_name(w, dst, MXPLAN_NAME_MAX);
 }
 
 static void
@@ -159,14 +128,14 @@ take_mx(struct mxplan *p, const struct dns_result *res)
 			continue;
 		pref = (uint16_t)(rd[0] << 8 | rd[1]);
 		if (dns_name_len(rd + 2, rr->rdlen - 2) != (size_t)rr->rdlen - 2 ||
-		    !wire_to_name(rd + 2, name, sizeof(name)))
+		    !hostplan_name(rd + 2, name, sizeof(name)))
 			continue;
 		if (name[0] == '\0') {
 			/* RFC 7505 3: "0 ." says the domain accepts no mail */
 			p->null_mx = true;
 			continue;
 		}
-		for (k = 0; k < p->nhosts && !name_eq_text(p->hosts[k].name, name); k++)
+		for (k = 0; k < p->nhosts && !hostplan_name_eq(p->hosts[k].name, name); k++)
 			;
 		if (k < p->nhosts) {
 			if (pref >= p->hosts[k].pref)
@@ -202,32 +171,6 @@ take_mx(struct mxplan *p, const struct dns_result *res)
 	p->phase = PH_A;
 }
 
-/* The name the CNAME chain in res leads to from start (wire), as text. */
-static void
-cname_target(const struct dns_result *res, const char *start, char *out, size_t cap)
-{
-	uint8_t cur[DNS_NAME_MAX];
-	uint16_t cl;
-
-	out[0] = '\0';
-	if (dns_name_from_text(start, cur, &cl) != DNS_E_OK)
-		return;
-	for (int hops = 0; hops < 16; hops++) {
-		unsigned i;
-		for (i = 0; i < res->nrr; i++) {
-			const struct dns_result_rr *rr = &res->rr[i];
-			if (rr->type == DNS_T_CNAME && dns_name_eq(res->data + rr->owner_off, cur) &&
-			    dns_name_len(res->data + rr->rd_off, rr->rdlen) == rr->rdlen)
-				break;
-		}
-		if (i == res->nrr)
-			break;
-		memcpy(cur, res->data + res->rr[i].rd_off, res->rr[i].rdlen);
-		if (!wire_to_name(cur, out, cap))
-			out[0] = '\0';
-	}
-}
-
 static enum dns_status
 combine(enum dns_status a, enum dns_status b)
 {
@@ -255,20 +198,10 @@ take_addrs(struct mxplan *p, struct mxplan_host *h, const struct dns_result *res
 		return;
 	}
 	if (h->cname_target[0] == '\0') {
-		cname_target(res, h->name, h->cname_target, sizeof(h->cname_target));
+		hostplan_cname(res, h->name, h->cname_target, sizeof(h->cname_target));
 		h->cname_secure = h->cname_target[0] != '\0' && res->status == DNS_SECURE;
 	}
-	for (unsigned i = 0; i < res->nrr && h->naddr < MXPLAN_MAX_ADDRS; i++) {
-		const struct dns_result_rr *rr = &res->rr[i];
-		struct hal_addr *a = &h->addrs[h->naddr];
-		if (rr->type == (v6 ? DNS_T_AAAA : DNS_T_A) && rr->rdlen == (v6 ? 16 : 4)) {
-			memset(a, 0, sizeof(*a));
-			a->family = v6 ? 6 : 4;
-			memcpy(a->ip, res->data + rr->rd_off, rr->rdlen);
-			a->port = p->port;
-			h->naddr++;
-		}
-	}
+	h->naddr = hostplan_addrs(res, v6, p->port, h->addrs, h->naddr, MXPLAN_MAX_ADDRS);
 }
 
 static void
@@ -307,57 +240,39 @@ after_addrs(struct mxplan *p, struct mxplan_host *h)
 	return PH_TLSA;
 }
 
-static void
+static enum hostplan_tlsa
 take_tlsa(struct mxplan *p, struct mxplan_host *h, const struct dns_result *res)
 {
-	unsigned usable = 0;
+	struct hostplan_tlsa_count c;
+	char why[160];
+	enum hostplan_tlsa f = hostplan_tlsa(res, h->tlsa, MXPLAN_MAX_TLSA, true, &c);
 
 	h->tlsa_looked_up = true;
 	h->tlsa_status = res->status;
-	h->tlsa_denied = false;
-	h->ntlsa = h->ntlsa_seen = 0;
-	if (res->status == DNS_BOGUS || res->status == DNS_INDETERMINATE) {
-		char why[160];
+	switch (f) {
+	case HOSTPLAN_TLSA_FAILED:
 		zegel_strf(why, sizeof(why), "TLSA lookup %s: %s", dns_status_str(res->status),
 		    res->reason[0] ? res->reason : "no answer");
 		set_tls(p, h, MXPLAN_SKIP, why);
-		return;
-	}
-	if (res->status == DNS_INSECURE) {
+		break;
+	case HOSTPLAN_TLSA_INSECURE:
 		set_tls(p, h, MXPLAN_MAY, "TLSA records not DNSSEC-signed: no DANE");
-		return;
-	}
-	/* secure: usable records first, then the rest for display */
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned i = 0; i < res->nrr; i++) {
-			const struct dns_result_rr *rr = &res->rr[i];
-			struct dane_tlsa t;
-			if (rr->type != DNS_T_TLSA)
-				continue;
-			if (dane_tlsa_parse(res->data + rr->rd_off, rr->rdlen, &t) != 0) {
-				if (pass == 0)
-					h->ntlsa_seen++;
-				continue;
-			}
-			if (pass == 0)
-				h->ntlsa_seen++;
-			if (dane_tlsa_usable(&t) != (pass == 0))
-				continue;
-			if (pass == 0)
-				usable++;
-			if (h->ntlsa < MXPLAN_MAX_TLSA)
-				h->tlsa[h->ntlsa++] = t;
-		}
-	}
-	if (h->ntlsa_seen == 0) {
-		h->tlsa_denied = true;
+		break;
+	case HOSTPLAN_TLSA_DENIED:
 		set_tls(p, h, MXPLAN_MAY, "no TLSA records (securely denied)");
-	} else if (usable > 0) {
+		break;
+	case HOSTPLAN_TLSA_USABLE:
 		set_tls(p, h, MXPLAN_DANE, "usable TLSA records");
-	} else {
+		break;
+	case HOSTPLAN_TLSA_UNUSABLE:
 		set_tls(p, h, MXPLAN_ENCRYPT, "TLSA records present, none usable: TLS "
 		    "without authentication");
+		break;
 	}
+	h->ntlsa = c.kept;
+	h->ntlsa_seen = c.seen;
+	h->tlsa_denied = f == HOSTPLAN_TLSA_DENIED;
+	return f;
 }
 
 void
@@ -378,9 +293,9 @@ mxplan_answer(struct mxplan *p, const struct dns_result *res)
 		p->phase = after_addrs(p, h);
 		break;
 	case PH_TLSA:
-		take_tlsa(p, h, res);
 		/* RFC 7672 2.2.2: no TLSA at the CNAME target -> try the original name */
-		if (h->tlsa_denied && h->cname_secure && !name_eq_text(h->tlsa_base, h->name)) {
+		if (hostplan_tlsa_retry(take_tlsa(p, h, res), h->cname_secure, h->tlsa_base,
+		    h->name)) {
 			zegel_strf(h->tlsa_base, sizeof(h->tlsa_base), "%s", h->name);
 			p->phase = PH_TLSA_ORIG;
 			return;

@@ -1,8 +1,7 @@
 /*
- * smarthost_probe(): `zegel relay-check`, a small blocking poll() loop, and
- * smarthost_probe_start(): `test relay` on the console, the same probe as a
- * job on the event loop. Both drive the same upstream glue the relay target
- * uses, with a TLS config that verifies optionally so the
+ * smarthost_probe_start(): `test relay` on the console and `zegel
+ * relay-check`, a job on the event loop. It drives the same upstream glue
+ * the relay target uses, with a TLS config that verifies optionally so the
  * certificate can be shown even when it is wrong. It never sends MAIL
  * (smtpc probe mode stops after EHLO over TLS) and reports failure when the
  * certificate does not verify.
@@ -19,12 +18,11 @@
 #include <string.h>
 
 #include "firmware/core/loop.h"
+#include "firmware/core/pools.h"
 #include "firmware/relay/hostaddr.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/tls/dane.h"
-#include "hal/clock.h"
-#include "hal/net.h"
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -41,17 +39,18 @@ say(void (*emit)(void *, const char *), void *arg, const char *fmt, ...)
 	emit(arg, line);
 }
 
-/* Static: one probe at a time, and the struct is large for a stack. */
+/* Static: one probe at a time, and the struct is large for a stack. It
+ * holds one loop stream (the upstream) and one timer (the deadline). */
+_Static_assert(POOL_PROBES == 1, "one probe: firmware/core/pools.h");
 static struct upstream pu;
 static struct tls_client_conf probe_conf;
 static bool probe_conf_loaded;
-static struct hostaddr_req pq;   /* the blocking lookup (relay-check) */
 static struct dane_verify pdv;
 static bool pdane;               /* this probe checks the certificate with DANE */
 static char tlsa_text[DANE_TLSA_TEXT_MAX];
 static struct {
 	bool running;
-	int h, timer;
+	int timer;
 	struct smtpc_params params;
 	char helo[ZCFG_NAME_MAX];
 	void (*emit)(void *arg, const char *line);
@@ -62,7 +61,7 @@ static struct {
 	uint32_t timeout_ms;
 	struct hostaddr_req hq;
 	struct hal_addr addrs[1];
-} async = { .h = -1, .timer = -1 };
+} async = { .timer = -1 };
 
 /* What the TLSA lookup found (q: the name's lookup; NULL for an IP literal). */
 static void
@@ -77,7 +76,7 @@ probe_tlsa_say(const struct hostaddr_req *q, void (*emit)(void *arg, const char 
 		say(emit, arg, "relay: TLSA: not looked up (%s): PKIX", q->tlsa_why);
 		return;
 	}
-	say(emit, arg, "relay: TLSA %s: %s, %s", q->tlsa_qname, hostaddr_status_str(q->tlsa_status),
+	say(emit, arg, "relay: TLSA %s: %s, %s", q->tlsa_qname, dns_status_str(q->tlsa_status),
 	    q->tlsa_why);
 	for (unsigned i = 0; i < q->ntlsa; i++) {
 		dane_tlsa_format(&q->tlsa[i], tlsa_text, sizeof(tlsa_text));
@@ -90,10 +89,11 @@ probe_tlsa_say(const struct hostaddr_req *q, void (*emit)(void *arg, const char 
 		say(emit, arg, "relay: no usable TLSA: PKIX with the CA file");
 }
 
-/* Resolve (q NULL and !have_addr: blocking, with TLSA), load the CA bundle
- * or the DANE config, announce, set up pu. 0, or -1 (said why). */
+/* For address a (q: its name's lookup, NULL for a literal or localhost):
+ * load the CA bundle or the DANE config, announce, set up pu. 0, or -1
+ * (said why). */
 static int
-probe_prepare(const struct zcfg_relay *r, const char *helo, struct hal_addr *a, bool have_addr,
+probe_prepare(const struct zcfg_relay *r, const char *helo, const struct hal_addr *a,
     const struct hostaddr_req *q, struct smtpc_params *params,
     void (*emit)(void *arg, const char *line), void *arg)
 {
@@ -104,14 +104,6 @@ probe_prepare(const struct zcfg_relay *r, const char *helo, struct hal_addr *a, 
 	probe_conf_loaded = false;
 	*params = (struct smtpc_params){ .helo = helo, .mail_from = "", .rcpts = "", .nrcpt = 0,
 		.implicit_tls = r->implicit_tls, .probe = true };
-	if (!have_addr) {
-		if (smarthost_resolve_dane(r, &pq, a, 1) < 0) {
-			say(emit, arg, "relay: %s%s", pq.tlsa_failed ? "FAILED: 451 4.7.5 " : "",
-			    pq.err);
-			return -1;
-		}
-		q = &pq;
-	}
 	smarthost_peer_name(r, a, peer, sizeof(peer));
 	probe_tlsa_say(q, emit, arg);
 	if (q != NULL && q->dane == HOSTADDR_DANE_USABLE) {
@@ -180,26 +172,6 @@ probe_report(void (*emit)(void *arg, const char *line), void *arg)
 	return rc;
 }
 
-int
-smarthost_probe(const struct zcfg_relay *r, const char *helo, uint32_t timeout_ms,
-    void (*emit)(void *arg, const char *line), void *arg)
-{
-	struct smtpc_params params;
-	struct hal_addr a;
-	uint64_t deadline = hal_clock_mono_ms() + timeout_ms, now;
-
-	if (async.running) {
-		say(emit, arg, "relay: a test is already running");
-		return -1;
-	}
-	if (probe_prepare(r, helo, &a, false, NULL, &params, emit, arg) < 0)
-		return -1;
-	/* the name lookups above count against the same budget */
-	now = hal_clock_mono_ms();
-	upstream_run_blocking(&pu, &a, deadline > now ? (uint32_t)(deadline - now) : 1);
-	return probe_report(emit, arg);
-}
-
 /* ------------------------------------------------------------ on the loop */
 
 static void
@@ -211,68 +183,25 @@ async_settle(bool force)
 
 	if (!async.running)
 		return;
-	if (!force && !(upstream_finished(&pu) && upstream_can_close(&pu)))
+	if (!force && !(upstream_finished(&pu) && (upstream_can_close(&pu) || !pu.attached)))
 		return;
-	if (async.h >= 0)
-		loop_close(async.h);
+	upstream_detach(&pu);
 	if (async.timer >= 0)
 		loop_timer_cancel(async.timer);
-	async.h = async.timer = -1;
+	async.timer = -1;
 	rc = probe_report(async.emit, async.arg);
 	async.running = false;
 	done(arg, rc);
 }
 
-static size_t
-a_rx_space(void *arg, uint8_t **p)
-{
-	(void)arg;
-	return upstream_rx_space(&pu, p);
-}
-
 static void
-a_rx_done(void *arg, size_t n)
+o_settle(void *arg)
 {
 	(void)arg;
-	upstream_rx_done(&pu, n);
-	async_settle(n == 0);
-}
-
-static size_t
-a_tx_data(void *arg, const uint8_t **p)
-{
-	(void)arg;
-	return upstream_tx_data(&pu, p);
-}
-
-static void
-a_tx_done(void *arg, size_t n)
-{
-	(void)arg;
-	upstream_tx_done(&pu, n);
 	async_settle(false);
 }
 
-static void
-a_event(void *arg, enum loop_event ev, int err)
-{
-	(void)arg;
-	if (ev == LOOP_EV_CONNECTED) {
-		upstream_connected(&pu);
-		async_settle(false);
-		return;
-	}
-	upstream_fail_io(&pu, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
-	async_settle(true);
-}
-
-static const struct loop_stream_ops probe_ops = {
-	.rx_space = a_rx_space,
-	.rx_done = a_rx_done,
-	.tx_data = a_tx_data,
-	.tx_done = a_tx_done,
-	.event = a_event,
-};
+static const struct upstream_owner probe_owner = { .settle = o_settle };
 
 static void
 a_deadline(void *arg)
@@ -287,20 +216,19 @@ a_deadline(void *arg)
 static void
 async_connect(const struct hal_addr *a, uint32_t timeout_ms)
 {
+	int rc;
+
 	async.timer = loop_timer_add(timeout_ms, a_deadline, NULL);
-	async.h = loop_connect(a, &probe_ops, NULL);
-	if (async.h < 0) {
-		upstream_fail_io(&pu, async.h);
-		async.h = -1;
+	rc = upstream_attach(&pu, a, timeout_ms, timeout_ms, &probe_owner, NULL);
+	if (rc < 0) {
+		upstream_fail_io(&pu, rc);
 		/* report from the loop, not inside the command */
 		if (async.timer >= 0)
 			loop_timer_cancel(async.timer);
 		async.timer = loop_timer_add(0, a_deadline, NULL);
 		if (async.timer < 0)
 			async_settle(true);
-		return;
 	}
-	loop_set_idle_timeout(async.h, timeout_ms);
 }
 
 /* The smarthost's name was looked up (validating resolver, hostaddr.h). */
@@ -308,7 +236,7 @@ static void
 probe_resolved(void *arg, struct hostaddr_req *q)
 {
 	(void)arg;
-	if (q->n > 0 && probe_prepare(&async.relay, async.helo, &async.addrs[0], true, q,
+	if (q->n > 0 && probe_prepare(&async.relay, async.helo, &async.addrs[0], q,
 	    &async.params, async.emit, async.arg) == 0) {
 		async_connect(&async.addrs[0], async.timeout_ms);
 		return;
@@ -352,7 +280,7 @@ smarthost_probe_start(const struct zcfg_relay *r, const char *helo, uint32_t tim
 		say(emit, arg, "relay: %s", err);
 		return -EINVAL;
 	}
-	if (probe_prepare(r, async.helo, &a, true, NULL, &async.params, emit, arg) < 0)
+	if (probe_prepare(r, async.helo, &a, NULL, &async.params, emit, arg) < 0)
 		return -EINVAL;
 	async.emit = emit;
 	async.done = done;

@@ -45,7 +45,7 @@
 #include <string.h>
 
 #include "zegel/text.h"
-#include "firmware/core/loop.h"
+#include "firmware/core/pools.h"
 #include "firmware/relay/hostaddr.h"
 #include "firmware/spool/handoff.h"
 #include "firmware/relay/smarthost.h"
@@ -58,9 +58,7 @@
 #define SMARTHOST_ADDRS 4
 #define SMARTHOST_CONNECT_MS 30000 /* a connect that hangs (black hole) */
 
-#ifndef SMARTHOST_JOBS
-#define SMARTHOST_JOBS 8
-#endif
+#define SMARTHOST_JOBS POOL_SMARTHOST_JOBS /* each holds at most one loop stream */
 
 struct job {
 	bool used;
@@ -68,8 +66,7 @@ struct job {
 	bool data_given;        /* done() owes the message verdict (start(), data()) */
 	bool reported;          /* done() called or cancelled: no callback any more */
 	bool early;             /* failed before any connection: verdict in fail */
-	bool up_init;
-	int h;                  /* loop handle, -1 none */
+	bool up_init;           /* up set up; up.attached: its connection is open */
 	const struct handoff_msg *m;
 	handoff_done_fn done;
 	void *arg;
@@ -92,13 +89,6 @@ struct job {
 
 static struct job jobs[SMARTHOST_JOBS];
 static bool try_next_address(struct job *j);
-static const struct zcfg *smarthost_dns_cfg; /* resolvers for the blocking path */
-
-void
-smarthost_set_dns(const struct zcfg *cfg)
-{
-	smarthost_dns_cfg = cfg;
-}
 static struct tls_client_conf tlsconf;
 static uint32_t smarthost_timeout_ms = SMARTHOST_TIMEOUT_MS;
 
@@ -146,42 +136,6 @@ static uint16_t
 smarthost_port(const struct zcfg_relay *r)
 {
 	return r->port ? r->port : (r->implicit_tls ? 465 : 587);
-}
-
-/* Blocking (the validating stub over the blocking transport): for the
- * command-line tools only; the relay target looks names up on the loop. */
-int
-smarthost_resolve_all(const struct zcfg_relay *r, struct hal_addr *out, unsigned max, char *err,
-    size_t errcap)
-{
-	if (r->host[0] == '\0') {
-		zegel_strf(err, errcap, "no smarthost configured (set relay smarthost HOST[:PORT])");
-		return -1;
-	}
-	if (max == 0)
-		return -1;
-	return hostaddr_resolve_blocking(smarthost_dns_cfg, r->host, smarthost_port(r), out, max,
-	    err, errcap);
-}
-
-int
-smarthost_resolve_dane(const struct zcfg_relay *r, struct hostaddr_req *q, struct hal_addr *out,
-    unsigned max)
-{
-	if (r->host[0] == '\0') {
-		memset(q, 0, sizeof(*q));
-		zegel_strf(q->err, sizeof(q->err), "no smarthost configured (set relay smarthost "
-		    "HOST[:PORT])");
-		return -1;
-	}
-	return hostaddr_resolve_blocking_req(smarthost_dns_cfg, q, r->host, smarthost_port(r), out,
-	    max, true);
-}
-
-int
-smarthost_resolve(const struct zcfg_relay *r, struct hal_addr *a, char *err, size_t errcap)
-{
-	return smarthost_resolve_all(r, a, 1, err, errcap) > 0 ? 0 : -1;
 }
 
 void
@@ -236,18 +190,6 @@ job_release(struct job *j)
 		upstream_free(&j->up);
 	j->up_init = false;
 	j->used = false;
-	j->h = -1;
-}
-
-static const char *
-tls_words(struct job *j, char *buf, size_t cap)
-{
-	if (j->up_init && j->up.tls.handshaken)
-		zegel_strf(buf, cap, "%s verified=%s", tls_client_version(&j->up.tls),
-		    j->up.tls.verified_by ? j->up.tls.verified_by : "no");
-	else
-		zegel_strf(buf, cap, "none");
-	return buf;
 }
 
 static void
@@ -258,7 +200,7 @@ report(struct job *j)
 	const char *status = r->code == 250 ? "sent" : r->code >= 500 ? "bounced" : "deferred";
 	char tls[96];
 
-	tls_words(j, tls, sizeof(tls));
+	upstream_tls_words(&j->up, tls, sizeof(tls));
 	for (const char *a = handoff_rcpt_next(m, NULL); a; a = handoff_rcpt_next(m, a))
 		hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
 		    m->id, a, j->peer, tls, status, r->code, r->esc, r->text);
@@ -292,8 +234,8 @@ rcpt_verdict(struct job *j)
 	}
 	if (r.code != 250)
 		hal_log(HAL_LOG_INFO, LOGM, "%s: RCPT to=<%s>, relay=%s, tls=%s, refused (%d %s %s)",
-		    j->m ? j->m->id : "-", j->raddr, j->peer, tls_words(j, tls, sizeof(tls)), r.code,
-		    r.esc, r.text);
+		    j->m ? j->m->id : "-", j->raddr, j->peer,
+		    upstream_tls_words(&j->up, tls, sizeof(tls)), r.code, r.esc, r.text);
 	j->rwait = false;
 	fn(j->rarg, &r);
 }
@@ -305,11 +247,9 @@ settle(struct job *j)
 {
 	if (j->data_given && !j->reported && job_finished(j))
 		report(j);
-	if (j->h >= 0 && job_finished(j) && (j->early || upstream_can_close(&j->up))) {
-		loop_close(j->h);
-		j->h = -1;
-	}
-	if (j->reported && j->h < 0) {
+	if (j->up.attached && job_finished(j) && (j->early || upstream_can_close(&j->up)))
+		upstream_detach(&j->up);
+	if (j->reported && !j->up.attached) {
 		job_release(j);
 		return;
 	}
@@ -327,82 +267,36 @@ trace_state(void *arg, const char *from, const char *to)
 	    j->peer, from, to);
 }
 
-static size_t
-cb_rx_space(void *arg, uint8_t **p)
-{
-	struct job *j = arg;
-
-	return upstream_rx_space(&j->up, p);
-}
-
+/* The upstream connection's owner hooks (upstream_attach). */
 static void
-cb_rx_done(void *arg, size_t n)
+o_settle(void *arg)
+{
+	settle(arg);
+}
+
+/* Idle while the session waits for its LAN client: keep the upstream's
+ * idle timer from running out (RFC 5321 4.1.1.9 NOOP). */
+static bool
+o_idle(void *arg)
 {
 	struct job *j = arg;
 
-	upstream_rx_done(&j->up, n);
-	if (n == 0) {
-		if (!upstream_finished(&j->up))
-			upstream_fail_io(&j->up, -ECONNRESET);
-		if (j->h >= 0)
-			loop_close(j->h);
-		j->h = -1;
-	}
-	settle(j);
+	return j->session && !j->data_given && !j->reported && !upstream_finished(&j->up) &&
+	    j->up.smtp.state == SMTPC_S_ENVELOPE && smtpc_noop(&j->up.smtp) == 0;
 }
 
-static size_t
-cb_tx_data(void *arg, const uint8_t **p)
+static bool
+o_unreachable(void *arg, int err)
 {
-	struct job *j = arg;
-
-	return upstream_tx_data(&j->up, p);
+	(void)err;
+	return try_next_address(arg);
 }
 
-static void
-cb_tx_done(void *arg, size_t n)
-{
-	struct job *j = arg;
-
-	upstream_tx_done(&j->up, n);
-	settle(j);
-}
-
-static void
-cb_event(void *arg, enum loop_event ev, int err)
-{
-	struct job *j = arg;
-
-	switch (ev) {
-	case LOOP_EV_CONNECTED:
-		loop_set_idle_timeout(j->h, smarthost_timeout_ms);
-		upstream_connected(&j->up);
-		settle(j);
-		return;
-	case LOOP_EV_TIMEOUT:
-		/* a session waiting for its LAN client: keep the upstream's
-		 * idle timer from running out (RFC 5321 4.1.1.9 NOOP) */
-		if (j->session && !j->data_given && !j->reported && !upstream_finished(&j->up) &&
-		    j->up.smtp.state == SMTPC_S_ENVELOPE && smtpc_noop(&j->up.smtp) == 0) {
-			upstream_poke(&j->up);
-			settle(j);
-			return;
-		}
-		/* FALLTHROUGH */
-	case LOOP_EV_ERROR:
-	default:
-		if (!j->up.connected && try_next_address(j))
-			return;
-		upstream_fail_io(&j->up, ev == LOOP_EV_TIMEOUT ? -ETIMEDOUT : err ? err : -EIO);
-		break;
-	}
-	if (j->h >= 0)
-		loop_close(j->h);
-	j->h = -1;
-	settle(j);
-}
-
-static const struct loop_stream_ops job_ops;
+static const struct upstream_owner job_owner = {
+	.settle = o_settle,
+	.idle = o_idle,
+	.unreachable = o_unreachable,
+};
 
 /* Connect to addrs[cur]; false if none is left or all fail at once. */
 static bool
@@ -411,14 +305,11 @@ connect_from(struct job *j, const struct zcfg_relay *rc)
 	for (; j->cur < j->naddr; j->cur++) {
 		smarthost_peer_name(rc, &j->addrs[j->cur], j->peer, sizeof(j->peer));
 		snprintf(j->up.peer, sizeof(j->up.peer), "%s", j->peer);
-		j->h = loop_connect(&j->addrs[j->cur], &job_ops, j);
-		if (j->h >= 0) {
-			loop_set_idle_timeout(j->h, smarthost_timeout_ms < SMARTHOST_CONNECT_MS ?
-			    smarthost_timeout_ms : SMARTHOST_CONNECT_MS);
+		if (upstream_attach(&j->up, &j->addrs[j->cur], smarthost_timeout_ms <
+		    SMARTHOST_CONNECT_MS ? smarthost_timeout_ms : SMARTHOST_CONNECT_MS,
+		    smarthost_timeout_ms, &job_owner, j) == 0)
 			return true;
-		}
 	}
-	j->h = -1;
 	return false;
 }
 
@@ -430,18 +321,9 @@ try_next_address(struct job *j)
 		return false;
 	hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s not reachable, trying the next address", j->m->id,
 	    j->peer);
-	loop_close(j->h);
 	j->cur++;
 	return connect_from(j, &j->m->cfg->relay);
 }
-
-static const struct loop_stream_ops job_ops = {
-	.rx_space = cb_rx_space,
-	.rx_done = cb_rx_done,
-	.tx_data = cb_tx_data,
-	.tx_done = cb_tx_done,
-	.event = cb_event,
-};
 
 static struct job *
 job_alloc(const struct handoff_msg *m)
@@ -452,7 +334,6 @@ job_alloc(const struct handoff_msg *m)
 
 			memset(j, 0, sizeof(*j));
 			j->used = true;
-			j->h = -1;
 			j->m = m;
 			return j;
 		}
@@ -479,7 +360,7 @@ job_dane(struct job *j, const struct hostaddr_req *q)
 	if (q->tlsa_looked_up || q->tlsa_why[0])
 		hal_log(HAL_LOG_INFO, LOGM, "%s: relay %s: TLSA %s: %s%s%s -> %s", j->m->id,
 		    j->m->cfg->relay.host, q->tlsa_qname[0] ? q->tlsa_qname : "not looked up",
-		    q->tlsa_looked_up ? hostaddr_status_str(q->tlsa_status) : "",
+		    q->tlsa_looked_up ? dns_status_str(q->tlsa_status) : "",
 		    q->tlsa_looked_up ? ", " : "", q->tlsa_why,
 		    q->dane == HOSTADDR_DANE_USABLE ? "DANE (no PKIX fallback)" : "PKIX");
 	if (q->dane != HOSTADDR_DANE_USABLE)
@@ -616,7 +497,7 @@ sh_open(const struct handoff_msg *env, void **handle)
 		return -EBUSY;
 	j->session = true;
 	job_begin(j, env, true);
-	if (j->h < 0 && job_finished(j))
+	if (!j->up.attached && job_finished(j))
 		hal_log(HAL_LOG_INFO, LOGM, "%s: relay session to %s failed: %s %s", env->id,
 		    j->peer, job_result(j)->esc, job_result(j)->text);
 	*handle = j;
@@ -679,8 +560,6 @@ sh_cancel(void *handle)
 	if (j->data_given) {
 		/* the client went away: drop the connection (mid-DATA: no final
 		 * dot, so the upstream discards the partial message) */
-		if (j->h >= 0)
-			loop_close(j->h);
 		hal_log(HAL_LOG_INFO, LOGM, "%s: relay to %s cancelled: client gone",
 		    j->m ? j->m->id : "?", j->peer);
 		job_release(j);
@@ -696,11 +575,8 @@ sh_cancel(void *handle)
 		smtpc_cancel(&j->up.smtp);
 		upstream_poke(&j->up);
 	}
-	if (j->h >= 0 && (!upstream_finished(&j->up) || !upstream_can_close(&j->up)))
+	if (j->up.attached && (!upstream_finished(&j->up) || !upstream_can_close(&j->up)))
 		return; /* QUIT goes out; settle() closes and releases */
-	if (j->h >= 0)
-		loop_close(j->h);
-	j->h = -1;
 	job_release(j);
 }
 

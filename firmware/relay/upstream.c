@@ -37,6 +37,7 @@ upstream_init(struct upstream *u, const struct smtpc_params *params,
 	int rc;
 
 	memset(u, 0, sizeof(*u));
+	u->h = -1;
 	smtpc_init(&u->smtp, params);
 	u->tlsconf = tlsconf;
 	snprintf(u->tls_host, sizeof(u->tls_host), "%s", tls_host);
@@ -86,11 +87,25 @@ upstream_set_verify(struct upstream *u, tls_client_verify_fn fn, void *arg,
 void
 upstream_free(struct upstream *u)
 {
+	upstream_detach(u);
 	if (u->spool_open)
 		hal_storage_close(&u->spool);
 	tls_client_free(&u->tls);
 	smtpc_free(&u->smtp);
 	memset(u, 0, sizeof(*u));
+	u->h = -1;
+}
+
+static void take_smtp_verdict(struct upstream *u);
+
+/* smtpc reached its end (done or failed): take the verdict. */
+static void
+take_smtp_end(struct upstream *u)
+{
+	enum smtpc_event ev = smtpc_event(&u->smtp);
+
+	if (ev == SMTPC_EV_DONE || ev == SMTPC_EV_FAILED)
+		take_smtp_verdict(u);
 }
 
 static void
@@ -112,8 +127,6 @@ take_smtp_verdict(struct upstream *u)
 static void
 feed_body(struct upstream *u)
 {
-	const struct hal_storage_ops *st = hal_storage();
-
 	while (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY) {
 		size_t k;
 
@@ -125,7 +138,7 @@ feed_body(struct upstream *u)
 			k = smtpc_body(&u->smtp, u->bbuf + u->boff, u->blen - u->boff);
 			u->boff += k;
 		} else if (u->spool_open && !u->spool_eof) {
-			ssize_t n = st->read(&u->spool, u->bbuf, sizeof(u->bbuf));
+			ssize_t n = hal_storage_read(&u->spool, u->bbuf, sizeof(u->bbuf));
 			if (n < 0) {
 				verdict(u, 451, "4.3.0",
 				    "local error reading the spooled message; not sent");
@@ -313,19 +326,9 @@ upstream_poke(struct upstream *u)
 		pump(u);
 		return;
 	}
-	switch (smtpc_event(&u->smtp)) {
-	case SMTPC_EV_NEED_BODY:
+	if (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY)
 		feed_body(u);
-		if (smtpc_event(&u->smtp) == SMTPC_EV_FAILED)
-			take_smtp_verdict(u);
-		return;
-	case SMTPC_EV_DONE:
-	case SMTPC_EV_FAILED:
-		take_smtp_verdict(u);
-		return;
-	default:
-		return;
-	}
+	take_smtp_end(u);
 }
 
 void
@@ -369,27 +372,21 @@ upstream_rx_done(struct upstream *u, size_t n)
 	(void)smtpc_push(&u->smtp, u->prx, n);
 	if (smtpc_event(&u->smtp) == SMTPC_EV_NEED_BODY)
 		feed_body(u); /* SMTPC_TLS_OPPORTUNISTIC went on without TLS */
-	switch (smtpc_event(&u->smtp)) {
-	case SMTPC_EV_NEED_TLS:
-		/* smtpc discarded whatever followed the 220 in plaintext */
-		if (tls_client_start(&u->tls, u->tlsconf, u->tls_host) < 0) {
-			verdict(u, 451, "4.7.5", "TLS with %s failed: %s; not sent", u->peer,
-			    tls_client_why(&u->tls));
-			u->abort_now = true;
-			return;
-		}
-		if (u->verify_fn != NULL)
-			tls_client_set_verify(&u->tls, u->verify_fn, u->verify_arg);
-		u->tls_on = true;
-		pump(u);
-		return;
-	case SMTPC_EV_DONE:
-	case SMTPC_EV_FAILED:
-		take_smtp_verdict(u);
-		return;
-	default:
+	if (smtpc_event(&u->smtp) != SMTPC_EV_NEED_TLS) {
+		take_smtp_end(u);
 		return;
 	}
+	/* smtpc discarded whatever followed the 220 in plaintext */
+	if (tls_client_start(&u->tls, u->tlsconf, u->tls_host) < 0) {
+		verdict(u, 451, "4.7.5", "TLS with %s failed: %s; not sent", u->peer,
+		    tls_client_why(&u->tls));
+		u->abort_now = true;
+		return;
+	}
+	if (u->verify_fn != NULL)
+		tls_client_set_verify(&u->tls, u->verify_fn, u->verify_arg);
+	u->tls_on = true;
+	pump(u);
 }
 
 size_t
@@ -472,6 +469,17 @@ upstream_can_close(const struct upstream *u)
 		return u->tls.tx_len == 0 && (u->tls.failed || !u->tls.handshaken ||
 		    out_pending(u) == 0);
 	return out_pending(u) == 0;
+}
+
+const char *
+upstream_tls_words(const struct upstream *u, char *buf, size_t cap)
+{
+	if (u->tls.handshaken)
+		snprintf(buf, cap, "%s verified=%s", tls_client_version(&u->tls),
+		    u->tls.verified_by ? u->tls.verified_by : "none");
+	else
+		snprintf(buf, cap, "none");
+	return buf;
 }
 
 const struct handoff_result *

@@ -2,8 +2,9 @@
  * firmware/relay/upstream.h — one connection to an upstream: SMTP client
  * engine + TLS client + the message source, driven by byte callbacks.
  *
- * Model. Glue without I/O of its own: whoever owns the socket (the event
- * loop for the smarthost target, a poll() loop for `test relay`) calls
+ * Model. Glue without I/O of its own: upstream_attach() (below) connects
+ * it to a stream of the event loop; the unit tests drive it by hand. The
+ * driver calls
  *
  *   upstream_rx_space/rx_done   received bytes (rx_done(0): peer closed)
  *   upstream_tx_data/tx_done    bytes to send
@@ -34,6 +35,8 @@
 #include "firmware/tls/client.h"
 #include "hal/storage.h"
 
+struct upstream_owner;
+
 struct upstream {
 	struct smtpc smtp;
 	struct tls_client tls;
@@ -59,6 +62,12 @@ struct upstream {
 	/* certificate check other than the config's (DANE): upstream_set_verify */
 	tls_client_verify_fn verify_fn;
 	void *verify_arg;
+	/* on the event loop: upstream_attach */
+	bool attached;
+	int h;                  /* loop handle while attached, else -1 */
+	uint32_t idle_ms;
+	const struct upstream_owner *owner;
+	void *owner_arg;
 };
 
 /* params must outlive u. spool_path NULL in probe mode. Returns 0 or -errno
@@ -98,14 +107,36 @@ void upstream_tx_done(struct upstream *u, size_t n);
 /* err: -errno from connect/recv/send, or -ETIMEDOUT for an idle timeout. */
 void upstream_fail_io(struct upstream *u, int err);
 
-/* For tools that may block (relay-check, dane-check; never the daemon's
- * relay): connect to a, drive u with a poll() loop until it has a verdict
- * or timeout_ms passed (then -ETIMEDOUT), close. upstream_finished(u) is
- * true afterwards. (firmware/relay/upstream_blocking.c) */
-void upstream_run_blocking(struct upstream *u, const struct hal_addr *a, uint32_t timeout_ms);
+/*
+ * On the event loop (firmware/relay/upstream_stream.c): connect to a and
+ * drive u from the loop's stream callbacks, one behaviour for every owner:
+ *   - after each callback owner->settle(arg) runs: it looks at
+ *     upstream_finished() / upstream_can_close() and may free u;
+ *   - connect_ms bounds the connect, idle_ms every silence afterwards;
+ *   - end of stream (the peer closed): a session without a verdict is lost
+ *     (upstream_fail_io(-ECONNRESET)), the stream is closed at once: u->h < 0;
+ *   - an idle timeout while connected: owner->idle(arg) may keep a waiting
+ *     session alive (queue a NOOP and return true); else, and on an error,
+ *     the stream is closed, and before the connection stood
+ *     owner->unreachable(arg, err) may attach u to another address (return
+ *     true); otherwise upstream_fail_io(err) (-ETIMEDOUT for a timeout).
+ * Returns 0, or -errno when the connect could not even start (u unchanged
+ * but detached). upstream_detach() and upstream_free() close the stream.
+ */
+struct upstream_owner {
+	void (*settle)(void *arg);
+	bool (*idle)(void *arg);              /* NULL: an idle timeout fails the session */
+	bool (*unreachable)(void *arg, int err); /* NULL: a failed connect fails it */
+};
+int upstream_attach(struct upstream *u, const struct hal_addr *a, uint32_t connect_ms,
+    uint32_t idle_ms, const struct upstream_owner *owner, void *arg);
+void upstream_detach(struct upstream *u);
 
 bool upstream_finished(const struct upstream *u);
 bool upstream_can_close(const struct upstream *u);
 const struct handoff_result *upstream_result(const struct upstream *u);
+/* For log lines: "TLSv1.2 verified=dane|pkix|none", or "none" without a
+ * TLS session (also for a zeroed or freed u). */
+const char *upstream_tls_words(const struct upstream *u, char *buf, size_t cap);
 
 #endif

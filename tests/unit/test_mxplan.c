@@ -16,6 +16,7 @@
 
 #include "common/dns_result_build.h"
 
+#include "firmware/relay/hostplan.h"
 #include "firmware/relay/mxplan.h"
 #include "zegel/board.h"
 
@@ -512,6 +513,95 @@ test_single_host(void **st)
 	assert_int_equal(P.hosts[0].tls, MXPLAN_DANE);
 }
 
+/* The shared per-host rules (hostplan.h) directly: what mxplan and the
+ * smarthost's hostaddr both rely on. */
+static void
+test_hostplan_rules(void **st)
+{
+	struct dane_tlsa t[2];
+	struct hostplan_tlsa_count c;
+	struct hal_addr out[3];
+	char base[64], qn[80], name[64];
+
+	(void)st;
+	/* TLSA: usable records first; without keep_unusable only those, and at
+	 * most max of them (counted all the same) */
+	res(DNS_SECURE);
+	tlsa("_25._tcp.mx.example", 1, 1, 1);   /* PKIX-EE: unusable for SMTP */
+	tlsa("_25._tcp.mx.example", 3, 1, 1);
+	tlsa("_25._tcp.mx.example", 2, 0, 1);
+	tlsa("_25._tcp.mx.example", 3, 1, 2);   /* too short: unparsable, still seen */
+	assert_int_equal(hostplan_tlsa(&R, t, 2, true, &c), HOSTPLAN_TLSA_USABLE);
+	assert_int_equal(c.seen, 4);
+	assert_int_equal(c.usable, 2);
+	assert_int_equal(c.kept, 2);
+	assert_int_equal(t[0].usage, 3);
+	assert_int_equal(t[1].usage, 2);
+	assert_int_equal(hostplan_tlsa(&R, t, 1, false, &c), HOSTPLAN_TLSA_USABLE);
+	assert_int_equal(c.kept, 1);
+	assert_int_equal(c.usable, 2);
+	res(DNS_SECURE);
+	tlsa("_25._tcp.mx.example", 1, 1, 1);
+	assert_int_equal(hostplan_tlsa(&R, t, 2, false, &c), HOSTPLAN_TLSA_UNUSABLE);
+	assert_int_equal(c.kept, 0);
+	assert_int_equal(hostplan_tlsa(&R, t, 2, true, &c), HOSTPLAN_TLSA_UNUSABLE);
+	assert_int_equal(c.kept, 1);
+	nodata(DNS_SECURE);
+	assert_int_equal(hostplan_tlsa(&R, t, 2, true, &c), HOSTPLAN_TLSA_DENIED);
+	res(DNS_INSECURE);
+	tlsa("_25._tcp.mx.example", 3, 1, 1);
+	assert_int_equal(hostplan_tlsa(&R, t, 2, true, &c), HOSTPLAN_TLSA_INSECURE);
+	res(DNS_BOGUS);
+	assert_int_equal(hostplan_tlsa(&R, t, 2, true, &c), HOSTPLAN_TLSA_FAILED);
+	res(DNS_INDETERMINATE);
+	assert_int_equal(hostplan_tlsa(&R, t, 2, true, &c), HOSTPLAN_TLSA_FAILED);
+
+	/* RFC 7672 2.2.2: a denial at a secure CNAME target: the host name next,
+	 * once (the name itself, in any spelling, is not asked twice) */
+	assert_true(hostplan_tlsa_retry(HOSTPLAN_TLSA_DENIED, true, "target.example",
+	    "mx.example"));
+	assert_false(hostplan_tlsa_retry(HOSTPLAN_TLSA_DENIED, false, "target.example",
+	    "mx.example"));
+	assert_false(hostplan_tlsa_retry(HOSTPLAN_TLSA_DENIED, true, "MX.Example", "mx.example."));
+	assert_false(hostplan_tlsa_retry(HOSTPLAN_TLSA_UNUSABLE, true, "target.example",
+	    "mx.example"));
+	assert_false(hostplan_tlsa_retry(HOSTPLAN_TLSA_FAILED, true, "target.example",
+	    "mx.example"));
+
+	/* base and question: the secure CNAME target, else the host, no dot */
+	hostplan_tlsa_qname("mx.example.", "target.example", true, 25, base, sizeof(base), qn,
+	    sizeof(qn));
+	assert_string_equal(base, "target.example");
+	assert_string_equal(qn, "_25._tcp.target.example");
+	hostplan_tlsa_qname("mx.example.", "target.example", false, 587, base, sizeof(base), qn,
+	    sizeof(qn));
+	assert_string_equal(base, "mx.example");
+	assert_string_equal(qn, "_587._tcp.mx.example");
+
+	/* addresses of one family appended, bounded, with the port */
+	res(DNS_SECURE);
+	a("mx.example", 1);
+	aaaa("mx.example", 2);
+	a("mx.example", 3);
+	assert_int_equal(hostplan_addrs(&R, false, 25, out, 0, 3), 2);
+	assert_int_equal(out[1].ip[3], 3);
+	assert_int_equal(out[1].port, 25);
+	assert_int_equal(hostplan_addrs(&R, true, 25, out, 2, 3), 3);
+	assert_int_equal(out[2].family, 6);
+	assert_int_equal(hostplan_addrs(&R, true, 25, out, 3, 3), 3);
+
+	/* CNAME chain: its final target, lower case, without the dot */
+	res(DNS_SECURE);
+	cname("mx.example", "Hop.Example");
+	cname("hop.example", "final.example");
+	hostplan_cname(&R, "mx.example", name, sizeof(name));
+	assert_string_equal(name, "final.example");
+	res(DNS_SECURE);
+	a("mx.example", 1);
+	hostplan_cname(&R, "mx.example", name, sizeof(name));
+	assert_string_equal(name, "");
+}
+
 static int
 setup(void **st)
 {
@@ -532,6 +622,7 @@ main(void)
 		cmocka_unit_test(test_cname),
 		cmocka_unit_test(test_address_failures_and_bounds),
 		cmocka_unit_test(test_single_host),
+		cmocka_unit_test(test_hostplan_rules),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

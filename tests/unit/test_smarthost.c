@@ -487,6 +487,94 @@ relay_one(enum fmode mode, const char *cert, bool listen, const char *rcpts,
 	F.data[F.data_len] = '\0';
 }
 
+/* ------------------------------------------------------------ the probe */
+
+static char probe_out[8192];
+static int probe_rc;
+
+static void
+probe_emit(void *arg, const char *line)
+{
+	size_t l = strlen(probe_out);
+
+	(void)arg;
+	snprintf(probe_out + l, sizeof(probe_out) - l, "%s\n", line);
+}
+
+static void
+probe_done(void *arg, int rc)
+{
+	(void)arg;
+	probe_rc = rc;
+	loop_timer_add(50, after_done, NULL); /* let QUIT and close_notify go out */
+}
+
+/* `test relay` / `zegel relay-check`: the probe job on the loop against the
+ * fake (STARTTLS, certificate cert, EHLO, QUIT; never MAIL). */
+static void
+probe_one(enum fmode mode, const char *cert, bool listen, uint32_t timeout_ms)
+{
+	struct zcfg_relay r;
+	uint16_t port;
+
+	fake_tls_free();
+	memset(&F, 0, sizeof(F));
+	F.mode = mode;
+	F.cert = vec(cert ? cert : "good.crt");
+	{
+		static char keyp[600];
+		snprintf(keyp, sizeof(keyp), "%s", F.cert);
+		strcpy(keyp + strlen(keyp) - 3, "key");
+		F.key = keyp;
+	}
+	F.h = -1;
+	loop_init();
+	port = listen ? fake_listen() : closed_port();
+	memset(&r, 0, sizeof(r));
+	strcpy(r.host, "127.0.0.1");
+	r.port = port;
+	snprintf(r.ca_file, sizeof(r.ca_file), "%s", vec("ca.crt"));
+	probe_out[0] = '\0';
+	probe_rc = 99;
+	assert_int_equal(smarthost_probe_start(&r, "gw.example.test", timeout_ms, probe_emit,
+	    probe_done, NULL), 0);
+	assert_true(smarthost_probe_running());
+	assert_int_equal(probe_rc, 99); /* done() only later, from the loop */
+	loop_timer_add(8000, on_deadline, NULL);
+	loop_run();
+	assert_false(smarthost_probe_running());
+	fake_tls_free();
+	F.plain[F.plain_len] = '\0';
+	F.app[F.app_len] = '\0';
+}
+
+static void
+test_probe(void **st)
+{
+	(void)st;
+	probe_one(FM_OK, NULL, true, 3000);
+	assert_int_equal(probe_rc, 0);
+	assert_non_null(strstr(probe_out, "relay: TLS: TLSv1.2, "));
+	assert_non_null(strstr(probe_out, "verified=pkix"));
+	assert_non_null(strstr(probe_out, "relay: OK: 250 "));
+	assert_string_equal(F.plain, "EHLO gw.example.test\r\nSTARTTLS\r\n");
+	assert_null(strstr(F.app, "MAIL"));
+	assert_non_null(strstr(F.app, "QUIT\r\n"));
+	/* a certificate the CA file does not vouch for: shown, then refused */
+	probe_one(FM_OK, "untrusted.crt", true, 3000);
+	assert_int_equal(probe_rc, -1);
+	assert_non_null(strstr(probe_out, "relay: certificate subject: "));
+	assert_non_null(strstr(probe_out, "relay: FAILED: 451 4.7.5 "));
+	/* nobody listening; a silent upstream: its time limit */
+	probe_one(FM_OK, NULL, false, 3000);
+	assert_int_equal(probe_rc, -1);
+	assert_non_null(strstr(probe_out, "relay: FAILED: 451 4.4.1 "));
+	probe_one(FM_SILENT, NULL, true, 500);
+	assert_int_equal(probe_rc, -1);
+	assert_non_null(strstr(probe_out, "relay: FAILED: 451 4.4.1 "));
+	assert_non_null(strstr(probe_out, "no greeting"));
+}
+
 static const char msg1[] = "From: printer@example.test\r\nTo: alice@example.net\r\n"
 			   "Subject: scan\r\n\r\nPage one.\r\n.hidden dot line\r\nSECRET-BODY\r\n";
 
@@ -1160,6 +1248,7 @@ main(void)
 		cmocka_unit_test(test_session_cancel),
 		cmocka_unit_test(test_session_upstream_refuses_session),
 		cmocka_unit_test(test_session_silent_upstream),
+		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,6 +3,10 @@
  * an idle client gets "421 4.4.2" after CONFIG_SMTP_IDLE_TIMEOUT and the
  * connection is closed. (The clock is a fake that advances 100 s per read,
  * so the test takes a few real seconds, not five minutes.)
+ *
+ * And the console's `dane-check` is a job on the same loop: while its MX
+ * lookup waits on a resolver that never answers, a client gets its greeting;
+ * the verdict comes afterwards.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +22,11 @@
 
 #include <cmocka.h>
 
+#include "firmware/app/commands.h"
+#include "firmware/config/config.h"
+#include "firmware/console/console.h"
 #include "firmware/core/loop.h"
+#include "firmware/dns/resolver.h"
 #include "firmware/smtpd/server.h"
 #include "hal/clock.h"
 #include "hal/log.h"
@@ -106,11 +114,110 @@ test_idle_timeout(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static char con_out[8192];
+static size_t con_len;
+static bool greeted_before_verdict, greeted;
+
+static void
+con_write(void *arg, const uint8_t *p, size_t n)
+{
+	(void)arg;
+	if (n > sizeof(con_out) - 1 - con_len)
+		n = sizeof(con_out) - 1 - con_len;
+	memcpy(con_out + con_len, p, n);
+	con_len += n;
+	con_out[con_len] = '\0';
+	if (strstr(con_out, "status: ") != NULL)
+		loop_stop();
+}
+
+static void
+greet_rx(void *arg, int fd, unsigned rev)
+{
+	ssize_t n = recv(fd, got + gotlen, sizeof(got) - 1 - gotlen, MSG_DONTWAIT);
+
+	(void)arg;
+	(void)rev;
+	if (n <= 0)
+		return;
+	gotlen += (size_t)n;
+	got[gotlen] = '\0';
+	if (!greeted && strstr(got, "220 ") != NULL) {
+		greeted = true;
+		greeted_before_verdict = strstr(con_out, "status: ") == NULL;
+	}
+}
+
+static void
+connect_client(void *arg)
+{
+	struct sockaddr_in sin;
+	int *fd = arg;
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(22599);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(*fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_true(loop_watch_fd(*fd, greet_rx, NULL) >= 0);
+}
+
+static void
+test_console_dane_check_does_not_block(void **state)
+{
+	static struct console con;
+	const struct zcfg *cfg;
+	char dir[] = "/tmp/zegel-smtpd-loop.XXXXXX", cmd[300], line[64], err[200];
+	struct sockaddr_in dns;
+	socklen_t sl = sizeof(dns);
+	int silent, fd = -1;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	board_init();
+	assert_int_equal(smtpd_testcfg_build(&cfg, dir), 0);
+	/* a resolver that takes every query and answers none */
+	silent = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&dns, 0, sizeof(dns));
+	dns.sin_family = AF_INET;
+	dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(silent, (struct sockaddr *)&dns, sizeof(dns)), 0);
+	assert_int_equal(getsockname(silent, (struct sockaddr *)&dns, &sl), 0);
+	snprintf(line, sizeof(line), "set resolver 127.0.0.1:%u", ntohs(dns.sin_port));
+	assert_int_equal(config_set_line(line, err, sizeof(err)), 0);
+	assert_int_equal(config_commit(err, sizeof(err)), 0);
+	cfg = zcfg_running();
+	hal_log_set_level(HAL_LOG_ERR);
+	loop_init();
+	assert_int_equal(resolver_init(), 0);
+	resolver_configure(cfg);
+	assert_true(smtpd_server_start(cfg) >= 1);
+	console_init(&con, con_write, NULL, false);
+	assert_int_equal(dane_console_register(), 0);
+	gotlen = 0;
+	console_execute(&con, "dane-check example.test");
+	/* the command returned at once: no verdict yet */
+	assert_null(strstr(con_out, "status: "));
+	assert_true(loop_timer_add(200, connect_client, &fd) >= 0);
+	assert_true(loop_timer_add(30000, give_up, NULL) >= 0);
+	assert_int_equal(loop_run(), 0);
+	assert_true(greeted);
+	assert_true(greeted_before_verdict);
+	assert_non_null(strstr(con_out, "status: deferred (4.4.3 MX lookup indeterminate"));
+	smtpd_server_stop();
+	close(fd);
+	close(silent);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_console_dane_check_does_not_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
