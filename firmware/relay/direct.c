@@ -90,6 +90,7 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
 {
 	char tls[96];
 	char lead[24];
+	char to[TEXT_LOG_ADDR_CAP];
 	const char *status = code >= 200 && code < 300 ? "sent" : code >= 500 ? "bounced"
 									: "deferred";
 
@@ -102,12 +103,13 @@ rcpt_outcome(struct worker *w, unsigned k, const char *relay, int code, const ch
 		lead[0] = '\0';
 	else
 		snprintf(lead, sizeof(lead), "%d %s ", code, esc);
+	text_log_addr(to, sizeof(to), w->job.rcpt[k]);
 	hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%s%s)",
-	    w->job.id, w->job.rcpt[k], relay, upstream_tls_words(&w->up, tls, sizeof(tls)),
+	    w->job.id, to, relay, upstream_tls_words(&w->up, tls, sizeof(tls)),
 	    status, lead, text);
 	if (queue_job_result(&w->job, k, code, esc, text, now_s()) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot record the outcome for <%s>: it will be "
-		    "tried again", w->job.id, w->job.rcpt[k]);
+		    "tried again", w->job.id, to);
 }
 
 static void

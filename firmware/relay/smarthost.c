@@ -198,12 +198,14 @@ report(struct job *j)
 	const struct handoff_result *r = job_result(j);
 	const struct handoff_msg *m = j->m;
 	const char *status = r->code == 250 ? "sent" : r->code >= 500 ? "bounced" : "deferred";
-	char tls[96];
+	char tls[96], to[TEXT_LOG_ADDR_CAP];
 
 	upstream_tls_words(&j->up, tls, sizeof(tls));
-	for (const char *a = handoff_rcpt_next(m, NULL); a; a = handoff_rcpt_next(m, a))
+	for (const char *a = handoff_rcpt_next(m, NULL); a; a = handoff_rcpt_next(m, a)) {
+		text_log_addr(to, sizeof(to), a);
 		hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
-		    m->id, a, j->peer, tls, status, r->code, r->esc, r->text);
+		    m->id, to, j->peer, tls, status, r->code, r->esc, r->text);
+	}
 	j->reported = true;
 	j->m = NULL;
 	j->done(j->arg, r);
@@ -232,10 +234,14 @@ rcpt_verdict(struct job *j)
 	} else {
 		return;
 	}
-	if (r.code != 250)
+	if (r.code != 250) {
+		char to[TEXT_LOG_ADDR_CAP];
+
+		text_log_addr(to, sizeof(to), j->raddr);
 		hal_log(HAL_LOG_INFO, LOGM, "%s: RCPT to=<%s>, relay=%s, tls=%s, refused (%d %s %s)",
-		    j->m ? j->m->id : "-", j->raddr, j->peer,
+		    j->m ? j->m->id : "-", to, j->peer,
 		    upstream_tls_words(&j->up, tls, sizeof(tls)), r.code, r.esc, r.text);
+	}
 	j->rwait = false;
 	fn(j->rarg, &r);
 }
