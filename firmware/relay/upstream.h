@@ -108,7 +108,7 @@ void upstream_tx_done(struct upstream *u, size_t n);
 void upstream_fail_io(struct upstream *u, int err);
 
 /*
- * On the event loop (firmware/relay/upstream_stream.c): connect to a and
+ * On the event loop (the end of upstream.c): connect to a and
  * drive u from the loop's stream callbacks, one behaviour for every owner:
  *   - after each callback owner->settle(arg) runs: it looks at
  *     upstream_finished() / upstream_can_close() and may free u;
