@@ -27,7 +27,7 @@ m_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 {
 	(void)final_path;
 	(void)mode;
-	f->fd = 3;
+	f->h = 3;
 	f->written = 0;
 	strcpy(f->tmp, "mem");
 	memlen = 0;
