@@ -58,8 +58,9 @@ static unsigned ring_next;
 
 enum out_mode { OUT_UNSET = 0, OUT_FILE, OUT_SOCKET, OUT_PRIVATE, OUT_POLL };
 
+/* The ring's bytes stay out of the initialised struct below: .bss, not .data. */
+static char out_buf[OUT_CAP];
 static struct {
-	char buf[OUT_CAP];
 	size_t head, used;
 	bool started;           /* the head line was partly written */
 	bool torn;              /* a started line was dropped: end it first */
@@ -252,7 +253,7 @@ out_drain(void)
 			note_make();
 			continue;
 		} else if (out.used > 0) {
-			p = out.buf + out.head;
+			p = out_buf + out.head;
 			n = out.used < OUT_CAP - out.head ? out.used : OUT_CAP - out.head;
 		} else
 			break;
@@ -275,7 +276,7 @@ out_drop_oldest(void)
 {
 	size_t k = 0;
 
-	while (k < out.used && out.buf[(out.head + k) % OUT_CAP] != '\n')
+	while (k < out.used && out_buf[(out.head + k) % OUT_CAP] != '\n')
 		k++;
 	k = k < out.used ? k + 1 : out.used;
 	out.head = (out.head + k) % OUT_CAP;
@@ -295,8 +296,8 @@ out_append(const char *p, size_t n)
 		out_drop_oldest();
 	tail = (out.head + out.used) % OUT_CAP;
 	first = n < OUT_CAP - tail ? n : OUT_CAP - tail;
-	memcpy(out.buf + tail, p, first);
-	memcpy(out.buf, p + first, n - first);
+	memcpy(out_buf + tail, p, first);
+	memcpy(out_buf, p + first, n - first);
 	out.used += n;
 }
 

@@ -93,7 +93,7 @@ static struct {
 	struct smtpc_params params; /* the engine keeps a pointer: lives as long as up */
 	struct upstream up;
 	struct dane_verify v;
-} dc = { .dns_id = -1, .timer = -1 };
+} dc;	/* zero (.bss): dane_check_start() sets dns_id and timer to -1 */
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -465,12 +465,14 @@ domain_ok(const char *d)
 int
 cmd_dane_check(int argc, char **argv)
 {
-	static struct tool_dns t = { .prog = "zegel dane-check", .server_opt = "--resolver",
-		.with_now = true };
+	static struct tool_dns t;	/* large (a struct zcfg): .bss, filled here */
 	struct dc_out o = { tool_emit_stdout, NULL };
 	struct dc_opts op = { .port = 25, .helo = "localhost", .budget_ms = DANE_CHECK_BUDGET_MS };
 	int i, k, rc = 1;
 
+	t.prog = "zegel dane-check";
+	t.server_opt = "--resolver";
+	t.with_now = true;
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		char *end;
 		long v;

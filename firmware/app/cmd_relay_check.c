@@ -17,12 +17,14 @@ int
 cmd_relay_check(int argc, char **argv)
 {
 	/* --resolver / --anchor for the smarthost's name */
-	static struct tool_dns t = { .prog = "relay-check", .server_opt = "--resolver" };
+	static struct tool_dns t;	/* large (a struct zcfg): .bss, filled here */
 	struct zcfg_relay r;
 	const char *helo = "localhost";
 	unsigned timeout = 20;
 	int i, k, rc = -1;
 
+	t.prog = "relay-check";
+	t.server_opt = "--resolver";
 	memset(&r, 0, sizeof(r));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)

@@ -72,11 +72,13 @@ answered(void *arg, const struct dns_result *res)
 int
 cmd_resolve(int argc, char **argv)
 {
-	static struct tool_dns t = { .prog = "zegel resolve", .server_opt = "--server",
-		.with_now = true };
+	static struct tool_dns t;	/* large (a struct zcfg): .bss, filled here */
 	int i, k, rc = 2;
 	uint16_t type;
 
+	t.prog = "zegel resolve";
+	t.server_opt = "--server";
+	t.with_now = true;
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--tcp") == 0)
 			t.tcp = true;

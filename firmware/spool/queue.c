@@ -15,7 +15,9 @@
 #include "zegel/cfg.h"
 #include "zegel/text.h"
 
-struct queue_core queue_core = {
+struct queue_core queue_core;
+
+struct queue_conf queue_conf = {
 	.lim = {
 		.max_messages = CONFIG_QUEUE_MAX_MESSAGES,
 		.max_bytes = (uint64_t)CONFIG_QUEUE_MAX_BYTES << 20,
@@ -420,19 +422,19 @@ queue_open(const char *dir, char *err, size_t cap)
 void
 queue_set_limits(const struct queue_limits *l)
 {
-	qc->lim = *l;
-	if (qc->lim.retry_base < 1)
-		qc->lim.retry_base = 1;
-	if (qc->lim.retry_max < qc->lim.retry_base)
-		qc->lim.retry_max = qc->lim.retry_base;
-	if (qc->lim.lifetime < 1)
-		qc->lim.lifetime = 1;
+	queue_conf.lim = *l;
+	if (queue_conf.lim.retry_base < 1)
+		queue_conf.lim.retry_base = 1;
+	if (queue_conf.lim.retry_max < queue_conf.lim.retry_base)
+		queue_conf.lim.retry_max = queue_conf.lim.retry_base;
+	if (queue_conf.lim.lifetime < 1)
+		queue_conf.lim.lifetime = 1;
 }
 
 void
 queue_set_hostname(const char *host)
 {
-	queue_put_text(qc->host, sizeof(qc->host), host != NULL && host[0] ? host : "localhost");
+	queue_put_text(queue_conf.host, sizeof(queue_conf.host), host != NULL && host[0] ? host : "localhost");
 }
 
 void
@@ -472,12 +474,12 @@ queue_admit(uint64_t size)
 	if (!qc->open)
 		return -ENOSPC;
 	if (qc->nents >= CONFIG_QUEUE_MAX_ENTRIES ||
-	    (qc->lim.max_messages && qc->nents >= qc->lim.max_messages))
+	    (queue_conf.lim.max_messages && qc->nents >= queue_conf.lim.max_messages))
 		return -ENOSPC;
-	if (qc->lim.max_bytes && (size > qc->lim.max_bytes || qc->nbytes > qc->lim.max_bytes - size))
+	if (queue_conf.lim.max_bytes && (size > queue_conf.lim.max_bytes || qc->nbytes > queue_conf.lim.max_bytes - size))
 		return -ENOSPC;
 	if (hal_storage_free_bytes(qc->dir, &avail) == 0 &&
-	    (avail < size || avail - size < qc->lim.min_free))
+	    (avail < size || avail - size < queue_conf.lim.min_free))
 		return -ENOSPC;
 	return 0;
 }

@@ -101,13 +101,13 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 	int rc;
 
 	memset(&rep, 0, sizeof(rep));
-	rep.reporting_mta = qc->host;
+	rep.reporting_mta = queue_conf.host;
 	rep.orig_id = st->id;
 	rep.orig_from = st->from;
 	rep.arrival = st->created;
 	rep.now = now;
 	rep.delayed = delayed;
-	rep.retry_until = st->created + qc->lim.lifetime;
+	rep.retry_until = st->created + queue_conf.lim.lifetime;
 	for (unsigned i = 0; i < st->nrcpt && rep.nrcpt < DSN_RCPT_MAX; i++) {
 		struct queue_rcpt *r = &st->r[i];
 
@@ -136,7 +136,7 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 		static uint8_t sig[4096];
 		size_t n = 0;
 
-		if (dsn_signer(dsn_signer_arg, qc->host, dsn_gen, &rep, sig, sizeof(sig), &n) == 0 &&
+		if (dsn_signer(dsn_signer_arg, queue_conf.host, dsn_gen, &rep, sig, sizeof(sig), &n) == 0 &&
 		    n > 0 && queue_prefix_ok(sig, n)) {
 			memcpy(dst->prefix, sig, n);
 			dst->prefix_len = n;
@@ -154,12 +154,12 @@ send_dsn(struct queue_state *st, char which, bool delayed, int64_t now)
 static int64_t
 backoff(const struct queue_rcpt *r, int64_t created, int64_t now)
 {
-	int64_t d = qc->lim.retry_base, t, expiry = created + qc->lim.lifetime;
+	int64_t d = queue_conf.lim.retry_base, t, expiry = created + queue_conf.lim.lifetime;
 
-	for (unsigned i = 1; i < r->attempts && d < qc->lim.retry_max; i++)
+	for (unsigned i = 1; i < r->attempts && d < queue_conf.lim.retry_max; i++)
 		d *= 2;
-	if (d > qc->lim.retry_max)
-		d = qc->lim.retry_max;
+	if (d > queue_conf.lim.retry_max)
+		d = queue_conf.lim.retry_max;
 	t = now + d;
 	if (t > expiry)
 		t = expiry;
@@ -188,7 +188,7 @@ settle_entry(int e, int64_t now)
 		} else if (!changed && send_dsn(st, QUEUE_R_BOUNCED, false, now) != 0) {
 			hal_log(HAL_LOG_ERR, MOD, "%s: cannot queue the non-delivery "
 			    "notification; will try again", st->id);
-			qc->ents[e].settle_after = now + qc->lim.retry_base;
+			qc->ents[e].settle_after = now + queue_conf.lim.retry_base;
 			return;
 		}
 		changed = true;
@@ -196,8 +196,8 @@ settle_entry(int e, int64_t now)
 	for (unsigned i = 0; changed && i < st->nrcpt; i++)
 		if (st->r[i].state == QUEUE_R_BOUNCED)
 			st->r[i].state = QUEUE_R_NOTIFIED;
-	if (!st->warned && !nullsender && qc->lim.delay_warning > 0 &&
-	    now - st->created >= qc->lim.delay_warning) {
+	if (!st->warned && !nullsender && queue_conf.lim.delay_warning > 0 &&
+	    now - st->created >= queue_conf.lim.delay_warning) {
 		bool tried = false;
 
 		for (unsigned i = 0; i < st->nrcpt; i++)
@@ -361,7 +361,7 @@ apply_result(struct queue_state *st, struct queue_rcpt *r, int code, const char 
 	} else {
 		if (r->attempts < 65535)
 			r->attempts++;
-		if (now >= st->created + qc->lim.lifetime) {
+		if (now >= st->created + queue_conf.lim.lifetime) {
 			char to[TEXT_LOG_ADDR_CAP];
 
 			r->state = QUEUE_R_BOUNCED;

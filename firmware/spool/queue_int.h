@@ -40,11 +40,18 @@ struct qslot {
 	struct queue_state st;
 };
 
+/* What the configuration sets (initialised: .data, so keep it small). */
+struct queue_conf {
+	struct queue_limits lim;
+	char host[256];             /* for DSNs: MAILER-DAEMON@host */
+};
+
+extern struct queue_conf queue_conf;
+
+/* The index and scratch state (zero at start: .bss). */
 struct queue_core {
 	char dir[DIR_MAX];
 	bool open;
-	struct queue_limits lim;
-	char host[256];             /* for DSNs: MAILER-DAEMON@host */
 	struct qent ents[CONFIG_QUEUE_MAX_ENTRIES];
 	unsigned nents;
 	uint64_t nbytes;
