@@ -1,4 +1,6 @@
 /* Whole-file helpers over the active backend (hal/storage.h), for any backend. */
+#include <stdio.h>
+
 #include "hal/storage.h"
 
 int
@@ -47,4 +49,42 @@ hal_storage_get(const char *path, void *buf, size_t cap, size_t *len)
 	hal_storage_close(&f);
 	*len = got;
 	return rc;
+}
+
+struct sweep {
+	const char *dir;
+	bool (*doomed)(void *arg, const char *name);
+	void *arg;
+	int n;
+};
+
+static int
+sweep_one(void *arg, const char *name)
+{
+	struct sweep *sw = arg;
+	char path[HAL_PATH_MAX];
+
+	if (!sw->doomed(sw->arg, name))
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", sw->dir, name) >= (int)sizeof(path))
+		return 0;
+	if (hal_storage_remove(path) == 0)
+		sw->n++;
+	return 0;
+}
+
+int
+hal_storage_sweep(const char *dir, bool (*doomed)(void *arg, const char *name), void *arg)
+{
+	struct sweep sw = { dir, doomed, arg, 0 };
+	int rc;
+
+	if (hal_storage_exists(dir) != 1)
+		return 0;
+	rc = hal_storage_list(dir, sweep_one, &sw);
+	if (rc < 0 && rc != -ENOTSUP)
+		return rc;
+	if (sw.n > 0)
+		hal_storage_sync_dir(dir);
+	return sw.n;
 }

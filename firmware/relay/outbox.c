@@ -179,43 +179,24 @@ outbox_admit(const struct zcfg *cfg, uint64_t size)
 	return avail < need ? -ENOSPC : 0;
 }
 
-struct sweep {
-	const char *dir;
-	int n;
-};
-
-static int
-sweep_fn(void *arg, const char *name)
+/* Only our own unfinished files: the consumer's files are not ours. */
+static bool
+unfinished(void *arg, const char *name)
 {
-	struct sweep *sw = arg;
-	char path[HAL_PATH_MAX];
-
-	if (strstr(name, ".eml.tmp.") == NULL)
-		return 0;               /* the consumer's files are not ours */
-	if (snprintf(path, sizeof(path), "%s/%s", sw->dir, name) >= (int)sizeof(path))
-		return 0;
-	if (hal_storage_remove(path) == 0)
-		sw->n++;
-	return 0;
+	(void)arg;
+	return strstr(name, ".eml.tmp.") != NULL;
 }
 
 int
 relay_outbox_sweep(const struct zcfg *cfg)
 {
-	struct sweep sw = { outbox_dir(cfg), 0 };
-	int rc;
+	const char *dir = outbox_dir(cfg);
+	int n = hal_storage_sweep(dir, unfinished, NULL);
 
-	if (hal_storage_exists(sw.dir) != 1)
-		return 0;
-	rc = hal_storage_list(sw.dir, sweep_fn, &sw);
-	if (rc < 0 && rc != -ENOTSUP)
-		return rc;
-	if (sw.n > 0) {
-		hal_storage_sync_dir(sw.dir);
+	if (n > 0)
 		hal_log(HAL_LOG_WARN, "relay", "%s: removed %d unfinished outbox file(s) left by "
-		    "an earlier run (stopped mid-write)", sw.dir, sw.n);
-	}
-	return sw.n;
+		    "an earlier run (stopped mid-write)", dir, n);
+	return n;
 }
 
 const struct handoff_target_ops relay_outbox = {

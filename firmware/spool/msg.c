@@ -224,45 +224,28 @@ spool_msg_refusal(const struct spool_msg *m, const char *allowed, struct spool_m
 	}
 }
 
-struct sweep {
-	const char *dir;
-	int n;
-};
-
-static int
-sweep_fn(void *arg, const char *name)
+/* Every file in the spool directory is a message no client was told was
+ * accepted (a committed one was handed over before the reply): all go. */
+static bool
+unacknowledged(void *arg, const char *name)
 {
-	struct sweep *sw = arg;
-	char path[HAL_PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s", sw->dir, name) >= (int)sizeof(path))
-		return 0;
-	if (hal_storage_remove(path) == 0) {
-		hal_log(HAL_LOG_INFO, MOD, "removed %s: left by a session that did not finish "
-		    "(never acknowledged)", name);
-		sw->n++;
-	}
-	return 0;
+	(void)arg;
+	hal_log(HAL_LOG_INFO, MOD, "removing %s: left by a session that did not finish "
+	    "(never acknowledged)", name);
+	return true;
 }
 
 int
 spool_msg_sweep(const char *data_dir)
 {
 	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
-	struct sweep sw = { dir, 0 };
-	int rc;
+	int n;
 
-	if ((rc = spool_dir(dir, sizeof(dir), data_dir)) < 0)
-		return rc;
-	if (hal_storage_exists(dir) != 1)
-		return 0;
-	rc = hal_storage_list(dir, sweep_fn, &sw);
-	if (rc < 0 && rc != -ENOTSUP)
-		return rc;
-	if (sw.n > 0) {
-		hal_storage_sync_dir(dir);
+	if ((n = spool_dir(dir, sizeof(dir), data_dir)) < 0)
+		return n;
+	n = hal_storage_sweep(dir, unacknowledged, NULL);
+	if (n > 0)
 		hal_log(HAL_LOG_WARN, MOD, "%s: removed %d file(s) left by an earlier run "
-		    "(stopped mid-message)", dir, sw.n);
-	}
-	return sw.n;
+		    "(stopped mid-message)", dir, n);
+	return n;
 }

@@ -14,6 +14,7 @@
 #define HAL_STORAGE_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -168,5 +169,10 @@ hal_storage_rename_new(const char *from, const char *to)
 int hal_storage_put(const char *path, const void *p, size_t n, unsigned mode);
 /* Reads at most cap bytes; -EFBIG if the file is larger. */
 int hal_storage_get(const char *path, void *buf, size_t cap, size_t *len);
+/* Start-up clean-up: removes each entry of directory dir for which
+ * doomed(arg, name) says true, then makes the removals durable. Returns the
+ * number removed, 0 if dir does not exist or the backend cannot list, or
+ * -errno. */
+int hal_storage_sweep(const char *dir, bool (*doomed)(void *arg, const char *name), void *arg);
 
 #endif
