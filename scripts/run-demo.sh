@@ -12,7 +12,7 @@ zegel=${1:-build/host/zegel}
 [ -x "$zegel" ] || { echo "run-demo: $zegel not built (make BOARD=host)" >&2; exit 2; }
 var=${ZEGEL_DEMO_DIR:-var}
 port=${ZEGEL_DEMO_PORT:-2587}
-mkdir -p "$var/keys" "$var/outbox"
+mkdir -p "$var/keys" && mkdir -p -m 0750 "$var/outbox"
 conf=$var/zegel.conf
 if [ ! -f "$conf" ]; then
 	cat >"$conf" <<CONF
