@@ -1,8 +1,8 @@
 /*
  * The SMTP server engine (see smtpd.h): command line assembly with strict
  * CRLF rules, a {verb, check, proceed} command table in the shape of
- * OpenSMTPD's smtp_session.c, AUTH PLAIN/LOGIN, and the DATA phase through
- * firmware/spool/data.h.
+ * OpenSMTPD's smtp_session.c, and the DATA phase through
+ * firmware/spool/data.h. AUTH is in auth.c, argument syntax in syntax.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,9 +11,11 @@
 #include <strings.h>
 
 #include "firmware/smtpd/smtpd.h"
+#include "firmware/smtpd/engine_int.h"
+#include "firmware/smtpd/syntax.h"
 
-static void
-wipe(void *p, size_t n)
+void
+smtpd_wipe(void *p, size_t n)
 {
 	volatile unsigned char *v = p;
 
@@ -115,10 +117,10 @@ reset_transaction(struct smtpd_session *s)
 		s->phase = SMTPD_PH_READY;
 }
 
-static void
-auth_wipe(struct smtpd_session *s)
+void
+smtpd_auth_wipe(struct smtpd_session *s)
 {
-	wipe(s->auth_pass, sizeof(s->auth_pass));
+	smtpd_wipe(s->auth_pass, sizeof(s->auth_pass));
 	s->auth_mech = SMTPD_AUTH_NONE;
 	s->auth_step = 0;
 }
@@ -167,196 +169,6 @@ smtpd_out_ack(struct smtpd_session *s, size_t n)
 	}
 }
 
-/* ------------------------------------------------------------ addresses */
-
-static bool
-is_atext(unsigned char c, bool utf8)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	if (c >= 0x80)
-		return utf8;
-	return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* RFC 5321 4.1.2 Mailbox = Local-part "@" ( Domain / address-literal ) */
-const char *
-smtpd_check_mailbox(const char *a, size_t n, bool utf8)
-{
-	size_t i = 0, label = 0, dstart;
-
-	if (n == 0)
-		return "empty address";
-	if (n > SMTPD_ADDR_MAX)
-		return "address too long";
-	if (a[0] == '"') {
-		for (i = 1; i < n && a[i] != '"'; i++) {
-			if (a[i] == '\\' && i + 1 < n)
-				i++;
-			else if ((unsigned char)a[i] < 32 || a[i] == 127 ||
-			    ((unsigned char)a[i] >= 0x80 && !utf8))
-				return "bad character in quoted local part";
-		}
-		if (i >= n)
-			return "unterminated quoted local part";
-		i++;
-	} else {
-		for (; i < n && a[i] != '@'; i++)
-			if (!is_atext((unsigned char)a[i], utf8) && a[i] != '.')
-				return "bad character in local part";
-		if (i == 0)
-			return "empty local part";
-	}
-	if (i >= n || a[i] != '@')
-		return "unqualified address: a domain is required";
-	dstart = ++i;
-	if (i >= n)
-		return "empty domain";
-	if (a[i] == '[') {
-		for (i++; i < n && a[i] != ']'; i++)
-			if ((unsigned char)a[i] <= 32 || (unsigned char)a[i] >= 127 || a[i] == '[' ||
-			    a[i] == '\\')
-				return "bad address literal";
-		if (i + 1 != n)
-			return "bad address literal";
-		return NULL;
-	}
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char)a[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return "empty label in domain";
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || (c >= 0x80 && utf8)) {
-			if (++label > 63)
-				return "domain label too long";
-		} else
-			return "bad character in domain";
-	}
-	if (label == 0 || n - dstart > 255)
-		return "bad domain";
-	return NULL;
-}
-
-/*
- * Parse "<path> [params]" after "FROM:"/"TO:". On success *addr and *alen is the
- * mailbox between < >, *params the rest. Returns NULL or a refusal reason.
- */
-static const char *
-parse_path(const char *p, const char **addr, size_t *alen, const char **params)
-{
-	const char *q;
-	bool quoted = false;
-
-	while (*p == ' ')
-		p++;
-	if (*p != '<')
-		return "path must be enclosed in <>";
-	p++;
-	for (q = p; *q; q++) {
-		if (quoted && *q == '\\' && q[1])
-			q++;
-		else if (*q == '"')
-			quoted = !quoted;
-		else if (*q == '>' && !quoted)
-			break;
-	}
-	if (*q != '>')
-		return "missing '>'";
-	*addr = p;
-	*alen = (size_t)(q - p);
-	q++;
-	if (*q && *q != ' ')
-		return "junk after '>'";
-	while (*q == ' ')
-		q++;
-	*params = q;
-	return NULL;
-}
-
-/* Next "KEY[=VALUE]" from *pp into key/val buffers; false at end. */
-static bool
-next_param(const char **pp, char *key, size_t kcap, char *val, size_t vcap)
-{
-	const char *p = *pp;
-	size_t k = 0, v = 0;
-
-	while (*p == ' ')
-		p++;
-	if (!*p)
-		return false;
-	while (*p && *p != ' ' && *p != '=') {
-		if (k + 1 < kcap)
-			key[k++] = *p;
-		p++;
-	}
-	key[k] = '\0';
-	if (*p == '=')
-		for (p++; *p && *p != ' '; p++)
-			if (v + 1 < vcap)
-				val[v++] = *p;
-	val[v] = '\0';
-	*pp = p;
-	return true;
-}
-
-static bool
-has_8bit(const char *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)a[i] >= 0x80)
-			return true;
-	return false;
-}
-
-/* ------------------------------------------------------------ base64 */
-
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-/* Strict base64 decode; returns the length or -1. */
-static int
-b64dec(const char *in, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(in), o = 0;
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
-
-	if (n % 4)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int v;
-
-		if (in[i] == '=') {
-			if (i + 2 < n)
-				return -1;
-			pad++;
-			continue;
-		}
-		if (pad || (v = b64val((unsigned char)in[i])) < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (int)o;
-}
-
 /* ------------------------------------------------------------ commands */
 
 #define PH(x) (1u << SMTPD_PH_##x)
@@ -377,8 +189,8 @@ check_helo(struct smtpd_session *s, const char *args)
 	return true;
 }
 
-static bool
-check_ready(struct smtpd_session *s)
+bool
+smtpd_check_ready(struct smtpd_session *s)
 {
 	if (s->phase == SMTPD_PH_INIT) {
 		smtpd_reply(s, 503, ESC_INVALID_COMMAND, "Send EHLO first");
@@ -391,7 +203,7 @@ static bool
 check_mail(struct smtpd_session *s, const char *args)
 {
 	(void)args;
-	if (!check_ready(s))
+	if (!smtpd_check_ready(s))
 		return false;
 	if (s->phase != SMTPD_PH_READY) {
 		smtpd_reply(s, 503, ESC_INVALID_COMMAND, "Nested MAIL command");
@@ -404,7 +216,7 @@ static bool
 check_rcpt(struct smtpd_session *s, const char *args)
 {
 	(void)args;
-	if (!check_ready(s))
+	if (!smtpd_check_ready(s))
 		return false;
 	if (s->phase != SMTPD_PH_MAIL && s->phase != SMTPD_PH_RCPT) {
 		smtpd_reply(s, 503, ESC_INVALID_COMMAND, "Need MAIL before RCPT");
@@ -416,7 +228,7 @@ check_rcpt(struct smtpd_session *s, const char *args)
 static bool
 check_data(struct smtpd_session *s, const char *args)
 {
-	if (!check_ready(s))
+	if (!smtpd_check_ready(s))
 		return false;
 	if (s->phase == SMTPD_PH_MAIL) {
 		smtpd_reply(s, 554, ESC_INVALID_COMMAND, "No valid recipients");
@@ -503,205 +315,6 @@ do_starttls(struct smtpd_session *s, const char *args)
 	s->ev = SMTPD_EV_STARTTLS;
 }
 
-static void
-auth_finish(struct smtpd_session *s)
-{
-	s->phase = SMTPD_PH_WAIT_AUTH;
-	s->ev = SMTPD_EV_AUTH;
-}
-
-/* A user name goes into logs: printable characters only (no log injection). */
-static bool
-printable(const char *p)
-{
-	for (; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
-/* PLAIN response: authzid NUL authcid NUL passwd (RFC 4616). */
-static void
-auth_plain(struct smtpd_session *s, const char *resp)
-{
-	uint8_t buf[SMTPD_AUTH_MAX * 2 + 4];
-	int n = b64dec(resp, buf, sizeof(buf) - 1);
-	uint8_t *u, *pw;
-
-	if (n < 0) {
-		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Cannot decode AUTH response");
-		goto fail;
-	}
-	buf[n] = '\0';
-	u = memchr(buf, '\0', (size_t)n);
-	pw = u ? memchr(u + 1, '\0', (size_t)(buf + n - (u + 1))) : NULL;
-	if (u == NULL || pw == NULL || strlen((char *)u + 1) >= SMTPD_AUTH_MAX ||
-	    strlen((char *)pw + 1) >= SMTPD_AUTH_MAX || (size_t)(pw + 1 - buf) + strlen((char *)pw + 1) != (size_t)n) {
-		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Malformed AUTH PLAIN response");
-		goto fail;
-	}
-	if (!printable((char *)u + 1)) {
-		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Control characters in the user name");
-		goto fail;
-	}
-	/*
-	 * RFC 4616 2: with an authzid the server must check that the authcid
-	 * may act as it, and fail the authentication if not. zegel has no such
-	 * grants: an authzid other than the authcid itself fails, whatever the
-	 * password (decided before any credential check, so the answer says
-	 * nothing about the password). RFC 4954 6: 535 5.7.8.
-	 */
-	if (u != buf && strcmp((char *)buf, (char *)u + 1) != 0) {
-		smtpd_reply(s, 535, ESC_AUTH_CREDENTIALS_INVALID,
-		    "Authentication credentials invalid: an authorization identity other than "
-		    "the user is not supported");
-		goto fail;
-	}
-	snprintf(s->auth_user, sizeof(s->auth_user), "%s", (char *)u + 1);
-	snprintf(s->auth_pass, sizeof(s->auth_pass), "%s", (char *)pw + 1);
-	wipe(buf, sizeof(buf));
-	auth_finish(s);
-	return;
-fail:
-	wipe(buf, sizeof(buf));
-	auth_wipe(s);
-	s->phase = SMTPD_PH_READY;
-}
-
-static void
-auth_step(struct smtpd_session *s, const char *resp)
-{
-	uint8_t buf[SMTPD_AUTH_MAX];
-	int n;
-
-	if (strcmp(resp, "*") == 0) {
-		auth_wipe(s);
-		s->phase = SMTPD_PH_READY;
-		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "AUTH cancelled");
-		return;
-	}
-	if (s->auth_mech == SMTPD_AUTH_PLAIN) {
-		auth_plain(s, resp);
-		return;
-	}
-	n = b64dec(resp, buf, sizeof(buf) - 1);
-	if (n < 0 || memchr(buf, '\0', (size_t)n)) {
-		wipe(buf, sizeof(buf));
-		auth_wipe(s);
-		s->phase = SMTPD_PH_READY;
-		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Cannot decode AUTH response");
-		return;
-	}
-	buf[n] = '\0';
-	if (s->auth_step == 0 && !printable((char *)buf)) {
-		wipe(buf, sizeof(buf));
-		auth_wipe(s);
-		s->phase = SMTPD_PH_READY;
-		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Control characters in the user name");
-		return;
-	}
-	if (s->auth_step == 0) {
-		snprintf(s->auth_user, sizeof(s->auth_user), "%s", (char *)buf);
-		s->auth_step = 1;
-		s->phase = SMTPD_PH_AUTH;
-		smtpd_reply(s, 334, ESC_NONE, "UGFzc3dvcmQ6"); /* "Password:" */
-	} else {
-		snprintf(s->auth_pass, sizeof(s->auth_pass), "%s", (char *)buf);
-		auth_finish(s);
-	}
-	wipe(buf, sizeof(buf));
-}
-
-static void
-do_auth(struct smtpd_session *s, const char *args)
-{
-	char mech[16];
-	const char *ir;
-	size_t k;
-
-	if (!check_ready(s))
-		return;
-	if (!s->prm.auth_available) {
-		smtpd_reply(s, 502, ESC_INVALID_COMMAND, "AUTH not available");
-		return;
-	}
-	if (!s->tls && !s->prm.auth_plaintext) {
-		smtpd_reply(s, 538, ESC_ENCRYPTION_REQUIRED, "Must issue a STARTTLS command first");
-		return;
-	}
-	if (s->authed) {
-		smtpd_reply(s, 503, ESC_INVALID_COMMAND, "Already authenticated");
-		return;
-	}
-	if (s->phase != SMTPD_PH_READY) {
-		smtpd_reply(s, 503, ESC_INVALID_COMMAND, "AUTH not allowed during a mail transaction");
-		return;
-	}
-	for (k = 0; args[k] && args[k] != ' ' && k + 1 < sizeof(mech); k++)
-		mech[k] = args[k];
-	mech[k] = '\0';
-	ir = args + k;
-	while (*ir == ' ')
-		ir++;
-	s->auth_step = 0;
-	if (strcasecmp(mech, "PLAIN") == 0)
-		s->auth_mech = SMTPD_AUTH_PLAIN;
-	else if (strcasecmp(mech, "LOGIN") == 0)
-		s->auth_mech = SMTPD_AUTH_LOGIN;
-	else {
-		smtpd_reply(s, 504, ESC_INVALID_COMMAND_ARGUMENTS, "Unrecognized authentication type");
-		return;
-	}
-	if (*ir) {
-		if (strcmp(ir, "=") == 0)
-			ir = "";
-		auth_step(s, ir);
-		return;
-	}
-	s->phase = SMTPD_PH_AUTH;
-	if (s->auth_mech == SMTPD_AUTH_PLAIN)
-		smtpd_reply(s, 334, ESC_NONE, " ");
-	else
-		smtpd_reply(s, 334, ESC_NONE, "VXNlcm5hbWU6"); /* "Username:" */
-}
-
-void
-smtpd_auth_result(struct smtpd_session *s, bool ok)
-{
-	if (s->phase != SMTPD_PH_WAIT_AUTH)
-		return;
-	s->phase = SMTPD_PH_READY;
-	if (ok) {
-		s->authed = true;
-		smtpd_reply(s, 235, ESC_OTHER_SECURITY_STATUS, "Authentication successful");
-	} else {
-		s->auth_user[0] = '\0';
-		smtpd_reply(s, 535, ESC_AUTH_CREDENTIALS_INVALID, "Authentication credentials invalid");
-	}
-	auth_wipe(s);
-}
-
-/*
- * RFC 1870 6: size-value ::= 1*20DIGIT. No sign, no blanks, no base
- * prefix (strtoull would take "-1" as 2^64-1 and skip leading blanks). A
- * well-formed value beyond 64 bits saturates: it is "too big" (552), not a
- * syntax error.
- */
-static bool
-size_value(const char *p, uint64_t *v)
-{
-	size_t n = 0;
-
-	*v = 0;
-	for (; p[n] != '\0'; n++) {
-		unsigned d = (unsigned char)p[n] - '0';
-
-		if (d > 9 || n >= 20)
-			return false;
-		*v = *v > (UINT64_MAX - d) / 10 ? UINT64_MAX : *v * 10 + d;
-	}
-	return n > 0;
-}
 
 static void
 do_mail(struct smtpd_session *s, const char *args)
@@ -716,15 +329,15 @@ do_mail(struct smtpd_session *s, const char *args)
 		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Syntax: MAIL FROM:<address>");
 		return;
 	}
-	if ((err = parse_path(args + 5, &addr, &alen, &params)) != NULL) {
+	if ((err = smtpd_parse_path(args + 5, &addr, &alen, &params)) != NULL) {
 		smtpd_reply(s, 501, ESC_BAD_SENDER_MAILBOX_SYNTAX, "Bad sender address syntax: %s", err);
 		return;
 	}
-	while (next_param(&params, key, sizeof(key), val, sizeof(val))) {
+	while (smtpd_next_param(&params, key, sizeof(key), val, sizeof(val))) {
 		if (strcasecmp(key, "SIZE") == 0) {
 			uint64_t v;
 
-			if (!size_value(val, &v)) {
+			if (!smtpd_size_value(val, &v)) {
 				smtpd_reply(s, 501, ESC_INVALID_COMMAND_ARGUMENTS,
 				    "Bad SIZE parameter: 1 to 20 digits (RFC 1870 6)");
 				return;
@@ -760,7 +373,7 @@ do_mail(struct smtpd_session *s, const char *args)
 		smtpd_reply(s, 553, ESC_BAD_SENDER_MAILBOX_SYNTAX, "Bad sender address: %s", err);
 		return;
 	}
-	if (alen > 0 && has_8bit(addr, alen) && !utf8) {
+	if (alen > 0 && smtpd_has_8bit(addr, alen) && !utf8) {
 		smtpd_reply(s, 553, ESC_BAD_SENDER_MAILBOX_SYNTAX, "8-bit address needs SMTPUTF8");
 		return;
 	}
@@ -789,12 +402,12 @@ do_rcpt(struct smtpd_session *s, const char *args)
 		smtpd_reply(s, 501, ESC_SYNTAX_ERROR, "Syntax: RCPT TO:<address>");
 		return;
 	}
-	if ((err = parse_path(args + 3, &addr, &alen, &params)) != NULL) {
+	if ((err = smtpd_parse_path(args + 3, &addr, &alen, &params)) != NULL) {
 		smtpd_reply(s, 501, ESC_BAD_DESTINATION_MAILBOX_SYNTAX, "Bad recipient address syntax: %s",
 		    err);
 		return;
 	}
-	if (next_param(&params, key, sizeof(key), val, sizeof(val))) {
+	if (smtpd_next_param(&params, key, sizeof(key), val, sizeof(val))) {
 		smtpd_reply(s, 555, ESC_INVALID_COMMAND_ARGUMENTS, "Unsupported RCPT parameter %s", key);
 		return;
 	}
@@ -921,7 +534,7 @@ static const struct smtpd_cmd smtpd_cmds[] = {
 	{ "EHLO", check_helo, do_ehlo },
 	{ "HELO", check_helo, do_helo },
 	{ "STARTTLS", check_noargs, do_starttls },
-	{ "AUTH", check_any, do_auth },
+	{ "AUTH", check_any, smtpd_do_auth },
 	{ "MAIL", check_mail, do_mail },
 	{ "RCPT", check_rcpt, do_rcpt },
 	{ "DATA", check_data, do_data },
@@ -942,7 +555,7 @@ command(struct smtpd_session *s, char *line)
 	while (*args == ' ')
 		args++;
 	if (s->phase == SMTPD_PH_AUTH) {
-		auth_step(s, line);
+		smtpd_auth_step(s, line);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(smtpd_cmds) / sizeof(smtpd_cmds[0]); i++) {
@@ -964,7 +577,7 @@ line_end(struct smtpd_session *s)
 
 	if (s->overflow) {
 		if (auth)
-			auth_wipe(s), s->phase = SMTPD_PH_READY;
+			smtpd_auth_wipe(s), s->phase = SMTPD_PH_READY;
 		smtpd_reply(s, 500, ESC_SYNTAX_ERROR, "Line too long (limit %d octets)",
 		    CONFIG_SMTP_LINE_MAX);
 	} else {
@@ -975,7 +588,7 @@ line_end(struct smtpd_session *s)
 			command(s, (char *)s->line);
 	}
 	if (auth)
-		wipe(s->line, sizeof(s->line));
+		smtpd_wipe(s->line, sizeof(s->line));
 	s->len = 0;
 	s->overflow = false;
 	if (s->errors >= CONFIG_SMTP_MAX_ERRORS && !s->closing) {
@@ -1111,7 +724,7 @@ smtpd_tls_started(struct smtpd_session *s)
 	s->helo[0] = '\0';
 	s->len = 0;
 	s->cr = s->overflow = false;
-	auth_wipe(s);
+	smtpd_auth_wipe(s);
 	s->phase = SMTPD_PH_INIT;
 	reset_transaction(s);
 }
