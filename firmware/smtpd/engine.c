@@ -14,88 +14,6 @@
 #include "firmware/smtpd/engine_int.h"
 #include "firmware/smtpd/syntax.h"
 
-void
-smtpd_wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
-
-static void
-out_raw(struct smtpd_session *s, const char *p, size_t n)
-{
-	if (n > SMTPD_OUT_MAX - s->outlen)
-		n = SMTPD_OUT_MAX - s->outlen; /* cannot happen: push reserves room */
-	memcpy(s->out + s->outlen, p, n);
-	s->outlen += n;
-}
-
-static void
-vreply(struct smtpd_session *s, int code, char sep, const char *esc, const char *fmt, va_list ap)
-{
-	char buf[512];
-	int k;
-
-	if (esc && *esc)
-		k = snprintf(buf, sizeof(buf), "%03d%c%s ", code, sep, esc);
-	else
-		k = snprintf(buf, sizeof(buf), "%03d%c", code, sep);
-	if (k < 0 || (size_t)k >= sizeof(buf))
-		return;
-	vsnprintf(buf + k, sizeof(buf) - (size_t)k - 2, fmt, ap);
-	k = (int)strlen(buf);
-	/* one line only: never let text smuggle a CR or LF into a reply */
-	for (int i = 0; i < k; i++)
-		if (buf[i] == '\r' || buf[i] == '\n')
-			buf[i] = ' ';
-	buf[k++] = '\r';
-	buf[k++] = '\n';
-	out_raw(s, buf, (size_t)k);
-	if (code >= 400 && sep == ' ')
-		s->errors++;
-}
-
-static void
-vreply_esc(struct smtpd_session *s, int code, char sep, enum esc_code e, const char *fmt,
-    va_list ap)
-{
-	char esc[16];
-
-	if (e == ESC_NONE)
-		esc[0] = '\0';
-	else
-		snprintf(esc, sizeof(esc), "%d.%s", code / 100, esc_code(e));
-	vreply(s, code, sep, esc, fmt, ap);
-}
-
-void
-smtpd_reply(struct smtpd_session *s, int code, enum esc_code e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreply_esc(s, code, ' ', e, fmt, ap);
-	va_end(ap);
-}
-
-static void
-reply_cont(struct smtpd_session *s, int code, enum esc_code e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreply_esc(s, code, '-', e, fmt, ap);
-	va_end(ap);
-}
-
-static void reply_escstr(struct smtpd_session *s, int code, const char *esc, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
 static void
 close_after(struct smtpd_session *s)
 {
@@ -115,14 +33,6 @@ reset_transaction(struct smtpd_session *s)
 	s->nrcpt = 0;
 	if (s->phase != SMTPD_PH_INIT && s->phase != SMTPD_PH_CLOSED)
 		s->phase = SMTPD_PH_READY;
-}
-
-void
-smtpd_auth_wipe(struct smtpd_session *s)
-{
-	smtpd_wipe(s->auth_pass, sizeof(s->auth_pass));
-	s->auth_mech = SMTPD_AUTH_NONE;
-	s->auth_step = 0;
 }
 
 void
@@ -151,24 +61,6 @@ smtpd_input_blocked(const struct smtpd_session *s)
 	    s->phase == SMTPD_PH_TLS || s->phase == SMTPD_PH_CLOSED;
 }
 
-const uint8_t *
-smtpd_out(const struct smtpd_session *s, size_t *n)
-{
-	*n = s->outlen;
-	return s->out;
-}
-
-void
-smtpd_out_ack(struct smtpd_session *s, size_t n)
-{
-	if (n >= s->outlen)
-		s->outlen = 0;
-	else {
-		memmove(s->out, s->out + n, s->outlen - n);
-		s->outlen -= n;
-	}
-}
-
 /* ------------------------------------------------------------ commands */
 
 #define PH(x) (1u << SMTPD_PH_##x)
@@ -184,16 +76,6 @@ check_helo(struct smtpd_session *s, const char *args)
 {
 	if (!*args) {
 		smtpd_reply(s, 501, ESC_INVALID_COMMAND_ARGUMENTS, "Syntax: EHLO hostname");
-		return false;
-	}
-	return true;
-}
-
-bool
-smtpd_check_ready(struct smtpd_session *s)
-{
-	if (s->phase == SMTPD_PH_INIT) {
-		smtpd_reply(s, 503, ESC_INVALID_COMMAND, "Send EHLO first");
 		return false;
 	}
 	return true;
@@ -276,15 +158,15 @@ do_ehlo(struct smtpd_session *s, const char *args)
 	s->phase = SMTPD_PH_READY;
 	reset_transaction(s);
 	s->esmtp = true;
-	reply_cont(s, 250, ESC_NONE, "%s", s->hostname);
-	reply_cont(s, 250, ESC_NONE, "PIPELINING");
-	reply_cont(s, 250, ESC_NONE, "SIZE %llu", (unsigned long long)s->prm.max_size);
-	reply_cont(s, 250, ESC_NONE, "8BITMIME");
+	smtpd_reply_cont(s, 250, ESC_NONE, "%s", s->hostname);
+	smtpd_reply_cont(s, 250, ESC_NONE, "PIPELINING");
+	smtpd_reply_cont(s, 250, ESC_NONE, "SIZE %llu", (unsigned long long)s->prm.max_size);
+	smtpd_reply_cont(s, 250, ESC_NONE, "8BITMIME");
 	if (s->prm.starttls_offered && !s->tls)
-		reply_cont(s, 250, ESC_NONE, "STARTTLS");
+		smtpd_reply_cont(s, 250, ESC_NONE, "STARTTLS");
 	if (auth_offered(s))
-		reply_cont(s, 250, ESC_NONE, "AUTH PLAIN LOGIN");
-	reply_cont(s, 250, ESC_NONE, "ENHANCEDSTATUSCODES");
+		smtpd_reply_cont(s, 250, ESC_NONE, "AUTH PLAIN LOGIN");
+	smtpd_reply_cont(s, 250, ESC_NONE, "ENHANCEDSTATUSCODES");
 	smtpd_reply(s, 250, ESC_NONE, "SMTPUTF8");
 }
 
@@ -462,7 +344,7 @@ smtpd_rcpt_done(struct smtpd_session *s, int code, const char *esc, const char *
 		s->phase = SMTPD_PH_RCPT;
 		code = 250;
 	}
-	reply_escstr(s, code, esc ? esc : "", "%s", text ? text : "");
+	smtpd_reply_escstr(s, code, esc ? esc : "", "%s", text ? text : "");
 	if (code >= 400 && code < 500)
 		s->errors--;    /* the upstream's trouble is not the client's error */
 	s->rcpt_pending[0] = '\0';
@@ -729,16 +611,6 @@ smtpd_tls_started(struct smtpd_session *s)
 	reset_transaction(s);
 }
 
-static void
-reply_escstr(struct smtpd_session *s, int code, const char *esc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreply(s, code, ' ', esc, fmt, ap);
-	va_end(ap);
-}
-
 void
 smtpd_message_done(struct smtpd_session *s, int code, const char *esc, const char *text)
 {
@@ -748,7 +620,7 @@ smtpd_message_done(struct smtpd_session *s, int code, const char *esc, const cha
 	reset_transaction(s);
 	if (code < 200 || code > 599)
 		code = 451;
-	reply_escstr(s, code, esc ? esc : "", "%s", text ? text : "");
+	smtpd_reply_escstr(s, code, esc ? esc : "", "%s", text ? text : "");
 	if (code >= 400)
 		s->errors--;    /* a delivery result is not the client's error */
 }
