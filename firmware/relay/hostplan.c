@@ -99,11 +99,14 @@ void
 hostplan_tlsa_qname(const char *host, const char *cname, bool cname_secure, uint16_t port,
     char *base, size_t basecap, char *qname, size_t qcap)
 {
-	size_t n;
+	size_t n, bs = 0;
 
 	zegel_strf(base, basecap, "%s", cname_secure && cname[0] ? cname : host);
 	n = strlen(base);
-	if (n > 0 && base[n - 1] == '.')
+	/* the root dot only: "a\\." ends in one, "a\." in an escaped dot of the label */
+	while (bs + 1 < n && base[n - 2 - bs] == '\\')
+		bs++;
+	if (n > 0 && base[n - 1] == '.' && bs % 2 == 0)
 		base[n - 1] = '\0';
 	zegel_strf(qname, qcap, "_%u._tcp.%s", (unsigned)port, base);
 }

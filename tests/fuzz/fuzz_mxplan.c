@@ -55,9 +55,17 @@ answer(const uint8_t *d, size_t n, size_t *op, const char *name, uint16_t qtype)
 	unsigned nrr;
 	size_t o = *op;
 
-	assert(dns_name_from_text(name, qn, &ql) == DNS_E_OK);
-	memcpy(prev, qn, ql);
+	int rc = dns_name_from_text(name, qn, &ql);
+
 	memset(&R, 0, offsetof(struct dns_result, data));
+	/* the planners must ask for names that parse back; only "_PORT._tcp." in
+	 * front of a long name may pass 255 octets (the resolver refuses it) */
+	assert(rc == DNS_E_OK || (rc == DNS_E_NAME && name[0] == '_'));
+	if (rc != DNS_E_OK) {
+		R.status = DNS_INDETERMINATE;
+		return;
+	}
+	memcpy(prev, qn, ql);
 	if (o + 3 > n) {
 		R.status = DNS_INDETERMINATE;
 		return;

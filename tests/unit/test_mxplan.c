@@ -577,6 +577,12 @@ test_hostplan_rules(void **st)
 	    sizeof(qn));
 	assert_string_equal(base, "mx.example");
 	assert_string_equal(qn, "_587._tcp.mx.example");
+	/* an escaped dot at the end of the last label is part of the name, not
+	 * the root (fuzz_mxplan found "eximpl\\." losing it) */
+	hostplan_tlsa_qname("box.eximpl\\.", "", false, 25, base, sizeof(base), qn, sizeof(qn));
+	assert_string_equal(qn, "_25._tcp.box.eximpl\\.");
+	hostplan_tlsa_qname("box.back\\\\.", "", false, 25, base, sizeof(base), qn, sizeof(qn));
+	assert_string_equal(qn, "_25._tcp.box.back\\\\");
 
 	/* addresses of one family appended, bounded, with the port */
 	res(DNS_SECURE);
