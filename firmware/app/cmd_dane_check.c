@@ -43,6 +43,7 @@
 #include "zegel/config.h"
 
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC) && IS_ENABLED(CONFIG_FEATURE_TLS)
+#include "firmware/app/dane_check.h"
 #include "firmware/app/tool_loop.h"
 #include "firmware/console/console.h"
 #include "firmware/core/loop.h"
@@ -62,17 +63,6 @@
 #define DANE_CHECK_CONSOLE_BUDGET_MS 30000   /* on the console */
 #define DANE_CHECK_CONSOLE_QUEUE 4           /* console checks waiting for the running one */
 
-struct dc_out {
-	void (*emit)(void *arg, const char *line);
-	void *arg;
-};
-
-struct dc_opts {
-	uint16_t port;
-	const char *helo;
-	uint32_t budget_ms;     /* for all connections together */
-};
-
 /* The one check (large: static): one loop stream and one timer at a time. */
 _Static_assert(POOL_DANE_CHECKS == 1, "one dane-check: firmware/core/pools.h");
 static struct {
@@ -81,6 +71,8 @@ static struct {
 	uint16_t port;
 	char helo[ZCFG_NAME_MAX];
 	uint32_t budget_ms;
+	bool all_hosts;         /* check domain: every host, each once */
+	bool host_said;         /* o.host told about dc.host already */
 	void (*done)(void *arg, int rc);
 	void *done_arg;
 	int dns_id, timer;
@@ -175,9 +167,11 @@ print_plan(const struct dc_out *o, const struct mxplan *p)
 
 /* ------------------------------------------------------------ one connection */
 
-enum outcome { OUT_FAILED = 0, OUT_VERIFIED, OUT_ENCRYPTED, OUT_PLAINTEXT };
+enum outcome { OUT_FAILED = DC_FAILED, OUT_VERIFIED = DC_VERIFIED, OUT_ENCRYPTED = DC_ENCRYPTED,
+	OUT_PLAINTEXT = DC_PLAINTEXT };
 
 static void next_attempt(void);
+static void console_next(void);
 
 static void
 finish(int rc)
@@ -186,6 +180,7 @@ finish(int rc)
 
 	dc.running = false;
 	done(dc.done_arg, rc);
+	console_next();	/* a console check may wait for check domain's job */
 }
 
 /* What the attempt at host h came to; why gets the failure. Frees dc.up. */
@@ -233,6 +228,15 @@ attempt_outcome(const struct mxplan_host *h, const char *peer, char *why, size_t
 	return out;
 }
 
+/* check domain's per-host callback, once per host. */
+static void
+tell_host(const struct mxplan_host *h, enum dc_verdict v, const char *why)
+{
+	if (dc.o.host != NULL && !dc.host_said)
+		dc.o.host(dc.o.arg, h, v, why);
+	dc.host_said = true;
+}
+
 /* The host's verdict: the final line, or on to the next candidate. */
 static void
 host_verdict(const struct mxplan_host *h, enum outcome r, const char *why)
@@ -241,6 +245,14 @@ host_verdict(const struct mxplan_host *h, enum outcome r, const char *why)
 
 	if (r != OUT_FAILED) {
 		say(&dc.o, "host: %s %s", h->name, word[r]);
+		if (dc.all_hosts) {
+			tell_host(h, (enum dc_verdict)r, "");
+			dc.host++;
+			dc.addr = 0;
+			dc.host_said = false;
+			next_attempt();
+			return;
+		}
 		say(&dc.o, "status: %s %s", word[r], h->name);
 		finish(0);
 		return;
@@ -349,8 +361,11 @@ next_attempt(void)
 				say(&dc.o, "host: %s failed (%s)", h->name, h->why);
 				zegel_strf(dc.last, sizeof(dc.last), "%s: %s", h->name, h->why);
 			}
+			tell_host(h, DC_FAILED, h->tls == MXPLAN_SKIP || h->naddr == 0 ? h->why :
+			    dc.last);
 			dc.host++;
 			dc.addr = 0;
+			dc.host_said = false;
 			continue;
 		}
 		if (now + 1000 > dc.deadline) {
@@ -405,6 +420,8 @@ plan_step(void)
 		mxplan_answer(p, &dc.res);
 	}
 	print_plan(&dc.o, p);
+	if (dc.o.plan != NULL)
+		dc.o.plan(dc.o.arg, p);
 	if (p->permanent) {
 		say(&dc.o, "status: deferred (%s %s; permanent)", p->esc, p->reason);
 		finish(1);
@@ -423,7 +440,7 @@ plan_step(void)
 
 /* Start the check of domain; done(arg, 0 | 1 deferred) follows, from the
  * loop or (a plan that needs no lookup) at once. -EBUSY: one is running. */
-static int
+int
 dane_check_start(const struct dc_out *o, const char *domain, const struct dc_opts *op,
     void (*done)(void *arg, int rc), void *arg)
 {
@@ -433,6 +450,8 @@ dane_check_start(const struct dc_out *o, const char *domain, const struct dc_opt
 	dc.o = *o;
 	zegel_strf(dc.helo, sizeof(dc.helo), "%s", op->helo);
 	dc.budget_ms = op->budget_ms;
+	dc.all_hosts = op->all_hosts;
+	dc.host_said = false;
 	dc.done = done;
 	dc.done_arg = arg;
 	dc.dns_id = dc.timer = -1;
@@ -466,7 +485,7 @@ int
 cmd_dane_check(int argc, char **argv)
 {
 	static struct tool_dns t;	/* large (a struct zcfg): .bss, filled here */
-	struct dc_out o = { tool_emit_stdout, NULL };
+	struct dc_out o = { .emit = tool_emit_stdout };
 	struct dc_opts op = { .port = 25, .helo = "localhost", .budget_ms = DANE_CHECK_BUDGET_MS };
 	int i, k, rc = 1;
 
@@ -522,8 +541,6 @@ emit_console(void *arg, const char *line)
 	console_async_puts(arg, line);
 }
 
-static void console_next(void);
-
 static void
 console_done(void *arg, int rc)
 {
@@ -539,7 +556,7 @@ console_next(void)
 	struct dc_opts op = { .port = cfg->relay.mx_port ? cfg->relay.mx_port : 25,
 		.helo = cfg->hostname[0] ? cfg->hostname : "localhost",
 		.budget_ms = DANE_CHECK_CONSOLE_BUDGET_MS };
-	struct dc_out o = { emit_console, NULL };
+	struct dc_out o = { .emit = emit_console };
 	char domain[MXPLAN_NAME_MAX];
 
 	if (dc.running || nwaiting == 0)

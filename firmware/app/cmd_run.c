@@ -293,6 +293,7 @@ cmd_run(int argc, char **argv)
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
 	dane_console_register();
+	check_domain_console_register();
 	queue_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;

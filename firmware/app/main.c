@@ -37,6 +37,10 @@ static const struct command commands[] = {
 	{ "dane-check", cmd_dane_check,
 	    "dane-check [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--port N] DOMAIN",
 	    "how mail to DOMAIN would be delivered: MX, TLSA, STARTTLS, DANE; sends no mail" },
+	{ "check-domain", cmd_check_domain,
+	    "check-domain [--config FILE] [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] "
+	    "[--mx-port N] DOMAIN",
+	    "DNSSEC, DKIM, SPF, DMARC, DANE, MTA-STS, TLS-RPT of DOMAIN: a pass/warn/fail checklist" },
 	{ "relay-check", cmd_relay_check,
 	    "relay-check [--ca FILE] [--implicit] [--helo NAME] [--timeout S] HOST[:PORT]",
 	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },
@@ -67,7 +71,7 @@ cmd_help(int argc, char **argv)
 	}
 	printf("usage: zegel <command> [args]\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		printf("  %-11s %s\n", commands[i].name, commands[i].summary);
+		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
 	printf("\n'zegel help COMMAND' shows a command's arguments.\n");
 	return 0;
 }

@@ -158,6 +158,10 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 	}
 	if (c->resolver_anchors[0])
 		LINE("set resolver-anchors"), WORD(c->resolver_anchors), EMIT();
+	if (c->public_address_set) {
+		hal_addr_format(&c->public_address, false, t, sizeof(t));
+		LINE("set public-address"), WORD(t), EMIT();
+	}
 
 	/* Queue: only what differs from the Kconfig defaults. */
 	{

@@ -60,6 +60,8 @@ bool config_parse_u64_bytes(const char *s, uint64_t *out);
 
 /* ---- set_system.c */
 int config_set_hostname(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_public_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_delete_public_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_data_dir(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_log_level(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_size_limit(struct zcfg *w, int argc, char **argv, char *err, size_t cap);

@@ -52,6 +52,7 @@ static const struct stmt stmts[] = {
 	{ "set", "queue min-free", 1, 1, config_set_queue_min_free, "BYTES" },
 	{ "set", "resolver", 1, 1, config_set_resolver, "IP[:PORT]" },
 	{ "set", "resolver-anchors", 1, 1, config_set_resolver_anchors, "PATH" },
+	{ "set", "public-address", 1, 1, config_set_public_address, "IP" },
 	{ "set", "tls cert", 1, 1, config_set_tls_cert, "PATH" },
 	{ "set", "tls key", 1, 1, config_set_tls_key, "PATH" },
 	{ "delete", "domain", 1, 1, config_delete_domain, "NAME" },
@@ -61,6 +62,7 @@ static const struct stmt stmts[] = {
 	{ "delete", "listener", 1, 1, config_delete_listener, "NAME" },
 	{ "delete", "resolver", 1, 1, config_delete_resolver, "IP[:PORT]" },
 	{ "delete", "resolver-anchors", 0, 0, config_delete_resolver_anchors, "" },
+	{ "delete", "public-address", 0, 0, config_delete_public_address, "" },
 	{ "delete", "relay", 1, 1, config_delete_relay, "username|password|ca-file" },
 };
 

@@ -156,6 +156,38 @@ config_delete_resolver(struct zcfg *w, int argc, char **argv, char *err, size_t 
 	return config_fail(err, cap, "delete resolver: '%s' is not configured", argv[0]);
 }
 
+/* ------------------------------------------------------------ public address */
+
+/* `set public-address IP`: the router's address on the Internet, which
+ * receivers see as the sender of direct mode's mail (the SPF question of
+ * `check domain`). An address, no port. */
+int
+config_set_public_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	struct hal_addr a = { 0 };
+
+	(void)argc;
+	a.family = strchr(argv[0], ':') ? 6 : 4;
+	if (hal_addr_parse_ip(a.family, argv[0], a.ip) != 0)
+		return config_fail(err, cap, "set public-address: '%s' is not an IP address "
+		    "(198.51.100.7, 2001:db8::7)", argv[0]);
+	w->public_address = a;
+	w->public_address_set = true;
+	return 0;
+}
+
+int
+config_delete_public_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)cap;
+	memset(&w->public_address, 0, sizeof(w->public_address));
+	w->public_address_set = false;
+	return 0;
+}
+
 /* `set resolver-anchors PATH` (an empty PATH means the built-in anchors) */
 int
 config_set_resolver_anchors(struct zcfg *w, int argc, char **argv, char *err, size_t cap)

@@ -122,6 +122,9 @@ struct zcfg {
 	char tls_key[ZCFG_PATH_MAX];      /* `set tls key PATH` */
 	int log_level;                    /* `set log-level error|warning|info|debug` */
 	uint32_t max_message_size;        /* `set message-size-limit N` (<= Kconfig max) */
+	struct hal_addr public_address;   /* `set public-address IP`: where direct mode's
+	                                     mail comes from (check domain's SPF question) */
+	bool public_address_set;
 	struct zcfg_domain domains[CONFIG_CFG_MAX_DOMAINS];
 	struct zcfg_key keys[CONFIG_CFG_MAX_KEYS];
 	struct zcfg_user users[CONFIG_CFG_MAX_USERS > 0 ? CONFIG_CFG_MAX_USERS : 1];
