@@ -37,6 +37,10 @@ static const struct command commands[] = {
 	{ "dane-check", cmd_dane_check,
 	    "dane-check [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--port N] DOMAIN",
 	    "how mail to DOMAIN would be delivered: MX, TLSA, STARTTLS, DANE; sends no mail" },
+	{ "spf", cmd_spf,
+	    "spf [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--helo NAME] IP DOMAIN-or-SENDER",
+	    "RFC 7208 SPF check_host(): may IP send for the domain (exit 0 pass, 1 fail, 3 softfail, "
+	    "4 neutral, 5 none, 6 permerror, 7 temperror)" },
 	{ "relay-check", cmd_relay_check,
 	    "relay-check [--ca FILE] [--implicit] [--helo NAME] [--timeout S] HOST[:PORT]",
 	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },
