@@ -15,6 +15,7 @@ int cmd_resolve(int argc, char **argv);
 int cmd_dane_check(int argc, char **argv);
 int cmd_relay_check(int argc, char **argv);
 int cmd_check_domain(int argc, char **argv);
+int cmd_spf(int argc, char **argv);
 /* The console command `dane-check DOMAIN` (cmd_dane_check.c). */
 int dane_console_register(void);
 /* The console command `check domain NAME` (cmd_check_domain.c). */

@@ -41,6 +41,10 @@ static const struct command commands[] = {
 	    "check-domain [--config FILE] [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] "
 	    "[--mx-port N] DOMAIN",
 	    "DNSSEC, DKIM, SPF, DMARC, DANE, MTA-STS, TLS-RPT of DOMAIN: a pass/warn/fail checklist" },
+	{ "spf", cmd_spf,
+	    "spf [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--helo NAME] IP DOMAIN-or-SENDER",
+	    "RFC 7208 SPF check_host(): may IP send for the domain (exit 0 pass, 1 fail, 3 softfail, "
+	    "4 neutral, 5 none, 6 permerror, 7 temperror)" },
 	{ "relay-check", cmd_relay_check,
 	    "relay-check [--ca FILE] [--implicit] [--helo NAME] [--timeout S] HOST[:PORT]",
 	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },
