@@ -45,8 +45,6 @@ struct cd_state {
 	/* dkim */
 	int key;                     /* index into op.cfg->keys, -1 before the first */
 	unsigned nkeys, nrsa, ned25519;
-	/* dmarc */
-	bool dmarc_at_org;
 	/* inbound */
 	bool dane_verified_any;
 	unsigned hosts_told, hosts_planned;

@@ -8,6 +8,10 @@
 
 #include "firmware/app/check_domain_int.h"
 #include "firmware/app/check_domain_txt.h"
+#include "zegel/config.h"
+#if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
+#include "firmware/mailauth/dmarc.h"
+#endif
 #include "zegel/text.h"
 
 /* ------------------------------------------------------------ DNSSEC */
@@ -114,31 +118,27 @@ const struct cd_phase cd_phase_dnssec = {
 
 /* ------------------------------------------------------------ DMARC */
 
-static unsigned dmarc_asked;	/* 0, 1 (the domain), 2 (the org domain) */
-static bool dmarc_said;
+#if IS_ENABLED(CONFIG_FEATURE_DNSSEC)
+/* Discovery (RFC 7489 6.6.3) and the parser are firmware/mailauth/dmarc.h's;
+ * the organisational domain comes from Debian's public suffix list. */
+static struct dmarc_find df;
+static char org_how[200];
 
 static void
 dmarc_begin(void)
 {
-	dmarc_asked = 0;
-	dmarc_said = false;
-}
+	char org[DMARC_NAME_MAX];
 
-static const char *
-dmarc_owner(void)
-{
-	return dmarc_asked == 2 ? cd.org : cd.domain;
+	if (dmarc_org_domain(cd.domain, NULL, org, sizeof(org), org_how, sizeof(org_how)) != 0)
+		zegel_strf(org, sizeof(org), "%s", cd.domain);
+	zegel_strf(cd.org, sizeof(cd.org), "%s", org);
+	dmarc_find_init(&df, cd.domain, org);
 }
 
 static bool
 dmarc_ask(char *name, size_t cap, uint16_t *type)
 {
-	if (dmarc_said || dmarc_asked == 2 || (dmarc_asked == 1 && cd.org[0] == '\0'))
-		return false;
-	dmarc_asked++;
-	zegel_strf(name, cap, "_dmarc.%s", dmarc_owner());
-	*type = DNS_T_TXT;
-	return true;
+	return dmarc_find_next(&df, name, cap, type) == DMARC_QUERY;
 }
 
 static void
@@ -149,37 +149,47 @@ dmarc_missing(void)
 	zegel_strf(fix, sizeof(fix), "_dmarc.%s. IN TXT \"v=DMARC1; p=none; "
 	    "rua=mailto:dmarc-reports@%s\" (then p=quarantine once the reports are clean)",
 	    cd.domain, cd.domain);
-	if (cd.org[0])
+	if (strcmp(cd.org, cd.domain) != 0)
 		cd_item(CD_FAIL, "dmarc", fix, "no record at _dmarc.%s nor at _dmarc.%s", cd.domain,
 		    cd.org);
 	else
 		cd_item(CD_FAIL, "dmarc", fix, "no record at _dmarc.%s", cd.domain);
 }
 
-/* Judge a parsed record: the policy that applies to cd.domain. */
-static void
-dmarc_judge(const struct cdt_dmarc *m, const struct dns_result *res)
+/* The policy that applies to cd.domain: sp= when inherited (6.6.3). */
+static enum dmarc_policy
+applied(const struct dmarc_record *m)
 {
-	bool inherited = dmarc_asked == 2;
-	enum cdt_policy p = inherited ? m->sp : m->p;
+	if (df.from_org && m->sp != DMARC_P_UNSET)
+		return m->sp;
+	return m->effective;
+}
+
+static void
+dmarc_judge(const struct dmarc_record *m)
+{
+	enum dmarc_policy p = applied(m);
 	char from[300] = "", fix[600];
 
-	if (inherited)
+	if (df.from_org)
 		zegel_strf(from, sizeof(from), " (inherited from %s, its %s= applies)", cd.org,
-		    m->sp_set ? "sp" : "p");
-	zegel_strf(fix, sizeof(fix), "_dmarc.%s. IN TXT \"v=DMARC1; p=%s; rua=%s\"",
-	    inherited ? cd.org : cd.domain, p == CDT_P_NONE ? "quarantine" : cdt_policy_str(p),
+		    m->sp != DMARC_P_UNSET ? "sp" : "p");
+	zegel_strf(fix, sizeof(fix), "%s. IN TXT \"v=DMARC1; p=%s; rua=%s\"", df.where,
+	    p == DMARC_P_NONE ? "quarantine" : dmarc_policy_str(p),
 	    m->rua[0] ? m->rua : "mailto:dmarc-reports@DOMAIN");
-	if (p == CDT_P_NONE)
+	if (m->nerr > 0)
+		cd_item(CD_FAIL, "dmarc", fix, "%s: %s", df.where, m->err[0]);
+	else if (p == DMARC_P_NONE)
 		cd_item(CD_WARN, "dmarc", fix, "p=none%s: receivers only report, forged mail is "
 		    "delivered; next step: p=quarantine", from);
 	else if (m->pct < 100)
 		cd_item(CD_WARN, "dmarc", fix, "p=%s pct=%u%s: the policy covers only part of the "
-		    "mail", cdt_policy_str(p), m->pct, from);
+		    "mail", dmarc_policy_str(p), m->pct, from);
 	else
 		cd_item(CD_PASS, "dmarc", NULL, "p=%s%s, alignment DKIM %s / SPF %s%s",
-		    cdt_policy_str(p), from, m->adkim_strict ? "strict" : "relaxed",
-		    m->aspf_strict ? "strict" : "relaxed", cd_sec(res));
+		    dmarc_policy_str(p), from, m->adkim == 's' ? "strict" : "relaxed",
+		    m->aspf == 's' ? "strict" : "relaxed", df.dnssec == DNS_SECURE ? "" :
+		    " (insecure: not DNSSEC-signed)");
 	if (m->rua[0] == '\0')
 		cd_item(CD_WARN, "dmarc-rua", fix, "no rua=: nobody receives the aggregate reports");
 	else
@@ -189,42 +199,44 @@ dmarc_judge(const struct cdt_dmarc *m, const struct dns_result *res)
 static void
 dmarc_answer(const struct dns_result *res)
 {
-	char why[CDT_WHY_MAX];
-	struct cdt_dmarc m, found;
-	unsigned n = 0;
-	int l;
+	dmarc_find_answer(&df, res);
+}
 
-	if (cd_dns_trouble(res, "dmarc", dmarc_owner())) {
-		dmarc_said = true;
-		return;
-	}
-	for (unsigned i = 0; (l = cd_txt(res, i)) >= 0; i++) {
-		enum cdt_verdict v = cdt_dmarc_parse(cd.txt, (size_t)l, &m, why, sizeof(why));
-
-		if (v == CDT_BAD) {
-			dmarc_said = true;
-			cd_item(CD_FAIL, "dmarc", NULL, "_dmarc.%s is malformed: %s", dmarc_owner(), why);
-			return;
-		}
-		if (v == CDT_OK && n++ == 0)
-			found = m;
-	}
-	if (n > 1) {
-		dmarc_said = true;
-		cd_item(CD_FAIL, "dmarc", "keep one v=DMARC1 record", "_dmarc.%s has %u records: "
-		    "receivers ignore them all (RFC 7489 6.6.3)", dmarc_owner(), n);
-	} else if (n == 1) {
-		dmarc_said = true;
-		dmarc_judge(&found, res);
-	} else if (dmarc_asked == 2 || cd.org[0] == '\0') {
-		dmarc_said = true;
+/* The verdict once discovery is over (dmarc_ask said no more). */
+static bool
+dmarc_ask_and_judge(char *name, size_t cap, uint16_t *type)
+{
+	if (dmarc_ask(name, cap, type))
+		return true;
+	if (df.found == DMARC_FOUND)
+		dmarc_judge(&df.rec);
+	else if (df.found == DMARC_MULTIPLE)
+		cd_item(CD_FAIL, "dmarc", "keep one v=DMARC1 record", "%s: %s", df.where, df.why);
+	else if (df.found == DMARC_TEMPERROR)
+		cd_item(CD_FAIL, "dmarc", NULL, "%s", df.why);
+	else
 		dmarc_missing();
-	}
+	if (strcmp(cd.org, cd.domain) != 0 && strncmp(org_how, "last two", 8) == 0)
+		cd_report_more(&cd.r, "note", org_how);
+	return false;
 }
 
 const struct cd_phase cd_phase_dmarc = {
-	.name = "dmarc", .begin = dmarc_begin, .ask = dmarc_ask, .answer = dmarc_answer,
+	.name = "dmarc", .begin = dmarc_begin, .ask = dmarc_ask_and_judge, .answer = dmarc_answer,
 };
+#else
+static bool
+dmarc_off(char *name, size_t cap, uint16_t *type)
+{
+	(void)name;
+	(void)cap;
+	(void)type;
+	cd_item(CD_WARN, "dmarc", NULL, "not checked: built without CONFIG_FEATURE_DNSSEC");
+	return false;
+}
+
+const struct cd_phase cd_phase_dmarc = { .name = "dmarc", .ask = dmarc_off };
+#endif
 
 /* ------------------------------------------------------------ MTA-STS */
 

@@ -101,19 +101,6 @@ cdt_tag_is(const struct cdt_tag *t, const char *val)
 	return t != NULL && t->vlen == strlen(val) && memcmp(t->val, val, t->vlen) == 0;
 }
 
-static bool
-tag_is_ci(const struct cdt_tag *t, const char *val)
-{
-	size_t l = strlen(val);
-
-	if (t == NULL || t->vlen != l)
-		return false;
-	for (size_t i = 0; i < l; i++)
-		if (tolower((unsigned char)t->val[i]) != tolower((unsigned char)val[i]))
-			return false;
-	return true;
-}
-
 /* Does s start with "v=<ver>" followed by ';', blanks or the end? The RFCs
  * ignore records that do not (RFC 8461 §3.1, RFC 8460 §3, RFC 7489 §6.6.3). */
 static bool
@@ -210,74 +197,6 @@ cdt_tlsrpt_parse(const char *s, size_t n, struct cdt_tlsrpt *out, char *why, siz
 		a = e + 1;
 	}
 	zegel_strf(out->rua, sizeof(out->rua), "%.*s", (int)rua->vlen, rua->val);
-	return CDT_OK;
-}
-
-/* ------------------------------------------------------------ DMARC */
-
-const char *
-cdt_policy_str(enum cdt_policy p)
-{
-	return p == CDT_P_REJECT ? "reject" : p == CDT_P_QUARANTINE ? "quarantine" : "none";
-}
-
-static bool
-policy(const struct cdt_tag *t, enum cdt_policy *p)
-{
-	if (tag_is_ci(t, "none"))
-		*p = CDT_P_NONE;
-	else if (tag_is_ci(t, "quarantine"))
-		*p = CDT_P_QUARANTINE;
-	else if (tag_is_ci(t, "reject"))
-		*p = CDT_P_REJECT;
-	else
-		return false;
-	return true;
-}
-
-static bool
-pct_value(const struct cdt_tag *t, unsigned *pct)
-{
-	unsigned v = 0;
-
-	if (t->vlen == 0 || t->vlen > 3)
-		return false;
-	for (size_t i = 0; i < t->vlen; i++) {
-		if (!isdigit((unsigned char)t->val[i]))
-			return false;
-		v = v * 10 + (unsigned)(t->val[i] - '0');
-	}
-	*pct = v;
-	return v <= 100;
-}
-
-enum cdt_verdict
-cdt_dmarc_parse(const char *s, size_t n, struct cdt_dmarc *out, char *why, size_t cap)
-{
-	struct cdt_tags t;
-	const struct cdt_tag *g;
-	enum cdt_verdict v = versioned(s, n, "DMARC1", &t, why, cap);
-
-	if (v != CDT_OK)
-		return v;
-	memset(out, 0, sizeof(*out));
-	out->pct = 100;
-	/* RFC 7489 6.3: p= must come right after v= */
-	if (t.n < 2 || t.t[1].nlen != 1 || t.t[1].name[0] != 'p' || !policy(&t.t[1], &out->p))
-		return bad(why, cap, "p=none|quarantine|reject must follow v=DMARC1"), CDT_BAD;
-	if ((g = cdt_tag_get(&t, "sp")) != NULL) {
-		if (!policy(g, &out->sp))
-			return bad(why, cap, "sp= must be none, quarantine or reject"), CDT_BAD;
-		out->sp_set = true;
-	} else {
-		out->sp = out->p;
-	}
-	if ((g = cdt_tag_get(&t, "pct")) != NULL && !pct_value(g, &out->pct))
-		return bad(why, cap, "pct= must be 0 to 100"), CDT_BAD;
-	out->adkim_strict = tag_is_ci(cdt_tag_get(&t, "adkim"), "s");
-	out->aspf_strict = tag_is_ci(cdt_tag_get(&t, "aspf"), "s");
-	if ((g = cdt_tag_get(&t, "rua")) != NULL)
-		zegel_strf(out->rua, sizeof(out->rua), "%.*s", (int)g->vlen, g->val);
 	return CDT_OK;
 }
 

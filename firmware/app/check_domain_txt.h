@@ -2,8 +2,8 @@
  * firmware/app/check_domain_txt.h — the TXT records `check domain` judges
  * that no other module parses: tag lists (RFC 6376 §3.2 shape, also DMARC,
  * MTA-STS, TLS-RPT), the MTA-STS discovery record (RFC 8461 §3.1), the
- * TLS-RPT record (RFC 8460 §3) and the few DMARC / DKIM tags the checklist
- * shows. Pure code: text in, a verdict and a reason out; no DNS, no state.
+ * TLS-RPT record (RFC 8460 §3) and the DKIM key record tags the checklist
+ * compares. Pure code: text in, a verdict and a reason out; no DNS, no state.
  *
  * Every parser takes the record as one string (the TXT character-strings
  * joined, RFC 7208 §3.3 / RFC 8461 §3.1), which need not be NUL-terminated,
@@ -57,19 +57,6 @@ struct cdt_tlsrpt {
 };
 enum cdt_verdict cdt_tlsrpt_parse(const char *s, size_t n, struct cdt_tlsrpt *out, char *why,
     size_t cap);
-
-/* RFC 7489 §6.3: the tags the checklist shows. Defaults filled in. */
-enum cdt_policy { CDT_P_NONE = 0, CDT_P_QUARANTINE, CDT_P_REJECT };
-struct cdt_dmarc {
-	enum cdt_policy p, sp;
-	bool sp_set;
-	unsigned pct;            /* 0..100, default 100 */
-	bool adkim_strict, aspf_strict;
-	char rua[200];           /* "" when absent */
-};
-enum cdt_verdict cdt_dmarc_parse(const char *s, size_t n, struct cdt_dmarc *out, char *why,
-    size_t cap);
-const char *cdt_policy_str(enum cdt_policy p);
 
 /* RFC 6376 §3.6.1: the DKIM key record tags the checklist compares. p is the
  * base64 key with blanks removed (RFC 6376 allows FWS inside). */
