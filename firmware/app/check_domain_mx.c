@@ -73,8 +73,11 @@ judge_tlsa(const struct mxplan *p, const struct mxplan_host *h)
 
 	zegel_strf(fix, sizeof(fix), "_%u._tcp.%s. IN TLSA 3 1 1 <SHA-256 of the public key %s "
 	    "serves>", p->port, h->tlsa_base[0] ? h->tlsa_base : h->name, h->name);
-	if (h->naddr == 0 || !h->tlsa_looked_up) {
-		cd_item(CD_FAIL, "tlsa", NULL, "%s: not looked up (%s)", h->name, h->why);
+	if (h->naddr == 0) {
+		cd_item(CD_FAIL, "tlsa", NULL, "%s: no address (%s)", h->name, h->why);
+	} else if (!h->tlsa_looked_up) {
+		cd_item(CD_WARN, "tlsa", "sign the zone, then publish TLSA records for the MX hosts",
+		    "%s: no DANE (%s)", h->name, h->why);
 	} else if (h->tlsa_status == DNS_BOGUS || h->tlsa_status == DNS_INDETERMINATE) {
 		cd_item(CD_FAIL, "tlsa", NULL, "_%u._tcp.%s: %s (%s)", p->port, h->tlsa_base,
 		    dns_status_str(h->tlsa_status), h->why);
@@ -118,8 +121,8 @@ on_host(void *arg, const struct mxplan_host *h, enum dc_verdict v, const char *w
 		cd_item(CD_PASS, "dane", NULL, "%s: the TLSA records match the certificate it "
 		    "serves", h->name);
 	else if (h->tls == MXPLAN_DANE)
-		cd_item(CD_FAIL, "dane", h->naddr ? fix : NULL, "%s: no TLSA record matches what "
-		    "it serves (%s): DANE senders defer all mail to it", h->name, why);
+		cd_item(CD_FAIL, "dane", h->naddr ? fix : NULL, "%s: not DANE-verified (%s): DANE "
+		    "senders defer all mail to it", h->name, why);
 	else if (v == DC_PLAINTEXT)
 		cd_item(CD_WARN, "starttls", "offer STARTTLS on the MX host", "%s offers no "
 		    "STARTTLS", h->name);
