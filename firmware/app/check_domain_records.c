@@ -169,14 +169,15 @@ static void
 dmarc_judge(const struct dmarc_record *m)
 {
 	enum dmarc_policy p = applied(m);
-	char from[300] = "", fix[600];
+	char from[300] = "", fix[600], rua[300];
 
+	zegel_strf(rua, sizeof(rua), "mailto:dmarc-reports@%s", df.from_org ? cd.org : cd.domain);
 	if (df.from_org)
 		zegel_strf(from, sizeof(from), " (inherited from %s, its %s= applies)", cd.org,
 		    m->sp != DMARC_P_UNSET ? "sp" : "p");
 	zegel_strf(fix, sizeof(fix), "%s. IN TXT \"v=DMARC1; p=%s; rua=%s\"", df.where,
 	    p == DMARC_P_NONE ? "quarantine" : dmarc_policy_str(p),
-	    m->rua[0] ? m->rua : "mailto:dmarc-reports@DOMAIN");
+	    m->rua[0] ? m->rua : rua);
 	if (m->nerr > 0)
 		cd_item(CD_FAIL, "dmarc", fix, "%s: %s", df.where, m->err[0]);
 	else if (p == DMARC_P_NONE)
@@ -267,7 +268,8 @@ sts_txt(const struct dns_result *res)
 	unsigned n = 0;
 	int l;
 
-	if (cd_dns_trouble(res, "mta-sts", "_mta-sts"))
+	zegel_strf(cd.txt, sizeof(cd.txt), "_mta-sts.%s", cd.domain);
+	if (cd_dns_trouble(res, "mta-sts", cd.txt))
 		return;
 	for (unsigned i = 0; (l = cd_txt(res, i)) >= 0; i++) {
 		enum cdt_verdict v = cdt_sts_parse(cd.txt, (size_t)l, &s, why, sizeof(why));
@@ -359,7 +361,8 @@ tlsrpt_answer(const struct dns_result *res)
 	unsigned n = 0;
 	int l;
 
-	if (cd_dns_trouble(res, "tls-rpt", "_smtp._tls"))
+	zegel_strf(cd.txt, sizeof(cd.txt), "_smtp._tls.%s", cd.domain);
+	if (cd_dns_trouble(res, "tls-rpt", cd.txt))
 		return;
 	zegel_strf(fix, sizeof(fix), "_smtp._tls.%s. IN TXT \"v=TLSRPTv1; "
 	    "rua=mailto:tlsrpt@%s\"", cd.domain, cd.domain);
