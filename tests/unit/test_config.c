@@ -742,7 +742,38 @@ test_usage(void **state)
 	assert_true(n >= 27);
 	n = 0;
 	config_usage("delete", emit_count, &n);
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 9);
+}
+
+static void
+find_line(void *arg, const char *line)
+{
+	if (strcmp(line, "set public-address 2001:db8::7") == 0)
+		(*(int *)arg)++;
+}
+
+/* `set public-address IP`: an address without a port, dumped, deleted. */
+static void
+test_public_address(void **state)
+{
+	int n = 0;
+
+	(void)state;
+	assert_int_not_equal(config_set_line("set public-address 192.0.2.1:25", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "is not an IP address"));
+	assert_int_not_equal(config_set_line("set public-address mail.example", err, sizeof(err)), 0);
+	ok_line("set public-address 198.51.100.7");
+	commit_ok();
+	assert_true(zcfg_running()->public_address_set);
+	assert_int_equal(zcfg_running()->public_address.family, 4);
+	assert_int_equal(zcfg_running()->public_address.ip[3], 7);
+	ok_line("set public-address 2001:db8::7");
+	commit_ok();
+	config_dump(zcfg_running(), false, find_line, &n);
+	assert_int_equal(n, 1);
+	ok_line("delete public-address");
+	commit_ok();
+	assert_false(zcfg_running()->public_address_set);
 }
 
 int
@@ -763,6 +794,7 @@ main(void)
 		cmocka_unit_test_setup(test_networks, setup),
 		cmocka_unit_test_setup(test_tokenize, setup),
 		cmocka_unit_test_setup(test_usage, setup),
+		cmocka_unit_test_setup(test_public_address, setup),
 		cmocka_unit_test_setup(test_clean_temps, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
