@@ -690,6 +690,17 @@ spf_record_check(const char *rec, size_t n, char *why, size_t whycap)
 
 /* ------------------------------------------------------------ the machine */
 
+static void
+frame_init(struct spf_frame *F, const char *domain, uint8_t how, char qual)
+{
+	zegel_strf(F->domain, sizeof(F->domain), "%s", domain);
+	F->record[0] = F->redirect[0] = '\0';
+	F->pos = 0;
+	F->how = how;
+	F->qual = qual;
+	F->fetched = F->has_all = false;
+}
+
 int
 spf_init(struct spf *s, const char *ip, const char *domain, const char *sender,
     const char *helo)
@@ -697,12 +708,16 @@ spf_init(struct spf *s, const char *ip, const char *domain, const char *sender,
 	uint8_t a[16];
 	char d[SPF_NAME_MAX];
 
+	/* the big buffers (trail, frames, names) are not cleared: only their
+	 * counts and first bytes */
 	memset(s, 0, offsetof(struct spf, trail));
+	memset(&s->depth, 0, offsetof(struct spf, f) - offsetof(struct spf, depth));
 	s->dnssec = DNS_SECURE;
 	s->depth = 1;
-	memset(&s->f[0], 0, offsetof(struct spf_frame, record));
-	s->f[0].record[0] = '\0';
-	s->f[0].redirect[0] = '\0';
+	s->phase = PH_TERM;
+	s->nnames = s->cur = 0;
+	s->term[0] = s->target[0] = s->qname[0] = '\0';
+	frame_init(&s->f[0], "", HOW_TOP, '+');
 	zegel_strf(s->helo, sizeof(s->helo), "%s", helo && helo[0] ? helo : "unknown");
 	if (sender == NULL || sender[0] == '\0')
 		zegel_strf(s->sender, sizeof(s->sender), "postmaster@%s", s->helo);
@@ -1221,11 +1236,7 @@ eval_mech(struct spf *s, const struct term *t)
 			return SPF_DONE;
 		}
 		N = &s->f[s->depth++];
-		memset(N, 0, offsetof(struct spf_frame, record));
-		N->record[0] = N->redirect[0] = '\0';
-		zegel_strf(N->domain, sizeof(N->domain), "%s", s->target);
-		N->how = HOW_INCLUDE;
-		N->qual = t->qual;
+		frame_init(N, s->target, HOW_INCLUDE, t->qual);
 		(void)F;
 		return SPF_DONE;
 	}
