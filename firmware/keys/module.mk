@@ -1,3 +1,4 @@
 # The key store: the only code that reads private key files.
 src-y += firmware/keys/keys.c
 src-y += firmware/keys/sign.c
+src-y += firmware/keys/record.c
