@@ -12,12 +12,14 @@
 
 #include "dkim/dkim.h"
 #include "firmware/app/check_domain_int.h"
-#include "firmware/app/check_domain_txt.h"
 #include "firmware/keys/keys.h"
+#include "firmware/keys/record.h"
 #include "zegel/text.h"
 
-static struct cdt_dkim rec;
-static char mine[1400];	/* the base64 public key of the key in use */
+static struct keyrec rec;
+static uint8_t pub[KEYREC_PUB_MAX];	/* the public part of the key in use */
+static size_t publen;
+static char mine[1400];	/* the same in base64 */
 static char fix[1800];
 
 static const struct zcfg_key *
@@ -98,15 +100,12 @@ record_text(const struct hal_key *k, const char *sel)
 		    (int)(pl - o < 255 ? pl - o : 255), p + o);
 }
 
-/* The key in use: its base64 into mine, the fixing record into fix. */
+/* The key in use: its public part, its base64, the fixing record. */
 static bool
 load_mine(const struct hal_key *k)
 {
-	uint8_t pub[1024];
-	size_t pl = 0;
-
-	if (hal_key_public(k, pub, sizeof(pub), &pl) != 0 ||
-	    dkim_base64(pub, pl, mine, sizeof(mine)) == 0)
+	if (hal_key_public(k, pub, sizeof(pub), &publen) != 0 ||
+	    dkim_base64(pub, publen, mine, sizeof(mine)) == 0)
 		return false;
 	record_text(k, cur_key()->selector);
 	return true;
@@ -125,30 +124,26 @@ judge_key_size(const struct hal_key *k, const char *owner)
 		    "are recommended (RFC 8301 3.2)", owner, k->bits);
 }
 
-/* The published record rec against the key in use. */
+/* The published record (cd.txt, l bytes) against the key in use
+ * (firmware/keys/record.h). A missing v=DKIM1 and t=y only warn: verifiers
+ * still use the key. */
 static void
-compare(const struct hal_key *k, const char *owner, const struct dns_result *res)
+compare(const struct hal_key *k, const char *owner, size_t l, const struct dns_result *res)
 {
-	size_t ml = strlen(mine);
-	bool same_k = k->type == HAL_KEY_RSA ? rec.rsa : rec.ed25519;
+	unsigned d = keyrec_check(cd.txt, l, k->type, pub, publen, &rec);
+	char why[400];
 
-	if (rec.plen == 0)
-		cd_item(CD_FAIL, "dkim", fix, "%s: the key is revoked (empty p=)", owner);
-	else if (same_k && rec.plen == ml && memcmp(rec.p, mine, ml) == 0 && rec.testing)
-		cd_item(CD_WARN, "dkim", fix, "%s: matches the key in use but has t=y (testing: "
-		    "verifiers may treat signed mail as unsigned)", owner);
-	else if (same_k && rec.plen == ml && memcmp(rec.p, mine, ml) == 0)
+	if (d == 0) {
 		cd_item(CD_PASS, "dkim", NULL, "%s: matches the %s-%u key in use%s", owner,
 		    k->type == HAL_KEY_RSA ? "rsa" : "ed25519", k->bits, cd_sec(res));
-	else if (!same_k)
-		cd_item(CD_FAIL, "dkim", fix, "%s: k= says another key type than the %s key in use",
-		    owner, k->type == HAL_KEY_RSA ? "rsa" : "ed25519");
-	else if (rec.plen < ml && memcmp(rec.p, mine, rec.plen) == 0)
-		cd_item(CD_FAIL, "dkim", fix, "%s: p= is cut short (%zu of %zu characters): "
-		    "check how the TXT strings were split", owner, rec.plen, ml);
+		return;
+	}
+	keyrec_explain(d, &rec, k->type, pub, publen, why, sizeof(why));
+	if ((d & ~(KEYREC_TESTING | KEYREC_NO_VERSION)) == 0)
+		cd_item(CD_WARN, "dkim", fix, "%s: matches the key in use, but %s", owner, why);
 	else
-		cd_item(CD_FAIL, "dkim", fix, "%s: p= is another key than the one in use (an old "
-		    "one?): mail signed now fails verification", owner);
+		cd_item(CD_FAIL, "dkim", fix, "%s: %s: mail signed now fails verification", owner,
+		    why);
 }
 
 static void
@@ -156,7 +151,7 @@ dkim_answer(const struct dns_result *res)
 {
 	const struct zcfg_key *zk = cur_key();
 	const struct hal_key *k = keys_find(cd.domain, zk->selector);
-	char owner[CD_NAME_MAX], why[CDT_WHY_MAX];
+	char owner[CD_NAME_MAX];
 	int l;
 
 	zegel_strf(owner, sizeof(owner), "%s._domainkey.%s", zk->selector, cd.domain);
@@ -179,11 +174,7 @@ dkim_answer(const struct dns_result *res)
 		cd_item(CD_FAIL, "dkim", fix, "%s: more than one TXT record", owner);
 		return;
 	}
-	if (cdt_dkim_parse(cd.txt, (size_t)l, &rec, why, sizeof(why)) != CDT_OK) {
-		cd_item(CD_FAIL, "dkim", fix, "%s: malformed: %s", owner, why);
-		return;
-	}
-	compare(k, owner, res);
+	compare(k, owner, (size_t)l, res);
 }
 
 const struct cd_phase cd_phase_dkim = {

@@ -2,8 +2,8 @@
  * firmware/app/check_domain_txt.h — the TXT records `check domain` judges
  * that no other module parses: tag lists (RFC 6376 §3.2 shape, also DMARC,
  * MTA-STS, TLS-RPT), the MTA-STS discovery record (RFC 8461 §3.1), the
- * TLS-RPT record (RFC 8460 §3) and the DKIM key record tags the checklist
- * compares. Pure code: text in, a verdict and a reason out; no DNS, no state.
+ * TLS-RPT record (RFC 8460 §3); DKIM key records are firmware/keys/record.h's.
+ * Pure code: text in, a verdict and a reason out; no DNS, no state.
  *
  * Every parser takes the record as one string (the TXT character-strings
  * joined, RFC 7208 §3.3 / RFC 8461 §3.1), which need not be NUL-terminated,
@@ -56,17 +56,6 @@ struct cdt_tlsrpt {
 	char rua[200]; /* as published (cut to fit) */
 };
 enum cdt_verdict cdt_tlsrpt_parse(const char *s, size_t n, struct cdt_tlsrpt *out, char *why,
-    size_t cap);
-
-/* RFC 6376 §3.6.1: the DKIM key record tags the checklist compares. p is the
- * base64 key with blanks removed (RFC 6376 allows FWS inside). */
-struct cdt_dkim {
-	bool rsa, ed25519, other_k; /* k= (default rsa) */
-	bool testing;               /* t=y */
-	size_t plen;
-	char p[1400];
-};
-enum cdt_verdict cdt_dkim_parse(const char *s, size_t n, struct cdt_dkim *out, char *why,
     size_t cap);
 
 #endif
