@@ -7,7 +7,7 @@
  * resolver. The caller asks it for the next question and feeds it the
  * struct dns_result (firmware/dns/dns.h) of that lookup:
  *
- *   static struct spf s;                         caller-owned (~30 KiB: .bss)
+ *   static struct spf s;                         caller-owned (~43 KiB: .bss)
  *   spf_init(&s, "192.0.2.1", "example.org", "user@example.org", "mx.example.org");
  *   while (spf_next(&s, name, sizeof(name), &qtype) == SPF_QUERY) {
  *           dns_lookup(ctx, name, qtype, now, &res);        (or resolver_lookup)
