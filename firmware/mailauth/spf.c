@@ -694,6 +694,7 @@ static void
 frame_init(struct spf_frame *F, const char *domain, uint8_t how, char qual)
 {
 	zegel_strf(F->domain, sizeof(F->domain), "%s", domain);
+	zegel_strf(F->asked, sizeof(F->asked), "%s", domain);
 	F->record[0] = F->redirect[0] = '\0';
 	F->pos = 0;
 	F->how = how;
@@ -872,7 +873,7 @@ frame_end(struct spf *s, enum spf_result r)
 			    s->mechanism[0] ? s->mechanism : "no mechanism matched");
 		return;
 	}
-	zegel_strf(dom, sizeof(dom), "%s", F->domain);
+	zegel_strf(dom, sizeof(dom), "%s", F->asked);
 	s->depth--;
 	if (!include)
 		return; /* cannot happen: redirect frames replace their parent */

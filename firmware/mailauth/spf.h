@@ -7,7 +7,7 @@
  * resolver. The caller asks it for the next question and feeds it the
  * struct dns_result (firmware/dns/dns.h) of that lookup:
  *
- *   static struct spf s;                         caller-owned (~43 KiB: .bss)
+ *   static struct spf s;                         caller-owned (~46 KiB: .bss)
  *   spf_init(&s, "192.0.2.1", "example.org", "user@example.org", "mx.example.org");
  *   while (spf_next(&s, name, sizeof(name), &qtype) == SPF_QUERY) {
  *           dns_lookup(ctx, name, qtype, now, &res);        (or resolver_lookup)
@@ -83,6 +83,7 @@ const char *spf_result_str(enum spf_result r);
 /* One include/redirect level being evaluated (private to spf.c). */
 struct spf_frame {
 	char domain[SPF_NAME_MAX];   /* <domain> of this check_host() */
+	char asked[SPF_NAME_MAX];    /* include: its target, before any redirect= */
 	char record[SPF_RECORD_MAX]; /* the selected record, "" until fetched */
 	uint16_t pos;                /* offset of the next term */
 	uint8_t how;                 /* top, include, redirect */

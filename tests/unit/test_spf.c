@@ -378,6 +378,7 @@ test_include_redirect(void **state)
 	assert_int_equal(run("192.0.2.1", "a@rall.example"), SPF_NEUTRAL);
 	/* an include whose target redirects */
 	assert_int_equal(run("192.0.2.1", "a@rinc.example"), SPF_PASS);
+	assert_string_equal(S.mechanism, "include:r1.example");
 	assert_int_equal(run("192.0.2.9", "a@rinc.example"), SPF_FAIL);
 	/* loops end at the lookup limit */
 	assert_int_equal(run("192.0.2.1", "a@loop.example"), SPF_PERMERROR);
