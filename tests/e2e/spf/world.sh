@@ -85,6 +85,19 @@ host.ptr A 192.0.2.10
 liar.ptr A 192.0.2.99
 ptrother TXT "v=spf1 ptr:other.zs -all"
 bogus TXT "v=spf1 +all"
+exv TXT "v=spf1 exists:%{v}.x.zs -all"
+ip6.x A 127.0.0.2
+nullmx TXT "v=spf1 mx ip4:192.0.2.10 -all"
+nullmx MX 0 .
+trail TXT "v=spf1 ip4:192.0.2.10 -all "
+rmac TXT "v=spf1 redirect=%{d2}.t.zs"
+rmac.zs.t TXT "v=spf1 ip4:192.0.2.10 -all"
+cidr0 TXT "v=spf1 ip4:192.0.2.0/024 -all"
+a6 TXT "v=spf1 a//48 -all"
+a6 AAAA 2001:db8:1::1
+empty TXT "v=spf1"
+expl TXT "v=spf1 -all exp=explain.zs"
+explain TXT "%{i} is not one of %{d}'s senders"
 EOF
 }
 
