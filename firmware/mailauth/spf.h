@@ -14,6 +14,7 @@
  *           spf_answer(&s, &res);
  *   }
  *   then read s.result, s.lookups, s.dnssec, s.mechanism, s.why, s.trail[].
+ *   "Every answer was DNSSEC secure": s.queries > 0 && s.dnssec == DNS_SECURE.
  *
  * What it implements (RFC 7208 section numbers):
  *  - record selection (4.5): TXT records at the domain that start with
