@@ -41,19 +41,26 @@ static struct {
 	struct spf s;
 	struct dns_result res; /* for a lookup that could not even be asked */
 	int rc;
-} st;	/* large: .bss */
+} st; /* large: .bss */
 
 static int
 exit_code(enum spf_result r)
 {
 	switch (r) {
-	case SPF_PASS: return 0;
-	case SPF_FAIL: return 1;
-	case SPF_SOFTFAIL: return 3;
-	case SPF_NEUTRAL: return 4;
-	case SPF_NONE: return 5;
-	case SPF_PERMERROR: return 6;
-	case SPF_TEMPERROR: return 7;
+	case SPF_PASS:
+		return 0;
+	case SPF_FAIL:
+		return 1;
+	case SPF_SOFTFAIL:
+		return 3;
+	case SPF_NEUTRAL:
+		return 4;
+	case SPF_NONE:
+		return 5;
+	case SPF_PERMERROR:
+		return 6;
+	case SPF_TEMPERROR:
+		return 7;
 	}
 	return 7;
 }
@@ -92,15 +99,16 @@ spf_step(void)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: zegel spf [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] "
-			"[--helo NAME] IP DOMAIN-or-SENDER\n");
+	fprintf(stderr,
+	    "usage: zegel spf [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] "
+	    "[--helo NAME] IP DOMAIN-or-SENDER\n");
 	return 2;
 }
 
 int
 cmd_spf(int argc, char **argv)
 {
-	static struct tool_dns t;	/* large (a struct zcfg): .bss, filled here */
+	static struct tool_dns t; /* large (a struct zcfg): .bss, filled here */
 	const char *helo = NULL, *arg, *at, *domain;
 	int i, k;
 

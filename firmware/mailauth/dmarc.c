@@ -21,10 +21,14 @@ const char *
 dmarc_policy_str(enum dmarc_policy p)
 {
 	switch (p) {
-	case DMARC_P_UNSET: return "-";
-	case DMARC_P_NONE: return "none";
-	case DMARC_P_QUARANTINE: return "quarantine";
-	case DMARC_P_REJECT: return "reject";
+	case DMARC_P_UNSET:
+		return "-";
+	case DMARC_P_NONE:
+		return "none";
+	case DMARC_P_QUARANTINE:
+		return "quarantine";
+	case DMARC_P_REJECT:
+		return "reject";
 	}
 	return "?";
 }
@@ -33,10 +37,14 @@ const char *
 dmarc_found_str(enum dmarc_found f)
 {
 	switch (f) {
-	case DMARC_NOTFOUND: return "none";
-	case DMARC_FOUND: return "found";
-	case DMARC_MULTIPLE: return "multiple";
-	case DMARC_TEMPERROR: return "temperror";
+	case DMARC_NOTFOUND:
+		return "none";
+	case DMARC_FOUND:
+		return "found";
+	case DMARC_MULTIPLE:
+		return "multiple";
+	case DMARC_TEMPERROR:
+		return "temperror";
 	}
 	return "?";
 }
@@ -129,7 +137,7 @@ uris(struct dmarc_record *r, const char *tag, const char *v, size_t n)
 		while (e > b && is_wsp(v[e - 1]))
 			e--;
 		for (c = b; c < e && (is_alnum(v[c]) || v[c] == '+' || v[c] == '-' || v[c] == '.');
-		    c++)
+		     c++)
 			;
 		ok = c > b && c + 1 < e && v[c] == ':' && (v[b] < '0' || v[b] > '9');
 		if (ok) {
@@ -149,7 +157,8 @@ uris(struct dmarc_record *r, const char *tag, const char *v, size_t n)
 				WARN(r, "%s: scheme '%.*s' (receivers support mailto:)", tag,
 				    (int)(c - b > 20 ? 20 : c - b), v + b);
 		} else {
-			ERR(r, "%s: '%.*s' is not a URI", tag, (int)(e - b > 60 ? 60 : e - b), v + b);
+			ERR(r, "%s: '%.*s' is not a URI", tag, (int)(e - b > 60 ? 60 : e - b),
+			    v + b);
 		}
 	}
 	return good;
@@ -371,7 +380,8 @@ rule_match(const struct labels *L, const char *rule, size_t rn, bool *exc)
 			unsigned li = L->n - 1 - k;
 			size_t ll = L->len[li];
 			bool wild = e - b == 1 && rule[b] == '*';
-			if (!wild && (ll != e - b || strncasecmp(L->name + L->off[li], rule + b, ll) != 0))
+			if (!wild &&
+			    (ll != e - b || strncasecmp(L->name + L->off[li], rule + b, ll) != 0))
 				return -1;
 		}
 		rl++;
@@ -398,8 +408,9 @@ consider(const struct labels *L, const char *line, struct best *B)
 		b++;
 	if (line[b] == '\0' || (line[b] == '/' && line[b + 1] == '/'))
 		return;
-	for (e = b; line[e] && line[e] != ' ' && line[e] != '\t' && line[e] != '\r' &&
-	    line[e] != '\n'; e++)
+	for (e = b;
+	     line[e] && line[e] != ' ' && line[e] != '\t' && line[e] != '\r' && line[e] != '\n';
+	     e++)
 		;
 	m = rule_match(L, line + b, e - b, &exc);
 	if (m < 0)
@@ -527,7 +538,7 @@ is_dmarc1(const char *t, size_t n)
 {
 	size_t i = 0;
 
-	if (n == 0 || t[0] != 'v')
+	if (n == 0 || (t[0] != 'v' && t[0] != 'V'))
 		return false;
 	i = 1;
 	while (i < n && is_wsp(t[i]))

@@ -40,9 +40,9 @@
 #include "firmware/dns/dns.h"
 
 #define DMARC_NAME_MAX 256
-#define DMARC_TXT_MAX 1024   /* one record (its TXT strings joined) */
-#define DMARC_URIS_MAX 512   /* rua= / ruf= as written */
-#define DMARC_MSGS 8         /* errors / warnings kept each */
+#define DMARC_TXT_MAX 1024 /* one record (its TXT strings joined) */
+#define DMARC_URIS_MAX 512 /* rua= / ruf= as written */
+#define DMARC_MSGS 8       /* errors / warnings kept each */
 #define DMARC_MSG_LEN 120
 #define DMARC_PSL_DEBIAN "/usr/share/publicsuffix/public_suffix_list.dat"
 
@@ -52,15 +52,15 @@ enum dmarc_policy { DMARC_P_UNSET = 0, DMARC_P_NONE, DMARC_P_QUARANTINE, DMARC_P
 const char *dmarc_policy_str(enum dmarc_policy p); /* "-", "none", "quarantine", "reject" */
 
 struct dmarc_record {
-	bool usable;              /* a receiver applies it (6.6.3) */
-	enum dmarc_policy p;      /* as written; UNSET when missing/invalid */
-	enum dmarc_policy sp;     /* UNSET: p applies to subdomains */
+	bool usable;                 /* a receiver applies it (6.6.3) */
+	enum dmarc_policy p;         /* as written; UNSET when missing/invalid */
+	enum dmarc_policy sp;        /* UNSET: p applies to subdomains */
 	enum dmarc_policy effective; /* p, or none when only rua saved it */
-	unsigned pct;             /* 0..100, default 100 */
-	char adkim, aspf;         /* 'r' (default) or 's' */
+	unsigned pct;                /* 0..100, default 100 */
+	char adkim, aspf;            /* 'r' (default) or 's' */
 	char rua[DMARC_URIS_MAX], ruf[DMARC_URIS_MAX];
-	char fo[16];              /* default "0" */
-	uint32_t ri;              /* default 86400 */
+	char fo[16]; /* default "0" */
+	uint32_t ri; /* default 86400 */
 	unsigned nerr, nwarn;
 	char err[DMARC_MSGS][DMARC_MSG_LEN];
 	char warn[DMARC_MSGS][DMARC_MSG_LEN];
@@ -83,22 +83,22 @@ int dmarc_org_domain(const char *domain, const char *psl_path, char *org, size_t
 int dmarc_org_domain_mem(const char *domain, const char *psl, size_t n, char *org, size_t cap);
 
 enum dmarc_found {
-	DMARC_NOTFOUND = 0,  /* no record at the domain nor at the organisational domain */
-	DMARC_FOUND,         /* rec holds it (check rec.usable, rec.nerr) */
-	DMARC_MULTIPLE,      /* more than one record: no policy (6.6.3) */
-	DMARC_TEMPERROR,     /* a lookup was bogus or indeterminate */
+	DMARC_NOTFOUND = 0, /* no record at the domain nor at the organisational domain */
+	DMARC_FOUND,        /* rec holds it (check rec.usable, rec.nerr) */
+	DMARC_MULTIPLE,     /* more than one record: no policy (6.6.3) */
+	DMARC_TEMPERROR,    /* a lookup was bogus or indeterminate */
 };
 const char *dmarc_found_str(enum dmarc_found f); /* "none", "found", "multiple", "temperror" */
 
 struct dmarc_find {
-	char domain[DMARC_NAME_MAX];  /* the RFC5322.From domain */
-	char org[DMARC_NAME_MAX];     /* its organisational domain */
+	char domain[DMARC_NAME_MAX]; /* the RFC5322.From domain */
+	char org[DMARC_NAME_MAX];    /* its organisational domain */
 	enum dmarc_found found;
-	bool from_org;                /* the record came from _dmarc.ORG */
+	bool from_org;                  /* the record came from _dmarc.ORG */
 	char where[DMARC_NAME_MAX + 8]; /* _dmarc.NAME the answer is from */
-	enum dns_status dnssec;       /* weakest status of the answers used */
-	char why[200];                /* temperror / multiple / none: what */
-	char text[DMARC_TXT_MAX];     /* the record as found */
+	enum dns_status dnssec;         /* weakest status of the answers used */
+	char why[200];                  /* temperror / multiple / none: what */
+	char text[DMARC_TXT_MAX];       /* the record as found */
 	struct dmarc_record rec;
 	/* private */
 	int phase;

@@ -25,21 +25,34 @@ static const struct {
 	const char *name;
 	int mech;
 } mechs[] = {
-	{ "all", M_ALL }, { "include", M_INCLUDE }, { "a", M_A }, { "mx", M_MX },
-	{ "ptr", M_PTR }, { "ip4", M_IP4 }, { "ip6", M_IP6 }, { "exists", M_EXISTS },
+	{ "all", M_ALL },
+	{ "include", M_INCLUDE },
+	{ "a", M_A },
+	{ "mx", M_MX },
+	{ "ptr", M_PTR },
+	{ "ip4", M_IP4 },
+	{ "ip6", M_IP6 },
+	{ "exists", M_EXISTS },
 };
 
 const char *
 spf_result_str(enum spf_result r)
 {
 	switch (r) {
-	case SPF_NONE: return "none";
-	case SPF_NEUTRAL: return "neutral";
-	case SPF_PASS: return "pass";
-	case SPF_FAIL: return "fail";
-	case SPF_SOFTFAIL: return "softfail";
-	case SPF_TEMPERROR: return "temperror";
-	case SPF_PERMERROR: return "permerror";
+	case SPF_NONE:
+		return "none";
+	case SPF_NEUTRAL:
+		return "neutral";
+	case SPF_PASS:
+		return "pass";
+	case SPF_FAIL:
+		return "fail";
+	case SPF_SOFTFAIL:
+		return "softfail";
+	case SPF_TEMPERROR:
+		return "temperror";
+	case SPF_PERMERROR:
+		return "permerror";
 	}
 	return "?";
 }
@@ -165,16 +178,30 @@ macro_value(const struct spf *s, const char *domain, char m, bool exp, char *v, 
 	}
 	at = strrchr(s->sender, '@');
 	switch (m) {
-	case 's': zegel_strf(v, cap, "%s", s->sender); return true;
+	case 's':
+		zegel_strf(v, cap, "%s", s->sender);
+		return true;
 	case 'l':
 		zegel_strf(v, cap, "%.*s", at ? (int)(at - s->sender) : 0, s->sender);
 		return true;
-	case 'o': zegel_strf(v, cap, "%s", at ? at + 1 : ""); return true;
-	case 'd': zegel_strf(v, cap, "%s", domain); return true;
-	case 'i': ip_macro(s, v, cap); return true;
-	case 'p': zegel_strf(v, cap, "unknown"); return true; /* 7.3: PTR not validated */
-	case 'v': zegel_strf(v, cap, "%s", s->ip6 ? "ip6" : "in-addr"); return true;
-	case 'h': zegel_strf(v, cap, "%s", s->helo); return true;
+	case 'o':
+		zegel_strf(v, cap, "%s", at ? at + 1 : "");
+		return true;
+	case 'd':
+		zegel_strf(v, cap, "%s", domain);
+		return true;
+	case 'i':
+		ip_macro(s, v, cap);
+		return true;
+	case 'p':
+		zegel_strf(v, cap, "unknown");
+		return true; /* 7.3: PTR not validated */
+	case 'v':
+		zegel_strf(v, cap, "%s", s->ip6 ? "ip6" : "in-addr");
+		return true;
+	case 'h':
+		zegel_strf(v, cap, "%s", s->helo);
+		return true;
 	case 'c':
 		if (!exp)
 			return false;
@@ -190,7 +217,8 @@ macro_value(const struct spf *s, const char *domain, char m, bool exp, char *v, 
 			return false;
 		zegel_strf(v, cap, "0"); /* no clock in a pure library */
 		return true;
-	default: return false;
+	default:
+		return false;
 	}
 }
 
@@ -279,8 +307,8 @@ transform(char *v, size_t cap, const char *delims, size_t nd, unsigned keep, boo
  * output length or -1 with why.
  */
 static int
-expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool exp,
-    char *out, size_t cap, char *why, size_t whycap)
+expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool exp, char *out,
+    size_t cap, char *why, size_t whycap)
 {
 	struct out o = { out, cap, 0, false };
 	size_t i = 0;
@@ -300,8 +328,8 @@ expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool e
 		if (c != '%') {
 			/* macro-literal = %x21-24 / %x26-7E; exp= text also allows SP */
 			if (!((c >= 0x21 && c <= 0x7e) || (exp && c == ' '))) {
-				zegel_strf(why, whycap, "character 0x%02x not allowed in a macro-string",
-				    (uint8_t)c);
+				zegel_strf(why, whycap,
+				    "character 0x%02x not allowed in a macro-string", (uint8_t)c);
 				return -1;
 			}
 			put(&o, &c, 1);
@@ -370,8 +398,8 @@ expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool e
 }
 
 int
-spf_expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool exp,
-    char *out, size_t cap, char *why, size_t whycap)
+spf_expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool exp, char *out,
+    size_t cap, char *why, size_t whycap)
 {
 	return expand(s, domain, ms, n, exp, out, cap, why, whycap);
 }
@@ -411,11 +439,11 @@ target_ok(char *dst, size_t cap, const char *src)
 
 struct term {
 	bool modifier;
-	char qual;            /* + - ~ ? */
+	char qual; /* + - ~ ? */
 	int mech;
-	const char *name;     /* modifier name */
+	const char *name; /* modifier name */
 	size_t namelen;
-	const char *spec;     /* domain-spec / macro-string, or NULL */
+	const char *spec; /* domain-spec / macro-string, or NULL */
 	size_t speclen;
 	int cidr4, cidr6;
 	uint8_t net[16];
@@ -555,8 +583,10 @@ parse_term(const char *p, size_t n, struct term *t, char *why, size_t whycap)
 	t->cidr6 = 128;
 	t->qual = '+';
 	/* modifier: name "=" macro-string, name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
-	for (k = 0; k < n && (is_alpha(p[k]) || (k > 0 && (is_digit(p[k]) || p[k] == '-' ||
-	    p[k] == '_' || p[k] == '.'))); k++)
+	for (k = 0; k < n &&
+	     (is_alpha(p[k]) ||
+		 (k > 0 && (is_digit(p[k]) || p[k] == '-' || p[k] == '_' || p[k] == '.')));
+	     k++)
 		;
 	if (k > 0 && k < n && p[k] == '=') {
 		t->modifier = true;
@@ -567,7 +597,7 @@ parse_term(const char *p, size_t n, struct term *t, char *why, size_t whycap)
 		if (ieq(p, k, "redirect") || ieq(p, k, "exp"))
 			return domain_spec_ok(t->spec, t->speclen, why, whycap);
 		return expand(NULL, "", t->spec, t->speclen, false, tmp, sizeof(tmp), why,
-		    whycap) >= 0;
+			   whycap) >= 0;
 	}
 	if (n > 0 && (p[0] == '+' || p[0] == '-' || p[0] == '~' || p[0] == '?')) {
 		t->qual = p[0];
@@ -694,6 +724,7 @@ static void
 frame_init(struct spf_frame *F, const char *domain, uint8_t how, char qual)
 {
 	zegel_strf(F->domain, sizeof(F->domain), "%s", domain);
+	zegel_strf(F->asked, sizeof(F->asked), "%s", domain);
 	F->record[0] = F->redirect[0] = '\0';
 	F->pos = 0;
 	F->how = how;
@@ -702,8 +733,7 @@ frame_init(struct spf_frame *F, const char *domain, uint8_t how, char qual)
 }
 
 int
-spf_init(struct spf *s, const char *ip, const char *domain, const char *sender,
-    const char *helo)
+spf_init(struct spf *s, const char *ip, const char *domain, const char *sender, const char *helo)
 {
 	uint8_t a[16];
 	char d[SPF_NAME_MAX];
@@ -832,10 +862,14 @@ static enum spf_result
 qual_result(char q)
 {
 	switch (q) {
-	case '-': return SPF_FAIL;
-	case '~': return SPF_SOFTFAIL;
-	case '?': return SPF_NEUTRAL;
-	default: return SPF_PASS;
+	case '-':
+		return SPF_FAIL;
+	case '~':
+		return SPF_SOFTFAIL;
+	case '?':
+		return SPF_NEUTRAL;
+	default:
+		return SPF_PASS;
 	}
 }
 
@@ -872,15 +906,15 @@ frame_end(struct spf *s, enum spf_result r)
 			    s->mechanism[0] ? s->mechanism : "no mechanism matched");
 		return;
 	}
-	zegel_strf(dom, sizeof(dom), "%s", F->domain);
+	zegel_strf(dom, sizeof(dom), "%s", F->asked);
 	s->depth--;
 	if (!include)
 		return; /* cannot happen: redirect frames replace their parent */
 	switch (r) {
 	case SPF_PASS:
 		s->qual = q;
-		zegel_strf(s->term, sizeof(s->term), "%sinclude:%s", q == '+' ? "" :
-		    (char[2]){ q, 0 }, dom);
+		zegel_strf(s->term, sizeof(s->term), "%sinclude:%s",
+		    q == '+' ? "" : (char[2]){ q, 0 }, dom);
 		trail(s, "include:%s -> pass", dom);
 		matched(s);
 		return;
@@ -889,7 +923,8 @@ frame_end(struct spf *s, enum spf_result r)
 	case SPF_NEUTRAL:
 		trail(s, "include:%s -> %s: no match", dom, spf_result_str(r));
 		return;
-	default: break;
+	default:
+		break;
 	}
 }
 
@@ -934,7 +969,8 @@ take_txt(struct spf *s, const struct dns_result *res)
 		if (full > tl)
 			too_long = true;
 		if (memchr(t, '\0', tl) != NULL) {
-			zegel_strf(why, sizeof(why), "the SPF record of %s holds a NUL byte", F->domain);
+			zegel_strf(why, sizeof(why), "the SPF record of %s holds a NUL byte",
+			    F->domain);
 			finish(s, SPF_PERMERROR, why);
 			return;
 		}
@@ -948,14 +984,15 @@ take_txt(struct spf *s, const struct dns_result *res)
 		return;
 	}
 	if (too_long) {
-		zegel_strf(why, sizeof(why), "the SPF record of %s is longer than %d octets "
-		    "(zegel's limit)", F->domain, SPF_RECORD_MAX - 1);
+		zegel_strf(why, sizeof(why),
+		    "the SPF record of %s is longer than %d octets "
+		    "(zegel's limit)",
+		    F->domain, SPF_RECORD_MAX - 1);
 		finish(s, SPF_PERMERROR, why);
 		return;
 	}
 	if (nspf == 0) {
-		const char *what = res->rcode == DNS_RCODE_NXDOMAIN ? "NXDOMAIN" :
-		    "no SPF record";
+		const char *what = res->rcode == DNS_RCODE_NXDOMAIN ? "NXDOMAIN" : "no SPF record";
 		trail(s, "record %s: none (%s, %s)", F->domain, what, dns_status_str(res->status));
 		if (!must) {
 			finish(s, SPF_NONE, NULL);
@@ -971,8 +1008,8 @@ take_txt(struct spf *s, const struct dns_result *res)
 	trail(s, "record %s: %s (%s)", F->domain, rec, dns_status_str(res->status));
 	if (spf_record_check(rec, len, why, sizeof(why)) < 0) {
 		char msg[400];
-		zegel_strf(msg, sizeof(msg), "syntax error in the record of %s: %s (4.6)", F->domain,
-		    why);
+		zegel_strf(msg, sizeof(msg), "syntax error in the record of %s: %s (4.6)",
+		    F->domain, why);
 		finish(s, SPF_PERMERROR, msg);
 		return;
 	}
@@ -987,9 +1024,11 @@ take_txt(struct spf *s, const struct dns_result *res)
 		if (!t.modifier) {
 			F->has_all = F->has_all || t.mech == M_ALL;
 		} else if (ieq(t.name, t.namelen, "redirect")) {
-			zegel_strf(F->redirect, sizeof(F->redirect), "%.*s", (int)t.speclen, t.spec);
+			zegel_strf(F->redirect, sizeof(F->redirect), "%.*s", (int)t.speclen,
+			    t.spec);
 		} else if (ieq(t.name, t.namelen, "exp") && s->depth == 1 && !s->exp_spec[0]) {
-			zegel_strf(s->exp_spec, sizeof(s->exp_spec), "%.*s", (int)t.speclen, t.spec);
+			zegel_strf(s->exp_spec, sizeof(s->exp_spec), "%.*s", (int)t.speclen,
+			    t.spec);
 		}
 	}
 }
@@ -1123,8 +1162,8 @@ spf_answer(struct spf *s, const struct dns_result *res)
 		if (dns_failed(s, res))
 			return;
 		if (take_names(s, res, DNS_T_MX, SPF_MAX_NAMES) > SPF_MAX_NAMES) {
-			zegel_strf(why, sizeof(why), "%s has more than %d MX records (4.6.4)", s->qname,
-			    SPF_MAX_NAMES);
+			zegel_strf(why, sizeof(why), "%s has more than %d MX records (4.6.4)",
+			    s->qname, SPF_MAX_NAMES);
 			finish(s, SPF_PERMERROR, why);
 			return;
 		}
@@ -1224,7 +1263,8 @@ eval_mech(struct spf *s, const struct term *t)
 		    in_net(s->ip, t->net, t->mech == M_IP6 ? t->cidr6 : t->cidr4))
 			matched(s);
 		return SPF_DONE;
-	default: break;
+	default:
+		break;
 	}
 	if (!count_lookup(s) || !term_target(s, t))
 		return SPF_DONE;
@@ -1240,9 +1280,12 @@ eval_mech(struct spf *s, const struct term *t)
 		(void)F;
 		return SPF_DONE;
 	}
-	case M_A: return ask(s, PH_A, s->target, addr_type(s));
-	case M_MX: return ask(s, PH_MX, s->target, DNS_T_MX);
-	case M_EXISTS: return ask(s, PH_EXISTS, s->target, DNS_T_A);
+	case M_A:
+		return ask(s, PH_A, s->target, addr_type(s));
+	case M_MX:
+		return ask(s, PH_MX, s->target, DNS_T_MX);
+	case M_EXISTS:
+		return ask(s, PH_EXISTS, s->target, DNS_T_A);
 	case M_PTR: {
 		char rev[80], nib[72];
 		if (s->ip6) {

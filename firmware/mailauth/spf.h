@@ -7,13 +7,14 @@
  * resolver. The caller asks it for the next question and feeds it the
  * struct dns_result (firmware/dns/dns.h) of that lookup:
  *
- *   static struct spf s;                         caller-owned (~30 KiB: .bss)
+ *   static struct spf s;                         caller-owned (~46 KiB: .bss)
  *   spf_init(&s, "192.0.2.1", "example.org", "user@example.org", "mx.example.org");
  *   while (spf_next(&s, name, sizeof(name), &qtype) == SPF_QUERY) {
  *           dns_lookup(ctx, name, qtype, now, &res);        (or resolver_lookup)
  *           spf_answer(&s, &res);
  *   }
  *   then read s.result, s.lookups, s.dnssec, s.mechanism, s.why, s.trail[].
+ *   "Every answer was DNSSEC secure": s.queries > 0 && s.dnssec == DNS_SECURE.
  *
  * What it implements (RFC 7208 section numbers):
  *  - record selection (4.5): TXT records at the domain that start with
@@ -60,21 +61,26 @@
 
 #include "firmware/dns/dns.h"
 
-#define SPF_NAME_MAX 256     /* presentation form, no trailing dot, NUL */
-#define SPF_RECORD_MAX 2048  /* one SPF record (its TXT strings joined) */
-#define SPF_SENDER_MAX 320   /* local-part@domain */
-#define SPF_MAX_LOOKUPS 10   /* 4.6.4 */
-#define SPF_MAX_VOID 2       /* 4.6.4 */
-#define SPF_MAX_NAMES 10     /* MX / PTR names per mechanism (4.6.4) */
+#define SPF_NAME_MAX 256                    /* presentation form, no trailing dot, NUL */
+#define SPF_RECORD_MAX 2048                 /* one SPF record (its TXT strings joined) */
+#define SPF_SENDER_MAX 320                  /* local-part@domain */
+#define SPF_MAX_LOOKUPS 10                  /* 4.6.4 */
+#define SPF_MAX_VOID 2                      /* 4.6.4 */
+#define SPF_MAX_NAMES 10                    /* MX / PTR names per mechanism (4.6.4) */
 #define SPF_MAX_DEPTH (SPF_MAX_LOOKUPS + 1) /* top record + one per include/redirect */
-#define SPF_TRAIL_MAX 48     /* lines kept; more are dropped, the last says so */
+#define SPF_TRAIL_MAX 48                    /* lines kept; more are dropped, the last says so */
 #define SPF_TRAIL_LINE 200
 
 enum { SPF_DONE = 0, SPF_QUERY = 1 };
 
 /* 2.6: the results, in the order of the RFC */
 enum spf_result {
-	SPF_NONE = 0, SPF_NEUTRAL, SPF_PASS, SPF_FAIL, SPF_SOFTFAIL, SPF_TEMPERROR,
+	SPF_NONE = 0,
+	SPF_NEUTRAL,
+	SPF_PASS,
+	SPF_FAIL,
+	SPF_SOFTFAIL,
+	SPF_TEMPERROR,
 	SPF_PERMERROR,
 };
 /* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror" */
@@ -83,6 +89,7 @@ const char *spf_result_str(enum spf_result r);
 /* One include/redirect level being evaluated (private to spf.c). */
 struct spf_frame {
 	char domain[SPF_NAME_MAX];   /* <domain> of this check_host() */
+	char asked[SPF_NAME_MAX];    /* include: its target, before any redirect= */
 	char record[SPF_RECORD_MAX]; /* the selected record, "" until fetched */
 	uint16_t pos;                /* offset of the next term */
 	uint8_t how;                 /* top, include, redirect */
@@ -95,31 +102,31 @@ struct spf_frame {
 struct spf {
 	/* input (4.1) */
 	uint8_t ip[16];
-	bool ip6;                    /* false: ip[0..4) is IPv4 */
+	bool ip6; /* false: ip[0..4) is IPv4 */
 	char ip_text[48];
 	char sender[SPF_SENDER_MAX]; /* local-part@domain, with postmaster filled in */
 	char helo[SPF_NAME_MAX];
 	/* result */
 	bool done;
 	enum spf_result result;
-	unsigned lookups;            /* terms that caused DNS lookups (limit 10) */
+	unsigned lookups; /* terms that caused DNS lookups (limit 10) */
 	unsigned void_lookups;
-	unsigned queries;            /* DNS questions asked, all kinds */
-	enum dns_status dnssec;      /* weakest status of every answer used */
+	unsigned queries;                  /* DNS questions asked, all kinds */
+	enum dns_status dnssec;            /* weakest status of every answer used */
 	char mechanism[SPF_NAME_MAX + 64]; /* the directive that decided, "" if none */
 	char decided_in[SPF_NAME_MAX];     /* the domain whose record it is in */
-	char why[256];               /* permerror/temperror/none: what; else a summary */
-	char exp_spec[SPF_NAME_MAX]; /* exp= of the top record, unexpanded, or "" */
+	char why[256];                     /* permerror/temperror/none: what; else a summary */
+	char exp_spec[SPF_NAME_MAX];       /* exp= of the top record, unexpanded, or "" */
 	unsigned ntrail;
 	char trail[SPF_TRAIL_MAX][SPF_TRAIL_LINE];
 	/* private: where the evaluation is */
 	unsigned depth;
 	struct spf_frame f[SPF_MAX_DEPTH];
 	int phase;
-	char qual;                   /* qualifier of the mechanism in progress */
+	char qual;                    /* qualifier of the mechanism in progress */
 	char term[SPF_NAME_MAX + 64]; /* the term in progress, as written */
 	int mech;
-	char target[SPF_NAME_MAX];   /* expanded target of the term in progress */
+	char target[SPF_NAME_MAX]; /* expanded target of the term in progress */
 	int cidr4, cidr6;
 	unsigned nnames, cur;
 	char names[SPF_MAX_NAMES][SPF_NAME_MAX]; /* MX or PTR names */
@@ -134,8 +141,8 @@ struct spf {
  * sender); helo: the HELO/EHLO name (NULL: "unknown").
  * 0, or -EINVAL for an IP that does not parse (s is then done, permerror).
  */
-int spf_init(struct spf *s, const char *ip, const char *domain, const char *sender,
-    const char *helo);
+int
+spf_init(struct spf *s, const char *ip, const char *domain, const char *sender, const char *helo);
 /* SPF_QUERY with the question in name/qtype, or SPF_DONE. */
 int spf_next(struct spf *s, char *name, size_t cap, uint16_t *qtype);
 /* The answer to the last question. */

@@ -55,8 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	if (l < sizeof(line)) {
 		memcpy(line, d, l);
 		line[l] = '\0';
-		if (dmarc_org_domain_mem(line, nl ? (const char *)nl + 1 : "",
-		    nl ? n - l - 1 : 0, org, sizeof(org)) == 0) {
+		if (dmarc_org_domain_mem(line, nl ? (const char *)nl + 1 : "", nl ? n - l - 1 : 0,
+			org, sizeof(org)) == 0) {
 			assert(strlen(org) > 0 && strlen(org) < sizeof(org));
 		}
 		dmarc_find_init(&F, line, org);

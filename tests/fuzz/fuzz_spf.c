@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		(void)spf_record_check(text, l, why, sizeof(why));
 		assert(memchr(why, '\0', sizeof(why)) != NULL);
 		assert(spf_init(&S, ip, "email.example.com", "strong-bad@email.example.com",
-		    "mx.example.org") == 0);
+			   "mx.example.org") == 0);
 		r = spf_expand(&S, "email.example.com", text, l, d[0] & 2, out, sizeof(out), why,
 		    sizeof(why));
 		assert(r < (int)sizeof(out));

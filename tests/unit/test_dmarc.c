@@ -43,9 +43,11 @@ static void
 test_parse_full(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("v=DMARC1; p=reject; sp=quarantine; pct=50; adkim=s; aspf=r; "
-	    "rua=mailto:agg@example.com,mailto:x@example.net!10m; ruf=mailto:f@example.com; "
-	    "fo=1:d; rf=afrf; ri=3600"), 0);
+	assert_int_equal(
+	    parse("v=DMARC1; p=reject; sp=quarantine; pct=50; adkim=s; aspf=r; "
+		  "rua=mailto:agg@example.com,mailto:x@example.net!10m; ruf=mailto:f@example.com; "
+		  "fo=1:d; rf=afrf; ri=3600"),
+	    0);
 	assert_true(D.usable);
 	assert_int_equal(D.p, DMARC_P_REJECT);
 	assert_int_equal(D.sp, DMARC_P_QUARANTINE);
@@ -139,8 +141,8 @@ test_org_domain(void **state)
 	expect_org("example.com", "example.com");
 	expect_org("a.b.example.co.uk", "example.co.uk");
 	expect_org("Example.CO.UK.", "example.co.uk");
-	expect_org("x.y.foo.ck", "y.foo.ck");   /* *.ck: foo.ck is a suffix */
-	expect_org("a.www.ck", "www.ck");       /* !www.ck: www.ck is not */
+	expect_org("x.y.foo.ck", "y.foo.ck"); /* *.ck: foo.ck is a suffix */
+	expect_org("a.www.ck", "www.ck");     /* !www.ck: www.ck is not */
 	expect_org("me.blogspot.com", "me.blogspot.com");
 	expect_org("a.b.example.zz", "example.zz"); /* no rule: "*" */
 	expect_org("com", "com");
@@ -148,13 +150,15 @@ test_org_domain(void **state)
 	    -1);
 	/* no list: the last two labels, and it says so */
 	assert_int_equal(dmarc_org_domain("a.b.example.co.uk", "/nonexistent/psl.dat", org,
-	    sizeof(org), how, sizeof(how)), 0);
+			     sizeof(org), how, sizeof(how)),
+	    0);
 	assert_string_equal(org, "co.uk");
 	assert_non_null(strstr(how, "last two labels"));
 	/* Debian's list, when the publicsuffix package is installed */
 	if (access(DMARC_PSL_DEBIAN, R_OK) == 0) {
 		assert_int_equal(dmarc_org_domain("a.b.example.co.uk", NULL, org, sizeof(org), how,
-		    sizeof(how)), 0);
+				     sizeof(how)),
+		    0);
 		assert_string_equal(org, "example.co.uk");
 		assert_non_null(strstr(how, "public suffix list"));
 	}

@@ -58,8 +58,14 @@ add_rec(const struct rec *r)
 		} while (o < l);
 		break;
 	}
-	case DNS_T_A: assert_int_equal(inet_pton(AF_INET, r->v, rd), 1); n = 4; break;
-	case DNS_T_AAAA: assert_int_equal(inet_pton(AF_INET6, r->v, rd), 1); n = 16; break;
+	case DNS_T_A:
+		assert_int_equal(inet_pton(AF_INET, r->v, rd), 1);
+		n = 4;
+		break;
+	case DNS_T_AAAA:
+		assert_int_equal(inet_pton(AF_INET6, r->v, rd), 1);
+		n = 16;
+		break;
 	case DNS_T_MX: {
 		unsigned pref = (unsigned)atoi(r->v);
 		uint16_t wl;
@@ -75,7 +81,8 @@ add_rec(const struct rec *r)
 		n = wl;
 		break;
 	}
-	default: fail();
+	default:
+		fail();
 	}
 	dnsres_add(&R, r->name, r->type, rd, n);
 }
@@ -166,7 +173,8 @@ test_macro_examples(void **state)
 {
 	(void)state;
 	assert_int_equal(spf_init(&S, "192.0.2.3", "email.example.com",
-	    "strong-bad@email.example.com", "mx.example.org"), 0);
+			     "strong-bad@email.example.com", "mx.example.org"),
+	    0);
 	expect_macro("%{s}", "strong-bad@email.example.com");
 	expect_macro("%{o}", "email.example.com");
 	expect_macro("%{d}", "email.example.com");
@@ -196,7 +204,8 @@ test_macro_examples(void **state)
 	expect_macro("%{i}", "192.0.2.3");
 
 	assert_int_equal(spf_init(&S, "2001:db8::cb01", "email.example.com",
-	    "strong-bad@email.example.com", "mx.example.org"), 0);
+			     "strong-bad@email.example.com", "mx.example.org"),
+	    0);
 	expect_macro("%{ir}.%{v}._spf.%{d2}",
 	    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com");
 }
@@ -204,8 +213,8 @@ test_macro_examples(void **state)
 static void
 test_macro_errors(void **state)
 {
-	static const char *const bad[] = { "%", "%a", "%{x}", "%{l0}", "%{l", "%{c}", "%{t}",
-		"a b", "%{d2r" };
+	static const char *const bad[] = { "%", "%a", "%{x}", "%{l0}", "%{l", "%{c}", "%{t}", "a b",
+		"%{d2r" };
 	char out[200], why[160];
 
 	(void)state;
@@ -213,13 +222,13 @@ test_macro_errors(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
 		if (spf_expand(&S, "example.com", bad[i], strlen(bad[i]), false, out, sizeof(out),
-		    why, sizeof(why)) >= 0)
+			why, sizeof(why)) >= 0)
 			fail_msg("'%s' expanded to '%s'", bad[i], out);
 		assert_true(why[0] != '\0');
 	}
 	/* c, r, t and spaces are fine in an explanation (exp=) */
 	assert_true(spf_expand(&S, "example.com", "%{c} at %{r}", 12, true, out, sizeof(out), why,
-	    sizeof(why)) > 0);
+			sizeof(why)) > 0);
 	assert_string_equal(out, "192.0.2.3 at unknown");
 }
 
@@ -229,19 +238,38 @@ static void
 test_record_syntax(void **state)
 {
 	static const char *const good[] = {
-		"v=spf1", "v=spf1 -all", "V=SPF1 IP4:192.0.2.0/24 ~ALL",
+		"v=spf1",
+		"v=spf1 -all",
+		"V=SPF1 IP4:192.0.2.0/24 ~ALL",
 		"v=spf1 a mx ptr a:x.example.com/24//64 mx//0 ip6:2001:db8::/32 ?all",
 		"v=spf1 include:_spf.example.com exists:%{i}._spf.%{d} redirect=_spf.example.org",
-		"v=spf1  ip4:192.0.2.1   -all ", "v=spf1 foo=bar x-y.z=%{d} exp=explain.%{d}",
-		"v=spf1 a:%{d}", "v=spf1 a:x.123-4",
+		"v=spf1  ip4:192.0.2.1   -all ",
+		"v=spf1 foo=bar x-y.z=%{d} exp=explain.%{d}",
+		"v=spf1 a:%{d}",
+		"v=spf1 a:x.123-4",
 	};
 	static const char *const bad[] = {
-		"v=spf2 -all", "v=spf1x -all", "v=spf1 ip4:192.0.2.300", "v=spf1 ip4:192.0.2.0/33",
-		"v=spf1 ip6:2001:db8::/129", "v=spf1 a/024", "v=spf1 foo:bar.com", "v=spf1 include",
-		"v=spf1 include:", "v=spf1 a:x.123", "v=spf1 a:localhost", "v=spf1 all:x.com",
-		"v=spf1 redirect=a.example redirect=b.example", "v=spf1 exp=a.example exp=b.example",
-		"v=spf1 exists:%{l0}.x.com", "v=spf1 -+all", "v=spf1 ip4:192.0.2.1/", "v=spf1 mx:/24",
-		"v=spf1 a:x.com///24", "v=spf1 exists:%{z}.x.com", "v=spf1 exists:%{c}.x.com",
+		"v=spf2 -all",
+		"v=spf1x -all",
+		"v=spf1 ip4:192.0.2.300",
+		"v=spf1 ip4:192.0.2.0/33",
+		"v=spf1 ip6:2001:db8::/129",
+		"v=spf1 a/024",
+		"v=spf1 foo:bar.com",
+		"v=spf1 include",
+		"v=spf1 include:",
+		"v=spf1 a:x.123",
+		"v=spf1 a:localhost",
+		"v=spf1 all:x.com",
+		"v=spf1 redirect=a.example redirect=b.example",
+		"v=spf1 exp=a.example exp=b.example",
+		"v=spf1 exists:%{l0}.x.com",
+		"v=spf1 -+all",
+		"v=spf1 ip4:192.0.2.1/",
+		"v=spf1 mx:/24",
+		"v=spf1 a:x.com///24",
+		"v=spf1 exists:%{z}.x.com",
+		"v=spf1 exists:%{c}.x.com",
 	};
 	char why[200];
 
@@ -276,7 +304,8 @@ static const struct rec basic[] = {
 	{ "host.ptr.example", DNS_T_A, "192.0.2.9" },
 	{ "10.2.0.192.in-addr.arpa", DNS_T_PTR, "liar.ptr.example" },
 	{ "liar.ptr.example", DNS_T_A, "192.0.2.99" },
-	{ "split.example", DNS_T_TXT, "v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 "
+	{ "split.example", DNS_T_TXT,
+	    "v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 ip4:192.0.2.3 "
 	    "ip4:192.0.2.4 ip4:192.0.2.5 ip4:192.0.2.6 ip4:192.0.2.7 ip4:192.0.2.8 ip4:192.0.2.9 "
 	    "ip4:192.0.2.10 ip4:192.0.2.11 ip4:192.0.2.12 ip4:192.0.2.13 ip4:192.0.2.14 "
 	    "ip4:192.0.2.15 ip4:192.0.2.16 ip4:192.0.2.17 ip4:192.0.2.18 ip4:192.0.2.77 -all" },
@@ -378,6 +407,7 @@ test_include_redirect(void **state)
 	assert_int_equal(run("192.0.2.1", "a@rall.example"), SPF_NEUTRAL);
 	/* an include whose target redirects */
 	assert_int_equal(run("192.0.2.1", "a@rinc.example"), SPF_PASS);
+	assert_string_equal(S.mechanism, "include:r1.example");
 	assert_int_equal(run("192.0.2.9", "a@rinc.example"), SPF_FAIL);
 	/* loops end at the lookup limit */
 	assert_int_equal(run("192.0.2.1", "a@loop.example"), SPF_PERMERROR);
@@ -390,26 +420,34 @@ test_include_redirect(void **state)
 /* ------------------------------------------------------------ limits (4.6.4) */
 
 static const struct rec lims[] = {
-	{ "ten.example", DNS_T_TXT, "v=spf1 a:h.example a:h.example a:h.example a:h.example "
+	{ "ten.example", DNS_T_TXT,
+	    "v=spf1 a:h.example a:h.example a:h.example a:h.example "
 	    "a:h.example mx:h.example a:h.example a:h.example a:h.example a:h.example "
 	    "ip4:192.0.2.1 -all" },
-	{ "eleven.example", DNS_T_TXT, "v=spf1 a:h.example a:h.example a:h.example a:h.example "
+	{ "eleven.example", DNS_T_TXT,
+	    "v=spf1 a:h.example a:h.example a:h.example a:h.example "
 	    "a:h.example mx:h.example a:h.example a:h.example a:h.example a:h.example "
 	    "a:h.example ip4:192.0.2.1 -all" },
 	{ "h.example", DNS_T_A, "203.0.113.1" },
 	{ "h.example", DNS_T_MX, "10 h.example" },
-	{ "void2.example", DNS_T_TXT, "v=spf1 a:nx1.example exists:nx2.example ip4:192.0.2.1 -all" },
+	{ "void2.example", DNS_T_TXT,
+	    "v=spf1 a:nx1.example exists:nx2.example ip4:192.0.2.1 -all" },
 	{ "void3.example", DNS_T_TXT,
 	    "v=spf1 a:nx1.example exists:nx2.example mx:nx3.example ip4:192.0.2.1 -all" },
 	{ "voidnd.example", DNS_T_TXT,
 	    "v=spf1 a:h.example/0//0 mx:v.example a:v.example exists:v.example ip4:192.0.2.1 -all" },
 	{ "v.example", DNS_T_TXT, "x" },
 	{ "mx11.example", DNS_T_TXT, "v=spf1 mx ip4:192.0.2.1 -all" },
-	{ "mx11.example", DNS_T_MX, "1 a1.example" }, { "mx11.example", DNS_T_MX, "2 a2.example" },
-	{ "mx11.example", DNS_T_MX, "3 a3.example" }, { "mx11.example", DNS_T_MX, "4 a4.example" },
-	{ "mx11.example", DNS_T_MX, "5 a5.example" }, { "mx11.example", DNS_T_MX, "6 a6.example" },
-	{ "mx11.example", DNS_T_MX, "7 a7.example" }, { "mx11.example", DNS_T_MX, "8 a8.example" },
-	{ "mx11.example", DNS_T_MX, "9 a9.example" }, { "mx11.example", DNS_T_MX, "10 a10.example" },
+	{ "mx11.example", DNS_T_MX, "1 a1.example" },
+	{ "mx11.example", DNS_T_MX, "2 a2.example" },
+	{ "mx11.example", DNS_T_MX, "3 a3.example" },
+	{ "mx11.example", DNS_T_MX, "4 a4.example" },
+	{ "mx11.example", DNS_T_MX, "5 a5.example" },
+	{ "mx11.example", DNS_T_MX, "6 a6.example" },
+	{ "mx11.example", DNS_T_MX, "7 a7.example" },
+	{ "mx11.example", DNS_T_MX, "8 a8.example" },
+	{ "mx11.example", DNS_T_MX, "9 a9.example" },
+	{ "mx11.example", DNS_T_MX, "10 a10.example" },
 	{ "mx11.example", DNS_T_MX, "11 a11.example" },
 };
 

@@ -7,7 +7,8 @@
 # suite's own network namespace). zegel validates with the private root's DS
 # in $SPFX_DIR/anchor.zone.
 #
-#   spfx_zone_records     the records of zs. (every case's SPF records)
+#   spfx_zone_records     the records of zs. (every case's SPF records); the
+#                         PTR records of 192.0.2.10/11 are in the root zone
 #   spfx_setup DIR        keys, signed zones, nsd.conf, unbound.conf, resolv.conf
 #   spfx_start / spfx_stop
 SPFX_NET=127.0.77
@@ -79,6 +80,24 @@ tworedir TXT "v=spf1 redirect=r3.zs redirect=r3.zs"
 badcidr TXT "v=spf1 ip4:192.0.2.0/33 -all"
 zeroxf TXT "v=spf1 exists:%{l0}.zs -all"
 notspf TXT "v=spf10 +all"
+ptr TXT "v=spf1 ptr -all"
+host.ptr A 192.0.2.10
+liar.ptr A 192.0.2.99
+ptrother TXT "v=spf1 ptr:other.zs -all"
+bogus TXT "v=spf1 +all"
+exv TXT "v=spf1 exists:%{v}.x.zs -all"
+ip6.x A 127.0.0.2
+nullmx TXT "v=spf1 mx ip4:192.0.2.10 -all"
+nullmx MX 0 .
+trail TXT "v=spf1 ip4:192.0.2.10 -all "
+rmac TXT "v=spf1 redirect=%{d2}.t.zs"
+rmac.zs.t TXT "v=spf1 ip4:192.0.2.10 -all"
+cidr0 TXT "v=spf1 ip4:192.0.2.0/024 -all"
+a6 TXT "v=spf1 a//48 -all"
+a6 AAAA 2001:db8:1::1
+empty TXT "v=spf1"
+expl TXT "v=spf1 -all exp=explain.zs"
+explain TXT "%{i} is not one of %{d}'s senders"
 EOF
 }
 
@@ -98,14 +117,26 @@ spfx_setup() {
 		ZK=$(key zs. ECDSAP256SHA256)
 		{ header zs.; echo "ns A $SPFX_NET.1"; spfx_zone_records; } >"$W/zones/zs..zone"
 		sign zs. -- "$ZK"
+		# bogus.zs's TXT RRset gets a broken signature (zegel: bogus -> temperror)
+		corrupt_rrsig zs. bogus.zs. TXT
 		RK=$(key . ECDSAP256SHA256)
-		{ header .; echo "ns.zs. IN A $SPFX_NET.1"; echo "zs. IN NS ns.zs."; ds "$ZK" 2; } \
-			>"$W/zones/..zone"
+		# the reverse names live in the root zone itself (signed by its key):
+		# 192.0.2.10 points at a name that resolves back, 192.0.2.11 at a liar
+		{
+			header .
+			echo "ns.zs. IN A $SPFX_NET.1"
+			echo "zs. IN NS ns.zs."
+			ds "$ZK" 2
+			echo "10.2.0.192.in-addr.arpa. IN PTR host.ptr.zs."
+			echo "11.2.0.192.in-addr.arpa. IN PTR liar.ptr.zs."
+		} >"$W/zones/..zone"
 		sign . -- "$RK"
 		ds "$RK" 2 | awk '{print ". IN DS", $(NF-3), $(NF-2), $(NF-1), $NF}' >"$SPFX_DIR/anchor.zone"
 		ZONES=". zs."
 		nsd_conf $SPFX_NET.1 53 >"$W/nsd.conf"
-		unbound_conf $SPFX_NET.2 53 "iterator" "" $SPFX_NET.1 53 >"$W/unbound.conf"
+		# Unbound answers TEST-NET-1's reverse zone itself (RFC 6303) unless told not to
+		unbound_conf $SPFX_NET.2 53 "iterator" '	local-zone: "2.0.192.in-addr.arpa." nodefault' \
+			$SPFX_NET.1 53 >"$W/unbound.conf"
 		echo "nameserver $SPFX_NET.2" >"$SPFX_DIR/resolv.conf"
 	)
 }
