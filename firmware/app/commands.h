@@ -16,5 +16,12 @@ int cmd_dane_check(int argc, char **argv);
 int cmd_relay_check(int argc, char **argv);
 /* The console command `dane-check DOMAIN` (cmd_dane_check.c). */
 int dane_console_register(void);
+/* DKIM key states and the `key ...` / `show keys` console (console_keys.c):
+ * init before the configuration loads (commit check: key files must load),
+ * apply after every key load (state file, upgrade path, DNS checks). */
+struct zcfg;
+void keys_app_init(const char *config_path);
+void keys_app_apply(const struct zcfg *cfg);
+int keys_console_register(void);
 
 #endif
