@@ -10,8 +10,8 @@
  * The states and their file are firmware/keys/state.h; the record
  * comparison is firmware/keys/record.h. This file drives them from the
  * event loop: the DNS checks (resolver_lookup of SELECTOR._domainkey.DOMAIN
- * TXT, at start, after every commit, every `set key-rollover
- * check-interval` and on `key check`), the transitions they cause (logged,
+ * TXT: of the keys that do not sign, at start, after every commit and
+ * every `set key-rollover check-interval`; of every key on `key check`), the transitions they cause (logged,
  * the state file rewritten after each), and the commit check that makes a
  * key file that is missing or no key a commit error (no key is ever
  * generated implicitly).
@@ -185,7 +185,7 @@ obs_line(const struct obs *o, char *buf, size_t cap)
 	char t[40];
 
 	if (o == NULL || o->kind == OBS_NONE) {
-		snprintf(buf, cap, "not checked yet");
+		snprintf(buf, cap, "not checked yet (key check)");
 		return;
 	}
 	if (o->kind == OBS_CHECKING) {
@@ -369,6 +369,10 @@ check_all(bool round)
 		int id;
 
 		if (!k->used || keys_find(k->domain, k->selector) == NULL)
+			continue;
+		/* on its own zegel checks only keys in transition: a device
+		 * whose keys all sign asks DNS nothing until `key check` */
+		if (!round && keystate_signs(keystate_running(), k->domain, k->selector))
 			continue;
 		if ((o = obs_for(k->domain, k->selector, true)) == NULL)
 			continue;

@@ -13,6 +13,8 @@
 #   5 key activate: the new key signs (s=, dkimpy verifies it against the
 #     record in DNS), the old key is retiring, its record still reported
 #   6 key retire: refused during the retire period, done after it
+#   7 set key-rollover auto-activate on: an Ed25519 key signs once its record
+#     is seen, beside the RSA key (only the same algorithm retires)
 # World: 127.0.47.0/24 in a network namespace of its own (NSD .1:47053,
 # Unbound .2:47054, zegel's listener .1:47587); TTLs of 1 s.
 . "$TOP/tests/lib.sh"
@@ -299,6 +301,19 @@ check "after kill -9: only the new key, active; zegel started with the saved con
 	bash -c 'grep -q "key new for example.test" <<<"$1" && ! grep -q "key old" <<<"$1" && grep -q "state: active" <<<"$1"' _ "$OUT"
 check "no temporary file left in the keys folder" \
 	test -z "$(find "$d/data/keys" -name '*.tmp.*')"
+
+# ---- 7: auto-activate; another algorithm does not retire the rsa key
+zc "set key-rollover auto-activate on" "commit" "save" "key generate example.test ed ed25519"
+EDREC=$(grep -o 'one line (web DNS panels): .*' <<<"$OUT" | sed 's/^one line (web DNS panels): //')
+check "key generate ed25519: pending, auto-activation announced" has "auto-activate is on"
+zrestart
+republish new "$NEWREC" ed "$EDREC"
+zcheck
+check "with auto-activate the published ed25519 key becomes active at once" \
+	bash -c 'grep -q "key ed for example.test: active (set key-rollover auto-activate on)" "$1" && test "$(awk "\$1==\"ed\" {print \$3}" "$2")" = active && test "$(awk "\$1==\"new\" {print \$3}" "$2")" = active' _ "$LOG" "$d/data/keys/state"
+send
+check "both sign: the rsa key is not retired by an ed25519 key (s=ed, s=new)" signed_by "ed new "
+check "dkimpy verifies both signatures against DNS" verify ed new
 zkill
 [ -n "${KR_KEEP:-}" ] && cp -r "$d" "$KR_KEEP"
 finish
