@@ -20,7 +20,7 @@
  * next starts; a kill between two steps leaves a state the next start or a
  * repeated command completes, never a signing key nobody published):
  *   generate: state entry (pending) -> key file -> config (commit + save)
- *   retire:   config (commit + save) -> state entry removed -> key file
+ *   retire:   config (commit + save) -> key file -> state entry removed
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -798,14 +798,15 @@ cmd_key_retire(struct console *c, int argc, char **argv, const char *line)
 	(void)line;
 	if (e == NULL || !no_uncommitted(c, "key retire"))
 		return 1;
-	if (e->st == KEYSTATE_ACTIVE) {
+	/* an active key still configured signs; one `delete key` removed does not */
+	if (e->st == KEYSTATE_ACTIVE && cfg_key(cfg, e->domain, e->selector) != NULL) {
 		console_printf(c, "key retire: key %s for %s is active: activate its successor "
 				  "first (it retires then)",
 		    e->selector, e->domain);
 		return 1;
 	}
 	left = keystate_retire_left(e, hal_clock_now(), cfg->key_rollover.retire_days);
-	if (left > 0 && !force) {
+	if (left > 0 && !force && cfg_key(cfg, e->domain, e->selector) != NULL) {
 		console_printf(c, "key retire: key %s for %s retires for %" PRId64 " more hour(s): "
 				  "mail it signed may still be verified (or key retire %s %s "
 				  "force)",
@@ -815,14 +816,25 @@ cmd_key_retire(struct console *c, int argc, char **argv, const char *line)
 	zegel_strf(sel, sizeof(sel), "%s", e->selector);
 	zegel_strf(dom, sizeof(dom), "%s", e->domain);
 	file[0] = 0;
-	/* 1: out of the configuration (saved) */
+	/* 1: out of the configuration (saved); a key no longer configured (an
+	 * interrupted retire) has its file where key generate puts it, if anywhere */
 	if ((k = cfg_key(cfg, dom, sel)) != NULL) {
 		zegel_strf(file, sizeof(file), "%s", k->file);
 		snprintf(set, sizeof(set), "delete key %s", sel);
 		if (config_change(c, "key retire", set) != 0)
 			return 1;
+	} else {
+		zegel_strf(file, sizeof(file), "%.170s/keys/%s/%s.key", cfg->data_dir, dom, sel);
+		if (hal_storage_exists(file) != 1)
+			file[0] = 0;
 	}
-	/* 2: the state entry */
+	/* 2: the private key (before the state entry: a file with a pending
+	 * entry is what an interrupted key generate leaves, never a retired key) */
+	if (file[0] && hal_storage_remove(file) != 0 && hal_storage_exists(file) == 1) {
+		console_printf(c, "key retire: could not remove %s; the state stays", file);
+		return 1;
+	}
+	/* 3: the state entry */
 	e = keystate_find(keystate_running(), dom, sel);
 	if (e != NULL) {
 		(void)keystate_retire(e, hal_clock_now(), 0, true);
@@ -831,9 +843,6 @@ cmd_key_retire(struct console *c, int argc, char **argv, const char *line)
 			return 1;
 		}
 	}
-	/* 3: the private key */
-	if (file[0] && hal_storage_remove(file) != 0)
-		console_printf(c, "key retire: could not remove %s", file);
 	hal_log(HAL_LOG_INFO, LOGM, "key %s for %s: retired and deleted%s%s", sel, dom,
 	    file[0] ? " " : "", file);
 	console_printf(c, "key retire: key %s for %s deleted; its DNS record %s._domainkey.%s can "

@@ -15,6 +15,9 @@
 #   6 key retire: refused during the retire period, done after it
 #   7 set key-rollover auto-activate on: an Ed25519 key signs once its record
 #     is seen, beside the RSA key (only the same algorithm retires)
+#   8 the states a kill between the steps of key generate / key retire
+#     leaves (made by hand while zegel is down) are completed by running
+#     the command again
 # World: 127.0.47.0/24 in a network namespace of its own (NSD .1:47053,
 # Unbound .2:47054, zegel's listener .1:47587); TTLs of 1 s.
 . "$TOP/tests/lib.sh"
@@ -314,6 +317,33 @@ check "with auto-activate the published ed25519 key becomes active at once" \
 send
 check "both sign: the rsa key is not retired by an ed25519 key (s=ed, s=new)" signed_by "ed new "
 check "dkimpy verifies both signatures against DNS" verify ed new
+
+# ---- 8: what a kill between the steps of key generate / key retire leaves
+zkill
+now=$(date +%s)
+# (a) after the state entry, before the key file
+echo "xa example.test pending ed25519 $now 0 0 0" >>"$d/data/keys/state"
+# (b) after the key file, before the configuration
+echo "xb example.test pending ed25519 $now 0 0 0" >>"$d/data/keys/state"
+"$ZEGEL" keygen -t ed25519 -d example.test -s xb -o "$d/data/keys/example.test" >/dev/null
+XB=$(tr -d '\n\t' <"$d/data/keys/example.test/xb.txt" | sed 's/.*p=//; s/".*//')
+zstart
+zc "show keys"
+check "an unfinished key generate shows as not in the configuration, not signing" \
+	has "key xa for example.test: published-pending, not in the configuration"
+zc "key generate example.test xa ed25519" "key generate example.test xb ed25519"
+check "key generate again completes both (xb takes the key file left behind)" \
+	bash -c 'grep -q "taking .*/xb.key (left by an interrupted key generate)" <<<"$1" && grep -q "^set key xa " "$2" && grep -q "^set key xb " "$2" && grep -q "p=$3" <<<"$1"' _ "$OUT" "$d/zegel.conf" "$XB"
+send
+check "neither signs (s=ed, s=new)" signed_by "ed new "
+# (c) a key retire killed after the configuration was saved
+zkill
+sed -i '/^set key xa /d' "$d/zegel.conf"
+zstart
+zc "key retire example.test xa" "show keys"
+check "key retire finishes an interrupted retire (state and key file gone)" \
+	bash -c 'grep -q "key retire: key xa for example.test deleted" <<<"$1" && ! grep -q "key xa for example.test: published-pending, not in the configuration" <<<"$1" && test ! -e "$2" && ! grep -q "^xa " "$3"' _ \
+	"$OUT" "$d/data/keys/example.test/xa.key" "$d/data/keys/state"
 zkill
 [ -n "${KR_KEEP:-}" ] && cp -r "$d" "$KR_KEEP"
 finish
