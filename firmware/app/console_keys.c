@@ -119,8 +119,8 @@ check_key_files(const struct zcfg *c, char *err, size_t cap)
 		rc = keys_load_file(&hk, k->file);
 		hal_key_free(&hk);
 		if (rc != 0) {
-			snprintf(err, cap, "commit: key '%s' for %s: %s: %s", k->selector, k->domain,
-			    k->file,
+			snprintf(err, cap, "commit: key '%s' for %s: %s: %s", k->selector,
+			    k->domain, k->file,
 			    rc == -EINVAL ? "not a PEM RSA or Ed25519 private key" : strerror(-rc));
 			return rc;
 		}
@@ -199,7 +199,8 @@ obs_line(const struct obs *o, char *buf, size_t cap)
 		    status_word(o->status), t);
 		break;
 	case OBS_DIFF:
-		snprintf(buf, cap, "MISMATCH (%s): %s (checked %s)", status_word(o->status), o->why, t);
+		snprintf(buf, cap, "MISMATCH (%s): %s (checked %s)", status_word(o->status), o->why,
+		    t);
 		break;
 	case OBS_MISSING:
 		snprintf(buf, cap, "not published: %s (checked %s)", o->why, t);
@@ -309,8 +310,8 @@ round_done_one(struct obs *o)
 	char line[420], st[360];
 
 	if (round_con != NULL && o->in_round) {
-		const struct keystate_entry *e = keystate_find(keystate_running(), o->domain,
-		    o->selector);
+		const struct keystate_entry *e =
+		    keystate_find(keystate_running(), o->domain, o->selector);
 
 		obs_line(o, st, sizeof(st));
 		zegel_strf(line, sizeof(line), "key %s for %s [%s]: %s", o->selector, o->domain,
@@ -481,8 +482,10 @@ keys_app_apply(const struct zcfg *cfg)
 		if (!k->used || (hk = keys_find(k->domain, k->selector)) == NULL)
 			continue;
 		if (keystate_adopt(keystate_running(), k->domain, k->selector, hk->type) == 0) {
-			hal_log(HAL_LOG_INFO, LOGM, "key %s for %s: active (configured before key "
-			    "states, or made with zegel keygen)", k->selector, k->domain);
+			hal_log(HAL_LOG_INFO, LOGM,
+			    "key %s for %s: active (configured before key "
+			    "states, or made with zegel keygen)",
+			    k->selector, k->domain);
 			changed = true;
 		}
 	}
@@ -527,8 +530,9 @@ no_uncommitted(struct console *c, const char *what)
 {
 	if (!config_modified())
 		return true;
-	console_printf(c, "%s: the candidate has uncommitted changes; commit or discard them "
-			  "first",
+	console_printf(c,
+	    "%s: the candidate has uncommitted changes; commit or discard them "
+	    "first",
 	    what);
 	return false;
 }
@@ -580,8 +584,8 @@ fingerprint(const struct hal_key *hk, char *buf, size_t cap)
 static bool
 valid_words(struct console *c, const char *what, const char *domain, const char *sel)
 {
-	if (dkim_valid_domain(domain) && dkim_valid_selector(sel) && strlen(domain) < ZCFG_NAME_MAX &&
-	    strlen(sel) < ZCFG_SEL_MAX)
+	if (dkim_valid_domain(domain) && dkim_valid_selector(sel) &&
+	    strlen(domain) < ZCFG_NAME_MAX && strlen(sel) < ZCFG_SEL_MAX)
 		return true;
 	console_printf(c, "%s: bad domain '%s' or selector '%s'", what, domain, sel);
 	return false;
@@ -622,8 +626,9 @@ parse_type(struct console *c, int argc, char **argv, enum hal_key_type *t, unsig
 	if (argc == 4) {
 		b = strtoul(argv[3], &end, 10);
 		if (*argv[3] == 0 || *end != 0 || b < 1024 || b > 4096) {
-			console_printf(c, "key generate: RSA keys have 1024 to 4096 bits (RFC 8301 "
-					  "3.2), not '%s'",
+			console_printf(c,
+			    "key generate: RSA keys have 1024 to 4096 bits (RFC 8301 "
+			    "3.2), not '%s'",
 			    argv[3]);
 			return -1;
 		}
@@ -647,12 +652,12 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 
 	(void)line;
 	if (parse_type(c, argc, argv, &type, &bits) != 0 ||
-	    !valid_words(c, "key generate", argv[0], argv[1]) ||
-	    !no_uncommitted(c, "key generate"))
+	    !valid_words(c, "key generate", argv[0], argv[1]) || !no_uncommitted(c, "key generate"))
 		return 1;
 	if (!domain_configured(argv[0])) {
-		console_printf(c, "key generate: %s is not a configured domain (set domain %s, "
-				  "commit)",
+		console_printf(c,
+		    "key generate: %s is not a configured domain (set domain %s, "
+		    "commit)",
 		    argv[0], argv[0]);
 		return 1;
 	}
@@ -663,8 +668,9 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 	}
 	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++)
 		if (cfg->keys[i].used && strcmp(cfg->keys[i].selector, argv[1]) == 0) {
-			console_printf(c, "key generate: selector %s is used for %s already (one "
-					  "selector per key)",
+			console_printf(c,
+			    "key generate: selector %s is used for %s already (one "
+			    "selector per key)",
 			    argv[1], cfg->keys[i].domain);
 			return 1;
 		}
@@ -678,8 +684,9 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 	 * that signs before its record is published */
 	e = keystate_find(t, argv[0], argv[1]);
 	if (e != NULL && e->st != KEYSTATE_PENDING) {
-		console_printf(c, "key generate: %s for %s is %s in %s/keys/state; key retire it "
-				  "first",
+		console_printf(c,
+		    "key generate: %s for %s is %s in %s/keys/state; key retire it "
+		    "first",
 		    argv[1], argv[0], keystate_name(e->st), cfg->data_dir);
 		return 1;
 	}
@@ -691,7 +698,8 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 		}
 		if (save_state() != 0) {
 			memset(e, 0, sizeof(*e));
-			console_puts(c, "key generate: cannot write the key state file (see the log)");
+			console_puts(c,
+			    "key generate: cannot write the key state file (see the log)");
 			return 1;
 		}
 	}
@@ -701,14 +709,16 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 		rc = keys_load_file(&hk, file);
 		if (rc == 0 && hk.type != type) {
 			hal_key_free(&hk);
-			console_printf(c, "key generate: %s exists and is another type of key; remove "
-					  "it or choose another selector",
+			console_printf(c,
+			    "key generate: %s exists and is another type of key; remove "
+			    "it or choose another selector",
 			    file);
 			return 1;
 		}
 		if (rc == 0)
-			console_printf(c, "key generate: taking %s (left by an interrupted key "
-					  "generate)",
+			console_printf(c,
+			    "key generate: taking %s (left by an interrupted key "
+			    "generate)",
 			    file);
 	} else {
 		rc = keys_generate_file(file, type, type == HAL_KEY_RSA ? bits : 0, &hk);
@@ -717,7 +727,8 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 		console_printf(c, "key generate: %s: %s", file, strerror(-rc));
 		return 1;
 	}
-	hal_log(HAL_LOG_INFO, LOGM, "key %s for %s: generated %s (%u bits) in %s: published-pending "
+	hal_log(HAL_LOG_INFO, LOGM,
+	    "key %s for %s: generated %s (%u bits) in %s: published-pending "
 	    "(does not sign until its DNS record is published and it is activated)",
 	    argv[1], argv[0], keystate_alg(type), hk.bits, file);
 	/* 3: the configuration */
@@ -726,11 +737,11 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 		hal_key_free(&hk);
 		return 1;
 	}
-	console_printf(c, "key %s for %s: %s-%u, published-pending: publish this record, then "
-			  "key check; it signs after key activate %s %s%s",
+	console_printf(c,
+	    "key %s for %s: %s-%u, published-pending: publish this record, then "
+	    "key check; it signs after key activate %s %s%s",
 	    argv[1], argv[0], keystate_alg(type), hk.bits, argv[0], argv[1],
-	    zcfg_running()->key_rollover.auto_activate ? " (or at once: auto-activate is on)"
-						       : "");
+	    zcfg_running()->key_rollover.auto_activate ? " (or at once: auto-activate is on)" : "");
 	print_record(c, &hk, argv[1], argv[0]);
 	hal_key_free(&hk);
 	return 0;
@@ -775,8 +786,9 @@ cmd_key_activate(struct console *c, int argc, char **argv, const char *line)
 		return 1;
 	}
 	if (e->st != KEYSTATE_PUBLISHED && !force) {
-		console_printf(c, "key activate: key %s for %s is %s: its DNS record was not seen "
-				  "yet (key check; or key activate %s %s force)",
+		console_printf(c,
+		    "key activate: key %s for %s is %s: its DNS record was not seen "
+		    "yet (key check; or key activate %s %s force)",
 		    e->selector, e->domain, keystate_name(e->st), e->domain, e->selector);
 		return 1;
 	}
@@ -800,16 +812,18 @@ cmd_key_retire(struct console *c, int argc, char **argv, const char *line)
 		return 1;
 	/* an active key still configured signs; one `delete key` removed does not */
 	if (e->st == KEYSTATE_ACTIVE && cfg_key(cfg, e->domain, e->selector) != NULL) {
-		console_printf(c, "key retire: key %s for %s is active: activate its successor "
-				  "first (it retires then)",
+		console_printf(c,
+		    "key retire: key %s for %s is active: activate its successor "
+		    "first (it retires then)",
 		    e->selector, e->domain);
 		return 1;
 	}
 	left = keystate_retire_left(e, hal_clock_now(), cfg->key_rollover.retire_days);
 	if (left > 0 && !force && cfg_key(cfg, e->domain, e->selector) != NULL) {
-		console_printf(c, "key retire: key %s for %s retires for %" PRId64 " more hour(s): "
-				  "mail it signed may still be verified (or key retire %s %s "
-				  "force)",
+		console_printf(c,
+		    "key retire: key %s for %s retires for %" PRId64 " more hour(s): "
+		    "mail it signed may still be verified (or key retire %s %s "
+		    "force)",
 		    e->selector, e->domain, (left + 3599) / 3600, e->domain, e->selector);
 		return 1;
 	}
@@ -839,14 +853,16 @@ cmd_key_retire(struct console *c, int argc, char **argv, const char *line)
 	if (e != NULL) {
 		(void)keystate_retire(e, hal_clock_now(), 0, true);
 		if (save_state() != 0) {
-			console_puts(c, "key retire: cannot write the key state file (see the log)");
+			console_puts(c,
+			    "key retire: cannot write the key state file (see the log)");
 			return 1;
 		}
 	}
 	hal_log(HAL_LOG_INFO, LOGM, "key %s for %s: retired and deleted%s%s", sel, dom,
 	    file[0] ? " " : "", file);
-	console_printf(c, "key retire: key %s for %s deleted; its DNS record %s._domainkey.%s can "
-			  "go",
+	console_printf(c,
+	    "key retire: key %s for %s deleted; its DNS record %s._domainkey.%s can "
+	    "go",
 	    sel, dom, sel, dom);
 	return 0;
 }
@@ -890,14 +906,15 @@ state_line(struct console *c, const struct keystate_entry *e, const struct obs *
 	}
 	switch (e->st) {
 	case KEYSTATE_PENDING:
-		console_printf(c, "  state: published-pending, not signing: publish the record "
-				  "below%s",
+		console_printf(c,
+		    "  state: published-pending, not signing: publish the record "
+		    "below%s",
 		    o && o->kind == OBS_DIFF ? " (the one in DNS differs)" : "");
 		break;
 	case KEYSTATE_PUBLISHED:
 		fmt_time(e->published, t, sizeof(t));
-		console_printf(c, "  state: published since %s, not signing: key activate %s %s",
-		    t, e->domain, e->selector);
+		console_printf(c, "  state: published since %s, not signing: key activate %s %s", t,
+		    e->domain, e->selector);
 		break;
 	case KEYSTATE_ACTIVE:
 		fmt_time(e->activated, t, sizeof(t));
@@ -907,12 +924,14 @@ state_line(struct console *c, const struct keystate_entry *e, const struct obs *
 		fmt_time(e->retiring, t, sizeof(t));
 		left = keystate_retire_left(e, hal_clock_now(), cfg->key_rollover.retire_days);
 		if (left > 0)
-			console_printf(c, "  state: retiring since %s, not signing: keep its record "
-					  "published %" PRId64 " more hour(s)",
+			console_printf(c,
+			    "  state: retiring since %s, not signing: keep its record "
+			    "published %" PRId64 " more hour(s)",
 			    t, (left + 3599) / 3600);
 		else
-			console_printf(c, "  state: retiring since %s, not signing: retire period "
-					  "over: remove its DNS record, then key retire %s %s",
+			console_printf(c,
+			    "  state: retiring since %s, not signing: retire period "
+			    "over: remove its DNS record, then key retire %s %s",
 			    t, e->domain, e->selector);
 		break;
 	default:
@@ -974,8 +993,9 @@ cmd_show_keys(struct console *c, int argc, char **argv, const char *line)
 		if (!e->used || cfg_key(cfg, e->domain, e->selector) != NULL ||
 		    (argc == 1 && strcasecmp(e->domain, argv[0]) != 0))
 			continue;
-		console_printf(c, "key %s for %s: %s, not in the configuration (key retire %s %s "
-				  "removes its state)",
+		console_printf(c,
+		    "key %s for %s: %s, not in the configuration (key retire %s %s "
+		    "removes its state)",
 		    e->selector, e->domain, keystate_name(e->st), e->domain, e->selector);
 		n++;
 	}

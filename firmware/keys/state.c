@@ -174,9 +174,10 @@ keystate_format(const struct keystate_table *t, char *buf, size_t cap, size_t *l
 
 		if (!e->used)
 			continue;
-		k = snprintf(buf + o, cap - o, "%s %s %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
-		    e->selector, e->domain, st_words[e->st % 5], keystate_alg(e->type), e->created,
-		    e->published, e->activated, e->retiring);
+		k = snprintf(buf + o, cap - o,
+		    "%s %s %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n", e->selector,
+		    e->domain, st_words[e->st % 5], keystate_alg(e->type), e->created, e->published,
+		    e->activated, e->retiring);
 		if (k < 0 || (size_t)k >= cap - o)
 			return -ERANGE;
 		o += (size_t)k;

@@ -72,8 +72,8 @@ struct keystate_table {
 const char *keystate_name(enum keystate_st st); /* "published-pending", ... */
 const char *keystate_alg(enum hal_key_type t);  /* "rsa", "ed25519" */
 
-struct keystate_entry *keystate_find(struct keystate_table *t, const char *domain,
-    const char *selector);
+struct keystate_entry *
+keystate_find(struct keystate_table *t, const char *domain, const char *selector);
 /* A new published-pending key: 0, -EEXIST, -ENOSPC. *out may be NULL. */
 int keystate_add(struct keystate_table *t, const char *domain, const char *selector,
     enum hal_key_type type, int64_t now, struct keystate_entry **out);

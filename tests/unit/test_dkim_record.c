@@ -128,8 +128,16 @@ static void
 test_syntax(void **state)
 {
 	static const char *const bad[] = {
-		"", "   ", "v=DKIM1; v=DKIM1; p=", "v=DKIM1; ; p=", "1v=x", "v DKIM1",
-		"v=DKIM1; p=AB\x01", "v=DKIM1; p=\xc3\xa9", "=x", "v=DKIM1;;",
+		"",
+		"   ",
+		"v=DKIM1; v=DKIM1; p=",
+		"v=DKIM1; ; p=",
+		"1v=x",
+		"v DKIM1",
+		"v=DKIM1; p=AB\x01",
+		"v=DKIM1; p=\xc3\xa9",
+		"=x",
+		"v=DKIM1;;",
 	};
 
 	(void)state;

@@ -112,16 +112,15 @@ test_full_table(void **state)
 static void
 test_text_form(void **state)
 {
-	static const char text[] =
-	    "a example.org active rsa 0 0 0 0\n"
-	    "b example.org pending ed25519 100 0 0 0\n"
-	    "bad line\n"
-	    "c example.org flying rsa 1 2 3 4\n"
-	    "d example.org retiring rsa 1 2 3 -4\n"
-	    "e example.org retiring dsa 1 2 3 4\n"
-	    "a example.org pending rsa 0 0 0 0\n"
-	    "\n"
-	    "f sub.example.org retiring rsa 10 20 30 40";
+	static const char text[] = "a example.org active rsa 0 0 0 0\n"
+				   "b example.org pending ed25519 100 0 0 0\n"
+				   "bad line\n"
+				   "c example.org flying rsa 1 2 3 4\n"
+				   "d example.org retiring rsa 1 2 3 -4\n"
+				   "e example.org retiring dsa 1 2 3 4\n"
+				   "a example.org pending rsa 0 0 0 0\n"
+				   "\n"
+				   "f sub.example.org retiring rsa 10 20 30 40";
 	char buf[2048];
 	size_t n;
 
