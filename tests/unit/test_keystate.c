@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "firmware/config/config.h"
 #include "firmware/keys/state.h"
 
 static struct keystate_table t, u;
@@ -166,6 +167,76 @@ test_file(void **state)
 	assert_memory_equal(&t, &u, sizeof(t));
 }
 
+static void
+collect(void *arg, const char *line)
+{
+	char *buf = arg;
+
+	strcat(buf, line);
+	strcat(buf, "\n");
+}
+
+static int
+refuse(const struct zcfg *c, char *err, size_t cap)
+{
+	snprintf(err, cap, "refused for %s", c->hostname);
+	return -1;
+}
+
+/* set key-rollover ...: defaults, checks, dump (only what differs), round
+ * trip; the application's commit check (config_set_commit_check). */
+static void
+test_config_settings(void **state)
+{
+	static char buf[16384], err[300];
+	char *line, *save = NULL;
+
+	(void)state;
+	config_init();
+	assert_false(zcfg_running()->key_rollover.auto_activate);
+	assert_int_equal(zcfg_running()->key_rollover.retire_days, 7);
+	assert_int_equal(zcfg_running()->key_rollover.check_interval, 3600);
+	buf[0] = 0;
+	config_dump(zcfg_running(), true, collect, buf);
+	assert_null(strstr(buf, "key-rollover"));
+	assert_int_equal(config_set_line("set key-rollover retire-days 366", err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "from 0 to 365"));
+	assert_int_equal(config_set_line("set key-rollover check-interval 30s", err, sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(config_set_line("set key-rollover auto-activate yes", err, sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(config_set_line("set key-rollover retire-days 0", err, sizeof(err)), 0);
+	assert_int_equal(config_set_line("set key-rollover check-interval 10m", err, sizeof(err)),
+	    0);
+	assert_int_equal(config_set_line("set key-rollover auto-activate on", err, sizeof(err)), 0);
+	assert_int_equal(config_commit(err, sizeof(err)), 0);
+	assert_true(zcfg_running()->key_rollover.auto_activate);
+	assert_int_equal(zcfg_running()->key_rollover.retire_days, 0);
+	assert_int_equal(zcfg_running()->key_rollover.check_interval, 600);
+	buf[0] = 0;
+	config_dump(zcfg_running(), true, collect, buf);
+	assert_non_null(strstr(buf, "set key-rollover auto-activate on\n"));
+	assert_non_null(strstr(buf, "set key-rollover retire-days 0\n"));
+	assert_non_null(strstr(buf, "set key-rollover check-interval 10m\n"));
+	/* the dump loads back to the same configuration */
+	config_init();
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		assert_int_equal(config_set_line(line, err, sizeof(err)), 0);
+	assert_int_equal(config_commit(err, sizeof(err)), 0);
+	assert_int_equal(zcfg_running()->key_rollover.check_interval, 600);
+	assert_true(zcfg_running()->key_rollover.auto_activate);
+	/* a commit check that refuses: the commit fails, nothing changes */
+	config_set_commit_check(refuse);
+	assert_int_equal(config_set_line("set hostname other.example", err, sizeof(err)), 0);
+	assert_int_not_equal(config_commit(err, sizeof(err)), 0);
+	assert_string_equal(err, "refused for other.example");
+	assert_string_not_equal(zcfg_running()->hostname, "other.example");
+	config_set_commit_check(NULL);
+	assert_int_equal(config_commit(err, sizeof(err)), 0);
+	assert_string_equal(zcfg_running()->hostname, "other.example");
+}
+
 int
 main(void)
 {
@@ -174,6 +245,7 @@ main(void)
 		cmocka_unit_test(test_full_table),
 		cmocka_unit_test(test_text_form),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_config_settings),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
