@@ -88,8 +88,8 @@ keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_d
 		sg->nsig++;
 	}
 	if (sg->nsig == 0) {
-		*why = waiting ? "no active key for the domain (its keys wait for their DNS "
-				 "record or retire: see show keys)"
+		*why = waiting ? "no active key for the domain: its keys wait for their DNS "
+				 "record or retire, see show keys"
 			       : "no key configured for the domain";
 		return -1;
 	}
