@@ -18,6 +18,7 @@
 #   8 the states a kill between the steps of key generate / key retire
 #     leaves (made by hand while zegel is down) are completed by running
 #     the command again
+#   9 a domain whose only key is pending: its mail is deferred (451 4.3.5)
 # World: 127.0.47.0/24 in a network namespace of its own (NSD .1:47053,
 # Unbound .2:47054, zegel's listener .1:47587); TTLs of 1 s.
 . "$TOP/tests/lib.sh"
@@ -344,6 +345,13 @@ zc "key retire example.test xa" "show keys"
 check "key retire finishes an interrupted retire (state and key file gone)" \
 	bash -c 'grep -q "key retire: key xa for example.test deleted" <<<"$1" && ! grep -q "key xa for example.test: published-pending, not in the configuration" <<<"$1" && test ! -e "$2" && ! grep -q "^xa " "$3"' _ \
 	"$OUT" "$d/data/keys/example.test/xa.key" "$d/data/keys/state"
+
+# ---- 9: a domain whose only key waits for its record: mail is deferred, never sent unsigned
+zc "set domain other.test" "commit" "key generate other.test o1 ed25519"
+swaks --server $N.1 --port 47587 --from "me@other.test" --to "you@example.net" \
+	--header "Subject: no key yet" --body "x" >"$d/swaks.other" 2>&1
+check "mail from a domain with only a pending key gets 451 4.3.5 naming why" \
+	grep -q "451 4.3.5 Cannot sign for other.test (no active key for the domain" "$d/swaks.other"
 zkill
 [ -n "${KR_KEEP:-}" ] && cp -r "$d" "$KR_KEEP"
 finish
