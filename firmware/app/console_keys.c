@@ -1025,8 +1025,35 @@ static const struct console_cmd key_cmds[] = {
 	    cmd_show_keys },
 };
 
+/* `show status`: how many configured keys are in which state. */
+static void
+status_keys(void (*emit)(void *, const char *), void *emit_arg, void *arg)
+{
+	const struct zcfg *cfg = zcfg_running();
+	unsigned n[5] = { 0 }, due = 0;
+	char line[160];
+
+	(void)arg;
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++) {
+		const struct zcfg_key *k = &cfg->keys[i];
+		const struct keystate_entry *e;
+
+		if (!k->used)
+			continue;
+		e = keystate_find(keystate_running(), k->domain, k->selector);
+		n[e ? e->st % 5 : KEYSTATE_ACTIVE]++;
+		if (e && keystate_retire_left(e, hal_clock_now(), cfg->key_rollover.retire_days) == 0)
+			due++;
+	}
+	snprintf(line, sizeof(line),
+	    "dkim keys: %u active, %u published-pending, %u published, %u retiring%s", n[3], n[1],
+	    n[2], n[4], due ? " (retire period over: show keys)" : "");
+	emit(emit_arg, line);
+}
+
 int
 keys_console_register(void)
 {
+	(void)console_register_status(status_keys, NULL);
 	return console_register(key_cmds, sizeof(key_cmds) / sizeof(key_cmds[0]));
 }

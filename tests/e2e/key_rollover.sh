@@ -318,6 +318,9 @@ check "with auto-activate the published ed25519 key becomes active at once" \
 send
 check "both sign: the rsa key is not retired by an ed25519 key (s=ed, s=new)" signed_by "ed new "
 check "dkimpy verifies both signatures against DNS" verify ed new
+zc "show status"
+check "show status counts the keys by state" \
+	has "dkim keys: 2 active, 0 published-pending, 0 published, 0 retiring"
 
 # ---- 8: what a kill between the steps of key generate / key retire leaves
 zkill
