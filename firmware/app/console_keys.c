@@ -770,6 +770,7 @@ cmd_key_activate(struct console *c, int argc, char **argv, const char *line)
 {
 	bool force;
 	struct keystate_entry *e = entry_arg(c, "key activate", argc, argv, &force);
+	const struct obs *o;
 
 	(void)line;
 	if (e == NULL)
@@ -790,6 +791,16 @@ cmd_key_activate(struct console *c, int argc, char **argv, const char *line)
 		    "key activate: key %s for %s is %s: its DNS record was not seen "
 		    "yet (key check; or key activate %s %s force)",
 		    e->selector, e->domain, keystate_name(e->st), e->domain, e->selector);
+		return 1;
+	}
+	/* published once, but the last look found it changed or gone */
+	o = obs_for(e->domain, e->selector, false);
+	if (o != NULL && (o->kind == OBS_DIFF || o->kind == OBS_MISSING) && !force) {
+		console_printf(c,
+		    "key activate: the record of key %s for %s %s since: %s (key check; or "
+		    "key activate %s %s force)",
+		    e->selector, e->domain, o->kind == OBS_DIFF ? "changed" : "went away", o->why,
+		    e->domain, e->selector);
 		return 1;
 	}
 	activate(e, force, force ? "key activate force" : "key activate");
@@ -1042,7 +1053,8 @@ status_keys(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 			continue;
 		e = keystate_find(keystate_running(), k->domain, k->selector);
 		n[e ? e->st % 5 : KEYSTATE_ACTIVE]++;
-		if (e && keystate_retire_left(e, hal_clock_now(), cfg->key_rollover.retire_days) == 0)
+		if (e &&
+		    keystate_retire_left(e, hal_clock_now(), cfg->key_rollover.retire_days) == 0)
 			due++;
 	}
 	snprintf(line, sizeof(line),

@@ -271,6 +271,15 @@ check "after kill -9: published, not signing, activation suggested" \
 send
 check "a published key does not sign before activation (s=old only)" signed_by "old "
 
+# the record goes away again before activation: activation waits for it
+republish old "$OLDREC"
+zcheck
+zc "key activate example.test new"
+check "key activate refuses while the published record is gone again" \
+	has "key activate: the record of key new for example.test went away since: no TXT record"
+republish old "$OLDREC" new "$NEWREC"
+zcheck
+
 # ---- 5: activation
 zc "key activate example.test new"
 check "key activate: active" has "key activate: key new for example.test is active"
