@@ -465,6 +465,17 @@ load_state_once(const struct zcfg *cfg)
 		    strerror(-rc));
 	if (bad > 0)
 		hal_log(HAL_LOG_WARN, LOGM, "%s: %u unreadable line(s) skipped", p, bad);
+	/* half-written key files of a key generate a kill interrupted */
+	for (size_t i = 0; i < KEYSTATE_MAX; i++) {
+		const struct keystate_entry *e = &keystate_running()->e[i];
+
+		if (!e->used || e->st != KEYSTATE_PENDING)
+			continue;
+		zegel_strf(p, sizeof(p), "%.170s/keys/%s/%s.key", cfg->data_dir, e->domain,
+		    e->selector);
+		if ((n = config_clean_temps(p)) > 0)
+			hal_log(HAL_LOG_WARN, LOGM, "removed %d unfinished write(s) of %s", n, p);
+	}
 }
 
 void
@@ -703,8 +714,10 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 			return 1;
 		}
 	}
-	/* 2: the key file (a file left by an interrupted generate is taken) */
+	/* 2: the key file (a file left by an interrupted generate is taken; a
+	 * half-written temporary one, private key bytes, is removed) */
 	hal_storage_mkdirs(dir, 0700);
+	(void)config_clean_temps(file);
 	if (hal_storage_exists(file) == 1) {
 		rc = keys_load_file(&hk, file);
 		if (rc == 0 && hk.type != type) {

@@ -340,8 +340,13 @@ echo "xa example.test pending ed25519 $now 0 0 0" >>"$d/data/keys/state"
 echo "xb example.test pending ed25519 $now 0 0 0" >>"$d/data/keys/state"
 "$ZEGEL" keygen -t ed25519 -d example.test -s xb -o "$d/data/keys/example.test" >/dev/null
 XB=$(tr -d '\n\t' <"$d/data/keys/example.test/xb.txt" | sed 's/.*p=//; s/".*//')
+# (a') and a key file the kill cut off while it was written
+echo "-----BEGIN PRIV" >"$d/data/keys/example.test/xa.key.tmp.999.0"
 zstart
 zc "show keys"
+check "a cut-off key file write is removed at start (logged)" \
+	bash -c 'test ! -e "$1" && grep -q "removed 1 unfinished write(s) of .*/xa.key" "$2"' _ \
+	"$d/data/keys/example.test/xa.key.tmp.999.0" "$LOG"
 check "an unfinished key generate shows as not in the configuration, not signing" \
 	has "key xa for example.test: published-pending, not in the configuration"
 zc "key generate example.test xa ed25519" "key generate example.test xb ed25519"
