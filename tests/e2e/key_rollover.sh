@@ -117,8 +117,7 @@ ip addr add $N.1/24 dev lo 2>/dev/null || true
 
 # ------------------------------------------------------------ zegel
 "$ZEGEL" keygen -t rsa -b 2048 -d example.test -s old -o "$d/data/keys" >/dev/null
-OLDREC=$("$ZEGEL" dnsrecord -d example.test -s old -k "$d/data/keys/old.key" | tr -d '\n\t' |
-	sed 's/.*( *//; s/ *).*//; s/" *"//g; s/"//g')
+OLDREC=$("$ZEGEL" dnsrecord -d example.test -s old -k "$d/data/keys/old.key" --one-line)
 cat >"$d/zegel.conf" <<CONF
 set hostname mx.example.test
 set data-dir $d/data
@@ -141,6 +140,9 @@ for _ in $(seq 1 50); do
 	dig +short +time=1 +tries=1 @$N.2 -p 47054 example.test A 2>/dev/null | grep -q "$N.10" && break
 	sleep 0.1
 done
+check "dnsrecord --one-line is the zone-file record's strings joined" test "$OLDREC" = \
+	"$("$ZEGEL" dnsrecord -d example.test -s old -k "$d/data/keys/old.key" | tr -d '\n\t' |
+		sed 's/.*( *//; s/ *).*//; s/" *"//g; s/"//g')"
 check "the DNS world answers (NSD + Unbound, old key's record)" \
 	bash -c "dig +short @$N.2 -p 47054 old._domainkey.example.test TXT | grep -q DKIM1"
 
