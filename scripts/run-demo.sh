@@ -4,8 +4,9 @@
 # First start: writes var/zegel.conf (domain example.test, submission on
 # 127.0.0.1:2587 with STARTTLS, network 127.0.0.0/8, user demo, outbox
 # var/outbox) and the DKIM keys (RSA-2048 and Ed25519 in var/keys, by
-# `zegel keygen`); `zegel run` generates the TLS certificate (var/tls) and
-# would generate any configured key still missing. Later starts reuse
+# `zegel keygen`: zegel never makes a key implicitly; keys made this way
+# and added with `set key` sign at once, see README "Keys and rollover");
+# `zegel run` generates the TLS certificate (var/tls). Later starts reuse
 # all of it (delete var/ to start over). The console stays on this terminal.
 set -eu
 zegel=${1:-build/host/zegel}

@@ -4,9 +4,10 @@
  *
  *   zegel run [--config FILE] [--no-console]
  *
- * Start: load FILE (the `set` lines; missing file = defaults), generate
- * the DKIM keys and the TLS certificate that are configured but absent,
- * load the keys, open the listeners. A commit on the console re-applies
+ * Start: load FILE (the `set` lines; missing file = defaults; a key file
+ * that is missing or no key fails the commit: keys are made only by `key
+ * generate` or `zegel keygen`), generate the TLS certificate if absent,
+ * load the keys and their states (console_keys.c), open the listeners. A commit on the console re-applies
  * keys, TLS and listeners (open sessions continue). SIGINT/SIGTERM or
  * `exit` on the console stop it: sessions get 421 and are closed.
  */
@@ -47,43 +48,6 @@ on_signal(int sig)
 	loop_stop();
 }
 
-/* Keys named by the configuration whose file is missing: generate them
- * (type from the selector/file name: "ed25519" in either -> Ed25519, else
- * RSA-2048), so a fresh device signs on first start. */
-static void
-generate_missing_keys(const struct zcfg *cfg)
-{
-	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++) {
-		const struct zcfg_key *k = &cfg->keys[i];
-		enum hal_key_type t;
-		int rc;
-
-		if (!k->used || !k->file[0] || hal_storage_exists(k->file) == 1)
-			continue;
-		t = (strstr(k->selector, "ed25519") || strstr(k->file, "ed25519") ||
-			k->alg == ZCFG_KEY_ED25519)
-		    ? HAL_KEY_ED25519
-		    : HAL_KEY_RSA;
-		{
-			char dir[ZCFG_PATH_MAX];
-			const char *slash = strrchr(k->file, '/');
-
-			if (slash) {
-				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - k->file), k->file);
-				hal_storage_mkdirs(dir, 0700);
-			}
-		}
-		rc = keys_generate_file(k->file, t, t == HAL_KEY_RSA ? 2048 : 0, NULL);
-		if (rc < 0)
-			hal_log(HAL_LOG_ERR, LOGM, "cannot generate key %s for %s in %s: %s",
-			    k->selector, k->domain, k->file, strerror(-rc));
-		else
-			hal_log(HAL_LOG_INFO, LOGM, "generated %s key %s for %s in %s",
-			    t == HAL_KEY_RSA ? "RSA-2048" : "Ed25519", k->selector, k->domain,
-			    k->file);
-	}
-}
-
 static void
 key_error(const struct zcfg_key *k, int err, void *arg)
 {
@@ -96,8 +60,8 @@ static void
 apply_keys(const struct zcfg *cfg)
 {
 	hal_log_set_level((enum hal_log_level)cfg->log_level);
-	generate_missing_keys(cfg);
 	keys_load_config(cfg, key_error, NULL);
+	keys_app_apply(cfg);
 }
 
 /* The queue and its delivery workers: in direct mode, and in any mode while
@@ -256,6 +220,7 @@ cmd_run(int argc, char **argv)
 		if (hal_storage_exists(path) == 1)
 			conf = path;
 	}
+	keys_app_init(conf);
 	if (conf != NULL) {
 		int n = config_clean_temps(conf);
 
@@ -295,6 +260,7 @@ cmd_run(int argc, char **argv)
 	dane_console_register();
 	check_domain_console_register();
 	queue_console_register();
+	keys_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;
 	rc = loop_run();

@@ -21,4 +21,12 @@ int dane_console_register(void);
 /* The console command `check domain NAME` (cmd_check_domain.c). */
 int check_domain_console_register(void);
 
+/* DKIM key states and the `key ...` / `show keys` console (console_keys.c):
+ * init before the configuration loads (commit check: key files must load),
+ * apply after every key load (state file, upgrade path, DNS checks). */
+struct zcfg;
+void keys_app_init(const char *config_path);
+void keys_app_apply(const struct zcfg *cfg);
+int keys_console_register(void);
+
 #endif

@@ -55,6 +55,7 @@ config_init(void)
 	d->log_level = HAL_LOG_INFO;
 	d->max_message_size = CONFIG_SMTP_MAX_MESSAGE_SIZE;
 	config_queue_defaults(&d->queue);
+	config_key_rollover_defaults(&d->key_rollover);
 	candidate = *d;
 	running = *d;
 }
@@ -194,6 +195,14 @@ validate(const struct zcfg *c, char *err, size_t cap)
 	return 0;
 }
 
+static int (*commit_check)(const struct zcfg *candidate, char *err, size_t cap);
+
+void
+config_set_commit_check(int (*fn)(const struct zcfg *candidate, char *err, size_t cap))
+{
+	commit_check = fn;
+}
+
 int
 config_commit(char *err, size_t errcap)
 {
@@ -202,6 +211,8 @@ config_commit(char *err, size_t errcap)
 	if (err != NULL && errcap > 0)
 		err[0] = 0;
 	rc = validate(&candidate, err, errcap);
+	if (rc == 0 && commit_check != NULL && commit_check(&candidate, err, errcap) != 0)
+		rc = -EINVAL;
 	if (rc != 0)
 		return rc;
 	candidate.generation = running.generation + 1;

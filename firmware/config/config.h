@@ -87,6 +87,10 @@ const struct zcfg *zcfg_candidate(void);
 /* Call hook(running, arg) after every successful commit (and not before the
  * first one). 0, or -ENOSPC when CONFIG_MAX_HOOKS are registered. */
 int config_on_commit(void (*hook)(const struct zcfg *running, void *arg), void *arg);
+/* A check the application adds to commit validation (one; NULL removes it):
+ * fn returns 0, or non-zero with the reason in err (the commit fails and
+ * nothing changes). `zegel run` checks that every key file loads. */
+void config_set_commit_check(int (*fn)(const struct zcfg *candidate, char *err, size_t cap));
 
 /* SMTP AUTH: 1 if user exists in c and password matches its hash, else 0.
  * The hash comparison is constant time; an unknown user costs the same

@@ -186,6 +186,23 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 #undef QNUM
 	}
 
+	/* Key rollover: only what differs from the defaults. */
+	{
+		struct zcfg_key_rollover dr;
+		const struct zcfg_key_rollover *kr = &c->key_rollover;
+
+		config_key_rollover_defaults(&dr);
+		if (kr->auto_activate != dr.auto_activate)
+			LINE("set key-rollover auto-activate"),
+			    WORD(kr->auto_activate ? "on" : "off"), EMIT();
+		if (kr->retire_days != dr.retire_days)
+			snprintf(t, sizeof(t), "%u", (unsigned)kr->retire_days),
+			    LINE("set key-rollover retire-days"), WORD(t), EMIT();
+		if (kr->check_interval != dr.check_interval)
+			format_duration(kr->check_interval, t, sizeof(t)),
+			    LINE("set key-rollover check-interval"), WORD(t), EMIT();
+	}
+
 	/* Relay: settings first, the mode line last. */
 	if (r->kind != ZCFG_RELAY_OUTBOX && strcmp(r->outbox, o) != 0)
 		LINE("set relay outbox"), WORD(r->outbox), EMIT();

@@ -58,6 +58,11 @@ uint32_t config_parse_u32(const char *s, bool *ok);
 bool config_parse_duration(const char *s, uint32_t *out);
 bool config_parse_u64_bytes(const char *s, uint64_t *out);
 
+/* ---- set_mail.c (keys) */
+int config_set_rollover_auto(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_rollover_retire(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_rollover_check(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+
 /* ---- set_system.c */
 int config_set_hostname(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_public_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap);

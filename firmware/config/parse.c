@@ -31,6 +31,10 @@ static const struct stmt stmts[] = {
 	    "NAME [subdomains on|off] [canon relaxed/relaxed|simple/simple|relaxed/simple|"
 	    "simple/relaxed] [envelope-align off|warn|refuse]" },
 	{ "set", "key", 5, 5, config_set_key, "SELECTOR domain NAME file PATH" },
+	{ "set", "key-rollover auto-activate", 1, 1, config_set_rollover_auto, "on|off" },
+	{ "set", "key-rollover retire-days", 1, 1, config_set_rollover_retire, "DAYS (0-365)" },
+	{ "set", "key-rollover check-interval", 1, 1, config_set_rollover_check,
+	    "DURATION (1m to 1d)" },
 	{ "set", "user", 3, 3, config_set_user, "NAME password SECRET | NAME password-hash HASH" },
 	{ "set", "network", 1, 3, config_set_network, "CIDR [line-endings strict|normalise]" },
 	{ "set", "listener", 2, 6, config_set_listener,

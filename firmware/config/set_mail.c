@@ -211,6 +211,45 @@ config_delete_key(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	return 0;
 }
 
+/* `set key-rollover ...`: how new keys become active (firmware/keys/state.h) */
+int
+config_set_rollover_auto(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	return config_want_onoff("set key-rollover auto-activate", argv[0],
+	    &w->key_rollover.auto_activate, err, cap);
+}
+
+int
+config_set_rollover_retire(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	bool ok;
+	uint32_t d = config_parse_u32(argv[0], &ok);
+
+	(void)argc;
+	if (!ok || d > 365)
+		return config_fail(err, cap,
+		    "set key-rollover retire-days: '%s' is not a number of days from 0 to 365",
+		    argv[0]);
+	w->key_rollover.retire_days = (uint16_t)d;
+	return 0;
+}
+
+int
+config_set_rollover_check(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	uint32_t d;
+
+	(void)argc;
+	if (!config_parse_duration(argv[0], &d) || d < 60 || d > 86400)
+		return config_fail(err, cap,
+		    "set key-rollover check-interval: '%s' is not a duration from 1m to 1d "
+		    "(such as 10m, 1h)",
+		    argv[0]);
+	w->key_rollover.check_interval = d;
+	return 0;
+}
+
 /* ------------------------------------------------------------ users */
 
 static struct zcfg_user *

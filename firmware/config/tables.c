@@ -57,3 +57,11 @@ config_queue_defaults(struct zcfg_queue *q)
 	q->max_size = (uint64_t)CONFIG_QUEUE_MAX_BYTES << 20;
 	q->min_free = (uint64_t)CONFIG_QUEUE_MIN_FREE << 10;
 }
+
+void
+config_key_rollover_defaults(struct zcfg_key_rollover *r)
+{
+	r->auto_activate = false;
+	r->retire_days = 7;
+	r->check_interval = 3600;
+}

@@ -45,7 +45,7 @@
 #define CONSOLE_PROMPT "zegel> "
 #define CONSOLE_HISTORY 8
 #define CONSOLE_MAX_ARGS 16
-#define CONSOLE_MAX_REGISTER 8
+#define CONSOLE_MAX_REGISTER 16
 
 struct console;
 

@@ -2,3 +2,4 @@
 src-y += firmware/keys/keys.c
 src-y += firmware/keys/sign.c
 src-y += firmware/keys/record.c
+src-y += firmware/keys/state.c

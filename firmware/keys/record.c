@@ -255,8 +255,7 @@ type_name(enum hal_key_type type)
 }
 
 unsigned
-keyrec_compare(const struct keyrec *r, enum hal_key_type type, const uint8_t *pub,
-    size_t publen)
+keyrec_compare(const struct keyrec *r, enum hal_key_type type, const uint8_t *pub, size_t publen)
 {
 	unsigned d = 0;
 
@@ -284,8 +283,8 @@ keyrec_compare(const struct keyrec *r, enum hal_key_type type, const uint8_t *pu
 }
 
 unsigned
-keyrec_check(const char *text, size_t n, enum hal_key_type type, const uint8_t *pub,
-    size_t publen, struct keyrec *r)
+keyrec_check(const char *text, size_t n, enum hal_key_type type, const uint8_t *pub, size_t publen,
+    struct keyrec *r)
 {
 	unsigned d = keyrec_parse(text, n, r);
 
@@ -329,8 +328,8 @@ b64_chars(size_t publen)
 }
 
 size_t
-keyrec_explain(unsigned diffs, const struct keyrec *r, enum hal_key_type type,
-    const uint8_t *pub, size_t publen, char *buf, size_t cap)
+keyrec_explain(unsigned diffs, const struct keyrec *r, enum hal_key_type type, const uint8_t *pub,
+    size_t publen, char *buf, size_t cap)
 {
 	struct out o = { buf, cap, 0, false };
 
@@ -355,11 +354,12 @@ keyrec_explain(unsigned diffs, const struct keyrec *r, enum hal_key_type type,
 		    r->p_chars, b64_chars(publen));
 	if (diffs & KEYREC_KEY) {
 		if (r->plen < publen && memcmp(r->p, pub, r->plen) == 0)
-			add(&o, "p= is cut off (%zu base64 characters, the key has %zu)", r->p_chars,
-			    b64_chars(publen));
+			add(&o, "p= is cut off (%zu base64 characters, the key has %zu)",
+			    r->p_chars, b64_chars(publen));
 		else
-			add(&o, "p= is another key (an old one?): %zu base64 characters, this key "
-				"%zu",
+			add(&o,
+			    "p= is another key (an old one?): %zu base64 characters, this key "
+			    "%zu",
 			    r->p_chars, b64_chars(publen));
 	}
 	if (diffs & KEYREC_TESTING)

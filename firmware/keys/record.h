@@ -37,37 +37,47 @@
 /* Largest joined TXT text worth reading (a DKIM record for RSA-4096 is ~760). */
 #define KEYREC_TEXT_MAX 4096
 
-/* Differences, OR-ed. 0 = match. */
-#define KEYREC_SYNTAX (1u << 0)     /* not a tag-list: bad tag name, no '=', a
-                                       duplicate tag, a byte outside VALCHAR */
-#define KEYREC_NO_VERSION (1u << 1) /* no v=DKIM1 (recommended; zegel writes it) */
-#define KEYREC_VERSION (1u << 2)    /* v= is not DKIM1, or not the first tag:
-                                       verifiers discard the record */
-#define KEYREC_KEYTYPE (1u << 3)    /* k= (default rsa) is not the key's type */
-#define KEYREC_NO_P (1u << 4)       /* no p= tag (the tag is required) */
-#define KEYREC_REVOKED (1u << 5)    /* p= is empty: the key is revoked */
-#define KEYREC_BASE64 (1u << 6)     /* p= is not valid base64 (cut off?) */
-#define KEYREC_KEY (1u << 7)        /* p= is another key (an old one, or cut) */
-#define KEYREC_TESTING (1u << 8)    /* t=y: verifiers may ignore failures */
-#define KEYREC_HASH (1u << 9)       /* h= does not list sha256 */
-#define KEYREC_SERVICE (1u << 10)   /* s= lists neither '*' nor email */
-#define KEYREC_STRICT (1u << 11)    /* t=s: i= must equal d= (zegel's do; noted
-                                       only, never set by keyrec_compare) */
+/* Differences, OR-ed. 0 = match.
+ *  SYNTAX      not a tag-list: bad tag name, no '=', a duplicate tag, a byte
+ *              outside VALCHAR
+ *  NO_VERSION  no v=DKIM1 (recommended; zegel writes it)
+ *  VERSION     v= is not DKIM1, or not the first tag: verifiers discard it
+ *  KEYTYPE     k= (default rsa) is not the key's type
+ *  NO_P        no p= tag (the tag is required)
+ *  REVOKED     p= is empty: the key is revoked
+ *  BASE64      p= is not valid base64 (cut off?)
+ *  KEY         p= is another key (an old one, or cut off)
+ *  TESTING     t=y: verifiers may treat signatures as unsigned
+ *  HASH        h= does not list sha256
+ *  SERVICE     s= lists neither '*' nor email
+ *  STRICT      t=s (noted only; zegel's i= equals d=; never set by compare) */
+#define KEYREC_SYNTAX (1u << 0)
+#define KEYREC_NO_VERSION (1u << 1)
+#define KEYREC_VERSION (1u << 2)
+#define KEYREC_KEYTYPE (1u << 3)
+#define KEYREC_NO_P (1u << 4)
+#define KEYREC_REVOKED (1u << 5)
+#define KEYREC_BASE64 (1u << 6)
+#define KEYREC_KEY (1u << 7)
+#define KEYREC_TESTING (1u << 8)
+#define KEYREC_HASH (1u << 9)
+#define KEYREC_SERVICE (1u << 10)
+#define KEYREC_STRICT (1u << 11)
 
 struct keyrec {
 	bool has_v, has_k, has_p, has_t, has_h, has_s;
-	bool v_first;        /* v= was the first tag */
-	char v[16];          /* v= value (cut at 15 bytes) */
-	char k[16];          /* k= value, "rsa" when absent (the default) */
-	bool p_base64_ok;    /* p= decoded (when has_p and non-empty) */
-	size_t p_chars;      /* base64 characters in p=, whitespace not counted */
-	size_t plen;         /* decoded p= bytes; 0 with has_p = revoked */
+	bool v_first;     /* v= was the first tag */
+	char v[16];       /* v= value (cut at 15 bytes) */
+	char k[16];       /* k= value, "rsa" when absent (the default) */
+	bool p_base64_ok; /* p= decoded (when has_p and non-empty) */
+	size_t p_chars;   /* base64 characters in p=, whitespace not counted */
+	size_t plen;      /* decoded p= bytes; 0 with has_p = revoked */
 	uint8_t p[KEYREC_PUB_MAX];
-	bool t_testing;      /* t= lists y */
-	bool t_strict;       /* t= lists s */
-	bool h_sha256;       /* h= absent or lists sha256 */
-	bool s_email;        /* s= absent or lists * or email */
-	size_t syntax_at;    /* offset of the first syntax error (KEYREC_SYNTAX) */
+	bool t_testing;   /* t= lists y */
+	bool t_strict;    /* t= lists s */
+	bool h_sha256;    /* h= absent or lists sha256 */
+	bool s_email;     /* s= absent or lists * or email */
+	size_t syntax_at; /* offset of the first syntax error (KEYREC_SYNTAX) */
 };
 
 /* Join the character-strings of TXT rdata (each a length byte + bytes) into
@@ -80,8 +90,8 @@ int keyrec_txt_join(const uint8_t *rdata, size_t rdlen, char *out, size_t cap, s
 unsigned keyrec_parse(const char *text, size_t n, struct keyrec *r);
 
 /* Differences between a parsed record and a key (type, public part). */
-unsigned keyrec_compare(const struct keyrec *r, enum hal_key_type type, const uint8_t *pub,
-    size_t publen);
+unsigned
+keyrec_compare(const struct keyrec *r, enum hal_key_type type, const uint8_t *pub, size_t publen);
 
 /* keyrec_parse + keyrec_compare; r is the caller's scratch (and the parse). */
 unsigned keyrec_check(const char *text, size_t n, enum hal_key_type type, const uint8_t *pub,
@@ -95,7 +105,7 @@ size_t keyrec_explain(unsigned diffs, const struct keyrec *r, enum hal_key_type 
 
 /* The record a key needs as one line: "v=DKIM1; k=rsa; p=MIIB...". 0, or
  * -EINVAL (bad type/public part), -ERANGE (cap too small; cap includes NUL). */
-int keyrec_value(enum hal_key_type type, const uint8_t *pub, size_t publen, char *buf,
-    size_t cap, size_t *len);
+int keyrec_value(enum hal_key_type type, const uint8_t *pub, size_t publen, char *buf, size_t cap,
+    size_t *len);
 
 #endif

@@ -5,6 +5,7 @@
 #include "firmware/keys/sign.h"
 
 #include "firmware/keys/keys.h"
+#include "firmware/keys/state.h"
 
 void
 keys_sign_init(struct keys_sign *sg)
@@ -48,6 +49,7 @@ keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_d
     const char **why)
 {
 	struct dkim_sig_params prm;
+	unsigned waiting = 0;
 	int rc;
 
 	sg->domain = dom->name;
@@ -57,6 +59,12 @@ keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_d
 
 		if (!k->used || strcmp(k->domain, dom->name) != 0)
 			continue;
+		/* only active keys sign: never one whose record may not be
+		 * published yet, never a retiring one (state.h) */
+		if (!keystate_signs(keystate_running(), k->domain, k->selector)) {
+			waiting++;
+			continue;
+		}
 		if ((hk = keys_find(k->domain, k->selector)) == NULL) {
 			*why = "a configured key is not loaded";
 			return -1;
@@ -80,7 +88,9 @@ keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_d
 		sg->nsig++;
 	}
 	if (sg->nsig == 0) {
-		*why = "no key configured for the domain";
+		*why = waiting ? "no active key for the domain: its keys wait for their DNS "
+				 "record or retire, see show keys"
+			       : "no key configured for the domain";
 		return -1;
 	}
 	return 0;

@@ -9,8 +9,15 @@ rc=0
 err=$(printf 'exit\n' | timeout 10 "$ZEGEL" run --config "$d/missing.conf" 2>&1) || rc=$?
 check "a missing --config file stops the start with exit 1" test "$rc" -eq 1
 check "and says which file" grep -q "missing.conf: cannot read" <<<"$err"
+# No key is made implicitly: a key file that does not exist fails the commit, naming it.
+out=$(printf 'set data-dir %s\nset domain example.org\nset key s1 domain example.org file %s/s1.key\ncommit\nexit\n' "$d" "$d" |
+	timeout 10 "$ZEGEL" run 2>&1)
+check "a missing key file is a commit error naming the file" \
+	grep -q "commit: key 's1' for example.org: $d/s1.key does not exist" <<<"$out"
+check "and no key file was generated" test ! -e "$d/s1.key"
+"$ZEGEL" keygen -t ed25519 -d example.org -s s1 -o "$d" >/dev/null
 rc=0
-out=$(printf 'set data-dir %s\nset domain example.org\nset key s1 domain example.org file %s/s1.pem\nset user printer password "pass word"\ncommit\nsave\nshow running\nexit\n' "$d" "$d" |
+out=$(printf 'set data-dir %s\nset domain example.org\nset key s1 domain example.org file %s/s1.key\nset user printer password "pass word"\ncommit\nsave\nshow running\nexit\n' "$d" "$d" |
 	timeout 10 "$ZEGEL" run 2>&1) || rc=$?
 check "run with piped console exits 0 on 'exit'" test "$rc" -eq 0
 check "commit through the console" grep -q 'commit: ok, generation 1' <<<"$out"

@@ -10,7 +10,10 @@ Called by tests/qemu/boot.sh after it built the images. For each board:
            `commit`, `save`, `show running`; then cut the power (SIGKILL QEMU):
            `save` must already be on the disk
   boot 2   `show running` equals what was saved; submit a message from the
-           host with swaks through the forwarded submission port (STARTTLS)
+           host with swaks through the forwarded submission port (STARTTLS);
+           `key generate` an Ed25519 key and read its DNS record entirely over
+           the serial console (zone-file and one-line forms agree, 32-byte p=),
+           `show keys` has it published-pending
   boots 3.. hard-kill rounds: change the config, `commit`, type `save` and kill
            QEMU after a delay (0.2, 0.4, 0.6, 0.8 times what a save took); after
            the next boot `show running` is the old or the new config, never
@@ -46,6 +49,7 @@ CMD_TIMEOUT = 60
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x07")
 DOMAIN = "example.test"
 SELECTOR = "qemu1"
+SELECTOR2 = "qemu2"  # made on the device by `key generate`
 
 _n = 0
 _failed = 0
@@ -262,6 +266,37 @@ def run_board(board, port):
         tap(sw.returncode == 0, "%s: swaks submitted a message over STARTTLS through 127.0.0.1:%d"
             % (board, port), sw.stdout + sw.stderr)
 
+        # ---- a DKIM key made on the device, its record read over the serial console
+        stage[0] = "key generate"
+        # no DNS leaves the test: the pending key's checks go to a closed port
+        guest.cmd("set resolver 127.0.0.1:1")
+        guest.cmd("commit")
+        gen = guest.cmd("key generate %s %s ed25519" % (DOMAIN, SELECTOR2), timeout=120)
+        one = re.search(r"one line \(web DNS panels\): (v=DKIM1; k=ed25519; p=(\S+))", gen)
+        zone = re.search(r'%s\._domainkey\tIN\tTXT\t\( "v=DKIM1; k=ed25519; "\s*"p=([^"]+)" \)'
+                         % SELECTOR2, gen)
+        pub2 = one.group(2) if one else ""
+        try:
+            raw = base64.b64decode(pub2, validate=True)
+        except ValueError:
+            raw = b""
+        tap(one is not None and zone is not None and zone.group(1) == pub2 and len(raw) == 32
+            and "committed and saved" in gen and "published-pending" in gen,
+            "%s: key generate on the console: committed, saved, published-pending; the record "
+            "read over the serial console (zone file and one line agree, p= is 32 bytes)" % board,
+            gen)
+        keys = guest.cmd("show keys %s" % DOMAIN)
+        tap(re.search(r"key %s for %s\n  algorithm: ed25519\n  state: published-pending, not "
+                      r"signing" % (SELECTOR2, DOMAIN), keys) is not None
+            and ("one line (web DNS panels): v=DKIM1; k=ed25519; p=%s" % pub2) in keys
+            and re.search(r"fingerprint: SHA256:[A-Za-z0-9+/]{43}=", keys) is not None,
+            "%s: show keys: the new key is published-pending (not signing) with its fingerprint "
+            "and the same record" % board, keys)
+        running = config_lines(guest.cmd("show running"))
+        tap(any(l.startswith("set key %s domain %s file /data/keys/%s/%s.key"
+                             % (SELECTOR2, DOMAIN, DOMAIN, SELECTOR2)) for l in running),
+            "%s: the key is in the running configuration" % board, "\n".join(running))
+
         # ---- hard-kill rounds: power cut while `save` runs
         stage[0] = "power cut during save"
         prev = running
@@ -312,6 +347,11 @@ def run_board(board, port):
             got = config_lines(guest.cmd("show running"))
             tap(got == prev, "%s: the restarted zegel runs the saved config" % board,
                 "want:\n%s\ngot:\n%s" % ("\n".join(prev), "\n".join(got)))
+            keys = guest.cmd("show keys %s" % DOMAIN)
+            tap("key %s for %s\n  algorithm: ed25519\n  state: published-pending" % (SELECTOR2, DOMAIN)
+                in keys and pub2 and ("p=%s" % pub2) in keys,
+                "%s: after %d power cuts the generated key is still published-pending, same key"
+                % (board, len(rounds) + 1), keys)
         guest.kill()
         guest = None
 

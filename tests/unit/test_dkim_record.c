@@ -128,8 +128,16 @@ static void
 test_syntax(void **state)
 {
 	static const char *const bad[] = {
-		"", "   ", "v=DKIM1; v=DKIM1; p=", "v=DKIM1; ; p=", "1v=x", "v DKIM1",
-		"v=DKIM1; p=AB\x01", "v=DKIM1; p=\xc3\xa9", "=x", "v=DKIM1;;",
+		"",
+		"   ",
+		"v=DKIM1; v=DKIM1; p=",
+		"v=DKIM1; ; p=",
+		"1v=x",
+		"v DKIM1",
+		"v=DKIM1; p=AB\x01",
+		"v=DKIM1; p=\xc3\xa9",
+		"=x",
+		"v=DKIM1;;",
 	};
 
 	(void)state;
@@ -168,6 +176,64 @@ test_txt_join(void **state)
 	assert_int_equal(keyrec_txt_join(two, sizeof(two), out, 5, &n), -ERANGE);
 }
 
+/* The key records of RFC 8463 Appendix A.2 (tests/vectors/dkim/rfc8463-appendix-a.txt)
+ * against its keys: the RSA record as the four TXT strings DNS carries. */
+static const char a2_rsa_pem[] =
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "MIICXQIBAAKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQi\n"
+    "Y/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqM\n"
+    "KrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB\n"
+    "AoGAH0cxOhFZDgzXWhDhnAJDw5s4roOXN4OhjiXa8W7Y3rhX3FJqmJSPuC8N9vQm\n"
+    "6SVbaLAE4SG5mLMueHlh4KXffEpuLEiNp9Ss3O4YfLiQpbRqE7Tm5SxKjvvQoZZe\n"
+    "zHorimOaChRL2it47iuWxzxSiRMv4c+j70GiWdxXnxe4UoECQQDzJB/0U58W7RZy\n"
+    "6enGVj2kWF732CoWFZWzi1FicudrBFoy63QwcowpoCazKtvZGMNlPWnC7x/6o8Gc\n"
+    "uSe0ga2xAkEA8C7PipPm1/1fTRQvj1o/dDmZp243044ZNyxjg+/OPN0oWCbXIGxy\n"
+    "WvmZbXriOWoSALJTjExEgraHEgnXssuk7QJBALl5ICsYMu6hMxO73gnfNayNgPxd\n"
+    "WFV6Z7ULnKyV7HSVYF0hgYOHjeYe9gaMtiJYoo0zGN+L3AAtNP9huqkWlzECQE1a\n"
+    "licIeVlo1e+qJ6Mgqr0Q7Aa7falZ448ccbSFYEPD6oFxiOl9Y9se9iYHZKKfIcst\n"
+    "o7DUw1/hz2Ck4N5JrgUCQQCyKveNvjzkkd8HjYs0SwM0fPjK16//5qDZ2UiDGnOe\n"
+    "uEzxBDAr518Z8VFbR41in3W4Y3yCDgQlLlcETrS+zYcL\n"
+    "-----END RSA PRIVATE KEY-----\n";
+static const char *const a2_rsa_strings[] = {
+	"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWR"
+	"iGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutAC"
+	"DfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3"
+	"Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+};
+static const char a2_ed[] = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+static const uint8_t a2_ed_pub[32] = { 0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b,
+	0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf,
+	0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a };
+
+static void
+test_rfc8463_vectors(void **state)
+{
+	struct hal_key k;
+	uint8_t rd[1024], pub[600];
+	char txt[KEYREC_TEXT_MAX];
+	size_t o = 0, n, pl;
+
+	(void)state;
+	assert_int_equal(keyrec_check(a2_ed, strlen(a2_ed), HAL_KEY_ED25519, a2_ed_pub, 32, &r), 0);
+	assert_int_equal(hal_key_load(&k, (const uint8_t *)a2_rsa_pem, strlen(a2_rsa_pem)), 0);
+	assert_int_equal(hal_key_public(&k, pub, sizeof(pub), &pl), 0);
+	hal_key_free(&k);
+	for (size_t i = 0; i < sizeof(a2_rsa_strings) / sizeof(a2_rsa_strings[0]); i++) {
+		size_t l = strlen(a2_rsa_strings[i]);
+
+		rd[o++] = (uint8_t)l;
+		memcpy(rd + o, a2_rsa_strings[i], l);
+		o += l;
+	}
+	assert_int_equal(keyrec_txt_join(rd, o, txt, sizeof(txt), &n), 0);
+	assert_int_equal(keyrec_check(txt, n, HAL_KEY_RSA, pub, pl, &r), 0);
+	/* the two records swapped: each names the other's key type and key */
+	assert_int_equal(keyrec_check(a2_ed, strlen(a2_ed), HAL_KEY_RSA, pub, pl, &r),
+	    KEYREC_KEYTYPE | KEYREC_KEY);
+	assert_int_equal(keyrec_check(txt, n, HAL_KEY_ED25519, a2_ed_pub, 32, &r),
+	    KEYREC_KEYTYPE | KEYREC_KEY);
+}
+
 int
 main(void)
 {
@@ -176,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_differences),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_txt_join),
+		cmocka_unit_test(test_rfc8463_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

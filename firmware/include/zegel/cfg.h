@@ -114,6 +114,13 @@ struct zcfg_queue {
 	uint64_t min_free;          /* bytes */
 };
 
+/* `set key-rollover ...`: how new DKIM keys become active (firmware/keys/state.h) */
+struct zcfg_key_rollover {
+	bool auto_activate;         /* a key whose record is published signs at once */
+	uint16_t retire_days;       /* days a replaced key stays published, not signing */
+	uint32_t check_interval;    /* seconds between DNS checks of keys in transition */
+};
+
 struct zcfg {
 	uint32_t generation;        /* bumped by every commit */
 	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
@@ -132,6 +139,7 @@ struct zcfg {
 	struct zcfg_listener listeners[CONFIG_CFG_MAX_LISTENERS];
 	struct zcfg_relay relay;
 	struct zcfg_queue queue;
+	struct zcfg_key_rollover key_rollover;
 	struct hal_addr resolvers[4];     /* `set resolver IP[:PORT]` (up to 4) */
 	uint8_t nresolvers;
 	char resolver_anchors[ZCFG_PATH_MAX]; /* `set resolver-anchors PATH`: DS/DNSKEY for "."
