@@ -55,6 +55,7 @@ config_init(void)
 	d->log_level = HAL_LOG_INFO;
 	d->max_message_size = CONFIG_SMTP_MAX_MESSAGE_SIZE;
 	config_queue_defaults(&d->queue);
+	config_smtpd_defaults(&d->smtpd);
 	candidate = *d;
 	running = *d;
 }

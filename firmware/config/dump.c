@@ -182,6 +182,49 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 #undef QNUM
 	}
 
+	/* smtpd fairness: only what differs from the defaults. */
+	{
+		struct zcfg_smtpd df;
+		const struct zcfg_smtpd *f = &c->smtpd;
+		char t2[32];
+
+		config_smtpd_defaults(&df);
+#define FNUM(field, words) \
+		if (f->field != df.field) \
+			snprintf(t, sizeof(t), "%u", (unsigned)f->field), LINE(words), WORD(t), EMIT();
+#define FDUR(field, words) \
+		if (f->field != df.field) \
+			format_duration(f->field, t, sizeof(t)), LINE(words), WORD(t), EMIT();
+		FNUM(per_address, "set smtpd per-address-limit")
+		FDUR(idle_timeout, "set smtpd idle-timeout")
+		FDUR(command_timeout, "set smtpd command-timeout")
+		FDUR(transaction_timeout, "set smtpd transaction-timeout")
+		if (f->min_data_rate != df.min_data_rate || f->data_rate_window != df.data_rate_window) {
+			snprintf(t, sizeof(t), "%u", (unsigned)f->min_data_rate);
+			format_duration(f->data_rate_window, t2, sizeof(t2));
+			LINE("set smtpd min-data-rate"), WORD(t), WORD("window"), WORD(t2), EMIT();
+		}
+		if (f->shed_idle != df.shed_idle) {
+			if (f->shed_idle == 0)
+				snprintf(t, sizeof(t), "off");
+			else
+				format_duration(f->shed_idle, t, sizeof(t));
+			LINE("set smtpd shed-idle"), WORD(t), EMIT();
+		}
+		if (f->auth_delay != df.auth_delay || f->auth_delay_max != df.auth_delay_max) {
+			format_duration(f->auth_delay, t, sizeof(t));
+			format_duration(f->auth_delay_max, t2, sizeof(t2));
+			LINE("set smtpd auth-delay"), WORD(t), WORD("max"), WORD(t2), EMIT();
+		}
+		if (f->auth_lockout != df.auth_lockout || f->auth_lockout_time != df.auth_lockout_time) {
+			snprintf(t, sizeof(t), "%u", (unsigned)f->auth_lockout);
+			format_duration(f->auth_lockout_time, t2, sizeof(t2));
+			LINE("set smtpd auth-lockout"), WORD(t), WORD("for"), WORD(t2), EMIT();
+		}
+#undef FNUM
+#undef FDUR
+	}
+
 	/* Relay: settings first, the mode line last. */
 	if (r->kind != ZCFG_RELAY_OUTBOX && strcmp(r->outbox, o) != 0)
 		LINE("set relay outbox"), WORD(r->outbox), EMIT();

@@ -41,6 +41,8 @@ void config_wipe(void *p, size_t n);
 
 /* The Kconfig defaults of the `set queue ...` settings. */
 void config_queue_defaults(struct zcfg_queue *q);
+/* The defaults of the `set smtpd ...` settings. */
+void config_smtpd_defaults(struct zcfg_smtpd *f);
 
 /* Paths that follow data_dir unless set explicitly. */
 void config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX],

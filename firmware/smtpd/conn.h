@@ -45,6 +45,7 @@
 
 #include "firmware/spool/handoff.h"
 #include "firmware/spool/msg.h"
+#include "firmware/smtpd/fair.h"
 #include "firmware/smtpd/smtpd.h"
 #include "hal/storage.h"
 #include "zegel/cfg.h"
@@ -90,6 +91,9 @@ struct smtpd_conn {
 	bool want_tls;
 	void (*wake)(void *arg);
 	void *wake_arg;
+	/* an AUTH verdict held back (fair.h: per-address backoff) */
+	bool auth_held, auth_ok;
+	uint64_t auth_release;      /* monotonic ms */
 	/* tests: use this target instead of the picker's (smtpd_set_target_picker) */
 	const struct handoff_target_ops *relay_override;
 	struct smtpd_session smtp;
@@ -107,6 +111,17 @@ void smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg,
 size_t smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n);
 void smtpd_conn_tls_started(struct smtpd_conn *c, const char *desc);
 void smtpd_conn_free(struct smtpd_conn *c);
+
+/* Fairness (fair.h). The limits of a configuration in milliseconds. */
+void smtpd_conn_limits(const struct zcfg *cfg, struct smtpd_fair_limits *l);
+/* What the session is doing, for its fairness clock. */
+enum smtpd_fair_state smtpd_conn_fair_state(const struct smtpd_conn *c);
+/* When smtpd_conn_tick() has something to do (0: nothing): a held AUTH reply. */
+uint64_t smtpd_conn_due(const struct smtpd_conn *c);
+/* Release what is due at now (monotonic ms); true if output was queued. */
+bool smtpd_conn_tick(struct smtpd_conn *c, uint64_t now);
+/* A deadline passed: log it, discard a message being received, 421 4.4.2. */
+void smtpd_conn_deadline(struct smtpd_conn *c, const char *why, unsigned limit_s);
 
 /* Policy helpers (policy.c), pure functions of the configuration. */
 bool smtpd_policy_network(const struct zcfg *cfg, const struct hal_addr *peer, bool *normalise);
