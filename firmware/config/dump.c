@@ -10,7 +10,7 @@
 
 #include "firmware/config/internal.h"
 
-#define MASK "********"
+#define MASK CONFIG_SECRET_MASK
 
 struct lb {
 	char buf[CONFIG_LINE_MAX];
@@ -89,9 +89,9 @@ format_duration(uint32_t v, char *t, size_t cap)
 		snprintf(t, cap, "%us", (unsigned)v);
 }
 
-void
-config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
-    void *arg)
+static void
+dump(const struct zcfg *c, bool show_secrets, const char *sealed,
+    void (*emit)(void *arg, const char *line), void *arg)
 {
 	static struct lb b;
 	char t[ZCFG_NAME_MAX + 16], o[ZCFG_PATH_MAX], ce[ZCFG_PATH_MAX], k[ZCFG_PATH_MAX];
@@ -236,7 +236,9 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 		LINE("set relay tls implicit"), EMIT();
 	if (r->username[0])
 		LINE("set relay username"), WORD(r->username), EMIT();
-	if (r->password[0])
+	if (r->password[0] && sealed != NULL)
+		LINE("set relay password-sealed"), WORD(sealed), EMIT();
+	else if (r->password[0])
 		LINE("set relay password"), WORD(show_secrets ? r->password : MASK), EMIT();
 	if (r->ca_file[0])
 		LINE("set relay ca-file"), WORD(r->ca_file), EMIT();
@@ -262,4 +264,18 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 #undef LINE
 #undef WORD
 #undef EMIT
+}
+
+void
+config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
+    void *arg)
+{
+	dump(c, show_secrets, NULL, emit, arg);
+}
+
+void
+config_dump_sealed(const struct zcfg *c, const char *sealed,
+    void (*emit)(void *arg, const char *line), void *arg)
+{
+	dump(c, true, sealed, emit, arg);
 }

@@ -94,6 +94,8 @@ int config_set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err,
 int config_set_relay_direct(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_username(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_password(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_relay_password_sealed(struct zcfg *w, int argc, char **argv, char *err,
+    size_t cap);
 int config_set_relay_ca_file(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_require_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap);

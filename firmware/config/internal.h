@@ -52,7 +52,21 @@ extern const char *const config_log_levels[4];
 extern const char *const config_align_names[3];
 extern const char *const config_listen_modes[3];
 
+/* ---- secret.c: a secret at rest, sealed with the device key
+ * <data_dir>/secret.key (created by seal if absent). The sealed text is
+ * "zs1.<nonce>.<data>.<tag>" in hex, at most CONFIG_SEALED_MAX - 1 chars. */
+#define CONFIG_SEALED_MAX (4 + 32 + 1 + 2 * ZCFG_SECRET_MAX + 1 + 16 + 1)
+int config_secret_seal(const char *data_dir, const char *plain, char *out, size_t cap, char *err,
+    size_t errcap);
+int config_secret_open(const char *data_dir, const char *sealed, char *out, size_t cap, char *err,
+    size_t errcap);
+
 /* ---- dump.c */
+
+/* config_dump() with show_secrets, the relay password written as
+ * `set relay password-sealed SEALED` (what save writes). */
+void config_dump_sealed(const struct zcfg *c, const char *sealed,
+    void (*emit)(void *arg, const char *line), void *arg);
 
 /* "1.2.3.0/24", "2001:db8::/32" */
 void config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap);

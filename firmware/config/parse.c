@@ -40,6 +40,8 @@ static const struct stmt stmts[] = {
 	{ "set", "relay direct", 0, 0, config_set_relay_direct, "" },
 	{ "set", "relay username", 1, 1, config_set_relay_username, "USER" },
 	{ "set", "relay password", 1, 1, config_set_relay_password, "SECRET" },
+	{ "set", "relay password-sealed", 1, 1, config_set_relay_password_sealed,
+	    "zs1.NONCE.DATA.TAG (what save writes; needs <data-dir>/secret.key)" },
 	{ "set", "relay ca-file", 1, 1, config_set_relay_ca_file, "PATH" },
 	{ "set", "relay tls", 1, 1, config_set_relay_tls, "starttls|implicit" },
 	{ "set", "relay require-tls", 1, 1, config_set_relay_require_tls, "on|off" },
