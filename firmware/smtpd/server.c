@@ -173,12 +173,12 @@ fair_note(struct sess *s, size_t fed)
 
 	if (!s->used)
 		return;
-	if (s->conn_ready) {
-		partial = smtpd_partial_line(&s->conn.smtp) || (s->tls_on && s->handshaking);
-		st = smtpd_conn_fair_state(&s->conn);
-	} else {
-		partial = true;             /* implicit TLS: the handshake is a command */
+	if (s->tls_on && s->handshaking) {
+		partial = true;             /* a TLS handshake is timed like a command */
 		st = SMTPD_FAIR_COMMANDS;
+	} else {
+		partial = smtpd_partial_line(&s->conn.smtp);
+		st = smtpd_conn_fair_state(&s->conn);
 	}
 	smtpd_fair_note(&s->fk, now, fed, partial, st);
 	(void)smtpd_fair_check(&s->fk, &lim, now, &due);
