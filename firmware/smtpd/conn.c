@@ -59,8 +59,7 @@ smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_
 	struct smtpd_params prm;
 	bool normalise = false;
 
-	memset(c, 0, offsetof(struct smtpd_conn, smtp));
-	memset(&c->msg, 0, offsetof(struct smtpd_msg, prefix));
+	memset(c, 0, offsetof(struct smtpd_conn, smtp));    /* msg included */
 	c->cfg = cfg;
 	c->peer = *peer;
 	hal_addr_format(peer, false, c->peer_str, sizeof(c->peer_str));
@@ -121,7 +120,7 @@ msg_cleanup(struct smtpd_conn *c)
 	struct smtpd_msg *m = &c->msg;
 
 	if (m->active)
-		spool_msg_discard(&m->spool);
+		spool_msg_discard(&c->spool);
 	m->active = false;
 	m->relay_pending = false;
 	m->relay_handle = NULL;
@@ -224,9 +223,9 @@ msg_begin(struct smtpd_conn *c)
 		return;
 	}
 	m->active = true;
-	if ((rc = spool_msg_open(&m->spool, data_dir(c->cfg), m->id)) < 0) {
+	if ((rc = spool_msg_open(&c->spool, data_dir(c->cfg), m->id)) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot create spool file %s: %s", m->id,
-		    m->spool.path, strerror(-rc));
+		    c->spool.path, strerror(-rc));
 		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 	}
 }
@@ -253,14 +252,14 @@ msg_error(struct smtpd_conn *c)
 	struct spool_msg_reply r;
 	char allowed[300], text[sizeof(m->text)];
 
-	if (m->spool.sys_err) {
+	if (c->spool.sys_err) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: spool write failed: %s", m->id,
-		    strerror(-m->spool.sys_err));
+		    strerror(-c->spool.sys_err));
 		refuse(m, 452, "4.3.1", "Insufficient system storage");
 		return;
 	}
 	config_domain_list(c->cfg, allowed, sizeof(allowed));
-	spool_msg_refusal(&m->spool, allowed, &r, text, sizeof(text));
+	spool_msg_refusal(&c->spool, allowed, &r, text, sizeof(text));
 	refuse(m, r.code, r.esc, "%s", text);
 }
 
@@ -270,7 +269,7 @@ static void
 headers_done(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	const char *why = NULL, *fd = spool_msg_from_domain(&m->spool);
+	const char *why = NULL, *fd = spool_msg_from_domain(&c->spool);
 	char allowed[300];
 
 	if (fd == NULL) {           /* the signer refused the header block */
@@ -304,7 +303,7 @@ headers_done(struct smtpd_conn *c)
 			}
 		}
 	}
-	if (spool_msg_sign(&m->spool, c->cfg, m->dom, &why) < 0) {
+	if (spool_msg_sign(&c->spool, c->cfg, m->dom, &why) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot sign for %s: %s", m->id, m->dom->name, why);
 		refuse(m, 451, "4.3.5", "Cannot sign for %s (%s); try again later", m->dom->name, why);
 	}
@@ -319,7 +318,7 @@ msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
 	m->size += n;
 	if (m->code)
 		return;             /* refused already: read to the end only */
-	rc = spool_msg_line(&m->spool, l, n);
+	rc = spool_msg_line(&c->spool, l, n);
 	if (rc == SPOOL_MSG_HEADERS)
 		headers_done(c);
 	else if (rc < 0)
@@ -369,9 +368,9 @@ msg_end(struct smtpd_conn *c)
 	char from[TEXT_LOG_ADDR_CAP], user[TEXT_LOG_ADDR_CAP];
 	int rc;
 
-	if (!m->code && !m->spool.in_body) {
+	if (!m->code && !c->spool.in_body) {
 		/* no empty line after the header block: add it to file and signer */
-		if (spool_msg_end_headers(&m->spool) == SPOOL_MSG_HEADERS)
+		if (spool_msg_end_headers(&c->spool) == SPOOL_MSG_HEADERS)
 			headers_done(c);
 		else
 			msg_error(c);
@@ -383,9 +382,9 @@ msg_end(struct smtpd_conn *c)
 	    c->peer_str, c->smtp.authed ? ", sasl_username=" : "", user, from,
 	    (unsigned long long)m->size, c->smtp.nrcpt);
 	if (!m->code) {
-		rc = spool_msg_finish(&m->spool, hal_clock_now(), m->prefix, sizeof(m->prefix),
+		rc = spool_msg_finish(&c->spool, hal_clock_now(), c->prefix, sizeof(c->prefix),
 		    &m->prefix_len, log_sig, c, &why);
-		if (rc < 0 && m->spool.sys_err)
+		if (rc < 0 && c->spool.sys_err)
 			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 		else if (rc < 0)
 			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later",
@@ -405,10 +404,10 @@ msg_end(struct smtpd_conn *c)
 	rm->mail_from = c->smtp.mail_from;
 	rm->rcpts = c->smtp.rcpts;
 	rm->nrcpt = c->smtp.nrcpt;
-	rm->spool_path = m->spool.path;
-	rm->prefix = m->prefix;
+	rm->spool_path = c->spool.path;
+	rm->prefix = c->prefix;
 	rm->prefix_len = m->prefix_len;
-	rm->size = m->prefix_len + m->spool.size;   /* the file: what is sent */
+	rm->size = m->prefix_len + c->spool.size;   /* the file: what is sent */
 	rm->body_8bit = c->smtp.body_8bit;
 	rm->smtputf8 = c->smtp.smtputf8;
 	rm->client = c->peer;

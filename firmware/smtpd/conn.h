@@ -52,9 +52,8 @@
 
 #define SMTPD_PREFIX_MAX 6144       /* = QUEUE_PREFIX_MAX */
 
-/* Small fields first: only those are zeroed per session/message, so the
- * large buffers (header block, signer) cost RSS only when a message uses
- * them (see smtpd_conn_init). */
+/* The message's small fields; its large buffers (signature prefix, header
+ * block, signer) are at the end of struct smtpd_conn. */
 struct smtpd_msg {
 	char id[HANDOFF_ID_MAX];
 	bool active;                /* spool is open or committed: discard at the end */
@@ -78,9 +77,6 @@ struct smtpd_msg {
 	bool env_open;              /* handle held, message not handed over yet */
 	bool env_classic;           /* open() refused: this transaction uses start() */
 	bool env_wait;              /* a RCPT verdict comes later (async) */
-	/* large, not zeroed */
-	uint8_t prefix[SMTPD_PREFIX_MAX];
-	struct spool_msg spool;     /* the message file, header block, signer */
 };
 
 struct smtpd_conn {
@@ -96,8 +92,14 @@ struct smtpd_conn {
 	uint64_t auth_release;      /* monotonic ms */
 	/* tests: use this target instead of the picker's (smtpd_set_target_picker) */
 	const struct handoff_target_ops *relay_override;
-	struct smtpd_session smtp;
-	struct smtpd_msg msg;       /* last: see struct smtpd_msg */
+	/* Small fields together, large buffers last: only the small ones are
+	 * zeroed per session (smtpd_conn_init), so an idle session touches two
+	 * or three pages and a message's buffers cost RSS only when a message
+	 * uses them (issue 20: a full pool of idle sessions stays small). */
+	struct smtpd_msg msg;
+	struct smtpd_session smtp;  /* its own large buffers at its end */
+	uint8_t prefix[SMTPD_PREFIX_MAX];   /* the signatures sent before the file */
+	struct spool_msg spool;     /* the message file, header block, signer */
 };
 
 /* The application tells the server which hand-off target serves a

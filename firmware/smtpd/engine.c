@@ -39,7 +39,7 @@ reset_transaction(struct smtpd_session *s)
 void
 smtpd_init(struct smtpd_session *s, const struct smtpd_params *prm)
 {
-	memset(s, 0, offsetof(struct smtpd_session, line));
+	memset(s, 0, offsetof(struct smtpd_session, out));
 	s->prm = *prm;
 	snprintf(s->hostname, sizeof(s->hostname), "%s",
 	    prm->hostname && *prm->hostname ? prm->hostname : "localhost");

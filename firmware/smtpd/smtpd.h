@@ -141,8 +141,8 @@ struct smtpd_session {
 	/* Large buffers last, not zeroed by smtpd_init() (each is read only up
 	 * to its length): a session touches the pages it uses, so an idle one
 	 * costs little RSS (issue 20: a full pool must fit in 4 MiB). */
-	uint8_t line[CONFIG_SMTP_LINE_MAX + 1];
 	uint8_t out[SMTPD_OUT_MAX];
+	uint8_t line[CONFIG_SMTP_LINE_MAX + 1];
 	char rcpts[SMTPD_RCPT_BUF];
 	struct spool_data data;     /* spool_data_init() at DATA */
 };

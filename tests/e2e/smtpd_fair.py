@@ -25,6 +25,7 @@ lock = threading.Lock()
 stats = {}          # kind -> list of (lifetime s, last reply)
 refused = []        # first lines of refused connections
 rss_max = [0]
+anon_max = [0]
 
 
 def rec(kind, life, last):
@@ -152,6 +153,8 @@ def rss_watch():
             for line in open("/proc/%d/status" % PID):
                 if line.startswith("VmRSS:"):
                     rss_max[0] = max(rss_max[0], int(line.split()[1]))
+                if line.startswith("RssAnon:"):
+                    anon_max[0] = max(anon_max[0], int(line.split()[1]))
         except OSError:
             pass
         time.sleep(0.1)
@@ -199,6 +202,7 @@ print("legit_retries", len(fails))
 for f in fails[:5]:
     print("legit_fail", f)
 print("rss_max_kib", rss_max[0])
+print("rss_anon_max_kib", anon_max[0])
 with lock:
     for kind in ("idle", "dripcmd", "dripdata"):
         lst = stats.get(kind, [])
