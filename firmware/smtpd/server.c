@@ -173,7 +173,7 @@ fair_note(struct sess *s, size_t fed)
 
 	if (!s->used)
 		return;
-	if (s->tls_on && s->handshaking) {
+	if ((s->tls_on && s->handshaking) || !s->conn_ready) {
 		partial = true;             /* a TLS handshake is timed like a command */
 		st = SMTPD_FAIR_COMMANDS;
 	} else {
@@ -181,7 +181,8 @@ fair_note(struct sess *s, size_t fed)
 		st = smtpd_conn_fair_state(&s->conn);
 	}
 	smtpd_fair_note(&s->fk, now, fed, partial, st);
-	(void)smtpd_fair_check(&s->fk, &lim, now, &due);
+	if (smtpd_fair_check(&s->fk, &lim, now, &due) != SMTPD_FAIR_OK)
+		due = now;                  /* late already: the tick acts at once */
 	if (s->conn_ready && (d2 = smtpd_conn_due(&s->conn)) != 0 && (due == 0 || d2 < due))
 		due = d2;
 	tick_arm(due);
@@ -445,8 +446,8 @@ expire(struct sess *s, enum smtpd_fair_verdict v)
 	    : v == SMTPD_FAIR_TRANSACTION_LATE     ? lim.transaction_ms / 1000
 						   : lim.window_ms / 1000;
 
-	if (!s->conn_ready) {
-		char a[HAL_ADDR_STRLEN];
+	if (!s->conn_ready || (s->tls_on && s->handshaking)) {
+		char a[HAL_ADDR_STRLEN];     /* no channel for a 421 yet */
 
 		hal_addr_format(&s->peer, false, a, sizeof(a));
 		hal_log(HAL_LOG_INFO, LOGM, "deadline from [%s]: TLS handshake not completed in "

@@ -63,6 +63,32 @@ check "the deadlines are logged" grep -q 'deadline from \[127.0.0.2\]: command n
 check "the slow data is logged and its message discarded" \
 	grep -q 'discarded from \[127.0.0.2\]: message data arriving too slowly' "$d/zegel.log"
 check "the shedding is logged" grep -q 'closed idle session of \[127.0.0.[2-5]\].* to admit \[127.0.0.9\]' "$d/zegel.log"
+# a TLS handshake that never comes is timed like a command (465 and STARTTLS)
+tls=$($PY - "$TLS_PORT" "$SUBMISSION_PORT" <<'PYEOF'
+import socket, sys, time
+def life(port, starttls):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=("127.0.0.6", 0))
+    if starttls:
+        s.recv(512)
+        s.sendall(b"EHLO x\r\n"); time.sleep(0.2); s.recv(4096)
+        s.sendall(b"STARTTLS\r\n"); time.sleep(0.2); s.recv(512)
+    s.sendall(b"\x16\x03")       # the start of a ClientHello, then nothing
+    t = time.monotonic()
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    return time.monotonic() - t
+print("implicit %.1f" % life(int(sys.argv[1]), False))
+print("starttls %.1f" % life(int(sys.argv[2]), True))
+PYEOF
+)
+echo "$tls" | sed 's/^/# /'
+check "a stalled TLS handshake on the implicit-TLS port is closed by the command deadline" \
+	awk -v t="$(sed -n 's/^implicit //p' <<<"$tls")" 'BEGIN { exit !(t != "" && t >= 2 && t < 5) }'
+check "... and one after STARTTLS" \
+	awk -v t="$(sed -n 's/^starttls //p' <<<"$tls")" 'BEGIN { exit !(t != "" && t >= 2 && t < 5) }'
 n=$(grep -l '^Subject: legit' "$d"/outbox/*.eml 2>/dev/null | wc -l)
 check "exactly the 50 legitimate messages in the outbox ($n)" test "$n" = 50
 check_not "no dripped message in the outbox" grep -lq '^Subject: drip' "$d"/outbox/*.eml
