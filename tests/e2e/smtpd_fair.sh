@@ -9,7 +9,8 @@
 # session), the cap's extras refused with 421 4.7.0, a command drip ends in
 # 421 4.4.2 by the command deadline (3 s + 1 s), a DATA drip by the rate
 # window (2 s + 1 s) with its message discarded (no spool file, nothing in
-# the outbox but the 50), zegel's RSS below 4 MiB.
+# the outbox but the 50), zegel's RSS below 4 MiB. Then a TLS handshake that
+# stalls (implicit TLS, and after STARTTLS) is closed by the command deadline.
 # Short limits keep it quick (about 30 s); at most ~1,500 connections.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
