@@ -56,6 +56,7 @@ config_init(void)
 	d->max_message_size = CONFIG_SMTP_MAX_MESSAGE_SIZE;
 	config_queue_defaults(&d->queue);
 	config_key_rollover_defaults(&d->key_rollover);
+	config_smtpd_defaults(&d->smtpd);
 	candidate = *d;
 	running = *d;
 }
@@ -397,22 +398,28 @@ config_save(const char *path, char *err, size_t errcap)
 	static const char head[] = "# zegel configuration (written by save; the same lines the "
 				   "console accepts)";
 	struct sink k = { NULL, 0, 0 };
-	char dir[HAL_PATH_MAX];
+	char dir[HAL_PATH_MAX], sealed[CONFIG_SEALED_MAX], serr[200];
 	const char *slash = strrchr(path, '/');
 	int rc;
 
 	if (err != NULL && errcap > 0)
 		err[0] = 0;
+	/* the relay password never in clear on storage (secret.c) */
+	sealed[0] = 0;
+	if (running.relay.password[0] &&
+	    config_secret_seal(running.data_dir, running.relay.password, sealed, sizeof(sealed),
+		serr, sizeof(serr)) != 0)
+		return config_fail(err, errcap, "save: cannot seal the relay password: %s", serr);
 	/* Two passes: measure, then fill an exact buffer. */
 	sink_line(&k, head);
-	config_dump(&running, true, sink_line, &k);
+	config_dump_sealed(&running, sealed, sink_line, &k);
 	k.cap = k.len;
 	k.len = 0;
 	k.buf = malloc(k.cap);
 	if (k.buf == NULL)
 		return config_fail(err, errcap, "save: out of memory"), -ENOMEM;
 	sink_line(&k, head);
-	config_dump(&running, true, sink_line, &k);
+	config_dump_sealed(&running, sealed, sink_line, &k);
 	if (slash != NULL && slash != path && (size_t)(slash - path) < sizeof(dir)) {
 		memcpy(dir, path, (size_t)(slash - path));
 		dir[slash - path] = 0;

@@ -67,13 +67,20 @@ bool config_modified(void);
 int config_clean_temps(const char *path);
 int config_load(const char *path, char *err, size_t errcap);
 
-/* Write the running configuration's `set` lines (secrets included) to path,
- * atomically (hal_storage_put, mode 0600). Creates the parent directory. */
+/* Write the running configuration's `set` lines to path, atomically
+ * (hal_storage_put, mode 0600), the relay password sealed with the device
+ * key <data-dir>/secret.key (created if absent). Creates the parent
+ * directory. */
 int config_save(const char *path, char *err, size_t errcap);
+
+/* What `show running` prints in place of a secret; `set` refuses it. */
+#define CONFIG_SECRET_MASK "********"
 
 /* The `set` lines that rebuild c, one per emit() call, without newline.
  * Secrets (relay password, user password hashes) are shown as "********"
- * unless show_secrets. */
+ * unless show_secrets (then in clear: `show running secrets`). config_save()
+ * writes the relay password sealed with the device key instead
+ * (`set relay password-sealed`, firmware/config/secret.c). */
 void config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
     void *arg);
 

@@ -10,7 +10,7 @@
 
 #include "firmware/config/internal.h"
 
-#define MASK "********"
+#define MASK CONFIG_SECRET_MASK
 
 struct lb {
 	char buf[CONFIG_LINE_MAX];
@@ -89,9 +89,9 @@ format_duration(uint32_t v, char *t, size_t cap)
 		snprintf(t, cap, "%us", (unsigned)v);
 }
 
-void
-config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
-    void *arg)
+static void
+dump(const struct zcfg *c, bool show_secrets, const char *sealed,
+    void (*emit)(void *arg, const char *line), void *arg)
 {
 	static struct lb b;
 	char t[ZCFG_NAME_MAX + 16], o[ZCFG_PATH_MAX], ce[ZCFG_PATH_MAX], k[ZCFG_PATH_MAX];
@@ -203,6 +203,49 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 			    LINE("set key-rollover check-interval"), WORD(t), EMIT();
 	}
 
+	/* smtpd fairness: only what differs from the defaults. */
+	{
+		struct zcfg_smtpd df;
+		const struct zcfg_smtpd *f = &c->smtpd;
+		char t2[32];
+
+		config_smtpd_defaults(&df);
+#define FNUM(field, words) \
+		if (f->field != df.field) \
+			snprintf(t, sizeof(t), "%u", (unsigned)f->field), LINE(words), WORD(t), EMIT();
+#define FDUR(field, words) \
+		if (f->field != df.field) \
+			format_duration(f->field, t, sizeof(t)), LINE(words), WORD(t), EMIT();
+		FNUM(per_address, "set smtpd per-address-limit")
+		FDUR(idle_timeout, "set smtpd idle-timeout")
+		FDUR(command_timeout, "set smtpd command-timeout")
+		FDUR(transaction_timeout, "set smtpd transaction-timeout")
+		if (f->min_data_rate != df.min_data_rate || f->data_rate_window != df.data_rate_window) {
+			snprintf(t, sizeof(t), "%u", (unsigned)f->min_data_rate);
+			format_duration(f->data_rate_window, t2, sizeof(t2));
+			LINE("set smtpd min-data-rate"), WORD(t), WORD("window"), WORD(t2), EMIT();
+		}
+		if (f->shed_idle != df.shed_idle) {
+			if (f->shed_idle == 0)
+				snprintf(t, sizeof(t), "off");
+			else
+				format_duration(f->shed_idle, t, sizeof(t));
+			LINE("set smtpd shed-idle"), WORD(t), EMIT();
+		}
+		if (f->auth_delay != df.auth_delay || f->auth_delay_max != df.auth_delay_max) {
+			format_duration(f->auth_delay, t, sizeof(t));
+			format_duration(f->auth_delay_max, t2, sizeof(t2));
+			LINE("set smtpd auth-delay"), WORD(t), WORD("max"), WORD(t2), EMIT();
+		}
+		if (f->auth_lockout != df.auth_lockout || f->auth_lockout_time != df.auth_lockout_time) {
+			snprintf(t, sizeof(t), "%u", (unsigned)f->auth_lockout);
+			format_duration(f->auth_lockout_time, t2, sizeof(t2));
+			LINE("set smtpd auth-lockout"), WORD(t), WORD("for"), WORD(t2), EMIT();
+		}
+#undef FNUM
+#undef FDUR
+	}
+
 	/* Relay: settings first, the mode line last. */
 	if (r->kind != ZCFG_RELAY_OUTBOX && strcmp(r->outbox, o) != 0)
 		LINE("set relay outbox"), WORD(r->outbox), EMIT();
@@ -214,7 +257,9 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 		LINE("set relay tls implicit"), EMIT();
 	if (r->username[0])
 		LINE("set relay username"), WORD(r->username), EMIT();
-	if (r->password[0])
+	if (r->password[0] && sealed != NULL)
+		LINE("set relay password-sealed"), WORD(sealed), EMIT();
+	else if (r->password[0])
 		LINE("set relay password"), WORD(show_secrets ? r->password : MASK), EMIT();
 	if (r->ca_file[0])
 		LINE("set relay ca-file"), WORD(r->ca_file), EMIT();
@@ -240,4 +285,18 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 #undef LINE
 #undef WORD
 #undef EMIT
+}
+
+void
+config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
+    void *arg)
+{
+	dump(c, show_secrets, NULL, emit, arg);
+}
+
+void
+config_dump_sealed(const struct zcfg *c, const char *sealed,
+    void (*emit)(void *arg, const char *line), void *arg)
+{
+	dump(c, true, sealed, emit, arg);
 }

@@ -101,10 +101,22 @@ int config_set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err,
 int config_set_relay_direct(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_username(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_password(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_relay_password_sealed(struct zcfg *w, int argc, char **argv, char *err,
+    size_t cap);
 int config_set_relay_ca_file(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_require_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_mx_port(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_delete_relay(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+
+/* ---- set_smtpd.c */
+int config_set_smtpd_per_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_smtpd_idle(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_smtpd_command(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_smtpd_transaction(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_smtpd_rate(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_smtpd_shed(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_smtpd_auth_delay(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_smtpd_auth_lockout(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 
 #endif

@@ -43,6 +43,8 @@ void config_wipe(void *p, size_t n);
 void config_queue_defaults(struct zcfg_queue *q);
 /* The defaults of `set key-rollover ...` (off, 7 days, 1 hour). */
 void config_key_rollover_defaults(struct zcfg_key_rollover *r);
+/* The defaults of the `set smtpd ...` settings. */
+void config_smtpd_defaults(struct zcfg_smtpd *f);
 
 /* Paths that follow data_dir unless set explicitly. */
 void config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX],
@@ -52,7 +54,21 @@ extern const char *const config_log_levels[4];
 extern const char *const config_align_names[3];
 extern const char *const config_listen_modes[3];
 
+/* ---- secret.c: a secret at rest, sealed with the device key
+ * <data_dir>/secret.key (created by seal if absent). The sealed text is
+ * "zs1.<nonce>.<data>.<tag>" in hex, at most CONFIG_SEALED_MAX - 1 chars. */
+#define CONFIG_SEALED_MAX (4 + 32 + 1 + 2 * ZCFG_SECRET_MAX + 1 + 16 + 1)
+int config_secret_seal(const char *data_dir, const char *plain, char *out, size_t cap, char *err,
+    size_t errcap);
+int config_secret_open(const char *data_dir, const char *sealed, char *out, size_t cap, char *err,
+    size_t errcap);
+
 /* ---- dump.c */
+
+/* config_dump() with show_secrets, the relay password written as
+ * `set relay password-sealed SEALED` (what save writes). */
+void config_dump_sealed(const struct zcfg *c, const char *sealed,
+    void (*emit)(void *arg, const char *line), void *arg);
 
 /* "1.2.3.0/24", "2001:db8::/32" */
 void config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap);

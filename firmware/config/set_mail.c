@@ -294,6 +294,10 @@ config_set_user(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 		    "'.', '-', '_', '@', '+'; at most %d)",
 		    what, argv[0], ZCFG_USER_MAX - 1);
 	memcpy(u.name, argv[0], strlen(argv[0]) + 1);
+	if (streq(argv[2], CONFIG_SECRET_MASK))
+		return config_fail(err, cap, "%s: '%s' is what 'show running' prints in place of "
+		    "the secret, not the secret (type the password, or paste the lines of "
+		    "'show running secrets')", what, CONFIG_SECRET_MASK);
 	if (streq(argv[1], "password")) {
 		uint8_t salt[16];
 		size_t n = strlen(argv[2]);

@@ -120,8 +120,27 @@ int
 config_set_relay_password(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
 	(void)argc;
+	if (streq(argv[0], CONFIG_SECRET_MASK))
+		return config_fail(err, cap, "set relay password: '%s' is what 'show running' prints "
+		    "in place of the password, not the password (type it, or paste the lines of "
+		    "'show running secrets')", CONFIG_SECRET_MASK);
 	return set_credential("set relay password", w->relay.password,
 	    sizeof(w->relay.password), argv[0], err, cap);
+}
+
+/* What save writes: the password sealed with the device key (secret.c). */
+int
+config_set_relay_password_sealed(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	char pw[ZCFG_SECRET_MAX], e[240];
+	int rc;
+
+	(void)argc;
+	if ((rc = config_secret_open(w->data_dir, argv[0], pw, sizeof(pw), e, sizeof(e))) != 0)
+		return config_fail(err, cap, "set relay password-sealed: %s", e);
+	put(w->relay.password, sizeof(w->relay.password), pw);
+	config_wipe(pw, sizeof(pw));
+	return 0;
 }
 
 int

@@ -65,3 +65,21 @@ config_key_rollover_defaults(struct zcfg_key_rollover *r)
 	r->retire_days = 7;
 	r->check_interval = 3600;
 }
+
+void
+config_smtpd_defaults(struct zcfg_smtpd *f)
+{
+	f->per_address = CONFIG_MAX_SESSIONS / 4 > 2 ? CONFIG_MAX_SESSIONS / 4 : 2;
+	if (f->per_address > CONFIG_MAX_SESSIONS)
+		f->per_address = CONFIG_MAX_SESSIONS;
+	f->idle_timeout = CONFIG_SMTP_IDLE_TIMEOUT;
+	f->command_timeout = 60;
+	f->transaction_timeout = 600;
+	f->min_data_rate = 1024;
+	f->data_rate_window = 30;
+	f->shed_idle = 5;
+	f->auth_delay = 1;
+	f->auth_delay_max = 30;
+	f->auth_lockout = 10;
+	f->auth_lockout_time = 900;
+}

@@ -105,11 +105,15 @@ cmd_show_config(struct console *c, int argc, char **argv, const char *line)
 static int
 cmd_show_running(struct console *c, int argc, char **argv, const char *line)
 {
-	(void)argv;
+	bool secrets = argc == 1 && strcmp(argv[0], "secrets") == 0;
+
 	(void)line;
-	if (argc != 0)
-		return usage_error(c, "show running", "");
-	config_dump(zcfg_running(), false, emit_indented, c);
+	if (argc != 0 && !secrets)
+		return usage_error(c, "show running", "[secrets]");
+	if (secrets)
+		console_puts(c, "# SECRET: the relay password in clear and the user password hashes; "
+		    "pasted into the console these lines rebuild this configuration. Keep them private.");
+	config_dump(zcfg_running(), secrets, emit_indented, c);
 	return 0;
 }
 
@@ -239,7 +243,9 @@ const struct console_cmd console_builtins[] = {
 	{ "help", "[COMMAND]", "list the commands, or show one's usage", cmd_help },
 	{ "show config", "", "the candidate configuration (what commit would apply)",
 	    cmd_show_config },
-	{ "show running", "", "the running configuration", cmd_show_running },
+	{ "show running", "[secrets]",
+	    "the running configuration; 'secrets': with the passwords, to paste back",
+	    cmd_show_running },
 	{ "show version", "", "version, board and backends", cmd_show_version },
 	{ "show status", "", "configuration generation and the state of each module",
 	    cmd_show_status },

@@ -11,7 +11,7 @@
  *
  *   pool                    slots                     timers
  *   listeners               CONFIG_CFG_MAX_LISTENERS  -
- *   SMTP client sessions    CONFIG_MAX_SESSIONS       -
+ *   SMTP client sessions    CONFIG_MAX_SESSIONS       1 (deadlines, AUTH backoff)
  *   smarthost relay jobs    1 stream each             -
  *   direct workers          1 stream each             1 (the scheduler)
  *   resolver                1 UDP fd or TCP stream    2 (attempt, kick)
@@ -47,6 +47,7 @@
 #define POOL_PROBES 1           /* `test relay`, `zegel relay-check` */
 #define POOL_DANE_CHECKS 1      /* console / `zegel dane-check` */
 #define POOL_DIRECT_TIMERS 1
+#define POOL_SMTPD_TIMERS 1     /* the server's deadline tick (smtpd/server.c) */
 #define POOL_APP_TIMERS 8       /* the app and the tools driving the loop: deadlines */
 
 /* Everything but the client sessions. */
@@ -57,6 +58,6 @@
 #define LOOP_SLOTS (CONFIG_MAX_SESSIONS + LOOP_EXTRA_SLOTS)
 #define LOOP_MAX_TIMERS                                                                    \
 	(POOL_DIRECT_TIMERS + POOL_RESOLVER_TIMERS + POOL_CONSOLE_TIMERS + POOL_PROBES +      \
-	    POOL_DANE_CHECKS + POOL_APP_TIMERS)
+	    POOL_DANE_CHECKS + POOL_SMTPD_TIMERS + POOL_APP_TIMERS)
 
 #endif

@@ -188,3 +188,21 @@ smtpd_auth_result(struct smtpd_session *s, bool ok)
 	}
 	smtpd_auth_wipe(s);
 }
+
+void
+smtpd_auth_forget(struct smtpd_session *s)
+{
+	smtpd_wipe(s->auth_pass, sizeof(s->auth_pass));
+}
+
+void
+smtpd_auth_locked(struct smtpd_session *s, unsigned seconds)
+{
+	if (s->phase != SMTPD_PH_WAIT_AUTH)
+		return;
+	s->phase = SMTPD_PH_READY;
+	s->auth_user[0] = '\0';
+	smtpd_reply(s, 454, ESC_OTHER_SECURITY_STATUS,
+	    "Too many failed authentications from your address; try again in %u seconds", seconds);
+	smtpd_auth_wipe(s);
+}

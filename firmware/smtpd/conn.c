@@ -19,6 +19,8 @@
 static void env_check(struct smtpd_conn *c);
 
 static smtpd_target_picker target_picker;
+/* AUTH failures per client address (fair.h); in .bss */
+static struct smtpd_fair_auth auth_table;
 
 void
 smtpd_set_target_picker(smtpd_target_picker pick)
@@ -57,8 +59,7 @@ smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_
 	struct smtpd_params prm;
 	bool normalise = false;
 
-	memset(c, 0, offsetof(struct smtpd_conn, smtp));
-	memset(&c->msg, 0, offsetof(struct smtpd_msg, prefix));
+	memset(c, 0, offsetof(struct smtpd_conn, smtp));    /* msg included */
 	c->cfg = cfg;
 	c->peer = *peer;
 	hal_addr_format(peer, false, c->peer_str, sizeof(c->peer_str));
@@ -119,7 +120,7 @@ msg_cleanup(struct smtpd_conn *c)
 	struct smtpd_msg *m = &c->msg;
 
 	if (m->active)
-		spool_msg_discard(&m->spool);
+		spool_msg_discard(&c->spool);
 	m->active = false;
 	m->relay_pending = false;
 	m->relay_handle = NULL;
@@ -222,9 +223,9 @@ msg_begin(struct smtpd_conn *c)
 		return;
 	}
 	m->active = true;
-	if ((rc = spool_msg_open(&m->spool, data_dir(c->cfg), m->id)) < 0) {
+	if ((rc = spool_msg_open(&c->spool, data_dir(c->cfg), m->id)) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot create spool file %s: %s", m->id,
-		    m->spool.path, strerror(-rc));
+		    c->spool.path, strerror(-rc));
 		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 	}
 }
@@ -251,14 +252,14 @@ msg_error(struct smtpd_conn *c)
 	struct spool_msg_reply r;
 	char allowed[300], text[sizeof(m->text)];
 
-	if (m->spool.sys_err) {
+	if (c->spool.sys_err) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: spool write failed: %s", m->id,
-		    strerror(-m->spool.sys_err));
+		    strerror(-c->spool.sys_err));
 		refuse(m, 452, "4.3.1", "Insufficient system storage");
 		return;
 	}
 	config_domain_list(c->cfg, allowed, sizeof(allowed));
-	spool_msg_refusal(&m->spool, allowed, &r, text, sizeof(text));
+	spool_msg_refusal(&c->spool, allowed, &r, text, sizeof(text));
 	refuse(m, r.code, r.esc, "%s", text);
 }
 
@@ -268,7 +269,7 @@ static void
 headers_done(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	const char *why = NULL, *fd = spool_msg_from_domain(&m->spool);
+	const char *why = NULL, *fd = spool_msg_from_domain(&c->spool);
 	char allowed[300];
 
 	if (fd == NULL) {           /* the signer refused the header block */
@@ -302,7 +303,7 @@ headers_done(struct smtpd_conn *c)
 			}
 		}
 	}
-	if (spool_msg_sign(&m->spool, c->cfg, m->dom, &why) < 0) {
+	if (spool_msg_sign(&c->spool, c->cfg, m->dom, &why) < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot sign for %s: %s", m->id, m->dom->name, why);
 		refuse(m, 451, "4.3.5", "Cannot sign for %s (%s); try again later", m->dom->name, why);
 	}
@@ -317,7 +318,7 @@ msg_line(struct smtpd_conn *c, const uint8_t *l, size_t n)
 	m->size += n;
 	if (m->code)
 		return;             /* refused already: read to the end only */
-	rc = spool_msg_line(&m->spool, l, n);
+	rc = spool_msg_line(&c->spool, l, n);
 	if (rc == SPOOL_MSG_HEADERS)
 		headers_done(c);
 	else if (rc < 0)
@@ -367,9 +368,9 @@ msg_end(struct smtpd_conn *c)
 	char from[TEXT_LOG_ADDR_CAP], user[TEXT_LOG_ADDR_CAP];
 	int rc;
 
-	if (!m->code && !m->spool.in_body) {
+	if (!m->code && !c->spool.in_body) {
 		/* no empty line after the header block: add it to file and signer */
-		if (spool_msg_end_headers(&m->spool) == SPOOL_MSG_HEADERS)
+		if (spool_msg_end_headers(&c->spool) == SPOOL_MSG_HEADERS)
 			headers_done(c);
 		else
 			msg_error(c);
@@ -381,9 +382,9 @@ msg_end(struct smtpd_conn *c)
 	    c->peer_str, c->smtp.authed ? ", sasl_username=" : "", user, from,
 	    (unsigned long long)m->size, c->smtp.nrcpt);
 	if (!m->code) {
-		rc = spool_msg_finish(&m->spool, hal_clock_now(), m->prefix, sizeof(m->prefix),
+		rc = spool_msg_finish(&c->spool, hal_clock_now(), c->prefix, sizeof(c->prefix),
 		    &m->prefix_len, log_sig, c, &why);
-		if (rc < 0 && m->spool.sys_err)
+		if (rc < 0 && c->spool.sys_err)
 			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 		else if (rc < 0)
 			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later",
@@ -403,10 +404,10 @@ msg_end(struct smtpd_conn *c)
 	rm->mail_from = c->smtp.mail_from;
 	rm->rcpts = c->smtp.rcpts;
 	rm->nrcpt = c->smtp.nrcpt;
-	rm->spool_path = m->spool.path;
-	rm->prefix = m->prefix;
+	rm->spool_path = c->spool.path;
+	rm->prefix = c->prefix;
 	rm->prefix_len = m->prefix_len;
-	rm->size = m->prefix_len + m->spool.size;   /* the file: what is sent */
+	rm->size = m->prefix_len + c->spool.size;   /* the file: what is sent */
 	rm->body_8bit = c->smtp.body_8bit;
 	rm->smtputf8 = c->smtp.smtputf8;
 	rm->client = c->peer;
@@ -446,6 +447,115 @@ log_auth(const struct smtpd_conn *c, bool ok)
 	    ok ? "succeeded" : "failed", user);
 }
 
+/*
+ * SMTPD_EV_AUTH: a locked-out address gets 454 without a password check;
+ * otherwise the password is checked (an unknown user costs the same hash
+ * work, config_user_check) and the reply is held as long as the address's
+ * backoff says (fair.h), on the server's timer: the loop never sleeps.
+ */
+static void
+auth_check(struct smtpd_conn *c)
+{
+	struct smtpd_fair_limits l;
+	uint64_t now = hal_clock_mono_ms(), release, locked;
+	uint32_t fails = 0;
+	bool ok, lock = false;
+	char user[TEXT_LOG_ADDR_CAP];
+
+	smtpd_conn_limits(c->cfg, &l);
+	text_log_addr(user, sizeof(user), c->smtp.auth_user);
+	if ((locked = smtpd_fair_auth_locked(&auth_table, &c->peer, now)) != 0) {
+		hal_log(HAL_LOG_WARN, LOGM, "[%s]: AUTH refused for user %s: address locked out "
+		    "for %llu s more after repeated failures", c->peer_str, user,
+		    (unsigned long long)(locked + 999) / 1000);
+		smtpd_auth_locked(&c->smtp, (unsigned)((locked + 999) / 1000));
+		return;
+	}
+	ok = smtpd_policy_user(c->cfg, c->smtp.auth_user, c->smtp.auth_pass);
+	smtpd_auth_forget(&c->smtp);
+	release = smtpd_fair_auth_result(&auth_table, &c->peer, ok, &l, now, &fails, &lock);
+	if (ok)
+		log_auth(c, true);
+	else
+		hal_log(HAL_LOG_WARN, LOGM, "[%s]: AUTH failed for user %s (%u in a row from this "
+		    "address, reply delayed %llu ms)%s", c->peer_str, user, (unsigned)fails,
+		    (unsigned long long)(release - now), lock ? ": address locked out" : "");
+	if (lock)
+		hal_log(HAL_LOG_WARN, LOGM, "[%s]: AUTH locked out for %u s after %u failures "
+		    "(last user %s)", c->peer_str, (unsigned)(l.auth_lockout_ms / 1000),
+		    (unsigned)fails, user);
+	if (release <= now) {
+		smtpd_auth_result(&c->smtp, ok);
+		return;
+	}
+	c->auth_held = true;
+	c->auth_ok = ok;
+	c->auth_release = release;
+}
+
+void
+smtpd_conn_limits(const struct zcfg *cfg, struct smtpd_fair_limits *l)
+{
+	const struct zcfg_smtpd *f = &cfg->smtpd;
+
+	memset(l, 0, sizeof(*l));
+	l->command_ms = f->command_timeout * 1000u;
+	l->transaction_ms = f->transaction_timeout * 1000u;
+	l->min_rate = f->min_data_rate;
+	l->window_ms = f->data_rate_window * 1000u;
+	l->shed_idle_ms = f->shed_idle * 1000u;
+	l->auth_delay_ms = f->auth_delay * 1000u;
+	l->auth_delay_max_ms = f->auth_delay_max * 1000u;
+	l->auth_lockout = f->auth_lockout;
+	l->auth_lockout_ms = f->auth_lockout_time * 1000u;
+}
+
+enum smtpd_fair_state
+smtpd_conn_fair_state(const struct smtpd_conn *c)
+{
+	if (c->auth_held)
+		return SMTPD_FAIR_WAITING;
+	switch (c->smtp.phase) {
+	case SMTPD_PH_MAIL:
+	case SMTPD_PH_RCPT:
+		return SMTPD_FAIR_TRANSACTION;
+	case SMTPD_PH_DATA:
+		return SMTPD_FAIR_DATA;
+	case SMTPD_PH_INIT:
+	case SMTPD_PH_READY:
+	case SMTPD_PH_AUTH:
+		return SMTPD_FAIR_COMMANDS;
+	default:
+		return SMTPD_FAIR_WAITING;  /* the relay, an AUTH verdict, TLS, closing */
+	}
+}
+
+uint64_t
+smtpd_conn_due(const struct smtpd_conn *c)
+{
+	return c->auth_held ? c->auth_release : 0;
+}
+
+bool
+smtpd_conn_tick(struct smtpd_conn *c, uint64_t now)
+{
+	if (!c->auth_held || now < c->auth_release)
+		return false;
+	c->auth_held = false;
+	smtpd_auth_result(&c->smtp, c->auth_ok);
+	return true;
+}
+
+void
+smtpd_conn_deadline(struct smtpd_conn *c, const char *why, unsigned limit_s)
+{
+	hal_log(HAL_LOG_INFO, LOGM, "deadline from [%s]: %s (limit %u s), closing", c->peer_str,
+	    why, limit_s);
+	if (c->msg.active && !c->msg.relay_pending)
+		msg_abort(c, why);  /* nothing half stored: the spool file goes */
+	smtpd_deadline(&c->smtp, why);
+}
+
 size_t
 smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 {
@@ -459,8 +569,7 @@ smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 	while (i < n || c->smtp.ev != SMTPD_EV_NONE) {
 		size_t k = smtpd_push(&c->smtp, p + i, n - i), ln;
 		const uint8_t *l;
-		bool ok;
-
+	
 		i += k;
 		switch (smtpd_event(&c->smtp)) {
 		case SMTPD_EV_NONE:
@@ -476,9 +585,7 @@ smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 				    c->peer_str, n - i);
 			return n;
 		case SMTPD_EV_AUTH:
-			ok = smtpd_policy_user(c->cfg, c->smtp.auth_user, c->smtp.auth_pass);
-			log_auth(c, ok);
-			smtpd_auth_result(&c->smtp, ok);
+			auth_check(c);
 			break;
 		case SMTPD_EV_DATA_BEGIN:
 			msg_begin(c);

@@ -45,15 +45,15 @@
 
 #include "firmware/spool/handoff.h"
 #include "firmware/spool/msg.h"
+#include "firmware/smtpd/fair.h"
 #include "firmware/smtpd/smtpd.h"
 #include "hal/storage.h"
 #include "zegel/cfg.h"
 
 #define SMTPD_PREFIX_MAX 6144       /* = QUEUE_PREFIX_MAX */
 
-/* Small fields first: only those are zeroed per session/message, so the
- * large buffers (header block, signer) cost RSS only when a message uses
- * them (see smtpd_conn_init). */
+/* The message's small fields; its large buffers (signature prefix, header
+ * block, signer) are at the end of struct smtpd_conn. */
 struct smtpd_msg {
 	char id[HANDOFF_ID_MAX];
 	bool active;                /* spool is open or committed: discard at the end */
@@ -77,9 +77,6 @@ struct smtpd_msg {
 	bool env_open;              /* handle held, message not handed over yet */
 	bool env_classic;           /* open() refused: this transaction uses start() */
 	bool env_wait;              /* a RCPT verdict comes later (async) */
-	/* large, not zeroed */
-	uint8_t prefix[SMTPD_PREFIX_MAX];
-	struct spool_msg spool;     /* the message file, header block, signer */
 };
 
 struct smtpd_conn {
@@ -90,10 +87,19 @@ struct smtpd_conn {
 	bool want_tls;
 	void (*wake)(void *arg);
 	void *wake_arg;
+	/* an AUTH verdict held back (fair.h: per-address backoff) */
+	bool auth_held, auth_ok;
+	uint64_t auth_release;      /* monotonic ms */
 	/* tests: use this target instead of the picker's (smtpd_set_target_picker) */
 	const struct handoff_target_ops *relay_override;
-	struct smtpd_session smtp;
-	struct smtpd_msg msg;       /* last: see struct smtpd_msg */
+	/* Small fields together, large buffers last: only the small ones are
+	 * zeroed per session (smtpd_conn_init), so an idle session touches two
+	 * or three pages and a message's buffers cost RSS only when a message
+	 * uses them (issue 20: a full pool of idle sessions stays small). */
+	struct smtpd_msg msg;
+	struct smtpd_session smtp;  /* its own large buffers at its end */
+	uint8_t prefix[SMTPD_PREFIX_MAX];   /* the signatures sent before the file */
+	struct spool_msg spool;     /* the message file, header block, signer */
 };
 
 /* The application tells the server which hand-off target serves a
@@ -107,6 +113,17 @@ void smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg,
 size_t smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n);
 void smtpd_conn_tls_started(struct smtpd_conn *c, const char *desc);
 void smtpd_conn_free(struct smtpd_conn *c);
+
+/* Fairness (fair.h). The limits of a configuration in milliseconds. */
+void smtpd_conn_limits(const struct zcfg *cfg, struct smtpd_fair_limits *l);
+/* What the session is doing, for its fairness clock. */
+enum smtpd_fair_state smtpd_conn_fair_state(const struct smtpd_conn *c);
+/* When smtpd_conn_tick() has something to do (0: nothing): a held AUTH reply. */
+uint64_t smtpd_conn_due(const struct smtpd_conn *c);
+/* Release what is due at now (monotonic ms); true if output was queued. */
+bool smtpd_conn_tick(struct smtpd_conn *c, uint64_t now);
+/* A deadline passed: log it, discard a message being received, 421 4.4.2. */
+void smtpd_conn_deadline(struct smtpd_conn *c, const char *why, unsigned limit_s);
 
 /* Policy helpers (policy.c), pure functions of the configuration. */
 bool smtpd_policy_network(const struct zcfg *cfg, const struct hal_addr *peer, bool *normalise);

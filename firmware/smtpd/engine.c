@@ -5,6 +5,7 @@
  * firmware/spool/data.h. AUTH is in auth.c, argument syntax in syntax.c.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ reset_transaction(struct smtpd_session *s)
 void
 smtpd_init(struct smtpd_session *s, const struct smtpd_params *prm)
 {
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct smtpd_session, out));
 	s->prm = *prm;
 	snprintf(s->hostname, sizeof(s->hostname), "%s",
 	    prm->hostname && *prm->hostname ? prm->hostname : "localhost");
@@ -632,6 +633,21 @@ smtpd_timeout(struct smtpd_session *s)
 		return;
 	smtpd_reply(s, 421, ESC_CONNECTION_DROPPED, "%s Error: timeout exceeded", s->hostname);
 	close_after(s);
+}
+
+void
+smtpd_deadline(struct smtpd_session *s, const char *why)
+{
+	if (s->closing)
+		return;
+	smtpd_reply(s, 421, ESC_CONNECTION_DROPPED, "%s Error: %s, closing", s->hostname, why);
+	close_after(s);
+}
+
+bool
+smtpd_partial_line(const struct smtpd_session *s)
+{
+	return s->phase != SMTPD_PH_DATA && (s->len > 0 || s->cr || s->overflow);
 }
 
 void

@@ -26,6 +26,7 @@ struct sess {
 	bool tls_on, handshaking, implicit, timed_out;
 	size_t rinlen, pinlen, routlen;
 	struct hal_addr peer;
+	struct smtpd_fair_clock fk; /* deadlines and progress (fair.h) */
 	struct tls_server_conn tls;
 	/* not zeroed at accept (RSS: only touched pages count) */
 	uint8_t rin[SESS_IN];
@@ -43,8 +44,12 @@ static struct sess pool[CONFIG_MAX_SESSIONS];
 static struct lsn lsns[CONFIG_CFG_MAX_LISTENERS];
 static const struct zcfg *scfg;
 static unsigned nopen, npeak;
+static struct smtpd_fair_limits lim;
+static int tick_id = -1;
+static uint64_t tick_due;
 
 static void process(struct sess *s);
+static void tick_arm(uint64_t due);
 
 static void
 sess_close(struct sess *s)
@@ -158,9 +163,46 @@ conn_start(struct sess *s, const struct hal_addr *peer, bool tls)
 	s->conn_ready = true;
 }
 
+/* After input: the session's fairness clock, and the tick for its next due. */
+static void
+fair_note(struct sess *s, size_t fed)
+{
+	uint64_t now = loop_now_ms(), due, d2;
+	bool partial;
+	enum smtpd_fair_state st;
+
+	if (!s->used)
+		return;
+	if ((s->tls_on && s->handshaking) || !s->conn_ready) {
+		partial = true;             /* a TLS handshake is timed like a command */
+		st = SMTPD_FAIR_COMMANDS;
+	} else {
+		partial = smtpd_partial_line(&s->conn.smtp);
+		st = smtpd_conn_fair_state(&s->conn);
+	}
+	smtpd_fair_note(&s->fk, now, fed, partial, st);
+	if (smtpd_fair_check(&s->fk, &lim, now, &due) != SMTPD_FAIR_OK)
+		due = now;                  /* late already: the tick acts at once */
+	if (s->conn_ready && (d2 = smtpd_conn_due(&s->conn)) != 0 && (due == 0 || d2 < due))
+		due = d2;
+	tick_arm(due);
+}
+
+static void
+process_loop(struct sess *s, size_t *fed);
+
 /* Run the TLS layer and the session until nothing moves. */
 static void
 process(struct sess *s)
+{
+	size_t fed = 0;
+
+	process_loop(s, &fed);
+	fair_note(s, fed);
+}
+
+static void
+process_loop(struct sess *s, size_t *fed)
 {
 	for (int guard = 0; guard < 64 && s->used; guard++) {
 		bool moved = false;
@@ -214,6 +256,7 @@ process(struct sess *s)
 			}
 			if (s->pinlen) {
 				k = smtpd_conn_input(&s->conn, s->pin, s->pinlen);
+				*fed += k;
 				memmove(s->pin, s->pin + k, s->pinlen - k);
 				s->pinlen -= k;
 				moved |= k > 0;
@@ -234,6 +277,7 @@ process(struct sess *s)
 			}
 		} else if (s->rinlen && !s->conn.want_tls) {
 			k = smtpd_conn_input(&s->conn, s->rin, s->rinlen);
+			*fed += k;
 			if (s->conn.want_tls)
 				k = s->rinlen;      /* CVE-2011-0411: drop the rest */
 			memmove(s->rin, s->rin + k, s->rinlen - k);
@@ -262,36 +306,120 @@ process(struct sess *s)
 	}
 }
 
+static bool
+same_host(const struct hal_addr *a, const struct hal_addr *b)
+{
+	return a->family == b->family && memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+static unsigned
+sessions_from(const struct hal_addr *peer)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
+		if (pool[i].used && same_host(&pool[i].peer, peer))
+			n++;
+	return n;
+}
+
+/* Every slot is taken: the unauthenticated session longest without
+ * progress, not in DATA and not waiting for the relay (fair.h), or NULL. */
+static struct sess *
+shed_victim(uint64_t now, uint64_t *idle)
+{
+	struct sess *v = NULL;
+
+	*idle = 0;
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		struct sess *s = &pool[i];
+		uint64_t t;
+
+		if (!s->used || s->timed_out || (s->conn_ready && s->conn.smtp.authed))
+			continue;
+		if (s->conn_ready && (smtpd_closing(&s->conn.smtp) || s->conn.msg.active))
+			continue;
+		if (smtpd_fair_sheddable(&s->fk, &lim, now, &t) && (v == NULL || t > *idle)) {
+			v = s;
+			*idle = t;
+		}
+	}
+	return v;
+}
+
+static void
+shed(struct sess *v, uint64_t idle, const struct hal_addr *newcomer)
+{
+	char a[HAL_ADDR_STRLEN], b[HAL_ADDR_STRLEN];
+	static char line[SMTPD_HOST_MAX + 96];
+
+	hal_addr_format(&v->peer, false, a, sizeof(a));
+	hal_addr_format(newcomer, false, b, sizeof(b));
+	hal_log(HAL_LOG_INFO, LOGM, "session pool full (%d): closed idle session of [%s] "
+	    "(%llu s without a command) to admit [%s]", CONFIG_MAX_SESSIONS, a,
+	    (unsigned long long)(idle / 1000), b);
+	snprintf(line, sizeof(line), "421 4.4.2 %s Idle session closed to admit another client\r\n",
+	    scfg->hostname[0] ? scfg->hostname : "zegel.localdomain");
+	if (v->conn_ready)
+		smtpd_conn_free(&v->conn);
+	tls_server_conn_free(&v->tls);
+	/* one direct send (loop_reject): the slot must be free now; not in TLS */
+	loop_reject(v->h, v->tls_on ? NULL : line);
+	v->used = false;
+	nopen--;
+}
+
+static bool
+admit(int h, const struct hal_addr *peer, struct sess **out)
+{
+	char a[HAL_ADDR_STRLEN];
+	unsigned n = sessions_from(peer);
+	uint64_t idle;
+	struct sess *v;
+
+	*out = NULL;
+	hal_addr_format(peer, false, a, sizeof(a));
+	/* the cap first: a host's own extra connections are refused, nobody is shed for them */
+	if (n >= scfg->smtpd.per_address) {
+		hal_log(HAL_LOG_WARN, LOGM, "too many sessions from [%s] (%u, limit %u): refused", a, n,
+		    (unsigned)scfg->smtpd.per_address);
+		loop_reject(h, "421 4.7.0 Too many connections from your address, try again later\r\n");
+		return false;
+	}
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
+		if (!pool[i].used) {
+			*out = &pool[i];
+			return true;
+		}
+	if ((v = shed_victim(loop_now_ms(), &idle)) != NULL) {
+		shed(v, idle, peer);
+		*out = v;
+		return true;
+	}
+	hal_log(HAL_LOG_WARN, LOGM, "session pool full (%d): refused [%s]", CONFIG_MAX_SESSIONS, a);
+	loop_reject(h, "421 4.3.2 Too many connections, try again later\r\n");
+	return false;
+}
+
 static void
 on_accept(void *arg, int h, const struct hal_addr *peer)
 {
 	struct lsn *l = arg;
 	struct sess *s = NULL;
 
-	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
-		if (!pool[i].used) {
-			s = &pool[i];
-			break;
-		}
-	if (s == NULL) {
-		char a[HAL_ADDR_STRLEN];
-
-		hal_addr_format(peer, false, a, sizeof(a));
-		hal_log(HAL_LOG_WARN, LOGM, "session pool full (%d): refused [%s]",
-		    CONFIG_MAX_SESSIONS, a);
-		loop_reject(h, "421 4.3.2 Too many connections, try again later\r\n");
+	if (!admit(h, peer, &s))
 		return;
-	}
 	memset(s, 0, offsetof(struct sess, tls));
 	s->used = true;
 	s->h = h;
 	s->lst = &l->l;
 	s->peer = *peer;
+	smtpd_fair_clock_init(&s->fk, loop_now_ms());
 	nopen++;
 	if (nopen > npeak)
 		npeak = nopen;
 	loop_bind(h, &sess_ops, s);
-	loop_set_idle_timeout(h, (uint32_t)CONFIG_SMTP_IDLE_TIMEOUT * 1000u);
+	loop_set_idle_timeout(h, scfg->smtpd.idle_timeout * 1000u);
 	if (l->l.mode == ZCFG_LISTEN_TLS) {
 		s->implicit = true;
 		if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
@@ -302,10 +430,80 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 			return;
 		}
 		s->tls_on = s->handshaking = true;
+		fair_note(s, 0);
 		return;
 	}
 	conn_start(s, peer, false);
 	process(s);
+}
+
+/* ------------------------------------------------------------ deadlines */
+
+static void
+expire(struct sess *s, enum smtpd_fair_verdict v)
+{
+	unsigned limit = v == SMTPD_FAIR_COMMAND_LATE ? lim.command_ms / 1000
+	    : v == SMTPD_FAIR_TRANSACTION_LATE     ? lim.transaction_ms / 1000
+						   : lim.window_ms / 1000;
+
+	if (!s->conn_ready || (s->tls_on && s->handshaking)) {
+		char a[HAL_ADDR_STRLEN];     /* no channel for a 421 yet */
+
+		hal_addr_format(&s->peer, false, a, sizeof(a));
+		hal_log(HAL_LOG_INFO, LOGM, "deadline from [%s]: TLS handshake not completed in "
+		    "time (limit %u s), closing", a, limit);
+		sess_close(s);
+		return;
+	}
+	smtpd_conn_deadline(&s->conn, smtpd_fair_reason(v), limit);
+	s->timed_out = true;
+	loop_set_idle_timeout(s->h, 10000);     /* 10 s to take the 421 */
+	process(s);
+}
+
+/* One timer for every session: released AUTH replies, passed deadlines. */
+static void
+on_tick(void *arg)
+{
+	uint64_t now = loop_now_ms(), next = 0, due;
+
+	(void)arg;
+	tick_id = -1;
+	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++) {
+		struct sess *s = &pool[i];
+		enum smtpd_fair_verdict v;
+
+		if (!s->used)
+			continue;
+		if (s->conn_ready && smtpd_conn_tick(&s->conn, now))
+			process(s);
+		if (!s->used || s->timed_out)
+			continue;
+		if ((v = smtpd_fair_check(&s->fk, &lim, now, &due)) != SMTPD_FAIR_OK) {
+			expire(s, v);
+			continue;
+		}
+		if (due != 0 && (next == 0 || due < next))
+			next = due;
+		if (s->conn_ready && (due = smtpd_conn_due(&s->conn)) != 0 && (next == 0 || due < next))
+			next = due;
+	}
+	tick_arm(next);
+}
+
+static void
+tick_arm(uint64_t due)
+{
+	uint64_t now = loop_now_ms();
+
+	if (due == 0 || (tick_id >= 0 && tick_due <= due))
+		return;
+	if (tick_id >= 0)
+		loop_timer_cancel(tick_id);
+	tick_due = due;
+	tick_id = loop_timer_add(due > now ? (uint32_t)(due - now) : 1u, on_tick, NULL);
+	if (tick_id < 0)
+		hal_log(HAL_LOG_ERR, LOGM, "no timer for session deadlines (%s)", strerror(-tick_id));
 }
 
 static const char *
@@ -335,6 +533,7 @@ setup(const struct zcfg *cfg)
 	int rc, nok = 0;
 
 	scfg = cfg;
+	smtpd_conn_limits(cfg, &lim);
 	if (cfg->tls_cert[0])
 		snprintf(cert, sizeof(cert), "%s", cfg->tls_cert);
 	else
@@ -384,6 +583,7 @@ smtpd_server_start(const struct zcfg *cfg)
 		pool[i].used = false;
 	memset(lsns, 0, sizeof(lsns));
 	nopen = npeak = 0;
+	tick_id = -1;
 	return setup(cfg);
 }
 
@@ -397,6 +597,9 @@ void
 smtpd_server_stop(void)
 {
 	listeners_close();
+	if (tick_id >= 0)
+		loop_timer_cancel(tick_id);
+	tick_id = -1;
 	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
 		if (pool[i].used) {
 			if (pool[i].conn_ready) {

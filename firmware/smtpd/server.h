@@ -7,7 +7,11 @@
  *   smtpd_server_reload(cfg)   after a configuration commit: listeners and
  *                              TLS material again; open sessions continue
  *   smtpd_server_stop()        421 to every session, close listeners
- * A client beyond the pool gets "421 4.3.2" and is closed.
+ * Fairness (fair.h, `set smtpd ...`): a client address beyond its cap gets
+ * "421 4.7.0"; with the pool full the longest-idle unauthenticated session
+ * is closed with "421 4.4.2" to admit the newcomer, and if none may be, the
+ * newcomer gets "421 4.3.2"; command, transaction and DATA-rate deadlines
+ * and held AUTH replies run on one loop timer.
  */
 #ifndef ZEGEL_SMTPD_SERVER_H
 #define ZEGEL_SMTPD_SERVER_H

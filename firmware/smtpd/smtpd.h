@@ -115,12 +115,9 @@ struct smtpd_session {
 	enum smtpd_event ev;
 	bool closing;
 
-	/* command line assembly */
-	uint8_t line[CONFIG_SMTP_LINE_MAX + 1];
+	/* command line assembly (the buffer is at the end) */
 	size_t len;
 	bool cr, overflow;
-
-	uint8_t out[SMTPD_OUT_MAX];
 	size_t outlen;
 
 	bool esmtp, tls, authed;
@@ -137,11 +134,17 @@ struct smtpd_session {
 	uint64_t mail_size;         /* MAIL ... SIZE=n, 0 if not declared */
 	char rcpt_pending[SMTPD_ADDR_MAX + 1]; /* SMTPD_PH_WAIT_RCPT */
 	enum smtpd_phase rcpt_back;
-	char rcpts[SMTPD_RCPT_BUF];
 	size_t rcptlen;
 	unsigned nrcpt;
-	struct spool_data data;
 	unsigned nmessages;
+
+	/* Large buffers last, not zeroed by smtpd_init() (each is read only up
+	 * to its length): a session touches the pages it uses, so an idle one
+	 * costs little RSS (issue 20: a full pool must fit in 4 MiB). */
+	uint8_t out[SMTPD_OUT_MAX];
+	uint8_t line[CONFIG_SMTP_LINE_MAX + 1];
+	char rcpts[SMTPD_RCPT_BUF];
+	struct spool_data data;     /* spool_data_init() at DATA */
 };
 
 void smtpd_init(struct smtpd_session *s, const struct smtpd_params *prm);
@@ -166,6 +169,16 @@ void smtpd_rcpt_done(struct smtpd_session *s, int code, const char *esc, const c
 bool smtpd_in_transaction(const struct smtpd_session *s);
 /* Idle timeout: 421 4.4.2, then close. */
 void smtpd_timeout(struct smtpd_session *s);
+/* A deadline passed (firmware/smtpd/fair.h): "421 4.4.2 HOST why, closing";
+ * in DATA the rest of the message is not read. */
+void smtpd_deadline(struct smtpd_session *s, const char *why);
+/* Part of a command line received, its CRLF not yet. */
+bool smtpd_partial_line(const struct smtpd_session *s);
+/* SMTPD_EV_AUTH answered later: wipe the password now, keep the user name
+ * (the engine stays waiting for smtpd_auth_result). */
+void smtpd_auth_forget(struct smtpd_session *s);
+/* The address is locked out after repeated failures: 454 4.7.0 (RFC 4954 6). */
+void smtpd_auth_locked(struct smtpd_session *s, unsigned seconds);
 /* The server is shutting down or full: 421 4.3.2, then close. */
 void smtpd_shutdown(struct smtpd_session *s, const char *why);
 

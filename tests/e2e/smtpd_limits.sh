@@ -13,6 +13,9 @@ max=${max:-32}
 d=$(tmpdir)
 trap 'smtpd_stop; [ -n "${SENDER:-}" ] && kill "$SENDER" 2>/dev/null; rm -rf "$d"' EXIT
 smtpd_env_setup "$d" 22540
+# all clients come from 127.0.0.1 and the pool's refusal is what is tested:
+# no per-address cap below the pool, no shedding (tests/e2e/smtpd_fair.sh)
+printf 'set smtpd per-address-limit %s\nset smtpd shed-idle off\n' "$max" >>"$d/zegel.conf"
 if ! smtpd_start "$d"; then
 	not_ok "zegel run starts" "$(tail -20 "$d/zegel.log")"
 	finish
@@ -23,8 +26,8 @@ ok "zegel run starts"
 out=$($PY - "$SUBMISSION_PORT" "$max" <<'PYEOF'
 import socket, sys
 port, mx = int(sys.argv[1]), int(sys.argv[2])
-def conn():
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def conn(src="127.0.0.1"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(src, 0))
     return s, s.recv(512).decode()
 held = []
 for i in range(mx):
@@ -32,7 +35,7 @@ for i in range(mx):
     if not g.startswith("220 "):
         print("FAIL greeting %d: %r" % (i, g)); sys.exit(1)
     held.append(s)
-s, g = conn()
+s, g = conn("127.0.0.2")   # another host: 127.0.0.1 is at its cap too
 print("extra:", g.strip())
 rest = s.recv(512)
 print("extra closed:", rest == b"")

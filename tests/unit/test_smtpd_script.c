@@ -85,6 +85,10 @@ send_bytes(const uint8_t *p, size_t n)
 		if (smtpd_closing(&conn.smtp))
 			return;             /* server closed: bytes go nowhere */
 		k = smtpd_conn_input(&conn, p, chunk);
+		/* a held AUTH reply (fair.h backoff): what the server's timer does
+		 * when its time comes */
+		if (smtpd_conn_due(&conn) != 0)
+			smtpd_conn_tick(&conn, smtpd_conn_due(&conn));
 		drain();
 		if (conn.want_tls)
 			return;             /* the rest of this packet is discarded */

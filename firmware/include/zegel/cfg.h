@@ -121,6 +121,22 @@ struct zcfg_key_rollover {
 	uint32_t check_interval;    /* seconds between DNS checks of keys in transition */
 };
 
+/* `set smtpd ...`: fairness between LAN clients (firmware/smtpd/fair.h);
+ * durations in seconds, defaults in config_smtpd_defaults() */
+struct zcfg_smtpd {
+	uint32_t per_address;       /* sessions one client address may hold */
+	uint32_t idle_timeout;      /* waiting for the next command */
+	uint32_t command_timeout;   /* one command line, first octet to CRLF */
+	uint32_t transaction_timeout; /* MAIL to the reply after the final dot */
+	uint32_t min_data_rate;     /* octets per second during DATA, 0 = off */
+	uint32_t data_rate_window;  /* measured over this many seconds */
+	uint32_t shed_idle;         /* without progress, may be shed for a newcomer; 0 = never */
+	uint32_t auth_delay;        /* first delay after a failed AUTH */
+	uint32_t auth_delay_max;    /* doubling up to this */
+	uint32_t auth_lockout;      /* failures in a row before a lockout, 0 = never */
+	uint32_t auth_lockout_time; /* how long */
+};
+
 struct zcfg {
 	uint32_t generation;        /* bumped by every commit */
 	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
@@ -140,6 +156,7 @@ struct zcfg {
 	struct zcfg_relay relay;
 	struct zcfg_queue queue;
 	struct zcfg_key_rollover key_rollover;
+	struct zcfg_smtpd smtpd;
 	struct hal_addr resolvers[4];     /* `set resolver IP[:PORT]` (up to 4) */
 	uint8_t nresolvers;
 	char resolver_anchors[ZCFG_PATH_MAX]; /* `set resolver-anchors PATH`: DS/DNSKEY for "."
