@@ -29,6 +29,7 @@
 #include "firmware/relay/smarthost.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
+#include "firmware/time/ntp.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
 #include "hal/log.h"
@@ -126,6 +127,7 @@ on_commit(const struct zcfg *cfg, void *arg)
 	(void)arg;
 	apply_keys(cfg);
 	resolver_configure(cfg);
+	ntp_configure(cfg);
 	smtpd_server_reload(cfg);
 	apply_direct(cfg);
 }
@@ -280,6 +282,7 @@ cmd_run(int argc, char **argv)
 
 	loop_init();
 	hal_log_set_notify(log_waiting, NULL);
+	clock_log_boot();
 	(void)resolver_init(); /* its context is allocated at the first lookup */
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
@@ -292,6 +295,8 @@ cmd_run(int argc, char **argv)
 	config_on_commit(on_commit, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
+	ntp_console_register();
+	ntp_configure(zcfg_running());
 	dane_console_register();
 	queue_console_register();
 	if (!no_console && console_start() != 0)
@@ -300,6 +305,7 @@ cmd_run(int argc, char **argv)
 	hal_log_set_notify(NULL, NULL); /* the loop is gone: exit flushes the rest */
 	if (got_signal)
 		hal_log(HAL_LOG_INFO, LOGM, "signal %d: stopping", (int)got_signal);
+	ntp_stop();
 	smtpd_server_stop();
 #if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
 	direct_stop();

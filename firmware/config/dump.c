@@ -158,6 +158,7 @@ config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, con
 	}
 	if (c->resolver_anchors[0])
 		LINE("set resolver-anchors"), WORD(c->resolver_anchors), EMIT();
+	config_dump_time_log(c, emit, arg);
 
 	/* Queue: only what differs from the Kconfig defaults. */
 	{

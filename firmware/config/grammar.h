@@ -100,4 +100,12 @@ int config_set_relay_require_tls(struct zcfg *w, int argc, char **argv, char *er
 int config_set_relay_mx_port(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_delete_relay(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 
+/* ---- set_time_log.c: clock sync and remote syslog */
+int config_set_ntp_server(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_ntp_interval(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_delete_ntp_server(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_syslog(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_syslog_facility(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_delete_syslog(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+
 #endif

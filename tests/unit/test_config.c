@@ -742,7 +742,7 @@ test_usage(void **state)
 	assert_true(n >= 27);
 	n = 0;
 	config_usage("delete", emit_count, &n);
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 10);
 }
 
 int
