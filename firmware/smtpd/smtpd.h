@@ -119,6 +119,11 @@ struct smtpd_session {
 	uint8_t line[CONFIG_SMTP_LINE_MAX + 1];
 	size_t len;
 	bool cr, overflow;
+	/* a refused MAIL or RCPT, for the caller's log (the engine logs
+	 * nothing): the command and the reply line; refusal "" when none */
+	const char *cur_verb;
+	char cur_line[128];
+	char refusal[160];
 
 	uint8_t out[SMTPD_OUT_MAX];
 	size_t outlen;
