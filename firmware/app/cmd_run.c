@@ -213,6 +213,9 @@ console_start(void)
 		return rc;
 	}
 	console_init(&con, uart_out, &uart, uart.raw);
+	/* log lines print above the line being typed, never into it */
+	if (uart.raw)
+		hal_log_set_console(console_input_hide, console_input_show, &con);
 	console_prompt(&con);
 	if ((rc = con_h = loop_watch_fd(hal_uart_handle(&uart), con_input, NULL)) < 0) {
 		hal_uart_close(&uart);
@@ -311,6 +314,7 @@ cmd_run(int argc, char **argv)
 	direct_stop();
 #endif
 	keys_unload();
+	hal_log_set_console(NULL, NULL, NULL);
 	if (!no_console)
 		hal_uart_close(&uart);
 	return rc < 0 ? 1 : 0;
