@@ -29,6 +29,7 @@
 #include "firmware/relay/smarthost.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
+#include "firmware/syslog/syslog.h"
 #include "firmware/time/ntp.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
@@ -128,6 +129,7 @@ on_commit(const struct zcfg *cfg, void *arg)
 	apply_keys(cfg);
 	resolver_configure(cfg);
 	ntp_configure(cfg);
+	syslog_configure(cfg);
 	smtpd_server_reload(cfg);
 	apply_direct(cfg);
 }
@@ -285,6 +287,7 @@ cmd_run(int argc, char **argv)
 
 	loop_init();
 	hal_log_set_notify(log_waiting, NULL);
+	syslog_configure(zcfg_running()); /* first: the collector gets the start too */
 	clock_log_boot();
 	(void)resolver_init(); /* its context is allocated at the first lookup */
 	resolver_configure(zcfg_running());
@@ -299,6 +302,7 @@ cmd_run(int argc, char **argv)
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
 	ntp_console_register();
+	syslog_status_register();
 	ntp_configure(zcfg_running());
 	dane_console_register();
 	queue_console_register();
@@ -315,6 +319,7 @@ cmd_run(int argc, char **argv)
 #endif
 	keys_unload();
 	hal_log_set_console(NULL, NULL, NULL);
+	syslog_stop();
 	if (!no_console)
 		hal_uart_close(&uart);
 	return rc < 0 ? 1 : 0;

@@ -54,7 +54,7 @@ static const struct stmt stmts[] = {
 	{ "set", "resolver-anchors", 1, 1, config_set_resolver_anchors, "PATH" },
 	{ "set", "ntp server", 1, 4, config_set_ntp_server, "HOST[:PORT]... (1 to 4; IP addresses recommended)" },
 	{ "set", "ntp interval", 1, 1, config_set_ntp_interval, "DURATION (16s to 1d; default 1h)" },
-	{ "set", "syslog", 2, 3, config_set_syslog, "HOST[:PORT] udp|tcp [rfc5424|rfc3164]" },
+	{ "set", "syslog", 2, 3, config_set_syslog, "IP[:PORT] udp|tcp [rfc5424|rfc3164]" },
 	{ "set", "syslog-facility", 1, 1, config_set_syslog_facility, "mail|daemon|user|local0..local7" },
 	{ "set", "tls cert", 1, 1, config_set_tls_cert, "PATH" },
 	{ "set", "tls key", 1, 1, config_set_tls_key, "PATH" },

@@ -105,10 +105,13 @@ config_set_syslog(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
 	struct zcfg_syslog s = w->syslog;
 
-	if (host_port(argv[0], 514, s.host, &s.port) != 0)
+	struct hal_addr a;
+
+	/* an IP address: the log must reach the collector when DNS fails */
+	if (host_port(argv[0], 514, s.host, &s.port) != 0 || hal_addr_parse(&a, s.host, 0) != 0)
 		return config_fail(err, cap,
-		    "set syslog: '%s' is not HOST[:PORT] (192.0.2.10, logs.example.net:514)",
-		    argv[0]);
+		    "set syslog: '%s' is not IP[:PORT] (192.0.2.10, 192.0.2.10:514, "
+		    "[2001:db8::10]:514)", argv[0]);
 	if (streq(argv[1], "udp") || streq(argv[1], "tcp"))
 		s.tcp = streq(argv[1], "tcp");
 	else

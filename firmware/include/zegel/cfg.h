@@ -124,7 +124,7 @@ struct zcfg_ntp {
 	uint32_t interval;          /* seconds between syncs; 0 = 1 hour */
 };
 
-/* `set syslog HOST[:PORT] udp|tcp [rfc5424|rfc3164]`, `set syslog-facility
+/* `set syslog IP[:PORT] udp|tcp [rfc5424|rfc3164]`, `set syslog-facility
  * NAME` (firmware/time/syslog.h) */
 struct zcfg_syslog {
 	char host[ZCFG_NAME_MAX];   /* "" = no remote syslog */
