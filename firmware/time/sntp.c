@@ -20,7 +20,8 @@ int64_t
 sntp_to_unix_ms(uint64_t ts)
 {
 	int64_t sec = (int64_t)(ts >> 32);
-	int64_t frac_ms = (int64_t)(((ts & 0xffffffffu) * 1000) >> 32);
+	/* rounded: a ms written by sntp_from_unix_ms() reads back the same */
+	int64_t frac_ms = (int64_t)(((ts & 0xffffffffu) * 1000 + (1ull << 31)) >> 32);
 
 	if (!(sec & 0x80000000LL))
 		sec += ERA; /* era 1: 2036-02-07 and later */
