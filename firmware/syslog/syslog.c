@@ -29,7 +29,7 @@ static struct {
 	 * the frame at head not sent yet (0: head is at a frame boundary) */
 	size_t head, used, frame_left;
 	unsigned long sent, dropped, dropped_note;
-	bool drop_logged;
+	bool drop_logged, fail_logged;
 	char err[96];
 } S = { .udp_fd = -1, .tcp_h = -1, .timer = -1 };
 
@@ -209,6 +209,7 @@ tcp_event(void *arg, enum loop_event ev, int err)
 	(void)arg;
 	if (ev == LOOP_EV_CONNECTED) {
 		S.connected = true;
+		S.fail_logged = false;
 		S.err[0] = 0;
 		return;
 	}
@@ -250,6 +251,10 @@ tcp_failed(const char *why)
 	if (was)
 		hal_log(HAL_LOG_WARN, LOGM, "connection to %s lost: %s; reconnecting", S.cfg.host,
 		    why);
+	else if (!S.fail_logged)
+		hal_log(HAL_LOG_WARN, LOGM, "cannot connect to %s:%u: %s; retrying every %d s",
+		    S.cfg.host, S.cfg.port, why, SYSLOG_RECONNECT_MS / 1000);
+	S.fail_logged = true;
 }
 
 static void
@@ -304,7 +309,7 @@ syslog_configure(const struct zcfg *cfg)
 	}
 	S.addr.port = S.cfg.port;
 	S.sent = S.dropped = S.dropped_note = 0;
-	S.drop_logged = false;
+	S.drop_logged = S.fail_logged = false;
 	S.err[0] = 0;
 	if (!S.cfg.tcp) {
 		S.udp_fd = hal_net_udp_open(S.addr.family);
