@@ -515,8 +515,31 @@ static const struct console_cmd clock_cmds[] = {
 	    cmd_show_clock },
 };
 
+static void
+status(void (*emit)(void *, const char *), void *emit_arg, void *arg)
+{
+	int64_t now = hal_clock_now();
+	char line[160], t[40];
+
+	(void)arg;
+	clock_format(now, t, sizeof(t));
+	if (N.cfg.nservers == 0)
+		snprintf(line, sizeof(line), "clock: %s, %s; ntp off", t,
+		    hal_clock_plausible(now) ? "plausible" : "NOT plausible");
+	else if (N.synced)
+		snprintf(line, sizeof(line), "clock: %s, %s; ntp synced %llu s ago (%u of %u agree)",
+		    t, hal_clock_plausible(now) ? "plausible" : "NOT plausible",
+		    (unsigned long long)((hal_clock_mono_ms() - N.sync_mono) / 1000), N.agree,
+		    N.answers);
+	else
+		snprintf(line, sizeof(line), "clock: %s, %s; ntp not synced yet", t,
+		    hal_clock_plausible(now) ? "plausible" : "NOT plausible");
+	emit(emit_arg, line);
+}
+
 void
 ntp_console_register(void)
 {
 	(void)console_register(clock_cmds, sizeof(clock_cmds) / sizeof(clock_cmds[0]));
+	(void)console_register_status(status, NULL);
 }
