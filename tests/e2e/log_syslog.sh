@@ -11,7 +11,8 @@
 
 d=$(tmpdir)
 RPID=
-trap 'smtpd_stop; [ -n "$RPID" ] && kill $RPID 2>/dev/null; rm -rf "$d"' EXIT
+R2PID=
+trap 'smtpd_stop; kill $RPID $R2PID 2>/dev/null; rm -rf "$d"' EXIT
 R=27340
 $PY "$TOP/tests/e2e/clock/syslog_recv.py" $R "$d/recv.log" &
 RPID=$!
@@ -74,17 +75,39 @@ check "RFC 3164 frame (<158>Mmm dd hh:mm:ss HOST zegel[PID]: MODULE: text)" \
 	grep -qE '^udp <158>[A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} mx\.zegel\.test zegel\[[0-9]+\]: smtpd: \[127\.0\.0\.2\]: refused RCPT' "$d/recv.log"
 smtpd_stop
 
-# 4. console: show status with a collector that is down; show log filters
+# 4. console: a collector that is down (lines queue, then drop, counted and
+# reported); it comes up: the queue is sent and the collector hears of the
+# drops. show log filters.
 { cat "$d/base.conf"; echo "set syslog 127.0.0.1:$((R + 1)) tcp"; } >"$d/zegel.conf"
-{ sleep 3; printf 'show status\nhelp M1\nshow log 2\nhelp M2\nshow log warning\nhelp M3\nshow log 127.0.0.2\nhelp M4\nshow log debug nothing-like-this\n'; } |
-	timeout 30 "$ZEGEL" run --config "$d/zegel.conf" >"$d/console.out" 2>&1 &
+{ sleep 4; printf 'show status\nhelp M1\nshow log 2\nhelp M2\nshow log warning\nhelp M3\nshow log 127.0.0.2\nhelp M4\nshow log debug nothing-like-this\nhelp M5\n'
+	sleep 9; printf 'show status\n'; } |
+	timeout 40 "$ZEGEL" run --config "$d/zegel.conf" >"$d/console.out" 2>&1 &
 cpid=$!
+t0=$(date +%s)
 smtpd_wait_port "$SUBMISSION_PORT"
-relay_denied
+# ~300 log lines (connect, disconnect): more than the 16 KiB queue holds
+for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$SUBMISSION_PORT") 2>/dev/null; done
+relay_denied  # after them: still in the 256 lines show log keeps
+while [ $(($(date +%s) - t0)) -lt 6 ]; do sleep 0.2; done
+$PY "$TOP/tests/e2e/clock/syslog_recv.py" $((R + 1)) "$d/recv2.log" &
+R2PID=$!
+while [ $(($(date +%s) - t0)) -lt 12 ]; do sleep 0.2; done
+(exec 3<>"/dev/tcp/127.0.0.1/$SUBMISSION_PORT") 2>/dev/null  # a line after the reconnect
 wait $cpid
+sleep 0.3
+kill $R2PID 2>/dev/null
+wait $R2PID 2>/dev/null
 out=$(sed 's/^zegel> //' "$d/console.out")
-check "a collector that is down: not connected, with the reason; the mail still flowed" \
-	grep -qE "syslog: 127.0.0.1:$((R + 1)) tcp rfc5424: not connected, 0 sent, [0-9]+ dropped; last error: .*(refused|Connection)" <<<"$out"
+check "collector down: not connected, the reason, lines dropped and counted" \
+	grep -qE "syslog: 127.0.0.1:$((R + 1)) tcp rfc5424: not connected, 0 sent, [1-9][0-9]* dropped; last error: .*(refused|Connection)" <<<"$out"
+check "collector down: the drops are logged once" \
+	test "$(grep -c 'warning: log lines to 127.0.0.1 dropped' "$d/console.out")" -eq 1
+check "collector back: reconnected, the queued lines sent" \
+	grep -qE "syslog: 127.0.0.1:$((R + 1)) tcp rfc5424: connected, [1-9][0-9]* sent" <<<"$out"
+check "collector back: it hears how many lines were dropped" \
+	grep -qE '^tcp <20>1 .* syslog - [1-9][0-9]* log lines dropped \(collector slow or unreachable\)' "$d/recv2.log"
+check "collector back: the queued frames arrive whole" \
+	bash -c "grep -q '^tcp <22>1 .* smtpd - connect from' '$d/recv2.log' && ! grep -q '^tcp-BAD' '$d/recv2.log'"
 # the `show log` lines between the markers (`help Mn` prints "no command 'Mn'")
 block() { sed -n "/no command 'M$1'/,/no command 'M$(($1 + 1))'/p" <<<"$out" | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z (error|warning|info|debug) zegel/'; }
 check "show log 2: the last two lines, each with time and level" test "$(block 1 | wc -l)" -eq 2
