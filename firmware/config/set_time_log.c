@@ -19,7 +19,7 @@ static int
 host_port(const char *s, uint16_t def, char host[ZCFG_NAME_MAX], uint16_t *port)
 {
 	const char *p = NULL, *colon;
-	char tmp[ZCFG_NAME_MAX];
+	char tmp[ZCFG_NAME_MAX], name[ZCFG_NAME_MAX];
 	struct hal_addr a;
 	size_t n;
 
@@ -41,8 +41,11 @@ host_port(const char *s, uint16_t def, char host[ZCFG_NAME_MAX], uint16_t *port)
 		return -1;
 	memcpy(tmp, s, n);
 	tmp[n] = 0;
-	if (hal_addr_parse(&a, tmp, 0) != 0 && !config_valid_dname(tmp, tmp))
-		return -1;
+	if (hal_addr_parse(&a, tmp, 0) != 0) {
+		if (!config_valid_dname(tmp, name))
+			return -1;
+		memcpy(tmp, name, sizeof(tmp)); /* lower case, no trailing dot */
+	}
 	*port = def;
 	if (p != NULL) {
 		bool ok;

@@ -76,6 +76,12 @@ out=$(run_console 0.5 "set data-dir $d/d\n" ZEGEL_TEST_CLOCK_SKEW=$skew)
 check "1970: the boot log says the clock is not plausible" \
 	grep -q 'warning: clock 1970-01-01T00:00:0[5-9]Z is NOT plausible (before the build time' <<<"$out"
 check "1970: show clock says NOT plausible" grep -q 'clock: 1970-01-01T00:00:.*NOT plausible' <<<"$out"
+# the circle: a name needs DNSSEC, DNSSEC needs the clock; the IP server breaks it
+out=$(run_console 2 "set data-dir $d/e\nset ntp server ntp.example.net 127.0.0.1:$((NTP + 6))\ncommit\n" ZEGEL_TEST_CLOCK_SKEW=$skew)
+check "1970: an NTP server name is not looked up, and the log says why" \
+	bash -c "grep -q 'server ntp.example.net:123: name not looked up: DNSSEC needs a plausible clock (give an IP address)' <<<\"\$0\" && grep -q 'warning: server ntp.example.net: name not looked up' <<<\"\$0\"" "$out"
+check "1970: the server given by IP sets the clock (software offset), which is plausible now" \
+	bash -c "grep -q 'clock: $(date -u +%Y-%m-%d)T.*, plausible' <<<\"\$0\" && grep -q 'set by: software offset +' <<<\"\$0\" && grep -q '1 of 1 servers agree' <<<\"\$0\"" "$out"
 out=$(timeout 30 env ZEGEL_TEST_CLOCK_SKEW=$skew "$ZEGEL" resolve --server 127.0.0.1:$((NTP + 7)) A example.org 2>&1)
 check "1970: a DNSSEC lookup names the clock" \
 	grep -q 'clock not plausible (1970-01-01T00:00:[0-9]*Z, before the build time): set the clock' <<<"$out"
