@@ -157,6 +157,12 @@ $(ZEGEL): $(call obj,$(src-main)) $(LIB) $(TC_DEPS)
 # floor, so unit tests replaying recorded DNS sessions stay valid.
 BUILD_TIME := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 $(O)/obj/firmware/app/main.o: CPPFLAGS_ALL += -DZEGEL_BUILD_TIME=$(BUILD_TIME)
+ifneq ($(CONFIG_NEEDED),)
+# main.o is built again when the value changes (a new commit)
+BUILD_TIME_STAMP := $(O)/build-time
+$(shell mkdir -p $(O) && { echo $(BUILD_TIME) | cmp -s - $(BUILD_TIME_STAMP) || echo $(BUILD_TIME) >$(BUILD_TIME_STAMP); })
+$(O)/obj/firmware/app/main.o: $(BUILD_TIME_STAMP)
+endif
 
 .PHONY: all
 all: $(ZEGEL)
