@@ -151,6 +151,19 @@ $(ZEGEL): $(call obj,$(src-main)) $(LIB) $(TC_DEPS)
 
 -include $(patsubst %.o,%.d,$(call obj,$(src-y) $(src-main)))
 
+# The clock's plausibility floor: the time of the last commit, so a build is
+# reproducible and a router clock before it is known wrong. Only the binary's
+# main() sets it (hal_clock_set_floor); the library keeps hal/clock.c's fixed
+# floor, so unit tests replaying recorded DNS sessions stay valid.
+BUILD_TIME := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+$(O)/obj/firmware/app/main.o: CPPFLAGS_ALL += -DZEGEL_BUILD_TIME=$(BUILD_TIME)
+ifneq ($(CONFIG_NEEDED),)
+# main.o is built again when the value changes (a new commit)
+BUILD_TIME_STAMP := $(O)/build-time
+$(shell mkdir -p $(O) && { echo $(BUILD_TIME) | cmp -s - $(BUILD_TIME_STAMP) || echo $(BUILD_TIME) >$(BUILD_TIME_STAMP); })
+$(O)/obj/firmware/app/main.o: $(BUILD_TIME_STAMP)
+endif
+
 .PHONY: all
 all: $(ZEGEL)
 

@@ -41,9 +41,10 @@
 #include <unistd.h>
 
 #include "generated/autoconf.h"
+#include "hal/clock.h"
 #include "hal/log.h"
 
-#define RING_LINES 64
+#define RING_LINES CONFIG_LOG_RING_LINES
 #define LINE_MAX_LEN 480
 #define OUT_CAP CONFIG_LOG_BUFFER_SIZE
 #define FLUSH_POLL_MS 200
@@ -53,8 +54,22 @@ _Static_assert(OUT_CAP >= 1024, "a log line must fit the output buffer");
 
 static const struct hal_log_ops *sink = &hal_log_stderr;
 static enum hal_log_level level = HAL_LOG_INFO;
-static char ring[RING_LINES][LINE_MAX_LEN + 48];
+struct ring_line {
+	int64_t t;              /* UNIX seconds */
+	uint8_t lvl;
+	char text[LINE_MAX_LEN + 48]; /* "zegel/module: line" */
+};
+static struct ring_line ring[RING_LINES];
 static unsigned ring_next;
+static hal_log_tap_fn tap;
+static void *tap_arg;
+static bool in_tap;
+static struct {
+	void (*hide)(void *arg);
+	void (*show)(void *arg);
+	void *arg;
+	bool hidden;
+} con;
 
 enum out_mode { OUT_UNSET = 0, OUT_FILE, OUT_SOCKET, OUT_PRIVATE, OUT_POLL };
 
@@ -79,6 +94,35 @@ void hal_log_set(const struct hal_log_ops *ops) { sink = ops; }
 void hal_log_set_level(enum hal_log_level lvl) { level = lvl; }
 enum hal_log_level hal_log_level(void) { return level; }
 
+/* zegel's clock (the NTP software offset included) once the board set it
+ * up, the system clock before. */
+static int64_t
+wall_ms(void)
+{
+	if (hal_clock() != NULL)
+		return hal_clock_now_ms();
+	return (int64_t)time(NULL) * 1000;
+}
+
+void hal_log_set_tap(hal_log_tap_fn fn, void *arg) { tap = fn; tap_arg = arg; }
+
+void
+hal_log_set_console(void (*hide)(void *arg), void (*show)(void *arg), void *arg)
+{
+	con.hide = hide;
+	con.show = show;
+	con.arg = arg;
+	con.hidden = false;
+}
+
+const char *
+hal_log_level_name(enum hal_log_level lvl)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	return names[(unsigned)lvl & 3];
+}
+
 void
 hal_vlog(enum hal_log_level lvl, const char *module, const char *fmt, va_list ap)
 {
@@ -91,8 +135,20 @@ hal_vlog(enum hal_log_level lvl, const char *module, const char *fmt, va_list ap
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 ? *p != '\t' : *p == 0x7f)
 			*p = '?';
-	snprintf(ring[ring_next % RING_LINES], sizeof(ring[0]), "zegel/%s: %s", module, line);
-	ring_next++;
+	{
+		struct ring_line *r = &ring[ring_next % RING_LINES];
+		int64_t ms = wall_ms();
+
+		r->t = ms / 1000;
+		r->lvl = (uint8_t)lvl;
+		snprintf(r->text, sizeof(r->text), "zegel/%s: %s", module, line);
+		ring_next++;
+		if (tap != NULL && !in_tap) {
+			in_tap = true;
+			tap(tap_arg, ms, lvl, module, line);
+			in_tap = false;
+		}
+	}
 	if (sink && sink->write)
 		sink->write(lvl, module, line);
 }
@@ -107,14 +163,56 @@ hal_log(enum hal_log_level lvl, const char *module, const char *fmt, ...)
 	va_end(ap);
 }
 
+static bool
+ring_wanted(const struct ring_line *r, const struct hal_log_filter *f)
+{
+	return r->lvl <= f->level && (f->match == NULL || f->match[0] == 0 ||
+	    strstr(r->text, f->match) != NULL);
+}
+
+unsigned
+hal_log_ring_query(const struct hal_log_filter *f, void (*emit)(void *arg, const char *line),
+    void *arg)
+{
+	unsigned have = ring_next < RING_LINES ? ring_next : RING_LINES;
+	unsigned first = ring_next - have, skip = 0, n = 0;
+	char out[LINE_MAX_LEN + 96], ts[32];
+
+	/* the last max matching lines: count them first, skip the older ones */
+	if (f->max > 0) {
+		unsigned match = 0;
+
+		for (unsigned i = first; i != ring_next; i++)
+			match += ring_wanted(&ring[i % RING_LINES], f);
+		skip = match > f->max ? match - f->max : 0;
+	}
+	for (unsigned i = first; i != ring_next; i++) {
+		const struct ring_line *r = &ring[i % RING_LINES];
+		time_t t = (time_t)r->t;
+		struct tm tm;
+
+		if (!ring_wanted(r, f))
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (gmtime_r(&t, &tm) == NULL || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			snprintf(ts, sizeof(ts), "@%lld", (long long)r->t);
+		snprintf(out, sizeof(out), "%s %s %s", ts, hal_log_level_name(r->lvl), r->text);
+		emit(arg, out);
+		n++;
+	}
+	return n;
+}
+
 void
 hal_log_ring_dump(void (*emit)(void *arg, const char *line), void *arg, unsigned max)
 {
-	unsigned have = ring_next < RING_LINES ? ring_next : RING_LINES;
-	unsigned n = max < have ? max : have;
+	struct hal_log_filter f = { max, HAL_LOG_DEBUG, NULL };
 
-	for (unsigned i = ring_next - n; i != ring_next; i++)
-		emit(arg, ring[i % RING_LINES]);
+	if (max > 0)
+		(void)hal_log_ring_query(&f, emit, arg);
 }
 
 /* ------------------------------------------------------------ output */
@@ -204,7 +302,7 @@ out_write(const char *p, size_t n)
 static void
 stamp(char ts[32])
 {
-	time_t t = time(NULL);
+	time_t t = (time_t)(wall_ms() / 1000);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -257,6 +355,10 @@ out_drain(void)
 			n = out.used < OUT_CAP - out.head ? out.used : OUT_CAP - out.head;
 		} else
 			break;
+		if (con.hide != NULL && !con.hidden && !out.started) {
+			con.hidden = true;      /* clear the admin's input line first */
+			con.hide(con.arg);
+		}
 		if ((w = out_write(p, n)) <= 0)
 			break;
 		if (note) {
@@ -266,6 +368,10 @@ out_drain(void)
 		out.started = p[w - 1] != '\n';
 		out.head = (out.head + (size_t)w) % OUT_CAP;
 		out.used -= (size_t)w;
+	}
+	if (con.hidden && !out.started && out.note_off >= out.note_len) {
+		con.hidden = false;     /* at a line boundary: prompt and input again */
+		con.show(con.arg);
 	}
 	return hal_log_pending();
 }

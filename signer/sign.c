@@ -151,9 +151,13 @@ emit_sig_head(const struct dkim_signer *s, const struct dkim_sig *g, struct emit
 	if (spaced)
 		emit_tok(e, "q=dns/txt;", 10, true);
 	emit_tagf(e, "s=%s;", g->p.selector, 0);
-	emit_tagf(e, "t=%lld;", NULL, (long long)g->t);
-	if (g->p.expire_after > 0)
-		emit_tagf(e, "x=%lld;", NULL, (long long)g->t + g->p.expire_after);
+	/* t= is optional (RFC 6376 3.5): a caller without a trustworthy clock
+	 * passes now < 0 and gets neither t= nor x=, never a date in 1970. */
+	if (g->t >= 0) {
+		emit_tagf(e, "t=%lld;", NULL, (long long)g->t);
+		if (g->p.expire_after > 0)
+			emit_tagf(e, "x=%lld;", NULL, (long long)g->t + g->p.expire_after);
+	}
 	while ((name = hiter_next(s, g, &it)) != NULL) {
 		size_t nl = strlen(name);
 

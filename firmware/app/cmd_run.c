@@ -30,6 +30,8 @@
 #include "firmware/relay/smarthost.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
+#include "firmware/syslog/syslog.h"
+#include "firmware/time/ntp.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
 #include "hal/log.h"
@@ -90,6 +92,8 @@ on_commit(const struct zcfg *cfg, void *arg)
 	(void)arg;
 	apply_keys(cfg);
 	resolver_configure(cfg);
+	ntp_configure(cfg);
+	syslog_configure(cfg);
 	smtpd_server_reload(cfg);
 	apply_direct(cfg);
 }
@@ -175,6 +179,9 @@ console_start(void)
 		return rc;
 	}
 	console_init(&con, uart_out, &uart, uart.raw);
+	/* log lines print above the line being typed, never into it */
+	if (uart.raw)
+		hal_log_set_console(console_input_hide, console_input_show, &con);
 	console_prompt(&con);
 	if ((rc = con_h = loop_watch_fd(hal_uart_handle(&uart), con_input, NULL)) < 0) {
 		hal_uart_close(&uart);
@@ -245,6 +252,8 @@ cmd_run(int argc, char **argv)
 
 	loop_init();
 	hal_log_set_notify(log_waiting, NULL);
+	syslog_configure(zcfg_running()); /* first: the collector gets the start too */
+	clock_log_boot();
 	(void)resolver_init(); /* its context is allocated at the first lookup */
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
@@ -257,6 +266,9 @@ cmd_run(int argc, char **argv)
 	config_on_commit(on_commit, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
+	ntp_console_register();
+	syslog_status_register();
+	ntp_configure(zcfg_running());
 	dane_console_register();
 	check_domain_console_register();
 	queue_console_register();
@@ -267,11 +279,14 @@ cmd_run(int argc, char **argv)
 	hal_log_set_notify(NULL, NULL); /* the loop is gone: exit flushes the rest */
 	if (got_signal)
 		hal_log(HAL_LOG_INFO, LOGM, "signal %d: stopping", (int)got_signal);
+	ntp_stop();
 	smtpd_server_stop();
 #if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
 	direct_stop();
 #endif
 	keys_unload();
+	hal_log_set_console(NULL, NULL, NULL);
+	syslog_stop();
 	if (!no_console)
 		hal_uart_close(&uart);
 	return rc < 0 ? 1 : 0;

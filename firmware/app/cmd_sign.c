@@ -227,8 +227,15 @@ cmd_sign(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (t < 0)
+	if (t < 0) {
 		t = hal_clock_now();
+		/* no t= rather than a 1970 one (README "The clock"); --time sets it */
+		if (!hal_clock_plausible(t)) {
+			fprintf(stderr, "zegel sign: the clock is not plausible: signing without t= "
+			    "(give --time UNIX)\n");
+			t = -1;
+		}
+	}
 
 	dkim_signer_init(&signer, hdrbuf, sizeof(hdrbuf));
 	for (unsigned i = 0; i < nkeys; i++) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hal/clock.h"
 #include "firmware/app/commands.h"
 #include "zegel/board.h"
 
@@ -86,6 +87,10 @@ main(int argc, char **argv)
 	const struct command *c;
 
 	board_init();
+#ifdef ZEGEL_BUILD_TIME
+	/* A clock before this binary was built is wrong (hal/clock.h). */
+	hal_clock_set_floor(ZEGEL_BUILD_TIME);
+#endif
 	if (argc < 2) {
 		cmd_help(1, argv);
 		return 2;

@@ -162,6 +162,7 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 		hal_addr_format(&c->public_address, false, t, sizeof(t));
 		LINE("set public-address"), WORD(t), EMIT();
 	}
+	config_dump_time_log(c, emit, arg);
 
 	/* Queue: only what differs from the Kconfig defaults. */
 	{

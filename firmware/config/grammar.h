@@ -118,5 +118,12 @@ int config_set_smtpd_rate(struct zcfg *w, int argc, char **argv, char *err, size
 int config_set_smtpd_shed(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_smtpd_auth_delay(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_smtpd_auth_lockout(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+/* ---- set_time_log.c: clock sync and remote syslog */
+int config_set_ntp_server(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_ntp_interval(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_delete_ntp_server(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_syslog(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_syslog_facility(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_delete_syslog(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 
 #endif

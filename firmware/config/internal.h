@@ -75,4 +75,9 @@ void config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap);
 
 const char *config_canon_name(enum zcfg_canon h, enum zcfg_canon b);
 
+/* set_time_log.c: the `set ntp` / `set syslog` lines of a dump. */
+void config_dump_time_log(const struct zcfg *c, void (*emit)(void *arg, const char *line),
+    void *arg);
+extern const char *const config_syslog_facilities[24];
+
 #endif

@@ -70,6 +70,10 @@ static const struct stmt stmts[] = {
 	{ "set", "resolver", 1, 1, config_set_resolver, "IP[:PORT]" },
 	{ "set", "resolver-anchors", 1, 1, config_set_resolver_anchors, "PATH" },
 	{ "set", "public-address", 1, 1, config_set_public_address, "IP" },
+	{ "set", "ntp server", 1, 4, config_set_ntp_server, "HOST[:PORT]... (1 to 4; IP addresses recommended)" },
+	{ "set", "ntp interval", 1, 1, config_set_ntp_interval, "DURATION (16s to 1d; default 1h)" },
+	{ "set", "syslog", 2, 3, config_set_syslog, "IP[:PORT] udp|tcp [rfc5424|rfc3164]" },
+	{ "set", "syslog-facility", 1, 1, config_set_syslog_facility, "mail|daemon|user|local0..local7" },
 	{ "set", "tls cert", 1, 1, config_set_tls_cert, "PATH" },
 	{ "set", "tls key", 1, 1, config_set_tls_key, "PATH" },
 	{ "delete", "domain", 1, 1, config_delete_domain, "NAME" },
@@ -81,6 +85,8 @@ static const struct stmt stmts[] = {
 	{ "delete", "resolver-anchors", 0, 0, config_delete_resolver_anchors, "" },
 	{ "delete", "public-address", 0, 0, config_delete_public_address, "" },
 	{ "delete", "relay", 1, 1, config_delete_relay, "username|password|ca-file" },
+	{ "delete", "ntp server", 0, 0, config_delete_ntp_server, "" },
+	{ "delete", "syslog", 0, 0, config_delete_syslog, "" },
 };
 
 #define NSTMTS (sizeof(stmts) / sizeof(stmts[0]))

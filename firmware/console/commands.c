@@ -4,6 +4,7 @@
  * grammar (firmware/config/parse.c), so the text cannot drift from the code.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "firmware/config/config.h"
@@ -146,14 +147,43 @@ cmd_show_status(struct console *c, int argc, char **argv, const char *line)
 	return 0;
 }
 
+/* `show log [N] [error|warning|info|debug] [ID]`: the last N lines (64
+ * without filters, every kept one with a level or ID), at the level or
+ * more severe, containing ID (a queue or message id, an address, any text). */
 static int
 cmd_show_log(struct console *c, int argc, char **argv, const char *line)
 {
-	(void)argv;
+	struct hal_log_filter f = { 0, HAL_LOG_DEBUG, NULL };
+	bool num = false, lvl = false;
+
 	(void)line;
-	if (argc != 0)
-		return usage_error(c, "show log", "");
-	hal_log_ring_dump(console_emit_line, c, 64);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		int k;
+
+		for (k = 0; k < 4; k++)
+			if (strcmp(a, hal_log_level_name((enum hal_log_level)k)) == 0)
+				break;
+		if (a[0] >= '0' && a[0] <= '9' && strspn(a, "0123456789") == strlen(a) && !num) {
+			unsigned long v = strtoul(a, NULL, 10);
+
+			if (v == 0 || v > 100000)
+				return usage_error(c, "show log", "[N (1-100000)] [LEVEL] [ID]");
+			f.max = (unsigned)v;
+			num = true;
+		} else if (k < 4 && !lvl) {
+			f.level = (enum hal_log_level)k;
+			lvl = true;
+		} else if (f.match == NULL) {
+			f.match = a;
+		} else {
+			return usage_error(c, "show log", "[N] [error|warning|info|debug] [ID]");
+		}
+	}
+	if (!num && !lvl && f.match == NULL)
+		f.max = 64;
+	if (hal_log_ring_query(&f, console_emit_line, c) == 0)
+		console_puts(c, "show log: no matching lines");
 	return 0;
 }
 
@@ -249,7 +279,9 @@ const struct console_cmd console_builtins[] = {
 	{ "show version", "", "version, board and backends", cmd_show_version },
 	{ "show status", "", "configuration generation and the state of each module",
 	    cmd_show_status },
-	{ "show log", "", "the last log lines", cmd_show_log },
+	{ "show log", "[N] [error|warning|info|debug] [ID]",
+	    "log lines with time and level: the last N, at a level or worse, containing ID",
+	    cmd_show_log },
 	{ "set", "SETTING VALUE...", "change the candidate ('help set' lists settings)", cmd_set },
 	{ "delete", "SETTING NAME", "remove from the candidate ('help delete')", cmd_set },
 	{ "commit", "", "validate the candidate and make it the running configuration",

@@ -304,6 +304,29 @@ console_async_puts(struct console *c, const char *line)
 }
 
 void
+console_input_hide(void *arg)
+{
+	struct console *c = arg;
+
+	if (!c->raw || c->executing || c->exit || c->hidden)
+		return;
+	outs(c, "\r\x1b[K");
+	c->hidden = true;
+}
+
+void
+console_input_show(void *arg)
+{
+	struct console *c = arg;
+
+	if (!c->hidden)
+		return;
+	c->hidden = false;
+	if (!c->exit)
+		redraw(c);
+}
+
+void
 console_job_begin(struct console *c)
 {
 	c->jobs++;
@@ -363,7 +386,9 @@ end_line(struct console *c)
 			c->nhist++;
 		}
 #endif
+		c->executing = true;
 		console_execute(c, c->line);
+		c->executing = false;
 	}
 	memset(c->line, 0, c->len);
 	reset_line(c);

@@ -71,6 +71,8 @@ struct console {
 	size_t len, cur;   /* line length and cursor */
 	char line[CONFIG_CONSOLE_LINE_MAX + 1];
 	unsigned jobs;     /* commands still printing from the loop (console_job_begin) */
+	bool executing;    /* a command runs: its output owns the screen */
+	bool hidden;       /* console_input_hide() cleared the input line */
 #if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
 	char hist[CONSOLE_HISTORY][CONFIG_CONSOLE_LINE_MAX + 1];
 	unsigned nhist;  /* lines stored (ring, newest at (nhist - 1) % N) */
@@ -110,6 +112,13 @@ console_printf(struct console *c, const char *fmt, ...);
  * console_job_begin/end count such jobs so that `zegel run` reading piped
  * input waits for their output before it exits (console_busy). */
 void console_async_puts(struct console *c, const char *line);
+
+/* Another writer (the log, hal_log_set_console) shares the terminal: hide
+ * clears the prompt and the partial input line, show draws them again.
+ * Both do nothing on a piped console or while a command runs. arg is the
+ * struct console. */
+void console_input_hide(void *arg);
+void console_input_show(void *arg);
 void console_job_begin(struct console *c);
 void console_job_end(struct console *c);
 bool console_busy(const struct console *c);

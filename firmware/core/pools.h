@@ -19,6 +19,8 @@
  *   `test relay` probe      1 stream                  1 (deadline)
  *   console dane-check      1 stream                  1 (deadline)
  *   the app, CLI tools      -                         POOL_APP_TIMERS
+ *   NTP (firmware/time)     1 UDP fd per server       2 (deadline, next round)
+ *   remote syslog           1 UDP fd or TCP stream    1 (reconnect)
  *
  * A closed slot is freed only at the end of the loop's turn (loop.h), so a
  * user that drops a connection and opens the next one in the same callback
@@ -49,15 +51,20 @@
 #define POOL_DIRECT_TIMERS 1
 #define POOL_SMTPD_TIMERS 1     /* the server's deadline tick (smtpd/server.c) */
 #define POOL_APP_TIMERS 8       /* the app and the tools driving the loop: deadlines */
+#define POOL_NTP_SLOTS 4        /* one UDP socket per NTP server of a round */
+#define POOL_NTP_TIMERS 2       /* the round's deadline, the next round */
+#define POOL_SYSLOG_SLOTS 1     /* the UDP socket or the TCP stream to the collector */
+#define POOL_SYSLOG_TIMERS 1    /* reconnect / retry */
 
 /* Everything but the client sessions. */
 #define LOOP_EXTRA_SLOTS                                                                   \
-	(CONFIG_CFG_MAX_LISTENERS + POOL_CONSOLE_SLOTS +                                    \
+	(CONFIG_CFG_MAX_LISTENERS + POOL_CONSOLE_SLOTS + POOL_NTP_SLOTS +                   \
 	    LOOP_RECONNECT * (POOL_SMARTHOST_JOBS + POOL_DIRECT_WORKERS + POOL_RESOLVER_SLOTS + \
-		POOL_PROBES + POOL_DANE_CHECKS))
+		POOL_PROBES + POOL_DANE_CHECKS + POOL_SYSLOG_SLOTS))
 #define LOOP_SLOTS (CONFIG_MAX_SESSIONS + LOOP_EXTRA_SLOTS)
 #define LOOP_MAX_TIMERS                                                                    \
 	(POOL_DIRECT_TIMERS + POOL_RESOLVER_TIMERS + POOL_CONSOLE_TIMERS + POOL_PROBES +      \
-	    POOL_DANE_CHECKS + POOL_SMTPD_TIMERS + POOL_APP_TIMERS)
+	    POOL_DANE_CHECKS + POOL_SMTPD_TIMERS + POOL_APP_TIMERS + POOL_NTP_TIMERS + \
+	    POOL_SYSLOG_TIMERS)
 
 #endif

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "firmware/dns/trust.h"
 #include "hal/clock.h"
@@ -346,7 +347,16 @@ dns_lookup_wire(struct dns_ctx *ctx, const uint8_t *qname, uint16_t type, int64_
 	if (!hal_clock_plausible(now)) {
 		res->status = DNS_INDETERMINATE;
 		res->ede = DNS_EDE_INDETERMINATE;
-		snprintf(res->reason, sizeof(res->reason), "clock not plausible");
+		time_t tt = (time_t)now;
+		struct tm tm;
+		char clk[24] = "?";
+
+		if (gmtime_r(&tt, &tm) != NULL)
+			strftime(clk, sizeof(clk), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		/* DNSSEC signatures cannot be dated: say why and what to do */
+		snprintf(res->reason, sizeof(res->reason),
+		    "clock not plausible (%s, before the build time): set the clock "
+		    "(set ntp server IP; show clock)", clk);
 		return 0;
 	}
 	if (dns_cache_get(ctx, qname, type, res))

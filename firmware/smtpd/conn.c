@@ -143,6 +143,21 @@ env_check(struct smtpd_conn *c)
 	m->env_handle = NULL;
 }
 
+/* A refused MAIL or RCPT (the engine noted it): one log line with the
+ * client's address, the command and the reply. */
+static void
+log_refusal(struct smtpd_conn *c)
+{
+	char cmd[sizeof(c->smtp.cur_line) * 4];
+
+	if (c->smtp.refusal[0] == '\0')
+		return;
+	text_log_addr(cmd, sizeof(cmd), c->smtp.cur_line);
+	hal_log(HAL_LOG_INFO, LOGM, "[%s]: refused %s: %s; command: %s", c->peer_str,
+	    c->smtp.cur_verb ? c->smtp.cur_verb : "?", c->smtp.refusal, cmd);
+	c->smtp.refusal[0] = '\0';
+}
+
 static void
 rcpt_verdict(void *arg, const struct handoff_result *r)
 {
@@ -151,6 +166,7 @@ rcpt_verdict(void *arg, const struct handoff_result *r)
 
 	c->msg.env_wait = false;
 	smtpd_rcpt_done(&c->smtp, r->code, r->esc, r->text);
+	log_refusal(c);
 	if (was_async && c->wake)
 		c->wake(c->wake_arg);
 }
@@ -571,6 +587,7 @@ smtpd_conn_input(struct smtpd_conn *c, const uint8_t *p, size_t n)
 		const uint8_t *l;
 	
 		i += k;
+		log_refusal(c);
 		switch (smtpd_event(&c->smtp)) {
 		case SMTPD_EV_NONE:
 			if (k == 0)

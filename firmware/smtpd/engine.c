@@ -437,6 +437,7 @@ command(struct smtpd_session *s, char *line)
 
 	while (*args == ' ')
 		args++;
+	s->cur_verb = NULL;
 	if (s->phase == SMTPD_PH_AUTH) {
 		smtpd_auth_step(s, line);
 		return;
@@ -445,6 +446,10 @@ command(struct smtpd_session *s, char *line)
 		const struct smtpd_cmd *c = &smtpd_cmds[i];
 
 		if (strlen(c->verb) == vlen && strncasecmp(c->verb, line, vlen) == 0) {
+			s->cur_verb = c->verb;
+			/* MAIL and RCPT only: never keep an AUTH line around */
+			if (c->proceed == do_mail || c->proceed == do_rcpt)
+				snprintf(s->cur_line, sizeof(s->cur_line), "%.120s", line);
 			if (c->check(s, args))
 				c->proceed(s, args);
 			return;

@@ -46,6 +46,9 @@ vreply(struct smtpd_session *s, int code, char sep, const char *esc, const char 
 	for (int i = 0; i < k; i++)
 		if (buf[i] == '\r' || buf[i] == '\n')
 			buf[i] = ' ';
+	if (code >= 400 && sep == ' ' && s->cur_verb != NULL &&
+	    (strcmp(s->cur_verb, "MAIL") == 0 || strcmp(s->cur_verb, "RCPT") == 0))
+		snprintf(s->refusal, sizeof(s->refusal), "%.*s", k, buf);
 	buf[k++] = '\r';
 	buf[k++] = '\n';
 	out_raw(s, buf, (size_t)k);

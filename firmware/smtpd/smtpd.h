@@ -118,6 +118,12 @@ struct smtpd_session {
 	/* command line assembly (the buffer is at the end) */
 	size_t len;
 	bool cr, overflow;
+	/* a refused MAIL or RCPT, for the caller's log (the engine logs
+	 * nothing): the command and the reply line; refusal "" when none */
+	const char *cur_verb;
+	char cur_line[128];
+	char refusal[160];
+
 	size_t outlen;
 
 	bool esmtp, tls, authed;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "firmware/spool/msg.h"
+#include "hal/clock.h"
 #include "hal/entropy.h"
 #include "hal/log.h"
 
@@ -157,6 +158,15 @@ spool_msg_finish(struct spool_msg *m, int64_t now, uint8_t *out, size_t cap, siz
 	*len = 0;
 	if (first_err(m))
 		return first_err(m);
+	if (m->signing && !hal_clock_plausible(now)) {
+		/* a router without RTC before its first sync: sign without t=
+		 * rather than with a date in 1970 (README "The clock") */
+		const char *base = strrchr(m->path, '/');
+
+		hal_log(HAL_LOG_WARN, "spool", "%s: clock not plausible: DKIM signature without t=",
+		    base ? base + 1 : m->path);
+		now = -1;
+	}
 	if (m->signing &&
 	    (rc = keys_sign_finish(&m->sign, now, out, cap, len, logcb, arg, why)) < 0)
 		return rc;              /* not a header error: the caller says 451 */

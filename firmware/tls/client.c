@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/error.h>
@@ -15,6 +16,7 @@
 #include "zegel/text.h"
 #include "firmware/tls/client.h"
 #include "hal/addr.h"
+#include "hal/clock.h"
 #include "hal/entropy.h"
 
 static const int client_suites[] = {
@@ -232,6 +234,38 @@ x509_time_str(char *d, size_t cap, const mbedtls_x509_time *t)
 	    t->sec);
 }
 
+/* <0, 0, >0 as the certificate time t is before, at, after tm. */
+static int
+x509_time_cmp(const mbedtls_x509_time *t, const struct tm *tm)
+{
+	const int a[6] = { t->year, t->mon, t->day, t->hour, t->min, t->sec };
+	const int b[6] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min,
+		tm->tm_sec };
+
+	for (int i = 0; i < 6; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+/* mbedTLS dates certificates by time(): the system clock. zegel's clock
+ * (hal_clock_now) may be the system clock plus a software offset from NTP
+ * (hal/clock.h), so the validity period is checked again against it. */
+static void
+check_dates(const mbedtls_x509_crt *crt, uint32_t *flags)
+{
+	time_t now = (time_t)hal_clock_now();
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL)
+		return;
+	*flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+	if (x509_time_cmp(&crt->valid_to, &tm) < 0)
+		*flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+	if (x509_time_cmp(&crt->valid_from, &tm) > 0)
+		*flags |= MBEDTLS_X509_BADCERT_FUTURE;
+}
+
 static int
 verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
@@ -243,10 +277,12 @@ verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 			zegel_strf(c->subject, sizeof(c->subject), "?");
 		if (mbedtls_x509_dn_gets(c->issuer, sizeof(c->issuer), &crt->issuer) < 0)
 			zegel_strf(c->issuer, sizeof(c->issuer), "?");
+		x509_time_str(c->not_before, sizeof(c->not_before), &crt->valid_from);
 		x509_time_str(c->not_after, sizeof(c->not_after), &crt->valid_to);
 		if (c->ip_len != 0 && !san_has_ip(crt, c->ip, c->ip_len))
 			*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	}
+	check_dates(crt, flags);
 	if (c->hook != NULL) {
 		ret = c->hook(c->hook_arg, c, crt, depth, flags);
 		if (ret != 0)
@@ -321,8 +357,19 @@ explain_flags(struct tls_client *c, uint32_t f)
 {
 	if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
 		c->kind = TLS_FAIL_EXPIRED;
-		zegel_strf(c->why, sizeof(c->why), "certificate %s (valid until %s): %s",
-		    f & MBEDTLS_X509_BADCERT_EXPIRED ? "expired" : "not yet valid", c->not_after,
+		int64_t now = hal_clock_now();
+		time_t tt = (time_t)now;
+		struct tm tm;
+		char clk[24] = "?";
+
+		if (gmtime_r(&tt, &tm) != NULL)
+			strftime(clk, sizeof(clk), "%Y-%m-%d %H:%M:%S", &tm);
+		/* a wrong clock is the likely cause on a router: say so */
+		zegel_strf(c->why, sizeof(c->why), "certificate %s (valid %s %s; clock %s%s): %s",
+		    f & MBEDTLS_X509_BADCERT_EXPIRED ? "expired" : "not yet valid",
+		    f & MBEDTLS_X509_BADCERT_EXPIRED ? "until" : "from",
+		    f & MBEDTLS_X509_BADCERT_EXPIRED ? c->not_after : c->not_before, clk,
+		    hal_clock_plausible(now) ? "" : ", NOT plausible: likely the cause; see show clock",
 		    c->subject);
 	} else if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
 		c->kind = TLS_FAIL_NAME;

@@ -102,6 +102,7 @@ struct tls_client {
 	char why[200];
 	/* the server certificate, for logs and `test relay` */
 	char subject[160], issuer[160];
+	char not_before[24];    /* "2026-01-31 23:59:59" */
 	char not_after[24];     /* "2027-01-31 23:59:59" */
 	uint8_t rx[TLS_CLIENT_RXBUF];
 	size_t rx_off, rx_len;

@@ -12,6 +12,7 @@
 #include <mbedtls/x509.h>
 
 #include "firmware/tls/dane.h"
+#include "hal/clock.h"
 #include "hal/crypto.h"
 #include "zegel/text.h"
 
@@ -284,8 +285,11 @@ explain(struct dane_verify *v, uint32_t f)
 {
 	if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
 		zegel_strf(v->why, sizeof(v->why), "DANE-TA matched at depth %d, but a certificate "
-		    "below it is %s", v->ta_depth,
-		    f & MBEDTLS_X509_BADCERT_EXPIRED ? "expired" : "not yet valid");
+		    "below it is %s%s", v->ta_depth,
+		    f & MBEDTLS_X509_BADCERT_EXPIRED ? "expired" : "not yet valid",
+		    hal_clock_plausible(hal_clock_now())
+			? ""
+			: " (the clock is NOT plausible: likely the cause; see show clock)");
 	else if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH)
 		zegel_strf(v->why, sizeof(v->why), "DANE-TA matched, but the certificate names "
 		    "neither %s nor %s", v->base_domain ? v->base_domain : "-",

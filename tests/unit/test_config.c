@@ -529,6 +529,71 @@ test_round_trip(void **state)
 	rmtmp();
 }
 
+static void collect(void *arg, const char *line);
+
+/* `set ntp` and `set syslog`: values, the dump, a save/load round trip and
+ * the refusals (a syslog collector is an IP address). */
+static void
+test_time_log_settings(void **state)
+{
+	static const char *const bad[] = {
+		"set ntp server -bad.example",
+		"set ntp server bad_name.example",
+		"set ntp server a b c d e",
+		"set ntp server pool.example:0",
+		"set ntp interval 10s",
+		"set ntp interval 2d",
+		"set syslog logs.example.net udp",
+		"set syslog 192.0.2.10 sctp",
+		"set syslog 192.0.2.10 udp rfc1234",
+		"set syslog-facility mail2",
+	};
+	struct zcfg saved, loaded;
+	char path[200], buf[4096] = "";
+
+	(void)state;
+	assert_int_equal(mktmp(), 0);
+	config_init();
+	ok_line("set ntp server 192.0.2.123 NTP.Example.Net. [2001:db8::123]:1123");
+	ok_line("set ntp interval 15m");
+	ok_line("set syslog 192.0.2.10:1514 tcp rfc3164");
+	ok_line("set syslog-facility local3");
+	commit_ok();
+	assert_int_equal(zcfg_running()->ntp.nservers, 3);
+	assert_string_equal(zcfg_running()->ntp.host[1], "ntp.example.net");
+	assert_int_equal(zcfg_running()->ntp.port[2], 1123);
+	assert_int_equal(zcfg_running()->ntp.interval, 900);
+	assert_true(zcfg_running()->syslog.tcp && zcfg_running()->syslog.rfc3164);
+	assert_int_equal(zcfg_running()->syslog.facility, 19);
+	config_dump(zcfg_running(), false, collect, buf);
+	assert_non_null(strstr(buf, "set ntp server 192.0.2.123:123 ntp.example.net:123 "
+				    "[2001:db8::123]:1123\n"));
+	assert_non_null(strstr(buf, "set ntp interval 900s\n"));
+	assert_non_null(strstr(buf, "set syslog 192.0.2.10:1514 tcp rfc3164\n"));
+	assert_non_null(strstr(buf, "set syslog-facility local3\n"));
+	saved = *zcfg_running();
+	snprintf(path, sizeof(path), "%s/zegel.conf", tmp);
+	assert_int_equal(config_save(path, err, sizeof(err)), 0);
+	config_init();
+	assert_int_equal(config_load(path, err, sizeof(err)), 0);
+	loaded = *zcfg_running();
+	saved.generation = loaded.generation = 0;
+	assert_memory_equal(&saved, &loaded, sizeof(saved));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		if (config_set_line(bad[i], err, sizeof(err)) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_true(err[0] != 0);
+	}
+	ok_line("delete ntp server");
+	ok_line("delete syslog");
+	assert_int_not_equal(config_set_line("delete syslog", err, sizeof(err)), 0);
+	commit_ok();
+	assert_int_equal(zcfg_running()->ntp.nservers, 0);
+	assert_int_equal(zcfg_running()->syslog.host[0], 0);
+	rmtmp();
+}
+
 static void
 collect(void *arg, const char *line)
 {
@@ -756,7 +821,7 @@ test_usage(void **state)
 	assert_true(n >= 27);
 	n = 0;
 	config_usage("delete", emit_count, &n);
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 11);
 }
 
 static void
@@ -801,6 +866,7 @@ main(void)
 		cmocka_unit_test_setup(test_tables_full, setup),
 		cmocka_unit_test_setup(test_commit_validation, setup),
 		cmocka_unit_test_setup(test_round_trip, setup),
+		cmocka_unit_test_setup(test_time_log_settings, setup),
 		cmocka_unit_test_setup(test_dump_masks_secrets, setup),
 		cmocka_unit_test_setup(test_save_atomic, setup),
 		cmocka_unit_test_setup(test_load_errors, setup),

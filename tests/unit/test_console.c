@@ -415,6 +415,33 @@ test_async_lines(void **state)
 	assert_false(console_busy(&con));
 }
 
+/* A log line on the terminal (hal_log_set_console): the input line is
+ * cleared first and drawn again after, cursor where it was; nothing on a
+ * piped console, and nothing twice. */
+static void
+test_log_hide_show(void **state)
+{
+	(void)state;
+	start(true);
+	type("show ver\x1b[D");
+	memset(&out, 0, sizeof(out));
+	console_input_hide(&con);
+	console_input_hide(&con);
+	assert_string_equal(out.buf, "\r\x1b[K");
+	memset(&out, 0, sizeof(out));
+	console_input_show(&con);
+	assert_string_equal(out.buf, "\rzegel> show ver\x1b[K\x1b[1D");
+	memset(&out, 0, sizeof(out));
+	console_input_show(&con);
+	assert_string_equal(out.buf, "");
+	start(false);
+	type("show");
+	memset(&out, 0, sizeof(out));
+	console_input_hide(&con);
+	console_input_show(&con);
+	assert_string_equal(out.buf, "");
+}
+
 int
 main(void)
 {
@@ -427,6 +454,7 @@ main(void)
 		cmocka_unit_test_setup(test_help_generated, setup),
 		cmocka_unit_test_setup(test_config_flow, setup),
 		cmocka_unit_test_setup(test_async_lines, setup),
+		cmocka_unit_test_setup(test_log_hide_show, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,6 +275,137 @@ test_format(void **st)
 	close(p[1]);
 }
 
+static char shown[8192];
+
+static void
+emit_line(void *arg, const char *line)
+{
+	(void)arg;
+	strncat(shown, line, sizeof(shown) - strlen(shown) - 2);
+	strcat(shown, "\n");
+}
+
+static unsigned
+query(unsigned max, enum hal_log_level lvl, const char *match)
+{
+	struct hal_log_filter f = { max, lvl, match };
+
+	shown[0] = 0;
+	return hal_log_ring_query(&f, emit_line, NULL);
+}
+
+/* `show log` filters: the last N, a level or worse, a text; each line with
+ * its time and level. */
+static void
+test_ring_query(void **st)
+{
+	int p[2];
+
+	(void)st;
+	assert_int_equal(pipe(p), 0);
+	hal_log_set_fd(p[1]);
+	hal_log_set_level(HAL_LOG_DEBUG);
+	hal_log(HAL_LOG_INFO, "smtpd", "Q1abc: client=[192.0.2.1]");
+	hal_log(HAL_LOG_WARN, "relay", "Q1abc: deferred");
+	hal_log(HAL_LOG_DEBUG, "ntp", "clock within +0.001 s");
+	hal_log(HAL_LOG_ERR, "keys", "key missing");
+	hal_log(HAL_LOG_INFO, "smtpd", "Q2def: client=[192.0.2.2]");
+	hal_log_set_level(HAL_LOG_INFO);
+	read_all(p[0]);
+	hal_log_set_fd(2);
+	assert_int_equal(query(2, HAL_LOG_DEBUG, NULL), 2);
+	assert_non_null(strstr(shown, " error zegel/keys: key missing\n"));
+	assert_non_null(strstr(shown, " info zegel/smtpd: Q2def: client=[192.0.2.2]\n"));
+	assert_int_equal(shown[4], '-');
+	assert_int_equal(shown[10], 'T');
+	assert_int_equal(shown[19], 'Z');
+	assert_true(query(0, HAL_LOG_WARN, NULL) >= 2); /* earlier tests logged some too */
+	assert_non_null(strstr(shown, " warning zegel/relay: Q1abc: deferred\n"));
+	assert_null(strstr(shown, " info "));
+	assert_int_equal(query(0, HAL_LOG_DEBUG, "Q1abc"), 2);
+	assert_null(strstr(shown, "Q2def"));
+	assert_int_equal(query(1, HAL_LOG_DEBUG, "Q1abc"), 1);
+	assert_non_null(strstr(shown, "deferred"));
+	assert_int_equal(query(0, HAL_LOG_DEBUG, "no such thing"), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static char tapped[4096];
+
+static void
+tap_fn(void *arg, int64_t t_ms, enum hal_log_level lvl, const char *module, const char *line)
+{
+	(void)arg;
+	assert_true(t_ms > 0);
+	snprintf(tapped + strlen(tapped), sizeof(tapped) - strlen(tapped), "%d %s %s|", (int)lvl,
+	    module, line);
+	hal_log(HAL_LOG_WARN, "tap", "inside the tap"); /* kept, not tapped again */
+}
+
+/* The tap (remote syslog) sees every line once, never its own. */
+static void
+test_tap(void **st)
+{
+	int p[2];
+
+	(void)st;
+	assert_int_equal(pipe(p), 0);
+	hal_log_set_fd(p[1]);
+	tapped[0] = 0;
+	hal_log_set_tap(tap_fn, NULL);
+	hal_log(HAL_LOG_INFO, "m", "one");
+	hal_log(HAL_LOG_DEBUG, "m", "below the level");
+	hal_log(HAL_LOG_ERR, "m", "two");
+	hal_log_set_tap(NULL, NULL);
+	read_all(p[0]);
+	hal_log_set_fd(2);
+	assert_string_equal(tapped, "2 m one|0 m two|");
+	assert_non_null(strstr(got, "]: warning: inside the tap\n"));
+	close(p[0]);
+	close(p[1]);
+}
+
+static int con_fd;
+
+static void
+con_hide(void *arg)
+{
+	(void)arg;
+	assert_int_equal(write(con_fd, "<H>", 3), 3);
+}
+
+static void
+con_show(void *arg)
+{
+	(void)arg;
+	assert_int_equal(write(con_fd, "<S>", 3), 3);
+}
+
+/* A console sharing the output: its input line is hidden before a log line
+ * and shown again after it, never in the middle of one. */
+static void
+test_console_hooks(void **st)
+{
+	int p[2];
+
+	(void)st;
+	assert_int_equal(pipe(p), 0);
+	con_fd = p[1];
+	hal_log_set_fd(p[1]);
+	hal_log_set_console(con_hide, con_show, NULL);
+	hal_log(HAL_LOG_INFO, "m", "a log line");
+	hal_log_set_console(NULL, NULL, NULL);
+	hal_log(HAL_LOG_INFO, "m", "no console");
+	read_all(p[0]);
+	hal_log_set_fd(2);
+	assert_true(strncmp(got, "<H>", 3) == 0);
+	assert_non_null(strstr(got, "]: a log line\n<S>"));
+	assert_null(strstr(strstr(got, "<S>") + 3, "<"));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* hal_log_flush() writes what waits once the reader comes, and gives up
  * after a bounded wait when nobody reads. */
 static void
@@ -307,6 +438,9 @@ main(void)
 		cmocka_unit_test(test_no_drop),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_ring_query),
+		cmocka_unit_test(test_tap),
+		cmocka_unit_test(test_console_hooks),
 		cmocka_unit_test(test_flush_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -840,7 +840,7 @@ fixed_mono(void)
 	return 0;
 }
 
-static const struct hal_clock_ops fixed_clock = { "fixed", fixed_now, fixed_mono };
+static const struct hal_clock_ops fixed_clock = { "fixed", fixed_now, fixed_mono, NULL, NULL };
 
 /* `show queue`, `show queue ID`, `queue flush`, `queue delete ID`, help */
 static void

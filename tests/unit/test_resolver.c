@@ -56,7 +56,7 @@ real_mono(void)
 {
 	return hal_clock_posix.mono_ms();
 }
-static const struct hal_clock_ops test_clock = { "test", fake_wall, real_mono };
+static const struct hal_clock_ops test_clock = { "test", fake_wall, real_mono, NULL, NULL };
 
 static struct replay *
 session(const char *name)

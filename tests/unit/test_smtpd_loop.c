@@ -51,7 +51,7 @@ real_now(void)
 	return hal_clock_posix.now();
 }
 
-static const struct hal_clock_ops fast_clock = { "fast", real_now, fast_mono };
+static const struct hal_clock_ops fast_clock = { "fast", real_now, fast_mono, NULL, NULL };
 
 static void
 client_rx(void *arg, int fd, unsigned rev)

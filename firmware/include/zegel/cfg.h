@@ -137,6 +137,27 @@ struct zcfg_smtpd {
 	uint32_t auth_lockout_time; /* how long */
 };
 
+/* `set ntp server HOST[:PORT]...` (up to 4), `set ntp interval DURATION`
+ * (firmware/time/ntp.h) */
+#define ZCFG_NTP_SERVERS 4
+struct zcfg_ntp {
+	char host[ZCFG_NTP_SERVERS][ZCFG_NAME_MAX]; /* IP address or name */
+	uint16_t port[ZCFG_NTP_SERVERS];            /* 123 unless given */
+	uint8_t nservers;
+	uint32_t interval;          /* seconds between syncs; 0 = 1 hour */
+};
+
+/* `set syslog IP[:PORT] udp|tcp [rfc5424|rfc3164]`, `set syslog-facility
+ * NAME` (firmware/time/syslog.h) */
+struct zcfg_syslog {
+	char host[ZCFG_NAME_MAX];   /* "" = no remote syslog */
+	uint16_t port;              /* 514 unless given */
+	bool tcp;                   /* octet-counted frames (RFC 6587) */
+	bool rfc3164;               /* the old BSD format instead of RFC 5424 */
+	uint8_t facility;           /* 0..23; the default is mail (2) */
+	bool facility_set;          /* false: mail */
+};
+
 struct zcfg {
 	uint32_t generation;        /* bumped by every commit */
 	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
@@ -161,6 +182,8 @@ struct zcfg {
 	uint8_t nresolvers;
 	char resolver_anchors[ZCFG_PATH_MAX]; /* `set resolver-anchors PATH`: DS/DNSKEY for "."
 	                                         ("" = the built-in IANA root anchors) */
+	struct zcfg_ntp ntp;
+	struct zcfg_syslog syslog;
 };
 
 /* The running configuration (after the last successful commit). */

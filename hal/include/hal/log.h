@@ -28,6 +28,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum hal_log_level { HAL_LOG_ERR = 0, HAL_LOG_WARN, HAL_LOG_INFO, HAL_LOG_DEBUG };
 
@@ -47,8 +48,40 @@ __attribute__((format(printf, 3, 4)))
 void hal_log(enum hal_log_level lvl, const char *module, const char *fmt, ...);
 void hal_vlog(enum hal_log_level lvl, const char *module, const char *fmt, va_list ap);
 
-/* The last lines logged, oldest first, for the console's `show log`. */
+/* The last lines logged (CONFIG_LOG_RING_LINES of them, each with its time
+ * and level), oldest first, for the console's `show log`:
+ * "2026-12-05T12:00:00Z warning zegel/smtpd: text". */
 void hal_log_ring_dump(void (*emit)(void *arg, const char *line), void *arg, unsigned max);
+
+/* `show log` filters: the last max lines (0: all kept) of those at level
+ * or more severe, whose text contains match (NULL or "": any). */
+struct hal_log_filter {
+	unsigned max;
+	enum hal_log_level level;
+	const char *match;
+};
+/* Returns the number of lines emitted. */
+unsigned hal_log_ring_query(const struct hal_log_filter *f,
+    void (*emit)(void *arg, const char *line), void *arg);
+const char *hal_log_level_name(enum hal_log_level lvl);
+
+/*
+ * A second destination (remote syslog): fn is called for every line that
+ * passes the level, with its time (UNIX ms, hal_clock_now_ms), after the
+ * line is in the ring. fn must not block; a line it logs itself is kept in
+ * the ring and on the console but not handed to fn again (no loop).
+ */
+typedef void (*hal_log_tap_fn)(void *arg, int64_t t_ms, enum hal_log_level lvl,
+    const char *module, const char *line);
+void hal_log_set_tap(hal_log_tap_fn fn, void *arg);
+
+/*
+ * A console that shares the output with the log (a serial console on
+ * stderr): hide(arg) is called before the first byte of a log line is
+ * written (the console clears the line the admin is typing), show(arg) once
+ * the output is at a line boundary again (it reprints prompt and input).
+ */
+void hal_log_set_console(void (*hide)(void *arg), void (*show)(void *arg), void *arg);
 
 /*
  * The stderr sink's output buffer. hal_log_drain() writes what the output

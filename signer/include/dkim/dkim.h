@@ -48,7 +48,8 @@
  *  - From is always signed; the default list oversigns From, Subject, Date,
  *    To, Cc, Reply-To and Message-ID (h= names each once more than present,
  *    so a field added later breaks the signature, RFC 6376 §8.15);
- *  - rsa-sha256 with 1024..4096-bit keys, ed25519-sha256; never l=; t= always.
+ *  - rsa-sha256 with 1024..4096-bit keys, ed25519-sha256; never l=; t= unless
+ *    the caller has no plausible clock (dkim_signer_finish).
  */
 #ifndef DKIM_DKIM_H
 #define DKIM_DKIM_H
@@ -182,7 +183,8 @@ bool dkim_signer_headers_done(const struct dkim_signer *s);
  * block ended or when the From field is missing, doubled or unusable. */
 const char *dkim_signer_from_domain(const struct dkim_signer *s);
 /* Ends the message (a header block without body is fine), computes every
- * signature with t=now. Returns DKIM_OK or the (sticky) error. */
+ * signature with t=now; now < 0 (no trustworthy clock) leaves t= and x= out.
+ * Returns DKIM_OK or the (sticky) error. */
 int dkim_signer_finish(struct dkim_signer *s, int64_t now);
 /* The i-th DKIM-Signature field, folded at 78 columns, CRLF line ends,
  * NUL-terminated; *len excludes the NUL. DKIM_ERR_OUTPUT_SPACE if cap is too

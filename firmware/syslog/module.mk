@@ -1,0 +1,1 @@
+src-y += $(wildcard firmware/syslog/*.c)

@@ -1,0 +1,1 @@
+src-y += $(wildcard firmware/time/*.c)
