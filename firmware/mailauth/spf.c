@@ -12,28 +12,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "firmware/mailauth/spf.h"
+#include "firmware/mailauth/spf_int.h"
 #include "zegel/text.h"
 
 /* where the machine is: a question is out, or the next term comes */
 enum { PH_TERM = 0, PH_TXT, PH_A, PH_MX, PH_MXADDR, PH_PTR, PH_PTRADDR, PH_EXISTS };
 
-enum { M_ALL = 1, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };
 enum { HOW_TOP = 0, HOW_INCLUDE };
-
-static const struct {
-	const char *name;
-	int mech;
-} mechs[] = {
-	{ "all", M_ALL },
-	{ "include", M_INCLUDE },
-	{ "a", M_A },
-	{ "mx", M_MX },
-	{ "ptr", M_PTR },
-	{ "ip4", M_IP4 },
-	{ "ip6", M_IP6 },
-	{ "exists", M_EXISTS },
-};
 
 const char *
 spf_result_str(enum spf_result r)
@@ -55,35 +40,6 @@ spf_result_str(enum spf_result r)
 		return "permerror";
 	}
 	return "?";
-}
-
-static char
-lc(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool
-is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-ieq(const char *a, size_t n, const char *b)
-{
-	size_t i;
-
-	for (i = 0; i < n && b[i]; i++)
-		if (lc(a[i]) != lc(b[i]))
-			return false;
-	return i == n && b[i] == '\0';
 }
 
 /* ------------------------------------------------------------ the trail */
@@ -131,591 +87,6 @@ in_net(const uint8_t *a, const uint8_t *net, int prefix)
 	if (rest == 0)
 		return true;
 	return ((a[full] ^ net[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
-static void
-ip_nibbles(const uint8_t ip[16], char *out, size_t cap)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (unsigned i = 0; i < 16 && o + 4 < cap; i++) {
-		out[o++] = hex[ip[i] >> 4];
-		out[o++] = '.';
-		out[o++] = hex[ip[i] & 15];
-		out[o++] = '.';
-	}
-	out[o > 0 ? o - 1 : 0] = '\0';
-}
-
-/* %{i}: dotted quad, or 32 dot-separated nibbles (7.3) */
-static void
-ip_macro(const struct spf *s, char *out, size_t cap)
-{
-	if (s->ip6)
-		ip_nibbles(s->ip, out, cap);
-	else
-		zegel_strf(out, cap, "%u.%u.%u.%u", s->ip[0], s->ip[1], s->ip[2], s->ip[3]);
-}
-
-/* ------------------------------------------------------------ macros (7) */
-
-static bool
-is_delim(char c)
-{
-	return c == '.' || c == '-' || c == '+' || c == ',' || c == '/' || c == '_' || c == '=';
-}
-
-/* The value of macro letter m (lower case); false: not a macro letter here. */
-static bool
-macro_value(const struct spf *s, const char *domain, char m, bool exp, char *v, size_t cap)
-{
-	const char *at;
-
-	if (s == NULL) { /* a syntax check: every letter's value is "" */
-		v[0] = '\0';
-		return strchr("slodipvh", m) != NULL || (exp && strchr("crt", m) != NULL);
-	}
-	at = strrchr(s->sender, '@');
-	switch (m) {
-	case 's':
-		zegel_strf(v, cap, "%s", s->sender);
-		return true;
-	case 'l':
-		zegel_strf(v, cap, "%.*s", at ? (int)(at - s->sender) : 0, s->sender);
-		return true;
-	case 'o':
-		zegel_strf(v, cap, "%s", at ? at + 1 : "");
-		return true;
-	case 'd':
-		zegel_strf(v, cap, "%s", domain);
-		return true;
-	case 'i':
-		ip_macro(s, v, cap);
-		return true;
-	case 'p':
-		zegel_strf(v, cap, "unknown");
-		return true; /* 7.3: PTR not validated */
-	case 'v':
-		zegel_strf(v, cap, "%s", s->ip6 ? "ip6" : "in-addr");
-		return true;
-	case 'h':
-		zegel_strf(v, cap, "%s", s->helo);
-		return true;
-	case 'c':
-		if (!exp)
-			return false;
-		zegel_strf(v, cap, "%s", s->ip_text);
-		return true;
-	case 'r':
-		if (!exp)
-			return false;
-		zegel_strf(v, cap, "unknown");
-		return true;
-	case 't':
-		if (!exp)
-			return false;
-		zegel_strf(v, cap, "0"); /* no clock in a pure library */
-		return true;
-	default:
-		return false;
-	}
-}
-
-struct out {
-	char *p;
-	size_t cap, n;
-	bool over;
-};
-
-static void
-put(struct out *o, const char *p, size_t n)
-{
-	if (o->n + n >= o->cap) {
-		o->over = true;
-		n = o->n + 1 < o->cap ? o->cap - o->n - 1 : 0;
-	}
-	memcpy(o->p + o->n, p, n);
-	o->n += n;
-	o->p[o->n] = '\0';
-}
-
-/* URL-escape (7.3: upper-case macro letters): all but unreserved characters. */
-static void
-put_escaped(struct out *o, const char *v)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *v; v++) {
-		char c = *v;
-		if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			put(o, &c, 1);
-		} else {
-			char e[3] = { '%', hex[(uint8_t)c >> 4], hex[(uint8_t)c & 15] };
-			put(o, e, 3);
-		}
-	}
-}
-
-/* Split v at the delimiters, reverse and keep the right-most keep parts
- * (0: all), join with '.' (7.3). */
-static void
-transform(char *v, size_t cap, const char *delims, size_t nd, unsigned keep, bool rev)
-{
-	const char *part[128];
-	size_t plen[128];
-	unsigned np = 0, from;
-	char buf[SPF_RECORD_MAX];
-	const char *p = v, *st = v;
-	struct out o = { buf, sizeof(buf), 0, false };
-
-	buf[0] = '\0';
-	for (;; p++) {
-		bool d = *p == '\0';
-		for (size_t k = 0; !d && k < nd; k++)
-			d = *p == delims[k];
-		if (!d)
-			continue;
-		if (np < 128) {
-			part[np] = st;
-			plen[np++] = (size_t)(p - st);
-		}
-		if (*p == '\0')
-			break;
-		st = p + 1;
-	}
-	if (rev)
-		for (unsigned i = 0; i < np / 2; i++) {
-			const char *t = part[i];
-			size_t tl = plen[i];
-			part[i] = part[np - 1 - i];
-			plen[i] = plen[np - 1 - i];
-			part[np - 1 - i] = t;
-			plen[np - 1 - i] = tl;
-		}
-	from = keep > 0 && keep < np ? np - keep : 0;
-	for (unsigned i = from; i < np; i++) {
-		if (i > from)
-			put(&o, ".", 1);
-		put(&o, part[i], plen[i]);
-	}
-	zegel_strf(v, cap, "%s", buf);
-}
-
-/*
- * Expand (or, with s == NULL, only check) a macro-string. Returns the
- * output length or -1 with why.
- */
-static int
-expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool exp, char *out,
-    size_t cap, char *why, size_t whycap)
-{
-	struct out o = { out, cap, 0, false };
-	size_t i = 0;
-
-	if (cap == 0)
-		return -1;
-	out[0] = '\0';
-	while (i < n) {
-		char c = ms[i];
-		char v[SPF_RECORD_MAX];
-		char delims[8];
-		size_t nd = 0;
-		unsigned keep = 0;
-		bool rev = false, upper, digits = false;
-		char m;
-
-		if (c != '%') {
-			/* macro-literal = %x21-24 / %x26-7E; exp= text also allows SP */
-			if (!((c >= 0x21 && c <= 0x7e) || (exp && c == ' '))) {
-				zegel_strf(why, whycap,
-				    "character 0x%02x not allowed in a macro-string", (uint8_t)c);
-				return -1;
-			}
-			put(&o, &c, 1);
-			i++;
-			continue;
-		}
-		if (i + 1 >= n) {
-			zegel_strf(why, whycap, "'%%' at the end of a macro-string");
-			return -1;
-		}
-		c = ms[i + 1];
-		if (c == '%' || c == '_' || c == '-') {
-			put(&o, c == '%' ? "%" : c == '_' ? " " : "%20", c == '-' ? 3 : 1);
-			i += 2;
-			continue;
-		}
-		if (c != '{' || i + 2 >= n) {
-			zegel_strf(why, whycap, "'%%%c' is not a macro (7.1)", c);
-			return -1;
-		}
-		i += 2;
-		m = lc(ms[i]);
-		upper = ms[i] != m;
-		i++;
-		while (i < n && is_digit(ms[i])) {
-			keep = keep > 1000 ? keep : keep * 10 + (unsigned)(ms[i] - '0');
-			digits = true;
-			i++;
-		}
-		if (i < n && lc(ms[i]) == 'r') {
-			rev = true;
-			i++;
-		}
-		while (i < n && is_delim(ms[i])) {
-			if (nd < sizeof(delims))
-				delims[nd++] = ms[i];
-			i++;
-		}
-		if (i >= n || ms[i] != '}') {
-			zegel_strf(why, whycap, "bad macro: expected '}' (7.1)");
-			return -1;
-		}
-		i++;
-		if (digits && keep == 0) {
-			zegel_strf(why, whycap, "macro transformer 0 (7.3: must be nonzero)");
-			return -1;
-		}
-		if (m == '\0' || !macro_value(s, domain, m, exp, v, sizeof(v))) {
-			zegel_strf(why, whycap, "unknown macro letter '%c'%s", m,
-			    (m == 'c' || m == 'r' || m == 't') ? " (only in exp=)" : "");
-			return -1;
-		}
-		if (nd == 0)
-			delims[nd++] = '.';
-		transform(v, sizeof(v), delims, nd, keep, rev);
-		if (upper)
-			put_escaped(&o, v);
-		else
-			put(&o, v, strlen(v));
-	}
-	if (o.over) {
-		zegel_strf(why, whycap, "macro expansion too long");
-		return -1;
-	}
-	return (int)o.n;
-}
-
-int
-spf_expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool exp, char *out,
-    size_t cap, char *why, size_t whycap)
-{
-	return expand(s, domain, ms, n, exp, out, cap, why, whycap);
-}
-
-/* 7.3: a domain name over 253 octets loses labels on the left. */
-static const char *
-trim253(const char *d)
-{
-	while (strlen(d) > 253) {
-		const char *dot = strchr(d, '.');
-		if (dot == NULL)
-			break;
-		d = dot + 1;
-	}
-	return d;
-}
-
-/* A name we may ask about: valid DNS name with at least 2 labels (sets dst). */
-static bool
-target_ok(char *dst, size_t cap, const char *src)
-{
-	uint8_t w[DNS_NAME_MAX];
-	uint16_t wl;
-	size_t l;
-
-	if (dns_name_from_text(src, w, &wl) != DNS_E_OK || wl <= 1)
-		return false;
-	if (dns_name_to_text(w, dst, cap) < 0)
-		return false;
-	l = strlen(dst);
-	if (l > 0 && dst[l - 1] == '.')
-		dst[l - 1] = '\0';
-	return dst[0] != '\0';
-}
-
-/* ------------------------------------------------------------ terms (4.6.1, 5, 6) */
-
-struct term {
-	bool modifier;
-	char qual; /* + - ~ ? */
-	int mech;
-	const char *name; /* modifier name */
-	size_t namelen;
-	const char *spec; /* domain-spec / macro-string, or NULL */
-	size_t speclen;
-	int cidr4, cidr6;
-	uint8_t net[16];
-};
-
-/* toplabel (12): alphanumerics with at least one letter, or with inner '-'. */
-static bool
-toplabel_ok(const char *l, size_t n)
-{
-	bool alpha = false, dash = false;
-
-	if (n == 0 || l[0] == '-' || l[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (is_alpha(l[i]))
-			alpha = true;
-		else if (l[i] == '-')
-			dash = true;
-		else if (!is_digit(l[i]))
-			return false;
-	}
-	return alpha || dash;
-}
-
-/* domain-spec = macro-string domain-end (12): syntax only. */
-static bool
-domain_spec_ok(const char *p, size_t n, char *why, size_t whycap)
-{
-	char tmp[SPF_RECORD_MAX];
-	size_t e = n, b;
-
-	if (n == 0) {
-		zegel_strf(why, whycap, "empty domain-spec");
-		return false;
-	}
-	if (expand(NULL, "", p, n, false, tmp, sizeof(tmp), why, whycap) < 0)
-		return false;
-	if (p[n - 1] == '}')
-		return true; /* ends in a macro-expand */
-	if (e > 0 && p[e - 1] == '.')
-		e--;
-	for (b = e; b > 0 && p[b - 1] != '.' && p[b - 1] != '}' && p[b - 1] != '%'; b--)
-		;
-	if (b == 0 || p[b - 1] != '.' || !toplabel_ok(p + b, e - b)) {
-		zegel_strf(why, whycap, "'%.*s' does not end in a valid top label (12: domain-end)",
-		    (int)(n > 80 ? 80 : n), p);
-		return false;
-	}
-	return true;
-}
-
-/* A CIDR length: "0" or digits without a leading 0, at most max. */
-static bool
-cidr_val(const char *p, size_t n, int max, int *out)
-{
-	int v = 0;
-
-	if (n == 0 || n > 3 || (n > 1 && p[0] == '0'))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(p[i]))
-			return false;
-		v = v * 10 + (p[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Strip a dual-cidr-length from the end of p[0..*n) (5.6). */
-static bool
-dual_cidr(const char *p, size_t *n, struct term *t, char *why, size_t whycap)
-{
-	size_t e = *n, d = e;
-
-	while (d > 0 && is_digit(p[d - 1]))
-		d--;
-	if (d >= 2 && d < e && p[d - 1] == '/' && p[d - 2] == '/') {
-		if (!cidr_val(p + d, e - d, 128, &t->cidr6))
-			goto bad;
-		e = d - 2;
-		for (d = e; d > 0 && is_digit(p[d - 1]); d--)
-			;
-	}
-	if (d >= 1 && d < e && p[d - 1] == '/') {
-		if (!cidr_val(p + d, e - d, 32, &t->cidr4))
-			goto bad;
-		e = d - 1;
-	}
-	if (e > 0 && p[e - 1] == '/')
-		goto bad;
-	*n = e;
-	return true;
-bad:
-	zegel_strf(why, whycap, "bad CIDR length in '%.*s'", (int)(*n > 80 ? 80 : *n), p);
-	return false;
-}
-
-static bool
-ip_net(const char *p, size_t n, bool v6, struct term *t, char *why, size_t whycap)
-{
-	char a[64];
-	size_t sl;
-
-	for (sl = 0; sl < n && p[sl] != '/'; sl++)
-		;
-	if (sl >= sizeof(a) || sl == 0)
-		goto bad;
-	memcpy(a, p, sl);
-	a[sl] = '\0';
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, a, t->net) != 1)
-		goto bad;
-	if (sl < n) {
-		int *c = v6 ? &t->cidr6 : &t->cidr4;
-		if (!cidr_val(p + sl + 1, n - sl - 1, v6 ? 128 : 32, c))
-			goto bad;
-	}
-	return true;
-bad:
-	zegel_strf(why, whycap, "bad %s network '%.*s'", v6 ? "ip6" : "ip4", (int)(n > 80 ? 80 : n),
-	    p);
-	return false;
-}
-
-/* Parse one term p[0..n) (4.6.1, 12). */
-static bool
-parse_term(const char *p, size_t n, struct term *t, char *why, size_t whycap)
-{
-	char tmp[SPF_RECORD_MAX];
-	size_t k, rest;
-	const char *arg;
-	bool colon;
-
-	memset(t, 0, sizeof(*t));
-	t->cidr4 = 32;
-	t->cidr6 = 128;
-	t->qual = '+';
-	/* modifier: name "=" macro-string, name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
-	for (k = 0; k < n &&
-	     (is_alpha(p[k]) ||
-		 (k > 0 && (is_digit(p[k]) || p[k] == '-' || p[k] == '_' || p[k] == '.')));
-	     k++)
-		;
-	if (k > 0 && k < n && p[k] == '=') {
-		t->modifier = true;
-		t->name = p;
-		t->namelen = k;
-		t->spec = p + k + 1;
-		t->speclen = n - k - 1;
-		if (ieq(p, k, "redirect") || ieq(p, k, "exp"))
-			return domain_spec_ok(t->spec, t->speclen, why, whycap);
-		return expand(NULL, "", t->spec, t->speclen, false, tmp, sizeof(tmp), why,
-			   whycap) >= 0;
-	}
-	if (n > 0 && (p[0] == '+' || p[0] == '-' || p[0] == '~' || p[0] == '?')) {
-		t->qual = p[0];
-		p++;
-		n--;
-	}
-	for (k = 0; k < n && (is_alpha(p[k]) || is_digit(p[k])); k++)
-		;
-	for (unsigned i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
-		if (ieq(p, k, mechs[i].name))
-			t->mech = mechs[i].mech;
-	if (t->mech == 0) {
-		zegel_strf(why, whycap, "unknown mechanism '%.*s'", (int)(n > 60 ? 60 : n), p);
-		return false;
-	}
-	arg = p + k;
-	rest = n - k;
-	colon = rest > 0 && arg[0] == ':';
-	switch (t->mech) {
-	case M_ALL:
-		if (rest == 0)
-			return true;
-		break;
-	case M_INCLUDE:
-	case M_EXISTS:
-		if (!colon)
-			break;
-		t->spec = arg + 1;
-		t->speclen = rest - 1;
-		return domain_spec_ok(t->spec, t->speclen, why, whycap);
-	case M_A:
-	case M_MX:
-		if (!dual_cidr(arg, &rest, t, why, whycap))
-			return false;
-		if (rest == 0)
-			return true;
-		if (!colon)
-			break;
-		t->spec = arg + 1;
-		t->speclen = rest - 1;
-		return domain_spec_ok(t->spec, t->speclen, why, whycap);
-	case M_PTR:
-		if (rest == 0)
-			return true;
-		if (!colon)
-			break;
-		t->spec = arg + 1;
-		t->speclen = rest - 1;
-		return domain_spec_ok(t->spec, t->speclen, why, whycap);
-	case M_IP4:
-	case M_IP6:
-		if (!colon)
-			break;
-		return ip_net(arg + 1, rest - 1, t->mech == M_IP6, t, why, whycap);
-	}
-	zegel_strf(why, whycap, "bad term '%.*s'", (int)(n > 80 ? 80 : n), p);
-	return false;
-}
-
-/* Next term of rec from *pos: its span; false at the end. Terms are
- * separated by one or more SP (4.6.1). */
-static bool
-next_term(const char *rec, size_t n, size_t *pos, size_t *b, size_t *e)
-{
-	size_t i = *pos;
-
-	while (i < n && rec[i] == ' ')
-		i++;
-	if (i >= n) {
-		*pos = n;
-		return false;
-	}
-	*b = i;
-	while (i < n && rec[i] != ' ')
-		i++;
-	*e = i;
-	*pos = i;
-	return true;
-}
-
-/* "v=spf1" then SP or the end (4.5). */
-static bool
-is_spf1(const char *p, size_t n)
-{
-	return n >= 6 && ieq(p, 6, "v=spf1") && (n == 6 || p[6] == ' ');
-}
-
-int
-spf_record_check(const char *rec, size_t n, char *why, size_t whycap)
-{
-	size_t pos = 6, b, e;
-	bool redirect = false, exp = false;
-	struct term t;
-
-	if (!is_spf1(rec, n)) {
-		zegel_strf(why, whycap, "does not start with v=spf1");
-		return -1;
-	}
-	while (next_term(rec, n, &pos, &b, &e)) {
-		if (!parse_term(rec + b, e - b, &t, why, whycap))
-			return -1;
-		if (!t.modifier)
-			continue;
-		if (ieq(t.name, t.namelen, "redirect")) {
-			if (redirect) {
-				zegel_strf(why, whycap, "redirect= given twice (6)");
-				return -1;
-			}
-			redirect = true;
-		} else if (ieq(t.name, t.namelen, "exp")) {
-			if (exp) {
-				zegel_strf(why, whycap, "exp= given twice (6)");
-				return -1;
-			}
-			exp = true;
-		}
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------ the machine */
@@ -773,7 +144,7 @@ spf_init(struct spf *s, const char *ip, const char *domain, const char *sender, 
 		return -EINVAL;
 	}
 	/* 4.3: a malformed or single-label domain is "none" */
-	if (domain == NULL || !target_ok(d, sizeof(d), domain) || strchr(d, '.') == NULL) {
+	if (domain == NULL || !spf_target_ok(d, sizeof(d), domain) || strchr(d, '.') == NULL) {
 		zegel_strf(s->f[0].domain, SPF_NAME_MAX, "%s", domain ? domain : "");
 		finish(s, SPF_NONE, "not a valid multi-label domain name (4.3)");
 		return 0;
@@ -844,12 +215,12 @@ term_target(struct spf *s, const struct term *t)
 		zegel_strf(s->target, sizeof(s->target), "%s", d);
 		return true;
 	}
-	if (expand(s, d, t->spec, t->speclen, false, tmp, sizeof(tmp), why, sizeof(why)) < 0) {
+	if (spf_expand(s, d, t->spec, t->speclen, false, tmp, sizeof(tmp), why, sizeof(why)) < 0) {
 		zegel_strf(msg, sizeof(msg), "'%s': %s", s->term, why);
 		finish(s, SPF_PERMERROR, msg);
 		return false;
 	}
-	if (!target_ok(s->target, sizeof(s->target), trim253(tmp))) {
+	if (!spf_target_ok(s->target, sizeof(s->target), spf_trim253(tmp))) {
 		zegel_strf(msg, sizeof(msg), "'%s' expands to '%.100s', not a domain name", s->term,
 		    tmp);
 		finish(s, SPF_PERMERROR, msg);
@@ -964,7 +335,7 @@ take_txt(struct spf *s, const struct dns_result *res)
 			full += sl;
 			o += sl;
 		}
-		if (!is_spf1(t, tl))
+		if (!spf_is_spf1(t, tl))
 			continue;
 		if (full > tl)
 			too_long = true;
@@ -1018,9 +389,9 @@ take_txt(struct spf *s, const struct dns_result *res)
 	F->pos = 6;
 	F->has_all = false;
 	F->redirect[0] = '\0';
-	while (next_term(rec, len, &pos, &b, &e)) {
+	while (spf_next_term(rec, len, &pos, &b, &e)) {
 		struct term t;
-		(void)parse_term(rec + b, e - b, &t, why, sizeof(why));
+		(void)spf_parse_term(rec + b, e - b, &t, why, sizeof(why));
 		if (!t.modifier) {
 			F->has_all = F->has_all || t.mech == M_ALL;
 		} else if (ieq(t.name, t.namelen, "redirect")) {
@@ -1291,7 +662,7 @@ eval_mech(struct spf *s, const struct term *t)
 		if (s->ip6) {
 			char *o = rev;
 
-			ip_nibbles(s->ip, nib, sizeof(nib));
+			spf_ip_nibbles(s->ip, nib, sizeof(nib));
 			for (int i = 31; i >= 0; i--) {
 				*o++ = nib[i * 2];
 				*o++ = '.';
@@ -1323,7 +694,7 @@ record_end(struct spf *s)
 		return;
 	}
 	zegel_strf(s->term, sizeof(s->term), "redirect=%s", F->redirect);
-	if (!parse_term(s->term, strlen(s->term), &t, why, sizeof(why))) {
+	if (!spf_parse_term(s->term, strlen(s->term), &t, why, sizeof(why))) {
 		finish(s, SPF_PERMERROR, why); /* cannot happen: checked at fetch */
 		return;
 	}
@@ -1358,13 +729,13 @@ spf_next(struct spf *s, char *name, size_t cap, uint16_t *qtype)
 		}
 		len = strlen(F->record);
 		pos = F->pos;
-		if (!next_term(F->record, len, &pos, &b, &e)) {
+		if (!spf_next_term(F->record, len, &pos, &b, &e)) {
 			record_end(s);
 			continue;
 		}
 		F->pos = (uint16_t)pos;
 		zegel_strf(s->term, sizeof(s->term), "%.*s", (int)(e - b), F->record + b);
-		if (!parse_term(F->record + b, e - b, &t, why, sizeof(why))) {
+		if (!spf_parse_term(F->record + b, e - b, &t, why, sizeof(why))) {
 			finish(s, SPF_PERMERROR, why); /* cannot happen: checked at fetch */
 			continue;
 		}
