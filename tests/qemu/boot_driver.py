@@ -121,9 +121,20 @@ class Guest:
 
     def cmd(self, line, timeout=CMD_TIMEOUT):
         """Type one command line; return its output (echo and prompt removed)."""
+        # Log lines that arrived while the console sat at its prompt are each
+        # followed by a redrawn "zegel> ": drop them, or a stale prompt would
+        # end this command before its output came.
+        try:
+            while True:
+                self.p.read_nonblocking(65536, timeout=0.3)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            pass
         self.p.send(line + "\r")
         out = ""
         deadline = time.monotonic() + timeout
+        # The echo of the whole line comes first (a redraw may repeat it).
+        if self.p.expect([re.escape(line), pexpect.EOF, pexpect.TIMEOUT], timeout=timeout) != 0:
+            raise BootError("`%s`: no echo of the command; console:\n%s" % (line, clean(self.p.before)))
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
