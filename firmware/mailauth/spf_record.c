@@ -234,27 +234,19 @@ spf_parse_term(const char *p, size_t n, struct term *t, char *why, size_t whycap
 		if (rest == 0)
 			return true;
 		break;
-	case M_INCLUDE:
-	case M_EXISTS:
-		if (!colon)
-			break;
-		t->spec = arg + 1;
-		t->speclen = rest - 1;
-		return domain_spec_ok(t->spec, t->speclen, why, whycap);
 	case M_A:
 	case M_MX:
+		/* the cidr-length comes off the end; the domain-spec is optional
+		 * as for ptr */
 		if (!dual_cidr(arg, &rest, t, why, whycap))
 			return false;
-		if (rest == 0)
-			return true;
-		if (!colon)
-			break;
-		t->spec = arg + 1;
-		t->speclen = rest - 1;
-		return domain_spec_ok(t->spec, t->speclen, why, whycap);
+		/* fall through */
 	case M_PTR:
 		if (rest == 0)
 			return true;
+		/* fall through */
+	case M_INCLUDE:
+	case M_EXISTS:
 		if (!colon)
 			break;
 		t->spec = arg + 1;
