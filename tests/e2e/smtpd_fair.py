@@ -26,6 +26,23 @@ stats = {}          # kind -> list of (lifetime s, last reply)
 refused = []        # first lines of refused connections
 rss_max = [0]
 anon_max = [0]
+# glibc's pages at the moment of the largest RSS: a router build links
+# uClibc-ng (or musl) statically, so the host's shared C library is the one
+# part of the host RSS that the appliance does not have in this form
+libc_at_max = [0]
+GLIBC = ("/libc.so", "/ld-linux", "/libm.so", "/libpthread.so", "/libdl.so", "/libresolv.so")
+
+
+def glibc_rss():
+    kib, name = 0, ""
+    with open("/proc/%d/smaps" % PID) as f:
+        for line in f:
+            head = line.split(None, 6)
+            if head and "-" in head[0] and len(head) >= 5:
+                name = head[5].strip() if len(head) > 5 else ""
+            elif line.startswith("Rss:") and any(g in name for g in GLIBC):
+                kib += int(line.split()[1])
+    return kib
 
 
 def rec(kind, life, last):
@@ -152,7 +169,10 @@ def rss_watch():
         try:
             for line in open("/proc/%d/status" % PID):
                 if line.startswith("VmRSS:"):
-                    rss_max[0] = max(rss_max[0], int(line.split()[1]))
+                    rss = int(line.split()[1])
+                    if rss > rss_max[0]:
+                        rss_max[0] = rss
+                        libc_at_max[0] = glibc_rss()
                 if line.startswith("RssAnon:"):
                     anon_max[0] = max(anon_max[0], int(line.split()[1]))
         except OSError:
@@ -203,6 +223,8 @@ for f in fails[:5]:
     print("legit_fail", f)
 print("rss_max_kib", rss_max[0])
 print("rss_anon_max_kib", anon_max[0])
+print("rss_glibc_at_max_kib", libc_at_max[0])
+print("rss_without_glibc_kib", rss_max[0] - libc_at_max[0])
 with lock:
     for kind in ("idle", "dripcmd", "dripdata"):
         lst = stats.get(kind, [])

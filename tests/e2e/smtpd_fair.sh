@@ -9,7 +9,8 @@
 # session), the cap's extras refused with 421 4.7.0, a command drip ends in
 # 421 4.4.2 by the command deadline (3 s + 1 s), a DATA drip by the rate
 # window (2 s + 1 s) with its message discarded (no spool file, nothing in
-# the outbox but the 50), zegel's RSS below 4 MiB. Then a TLS handshake that
+# the outbox but the 50), zegel's RSS below 4 MiB less glibc (see the
+# check). Then a TLS handshake that
 # stalls (implicit TLS, and after STARTTLS) is closed by the command deadline.
 # Short limits keep it quick (about 30 s); at most ~1,500 connections.
 . "$TOP/tests/lib.sh"
@@ -56,8 +57,14 @@ check "... no DATA drip lived past its rate window (longest $(val dripdata_max_l
 check "idle sessions were shed with 421 4.4.2" grep -q "^idle_last.*'421 4.4.2'" <<<"$out"
 check "... none lived past the idle timeout (longest $(val idle_max_life) s)" \
 	awk -v t="$(val idle_max_life)" 'BEGIN { exit !(t != "" && t < 11.5) }'
-check "zegel RSS stayed below 4 MiB ($(val rss_max_kib) KiB)" \
-	test "$(val rss_max_kib)" -gt 0 -a "$(val rss_max_kib)" -lt 4096
+# The 4 MiB budget is the router's: there uClibc-ng is linked in statically
+# (the whole mipsel binary's text is ~670 KiB). On this host the shared glibc
+# alone touches ~1.7 MiB, and how much varies with the machine's glibc build
+# (4112 KiB in total on one CI machine, 3996 here), so the check counts every
+# page but glibc's against 4 MiB less 512 KiB left for a static C library.
+echo "# total RSS $(val rss_max_kib) KiB, of it glibc $(val rss_glibc_at_max_kib) KiB, anonymous at most $(val rss_anon_max_kib) KiB"
+check "zegel RSS without the host's shared glibc stayed below 3.5 MiB ($(val rss_without_glibc_kib) KiB)" \
+	test "$(val rss_glibc_at_max_kib)" -gt 0 -a "$(val rss_without_glibc_kib)" -gt 0 -a "$(val rss_without_glibc_kib)" -lt 3584
 check "the refusals are logged with the address" \
 	grep -q 'too many sessions from \[127.0.0.2\] (8, limit 8): refused' "$d/zegel.log"
 check "the deadlines are logged" grep -q 'deadline from \[127.0.0.2\]: command not completed in time' "$d/zegel.log"
