@@ -33,13 +33,13 @@ lc(char c)
 }
 
 static inline bool
-is_alpha(char c)
+spf_is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 static inline bool
-is_digit(char c)
+spf_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }

@@ -130,7 +130,7 @@ put_escaped(struct out *o, const char *v)
 
 	for (; *v; v++) {
 		char c = *v;
-		if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+		if (spf_is_alpha(c) || spf_is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
 			put(o, &c, 1);
 		} else {
 			char e[3] = { '%', hex[(uint8_t)c >> 4], hex[(uint8_t)c & 15] };
@@ -236,7 +236,7 @@ expand(const struct spf *s, const char *domain, const char *ms, size_t n, bool e
 		m = lc(ms[i]);
 		upper = ms[i] != m;
 		i++;
-		while (i < n && is_digit(ms[i])) {
+		while (i < n && spf_is_digit(ms[i])) {
 			keep = keep > 1000 ? keep : keep * 10 + (unsigned)(ms[i] - '0');
 			digits = true;
 			i++;

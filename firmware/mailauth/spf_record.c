@@ -71,11 +71,11 @@ toplabel_ok(const char *l, size_t n)
 	if (n == 0 || l[0] == '-' || l[n - 1] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (is_alpha(l[i]))
+		if (spf_is_alpha(l[i]))
 			alpha = true;
 		else if (l[i] == '-')
 			dash = true;
-		else if (!is_digit(l[i]))
+		else if (!spf_is_digit(l[i]))
 			return false;
 	}
 	return alpha || dash;
@@ -117,7 +117,7 @@ cidr_val(const char *p, size_t n, int max, int *out)
 	if (n == 0 || n > 3 || (n > 1 && p[0] == '0'))
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(p[i]))
+		if (!spf_is_digit(p[i]))
 			return false;
 		v = v * 10 + (p[i] - '0');
 	}
@@ -133,13 +133,13 @@ dual_cidr(const char *p, size_t *n, struct term *t, char *why, size_t whycap)
 {
 	size_t e = *n, d = e;
 
-	while (d > 0 && is_digit(p[d - 1]))
+	while (d > 0 && spf_is_digit(p[d - 1]))
 		d--;
 	if (d >= 2 && d < e && p[d - 1] == '/' && p[d - 2] == '/') {
 		if (!cidr_val(p + d, e - d, 128, &t->cidr6))
 			goto bad;
 		e = d - 2;
-		for (d = e; d > 0 && is_digit(p[d - 1]); d--)
+		for (d = e; d > 0 && spf_is_digit(p[d - 1]); d--)
 			;
 	}
 	if (d >= 1 && d < e && p[d - 1] == '/') {
@@ -197,8 +197,8 @@ spf_parse_term(const char *p, size_t n, struct term *t, char *why, size_t whycap
 	t->qual = '+';
 	/* modifier: name "=" macro-string, name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
 	for (k = 0; k < n &&
-	     (is_alpha(p[k]) ||
-		 (k > 0 && (is_digit(p[k]) || p[k] == '-' || p[k] == '_' || p[k] == '.')));
+	     (spf_is_alpha(p[k]) ||
+		 (k > 0 && (spf_is_digit(p[k]) || p[k] == '-' || p[k] == '_' || p[k] == '.')));
 	     k++)
 		;
 	if (k > 0 && k < n && p[k] == '=') {
@@ -217,7 +217,7 @@ spf_parse_term(const char *p, size_t n, struct term *t, char *why, size_t whycap
 		p++;
 		n--;
 	}
-	for (k = 0; k < n && (is_alpha(p[k]) || is_digit(p[k])); k++)
+	for (k = 0; k < n && (spf_is_alpha(p[k]) || spf_is_digit(p[k])); k++)
 		;
 	for (unsigned i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
 		if (ieq(p, k, mechs[i].name))

@@ -298,7 +298,7 @@ on_answer(void *arg, const struct dns_result *res)
 }
 
 static int
-start(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
+resolve_start(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
     unsigned max, bool want_tlsa, hostaddr_done_fn done, void *arg)
 {
 	if (hostaddr_begin(q, host, port, out, max, want_tlsa) != 0)
@@ -315,14 +315,14 @@ int
 hostaddr_start(struct hostaddr_req *q, const char *host, uint16_t port, struct hal_addr *out,
     unsigned max, hostaddr_done_fn done, void *arg)
 {
-	return start(q, host, port, out, max, false, done, arg);
+	return resolve_start(q, host, port, out, max, false, done, arg);
 }
 
 int
 hostaddr_start_tlsa(struct hostaddr_req *q, const char *host, uint16_t port,
     struct hal_addr *out, unsigned max, hostaddr_done_fn done, void *arg)
 {
-	return start(q, host, port, out, max, true, done, arg);
+	return resolve_start(q, host, port, out, max, true, done, arg);
 }
 
 void

@@ -19,7 +19,7 @@ struct out {
 __attribute__((format(printf, 2, 3)))
 #endif
 static void
-emit(struct out *o, const char *fmt, ...)
+dsn_emit(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -87,73 +87,73 @@ dsn_write(const struct dsn_report *r, dsn_put_fn put, void *arg)
 	dsn_date(r->now, date);
 	snprintf(boundary, sizeof(boundary), "%.20s.%lld/zegel", r->orig_id, (long long)r->now);
 
-	emit(&o, "From: Mail Delivery System <MAILER-DAEMON@%.200s>\r\n", r->reporting_mta);
-	emit(&o, "To: <%.400s>\r\n", r->orig_from);
-	emit(&o, "Subject: %s\r\n", r->delayed ? "Delayed Mail (still being retried)" :
+	dsn_emit(&o, "From: Mail Delivery System <MAILER-DAEMON@%.200s>\r\n", r->reporting_mta);
+	dsn_emit(&o, "To: <%.400s>\r\n", r->orig_from);
+	dsn_emit(&o, "Subject: %s\r\n", r->delayed ? "Delayed Mail (still being retried)" :
 	    "Undelivered Mail Returned to Sender");
-	emit(&o, "Date: %s\r\n", date);
-	emit(&o, "Message-ID: <%lld.%.20s.%s@%.200s>\r\n", (long long)r->now, r->orig_id,
+	dsn_emit(&o, "Date: %s\r\n", date);
+	dsn_emit(&o, "Message-ID: <%lld.%.20s.%s@%.200s>\r\n", (long long)r->now, r->orig_id,
 	    r->delayed ? "delay" : "bounce", r->reporting_mta);
-	emit(&o, "Auto-Submitted: auto-replied\r\n");
-	emit(&o, "MIME-Version: 1.0\r\n");
-	emit(&o, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	dsn_emit(&o, "Auto-Submitted: auto-replied\r\n");
+	dsn_emit(&o, "MIME-Version: 1.0\r\n");
+	dsn_emit(&o, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
 	    "\tboundary=\"%s\"\r\n", boundary);
-	emit(&o, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
+	dsn_emit(&o, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
 
 	/* 1: for people */
-	emit(&o, "--%s\r\nContent-Description: Notification\r\n"
+	dsn_emit(&o, "--%s\r\nContent-Description: Notification\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n\r\n", boundary);
-	emit(&o, "This is the mail system at host %.200s.\r\n\r\n", r->reporting_mta);
+	dsn_emit(&o, "This is the mail system at host %.200s.\r\n\r\n", r->reporting_mta);
 	if (r->delayed) {
 		dsn_date(r->retry_until, d2);
-		emit(&o, "Your message could not be delivered yet to the recipients below.\r\n"
+		dsn_emit(&o, "Your message could not be delivered yet to the recipients below.\r\n"
 		    "It will be retried until %s.\r\nYou do not need to send it again.\r\n\r\n", d2);
 	} else {
-		emit(&o, "Your message could not be delivered to the recipients below.\r\n"
+		dsn_emit(&o, "Your message could not be delivered to the recipients below.\r\n"
 		    "This is a permanent error; it will not be retried.\r\n\r\n");
 	}
 	for (unsigned i = 0; i < r->nrcpt; i++) {
 		const struct dsn_rcpt *p = &r->rcpt[i];
 
 		if (p->code)
-			emit(&o, "<%.400s>: %d %.400s\r\n", p->addr, p->code, p->text ? p->text : "");
+			dsn_emit(&o, "<%.400s>: %d %.400s\r\n", p->addr, p->code, p->text ? p->text : "");
 		else
-			emit(&o, "<%.400s>: %.400s\r\n", p->addr, p->text ? p->text : "");
+			dsn_emit(&o, "<%.400s>: %.400s\r\n", p->addr, p->text ? p->text : "");
 	}
-	emit(&o, "\r\n");
+	dsn_emit(&o, "\r\n");
 
 	/* 2: RFC 3464 2.2 per-message, 2.3 per-recipient fields */
 	dsn_date(r->arrival, d2);
-	emit(&o, "--%s\r\nContent-Description: Delivery report\r\n"
+	dsn_emit(&o, "--%s\r\nContent-Description: Delivery report\r\n"
 	    "Content-Type: message/delivery-status\r\n\r\n", boundary);
-	emit(&o, "Reporting-MTA: dns; %.200s\r\nX-Zegel-Queue-ID: %.20s\r\n"
+	dsn_emit(&o, "Reporting-MTA: dns; %.200s\r\nX-Zegel-Queue-ID: %.20s\r\n"
 	    "Arrival-Date: %s\r\n", r->reporting_mta, r->orig_id, d2);
 	for (unsigned i = 0; i < r->nrcpt; i++) {
 		const struct dsn_rcpt *p = &r->rcpt[i];
 
 		status_of(p, st);
 		/* RFC 6533 3: utf-8 address type for internationalised addresses */
-		emit(&o, "\r\nFinal-Recipient: %s; %.400s\r\nAction: %s\r\nStatus: %s\r\n",
+		dsn_emit(&o, "\r\nFinal-Recipient: %s; %.400s\r\nAction: %s\r\nStatus: %s\r\n",
 		    ascii(p->addr) ? "rfc822" : "utf-8", p->addr,
 		    r->delayed ? "delayed" : "failed", st);
 		if (p->code)
-			emit(&o, "Diagnostic-Code: smtp; %d %s%s%.400s\r\n", p->code,
+			dsn_emit(&o, "Diagnostic-Code: smtp; %d %s%s%.400s\r\n", p->code,
 			    p->esc && p->esc[0] ? p->esc : "", p->esc && p->esc[0] ? " " : "",
 			    p->text ? p->text : "");
 		dsn_date(p->last_attempt, d2);
-		emit(&o, "Last-Attempt-Date: %s\r\n", d2);
+		dsn_emit(&o, "Last-Attempt-Date: %s\r\n", d2);
 		if (r->delayed) {
 			dsn_date(r->retry_until, d2);
-			emit(&o, "Will-Retry-Until: %s\r\n", d2);
+			dsn_emit(&o, "Will-Retry-Until: %s\r\n", d2);
 		}
 	}
-	emit(&o, "\r\n");
+	dsn_emit(&o, "\r\n");
 
 	/* 3: the original header section */
-	emit(&o, "--%s\r\nContent-Description: Undelivered Message Headers\r\n"
+	dsn_emit(&o, "--%s\r\nContent-Description: Undelivered Message Headers\r\n"
 	    "Content-Type: text/rfc822-headers\r\n\r\n", boundary);
 	if (o.rc == 0 && r->headers_len > 0)
 		o.rc = put(arg, r->headers, r->headers_len);
-	emit(&o, "\r\n--%s--\r\n", boundary);
+	dsn_emit(&o, "\r\n--%s--\r\n", boundary);
 	return o.rc;
 }

@@ -137,7 +137,7 @@ send_msg(const char *msg, size_t n)
 }
 
 static void
-tap(void *arg, int64_t t_ms, enum hal_log_level lvl, const char *module, const char *line)
+syslog_tap(void *arg, int64_t t_ms, enum hal_log_level lvl, const char *module, const char *line)
 {
 	char msg[SYSLOG_MSG_MAX], note[96];
 	size_t n;
@@ -323,7 +323,7 @@ syslog_configure(const struct zcfg *cfg)
 		tcp_connect();
 	}
 	S.on = true;
-	hal_log_set_tap(tap, NULL);
+	hal_log_set_tap(syslog_tap, NULL);
 	hal_log(HAL_LOG_INFO, LOGM, "sending log lines to %s:%u over %s (%s, facility %u)",
 	    S.cfg.host, S.cfg.port, S.cfg.tcp ? "tcp" : "udp",
 	    S.cfg.rfc3164 ? "rfc3164" : "rfc5424", S.cfg.facility);
