@@ -21,7 +21,8 @@ int dane_console_register(void);
 /* The console command `check domain NAME` (cmd_check_domain.c). */
 int check_domain_console_register(void);
 
-/* DKIM key states and the `key ...` / `show keys` console (console_keys.c):
+/* DKIM key states (keys_app.c) and the `key ...` / `show keys` console
+ * (console_keys.c):
  * init before the configuration loads (commit check: key files must load),
  * apply after every key load (state file, upgrade path, DNS checks). */
 struct zcfg;
