@@ -217,10 +217,4 @@ cmd_check_domain(int argc, char **argv)
 	return 3;
 }
 
-int
-check_domain_console_register(void)
-{
-	return 0;
-}
-
 #endif

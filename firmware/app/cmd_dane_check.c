@@ -618,10 +618,4 @@ cmd_dane_check(int argc, char **argv)
 	return 2;
 }
 
-int
-dane_console_register(void)
-{
-	return 0;
-}
-
 #endif

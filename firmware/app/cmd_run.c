@@ -269,8 +269,10 @@ cmd_run(int argc, char **argv)
 	ntp_console_register();
 	syslog_status_register();
 	ntp_configure(zcfg_running());
+#if IS_ENABLED(CONFIG_FEATURE_DNSSEC) && IS_ENABLED(CONFIG_FEATURE_TLS)
 	dane_console_register();
 	check_domain_console_register();
+#endif
 	queue_console_register();
 	keys_console_register();
 	if (!no_console && console_start() != 0)

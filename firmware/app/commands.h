@@ -16,9 +16,9 @@ int cmd_dane_check(int argc, char **argv);
 int cmd_relay_check(int argc, char **argv);
 int cmd_check_domain(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
-/* The console command `dane-check DOMAIN` (cmd_dane_check.c). */
+/* The console commands `dane-check DOMAIN` (cmd_dane_check.c) and `check
+ * domain NAME` (cmd_check_domain.c): only in builds with DNSSEC and TLS. */
 int dane_console_register(void);
-/* The console command `check domain NAME` (cmd_check_domain.c). */
 int check_domain_console_register(void);
 
 /* DKIM key states (keys_app.c) and the `key ...` / `show keys` console

@@ -125,6 +125,28 @@ static const struct {
 };
 #define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
 
+size_t
+dns_txt_join(const uint8_t *rd, size_t rdlen, char *out, size_t cap, size_t *full)
+{
+	size_t tl = 0, o = 0, all = 0;
+
+	while (o < rdlen) {
+		size_t sl = rd[o++];
+
+		if (sl > rdlen - o)
+			sl = rdlen - o;
+		for (size_t k = 0; k < sl && tl + 1 < cap; k++)
+			out[tl++] = (char)rd[o + k];
+		all += sl;
+		o += sl;
+	}
+	if (cap > 0)
+		out[tl] = '\0';
+	if (full != NULL)
+		*full = all;
+	return tl;
+}
+
 uint16_t
 dns_type_from_text(const char *s)
 {

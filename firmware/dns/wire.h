@@ -129,6 +129,12 @@ void dns_name_lower(uint8_t *name);
 int dns_name_from_text(const char *s, uint8_t out[DNS_NAME_MAX], uint16_t *len);
 /* Presentation form with trailing dot, escaping as RFC 4343. */
 int dns_name_to_text(const uint8_t *name, char *buf, size_t cap);
+/* The character-strings of a TXT RDATA joined without spaces (RFC 7208 3.3,
+ * RFC 6376 3.6.2.2), as much as fits into out (cap - 1 bytes, then a NUL);
+ * returns the bytes written; *full (may be NULL) gets the whole joined
+ * length, more than the return value when out was too small. A string
+ * longer than what remains of the RDATA is cut at its end. */
+size_t dns_txt_join(const uint8_t *rd, size_t rdlen, char *out, size_t cap, size_t *full);
 
 /* Types by mnemonic ("TLSA", "TYPE52") and back. 0 if unknown. */
 uint16_t dns_type_from_text(const char *s);

@@ -575,18 +575,11 @@ dmarc_find_answer(struct dmarc_find *f, const struct dns_result *res)
 		const struct dns_result_rr *rr = &res->rr[i];
 		const uint8_t *rd = res->data + rr->rd_off;
 		char t[DMARC_TXT_MAX];
-		size_t tl = 0, o = 0;
+		size_t tl;
 
 		if (rr->type != DNS_T_TXT)
 			continue;
-		while (o < rr->rdlen) {
-			size_t sl = rd[o++];
-			if (sl > (size_t)(rr->rdlen - o))
-				sl = rr->rdlen - o;
-			for (size_t k = 0; k < sl && tl < sizeof(t) - 1; k++)
-				t[tl++] = (char)rd[o + k];
-			o += sl;
-		}
+		tl = dns_txt_join(rd, rr->rdlen, t, sizeof(t), NULL);
 		if (!is_dmarc1(t, tl))
 			continue;
 		if (found++ == 0) {

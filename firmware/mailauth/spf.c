@@ -321,20 +321,12 @@ take_txt(struct spf *s, const struct dns_result *res)
 		const struct dns_result_rr *rr = &res->rr[i];
 		const uint8_t *rd = res->data + rr->rd_off;
 		char t[SPF_RECORD_MAX];
-		size_t tl = 0, o = 0, full = 0;
+		size_t tl, full;
 
 		if (rr->type != DNS_T_TXT)
 			continue;
 		/* the character-strings joined without spaces (3.3) */
-		while (o < rr->rdlen) {
-			size_t sl = rd[o++];
-			if (sl > (size_t)(rr->rdlen - o))
-				sl = rr->rdlen - o;
-			for (size_t k = 0; k < sl && tl < sizeof(t) - 1; k++)
-				t[tl++] = (char)rd[o + k];
-			full += sl;
-			o += sl;
-		}
+		tl = dns_txt_join(rd, rr->rdlen, t, sizeof(t), &full);
 		if (!spf_is_spf1(t, tl))
 			continue;
 		if (full > tl)

@@ -469,6 +469,27 @@ nofetch(void *arg, const uint8_t *q, uint16_t t, uint8_t *r, size_t cap, size_t 
 	return -ETIMEDOUT;
 }
 
+/* TXT character-strings joined without spaces; cut to the buffer with the
+ * whole length reported; a string running past the RDATA cut at its end. */
+static void
+test_txt_join(void **state)
+{
+	static const uint8_t two[] = { 3, 'v', '=', 'x', 2, ' ', 'y' };
+	static const uint8_t over[] = { 9, 'a', 'b' };
+	char out[5];
+	size_t full = 0;
+
+	(void)state;
+	assert_int_equal(dns_txt_join(two, sizeof(two), out, sizeof(out), &full), 4);
+	assert_string_equal(out, "v=x ");
+	assert_int_equal(full, 5);
+	assert_int_equal(dns_txt_join(over, sizeof(over), out, sizeof(out), &full), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(full, 2);
+	assert_int_equal(dns_txt_join(two, 0, out, sizeof(out), NULL), 0);
+	assert_string_equal(out, "");
+}
+
 static void
 test_anchors(void **state)
 {
@@ -523,6 +544,7 @@ main(void)
 		cmocka_unit_test(test_xfer_timeouts),
 		cmocka_unit_test(test_xfer_tcp_split),
 		cmocka_unit_test(test_anchors),
+		cmocka_unit_test(test_txt_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
