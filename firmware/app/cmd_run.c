@@ -6,7 +6,9 @@
  *
  * Start: load FILE (the `set` lines; missing file = defaults; a key file
  * that is missing or no key fails the commit: keys are made only by `key
- * generate` or `zegel keygen`), generate the TLS certificate if absent,
+ * generate` or `zegel keygen`; so do TLS files an admin named that are
+ * missing, or a key that is not the certificate's: tls_check.c), generate
+ * zegel's own TLS certificate if absent or naming another host,
  * load the keys and their states (console_keys.c), open the listeners. A commit on the console re-applies
  * keys, TLS and listeners (open sessions continue). SIGINT/SIGTERM or
  * `exit` on the console stop it: sessions get 421 and are closed.
@@ -228,6 +230,7 @@ cmd_run(int argc, char **argv)
 			conf = path;
 	}
 	keys_app_init(conf);
+	config_set_commit_check(app_commit_check); /* keys, then TLS material */
 	if (conf != NULL) {
 		int n = config_clean_temps(conf);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/config/config.h"
 #include "firmware/core/loop.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
@@ -287,8 +288,8 @@ process_loop(struct sess *s, size_t *fed)
 		/* STARTTLS: once the 220 is out, switch to TLS */
 		if (!s->tls_on && s->conn.want_tls && s->conn.smtp.outlen == 0) {
 			s->rinlen = 0;
-			if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
-				sizeof(s->rout)) < 0) {
+			if (tls_server_conn_init(&s->tls, s->lst->tls_min, s->rin, &s->rinlen,
+				s->rout, &s->routlen, sizeof(s->rout)) < 0) {
 				hal_log(HAL_LOG_ERR, LOGM, "[%s]: cannot start TLS (out of memory?)",
 				    s->conn.peer_str);
 				sess_close(s);
@@ -422,8 +423,8 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 	loop_set_idle_timeout(h, scfg->smtpd.idle_timeout * 1000u);
 	if (l->l.mode == ZCFG_LISTEN_TLS) {
 		s->implicit = true;
-		if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
-			sizeof(s->rout)) < 0) {
+		if (tls_server_conn_init(&s->tls, l->l.tls_min, s->rin, &s->rinlen, s->rout,
+			&s->routlen, sizeof(s->rout)) < 0) {
 			loop_reject(h, NULL);
 			s->used = false;
 			nopen--;
@@ -543,8 +544,9 @@ setup(const struct zcfg *cfg)
 	else
 		snprintf(key, sizeof(key), "%s/tls/key.pem", dd);
 	if ((rc = tls_server_setup(cert, key, cfg->hostname[0] ? cfg->hostname : "zegel.localdomain",
-		 err, sizeof(err))) < 0)
-		hal_log(HAL_LOG_ERR, "tls", "TLS unavailable: %s", err);
+		 config_tls_generated(cfg), err, sizeof(err))) < 0)
+		hal_log(HAL_LOG_ERR, "tls", "%s: %s", tls_server_ready() ? "TLS material not "
+		    "replaced" : "TLS unavailable", err);
 	listeners_close();
 	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
 		const struct zcfg_listener *l = &cfg->listeners[i];
@@ -558,6 +560,13 @@ setup(const struct zcfg *cfg)
 			    l->name, a);
 			continue;
 		}
+		/* a tls-min this build cannot serve: refused, never quietly 1.2 */
+		if (l->mode != ZCFG_LISTEN_NOTLS &&
+		    tls_server_min_supported(l->tls_min, err, sizeof(err)) != 0) {
+			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: not started: %s", l->name, a,
+			    err);
+			continue;
+		}
 		lsns[i].l = *l;
 		if ((rc = loop_listen(&l->addr, &lsn_ops, &lsns[i])) < 0) {
 			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: %s", l->name, a, strerror(-rc));
@@ -566,10 +575,12 @@ setup(const struct zcfg *cfg)
 		}
 		lsns[i].h = rc;
 		nok++;
-		hal_log(HAL_LOG_INFO, LOGM, "listening on %s (%s, %s%s)", a, l->name,
+		hal_log(HAL_LOG_INFO, LOGM, "listening on %s (%s, %s%s%s)", a, l->name,
 		    l->mode == ZCFG_LISTEN_TLS ? "implicit TLS" :
-		    l->mode == ZCFG_LISTEN_STARTTLS ? "STARTTLS" : "plain+STARTTLS",
-		    l->auth_plaintext ? ", auth-plaintext on" : "");
+		    l->mode == ZCFG_LISTEN_STARTTLS ? "STARTTLS" :
+		    l->mode == ZCFG_LISTEN_PLAIN ? "plain+STARTTLS" : "no TLS, STARTTLS not offered",
+		    l->auth_plaintext ? ", auth-plaintext on" : "",
+		    l->tls_min == 10 ? ", TLS 1.0 allowed" : l->tls_min == 11 ? ", TLS 1.1 allowed" : "");
 	}
 	return nok;
 }
