@@ -6,11 +6,11 @@
  *
  * Start: load FILE (the `set` lines; missing file = defaults; a key file
  * that is missing or no key fails the commit: keys are made only by `key
- * generate` or `zegel keygen`; so do TLS files an admin named that are
- * missing, or a key that is not the certificate's: tls_check.c), generate
- * zegel's own TLS certificate if absent or naming another host,
+ * generate` or `zegel keygen`), generate zegel's own TLS certificate if
+ * absent or naming another host (TLS files an admin named are only read),
  * load the keys and their states (console_keys.c), open the listeners. A commit on the console re-applies
- * keys, TLS and listeners (open sessions continue). SIGINT/SIGTERM or
+ * keys, TLS and listeners (open sessions continue); console commits also
+ * refuse missing or mismatched TLS files (tls_check.c). SIGINT/SIGTERM or
  * `exit` on the console stop it: sessions get 421 and are closed.
  */
 #include <errno.h>
@@ -230,7 +230,6 @@ cmd_run(int argc, char **argv)
 			conf = path;
 	}
 	keys_app_init(conf);
-	config_set_commit_check(app_commit_check); /* keys, then TLS material */
 	if (conf != NULL) {
 		int n = config_clean_temps(conf);
 
@@ -244,6 +243,9 @@ cmd_run(int argc, char **argv)
 		}
 		console_set_save_path(conf);
 	}
+	/* From now on commits also check the TLS material (a start with bad TLS
+	 * files logs it and runs without TLS: never a router that cannot boot) */
+	config_set_commit_check(app_commit_check);
 	/* No SA_RESTART: a signal interrupts poll(). */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

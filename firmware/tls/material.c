@@ -59,6 +59,18 @@ tls_material_check(const uint8_t *cert, size_t certlen, const uint8_t *key, size
 	return rc;
 }
 
+int
+tls_material_key_check(const uint8_t *key, size_t keylen)
+{
+	mbedtls_pk_context pk;
+	int rc;
+
+	mbedtls_pk_init(&pk);
+	rc = mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) == 0 ? TLS_MAT_OK : TLS_MAT_KEY;
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
 static bool
 name_has(const mbedtls_x509_name *n, const char *oid, size_t oidlen, const char *val)
 {

@@ -40,6 +40,9 @@ const char *tls_material_strerror(int err);
  * private half of the certificate's public key. */
 int tls_material_check(const uint8_t *cert, size_t certlen, const uint8_t *key, size_t keylen);
 
+/* The key alone parses (a key zegel is to make a certificate for). */
+int tls_material_key_check(const uint8_t *key, size_t keylen);
+
 /* 1 when cert is zegel's own self-signed certificate, 0 when not (an
  * admin's), TLS_MAT_CERT when it does not parse. *names_host (may be NULL):
  * its subjectAltName has dNSName hostname (case-insensitive). */

@@ -162,8 +162,22 @@ tls_server_check(const char *cert_path, const char *key_path, bool generated, ch
 		    "remove the certificate to have a new pair generated)", cert_path, key_path);
 		return -ENOENT;
 	}
-	if (!hc)
-		return 0; /* zegel's own: generated at apply, for the key if there is one */
+	if (!hc && !hk)
+		return 0; /* zegel's own: generated at apply */
+	if (!hc) { /* a certificate is made for this key at apply: it must be one */
+		if ((rc = read_pem(key_path, kbuf, sizeof(kbuf), &kl)) < 0) {
+			snprintf(err, errcap, "tls key %s: cannot read: %s", key_path,
+			    strerror(-rc));
+			return rc;
+		}
+		rc = tls_material_key_check(kbuf, kl);
+		mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
+		if (rc != 0) {
+			snprintf(err, errcap, "tls key %s: %s", key_path, tls_material_strerror(rc));
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if ((rc = read_pem(cert_path, cbuf, sizeof(cbuf), &cl)) < 0) {
 		snprintf(err, errcap, "tls cert %s: cannot read: %s", cert_path, strerror(-rc));
 		return rc;

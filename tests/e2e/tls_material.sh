@@ -32,7 +32,7 @@ set data-dir $d/data
 set listener sub 127.0.0.1:$P mode starttls
 CONF
 con() { # zegel run, the console on stdin; prints what it said
-	(cd "$d" && timeout 20 "$ZEGEL" run --config "$d/zegel.conf" 2>&1) | sed 's/^\(zegel> \)*//'
+	(cd "$d" && timeout 20 "$ZEGEL" run --config "${CONF:-$d/zegel.conf}" 2>&1) | sed 's/^\(zegel> \)*//'
 }
 san() { openssl x509 -noout -ext subjectAltName 2>/dev/null | sed -n 's/^ *\(DNS:\)/\1/p'; }
 
@@ -76,6 +76,18 @@ check "the admin's certificate is not rewritten on a host name change" \
 printf 'delete tls\nset hostname one.zegel.test\ncommit\nsave\nexit\n' | con >"$d/out4"
 check "'delete tls' returns to zegel's own pair" grep -q '^commit: ok' "$d/out4"
 check_not "... and the saved configuration names no TLS file" grep -q '^set tls' "$d/zegel.conf"
+
+# --- a saved configuration whose certificate went missing still starts (no
+# boot loop over a lost file), says why, writes nothing; the console refuses it
+{ cat "$d/zegel.conf"; echo "set tls cert $d/admin/gone.pem"; echo "set tls key $d/admin/key.pem"; } >"$d/gone.conf"
+printf 'show running\ncommit\nset hostname four.zegel.test\ncommit\nexit\n' | CONF="$d/gone.conf" con >"$d/out5"
+check "a start with a missing admin certificate runs, logging why TLS is unavailable" \
+	grep -qF "TLS unavailable: tls cert $d/admin/gone.pem: cannot read" "$d/out5"
+check "... its console answers" grep -q "^set tls cert $d/admin/gone.pem" "$d/out5"
+check "... a commit there is refused naming the file" \
+	grep -qF "error: commit: tls cert $d/admin/gone.pem does not exist" "$d/out5"
+check "... and the admin's key is byte-identical" cmp "$d/admin/key.pem" "$d/admin.key.orig"
+check_not "... no certificate written" test -e "$d/admin/gone.pem"
 
 # --- a running zegel: host name change, listener modes, minimum versions
 mkfifo "$d/in"

@@ -87,6 +87,8 @@ test_check(void **state)
 	/* a certificate where the key should be: the typo of issue 17 */
 	assert_int_equal(tls_material_check(c1, c1l, c1, c1l), TLS_MAT_KEY);
 	assert_int_equal(tls_material_check(k1, k1l, k1, k1l), TLS_MAT_CERT);
+	assert_int_equal(tls_material_key_check(k1, k1l), TLS_MAT_OK);
+	assert_int_equal(tls_material_key_check(c1, c1l), TLS_MAT_KEY);
 	assert_string_equal(tls_material_strerror(TLS_MAT_MISMATCH),
 	    "the key is not the certificate's (public keys differ)");
 }
@@ -224,6 +226,7 @@ test_own_pair(void **state)
 	bool names;
 
 	(void)state;
+	make_pair();
 	/* missing: fine at commit, generated at apply */
 	assert_int_equal(tls_server_check(cert, key, true, err, sizeof(err)), 0);
 	assert_int_equal(tls_server_setup(cert, key, "one.example", true, err, sizeof(err)), 0);
@@ -246,6 +249,14 @@ test_own_pair(void **state)
 	assert_memory_equal(buf, k, kl);
 	cl = get(cert);
 	assert_int_equal(tls_material_check(buf, cl, k, kl), 0);
+	/* a key alone that is no key: refused before anything is written */
+	assert_int_equal(hal_storage_remove(cert), 0);
+	put(key, c1, c1l);
+	assert_int_not_equal(tls_server_check(cert, key, true, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, key));
+	assert_int_equal(hal_storage_exists(cert), 0);
+	put(key, k, kl);
+	assert_int_equal(tls_server_setup(cert, key, "two.example", true, err, sizeof(err)), 0);
 	/* a certificate without its key: refused, nothing written */
 	assert_int_equal(hal_storage_remove(key), 0);
 	assert_int_not_equal(tls_server_check(cert, key, true, err, sizeof(err)), 0);
