@@ -435,6 +435,10 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 		return;
 	}
 	conn_start(s, peer, false);
+	/* without TLS material (a start with a lost certificate): no STARTTLS
+	 * that could only end in a closed connection */
+	if (!tls_server_ready())
+		s->conn.smtp.prm.starttls_offered = false;
 	process(s);
 }
 

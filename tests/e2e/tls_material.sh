@@ -80,10 +80,28 @@ check_not "... and the saved configuration names no TLS file" grep -q '^set tls'
 # --- a saved configuration whose certificate went missing still starts (no
 # boot loop over a lost file), says why, writes nothing; the console refuses it
 { cat "$d/zegel.conf"; echo "set tls cert $d/admin/gone.pem"; echo "set tls key $d/admin/key.pem"; } >"$d/gone.conf"
-printf 'show running\ncommit\nset hostname four.zegel.test\ncommit\nexit\n' | CONF="$d/gone.conf" con >"$d/out5"
+{ printf 'show running\n'; sleep 2; printf 'commit\nset hostname four.zegel.test\ncommit\nexit\n'; } |
+	CONF="$d/gone.conf" con >"$d/out5" &
+cpid=$!
+gone_ehlo=$($PY - "$P" <<'PYEOF' 2>&1
+import smtplib, sys, time
+s = None
+for _ in range(30):
+    try:
+        s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5)
+        break
+    except OSError:
+        time.sleep(0.05)
+s.ehlo("printer.lan")
+print("starttls" if s.has_extn("starttls") else "no-starttls")
+s.close()
+PYEOF
+)
+wait "$cpid"
 check "a start with a missing admin certificate runs, logging why TLS is unavailable" \
 	grep -qF "TLS unavailable: tls cert $d/admin/gone.pem: cannot read" "$d/out5"
 check "... its console answers" grep -q "^set tls cert $d/admin/gone.pem" "$d/out5"
+check "... its STARTTLS listener offers no STARTTLS it could not do" test "$gone_ehlo" = no-starttls
 check "... a commit there is refused naming the file" \
 	grep -qF "error: commit: tls cert $d/admin/gone.pem does not exist" "$d/out5"
 check "... and the admin's key is byte-identical" cmp "$d/admin/key.pem" "$d/admin.key.orig"
