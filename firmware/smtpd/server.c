@@ -25,6 +25,7 @@ struct sess {
 	const struct zcfg_listener *lst;
 	bool conn_ready;            /* conn initialised (implicit TLS: after handshake) */
 	bool tls_on, handshaking, implicit, timed_out;
+	uint8_t tls_min;            /* the listener's at accept (a reload may reuse it) */
 	size_t rinlen, pinlen, routlen;
 	struct hal_addr peer;
 	struct smtpd_fair_clock fk; /* deadlines and progress (fair.h) */
@@ -288,7 +289,7 @@ process_loop(struct sess *s, size_t *fed)
 		/* STARTTLS: once the 220 is out, switch to TLS */
 		if (!s->tls_on && s->conn.want_tls && s->conn.smtp.outlen == 0) {
 			s->rinlen = 0;
-			if (tls_server_conn_init(&s->tls, s->lst->tls_min, s->rin, &s->rinlen,
+			if (tls_server_conn_init(&s->tls, s->tls_min, s->rin, &s->rinlen,
 				s->rout, &s->routlen, sizeof(s->rout)) < 0) {
 				hal_log(HAL_LOG_ERR, LOGM, "[%s]: cannot start TLS (out of memory?)",
 				    s->conn.peer_str);
@@ -414,6 +415,7 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 	s->used = true;
 	s->h = h;
 	s->lst = &l->l;
+	s->tls_min = l->l.tls_min;
 	s->peer = *peer;
 	smtpd_fair_clock_init(&s->fk, loop_now_ms());
 	nopen++;
