@@ -493,8 +493,8 @@ config_set_listener(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 		}
 	}
 	if (l.mode == ZCFG_LISTEN_NOTLS && l.tls_min != 0)
-		return config_fail(err, cap, "%s: tls-min has no meaning with mode no-tls (drop "
-		    "tls-min, or use mode plain to offer STARTTLS)", what);
+		return config_fail(err, cap, "%s: tls-min has no meaning with mode no-tls (set "
+		    "tls-min 1.2 with it, or use mode plain to offer STARTTLS)", what);
 	for (int i = 0; i < CONFIG_CFG_MAX_LISTENERS && slot == NULL; i++)
 		if (!w->listeners[i].used)
 			slot = &w->listeners[i];
