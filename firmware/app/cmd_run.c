@@ -6,9 +6,11 @@
  *
  * Start: load FILE (the `set` lines; missing file = defaults; a key file
  * that is missing or no key fails the commit: keys are made only by `key
- * generate` or `zegel keygen`), generate the TLS certificate if absent,
+ * generate` or `zegel keygen`), generate zegel's own TLS certificate if
+ * absent or naming another host (TLS files an admin named are only read),
  * load the keys and their states (console_keys.c), open the listeners. A commit on the console re-applies
- * keys, TLS and listeners (open sessions continue). SIGINT/SIGTERM or
+ * keys, TLS and listeners (open sessions continue); console commits also
+ * refuse missing or mismatched TLS files (tls_check.c). SIGINT/SIGTERM or
  * `exit` on the console stop it: sessions get 421 and are closed.
  */
 #include <errno.h>
@@ -241,6 +243,9 @@ cmd_run(int argc, char **argv)
 		}
 		console_set_save_path(conf);
 	}
+	/* From now on commits also check the TLS material (a start with bad TLS
+	 * files logs it and runs without TLS: never a router that cannot boot) */
+	config_set_commit_check(app_commit_check);
 	/* No SA_RESTART: a signal interrupts poll(). */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

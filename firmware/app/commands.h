@@ -29,5 +29,11 @@ struct zcfg;
 void keys_app_init(const char *config_path);
 void keys_app_apply(const struct zcfg *cfg);
 int keys_console_register(void);
+/* The key files check keys_app_init() registers, for a chain of checks. */
+int keys_app_check(const struct zcfg *c, char *err, size_t cap);
+/* `zegel run`'s commit check (tls_check.c): keys_app_check(), then the TLS
+ * material (certificate and key parse and match, files an admin named
+ * exist) and each listener's tls-min against the linked mbedTLS. */
+int app_commit_check(const struct zcfg *c, char *err, size_t cap);
 
 #endif

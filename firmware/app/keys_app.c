@@ -407,6 +407,12 @@ forget_unconfigured(const struct zcfg *cfg)
 
 /* ------------------------------------------------------------ start, commit */
 
+int
+keys_app_check(const struct zcfg *c, char *err, size_t cap)
+{
+	return check_key_files(c, err, cap);
+}
+
 void
 keys_app_init(const char *config_path)
 {

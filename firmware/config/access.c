@@ -188,3 +188,12 @@ config_domain_list(const struct zcfg *cfg, char *buf, size_t cap)
 	if (k == 0)
 		snprintf(buf, cap, "(none configured)");
 }
+
+bool
+config_tls_generated(const struct zcfg *c)
+{
+	char o[ZCFG_PATH_MAX], cert[ZCFG_PATH_MAX], key[ZCFG_PATH_MAX];
+
+	config_derived_paths(c->data_dir, o, cert, key);
+	return strcmp(c->tls_cert, cert) == 0 && strcmp(c->tls_key, key) == 0;
+}

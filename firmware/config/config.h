@@ -99,6 +99,12 @@ int config_on_commit(void (*hook)(const struct zcfg *running, void *arg), void *
  * nothing changes). `zegel run` checks that every key file loads. */
 void config_set_commit_check(int (*fn)(const struct zcfg *candidate, char *err, size_t cap));
 
+/* True when c's TLS certificate and key are both at their defaults
+ * (<data-dir>/tls/cert.pem, key.pem): zegel's own self-signed pair, which
+ * firmware/tls generates and keeps naming the host. False: an admin named
+ * one of them (`set tls cert|key PATH`), and zegel never writes either. */
+bool config_tls_generated(const struct zcfg *c);
+
 /* SMTP AUTH: 1 if user exists in c and password matches its hash, else 0.
  * The hash comparison is constant time; an unknown user costs the same
  * hashing work as a known one. */

@@ -149,8 +149,13 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 			continue;
 		hal_addr_format(&l->addr, true, t, sizeof(t));
 		LINE("set listener"), WORD(l->name), WORD(t);
-		WORD("mode"), WORD(config_listen_modes[l->mode % 3]);
-		WORD("auth-plaintext"), WORD(l->auth_plaintext ? "on" : "off"), EMIT();
+		WORD("mode"), WORD(config_listen_modes[l->mode % ZCFG_LISTEN_NMODES]);
+		WORD("auth-plaintext"), WORD(l->auth_plaintext ? "on" : "off");
+		if (l->tls_min != 0) {
+			snprintf(o, sizeof(o), "1.%u", (unsigned)l->tls_min % 10);
+			WORD("tls-min"), WORD(o);
+		}
+		EMIT();
 	}
 	for (int i = 0; i < c->nresolvers && i < CFG_NRESOLVERS; i++) {
 		hal_addr_format(&c->resolvers[i], true, t, sizeof(t));

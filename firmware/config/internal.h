@@ -52,7 +52,7 @@ void config_derived_paths(const char *data_dir, char outbox[ZCFG_PATH_MAX],
 
 extern const char *const config_log_levels[4];
 extern const char *const config_align_names[3];
-extern const char *const config_listen_modes[3];
+extern const char *const config_listen_modes[ZCFG_LISTEN_NMODES];
 
 /* ---- secret.c: a secret at rest, sealed with the device key
  * <data_dir>/secret.key (created by seal if absent). The sealed text is

@@ -462,16 +462,25 @@ config_set_listener(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 		if (i + 1 >= argc)
 			return config_fail(err, cap,
 			    "%s: '%s' needs a value "
-			    "(mode starttls|tls|plain, auth-plaintext on|off)",
+			    "(mode starttls|tls|plain|no-tls, auth-plaintext on|off, "
+			    "tls-min 1.0|1.1|1.2|1.3)",
 			    what, argv[i]);
 		if (streq(argv[i], "mode")) {
-			int m = config_lookup(argv[i + 1], config_listen_modes, 3);
+			int m = config_lookup(argv[i + 1], config_listen_modes, ZCFG_LISTEN_NMODES);
 			if (m < 0)
 				return config_fail(err, cap,
-				    "%s: mode '%s' is not starttls, tls or "
-				    "plain",
+				    "%s: mode '%s' is not starttls, tls, plain or "
+				    "no-tls",
 				    what, argv[i + 1]);
 			l.mode = (enum zcfg_listener_mode)m;
+		} else if (streq(argv[i], "tls-min")) {
+			static const char *const v[4] = { "1.0", "1.1", "1.2", "1.3" };
+			int m = config_lookup(argv[i + 1], v, 4);
+			if (m < 0)
+				return config_fail(err, cap,
+				    "%s: tls-min '%s' is not 1.0, 1.1, 1.2 or 1.3", what,
+				    argv[i + 1]);
+			l.tls_min = m == 2 ? 0 : (uint8_t)(10 + m);
 		} else if (streq(argv[i], "auth-plaintext")) {
 			rc = config_want_onoff("set listener auth-plaintext", argv[i + 1],
 			    &l.auth_plaintext, err, cap);
@@ -479,9 +488,13 @@ config_set_listener(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 				return rc;
 		} else {
 			return config_fail(err, cap,
-			    "%s: unknown option '%s' (mode, auth-plaintext)", what, argv[i]);
+			    "%s: unknown option '%s' (mode, auth-plaintext, tls-min)", what,
+			    argv[i]);
 		}
 	}
+	if (l.mode == ZCFG_LISTEN_NOTLS && l.tls_min != 0)
+		return config_fail(err, cap, "%s: tls-min has no meaning with mode no-tls (set "
+		    "tls-min 1.2 with it, or use mode plain to offer STARTTLS)", what);
 	for (int i = 0; i < CONFIG_CFG_MAX_LISTENERS && slot == NULL; i++)
 		if (!w->listeners[i].used)
 			slot = &w->listeners[i];

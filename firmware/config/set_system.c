@@ -101,6 +101,21 @@ config_set_tls_key(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	return set_tls_path("set tls key", w->tls_key, argv[0], err, cap);
 }
 
+/* Back to zegel's own self-signed pair under <data-dir>/tls/ (generated
+ * when missing): the explicit way to ask for generation. */
+int
+config_delete_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	char o[ZCFG_PATH_MAX];
+
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)cap;
+	config_derived_paths(w->data_dir, o, w->tls_cert, w->tls_key);
+	return 0;
+}
+
 /* ------------------------------------------------------------ resolvers */
 
 static int

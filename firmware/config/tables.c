@@ -9,7 +9,8 @@
 
 const char *const config_log_levels[4] = { "error", "warning", "info", "debug" };
 const char *const config_align_names[3] = { "off", "warn", "refuse" };
-const char *const config_listen_modes[3] = { "starttls", "tls", "plain" };
+const char *const config_listen_modes[ZCFG_LISTEN_NMODES] = { "starttls", "tls", "plain",
+	"no-tls" };
 
 int
 config_fail(char *err, size_t errcap, const char *fmt, ...)

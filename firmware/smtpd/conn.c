@@ -67,7 +67,9 @@ smtpd_conn_init(struct smtpd_conn *c, const struct zcfg *cfg, const struct zcfg_
 	memset(&prm, 0, sizeof(prm));
 	prm.hostname = cfg->hostname[0] ? cfg->hostname : "zegel.localdomain";
 	prm.tls = tls_active;
-	prm.starttls_offered = l == NULL || l->mode != ZCFG_LISTEN_TLS;
+	/* no-tls: for LAN devices whose STARTTLS cannot work, never offered */
+	prm.starttls_offered = l == NULL || (l->mode != ZCFG_LISTEN_TLS &&
+	    l->mode != ZCFG_LISTEN_NOTLS);
 	prm.auth_plaintext = l && l->auth_plaintext;
 	prm.auth_available = smtpd_policy_has_users(cfg);
 	prm.trusted_network = smtpd_policy_network(cfg, peer, &normalise);

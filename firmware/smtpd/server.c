@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/config/config.h"
 #include "firmware/core/loop.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
@@ -24,6 +25,7 @@ struct sess {
 	const struct zcfg_listener *lst;
 	bool conn_ready;            /* conn initialised (implicit TLS: after handshake) */
 	bool tls_on, handshaking, implicit, timed_out;
+	uint8_t tls_min;            /* the listener's at accept (a reload may reuse it) */
 	size_t rinlen, pinlen, routlen;
 	struct hal_addr peer;
 	struct smtpd_fair_clock fk; /* deadlines and progress (fair.h) */
@@ -287,8 +289,8 @@ process_loop(struct sess *s, size_t *fed)
 		/* STARTTLS: once the 220 is out, switch to TLS */
 		if (!s->tls_on && s->conn.want_tls && s->conn.smtp.outlen == 0) {
 			s->rinlen = 0;
-			if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
-				sizeof(s->rout)) < 0) {
+			if (tls_server_conn_init(&s->tls, s->tls_min, s->rin, &s->rinlen,
+				s->rout, &s->routlen, sizeof(s->rout)) < 0) {
 				hal_log(HAL_LOG_ERR, LOGM, "[%s]: cannot start TLS (out of memory?)",
 				    s->conn.peer_str);
 				sess_close(s);
@@ -413,6 +415,7 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 	s->used = true;
 	s->h = h;
 	s->lst = &l->l;
+	s->tls_min = l->l.tls_min;
 	s->peer = *peer;
 	smtpd_fair_clock_init(&s->fk, loop_now_ms());
 	nopen++;
@@ -422,8 +425,8 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 	loop_set_idle_timeout(h, scfg->smtpd.idle_timeout * 1000u);
 	if (l->l.mode == ZCFG_LISTEN_TLS) {
 		s->implicit = true;
-		if (tls_server_conn_init(&s->tls, s->rin, &s->rinlen, s->rout, &s->routlen,
-			sizeof(s->rout)) < 0) {
+		if (tls_server_conn_init(&s->tls, l->l.tls_min, s->rin, &s->rinlen, s->rout,
+			&s->routlen, sizeof(s->rout)) < 0) {
 			loop_reject(h, NULL);
 			s->used = false;
 			nopen--;
@@ -434,6 +437,10 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 		return;
 	}
 	conn_start(s, peer, false);
+	/* without TLS material (a start with a lost certificate): no STARTTLS
+	 * that could only end in a closed connection */
+	if (!tls_server_ready())
+		s->conn.smtp.prm.starttls_offered = false;
 	process(s);
 }
 
@@ -543,8 +550,9 @@ setup(const struct zcfg *cfg)
 	else
 		snprintf(key, sizeof(key), "%s/tls/key.pem", dd);
 	if ((rc = tls_server_setup(cert, key, cfg->hostname[0] ? cfg->hostname : "zegel.localdomain",
-		 err, sizeof(err))) < 0)
-		hal_log(HAL_LOG_ERR, "tls", "TLS unavailable: %s", err);
+		 config_tls_generated(cfg), err, sizeof(err))) < 0)
+		hal_log(HAL_LOG_ERR, "tls", "%s: %s", tls_server_ready() ? "TLS material not "
+		    "replaced" : "TLS unavailable", err);
 	listeners_close();
 	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
 		const struct zcfg_listener *l = &cfg->listeners[i];
@@ -558,6 +566,13 @@ setup(const struct zcfg *cfg)
 			    l->name, a);
 			continue;
 		}
+		/* a tls-min this build cannot serve: refused, never quietly 1.2 */
+		if (l->mode != ZCFG_LISTEN_NOTLS &&
+		    tls_server_min_supported(l->tls_min, err, sizeof(err)) != 0) {
+			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: not started: %s", l->name, a,
+			    err);
+			continue;
+		}
 		lsns[i].l = *l;
 		if ((rc = loop_listen(&l->addr, &lsn_ops, &lsns[i])) < 0) {
 			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: %s", l->name, a, strerror(-rc));
@@ -566,10 +581,12 @@ setup(const struct zcfg *cfg)
 		}
 		lsns[i].h = rc;
 		nok++;
-		hal_log(HAL_LOG_INFO, LOGM, "listening on %s (%s, %s%s)", a, l->name,
+		hal_log(HAL_LOG_INFO, LOGM, "listening on %s (%s, %s%s%s)", a, l->name,
 		    l->mode == ZCFG_LISTEN_TLS ? "implicit TLS" :
-		    l->mode == ZCFG_LISTEN_STARTTLS ? "STARTTLS" : "plain+STARTTLS",
-		    l->auth_plaintext ? ", auth-plaintext on" : "");
+		    l->mode == ZCFG_LISTEN_STARTTLS ? "STARTTLS" :
+		    l->mode == ZCFG_LISTEN_PLAIN ? "plain+STARTTLS" : "no TLS, STARTTLS not offered",
+		    l->auth_plaintext ? ", auth-plaintext on" : "",
+		    l->tls_min == 10 ? ", TLS 1.0 allowed" : l->tls_min == 11 ? ", TLS 1.1 allowed" : "");
 	}
 	return nok;
 }

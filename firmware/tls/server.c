@@ -1,34 +1,50 @@
 /*
  * TLS server side (see tls.h): the device certificate and key, and the
  * per-session mbedTLS contexts used for STARTTLS (RFC 3207) and implicit
- * TLS on 465 (RFC 8314). TLS 1.2 or newer only.
+ * TLS on 465 (RFC 8314). TLS 1.2 or newer unless a listener's tls-min
+ * allows 1.0/1.1 (old LAN devices) and the linked mbedTLS has them.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
+#include "firmware/tls/material.h"
 #include "firmware/tls/tls.h"
 #include "hal/clock.h"
 #include "hal/entropy.h"
 #include "hal/log.h"
 #include "hal/storage.h"
 
-static struct {
+/*
+ * Two slots of material: a reload builds the one not in use and switches.
+ * A session keeps a pointer to its slot's mbedTLS config until it is freed,
+ * so a slot that sessions still use is never rebuilt (the reload waits).
+ * One config per minimum version (TLS 1.0, 1.1, 1.2 = index 0..2), all
+ * sharing the slot's certificate and key.
+ */
+#define NVER 3
+struct slot {
 	bool ready;
-	mbedtls_ssl_config conf;
+	unsigned users;
+	bool have[NVER];
+	mbedtls_ssl_config conf[NVER];
 	mbedtls_x509_crt cert;
 	mbedtls_pk_context key;
-} srv;
+};
+
+static struct slot slots[2];
+static int active = -1;
 
 bool
 tls_server_ready(void)
 {
-	return srv.ready;
+	return active >= 0;
 }
 
 const char *
@@ -38,93 +54,63 @@ tls_strerror(int err, char *buf, size_t cap)
 	return buf;
 }
 
-static void
-tm_string(time_t t, char out[16])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
-}
-
-/* A new ECDSA P-256 key and self-signed certificate, as PEM files. */
+/* TLS 1.x minor version of a listener's tls-min, as mbedTLS numbers it
+ * (MBEDTLS_SSL_MINOR_VERSION_1 = TLS 1.0), or -1. */
 static int
-generate(const char *cert_path, const char *key_path, const char *hostname, char *err,
-    size_t errcap)
+minor_of(unsigned tls_min)
 {
-	mbedtls_pk_context key;
-	mbedtls_x509write_cert crt;
-	mbedtls_mpi serial;
-	unsigned char pem[4096], rnd[16];
-	char subject[300], from[16], to[16];
-	time_t now = (time_t)hal_clock_now();
-	int rc;
-
-	mbedtls_pk_init(&key);
-	mbedtls_x509write_crt_init(&crt);
-	mbedtls_mpi_init(&serial);
-	if ((rc = mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY))) != 0 ||
-	    (rc = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key),
-		 hal_entropy_rng, NULL)) != 0) {
-		snprintf(err, errcap, "cannot generate the TLS key");
-		goto out;
+	switch (tls_min) {
+	case 0:
+	case 12:
+		return MBEDTLS_SSL_MINOR_VERSION_3;
+	case 10:
+		return MBEDTLS_SSL_MINOR_VERSION_1;
+	case 11:
+		return MBEDTLS_SSL_MINOR_VERSION_2;
+	default:
+		return -1;
 	}
-	if ((rc = mbedtls_pk_write_key_pem(&key, pem, sizeof(pem))) != 0)
-		goto out;
-	{
-		const char *slash = strrchr(key_path, '/');
-		if (slash) {
-			char dir[HAL_PATH_MAX];
-			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - key_path), key_path);
-			hal_storage_mkdirs(dir, 0700);
-		}
-		slash = strrchr(cert_path, '/');
-		if (slash) {
-			char dir[HAL_PATH_MAX];
-			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - cert_path), cert_path);
-			hal_storage_mkdirs(dir, 0755);
-		}
-	}
-	if ((rc = hal_storage_put(key_path, pem, strlen((char *)pem), 0600)) < 0) {
-		snprintf(err, errcap, "cannot write %s: %s", key_path, strerror(-rc));
-		goto out;
-	}
-	hal_entropy_fill(rnd, sizeof(rnd));
-	rnd[0] &= 0x7f;
-	snprintf(subject, sizeof(subject), "CN=%s,O=zegel", hostname);
-	if (now < 1600000000)
-		now = (time_t)hal_clock_build_time;
-	tm_string(now - 86400, from);
-	tm_string(now + 10L * 365 * 86400, to);
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
-	if ((rc = mbedtls_mpi_read_binary(&serial, rnd, sizeof(rnd))) != 0 ||
-	    (rc = mbedtls_x509write_crt_set_serial(&crt, &serial)) != 0 ||
-	    (rc = mbedtls_x509write_crt_set_subject_name(&crt, subject)) != 0 ||
-	    (rc = mbedtls_x509write_crt_set_issuer_name(&crt, subject)) != 0 ||
-	    (rc = mbedtls_x509write_crt_set_validity(&crt, from, to)) != 0 ||
-	    (rc = mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1)) != 0 ||
-	    (rc = mbedtls_x509write_crt_pem(&crt, pem, sizeof(pem), hal_entropy_rng, NULL)) != 0) {
-		snprintf(err, errcap, "cannot build the TLS certificate");
-		goto out;
-	}
-	if ((rc = hal_storage_put(cert_path, pem, strlen((char *)pem), 0644)) < 0) {
-		snprintf(err, errcap, "cannot write %s: %s", cert_path, strerror(-rc));
-		goto out;
-	}
-	hal_log(HAL_LOG_INFO, "tls", "generated a self-signed certificate for %s in %s", hostname,
-	    cert_path);
-out:
-	mbedtls_platform_zeroize(pem, sizeof(pem));
-	mbedtls_mpi_free(&serial);
-	mbedtls_x509write_crt_free(&crt);
-	mbedtls_pk_free(&key);
-	return rc == 0 ? 0 : (rc < 0 && rc > -200 ? rc : -EINVAL);
 }
 
-/* Read a PEM file NUL-terminated (mbedTLS wants the NUL in the length). */
+int
+tls_server_min_supported(unsigned tls_min, char *err, size_t errcap)
+{
+	bool ok = false;
+	const char *opt = "";
+
+	switch (tls_min) {
+	case 0:
+	case 12:
+		return 0;
+	case 10:
+#if defined(MBEDTLS_SSL_PROTO_TLS1)
+		ok = true;
+#endif
+		opt = "MBEDTLS_SSL_PROTO_TLS1";
+		break;
+	case 11:
+#if defined(MBEDTLS_SSL_PROTO_TLS1_1)
+		ok = true;
+#endif
+		opt = "MBEDTLS_SSL_PROTO_TLS1_1";
+		break;
+	case 13:
+		snprintf(err, errcap, "TLS 1.3 is not available: this build's mbedTLS %s has no "
+		    "TLS 1.3 server (1.2 is the highest)", MBEDTLS_VERSION_STRING);
+		return -ENOTSUP;
+	default:
+		snprintf(err, errcap, "%u is not a TLS version (10, 11, 12, 13)", tls_min);
+		return -EINVAL;
+	}
+	if (ok)
+		return 0;
+	snprintf(err, errcap, "TLS 1.%u is not available: this build's mbedTLS %s was compiled "
+	    "without it (%s, see toolchain/mbedtls/zegel.unset); use tls-min 1.2 or mode no-tls",
+	    tls_min - 10, MBEDTLS_VERSION_STRING, opt);
+	return -ENOTSUP;
+}
+
+/* Read a file NUL-terminated (mbedTLS wants the NUL in a PEM's length). */
 static int
 read_pem(const char *path, unsigned char *buf, size_t cap, size_t *len)
 {
@@ -136,84 +122,263 @@ read_pem(const char *path, unsigned char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+static bool
+exists(const char *path)
+{
+	return hal_storage_exists(path) == 1;
+}
+
+static void
+parent_dir(const char *path, unsigned mode)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[HAL_PATH_MAX];
+
+	if (slash == NULL || slash == path)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	hal_storage_mkdirs(dir, mode);
+}
+
+static unsigned char kbuf[16384], cbuf[16384];
+
 int
-tls_server_setup(const char *cert_path, const char *key_path, const char *hostname, char *err,
+tls_server_check(const char *cert_path, const char *key_path, bool generated, char *err,
     size_t errcap)
 {
-	static unsigned char buf[16384];
-	size_t len;
+	bool hc = exists(cert_path), hk = exists(key_path);
+	size_t cl, kl;
 	int rc;
 
 	err[0] = '\0';
-	if (hal_storage_exists(cert_path) != 1 || hal_storage_exists(key_path) != 1) {
-		if ((rc = generate(cert_path, key_path, hostname, err, errcap)) < 0)
+	if (!generated && (!hc || !hk)) {
+		snprintf(err, errcap, "tls %s %s does not exist (zegel writes no file an admin "
+		    "named; correct the path, or 'delete tls' for zegel's own self-signed pair)",
+		    !hc ? "cert" : "key", !hc ? cert_path : key_path);
+		return -ENOENT;
+	}
+	if (generated && hc && !hk) {
+		snprintf(err, errcap, "tls cert %s exists without its key %s (restore the key, or "
+		    "remove the certificate to have a new pair generated)", cert_path, key_path);
+		return -ENOENT;
+	}
+	if (!hc && !hk)
+		return 0; /* zegel's own: generated at apply */
+	if (!hc) { /* a certificate is made for this key at apply: it must be one */
+		if ((rc = read_pem(key_path, kbuf, sizeof(kbuf), &kl)) < 0) {
+			snprintf(err, errcap, "tls key %s: cannot read: %s", key_path,
+			    strerror(-rc));
 			return rc;
+		}
+		rc = tls_material_key_check(kbuf, kl);
+		mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
+		if (rc != 0) {
+			snprintf(err, errcap, "tls key %s: %s", key_path, tls_material_strerror(rc));
+			return -EINVAL;
+		}
+		return 0;
 	}
-	if (srv.ready) {
-		mbedtls_ssl_config_free(&srv.conf);
-		mbedtls_x509_crt_free(&srv.cert);
-		mbedtls_pk_free(&srv.key);
-		srv.ready = false;
+	if ((rc = read_pem(cert_path, cbuf, sizeof(cbuf), &cl)) < 0) {
+		snprintf(err, errcap, "tls cert %s: cannot read: %s", cert_path, strerror(-rc));
+		return rc;
 	}
-	mbedtls_ssl_config_init(&srv.conf);
-	mbedtls_x509_crt_init(&srv.cert);
-	mbedtls_pk_init(&srv.key);
-	if ((rc = read_pem(cert_path, buf, sizeof(buf), &len)) < 0) {
-		snprintf(err, errcap, "cannot read %s: %s", cert_path, strerror(-rc));
+	if ((rc = read_pem(key_path, kbuf, sizeof(kbuf), &kl)) < 0) {
+		snprintf(err, errcap, "tls key %s: cannot read: %s", key_path, strerror(-rc));
+		return rc;
+	}
+	rc = tls_material_check(cbuf, cl, kbuf, kl);
+	mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
+	if (rc == TLS_MAT_CERT)
+		snprintf(err, errcap, "tls cert %s: %s", cert_path, tls_material_strerror(rc));
+	else if (rc == TLS_MAT_KEY)
+		snprintf(err, errcap, "tls key %s: %s", key_path, tls_material_strerror(rc));
+	else if (rc == TLS_MAT_MISMATCH && generated) {
+		/* zegel's own certificate for another key is made again at apply */
+		bool names;
+
+		if (tls_material_own(cbuf, cl, "", &names) == 1)
+			return 0;
+	}
+	if (rc == TLS_MAT_MISMATCH)
+		snprintf(err, errcap, "tls key %s does not belong to tls cert %s (their public keys "
+		    "differ)", key_path, cert_path);
+	return rc == 0 ? 0 : -EINVAL;
+}
+
+/* zegel's own pair (see tls.h): make what is missing, never overwrite a key
+ * or a certificate zegel did not make. */
+static int
+ensure_own(const char *cert_path, const char *key_path, const char *hostname, char *err,
+    size_t errcap)
+{
+	bool hc = exists(cert_path), hk = exists(key_path), names = false;
+	int64_t now = hal_clock_now();
+	size_t kl, cl;
+	int rc, own = 0;
+
+	if (hc && !hk) {
+		snprintf(err, errcap, "tls cert %s exists without its key %s", cert_path, key_path);
+		return -ENOENT;
+	}
+	if (!hk) {
+		if ((rc = tls_material_new_key(hal_entropy_rng, NULL, kbuf, sizeof(kbuf), &kl)) != 0) {
+			snprintf(err, errcap, "cannot generate the TLS key: %s",
+			    tls_material_strerror(rc));
+			return -EIO;
+		}
+		parent_dir(key_path, 0700);
+		if ((rc = hal_storage_put(key_path, kbuf, kl - 1, 0600)) < 0) {
+			snprintf(err, errcap, "cannot write %s: %s", key_path, strerror(-rc));
+			goto out;
+		}
+	} else if ((rc = read_pem(key_path, kbuf, sizeof(kbuf), &kl)) < 0) {
+		snprintf(err, errcap, "tls key %s: cannot read: %s", key_path, strerror(-rc));
+		goto out;
+	}
+	if (hc) {
+		if ((rc = read_pem(cert_path, cbuf, sizeof(cbuf), &cl)) < 0) {
+			snprintf(err, errcap, "tls cert %s: cannot read: %s", cert_path,
+			    strerror(-rc));
+			goto out;
+		}
+		own = tls_material_own(cbuf, cl, hostname, &names);
+		rc = 0;
+		if (own != 1 || (names && tls_material_check(cbuf, cl, kbuf, kl) == 0))
+			goto out; /* an admin's certificate, or ours and right */
+	}
+	if (now < 1600000000)
+		now = hal_clock_build_time;
+	if ((rc = tls_material_self_signed(kbuf, kl, hostname, now, hal_entropy_rng, NULL, cbuf,
+		 sizeof(cbuf), &cl)) != 0) {
+		snprintf(err, errcap, "cannot build the TLS certificate for %s: %s", hostname,
+		    tls_material_strerror(rc));
+		rc = -EIO;
+		goto out;
+	}
+	parent_dir(cert_path, 0755);
+	if ((rc = hal_storage_put(cert_path, cbuf, cl - 1, 0644)) < 0) {
+		snprintf(err, errcap, "cannot write %s: %s", cert_path, strerror(-rc));
+		goto out;
+	}
+	if (own == 1)
+		hal_log(HAL_LOG_INFO, "tls", "self-signed certificate %s made again for %s (it "
+		    "named another host or key)", cert_path, hostname);
+	else
+		hal_log(HAL_LOG_INFO, "tls", "generated a self-signed certificate for %s in %s%s",
+		    hostname, cert_path, hk ? " (for the existing key)" : "");
+out:
+	mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
+	return rc;
+}
+
+static void
+slot_free(struct slot *s)
+{
+	if (!s->ready)
+		return;
+	for (int i = 0; i < NVER; i++)
+		if (s->have[i])
+			mbedtls_ssl_config_free(&s->conf[i]);
+	mbedtls_x509_crt_free(&s->cert);
+	mbedtls_pk_free(&s->key);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+tls_server_setup(const char *cert_path, const char *key_path, const char *hostname,
+    bool generated, char *err, size_t errcap)
+{
+	struct slot *s;
+	int next = active == 0 ? 1 : 0, rc;
+	size_t len;
+
+	err[0] = '\0';
+	if (slots[next].users > 0) {
+		snprintf(err, errcap, "%u session(s) still use the TLS material before the last; "
+		    "commit again when they ended", slots[next].users);
+		return -EBUSY;
+	}
+	if (generated && (rc = ensure_own(cert_path, key_path, hostname, err, errcap)) < 0)
+		return rc;
+	s = &slots[next];
+	slot_free(s);
+	mbedtls_x509_crt_init(&s->cert);
+	mbedtls_pk_init(&s->key);
+	s->ready = true; /* for slot_free: the objects exist */
+	if ((rc = read_pem(cert_path, cbuf, sizeof(cbuf), &len)) < 0) {
+		snprintf(err, errcap, "tls cert %s: cannot read: %s", cert_path, strerror(-rc));
 		goto fail;
 	}
-	if ((rc = mbedtls_x509_crt_parse(&srv.cert, buf, len)) != 0) {
-		snprintf(err, errcap, "%s is not a PEM certificate", cert_path);
+	if ((rc = mbedtls_x509_crt_parse(&s->cert, cbuf, len)) != 0) {
+		snprintf(err, errcap, "tls cert %s: %s", cert_path,
+		    tls_material_strerror(TLS_MAT_CERT));
 		goto fail;
 	}
-	if ((rc = read_pem(key_path, buf, sizeof(buf), &len)) < 0) {
-		snprintf(err, errcap, "cannot read %s: %s", key_path, strerror(-rc));
+	if ((rc = read_pem(key_path, kbuf, sizeof(kbuf), &len)) < 0) {
+		snprintf(err, errcap, "tls key %s: cannot read: %s", key_path, strerror(-rc));
 		goto fail;
 	}
-	rc = mbedtls_pk_parse_key(&srv.key, buf, len, NULL, 0);
-	mbedtls_platform_zeroize(buf, sizeof(buf));
+	rc = mbedtls_pk_parse_key(&s->key, kbuf, len, NULL, 0);
+	mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
 	if (rc != 0) {
-		snprintf(err, errcap, "%s is not a PEM private key", key_path);
+		snprintf(err, errcap, "tls key %s: %s", key_path,
+		    tls_material_strerror(TLS_MAT_KEY));
 		goto fail;
 	}
-	if ((rc = mbedtls_ssl_config_defaults(&srv.conf, MBEDTLS_SSL_IS_SERVER,
-		 MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
-		snprintf(err, errcap, "TLS configuration failed");
+	if (mbedtls_pk_check_pair(&s->cert.pk, &s->key) != 0) {
+		snprintf(err, errcap, "tls key %s does not belong to tls cert %s (their public keys "
+		    "differ)", key_path, cert_path);
+		rc = -EINVAL;
 		goto fail;
 	}
-	mbedtls_ssl_conf_rng(&srv.conf, hal_entropy_rng, NULL);
-	mbedtls_ssl_conf_min_version(&srv.conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-	    MBEDTLS_SSL_MINOR_VERSION_3);
-	if ((rc = mbedtls_ssl_conf_own_cert(&srv.conf, &srv.cert, &srv.key)) != 0) {
-		snprintf(err, errcap, "certificate and key do not match");
-		goto fail;
+	for (int i = 0; i < NVER; i++) {
+		mbedtls_ssl_config *c = &s->conf[i];
+
+		if (tls_server_min_supported((unsigned)(10 + i), err, errcap) != 0)
+			continue;
+		mbedtls_ssl_config_init(c);
+		s->have[i] = true;
+		if ((rc = mbedtls_ssl_config_defaults(c, MBEDTLS_SSL_IS_SERVER,
+			 MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
+		    (rc = mbedtls_ssl_conf_own_cert(c, &s->cert, &s->key)) != 0) {
+			snprintf(err, errcap, "TLS configuration failed");
+			goto fail;
+		}
+		mbedtls_ssl_conf_rng(c, hal_entropy_rng, NULL);
+		mbedtls_ssl_conf_min_version(c, MBEDTLS_SSL_MAJOR_VERSION_3,
+		    MBEDTLS_SSL_MINOR_VERSION_1 + i);
 	}
-	srv.ready = true;
+	err[0] = '\0';
+	active = next;
 	return 0;
 fail:
-	mbedtls_ssl_config_free(&srv.conf);
-	mbedtls_x509_crt_free(&srv.cert);
-	mbedtls_pk_free(&srv.key);
+	slot_free(s);
 	return rc < 0 && rc > -200 ? rc : -EINVAL;
 }
 
 int
-tls_server_conn_init(struct tls_server_conn *t, uint8_t *in, size_t *inlen, uint8_t *out,
-    size_t *outlen, size_t outcap)
+tls_server_conn_init(struct tls_server_conn *t, unsigned tls_min, uint8_t *in, size_t *inlen,
+    uint8_t *out, size_t *outlen, size_t outcap)
 {
-	int rc;
+	int minor = minor_of(tls_min), rc;
+	struct slot *s;
 
 	memset(t, 0, sizeof(*t));
-	if (!srv.ready)
+	if (active < 0)
+		return -ENOTSUP;
+	s = &slots[active];
+	if (minor < MBEDTLS_SSL_MINOR_VERSION_1 || !s->have[minor - MBEDTLS_SSL_MINOR_VERSION_1])
 		return -ENOTSUP;
 	mbedtls_ssl_init(&t->ssl);
-	if ((rc = mbedtls_ssl_setup(&t->ssl, &srv.conf)) != 0) {
+	if ((rc = mbedtls_ssl_setup(&t->ssl, &s->conf[minor - MBEDTLS_SSL_MINOR_VERSION_1])) != 0) {
 		mbedtls_ssl_free(&t->ssl);
 		return -ENOMEM;
 	}
 	t->bio = (struct tls_bio){ in, inlen, out, outlen, outcap };
 	mbedtls_ssl_set_bio(&t->ssl, &t->bio, tls_bio_send, tls_bio_recv, NULL);
 	t->used = true;
+	t->slot = (signed char)active;
+	s->users++;
 	return 0;
 }
 
@@ -267,7 +432,10 @@ tls_server_conn_describe(const struct tls_server_conn *t, char *buf, size_t cap)
 void
 tls_server_conn_free(struct tls_server_conn *t)
 {
-	if (t->used)
+	if (t->used) {
 		mbedtls_ssl_free(&t->ssl);
+		if (slots[t->slot].users > 0)
+			slots[t->slot].users--;
+	}
 	t->used = t->done = false;
 }

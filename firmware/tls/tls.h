@@ -66,15 +66,41 @@ tls_bio_recv(void *ctx, unsigned char *p, size_t n)
 /* ------------------------------------------------------------ server side */
 
 /*
- * tls_server_setup() loads the device certificate and key from cert_path and
- * key_path; if either is missing it generates an ECDSA P-256 key and a
- * self-signed certificate for hostname (valid 10 years) and writes them
- * there first (key mode 0600). Call again after `set tls cert/key` to
- * replace them. Returns 0 or -errno/-1 with a message in err.
+ * The device certificate and key (issue 17 point 5; the bytes are
+ * material.h's business, this side reads and writes the files through
+ * hal/storage).
+ *
+ * generated: cert_path and key_path are zegel's own pair (the defaults under
+ * <data-dir>/tls/, config_tls_generated()). Only then are files ever
+ * written: a missing pair is generated (a new ECDSA P-256 key, then a
+ * self-signed certificate with subjectAltName DNS:hostname); a key without
+ * certificate gets a certificate for that key; a certificate zegel made
+ * itself (tls_material_own()) that does not name hostname is replaced by
+ * one that does, for the same key. An existing key is never written, nor a
+ * certificate zegel did not make. Files an admin named (generated false) are
+ * only read: missing is an error.
+ *
+ * tls_server_check() is the commit check: what tls_server_setup() would
+ * refuse, without writing anything (the files an admin named exist, the
+ * certificate parses, the key parses and is the certificate's), with a
+ * message naming the file(s). tls_server_setup() loads them (generating as
+ * above) and replaces the running material; on failure the previous material
+ * stays. Both return 0 or a negative value with one line in err.
  */
+int tls_server_check(const char *cert_path, const char *key_path, bool generated, char *err,
+    size_t errcap);
 int tls_server_setup(const char *cert_path, const char *key_path, const char *hostname,
-    char *err, size_t errcap);
+    bool generated, char *err, size_t errcap);
 bool tls_server_ready(void);
+
+/*
+ * Listener minimum TLS versions (`set listener ... tls-min`): tls_min is
+ * 10, 11, 12 or 13 for TLS 1.0 .. 1.3, 0 for the default 1.2. 0 when the
+ * linked mbedTLS can serve it, else -ENOTSUP with a message saying what the
+ * build lacks (the cross builds drop TLS 1.0/1.1, mbedTLS 2.28 has no
+ * TLS 1.3 server).
+ */
+int tls_server_min_supported(unsigned tls_min, char *err, size_t errcap);
 
 enum { TLS_WANT = 0 };
 
@@ -82,11 +108,13 @@ struct tls_server_conn {
 	mbedtls_ssl_context ssl;
 	struct tls_bio bio;
 	bool used, done;
+	signed char slot;           /* which material (server.c) */
 };
 
 /* mbedtls_ssl_setup over the shared server config: allocates mbedTLS's
- * record buffers (about 2 x 16.7 KiB), released by tls_server_conn_free(). */
-int tls_server_conn_init(struct tls_server_conn *t, uint8_t *in, size_t *inlen,
+ * record buffers (about 2 x 16.7 KiB), released by tls_server_conn_free().
+ * tls_min as tls_server_min_supported(); -ENOTSUP when it is not. */
+int tls_server_conn_init(struct tls_server_conn *t, unsigned tls_min, uint8_t *in, size_t *inlen,
     uint8_t *out, size_t *outlen, size_t outcap);
 /* 1 when the handshake finished, TLS_WANT (0) to be called again, < 0 failed. */
 int tls_server_conn_handshake(struct tls_server_conn *t);

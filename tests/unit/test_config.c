@@ -288,6 +288,11 @@ test_bad_lines(void **state)
 		"set hostname \"unterminated",
 		"set hostname \"a\"b",
 		"set a b c d e f g h i j k l m n o p q r",
+		"set listener l 127.0.0.1:25 tls-min 1.4",
+		"set listener l 127.0.0.1:25 tls-min 12",
+		"set listener l 127.0.0.1:25 mode no-tls tls-min 1.0",
+		"set listener l 127.0.0.1:25 mode none",
+		"delete tls cert",
 	};
 	struct zcfg before;
 
@@ -467,6 +472,8 @@ rich_config(void)
 	ok_line("set network fd00::/8");
 	ok_line("set listener submission [::]:26587 mode starttls");
 	ok_line("set listener smtps 127.0.0.1:26465 mode tls auth-plaintext on");
+	ok_line("set listener old 127.0.0.1:26466 mode tls tls-min 1.0");
+	ok_line("set listener printer 127.0.0.1:26025 mode no-tls auth-plaintext on");
 	ok_line("set resolver [::1]:26053");
 	ok_line("set resolver 127.0.0.1");
 	ok_line("set resolver-anchors /etc/zegel/root.anchors");
@@ -812,6 +819,51 @@ emit_count(void *arg, const char *line)
 }
 
 static void
+find_tls_lines(void *arg, const char *line)
+{
+	if (strcmp(line, "set listener a 127.0.0.1:2525 mode starttls auth-plaintext off "
+		   "tls-min 1.3") == 0 ||
+	    strcmp(line, "set listener b 127.0.0.1:2526 mode no-tls auth-plaintext off") == 0)
+		(*(int *)arg)++;
+}
+
+/* Issue 17 point 5: a listener's tls-min and mode no-tls; `delete tls`
+ * returns to zegel's own generated pair, which config_tls_generated() tells
+ * from paths an admin named. */
+static void
+test_listener_tls_options(void **state)
+{
+	const struct zcfg *c = zcfg_candidate();
+	int found = 0;
+
+	(void)state;
+	ok_line("set listener a 127.0.0.1:2525 mode starttls tls-min 1.1");
+	assert_int_equal(c->listeners[0].tls_min, 11);
+	ok_line("set listener a 127.0.0.1:2525 tls-min 1.2"); /* the default: stored as 0 */
+	assert_int_equal(c->listeners[0].tls_min, 0);
+	ok_line("set listener a 127.0.0.1:2525 tls-min 1.3");
+	assert_int_equal(c->listeners[0].tls_min, 13);
+	ok_line("set listener b 127.0.0.1:2526 mode no-tls");
+	assert_int_equal(c->listeners[1].mode, ZCFG_LISTEN_NOTLS);
+	assert_int_not_equal(config_set_line("set listener b 127.0.0.1:2526 tls-min 1.0", err,
+	    sizeof(err)), 0);
+	assert_non_null(strstr(err, "no meaning with mode no-tls"));
+	commit_ok();
+	config_dump(zcfg_running(), false, find_tls_lines, &found);
+	assert_int_equal(found, 2);
+	/* paths */
+	assert_true(config_tls_generated(zcfg_running()));
+	ok_line("set tls cert /etc/ssl/zegel.crt");
+	assert_false(config_tls_generated(zcfg_candidate()));
+	ok_line("set data-dir /tmp/elsewhere"); /* the key follows, the cert stays */
+	assert_string_equal(c->tls_key, "/tmp/elsewhere/tls/key.pem");
+	assert_false(config_tls_generated(zcfg_candidate()));
+	ok_line("delete tls");
+	assert_string_equal(c->tls_cert, "/tmp/elsewhere/tls/cert.pem");
+	assert_true(config_tls_generated(zcfg_candidate()));
+}
+
+static void
 test_usage(void **state)
 {
 	int n = 0;
@@ -821,7 +873,7 @@ test_usage(void **state)
 	assert_true(n >= 27);
 	n = 0;
 	config_usage("delete", emit_count, &n);
-	assert_int_equal(n, 11);
+	assert_int_equal(n, 12); /* ... delete tls */
 }
 
 static void
@@ -874,6 +926,7 @@ main(void)
 		cmocka_unit_test_setup(test_networks, setup),
 		cmocka_unit_test_setup(test_tokenize, setup),
 		cmocka_unit_test_setup(test_usage, setup),
+		cmocka_unit_test_setup(test_listener_tls_options, setup),
 		cmocka_unit_test_setup(test_public_address, setup),
 		cmocka_unit_test_setup(test_clean_temps, setup),
 	};

@@ -72,15 +72,19 @@ enum zcfg_listener_mode {
 	ZCFG_LISTEN_STARTTLS = 0,   /* 587: STARTTLS offered */
 	ZCFG_LISTEN_TLS,            /* 465: implicit TLS (RFC 8314) */
 	ZCFG_LISTEN_PLAIN,          /* 25 for old devices: STARTTLS offered too */
+	ZCFG_LISTEN_NOTLS,          /* LAN devices whose STARTTLS fails: never offered */
 };
+#define ZCFG_LISTEN_NMODES 4
 
-/* `set listener NAME ADDR:PORT mode starttls|tls|plain [auth-plaintext on|off]` */
+/* `set listener NAME ADDR:PORT mode starttls|tls|plain|no-tls [auth-plaintext on|off]
+ *  [tls-min 1.0|1.1|1.2|1.3]` */
 struct zcfg_listener {
 	bool used;
 	char name[32];              /* "submission", "submissions", "smtp", ... */
 	struct hal_addr addr;
 	enum zcfg_listener_mode mode;
 	bool auth_plaintext;        /* allow AUTH before TLS (default off) */
+	uint8_t tls_min;            /* 10, 11 or 13 for TLS 1.0/1.1/1.3; 0 = 1.2 (default) */
 };
 
 enum zcfg_relay_kind {
@@ -162,8 +166,9 @@ struct zcfg {
 	uint32_t generation;        /* bumped by every commit */
 	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
 	char data_dir[ZCFG_PATH_MAX];     /* `set data-dir DIR`: keys, spool, queue */
-	char tls_cert[ZCFG_PATH_MAX];     /* `set tls cert PATH` (generated if absent) */
-	char tls_key[ZCFG_PATH_MAX];      /* `set tls key PATH` */
+	char tls_cert[ZCFG_PATH_MAX];     /* `set tls cert PATH` (an admin's: must exist) */
+	char tls_key[ZCFG_PATH_MAX];      /* `set tls key PATH`; both at their defaults
+	                                     (<data-dir>/tls/): zegel's own, generated */
 	int log_level;                    /* `set log-level error|warning|info|debug` */
 	uint32_t max_message_size;        /* `set message-size-limit N` (<= Kconfig max) */
 	struct hal_addr public_address;   /* `set public-address IP`: where direct mode's

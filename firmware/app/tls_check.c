@@ -1,0 +1,37 @@
+/*
+ * `zegel run`'s commit check (issue 17 point 5): the DKIM key files
+ * (console_keys.c), then the listener TLS material and each listener's
+ * minimum TLS version. Nothing is written here: zegel's own self-signed pair
+ * is generated when the commit is applied (firmware/tls/server.c).
+ */
+#include <stdio.h>
+
+#include "firmware/app/commands.h"
+#include "firmware/config/config.h"
+#include "firmware/tls/tls.h"
+
+int
+app_commit_check(const struct zcfg *c, char *err, size_t cap)
+{
+	char e[400];
+	int rc = keys_app_check(c, err, cap);
+
+	if (rc != 0)
+		return rc;
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
+		const struct zcfg_listener *l = &c->listeners[i];
+
+		if (!l->used || l->mode == ZCFG_LISTEN_NOTLS)
+			continue;
+		if (tls_server_min_supported(l->tls_min, e, sizeof(e)) != 0) {
+			snprintf(err, cap, "commit: listener %s: tls-min 1.%u: %s", l->name,
+			    (unsigned)l->tls_min % 10, e);
+			return -1;
+		}
+	}
+	if (tls_server_check(c->tls_cert, c->tls_key, config_tls_generated(c), e, sizeof(e)) != 0) {
+		snprintf(err, cap, "commit: %s", e);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,237 @@
+/*
+ * The listener certificate and key as bytes (see material.h): parse, match,
+ * recognise zegel's own, make new ones. No file I/O, no clock.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/x509_crt.h>
+
+#include "firmware/tls/material.h"
+
+#define OWN_OU "zegel self-signed"
+
+const char *
+tls_material_strerror(int err)
+{
+	switch (err) {
+	case TLS_MAT_OK:
+		return "ok";
+	case TLS_MAT_CERT:
+		return "not a certificate (PEM or DER X.509)";
+	case TLS_MAT_KEY:
+		return "not a private key (PEM or DER, unencrypted)";
+	case TLS_MAT_MISMATCH:
+		return "the key is not the certificate's (public keys differ)";
+	case TLS_MAT_SPACE:
+		return "too large";
+	case TLS_MAT_BUILD:
+		return "cannot build the key or certificate";
+	default:
+		return "unknown error";
+	}
+}
+
+int
+tls_material_check(const uint8_t *cert, size_t certlen, const uint8_t *key, size_t keylen)
+{
+	mbedtls_x509_crt crt;
+	mbedtls_pk_context pk;
+	int rc = TLS_MAT_OK;
+
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_pk_init(&pk);
+	if (mbedtls_x509_crt_parse(&crt, cert, certlen) != 0)
+		rc = TLS_MAT_CERT;
+	else if (mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) != 0)
+		rc = TLS_MAT_KEY;
+	else if (mbedtls_pk_check_pair(&crt.pk, &pk) != 0)
+		rc = TLS_MAT_MISMATCH;
+	mbedtls_pk_free(&pk);
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
+int
+tls_material_key_check(const uint8_t *key, size_t keylen)
+{
+	mbedtls_pk_context pk;
+	int rc;
+
+	mbedtls_pk_init(&pk);
+	rc = mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) == 0 ? TLS_MAT_OK : TLS_MAT_KEY;
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
+static bool
+name_has(const mbedtls_x509_name *n, const char *oid, size_t oidlen, const char *val)
+{
+	size_t vl = strlen(val);
+
+	for (; n != NULL; n = n->next)
+		if (n->oid.len == oidlen && memcmp(n->oid.p, oid, oidlen) == 0 &&
+		    n->val.len == vl && memcmp(n->val.p, val, vl) == 0)
+			return true;
+	return false;
+}
+
+int
+tls_material_own(const uint8_t *cert, size_t certlen, const char *hostname, bool *names_host)
+{
+	mbedtls_x509_crt crt;
+	const mbedtls_x509_sequence *s;
+	size_t hl = strlen(hostname);
+	int rc;
+
+	if (names_host != NULL)
+		*names_host = false;
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse(&crt, cert, certlen) != 0) {
+		mbedtls_x509_crt_free(&crt);
+		return TLS_MAT_CERT;
+	}
+	/* self-signed by name, organisation zegel: what generate() ever made */
+	rc = crt.issuer_raw.len == crt.subject_raw.len &&
+	    memcmp(crt.issuer_raw.p, crt.subject_raw.p, crt.subject_raw.len) == 0 &&
+	    name_has(&crt.subject, MBEDTLS_OID_AT_ORGANIZATION,
+		MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORGANIZATION), "zegel");
+	for (s = &crt.subject_alt_names; names_host != NULL && s != NULL && s->buf.p != NULL;
+	     s = s->next)
+		if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME) &&
+		    s->buf.len == hl && strncasecmp((const char *)s->buf.p, hostname, hl) == 0)
+			*names_host = true;
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
+int
+tls_material_new_key(tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+{
+	mbedtls_pk_context key;
+	int rc = TLS_MAT_OK;
+
+	mbedtls_pk_init(&key);
+	if (mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), rng, rng_ctx) != 0)
+		rc = TLS_MAT_BUILD;
+	else if (mbedtls_pk_write_key_pem(&key, pem, cap) != 0)
+		rc = TLS_MAT_SPACE;
+	else
+		*len = strlen((char *)pem) + 1;
+	mbedtls_pk_free(&key);
+	return rc;
+}
+
+/* DER length octets (short or long form) at p; returns their count. */
+static size_t
+der_len(uint8_t *p, size_t n)
+{
+	if (n < 128) {
+		p[0] = (uint8_t)n;
+		return 1;
+	}
+	if (n < 256) {
+		p[0] = 0x81;
+		p[1] = (uint8_t)n;
+		return 2;
+	}
+	p[0] = 0x82;
+	p[1] = (uint8_t)(n >> 8);
+	p[2] = (uint8_t)n;
+	return 3;
+}
+
+/* SubjectAltName ::= GeneralNames ::= SEQUENCE { dNSName [2] IA5String }
+ * (RFC 5280 4.2.1.6), for one host name of at most 253 octets. */
+static size_t
+san_der(const char *host, uint8_t out[270])
+{
+	uint8_t inner[260];
+	size_t hl = strlen(host), il, n;
+
+	inner[0] = MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME;
+	il = 1 + der_len(inner + 1, hl);
+	memcpy(inner + il, host, hl);
+	il += hl;
+	out[0] = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+	n = 1 + der_len(out + 1, il);
+	memcpy(out + n, inner, il);
+	return n + il;
+}
+
+static void
+tm_string(int64_t t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
+}
+
+int
+tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname, int64_t now,
+    tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+{
+	mbedtls_pk_context pk;
+	mbedtls_x509write_cert crt;
+	mbedtls_mpi serial;
+	unsigned char rnd[16];
+	uint8_t san[270];
+	char subject[320], from[16], to[16];
+	size_t sanlen;
+	int rc = TLS_MAT_OK;
+
+	if (strlen(hostname) == 0 || strlen(hostname) > 253)
+		return TLS_MAT_SPACE;
+	mbedtls_pk_init(&pk);
+	mbedtls_x509write_crt_init(&crt);
+	mbedtls_mpi_init(&serial);
+	if (mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) != 0) {
+		rc = TLS_MAT_KEY;
+		goto out;
+	}
+	if (rng(rng_ctx, rnd, sizeof(rnd)) != 0) {
+		rc = TLS_MAT_BUILD;
+		goto out;
+	}
+	rnd[0] &= 0x7f; /* a positive serial (RFC 5280 4.1.2.2) */
+	rnd[0] |= 0x01;
+	snprintf(subject, sizeof(subject), "CN=%s,O=zegel,OU=" OWN_OU, hostname);
+	tm_string(now - 86400, from);
+	tm_string(now + 10LL * 365 * 86400, to);
+	sanlen = san_der(hostname, san);
+	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&crt, &pk);
+	mbedtls_x509write_crt_set_issuer_key(&crt, &pk);
+	if (mbedtls_mpi_read_binary(&serial, rnd, sizeof(rnd)) != 0 ||
+	    mbedtls_x509write_crt_set_serial(&crt, &serial) != 0 ||
+	    mbedtls_x509write_crt_set_subject_name(&crt, subject) != 0 ||
+	    mbedtls_x509write_crt_set_issuer_name(&crt, subject) != 0 ||
+	    mbedtls_x509write_crt_set_validity(&crt, from, to) != 0 ||
+	    mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1) != 0 ||
+	    mbedtls_x509write_crt_set_extension(&crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
+		MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, san, sanlen) != 0) {
+		rc = TLS_MAT_BUILD;
+		goto out;
+	}
+	if (mbedtls_x509write_crt_pem(&crt, pem, cap, rng, rng_ctx) != 0) {
+		rc = TLS_MAT_SPACE;
+		goto out;
+	}
+	*len = strlen((char *)pem) + 1;
+out:
+	mbedtls_mpi_free(&serial);
+	mbedtls_x509write_crt_free(&crt);
+	mbedtls_pk_free(&pk);
+	return rc;
+}
