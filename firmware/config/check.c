@@ -33,13 +33,15 @@ config_warnings(const struct zcfg *c, void (*emit)(void *arg, const char *line),
 	for (int i = 0; i < CONFIG_CFG_MAX_DOMAINS; i++)
 		domains |= c->domains[i].used;
 	if (listeners && !networks && !users) {
-		emit(arg, "no network and no users: every client is refused (554 5.7.1); "
-			  "set network CIDR, or set user NAME password SECRET");
+		emit(arg,
+		    "no network and no users: every client is refused (554 5.7.1); "
+		    "set network CIDR, or set user NAME password SECRET");
 		n++;
 	}
 	if (listeners && !domains) {
-		emit(arg, "no domain: every message is refused (550 5.7.1, the From domain "
-			  "must be one zegel signs for); set domain NAME");
+		emit(arg,
+		    "no domain: every message is refused (550 5.7.1, the From domain "
+		    "must be one zegel signs for); set domain NAME");
 		n++;
 	}
 	for (int i = 0; i < CONFIG_CFG_MAX_DOMAINS; i++) {

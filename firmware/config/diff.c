@@ -110,7 +110,8 @@ identity(const char *line, char id[ID_MAX])
 	k = three_words(argv[1]) && argc >= 3 ? 3 : 2;
 	if (k == 3 && strcmp(argv[1], "relay") == 0 && strcmp(argv[2], "password-sealed") == 0)
 		argv[2] = "password";
-	snprintf(id, ID_MAX, "%s %s%s%s", argv[0], argv[1], k == 3 ? " " : "", k == 3 ? argv[2] : "");
+	snprintf(id, ID_MAX, "%s %s%s%s", argv[0], argv[1], k == 3 ? " " : "",
+	    k == 3 ? argv[2] : "");
 out:
 	config_wipe(copy, sizeof(copy));
 }
@@ -142,7 +143,7 @@ static bool
 relay_mode_id(const char *id)
 {
 	return strcmp(id, "set relay outbox") == 0 || strcmp(id, "set relay smarthost") == 0 ||
-	       strcmp(id, "set relay direct") == 0;
+	    strcmp(id, "set relay direct") == 0;
 }
 
 /* Is a line with exactly this text among l[0..n)? With id: one with that identity. */
@@ -247,8 +248,9 @@ config_diff(const struct zcfg *from, const struct zcfg *to, bool show_secrets,
 		goto done;
 	}
 	if (!reproduces(from, to, &out)) {
-		emit(arg, "# not every change has a line here: 'show config' shows the whole "
-			  "candidate");
+		emit(arg,
+		    "# not every change has a line here: 'show config' shows the whole "
+		    "candidate");
 		count++;
 	}
 	rc = count;

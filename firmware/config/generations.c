@@ -77,7 +77,7 @@ config_rotate(const char *path, unsigned keep, const void *new_text, size_t n, c
 	if (rc != 0) { /* the same text again: keep the older generations */
 		free(buf);
 		return rc < 0 ? config_fail(err, errcap, "cannot read %s: %s", path, strerror(-rc)),
-		       rc : 0;
+		       rc     : 0;
 	}
 	for (unsigned g = keep; g >= 1; g--) {
 		if (g == 1)
@@ -113,7 +113,8 @@ config_copy_file(const char *from, const char *to, char *err, size_t errcap)
 	rc = hal_storage_get(from, buf, CONFIG_FILE_MAX, &n);
 	if (rc != 0)
 		config_fail(err, errcap, "cannot read %s: %s", from, strerror(-rc));
-	else if (same_content(cur, to, buf, n) != 1 && (rc = hal_storage_put(to, buf, n, 0600)) != 0)
+	else if (same_content(cur, to, buf, n) != 1 &&
+	    (rc = hal_storage_put(to, buf, n, 0600)) != 0)
 		config_fail(err, errcap, "cannot write %s: %s", to, strerror(-rc));
 	config_wipe(buf, n);
 	free(buf);

@@ -26,7 +26,7 @@
 #include "zegel/cfg.h"
 
 /* How often a listener whose port was taken at start is bound again. */
-#define SMTPD_LISTEN_RETRY_MS 10000
+#define SMTPD_LISTEN_RETRY_MS 10000u
 
 /* The number of listeners open. */
 int smtpd_server_start(const struct zcfg *cfg);

@@ -130,14 +130,15 @@ test_diff_exact(void **state)
 	roundtrip(base1, none, &o);
 	assert_int_equal(o.lines, 0);
 	roundtrip(base1, edits, &o);
-	assert_string_equal(o.buf, "delete domain example.net\n"
-				   "delete key s2\n"
-				   "delete user printer\n"
-				   "set queue lifetime 5d\n"
-				   "set hostname relay.example.org\n"
-				   "set log-level debug\n"
-				   "set network 10.0.0.0/8 line-endings normalise\n"
-				   "set listener sub 127.0.0.1:2525 mode starttls auth-plaintext off\n");
+	assert_string_equal(o.buf,
+	    "delete domain example.net\n"
+	    "delete key s2\n"
+	    "delete user printer\n"
+	    "set queue lifetime 5d\n"
+	    "set hostname relay.example.org\n"
+	    "set log-level debug\n"
+	    "set network 10.0.0.0/8 line-endings normalise\n"
+	    "set listener sub 127.0.0.1:2525 mode starttls auth-plaintext off\n");
 }
 
 static void
@@ -193,14 +194,16 @@ test_warnings(void **state)
 	assert_int_equal(config_warnings(zcfg_candidate(), collect, &o), 0); /* no listener */
 	ok_line("set listener sub 127.0.0.1:587");
 	assert_int_equal(config_warnings(zcfg_candidate(), collect, &o), 2);
-	assert_non_null(strstr(o.buf, "no network and no users: every client is refused (554 5.7.1)"));
+	assert_non_null(
+	    strstr(o.buf, "no network and no users: every client is refused (554 5.7.1)"));
 	assert_non_null(strstr(o.buf, "no domain: every message is refused"));
 	ok_line("set network 10.0.0.0/8");
 	ok_line("set domain example.org");
 	memset(&o, 0, sizeof(o));
 	assert_int_equal(config_warnings(zcfg_candidate(), collect, &o), 1);
-	assert_string_equal(o.buf, "domain example.org has no key: its mail is refused until one "
-				   "signs (key generate example.org SELECTOR rsa|ed25519)\n");
+	assert_string_equal(o.buf,
+	    "domain example.org has no key: its mail is refused until one "
+	    "signs (key generate example.org SELECTOR rsa|ed25519)\n");
 	ok_line("set key s domain example.org file /k");
 	memset(&o, 0, sizeof(o));
 	assert_int_equal(config_warnings(zcfg_candidate(), collect, &o), 0);
@@ -254,8 +257,9 @@ test_apply_rollback(void **state)
 	ok_line("set hostname two.example");
 	assert_int_not_equal(config_commit(err, sizeof(err)), 0);
 	assert_string_equal(apply_hostname, "two.example");
-	assert_string_equal(err, "commit: failed, rolled back to generation 1: listener x on "
-				 "127.0.0.1:1: Address already in use");
+	assert_string_equal(err,
+	    "commit: failed, rolled back to generation 1: listener x on "
+	    "127.0.0.1:1: Address already in use");
 	assert_memory_equal(&before, zcfg_running(), sizeof(before));
 	assert_int_equal(hook_calls, 1); /* not for a commit that did not happen */
 	assert_true(config_modified());  /* the edits stay in the candidate */
@@ -307,7 +311,8 @@ test_generation_paths(void **state)
 	(void)state;
 	assert_int_equal(config_generation_path("/data/zegel.conf", 1, p, sizeof(p)), 0);
 	assert_string_equal(p, "/data/zegel.conf.1");
-	assert_int_equal(config_generation_path("/data/zegel.conf", CONFIG_GEN_GOOD, p, sizeof(p)), 0);
+	assert_int_equal(config_generation_path("/data/zegel.conf", CONFIG_GEN_GOOD, p, sizeof(p)),
+	    0);
 	assert_string_equal(p, "/data/zegel.conf.good");
 	assert_int_equal(config_generation_path("/a/very/long/path/to/zegel.conf", 3, p, sizeof(p)),
 	    -ENAMETOOLONG);
