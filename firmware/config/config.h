@@ -126,6 +126,12 @@ int config_warnings(const struct zcfg *c, void (*emit)(void *arg, const char *li
 int config_diff(const struct zcfg *from, const struct zcfg *to, bool show_secrets,
     void (*emit)(void *arg, const char *line), void *arg);
 
+/* c with its list entries (domains, keys, users, networks, listeners)
+ * moved to the front in order and the free slots zeroed: a deleted entry
+ * leaves a hole that a configuration loaded from the dump does not have, so
+ * compare two configurations with memcmp only after this. */
+void config_canonical(struct zcfg *c);
+
 /* Saved generations. save keeps the CONFIG_GENERATIONS files it replaced as
  * "<path>.1" (the newest) .. "<path>.3"; `rollback N` loads one into the
  * candidate. A start that loaded <path> copies it to "<path>.good", the

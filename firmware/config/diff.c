@@ -164,16 +164,41 @@ find(const struct lines *l, unsigned n, const char *text, const char *id)
 	return -1;
 }
 
+#define PACK(arr, n)                                              \
+	do {                                                      \
+		size_t k = 0;                                     \
+		for (size_t i = 0; i < (size_t)(n); i++)          \
+			if (c->arr[i].used) {                     \
+				if (k != i)                       \
+					c->arr[k] = c->arr[i];    \
+				k++;                              \
+			}                                         \
+		for (; k < (size_t)(n); k++)                      \
+			memset(&c->arr[k], 0, sizeof(c->arr[k])); \
+	} while (0)
+
+void
+config_canonical(struct zcfg *c)
+{
+	PACK(domains, CONFIG_CFG_MAX_DOMAINS);
+	PACK(keys, CONFIG_CFG_MAX_KEYS);
+	PACK(users, CFG_NUSERS);
+	PACK(networks, CFG_NNETWORKS);
+	PACK(listeners, CONFIG_CFG_MAX_LISTENERS);
+}
+#undef PACK
+
 /* Apply the lines to a copy of from: do they give to? */
 static bool
 reproduces(const struct zcfg *from, const struct zcfg *to, const struct lines *out)
 {
-	struct zcfg *w = malloc(sizeof(*w));
+	struct zcfg *w = malloc(2 * sizeof(*w)), *t;
 	char copy[CONFIG_LINE_MAX], *argv[CONFIG_MAX_TOKENS], err[64];
 	bool same;
 
 	if (w == NULL)
 		return true; /* cannot check: say nothing */
+	t = w + 1;
 	*w = *from;
 	for (unsigned i = 0; i < out->n; i++) {
 		int argc;
@@ -183,10 +208,13 @@ reproduces(const struct zcfg *from, const struct zcfg *to, const struct lines *o
 		if (argc > 0)
 			(void)config_apply(w, argc, argv, err, sizeof(err));
 	}
-	w->generation = to->generation;
-	same = memcmp(w, to, sizeof(*w)) == 0;
+	*t = *to;
+	w->generation = t->generation;
+	config_canonical(w);
+	config_canonical(t);
+	same = memcmp(w, t, sizeof(*w)) == 0;
 	config_wipe(copy, sizeof(copy));
-	config_wipe(w, sizeof(*w));
+	config_wipe(w, 2 * sizeof(*w));
 	free(w);
 	return same;
 }

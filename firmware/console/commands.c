@@ -341,8 +341,9 @@ cmd_discard(struct console *c, int argc, char **argv, const char *line)
 }
 
 /* `exit` stops the appliance. With committed changes that are not saved it
- * warns once and wants `exit` again. */
+ * warns once per running generation and wants `exit` again. */
 static bool exit_armed;
+static uint32_t exit_armed_gen;
 
 static int
 cmd_exit(struct console *c, int argc, char **argv, const char *line)
@@ -352,13 +353,14 @@ cmd_exit(struct console *c, int argc, char **argv, const char *line)
 	(void)argc;
 	(void)argv;
 	(void)line;
-	if (config_unsaved() && !exit_armed) {
+	if (config_unsaved() && (!exit_armed || exit_armed_gen != zcfg_running()->generation)) {
 		config_path(path, sizeof(path));
 		console_printf(c,
 		    "warning: committed changes are not saved: the next start loads %s without "
 		    "them ('save' writes them). exit stops zegel: enter exit again to stop anyway",
 		    path);
 		exit_armed = true;
+		exit_armed_gen = zcfg_running()->generation;
 		return 1;
 	}
 	if (config_modified())

@@ -267,6 +267,20 @@ test_exit_and_eof(void **state)
 	console_eof(&con);
 	assert_non_null(strstr(out.buf, "commands:"));
 	assert_true(console_wants_exit(&con));
+	/* committed but not saved: exit warns once, the second one stops */
+	config_init();
+	start(false);
+	type("set hostname unsaved.example\ncommit\nexit\n");
+	assert_false(console_wants_exit(&con));
+	assert_non_null(strstr(out.buf, "warning: committed changes are not saved"));
+	assert_non_null(strstr(out.buf, "enter exit again to stop anyway"));
+	type("exit\n");
+	assert_true(console_wants_exit(&con));
+	assert_non_null(strstr(out.buf, "exit: stopping zegel"));
+	/* another commit after the warning warns again */
+	start(false);
+	type("set hostname u2.example\ncommit\nexit\n");
+	assert_false(console_wants_exit(&con));
 }
 
 static int relay_tests;
