@@ -144,6 +144,9 @@ cmd_show_status(struct console *c, int argc, char **argv, const char *line)
 		return usage_error(c, "show status", "");
 	console_printf(c, "config: generation %u, %s", (unsigned)r->generation,
 	    config_modified() ? "uncommitted changes" : "no uncommitted changes");
+	if (config_unsaved())
+		console_puts(c, "config: the running configuration is not saved ('save'; 'show diff' "
+				"after 'rollback 0' shows what differs)");
 	console_run_status(c);
 	return 0;
 }

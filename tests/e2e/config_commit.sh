@@ -81,6 +81,8 @@ check "and the new port was let go again (this test can bind it)" "$PY" -c "impo
 check "no network and no users: the commit applies with a warning that says what follows" \
 	grep -qxF "warning: no network and no users: every client is refused (554 5.7.1); set network CIDR, or set user NAME password SECRET" <<<"$out"
 check "commit: ok names the warning" grep -qxF "commit: ok, generation 2, with 1 warning above" <<<"$out"
+check "show status says when the running configuration is not saved (after the commit, not before)" \
+	test "$(grep -c "^config: the running configuration is not saved ('save'" <<<"$out")" -eq 1
 check "a domain without a key is a warning too" bash -c "printf 'set domain other.example\ncommit\n' |
 	timeout 10 '$ZEGEL' run --config '$c/zegel.conf' 2>&1 | grep -qF 'warning: domain other.example has no key: its mail is refused until one signs'"
 
