@@ -10,6 +10,7 @@
 
 #include "firmware/core/loop.h"
 #include "firmware/smtpd/conn.h"
+#include "firmware/smtpd/listeners.h"
 #include "firmware/smtpd/server.h"
 #include "firmware/tls/tls.h"
 #include "hal/log.h"
@@ -35,24 +36,8 @@ struct sess {
 	struct smtpd_conn conn;
 };
 
-/* A listener slot. Slots are not the configuration's indexes: an apply opens
- * the new listeners in free slots while the old ones still listen, so that
- * a port that cannot be bound changes nothing. */
-enum lsn_state { LSN_FREE = 0, LSN_OPEN, LSN_RETRY, LSN_NO_TLS };
-
-struct lsn {
-	enum lsn_state st;
-	int h;
-	int err;      /* LSN_RETRY: the last bind error */
-	unsigned tries;
-	struct zcfg_listener l;
-};
-
-#define NSLOTS (2 * CONFIG_CFG_MAX_LISTENERS)
 
 static struct sess pool[CONFIG_MAX_SESSIONS];
-static struct lsn lsns[NSLOTS];
-static int retry_id = -1;
 static const struct zcfg *scfg;
 static unsigned nopen, npeak;
 static struct smtpd_fair_limits lim;
@@ -415,7 +400,7 @@ admit(int h, const struct hal_addr *peer, struct sess **out)
 static void
 on_accept(void *arg, int h, const struct hal_addr *peer)
 {
-	struct lsn *l = arg;
+	struct smtpd_lsn *l = arg;
 	struct sess *s = NULL;
 
 	if (!admit(h, peer, &s))
@@ -526,207 +511,14 @@ full_reply(void *arg)
 
 static const struct loop_listener_ops lsn_ops = { on_accept, full_reply };
 
-static void
-slot_free(struct lsn *l)
-{
-	if (l->st == LSN_OPEN)
-		loop_close(l->h);
-	memset(l, 0, sizeof(*l));
-}
-
-static void
-listeners_close(void)
-{
-	for (unsigned i = 0; i < NSLOTS; i++)
-		slot_free(&lsns[i]);
-	if (retry_id >= 0)
-		loop_timer_cancel(retry_id);
-	retry_id = -1;
-}
-
-static const char *
-mode_name(const struct zcfg_listener *l)
-{
-	return l->mode == ZCFG_LISTEN_TLS ? "implicit TLS"
-	    : l->mode == ZCFG_LISTEN_STARTTLS ? "STARTTLS"
-					      : "plain+STARTTLS";
-}
-
-static void
-log_listening(const struct lsn *s, const char *a)
-{
-	hal_log(HAL_LOG_INFO, LOGM, "listening on %s (%s, %s%s)", a, s->l.name, mode_name(&s->l),
-	    s->l.auth_plaintext ? ", auth-plaintext on" : "");
-}
-
-static void retry_arm(void);
-
-/* Every SMTPD_LISTEN_RETRY_MS: bind the listeners whose port was taken. */
-static void
-retry_tick(void *arg)
-{
-	char a[HAL_ADDR_STRLEN];
-
-	(void)arg;
-	retry_id = -1;
-	for (unsigned i = 0; i < NSLOTS; i++) {
-		struct lsn *s = &lsns[i];
-		int rc;
-
-		if (s->st != LSN_RETRY)
-			continue;
-		hal_addr_format(&s->l.addr, true, a, sizeof(a));
-		s->tries++;
-		if ((rc = loop_listen(&s->l.addr, &lsn_ops, s)) < 0) {
-			s->err = rc;
-			hal_log(HAL_LOG_DEBUG, LOGM, "listener %s on %s: still %s", s->l.name, a,
-			    strerror(-rc));
-			continue;
-		}
-		s->h = rc;
-		s->st = LSN_OPEN;
-		hal_log(HAL_LOG_INFO, LOGM, "listener %s on %s: the port is free now (after %u "
-		    "retries)", s->l.name, a, s->tries);
-		log_listening(s, a);
-	}
-	retry_arm();
-}
-
-static void
-retry_arm(void)
-{
-	bool any = false;
-
-	for (unsigned i = 0; i < NSLOTS; i++)
-		any |= lsns[i].st == LSN_RETRY;
-	if (any && retry_id < 0)
-		retry_id = loop_timer_add(SMTPD_LISTEN_RETRY_MS, retry_tick, NULL);
-	if (!any && retry_id >= 0) {
-		loop_timer_cancel(retry_id);
-		retry_id = -1;
-	}
-}
-
-static bool
-same_addr(const struct hal_addr *a, const struct hal_addr *b)
-{
-	return same_host(a, b) && a->port == b->port;
-}
-
-/*
- * The listeners of cfg, all or nothing. Listeners whose address is already
- * open (or waiting for its port) are kept, their socket untouched; new ones
- * are bound in free slots while the old ones still listen; only when every
- * new one is bound are the old ones that cfg no longer has closed. At start
- * (retry) a port that cannot be bound is retried every
- * SMTPD_LISTEN_RETRY_MS instead: the appliance must come up.
- */
-static int
-apply_listeners(const struct zcfg *cfg, bool retry, char *err, size_t cap)
-{
-	bool keep[NSLOTS], fresh[NSLOTS];
-	int slot_of[CONFIG_CFG_MAX_LISTENERS];
-	char a[HAL_ADDR_STRLEN];
-
-	memset(keep, 0, sizeof(keep));
-	memset(fresh, 0, sizeof(fresh));
-	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
-		const struct zcfg_listener *l = &cfg->listeners[i];
-		int j = -1, rc;
-
-		slot_of[i] = -1;
-		if (!l->used)
-			continue;
-		for (unsigned k = 0; k < NSLOTS && j < 0; k++)
-			if ((lsns[k].st == LSN_OPEN || lsns[k].st == LSN_RETRY) && !keep[k] &&
-			    !fresh[k] && same_addr(&lsns[k].l.addr, &l->addr))
-				j = (int)k;
-		if (j >= 0) {
-			keep[j] = true;
-			slot_of[i] = j;
-			continue;
-		}
-		for (unsigned k = 0; k < NSLOTS && j < 0; k++)
-			if (lsns[k].st == LSN_FREE && !fresh[k])
-				j = (int)k;
-		if (j < 0)
-			continue; /* cannot happen: twice the slots a config has */
-		hal_addr_format(&l->addr, true, a, sizeof(a));
-		if ((rc = loop_listen(&l->addr, &lsn_ops, &lsns[j])) < 0 && !retry) {
-			snprintf(err, cap, "listener %s on %s: %s%s", l->name, a, strerror(-rc),
-			    rc == -EADDRINUSE ? " (another program or listener holds the port)"
-			    : rc == -EADDRNOTAVAIL ? " (no interface has this address)"
-						   : "");
-			for (unsigned k = 0; k < NSLOTS; k++)
-				if (fresh[k])
-					slot_free(&lsns[k]);
-			return rc;
-		}
-		fresh[j] = true;
-		slot_of[i] = j;
-		lsns[j].l = *l;
-		lsns[j].tries = 0;
-		if (rc < 0) {
-			lsns[j].st = LSN_RETRY;
-			lsns[j].err = rc;
-			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: %s: retried every %u s", l->name,
-			    a, strerror(-rc), SMTPD_LISTEN_RETRY_MS / 1000);
-		} else {
-			lsns[j].st = LSN_OPEN;
-			lsns[j].h = rc;
-		}
-	}
-	/* every new one is bound: the old ones cfg no longer has go */
-	for (unsigned k = 0; k < NSLOTS; k++) {
-		if (keep[k] || fresh[k] || lsns[k].st == LSN_FREE)
-			continue;
-		hal_addr_format(&lsns[k].l.addr, true, a, sizeof(a));
-		if (lsns[k].st == LSN_OPEN)
-			hal_log(HAL_LOG_INFO, LOGM, "listener %s on %s closed", lsns[k].l.name, a);
-		slot_free(&lsns[k]);
-	}
-	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
-		int j = slot_of[i];
-
-		if (j >= 0 && keep[j])
-			lsns[j].l = cfg->listeners[i]; /* name, mode, auth-plaintext */
-		if (j >= 0 && fresh[j] && lsns[j].st == LSN_OPEN) {
-			hal_addr_format(&lsns[j].l.addr, true, a, sizeof(a));
-			log_listening(&lsns[j], a);
-		}
-	}
-	return 0;
-}
-
-/* Implicit TLS listeners need the certificate: without it they are closed. */
-static void
-check_tls_listeners(void)
-{
-	char a[HAL_ADDR_STRLEN];
-
-	for (unsigned k = 0; k < NSLOTS; k++) {
-		struct lsn *s = &lsns[k];
-
-		if (s->l.mode != ZCFG_LISTEN_TLS || (s->st != LSN_OPEN && s->st != LSN_RETRY) ||
-		    tls_server_ready())
-			continue;
-		hal_addr_format(&s->l.addr, true, a, sizeof(a));
-		hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: no TLS certificate, not started",
-		    s->l.name, a);
-		if (s->st == LSN_OPEN)
-			loop_close(s->h);
-		s->st = LSN_NO_TLS;
-	}
-}
-
 static int
 setup(const struct zcfg *cfg, bool start, char *err, size_t cap)
 {
 	char cert[ZCFG_PATH_MAX + 16], key[ZCFG_PATH_MAX + 16], terr[200];
 	const char *dd = cfg->data_dir[0] ? cfg->data_dir : "var";
-	int rc, nok = 0;
+	int rc;
 
-	if ((rc = apply_listeners(cfg, start, err, cap)) < 0)
+	if ((rc = smtpd_listeners_apply(cfg, start, &lsn_ops, err, cap)) < 0)
 		return rc; /* nothing changed */
 	scfg = cfg;
 	smtpd_conn_limits(cfg, &lim);
@@ -741,11 +533,8 @@ setup(const struct zcfg *cfg, bool start, char *err, size_t cap)
 	if ((rc = tls_server_setup(cert, key, cfg->hostname[0] ? cfg->hostname : "zegel.localdomain",
 		 terr, sizeof(terr))) < 0)
 		hal_log(HAL_LOG_ERR, "tls", "TLS unavailable: %s", terr);
-	check_tls_listeners();
-	retry_arm();
-	for (unsigned k = 0; k < NSLOTS; k++)
-		nok += lsns[k].st == LSN_OPEN;
-	return nok;
+	smtpd_listeners_check_tls();
+	return (int)smtpd_listeners_open();
 }
 
 int
@@ -755,8 +544,7 @@ smtpd_server_start(const struct zcfg *cfg)
 	 * page of every session's buffers resident */
 	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
 		pool[i].used = false;
-	memset(lsns, 0, sizeof(lsns));
-	retry_id = -1;
+	smtpd_listeners_reset();
 	nopen = npeak = 0;
 	tick_id = -1;
 	return setup(cfg, true, NULL, 0);
@@ -771,40 +559,9 @@ smtpd_server_apply(const struct zcfg *cfg, char *err, size_t cap)
 }
 
 void
-smtpd_server_listeners(void (*emit)(void *arg, const char *line), void *arg)
-{
-	char a[HAL_ADDR_STRLEN], line[ZCFG_NAME_MAX + HAL_ADDR_STRLEN + 160];
-	unsigned n = 0;
-
-	for (unsigned k = 0; k < NSLOTS; k++) {
-		const struct lsn *s = &lsns[k];
-
-		if (s->st == LSN_FREE)
-			continue;
-		hal_addr_format(&s->l.addr, true, a, sizeof(a));
-		if (s->st == LSN_OPEN)
-			snprintf(line, sizeof(line), "listener %s %s (%s): listening", s->l.name, a,
-			    mode_name(&s->l));
-		else if (s->st == LSN_RETRY)
-			snprintf(line, sizeof(line),
-			    "listener %s %s (%s): NOT listening: %s; retried every %u s (%u so far)",
-			    s->l.name, a, mode_name(&s->l), strerror(-s->err),
-			    SMTPD_LISTEN_RETRY_MS / 1000, s->tries);
-		else
-			snprintf(line, sizeof(line),
-			    "listener %s %s (%s): NOT listening: no TLS certificate", s->l.name, a,
-			    mode_name(&s->l));
-		emit(arg, line);
-		n++;
-	}
-	if (n == 0)
-		emit(arg, "listeners: none configured (set listener NAME ADDR:PORT)");
-}
-
-void
 smtpd_server_stop(void)
 {
-	listeners_close();
+	smtpd_listeners_close();
 	if (tick_id >= 0)
 		loop_timer_cancel(tick_id);
 	tick_id = -1;
