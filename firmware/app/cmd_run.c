@@ -4,13 +4,17 @@
  *
  *   zegel run [--config FILE] [--no-console]
  *
- * Start: load FILE (the `set` lines; missing file = defaults; a key file
+ * Start: load FILE (the `set` lines; no file = defaults; a key file
  * that is missing or no key fails the commit: keys are made only by `key
- * generate` or `zegel keygen`), generate zegel's own TLS certificate if
- * absent or naming another host (TLS files an admin named are only read),
- * load the keys and their states (console_keys.c), open the listeners. A commit on the console re-applies
- * keys, TLS and listeners (open sessions continue); console commits also
- * refuse missing or mismatched TLS files (tls_check.c). SIGINT/SIGTERM or
+ * generate` or `zegel keygen`). A file that does not load never stops the
+ * start: zegel comes up with FILE.good (the last file a start loaded), else
+ * FILE.1 .. .3, else the defaults, and says so loudly (load_start_config).
+ * Then it generates zegel's own TLS certificate if absent or naming another
+ * host (TLS files an admin named are only read), loads the keys and their
+ * states (keys_app.c), opens the listeners (a port in use is retried every
+ * 10 s). A commit on the console applies listeners, keys, TLS and the rest
+ * all or nothing (apply_commit; open sessions continue); console commits
+ * also refuse missing or mismatched TLS files (tls_check.c). SIGINT/SIGTERM or
  * `exit` on the console stop it: sessions get 421 and are closed.
  */
 #include <errno.h>
@@ -87,17 +91,90 @@ apply_direct(const struct zcfg *cfg)
 #endif
 }
 
-/* config_on_commit hook: keys, TLS material, listeners and the queue again. */
-static void
-on_commit(const struct zcfg *cfg, void *arg)
+/* config_set_apply: a commit. The listeners first: the one step that can
+ * fail (a port in use, an address not on this host), and all or nothing;
+ * after it nothing fails, so the commit is atomic. */
+static int
+apply_commit(const struct zcfg *cfg, char *err, size_t cap)
 {
-	(void)arg;
+	if (smtpd_server_apply(cfg, err, cap) < 0) {
+		hal_log(HAL_LOG_WARN, LOGM, "commit not applied, rolled back: %s", err);
+		return -1;
+	}
 	apply_keys(cfg);
 	resolver_configure(cfg);
 	ntp_configure(cfg);
 	syslog_configure(cfg);
-	smtpd_server_reload(cfg);
 	apply_direct(cfg);
+	return 0;
+}
+
+/* ------------------------------------------------------------ start-up file */
+
+/* Why the configuration file did not load at start ("" when it did), for
+ * the banner and `show status`. */
+static char boot_error[600];
+static char boot_used[ZCFG_PATH_MAX + 24];
+
+/*
+ * Load the start-up file. A file that does not load (a line that does not
+ * parse, a key file gone) must not stop the start: init would restart zegel
+ * forever and nobody could reach the console to fix it. Fall back to the
+ * last file a start loaded (<conf>.good), then the saved generations
+ * (<conf>.1 .. .3), then the defaults, and say so loudly.
+ */
+static void
+load_start_config(const char *conf)
+{
+	char err[512], fb[ZCFG_PATH_MAX + 24], ferr[512];
+	static const unsigned order[] = { CONFIG_GEN_GOOD, 1, 2, 3 };
+
+	if (config_load(conf, err, sizeof(err)) == 0)
+		return;
+	snprintf(boot_error, sizeof(boot_error), "%s", err);
+	snprintf(boot_used, sizeof(boot_used), "the defaults");
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (config_generation_path(conf, order[i], fb, sizeof(fb)) != 0 ||
+		    hal_storage_exists(fb) != 1)
+			continue;
+		if (config_load(fb, ferr, sizeof(ferr)) == 0) {
+			snprintf(boot_used, sizeof(boot_used), "%s", fb);
+			break;
+		}
+		hal_log(HAL_LOG_ERR, LOGM, "fallback %s does not load either: %s", fb, ferr);
+	}
+	config_mark_unsaved(); /* exit warns: the file still does not load */
+	fprintf(stderr,
+	    "\n"
+	    "**********************************************************************\n"
+	    "*** CONFIGURATION NOT LOADED: %s\n"
+	    "*** zegel runs with %s instead.\n"
+	    "*** Fix it on this console (show running, set ..., commit), then save:\n"
+	    "*** save writes %s (the file that failed is kept as %s.1).\n"
+	    "**********************************************************************\n",
+	    boot_error, boot_used, conf, conf);
+	hal_log(HAL_LOG_ERR, LOGM, "configuration not loaded: %s; running with %s", boot_error,
+	    boot_used);
+}
+
+static void
+status_boot(void (*emit)(void *, const char *), void *emit_arg, void *arg)
+{
+	char line[sizeof(boot_error) + sizeof(boot_used) + 64];
+
+	(void)arg;
+	if (boot_error[0] == 0)
+		return;
+	snprintf(line, sizeof(line), "start-up: CONFIGURATION NOT LOADED: %s; running with %s",
+	    boot_error, boot_used);
+	emit(emit_arg, line);
+}
+
+static void
+status_listeners(void (*emit)(void *, const char *), void *emit_arg, void *arg)
+{
+	(void)arg;
+	smtpd_server_listeners(emit, emit_arg);
 }
 
 /* ------------------------------------------------------------ log */
@@ -209,8 +286,9 @@ cmd_run(int argc, char **argv)
 {
 	const char *conf = NULL;
 	bool no_console = false;
-	char err[512], path[ZCFG_PATH_MAX + 16];
+	char path[ZCFG_PATH_MAX + 16];
 	struct sigaction sa;
+	bool loaded = false;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -224,24 +302,27 @@ cmd_run(int argc, char **argv)
 		}
 	}
 	config_init();
-	if (conf == NULL) {
-		snprintf(path, sizeof(path), "%s/zegel.conf", zcfg_running()->data_dir);
-		if (hal_storage_exists(path) == 1)
-			conf = path;
+	if (conf != NULL && hal_storage_exists(conf) != 1) {
+		fprintf(stderr, "zegel run: %s: cannot read: %s\n", conf, strerror(ENOENT));
+		return 1;
 	}
-	keys_app_init(conf);
-	if (conf != NULL) {
-		int n = config_clean_temps(conf);
+	/* `save` always writes the file the next start reads (--config, else
+	 * the board's <data-dir>/zegel.conf), even after `set data-dir`: the
+	 * file carries that setting to the next start */
+	if (conf == NULL)
+		snprintf(path, sizeof(path), "%s/zegel.conf", zcfg_running()->data_dir);
+	else
+		snprintf(path, sizeof(path), "%s", conf);
+	keys_app_init(path);
+	console_set_save_path(path);
+	if (hal_storage_exists(path) == 1) {
+		int n = config_clean_temps(path);
 
 		if (n > 0)
 			hal_log(HAL_LOG_WARN, LOGM, "removed %d unfinished save(s) of %s "
-			    "(interrupted by a power cut or a kill)", n, conf);
-		/* a file that does not parse stops the start: never half-configured */
-		if (config_load(conf, err, sizeof(err)) != 0) {
-			fprintf(stderr, "zegel run: %s\n", err);
-			return 1;
-		}
-		console_set_save_path(conf);
+			    "(interrupted by a power cut or a kill)", n, path);
+		load_start_config(path);
+		loaded = boot_error[0] == 0;
 	}
 	/* From now on commits also check the TLS material (a start with bad TLS
 	 * files logs it and runs without TLS: never a router that cannot boot) */
@@ -268,7 +349,9 @@ cmd_run(int argc, char **argv)
 	relay_outbox_sweep(zcfg_running());
 	smtpd_server_start(zcfg_running());
 	apply_direct(zcfg_running());
-	config_on_commit(on_commit, NULL);
+	config_set_apply(apply_commit);
+	console_register_status(status_boot, NULL);
+	console_register_status(status_listeners, NULL);
 	console_register_status(status_sessions, NULL);
 	relay_console_register();
 	ntp_console_register();
@@ -282,6 +365,13 @@ cmd_run(int argc, char **argv)
 	keys_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;
+	if (loaded) { /* this file started: the first fallback of the next start */
+		char good[ZCFG_PATH_MAX + 24], gerr[320];
+
+		if (config_generation_path(path, CONFIG_GEN_GOOD, good, sizeof(good)) == 0 &&
+		    config_copy_file(path, good, gerr, sizeof(gerr)) != 0)
+			hal_log(HAL_LOG_WARN, LOGM, "cannot keep %s: %s", good, gerr);
+	}
 	rc = loop_run();
 	hal_log_set_notify(NULL, NULL); /* the loop is gone: exit flushes the rest */
 	if (got_signal)

@@ -15,6 +15,7 @@
 
 struct zcfg config_defaults;
 static struct zcfg candidate, running, scratch;
+static uint32_t saved_generation; /* the generation the configuration file holds */
 
 static struct {
 	void (*fn)(const struct zcfg *running, void *arg);
@@ -59,6 +60,7 @@ config_init(void)
 	config_smtpd_defaults(&d->smtpd);
 	candidate = *d;
 	running = *d;
+	saved_generation = 0;
 }
 
 const struct zcfg *
@@ -197,6 +199,7 @@ validate(const struct zcfg *c, char *err, size_t cap)
 }
 
 static int (*commit_check)(const struct zcfg *candidate, char *err, size_t cap);
+static int (*apply_fn)(const struct zcfg *next, char *err, size_t cap);
 
 void
 config_set_commit_check(int (*fn)(const struct zcfg *candidate, char *err, size_t cap))
@@ -204,9 +207,16 @@ config_set_commit_check(int (*fn)(const struct zcfg *candidate, char *err, size_
 	commit_check = fn;
 }
 
+void
+config_set_apply(int (*fn)(const struct zcfg *next, char *err, size_t cap))
+{
+	apply_fn = fn;
+}
+
 int
 config_commit(char *err, size_t errcap)
 {
+	char aerr[320];
 	int rc;
 
 	if (err != NULL && errcap > 0)
@@ -216,13 +226,35 @@ config_commit(char *err, size_t errcap)
 		rc = -EINVAL;
 	if (rc != 0)
 		return rc;
+	scratch = running;
 	candidate.generation = running.generation + 1;
 	running = candidate;
+	if (apply_fn != NULL && apply_fn(&running, aerr, sizeof(aerr)) != 0) {
+		/* the apply step left everything as it was: so does the model */
+		running = scratch;
+		candidate.generation = running.generation;
+		config_wipe(&scratch, sizeof(scratch));
+		return config_fail(err, errcap, "commit: failed, rolled back to generation %u: %s",
+		    (unsigned)running.generation, aerr);
+	}
+	config_wipe(&scratch, sizeof(scratch));
 	hal_log_set_level((enum hal_log_level)running.log_level);
 	for (int i = 0; i < CONFIG_MAX_HOOKS; i++)
 		if (hooks[i].fn != NULL)
 			hooks[i].fn(&running, hooks[i].arg);
 	return 0;
+}
+
+bool
+config_unsaved(void)
+{
+	return running.generation != saved_generation;
+}
+
+void
+config_mark_unsaved(void)
+{
+	saved_generation = running.generation - 1;
 }
 
 void
@@ -301,8 +333,9 @@ config_clean_temps(const char *path)
 	return (int)t.removed;
 }
 
-int
-config_load(const char *path, char *err, size_t errcap)
+/* The candidate := defaults + every line of path; no commit. */
+static int
+load_lines(const char *path, char *err, size_t errcap)
 {
 	static char line[CONFIG_LINE_MAX + 1];
 	char chunk[512], lerr[320];
@@ -363,16 +396,41 @@ config_load(const char *path, char *err, size_t errcap)
 			lineno++;
 		}
 	}
-	rc = config_commit(lerr, sizeof(lerr));
-	if (rc != 0)
-		config_fail(err, errcap, "%s: %s", path, lerr);
 out:
 	hal_storage_close(&f);
 	config_wipe(line, sizeof(line));
-	if (rc != 0)
-		config_discard();
 	return rc;
 }
+
+int
+config_load(const char *path, char *err, size_t errcap)
+{
+	char lerr[320];
+	int rc = load_lines(path, err, errcap);
+
+	if (rc == 0 && (rc = config_commit(lerr, sizeof(lerr))) != 0)
+		config_fail(err, errcap, "%s: %s", path, lerr);
+	if (rc != 0)
+		config_discard();
+	else
+		saved_generation = running.generation;
+	return rc;
+}
+
+int
+config_load_candidate(const char *path, char *err, size_t errcap)
+{
+	static struct zcfg before;
+	int rc;
+
+	before = candidate;
+	rc = load_lines(path, err, errcap);
+	if (rc != 0)
+		candidate = before;
+	config_wipe(&before, sizeof(before));
+	return rc;
+}
+
 
 struct sink {
 	char *buf;
@@ -425,11 +483,19 @@ config_save(const char *path, char *err, size_t errcap)
 		dir[slash - path] = 0;
 		hal_storage_mkdirs(dir, 0700);
 	}
+	/* the file this replaces becomes <path>.1 (`rollback 1`) */
+	rc = config_rotate(path, CONFIG_GENERATIONS, k.buf, k.len, serr, sizeof(serr));
+	if (rc != 0) {
+		config_wipe(k.buf, k.cap);
+		free(k.buf);
+		return config_fail(err, errcap, "save: %s (nothing written)", serr), rc;
+	}
 	rc = hal_storage_put(path, k.buf, k.len, 0600);
 	config_wipe(k.buf, k.cap);
 	free(k.buf);
 	if (rc != 0)
 		return config_fail(err, errcap, "save: cannot write %s: %s", path, strerror(-rc)),
 		       rc;
+	saved_generation = running.generation;
 	return 0;
 }

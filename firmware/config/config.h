@@ -105,6 +105,71 @@ void config_set_commit_check(int (*fn)(const struct zcfg *candidate, char *err, 
  * one of them (`set tls cert|key PATH`), and zegel never writes either. */
 bool config_tls_generated(const struct zcfg *c);
 
+/* The application's apply step (one; NULL removes it). config_commit() runs
+ * it after validation with the candidate already in place as the running
+ * configuration (next == zcfg_running()): 0, or non-zero with what failed
+ * in err ("listener sub on 127.0.0.1:587: Address already in use"). It must
+ * be all or nothing: on failure it leaves every module as it was, and
+ * config_commit() restores the previous running configuration (generation
+ * included), keeps the candidate's edits and fails with
+ * "commit: failed, rolled back to generation N: <err>". The hooks of
+ * config_on_commit() run only after a successful apply. */
+void config_set_apply(int (*fn)(const struct zcfg *next, char *err, size_t cap));
+
+/* What a configuration will do that its admin likely did not mean (it is
+ * valid: commit goes ahead), one line per emit() call, e.g. "no network and
+ * no users: every client is refused (554 5.7.1) ...". Returns how many.
+ * Pure (firmware/config/check.c). */
+int config_warnings(const struct zcfg *c, void (*emit)(void *arg, const char *line), void *arg);
+
+/* `show diff`: the lines that turn `from` into `to`, one per emit() call:
+ * "delete ..." (or the setting's default) for what `to` no longer has, then
+ * the `set` lines of `to` that are new or changed, in dump order. Pasted
+ * onto `from` they give `to`; when they cannot say everything (a change no
+ * line expresses), a last line starting "# " says so. Secrets are masked
+ * unless show_secrets. Returns the number of lines emitted (0: no
+ * difference), or -ENOMEM. (firmware/config/diff.c) */
+int config_diff(const struct zcfg *from, const struct zcfg *to, bool show_secrets,
+    void (*emit)(void *arg, const char *line), void *arg);
+
+/* c with its list entries (domains, keys, users, networks, listeners)
+ * moved to the front in order and the free slots zeroed: a deleted entry
+ * leaves a hole that a configuration loaded from the dump does not have, so
+ * compare two configurations with memcmp only after this. */
+void config_canonical(struct zcfg *c);
+
+/* Saved generations. save keeps the CONFIG_GENERATIONS files it replaced as
+ * "<path>.1" (the newest) .. "<path>.3"; `rollback N` loads one into the
+ * candidate. A start that loaded <path> copies it to "<path>.good", the
+ * first fallback when <path> does not load at the next start. */
+#define CONFIG_GENERATIONS 3
+#define CONFIG_FILE_MAX (128 * 1024)
+/* "<path>.<n>" (n 1..), "<path>.good" for n == CONFIG_GEN_GOOD. 0, or
+ * -ENAMETOOLONG. */
+#define CONFIG_GEN_GOOD 0
+int config_generation_path(const char *path, unsigned n, char *out, size_t cap);
+/* Before a save: <path>.{keep-1} -> .{keep}, ..., <path> -> <path>.1 (each
+ * a whole-file copy with hal_storage_put, so a power cut leaves every file
+ * whole; at worst two generations are the same). Nothing to do when <path>
+ * does not exist or already holds new[0..n) (a save without changes keeps
+ * the older generations). 0 or a negative errno with err set. */
+int config_rotate(const char *path, unsigned keep, const void *new_text, size_t n, char *err,
+    size_t errcap);
+/* Copy <from> to <to> (both whole files, atomically) unless <to> already
+ * holds the same bytes. */
+int config_copy_file(const char *from, const char *to, char *err, size_t errcap);
+
+/* Load a file into the candidate (from the defaults) without commit: what
+ * `rollback N` does. On error the candidate is left as it was. */
+int config_load_candidate(const char *path, char *err, size_t errcap);
+
+/* True when the running configuration changed (a commit) since the last
+ * config_load() or config_save(): `exit` warns. */
+bool config_unsaved(void);
+/* The configuration file does not hold the running configuration (a start
+ * that fell back to another file): config_unsaved() until the next save. */
+void config_mark_unsaved(void);
+
 /* SMTP AUTH: 1 if user exists in c and password matches its hash, else 0.
  * The hash comparison is constant time; an unknown user costs the same
  * hashing work as a known one. */

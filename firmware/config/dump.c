@@ -89,8 +89,9 @@ format_duration(uint32_t v, char *t, size_t cap)
 		snprintf(t, cap, "%us", (unsigned)v);
 }
 
+/* full: also the settings at their defaults (config_diff's resets). */
 static void
-dump(const struct zcfg *c, bool show_secrets, const char *sealed,
+dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
     void (*emit)(void *arg, const char *line), void *arg)
 {
 	static struct lb b;
@@ -106,9 +107,9 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 	snprintf(t, sizeof(t), "%u", (unsigned)c->max_message_size);
 	LINE("set message-size-limit"), WORD(t), EMIT();
 	config_derived_paths(c->data_dir, o, ce, k);
-	if (strcmp(c->tls_cert, ce) != 0)
+	if (full || strcmp(c->tls_cert, ce) != 0)
 		LINE("set tls cert"), WORD(c->tls_cert), EMIT();
-	if (strcmp(c->tls_key, k) != 0)
+	if (full || strcmp(c->tls_key, k) != 0)
 		LINE("set tls key"), WORD(c->tls_key), EMIT();
 
 	for (int i = 0; i < CONFIG_CFG_MAX_DOMAINS; i++) {
@@ -176,10 +177,10 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 
 		config_queue_defaults(&dq);
 #define QDUR(field, words) \
-		if (q->field != dq.field) \
+		if (full || q->field != dq.field) \
 			format_duration(q->field, t, sizeof(t)), LINE(words), WORD(t), EMIT();
 #define QNUM(field, words) \
-		if (q->field != dq.field) \
+		if (full || q->field != dq.field) \
 			snprintf(t, sizeof(t), "%llu", (unsigned long long)q->field), \
 			    LINE(words), WORD(t), EMIT();
 		QDUR(lifetime, "set queue lifetime")
@@ -198,13 +199,13 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 		const struct zcfg_key_rollover *kr = &c->key_rollover;
 
 		config_key_rollover_defaults(&dr);
-		if (kr->auto_activate != dr.auto_activate)
+		if (full || kr->auto_activate != dr.auto_activate)
 			LINE("set key-rollover auto-activate"),
 			    WORD(kr->auto_activate ? "on" : "off"), EMIT();
-		if (kr->retire_days != dr.retire_days)
+		if (full || kr->retire_days != dr.retire_days)
 			snprintf(t, sizeof(t), "%u", (unsigned)kr->retire_days),
 			    LINE("set key-rollover retire-days"), WORD(t), EMIT();
-		if (kr->check_interval != dr.check_interval)
+		if (full || kr->check_interval != dr.check_interval)
 			format_duration(kr->check_interval, t, sizeof(t)),
 			    LINE("set key-rollover check-interval"), WORD(t), EMIT();
 	}
@@ -217,33 +218,33 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 
 		config_smtpd_defaults(&df);
 #define FNUM(field, words) \
-		if (f->field != df.field) \
+		if (full || f->field != df.field) \
 			snprintf(t, sizeof(t), "%u", (unsigned)f->field), LINE(words), WORD(t), EMIT();
 #define FDUR(field, words) \
-		if (f->field != df.field) \
+		if (full || f->field != df.field) \
 			format_duration(f->field, t, sizeof(t)), LINE(words), WORD(t), EMIT();
 		FNUM(per_address, "set smtpd per-address-limit")
 		FDUR(idle_timeout, "set smtpd idle-timeout")
 		FDUR(command_timeout, "set smtpd command-timeout")
 		FDUR(transaction_timeout, "set smtpd transaction-timeout")
-		if (f->min_data_rate != df.min_data_rate || f->data_rate_window != df.data_rate_window) {
+		if (full || f->min_data_rate != df.min_data_rate || f->data_rate_window != df.data_rate_window) {
 			snprintf(t, sizeof(t), "%u", (unsigned)f->min_data_rate);
 			format_duration(f->data_rate_window, t2, sizeof(t2));
 			LINE("set smtpd min-data-rate"), WORD(t), WORD("window"), WORD(t2), EMIT();
 		}
-		if (f->shed_idle != df.shed_idle) {
+		if (full || f->shed_idle != df.shed_idle) {
 			if (f->shed_idle == 0)
 				snprintf(t, sizeof(t), "off");
 			else
 				format_duration(f->shed_idle, t, sizeof(t));
 			LINE("set smtpd shed-idle"), WORD(t), EMIT();
 		}
-		if (f->auth_delay != df.auth_delay || f->auth_delay_max != df.auth_delay_max) {
+		if (full || f->auth_delay != df.auth_delay || f->auth_delay_max != df.auth_delay_max) {
 			format_duration(f->auth_delay, t, sizeof(t));
 			format_duration(f->auth_delay_max, t2, sizeof(t2));
 			LINE("set smtpd auth-delay"), WORD(t), WORD("max"), WORD(t2), EMIT();
 		}
-		if (f->auth_lockout != df.auth_lockout || f->auth_lockout_time != df.auth_lockout_time) {
+		if (full || f->auth_lockout != df.auth_lockout || f->auth_lockout_time != df.auth_lockout_time) {
 			snprintf(t, sizeof(t), "%u", (unsigned)f->auth_lockout);
 			format_duration(f->auth_lockout_time, t2, sizeof(t2));
 			LINE("set smtpd auth-lockout"), WORD(t), WORD("for"), WORD(t2), EMIT();
@@ -259,8 +260,8 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 		format_hostport(r->host, r->port, t, sizeof(t));
 		LINE("set relay smarthost"), WORD(t), EMIT();
 	}
-	if (r->implicit_tls)
-		LINE("set relay tls implicit"), EMIT();
+	if (full || r->implicit_tls)
+		LINE("set relay tls"), WORD(r->implicit_tls ? "implicit" : "starttls"), EMIT();
 	if (r->username[0])
 		LINE("set relay username"), WORD(r->username), EMIT();
 	if (r->password[0] && sealed != NULL)
@@ -269,8 +270,8 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed,
 		LINE("set relay password"), WORD(show_secrets ? r->password : MASK), EMIT();
 	if (r->ca_file[0])
 		LINE("set relay ca-file"), WORD(r->ca_file), EMIT();
-	if (r->require_tls)
-		LINE("set relay require-tls on"), EMIT();
+	if (full || r->require_tls)
+		LINE("set relay require-tls"), WORD(r->require_tls ? "on" : "off"), EMIT();
 	if (r->mx_port != 0 && r->mx_port != 25) {
 		snprintf(t, sizeof(t), "%u", r->mx_port);
 		LINE("set relay mx-port"), WORD(t), EMIT();
@@ -297,12 +298,18 @@ void
 config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg, const char *line),
     void *arg)
 {
-	dump(c, show_secrets, NULL, emit, arg);
+	dump(c, show_secrets, NULL, false, emit, arg);
 }
 
 void
 config_dump_sealed(const struct zcfg *c, const char *sealed,
     void (*emit)(void *arg, const char *line), void *arg)
 {
-	dump(c, true, sealed, emit, arg);
+	dump(c, true, sealed, false, emit, arg);
+}
+
+void
+config_dump_full(const struct zcfg *c, void (*emit)(void *arg, const char *line), void *arg)
+{
+	dump(c, true, NULL, true, emit, arg);
 }

@@ -70,6 +70,10 @@ int config_secret_open(const char *data_dir, const char *sealed, char *out, size
 void config_dump_sealed(const struct zcfg *c, const char *sealed,
     void (*emit)(void *arg, const char *line), void *arg);
 
+/* config_dump() with secrets and every setting, also those at their
+ * defaults (the lines config_diff() resets a setting with). */
+void config_dump_full(const struct zcfg *c, void (*emit)(void *arg, const char *line), void *arg);
+
 /* "1.2.3.0/24", "2001:db8::/32" */
 void config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap);
 

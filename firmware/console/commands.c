@@ -12,6 +12,7 @@
 #include "hal/crypto.h"
 #include "hal/log.h"
 #include "hal/net.h"
+#include "hal/storage.h"
 #include "zegel/board.h"
 
 #ifndef ZEGEL_VERSION
@@ -143,6 +144,9 @@ cmd_show_status(struct console *c, int argc, char **argv, const char *line)
 		return usage_error(c, "show status", "");
 	console_printf(c, "config: generation %u, %s", (unsigned)r->generation,
 	    config_modified() ? "uncommitted changes" : "no uncommitted changes");
+	if (config_unsaved())
+		console_puts(c, "config: the running configuration is not saved ('save'; 'show diff' "
+				"after 'rollback 0' shows what differs)");
 	console_run_status(c);
 	return 0;
 }
@@ -201,10 +205,17 @@ cmd_set(struct console *c, int argc, char **argv, const char *line)
 	return 0;
 }
 
+static void
+warn_line(void *arg, const char *line)
+{
+	console_printf(arg, "warning: %s", line);
+}
+
 static int
 cmd_commit(struct console *c, int argc, char **argv, const char *line)
 {
-	char err[320];
+	char err[400];
+	int nw;
 
 	(void)argv;
 	(void)line;
@@ -216,9 +227,87 @@ cmd_commit(struct console *c, int argc, char **argv, const char *line)
 	}
 	if (config_commit(err, sizeof(err)) != 0) {
 		console_printf(c, "error: %s", err);
+		console_printf(c,
+		    "commit: nothing applied: the running configuration is unchanged (generation "
+		    "%u); the candidate keeps the edits ('show diff', fix, commit; or 'discard')",
+		    (unsigned)zcfg_running()->generation);
 		return 1;
 	}
-	console_printf(c, "commit: ok, generation %u", (unsigned)zcfg_running()->generation);
+	nw = config_warnings(zcfg_running(), warn_line, c);
+	if (nw > 0)
+		console_printf(c, "commit: ok, generation %u, with %d warning%s above",
+		    (unsigned)zcfg_running()->generation, nw, nw == 1 ? "" : "s");
+	else
+		console_printf(c, "commit: ok, generation %u", (unsigned)zcfg_running()->generation);
+	return 0;
+}
+
+static int
+cmd_show_diff(struct console *c, int argc, char **argv, const char *line)
+{
+	bool secrets = argc == 1 && strcmp(argv[0], "secrets") == 0;
+	int n;
+
+	(void)line;
+	if (argc != 0 && !secrets)
+		return usage_error(c, "show diff", "[secrets]");
+	n = config_diff(zcfg_running(), zcfg_candidate(), secrets, console_emit_line, c);
+	if (n < 0) {
+		console_puts(c, "error: show diff: out of memory");
+		return 1;
+	}
+	if (n == 0)
+		console_puts(c, "show diff: the candidate is the running configuration");
+	return 0;
+}
+
+static void
+config_path(char *path, size_t cap)
+{
+	if (save_path[0])
+		snprintf(path, cap, "%s", save_path);
+	else
+		snprintf(path, cap, "%s/zegel.conf", zcfg_running()->data_dir);
+}
+
+/* `rollback [N]`: saved generation N (1 the newest; 0 the file itself)
+ * into the candidate; commit applies it. */
+static int
+cmd_rollback(struct console *c, int argc, char **argv, const char *line)
+{
+	char conf[ZCFG_PATH_MAX + 16], path[ZCFG_PATH_MAX + 24], err[400];
+	unsigned long n = 1;
+	bool edits = config_modified();
+	char *end;
+
+	(void)line;
+	if (argc > 1 || (argc == 1 && ((n = strtoul(argv[0], &end, 10)) > CONFIG_GENERATIONS ||
+					  *end != 0 || argv[0][0] < '0' || argv[0][0] > '9'))) {
+		console_printf(c, "error: usage: rollback [N]: N is 0 (the saved file) to %d (the "
+				  "oldest generation save kept)",
+		    CONFIG_GENERATIONS);
+		return 1;
+	}
+	config_path(conf, sizeof(conf));
+	if (n == 0)
+		snprintf(path, sizeof(path), "%s", conf);
+	else
+		(void)config_generation_path(conf, (unsigned)n, path, sizeof(path));
+	if (hal_storage_exists(path) != 1) {
+		console_printf(c, "error: rollback %lu: %s does not exist (each save keeps the file it "
+				  "replaces, up to %d)",
+		    n, path, CONFIG_GENERATIONS);
+		return 1;
+	}
+	if (config_load_candidate(path, err, sizeof(err)) != 0) {
+		console_printf(c, "error: rollback %lu: %s (the candidate is unchanged)", n, err);
+		return 1;
+	}
+	console_printf(c, "rollback %lu: the candidate is now %s%s; 'commit' applies it, 'discard' "
+			  "drops it. The changes:",
+	    n, path, edits ? " (your uncommitted edits are replaced)" : "");
+	if (config_diff(zcfg_running(), zcfg_candidate(), false, console_emit_line, c) == 0)
+		console_puts(c, "  (none: it is the running configuration)");
 	return 0;
 }
 
@@ -231,10 +320,7 @@ cmd_save(struct console *c, int argc, char **argv, const char *line)
 	(void)line;
 	if (argc != 0)
 		return usage_error(c, "save", "");
-	if (save_path[0])
-		snprintf(path, sizeof(path), "%s", save_path);
-	else
-		snprintf(path, sizeof(path), "%s/zegel.conf", zcfg_running()->data_dir);
+	config_path(path, sizeof(path));
 	if (config_modified())
 		console_puts(c, "note: uncommitted changes are not saved ('commit' first)");
 	if (config_save(path, err, sizeof(err)) != 0) {
@@ -257,14 +343,32 @@ cmd_discard(struct console *c, int argc, char **argv, const char *line)
 	return 0;
 }
 
+/* `exit` stops the appliance. With committed changes that are not saved it
+ * warns once per running generation and wants `exit` again. */
+static bool exit_armed;
+static uint32_t exit_armed_gen;
+
 static int
 cmd_exit(struct console *c, int argc, char **argv, const char *line)
 {
+	char path[ZCFG_PATH_MAX + 16];
+
 	(void)argc;
 	(void)argv;
 	(void)line;
+	if (config_unsaved() && (!exit_armed || exit_armed_gen != zcfg_running()->generation)) {
+		config_path(path, sizeof(path));
+		console_printf(c,
+		    "warning: committed changes are not saved: the next start loads %s without "
+		    "them ('save' writes them). exit stops zegel: enter exit again to stop anyway",
+		    path);
+		exit_armed = true;
+		exit_armed_gen = zcfg_running()->generation;
+		return 1;
+	}
 	if (config_modified())
 		console_puts(c, "note: leaving with uncommitted changes");
+	console_puts(c, "exit: stopping zegel: no mail is accepted until it starts again");
 	c->exit = true;
 	return 0;
 }
@@ -279,17 +383,28 @@ const struct console_cmd console_builtins[] = {
 	{ "show version", "", "version, board and backends", cmd_show_version },
 	{ "show status", "", "configuration generation and the state of each module",
 	    cmd_show_status },
+	{ "show diff", "[secrets]",
+	    "what commit would change: set/delete lines from running to candidate", cmd_show_diff },
 	{ "show log", "[N] [error|warning|info|debug] [ID]",
 	    "log lines with time and level: the last N, at a level or worse, containing ID",
 	    cmd_show_log },
 	{ "set", "SETTING VALUE...", "change the candidate ('help set' lists settings)", cmd_set },
 	{ "delete", "SETTING NAME", "remove from the candidate ('help delete')", cmd_set },
-	{ "commit", "", "validate the candidate and make it the running configuration",
+	{ "commit", "",
+	    "validate and apply the candidate, all or nothing (a failure rolls back and says "
+	    "what failed; warnings are printed)",
 	    cmd_commit },
-	{ "save", "", "write the running configuration to the configuration file", cmd_save },
+	{ "save", "",
+	    "write the running configuration to the configuration file (the one replaced is "
+	    "kept: rollback 1..3)",
+	    cmd_save },
+	{ "rollback", "[N]",
+	    "load saved generation N (1 newest .. 3; 0 the saved file) into the candidate",
+	    cmd_rollback },
 	{ "discard", "", "drop uncommitted changes", cmd_discard },
-	{ "exit", "", "leave the console", cmd_exit },
-	{ "quit", "", "leave the console", cmd_exit },
+	{ "exit", "", "stop zegel (the appliance); warns first if committed changes are unsaved",
+	    cmd_exit },
+	{ "quit", "", "the same as exit: stops zegel", cmd_exit },
 };
 
 const size_t console_nbuiltins = sizeof(console_builtins) / sizeof(console_builtins[0]);

@@ -11,6 +11,7 @@
 #include "firmware/config/config.h"
 #include "firmware/core/loop.h"
 #include "firmware/smtpd/conn.h"
+#include "firmware/smtpd/listeners.h"
 #include "firmware/smtpd/server.h"
 #include "firmware/tls/tls.h"
 #include "hal/log.h"
@@ -22,10 +23,9 @@
 struct sess {
 	bool used;
 	int h;
-	const struct zcfg_listener *lst;
+	struct zcfg_listener lst;   /* a copy: the listener may go while the session lives */
 	bool conn_ready;            /* conn initialised (implicit TLS: after handshake) */
 	bool tls_on, handshaking, implicit, timed_out;
-	uint8_t tls_min;            /* the listener's at accept (a reload may reuse it) */
 	size_t rinlen, pinlen, routlen;
 	struct hal_addr peer;
 	struct smtpd_fair_clock fk; /* deadlines and progress (fair.h) */
@@ -37,13 +37,8 @@ struct sess {
 	struct smtpd_conn conn;
 };
 
-struct lsn {
-	int h;
-	struct zcfg_listener l;
-};
 
 static struct sess pool[CONFIG_MAX_SESSIONS];
-static struct lsn lsns[CONFIG_CFG_MAX_LISTENERS];
 static const struct zcfg *scfg;
 static unsigned nopen, npeak;
 static struct smtpd_fair_limits lim;
@@ -159,7 +154,7 @@ wake(void *arg)
 static void
 conn_start(struct sess *s, const struct hal_addr *peer, bool tls)
 {
-	smtpd_conn_init(&s->conn, scfg, s->lst, peer, tls);
+	smtpd_conn_init(&s->conn, scfg, &s->lst, peer, tls);
 	s->conn.wake = wake;
 	s->conn.wake_arg = s;
 	s->conn_ready = true;
@@ -289,7 +284,7 @@ process_loop(struct sess *s, size_t *fed)
 		/* STARTTLS: once the 220 is out, switch to TLS */
 		if (!s->tls_on && s->conn.want_tls && s->conn.smtp.outlen == 0) {
 			s->rinlen = 0;
-			if (tls_server_conn_init(&s->tls, s->tls_min, s->rin, &s->rinlen,
+			if (tls_server_conn_init(&s->tls, s->lst.tls_min, s->rin, &s->rinlen,
 				s->rout, &s->routlen, sizeof(s->rout)) < 0) {
 				hal_log(HAL_LOG_ERR, LOGM, "[%s]: cannot start TLS (out of memory?)",
 				    s->conn.peer_str);
@@ -406,7 +401,7 @@ admit(int h, const struct hal_addr *peer, struct sess **out)
 static void
 on_accept(void *arg, int h, const struct hal_addr *peer)
 {
-	struct lsn *l = arg;
+	struct smtpd_lsn *l = arg;
 	struct sess *s = NULL;
 
 	if (!admit(h, peer, &s))
@@ -414,8 +409,7 @@ on_accept(void *arg, int h, const struct hal_addr *peer)
 	memset(s, 0, offsetof(struct sess, tls));
 	s->used = true;
 	s->h = h;
-	s->lst = &l->l;
-	s->tls_min = l->l.tls_min;
+	s->lst = l->l;
 	s->peer = *peer;
 	smtpd_fair_clock_init(&s->fk, loop_now_ms());
 	nopen++;
@@ -522,23 +516,15 @@ full_reply(void *arg)
 
 static const struct loop_listener_ops lsn_ops = { on_accept, full_reply };
 
-static void
-listeners_close(void)
-{
-	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++)
-		if (lsns[i].l.used) {
-			loop_close(lsns[i].h);
-			memset(&lsns[i], 0, sizeof(lsns[i]));
-		}
-}
-
 static int
-setup(const struct zcfg *cfg)
+setup(const struct zcfg *cfg, bool start, char *err, size_t cap)
 {
-	char cert[ZCFG_PATH_MAX + 16], key[ZCFG_PATH_MAX + 16], err[200];
+	char cert[ZCFG_PATH_MAX + 16], key[ZCFG_PATH_MAX + 16], terr[200];
 	const char *dd = cfg->data_dir[0] ? cfg->data_dir : "var";
-	int rc, nok = 0;
+	int rc;
 
+	if ((rc = smtpd_listeners_apply(cfg, start, &lsn_ops, err, cap)) < 0)
+		return rc; /* nothing changed */
 	scfg = cfg;
 	smtpd_conn_limits(cfg, &lim);
 	if (cfg->tls_cert[0])
@@ -550,45 +536,11 @@ setup(const struct zcfg *cfg)
 	else
 		snprintf(key, sizeof(key), "%s/tls/key.pem", dd);
 	if ((rc = tls_server_setup(cert, key, cfg->hostname[0] ? cfg->hostname : "zegel.localdomain",
-		 config_tls_generated(cfg), err, sizeof(err))) < 0)
-		hal_log(HAL_LOG_ERR, "tls", "%s: %s", tls_server_ready() ? "TLS material not "
-		    "replaced" : "TLS unavailable", err);
-	listeners_close();
-	for (unsigned i = 0; i < CONFIG_CFG_MAX_LISTENERS; i++) {
-		const struct zcfg_listener *l = &cfg->listeners[i];
-		char a[HAL_ADDR_STRLEN];
-
-		if (!l->used)
-			continue;
-		hal_addr_format(&l->addr, true, a, sizeof(a));
-		if (l->mode == ZCFG_LISTEN_TLS && !tls_server_ready()) {
-			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: no TLS certificate, not started",
-			    l->name, a);
-			continue;
-		}
-		/* a tls-min this build cannot serve: refused, never quietly 1.2 */
-		if (l->mode != ZCFG_LISTEN_NOTLS &&
-		    tls_server_min_supported(l->tls_min, err, sizeof(err)) != 0) {
-			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: not started: %s", l->name, a,
-			    err);
-			continue;
-		}
-		lsns[i].l = *l;
-		if ((rc = loop_listen(&l->addr, &lsn_ops, &lsns[i])) < 0) {
-			hal_log(HAL_LOG_ERR, LOGM, "listener %s on %s: %s", l->name, a, strerror(-rc));
-			lsns[i].l.used = false;
-			continue;
-		}
-		lsns[i].h = rc;
-		nok++;
-		hal_log(HAL_LOG_INFO, LOGM, "listening on %s (%s, %s%s%s)", a, l->name,
-		    l->mode == ZCFG_LISTEN_TLS ? "implicit TLS" :
-		    l->mode == ZCFG_LISTEN_STARTTLS ? "STARTTLS" :
-		    l->mode == ZCFG_LISTEN_PLAIN ? "plain+STARTTLS" : "no TLS, STARTTLS not offered",
-		    l->auth_plaintext ? ", auth-plaintext on" : "",
-		    l->tls_min == 10 ? ", TLS 1.0 allowed" : l->tls_min == 11 ? ", TLS 1.1 allowed" : "");
-	}
-	return nok;
+		 config_tls_generated(cfg), terr, sizeof(terr))) < 0)
+		hal_log(HAL_LOG_ERR, "tls", "%s: %s",
+		    tls_server_ready() ? "TLS material not replaced" : "TLS unavailable", terr);
+	smtpd_listeners_check_tls();
+	return (int)smtpd_listeners_open();
 }
 
 int
@@ -598,22 +550,24 @@ smtpd_server_start(const struct zcfg *cfg)
 	 * page of every session's buffers resident */
 	for (unsigned i = 0; i < CONFIG_MAX_SESSIONS; i++)
 		pool[i].used = false;
-	memset(lsns, 0, sizeof(lsns));
+	smtpd_listeners_reset();
 	nopen = npeak = 0;
 	tick_id = -1;
-	return setup(cfg);
+	return setup(cfg, true, NULL, 0);
 }
 
 int
-smtpd_server_reload(const struct zcfg *cfg)
+smtpd_server_apply(const struct zcfg *cfg, char *err, size_t cap)
 {
-	return setup(cfg);
+	int rc = setup(cfg, false, err, cap);
+
+	return rc < 0 ? rc : 0;
 }
 
 void
 smtpd_server_stop(void)
 {
-	listeners_close();
+	smtpd_listeners_close();
 	if (tick_id >= 0)
 		loop_timer_cancel(tick_id);
 	tick_id = -1;

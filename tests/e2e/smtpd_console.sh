@@ -44,7 +44,8 @@ time.sleep(0.5)
 print("second", fingerprint(port))
 print("extra", fingerprint(port + 9))
 cmd("show status")
-cmd("exit")
+cmd("exit")  # the commit is not saved: a warning, zegel keeps running
+cmd("exit")  # the second one stops it
 try:
     rc = p.wait(timeout=10)
 except subprocess.TimeoutExpired:
@@ -65,5 +66,7 @@ grep -q "^extra $new" <<<"$out" && ok "a listener moved on the console accepts S
 	not_ok "a listener moved on the console accepts STARTTLS at its new address"
 grep -q "smtp sessions: 0 open" <<<"$out" && ok "show status reports the SMTP sessions" ||
 	not_ok "show status reports the SMTP sessions"
+grep -q "warning: committed changes are not saved" <<<"$out" && ok "exit after an unsaved commit warns first" ||
+	not_ok "exit after an unsaved commit warns first"
 grep -q "^rc 0" <<<"$out" && ok "exit on the console stops zegel (status 0)" || not_ok "exit on the console stops zegel"
 finish

@@ -8,6 +8,11 @@
  *                the round-trip property is checked: the candidate's dump
  *                (secrets included), applied to fresh defaults, rebuilds
  *                exactly the same candidate. A difference aborts.
+ *                With bit 2 also set: the lines before the first empty
+ *                line are committed, the rest edit the candidate, and
+ *                config_diff() (`show diff`) must either say that it is
+ *                incomplete or give lines that, applied to the running
+ *                configuration, rebuild the candidate.
  * Storage is an in-memory sink, so `save` never touches the file system.
  */
 #include <stdio.h>
@@ -158,8 +163,56 @@ round_trip(const uint8_t *p, size_t n)
 		}
 	}
 	first.generation = zcfg_candidate()->generation;
+	config_canonical(&first); /* a delete leaves a hole the reload has not */
 	if (memcmp(&first, zcfg_candidate(), sizeof(first)) != 0) {
 		fprintf(stderr, "dump does not rebuild the candidate:\n%s", dumped);
+		abort();
+	}
+}
+
+static void
+diff_trip(const uint8_t *p, size_t n)
+{
+	static char line[2048];
+	static struct zcfg want, got;
+	char err[512];
+	size_t len = 0;
+	bool committed = false;
+	int rc;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] != '\n') {
+			if (len < sizeof(line) - 1)
+				line[len++] = p[i] ? (char)p[i] : ' ';
+			continue;
+		}
+		line[len] = 0;
+		if (len == 0 && !committed) {
+			if (config_commit(err, sizeof(err)) != 0)
+				config_discard();
+			committed = true;
+		} else
+			config_set_line(line, err, sizeof(err));
+		len = 0;
+	}
+	want = *zcfg_candidate();
+	dumplen = 0;
+	rc = config_diff(zcfg_running(), &want, true, collect, NULL);
+	if (rc < 0 || (rc == 0 && dumplen != 0))
+		abort();
+	if (strstr(dumped, "# not every change") != NULL && dumplen > 0)
+		return;
+	config_discard();
+	for (char *s = dumped, *nl; dumplen > 0 && (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
+		*nl = 0;
+		(void)config_set_line(s, err, sizeof(err));
+	}
+	want.generation = zcfg_candidate()->generation;
+	got = *zcfg_candidate();
+	config_canonical(&want);
+	config_canonical(&got);
+	if (memcmp(&want, &got, sizeof(want)) != 0) {
+		fprintf(stderr, "show diff does not rebuild the candidate\n");
 		abort();
 	}
 }
@@ -174,6 +227,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hal_storage_set(&null_storage);
 	config_init();
 	console_set_save_path("/fuzz/zegel.conf");
+	if ((data[0] & 5) == 5) {
+		dumped[0] = 0;
+		diff_trip(data + 1, size - 1);
+		return 0;
+	}
 	if (data[0] & 1) {
 		round_trip(data + 1, size - 1);
 		return 0;

@@ -24,6 +24,10 @@ Called by tests/qemu/boot.sh after it built the images. For each board:
            finds no damage, /zegel.conf is the config the last boot showed, and
            the message in /outbox verifies with dkimpy against the key's
            public half
+  failsafe /zegel.conf corrupted on the disk (a line that does not parse
+           appended with debugfs); the next boot reaches the console with the
+           loud message naming file and line, runs /data/zegel.conf.good (the
+           last config shown), show status says so, and zegel stays up
 
 Prints TAP. Serial transcripts: build/test-logs/qemu-<board>-boot<N>.log.
 """
@@ -392,6 +396,47 @@ def run_board(board, port):
             tap(good and sig is not None and b"d=" + DOMAIN.encode() in sig.group(0),
                 "%s: the message from the guest's outbox verifies with dkimpy (d=%s s=%s)"
                 % (board, DOMAIN, SELECTOR), msg[:1500].decode("utf-8", "replace"))
+
+        # ---- failsafe boot: a saved file that does not load (issue 17, point 4)
+        stage[0] = "failsafe boot"
+        subprocess.run(["e2fsck", "-E", "journal_only", "-y", disk], capture_output=True)
+        bad = os.path.join(work, "zegel.conf")
+        with open(bad, "w") as f:
+            f.write(conf + ("" if conf.endswith("\n") else "\n") + "set domain bad_name\n")
+        lineno = len(conf.splitlines()) + 1
+        cmds = os.path.join(work, "debugfs.cmd")
+        with open(cmds, "w") as f:
+            f.write("rm /zegel.conf\ncd /\nwrite %s zegel.conf\n" % bad)
+        r = subprocess.run(["debugfs", "-w", "-f", cmds, disk], capture_output=True, text=True)
+        rc, now = debugfs(disk, "cat /zegel.conf")
+        tap("bad_name" in now, "%s: the saved /data/zegel.conf corrupted on the disk (line %d)"
+            % (board, lineno), r.stdout + r.stderr)
+        guest = Guest(board, disk, fwds, "failsafe")
+        t = guest.boot()
+        banner = clean(guest.p.before)
+        want = ("*** CONFIGURATION NOT LOADED: /data/zegel.conf:%d: set domain: 'bad_name' is "
+                "not a domain name" % lineno)
+        tap(want in banner and "*** zegel runs with /data/zegel.conf.good instead." in banner,
+            "%s: a saved config that does not parse boots into the console (prompt in %.1f s) "
+            "with a loud message naming the file and line" % (board, t), banner[-1500:])
+        got = config_lines(guest.cmd("show running"))
+        tap(got == prev, "%s: failsafe boot runs the last good config" % board,
+            "want:\n%s\ngot:\n%s" % ("\n".join(prev), "\n".join(got)))
+        st = guest.cmd("show status")
+        tap("start-up: CONFIGURATION NOT LOADED: /data/zegel.conf:%d:" % lineno in st
+            and "listener submission 0.0.0.0:587 (STARTTLS): listening" in st,
+            "%s: show status names the failure; the listener of the good config is up" % board,
+            st)
+        time.sleep(12)  # longer than init's restart back-off: no loop
+        v = guest.cmd("show version")
+        guest.log.flush()
+        with open(guest.log.name, errors="replace") as f:
+            transcript = f.read()
+        tap("board:" in v and "init: zegel exited" not in transcript
+            and transcript.count("init: starting zegel run") == 1,
+            "%s: zegel stays up after the failsafe boot (no restart loop)" % board, v)
+        guest.kill()
+        guest = None
     except BootError as e:
         if "not implemented in this build yet" in str(e):
             print("ok %d # SKIP %s: console, save and mail: zegel run is not implemented in this "

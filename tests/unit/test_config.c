@@ -640,7 +640,7 @@ test_dump_masks_secrets(void **state)
 static void
 test_save_atomic(void **state)
 {
-	char path[200], buf[8192];
+	char path[200], path2[210], buf[8192];
 	size_t len;
 	struct stat st;
 	DIR *d;
@@ -666,7 +666,11 @@ test_save_atomic(void **state)
 		if (e->d_name[0] != '.' && strcmp(e->d_name, "data") != 0)
 			files++;
 	closedir(d);
-	assert_int_equal(files, 1); /* no temporary file left */
+	assert_int_equal(files, 2); /* no temporary file left; the old one kept as .1 */
+	snprintf(path2, sizeof(path2), "%s.1", path);
+	assert_int_equal(hal_storage_get(path2, buf, sizeof(buf) - 1, &len), 0);
+	assert_int_equal(len, 13);
+	assert_memory_equal(buf, "old contents\n", 13);
 	/* A directory (or device) is never replaced. */
 	assert_int_not_equal(config_save(tmp, err, sizeof(err)), 0);
 	assert_int_equal(stat(tmp, &st), 0);

@@ -134,7 +134,7 @@ test_split_invariance(void **state)
 	/* And the script did what it says. */
 	run_split(false, NULL, 0, &whole);
 	assert_non_null(strstr(whole.buf, "commands:\n"));
-	assert_non_null(strstr(whole.buf, "commit: ok, generation 1\n"));
+	assert_non_null(strstr(whole.buf, "commit: ok, generation 1"));
 	assert_non_null(strstr(whole.buf,
 	    "set domain example.org subdomains off canon "
 	    "simple/relaxed envelope-align warn\n"));
@@ -143,7 +143,7 @@ test_split_invariance(void **state)
 	assert_non_null(strstr(whole.buf, "config: generation 1, no uncommitted changes\n"));
 	assert_non_null(strstr(whole.buf,
 	    "error: show what? (config, running, version, status, "
-	    "log)\n"));
+	    "diff, log)\n"));
 	assert_non_null(strstr(whole.buf, "error: unknown command 'show nothing'"));
 	assert_non_null(strstr(whole.buf, "error: unknown command 'frob' (commands: help, show"));
 	assert_non_null(strstr(whole.buf, "error: unbalanced \"quotes\""));
@@ -267,6 +267,20 @@ test_exit_and_eof(void **state)
 	console_eof(&con);
 	assert_non_null(strstr(out.buf, "commands:"));
 	assert_true(console_wants_exit(&con));
+	/* committed but not saved: exit warns once, the second one stops */
+	config_init();
+	start(false);
+	type("set hostname unsaved.example\ncommit\nexit\n");
+	assert_false(console_wants_exit(&con));
+	assert_non_null(strstr(out.buf, "warning: committed changes are not saved"));
+	assert_non_null(strstr(out.buf, "enter exit again to stop anyway"));
+	type("exit\n");
+	assert_true(console_wants_exit(&con));
+	assert_non_null(strstr(out.buf, "exit: stopping zegel"));
+	/* another commit after the warning warns again */
+	start(false);
+	type("set hostname u2.example\ncommit\nexit\n");
+	assert_false(console_wants_exit(&con));
 }
 
 static int relay_tests;
@@ -324,7 +338,7 @@ test_registry(void **state)
 	assert_non_null(strstr(out.buf, "error: test what? (relay)\n"));
 	assert_non_null(strstr(out.buf,
 	    "error: show what? (config, running, version, status, "
-	    "log, relay)\n"));
+	    "diff, log, relay)\n"));
 	for (int i = 1; i < CONSOLE_MAX_REGISTER; i++)
 		assert_int_equal(console_register(relay_cmds, 0), 0);
 	assert_int_equal(console_register(relay_cmds, 0), -ENOSPC);
