@@ -4,6 +4,7 @@
  * backend that has it, and an answer of -ENOTSUP passes it on to the next.
  * Plus helpers over any backend (one-shot hash, speed measurement).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,15 @@
 
 static const struct hal_crypto_ops *chain[HAL_CRYPTO_MAX_BACKENDS];
 static unsigned nchain;
+
+/* Every backend offered to hal_crypto_register(), used or not, with the
+ * probe's verdict: the start-up log and `show crypto` tell them. */
+static struct {
+	const struct hal_crypto_ops *ops;
+	bool used;
+	char why[200];
+} tried[HAL_CRYPTO_MAX_BACKENDS];
+static unsigned ntried;
 static char chain_name[160];
 static struct hal_crypto_ops chain_ops;
 
@@ -121,6 +131,22 @@ chain_rebuild(void)
 	};
 }
 
+static void
+remember(const struct hal_crypto_ops *ops, bool used, const char *why)
+{
+	unsigned i;
+
+	for (i = 0; i < ntried && tried[i].ops != ops; i++)
+		;
+	if (i == HAL_CRYPTO_MAX_BACKENDS)
+		return;
+	if (i == ntried)
+		ntried++;
+	tried[i].ops = ops;
+	tried[i].used = used;
+	snprintf(tried[i].why, sizeof(tried[i].why), "%s", why);
+}
+
 const struct hal_crypto_ops *
 hal_crypto(void)
 {
@@ -131,8 +157,11 @@ void
 hal_crypto_set(const struct hal_crypto_ops *ops)
 {
 	nchain = 0;
-	if (ops)
+	ntried = 0;
+	if (ops) {
 		chain[nchain++] = ops;
+		remember(ops, true, "set, not probed");
+	}
 	chain_rebuild();
 }
 
@@ -151,15 +180,53 @@ hal_crypto_register(const struct hal_crypto_ops *ops)
 		return -ENOSPC;
 	}
 	if (ops->probe && (rc = ops->probe(why, sizeof(why))) < 0) {
-		hal_log(HAL_LOG_INFO, MOD, "%s: not used: %s", ops->name,
-		    why[0] ? why : "probe failed");
+		if (!why[0])
+			snprintf(why, sizeof(why), "probe failed");
+		remember(ops, false, why);
+		/* every command starts here: the daemon logs the verdicts at INFO
+		 * (hal_crypto_log_verdicts), a CLI tool stays quiet */
+		hal_log(HAL_LOG_DEBUG, MOD, "%s: not used: %s", ops->name, why);
 		return rc;
 	}
 	chain[nchain++] = ops;
 	chain_rebuild();
-	hal_log(HAL_LOG_INFO, MOD, "%s: usable%s%s (backend %u)", ops->name, why[0] ? ": " : "",
-	    why, nchain);
+	remember(ops, true, why);
+	hal_log(HAL_LOG_DEBUG, MOD, "%s: used%s%s", ops->name, why[0] ? ": " : "", why);
 	return 0;
+}
+
+static void
+log_line(void *arg, const char *line)
+{
+	(void)arg;
+	hal_log(HAL_LOG_INFO, MOD, "%s", line);
+}
+
+void
+hal_crypto_log_verdicts(void)
+{
+	for (unsigned i = 0; i < ntried; i++) {
+		hal_log(HAL_LOG_INFO, MOD, "%s: %s%s%s", tried[i].ops->name,
+		    tried[i].used ? "used" : "not used", tried[i].why[0] ? ": " : "",
+		    tried[i].why);
+		if (tried[i].ops->describe)
+			tried[i].ops->describe(log_line, NULL);
+	}
+	for (enum hal_hash_alg a = HAL_HASH_SHA1; a <= HAL_HASH_SHA512; a++) {
+		const struct hal_crypto_ops *b = hal_crypto_hash_backend(a);
+
+		hal_log(HAL_LOG_INFO, MOD, "%s: %s", hal_hash_name(a), b ? b->name : "nobody");
+	}
+}
+
+const char *
+hal_crypto_verdict(unsigned i, const struct hal_crypto_ops **ops, bool *used)
+{
+	if (i >= ntried)
+		return NULL;
+	*ops = tried[i].ops;
+	*used = tried[i].used;
+	return tried[i].why;
 }
 
 unsigned
@@ -214,18 +281,17 @@ hal_crypto_hash_kbps(const struct hal_crypto_ops *b, enum hal_hash_alg alg, unsi
 	do {
 		struct hal_hash_ctx c;
 
-		/* each round a fresh context: the same work as one message */
+		/* each block a message of its own: init, one update, final */
 		c.ops = NULL;
 		if (b->hash_init(&c, alg) != 0)
 			return 0;
-		for (int k = 0; k < 4; k++)
-			if (hal_hash_update(&c, block, sizeof(block)) != 0) {
-				hal_hash_free(&c);
-				return 0;
-			}
+		if (hal_hash_update(&c, block, sizeof(block)) != 0) {
+			hal_hash_free(&c);
+			return 0;
+		}
 		if (hal_hash_final(&c, d) != 0)
 			return 0;
-		bytes += 4 * sizeof(block);
+		bytes += sizeof(block);
 		dt = hal_clock_mono_ms() - t0;
 	} while (dt < ms);
 	return (unsigned long)(bytes / (dt ? dt : 1)); /* bytes per ms = KB/s */

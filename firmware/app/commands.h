@@ -28,5 +28,7 @@ struct zcfg;
 void keys_app_init(const char *config_path);
 void keys_app_apply(const struct zcfg *cfg);
 int keys_console_register(void);
+/* `show crypto` (console_crypto.c). */
+int crypto_console_register(void);
 
 #endif

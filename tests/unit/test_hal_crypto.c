@@ -13,11 +13,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "tests/unit/common/crypto_count.h"
 #include "tests/unit/common/hal_backends.h"
+#include "zegel/config.h"
 
 #define CANARY 0xc3
 
@@ -438,6 +441,51 @@ test_clone_free_counted(void **state)
 	test_crypto_board_chain();
 }
 
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
+/* The AF_ALG probe on this kernel: without the socket family (EAFNOSUPPORT,
+ * the development and CI machines) it says so and stays out of the chain,
+ * whose hashes are then software's; with it, it is in the chain and each
+ * hash is served by af_alg or soft (the contract suites ran it above). */
+static void
+test_afalg_probe(void **state)
+{
+	const struct hal_crypto_ops *b, *bs[HAL_CRYPTO_MAX_BACKENDS];
+	char why[240] = "";
+	int fd = socket(38 /* AF_ALG */, SOCK_SEQPACKET, 0), e = errno;
+	struct hal_hash_ctx c;
+	bool used = false, seen = false;
+	const char *v;
+
+	(void)state;
+	if (fd >= 0)
+		close(fd);
+	test_crypto_board_chain();
+	for (unsigned i = 0; (v = hal_crypto_verdict(i, &b, &used)) != NULL; i++)
+		if (b == &hal_crypto_afalg) {
+			seen = true;
+			break;
+		}
+	assert_true(seen);
+	if (fd < 0 && e == EAFNOSUPPORT) {
+		assert_false(used);
+		assert_non_null(strstr(v, "EAFNOSUPPORT"));
+		assert_int_equal(hal_crypto_afalg.probe(why, sizeof(why)), -ENOTSUP);
+		assert_non_null(strstr(why, "socket(AF_ALG): address family not supported"));
+		assert_int_equal(hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS), 1);
+		assert_ptr_equal(bs[0], &hal_crypto_soft);
+		/* unprobed, it takes nothing: a chain with it first still works */
+		c.ops = NULL;
+		assert_int_equal(hal_crypto_afalg.hash_init(&c, HAL_HASH_SHA256), -ENOTSUP);
+		assert_false(hal_crypto_afalg.caps() & HAL_CRYPTO_CAP_SHA);
+	} else {
+		print_message("# AF_ALG present: %s\n", v);
+		assert_true(used);
+	}
+	for (enum hal_hash_alg a = HAL_HASH_SHA1; a <= HAL_HASH_SHA512; a++)
+		assert_non_null(hal_crypto_hash_backend(a));
+}
+#endif
+
 int
 main(void)
 {
@@ -449,6 +497,9 @@ main(void)
 		cmocka_unit_test(test_chain_fallthrough),
 		cmocka_unit_test(test_probe_rejects),
 		cmocka_unit_test(test_clone_free_counted),
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
+		cmocka_unit_test(test_afalg_probe),
+#endif
 	};
 	assert_non_null(test_crypto_backends[0]);
 	return cmocka_run_group_tests(tests, NULL, NULL);

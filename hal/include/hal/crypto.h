@@ -31,6 +31,7 @@
 #define HAL_CRYPTO_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,19 @@ enum hal_hash_alg {
 };
 
 #define HAL_HASH_MAX_LEN 64
+
+/* "sha256", or "?" for an unknown algorithm. */
+static inline const char *
+hal_hash_name(enum hal_hash_alg alg)
+{
+	switch (alg) {
+	case HAL_HASH_SHA1: return "sha1";
+	case HAL_HASH_SHA256: return "sha256";
+	case HAL_HASH_SHA384: return "sha384";
+	case HAL_HASH_SHA512: return "sha512";
+	}
+	return "?";
+}
 
 /* Digest length in bytes, 0 for an unknown algorithm. */
 static inline size_t
@@ -168,8 +182,16 @@ const struct hal_crypto_ops *hal_crypto_hash_backend(enum hal_hash_alg alg);
 /* The first backend with op, e.g. hal_crypto_op_backend(offsetof(struct
  * hal_crypto_ops, sign)); NULL if none. */
 const struct hal_crypto_ops *hal_crypto_op_backend(size_t op_offset);
+/* The i-th backend offered to hal_crypto_register() (used or not) and its
+ * probe's verdict; NULL after the last. */
+const char *hal_crypto_verdict(unsigned i, const struct hal_crypto_ops **ops, bool *used);
+/* Logs at INFO what each backend's probe found and who hashes what (the
+ * daemon at start; registration itself logs at DEBUG only, since every CLI
+ * command registers too). */
+void hal_crypto_log_verdicts(void);
 /* Hashing speed of backend b for alg in KB/s (1000 bytes), hashing 64 KiB
- * blocks for about ms milliseconds through b directly; 0 if b cannot. */
+ * blocks (each one message: init, update, final) for about ms milliseconds
+ * through b directly; 0 if b cannot. */
 unsigned long hal_crypto_hash_kbps(const struct hal_crypto_ops *b, enum hal_hash_alg alg,
     unsigned ms);
 

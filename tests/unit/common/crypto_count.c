@@ -96,21 +96,28 @@ const struct hal_crypto_ops test_crypto_count_ops = {
 	.hash_free = count_hash_free,
 };
 
+/* What board_init() offered to the chain, used or not, in order. */
 static const struct hal_crypto_ops *board_chain[HAL_CRYPTO_MAX_BACKENDS];
 static unsigned board_n;
 
 void
 test_crypto_save_board_chain(void)
 {
-	board_n = hal_crypto_backends(board_chain, HAL_CRYPTO_MAX_BACKENDS);
+	const struct hal_crypto_ops *b;
+	bool used;
+
+	for (board_n = 0;
+	     board_n < HAL_CRYPTO_MAX_BACKENDS && hal_crypto_verdict(board_n, &b, &used) != NULL;
+	     board_n++)
+		board_chain[board_n] = b;
 }
 
 void
 test_crypto_board_chain(void)
 {
-	hal_crypto_set(board_chain[0]);
-	for (unsigned i = 1; i < board_n; i++)
-		(void)hal_crypto_register(board_chain[i]);
+	hal_crypto_set(NULL);
+	for (unsigned i = 0; i < board_n; i++)
+		(void)hal_crypto_register(board_chain[i]); /* probed again, as at start */
 }
 
 void

@@ -25,7 +25,8 @@ extern const struct hal_crypto_ops test_crypto_count_ops;
 
 /* Zero the counters; the chain becomes count > soft (registered, probed). */
 void test_crypto_count_chain(void);
-/* Back to the chain board_init() registered (saved by hal_backends.c's
+/* Back to the chain board_init() registered: every backend it offered,
+ * registered (and probed) again in its order (saved by hal_backends.c's
  * constructor right after board_init()). */
 void test_crypto_board_chain(void);
 void test_crypto_save_board_chain(void);
