@@ -29,6 +29,7 @@
 #include <linux/if_alg.h>
 
 #include "hal/crypto.h"
+#include "hal/linux/afalg_proc.h"
 #include "zegel/config.h"
 
 #ifndef AF_ALG
@@ -283,61 +284,37 @@ afalg_hash_free(struct hal_hash_ctx *c)
 
 /* ------------------------------------------------------------ probe */
 
-/* The highest-priority /proc/crypto entry named a->kname (the one the
- * kernel binds), skipping internal helpers. */
+/* The driver the kernel binds for each algorithm (/proc/crypto, one pass). */
 static void
-read_driver(struct alg_info *a)
+read_drivers(void)
 {
+	static const char *const names[4] = { "sha1", "sha256", "sha384", "sha512" };
+	struct hal_afalg_pick picks[4];
+	struct hal_afalg_proc pc;
+	uint8_t buf[512];
+	size_t k;
 	FILE *f = fopen("/proc/crypto", "r");
-	char line[160], name[64] = "", driver[64] = "", type[16] = "";
-	int prio = -1;
-	bool internal = false;
 
-	a->driver[0] = a->type[0] = '\0';
-	a->priority = -1;
-	if (f == NULL)
-		return;
-	for (;;) {
-		char *got = fgets(line, sizeof(line), f);
-		char *v = got ? strchr(line, ':') : NULL;
-
-		if (got == NULL || line[0] == '\n') {
-			/* the end of one entry */
-			if (strcmp(name, a->kname) == 0 && !internal && prio > a->priority &&
-			    (strcmp(type, "shash") == 0 || strcmp(type, "ahash") == 0)) {
-				a->priority = prio;
-				snprintf(a->driver, sizeof(a->driver), "%s", driver);
-				snprintf(a->type, sizeof(a->type), "%s", type);
-			}
-			name[0] = driver[0] = type[0] = '\0';
-			prio = -1;
-			internal = false;
-			if (got == NULL)
-				break;
-			continue;
-		}
-		if (v == NULL)
-			continue;
-		*v++ = '\0';
-		v += strspn(v, " ");
-		v[strcspn(v, "\n")] = '\0';
-		if (strncmp(line, "name ", 5) == 0)
-			snprintf(name, sizeof(name), "%s", v);
-		else if (strncmp(line, "driver ", 7) == 0)
-			snprintf(driver, sizeof(driver), "%s", v);
-		else if (strncmp(line, "type ", 5) == 0)
-			snprintf(type, sizeof(type), "%s", v);
-		else if (strncmp(line, "priority ", 9) == 0)
-			sscanf(v, "%d", &prio);
-		else if (strncmp(line, "internal ", 9) == 0)
-			internal = strcmp(v, "yes") == 0;
+	hal_afalg_proc_init(&pc, names, picks, 4);
+	if (f != NULL) {
+		while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
+			hal_afalg_proc_push(&pc, buf, k);
+		fclose(f);
 	}
-	fclose(f);
+	hal_afalg_proc_end(&pc);
+	for (size_t i = 0; i < 4; i++) {
+		struct alg_info *a = &algs[i];
+
+		a->priority = picks[i].priority;
+		snprintf(a->driver, sizeof(a->driver), "%s", picks[i].driver);
+		snprintf(a->type, sizeof(a->type), "%s", picks[i].type);
+	}
 }
 
-/* Software drivers: the C reference ("-generic") and synchronous CPU
- * implementations (shash: sha256-avx2, sha256-neon, sha1-ce). An engine
- * registers an asynchronous ahash (sha256-eip93, sha256-qce, mv-sha256). */
+/* Software drivers: the C reference ("-generic"), the library one
+ * ("sha256-lib") and synchronous CPU implementations (shash: sha256-avx2,
+ * sha256-neon, sha1-ce). An engine registers an asynchronous ahash
+ * (sha256-eip93, sha256-qce, mv-sha256). */
 static bool
 driver_is_engine(const struct alg_info *a)
 {
@@ -440,6 +417,7 @@ afalg_probe(char *why, size_t cap)
 		return e == EAFNOSUPPORT ? -ENOTSUP : -EIO;
 	}
 	close(fd);
+	read_drivers();
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		struct alg_info *a = &algs[i];
 
@@ -462,7 +440,6 @@ afalg_probe(char *why, size_t cap)
 			a->tfm = -1;
 			continue;
 		}
-		read_driver(a);
 		a->engine = driver_is_engine(a);
 		if (!self_test(a)) {
 			a->usable = false;
