@@ -249,10 +249,8 @@ sign_one(struct dkim_signer *s, struct dkim_sig *g, struct hal_hash_ctx *snap,
 	uint8_t digest[DKIM_HASH_LEN];
 	int rc;
 
-	if (same_fields(g, *snap_of)) {
-		if (hal_hash_clone(&h, snap) != 0)
-			return DKIM_ERR_CRYPTO;
-	} else {
+	/* a clone that fails (an engine out of contexts) is hashed again */
+	if (!same_fields(g, *snap_of) || hal_hash_clone(&h, snap) != 0) {
 		hal_hash_free(snap);
 		*snap_of = NULL;
 		if (hal_hash_init(&h, HAL_HASH_SHA256) != 0)

@@ -748,6 +748,16 @@ test_hash_contexts_released(void **state)
 	assert_int_equal(test_crypto_count.clones, 2); /* the snapshot, then sig 2 from it */
 	assert_true(test_crypto_count.frees >= 1);    /* the snapshot */
 
+	/* clones refused: each signature hashes its fields again, same bytes */
+	memset(&test_crypto_count, 0, sizeof(test_crypto_count));
+	test_crypto_count.fail_clone = 1;
+	assert_int_equal(sign_msg(p, 2, msg, strlen(msg), 0, 0), DKIM_OK);
+	tag(strstr(out + 1, "DKIM-Signature"), "b", v, sizeof(v));
+	assert_string_equal(v, kat_rsa_b);
+	assert_int_equal(test_crypto_count.clones, 0);
+	assert_int_equal(test_crypto_count.inits, 3); /* body, fields twice */
+	assert_int_equal(test_crypto_count.live, 0);
+
 	/* abandoned after part of the body: free releases the body hash */
 	memset(&test_crypto_count, 0, sizeof(test_crypto_count));
 	dkim_signer_init(&sg, hbuf, sizeof(hbuf));

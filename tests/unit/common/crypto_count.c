@@ -45,7 +45,11 @@ count_hash_final(struct hal_hash_ctx *c, uint8_t *out)
 static int
 count_hash_clone(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src)
 {
-	int rc = hal_crypto_soft.hash_clone(dst, src);
+	int rc;
+
+	if (test_crypto_count.fail_clone)
+		return -EIO;
+	rc = hal_crypto_soft.hash_clone(dst, src);
 
 	if (rc == 0) {
 		test_crypto_count.clones++;

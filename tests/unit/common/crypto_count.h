@@ -18,6 +18,7 @@ struct test_crypto_count {
 	unsigned inits, updates, finals, clones, frees, probes;
 	int live;         /* contexts open: init + clone - final - free */
 	int bad_selftest; /* the probe's digest is corrupted */
+	int fail_clone;   /* clone answers -EIO (an engine out of contexts) */
 };
 
 extern struct test_crypto_count test_crypto_count;
