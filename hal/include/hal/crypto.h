@@ -3,8 +3,9 @@
  *
  * Model. A backend is a const struct hal_crypto_ops. board_init() registers
  * backends in order of preference (hal_crypto_register(): e.g. af_alg, then
- * soft); each one's probe runs there and logs whether it is usable (engine or
- * socket family present, algorithm present, self-test vector right). Callers
+ * soft); each one's probe runs there and decides whether it is usable (engine
+ * or socket family present, algorithm present, self-test vector right); the
+ * verdicts are kept for `show crypto` and the daemon's start log. Callers
  * go through the static inline wrappers below, never through mbedTLS or
  * libsodium directly; the wrappers call the chain (hal_crypto()), which hands
  * each operation to the first usable backend that has it: an op left NULL or
@@ -164,8 +165,8 @@ struct hal_crypto_ops {
 /*
  * The chain. hal_crypto_register() probes a backend and, when it is usable,
  * appends it (at most HAL_CRYPTO_MAX_BACKENDS); it returns 0, or the probe's
- * negative error (the backend is then left out; the verdict is logged either
- * way). hal_crypto_set() makes the chain exactly one backend, unprobed: the
+ * negative error (the backend is then left out; its verdict is kept either
+ * way, hal_crypto_verdict()). hal_crypto_set() makes the chain exactly one backend, unprobed: the
  * contract tests use it to run against each backend alone. hal_crypto() is
  * the chain's own ops table (name "af_alg > soft ..."), NULL before the first
  * backend; its caps() is the union of the backends' caps.
