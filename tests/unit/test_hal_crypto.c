@@ -50,6 +50,12 @@ use_config(unsigned ci, bool *alone)
 			hal_crypto_set(&hal_crypto_soft); /* the contract holds for soft again */
 			return true;
 		}
+		if (b->caps && b->caps() == 0) {
+			/* AF_ALG present, but its policy gives it nothing here */
+			print_message("# %s: skipped, it serves nothing here: %s\n", b->name, why);
+			hal_crypto_set(&hal_crypto_soft);
+			return true;
+		}
 		hal_crypto_set(b);
 		return true;
 	}
