@@ -199,8 +199,9 @@ fuzz-build:
 		fuzz-bins
 
 # Every target starts with the board's HAL backends registered, as the unit
-# tests do (hal_backends.c runs board_init() before main).
-fuzz-common := tests/unit/common/hal_backends.c
+# tests do (hal_backends.c runs board_init() before main and saves the crypto
+# chain through crypto_count.c).
+fuzz-common := tests/unit/common/hal_backends.c tests/unit/common/crypto_count.c
 .SECONDARY: $(call obj,$(fuzz-common))
 fuzz-bins: $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(fuzz-src))
 $(O)/fuzz/%: tests/fuzz/%.c $(call obj,$(fuzz-common)) $(LIB)

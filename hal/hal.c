@@ -14,9 +14,10 @@
 #include "hal/uart.h"
 
 /* hal_<svc>() and hal_<svc>_set() over one pointer per service: defines
- * hal_crypto(), hal_crypto_set(), hal_entropy(), hal_entropy_set(),
+ * hal_entropy(), hal_entropy_set(),
  * hal_clock(), hal_clock_set(), hal_storage(), hal_storage_set(), hal_net(),
- * hal_net_set(), hal_uart() and hal_uart_set(). */
+ * hal_net_set(), hal_uart() and hal_uart_set(). Crypto is a chain of
+ * backends, not one pointer: hal/crypto.c. */
 #define HAL_REGISTRY(svc)						\
 	static const struct hal_##svc##_ops *svc##_active;		\
 									\
@@ -32,7 +33,6 @@
 		svc##_active = ops;					\
 	}
 
-HAL_REGISTRY(crypto)
 HAL_REGISTRY(entropy)
 HAL_REGISTRY(clock)
 HAL_REGISTRY(storage)

@@ -223,8 +223,25 @@ hash_fields(const struct dkim_signer *s, const struct dkim_sig *g, struct dkim_h
 	}
 }
 
+/* Do g and o hash the same header fields the same way? (Then g starts from
+ * o's snapshot: an RSA and an Ed25519 key of one domain share it.) */
+static bool
+same_fields(const struct dkim_sig *g, const struct dkim_sig *o)
+{
+	return o != NULL && g->p.canon_header == o->p.canon_header &&
+	    g->p.headers == o->p.headers && g->p.oversign == o->p.oversign;
+}
+
+/*
+ * The header hash of one signature: the selected fields, then its own
+ * DKIM-Signature field without b= (RFC 6376 §3.7). The hash over the fields
+ * is kept in *snap (a clone: a context may hold a descriptor, never a memcpy)
+ * for the next signature over the same fields. Every exit leaves h finished
+ * or freed.
+ */
 static int
-sign_one(struct dkim_signer *s, struct dkim_sig *g)
+sign_one(struct dkim_signer *s, struct dkim_sig *g, struct hal_hash_ctx *snap,
+    const struct dkim_sig **snap_of)
 {
 	struct hal_hash_ctx h;
 	struct dkim_hcanon hc;
@@ -232,17 +249,32 @@ sign_one(struct dkim_signer *s, struct dkim_sig *g)
 	uint8_t digest[DKIM_HASH_LEN];
 	int rc;
 
-	if (hal_hash_init(&h, HAL_HASH_SHA256) != 0)
-		return DKIM_ERR_CRYPTO;
-	hash_fields(s, g, &hc, &h);
-	if (hc.failed)
-		return DKIM_ERR_CRYPTO;
+	/* a clone that fails (an engine out of contexts) is hashed again */
+	if (!same_fields(g, *snap_of) || hal_hash_clone(&h, snap) != 0) {
+		hal_hash_free(snap);
+		*snap_of = NULL;
+		if (hal_hash_init(&h, HAL_HASH_SHA256) != 0)
+			return DKIM_ERR_CRYPTO;
+		hash_fields(s, g, &hc, &h);
+		if (hc.failed) {
+			hal_hash_free(&h);
+			return DKIM_ERR_CRYPTO;
+		}
+		if (hal_hash_clone(snap, &h) == 0)
+			*snap_of = g;   /* without a snapshot the next one starts over */
+	}
 	dkim_hcanon_start(&hc, g->p.canon_header, &h);
 	e.hc = &hc;
 	emit_sig_head(s, g, &e);
-	if (e.over)
+	if (e.over) {
+		hal_hash_free(&h);
 		return DKIM_ERR_PARAM;
-	if (dkim_hcanon_end(&hc, false) != 0 || hal_hash_final(&h, digest) != 0)
+	}
+	if (dkim_hcanon_end(&hc, false) != 0) {
+		hal_hash_free(&h);
+		return DKIM_ERR_CRYPTO;
+	}
+	if (hal_hash_final(&h, digest) != 0)
 		return DKIM_ERR_CRYPTO;
 	/* rsa-sha256: PKCS#1 v1.5 over the digest; ed25519-sha256: Ed25519 over
 	 * the 32-byte digest itself (RFC 8463 §3) */
@@ -254,13 +286,20 @@ sign_one(struct dkim_signer *s, struct dkim_sig *g)
 	return DKIM_OK;
 }
 
-int
-dkim_signer_finish(struct dkim_signer *s, int64_t now)
+void
+dkim_signer_free(struct dkim_signer *s)
 {
-	if (s->err != DKIM_OK)
-		return s->err;
-	if (s->phase == DKIM_PHASE_DONE || s->nsigs == 0)
-		return (s->err = DKIM_ERR_STATE);
+	hal_hash_free(&s->body[0].hash);
+	hal_hash_free(&s->body[1].hash);
+}
+
+static int
+finish(struct dkim_signer *s, int64_t now)
+{
+	struct hal_hash_ctx snap = { 0 };
+	const struct dkim_sig *snap_of = NULL;
+	int rc = DKIM_OK;
+
 	if (dkim_input_end(s) != DKIM_OK)
 		return s->err;
 	for (int c = 0; c < 2; c++) {
@@ -274,15 +313,30 @@ dkim_signer_finish(struct dkim_signer *s, int64_t now)
 			if (s->sig[i].body == &s->body[c])
 				memcpy(s->sig[i].bh, bh, sizeof(bh));
 	}
-	for (unsigned i = 0; i < s->nsigs; i++) {
-		int rc;
-
+	for (unsigned i = 0; i < s->nsigs && rc == DKIM_OK; i++) {
 		s->sig[i].t = now;
-		if ((rc = sign_one(s, &s->sig[i])) != DKIM_OK)
-			return (s->err = rc);
+		rc = sign_one(s, &s->sig[i], &snap, &snap_of);
 	}
+	hal_hash_free(&snap);
+	if (rc != DKIM_OK)
+		return (s->err = rc);
 	s->phase = DKIM_PHASE_DONE;
 	return DKIM_OK;
+}
+
+int
+dkim_signer_finish(struct dkim_signer *s, int64_t now)
+{
+	int rc;
+
+	if (s->err != DKIM_OK)
+		rc = s->err;
+	else if (s->phase == DKIM_PHASE_DONE || s->nsigs == 0)
+		rc = (s->err = DKIM_ERR_STATE);
+	else
+		rc = finish(s, now);
+	dkim_signer_free(s);    /* finished or failed: no hash context stays open */
+	return rc;
 }
 
 int

@@ -4,10 +4,12 @@
  * musl replaces a generic source by an arch one). What differs between the
  * boards today (name, console device, data directory) comes from Kconfig.
  *
- * board_init() registers one backend per HAL service, the first probe that
- * answers: software crypto, the kernel's entropy and clock, POSIX storage,
- * sockets and termios. A board with a hardware engine writes its own
- * board.c that tries that engine's probe first.
+ * board_init() registers one backend per HAL service: the kernel's entropy
+ * and clock, POSIX storage, sockets and termios; for crypto a chain, each
+ * backend probed at registration: the kernel's crypto API (AF_ALG, when
+ * Kconfig enables it) before software, which answers everything the others
+ * do not. A board with another engine writes its own board.c that registers
+ * that engine's backend first.
  */
 #include "zegel/board.h"
 #include "zegel/config.h"
@@ -28,9 +30,13 @@ const struct board_info board = {
 void
 board_init(void)
 {
-	hal_crypto_set(&hal_crypto_soft);
 	hal_entropy_set(&hal_entropy_posix);
-	hal_clock_set(&hal_clock_posix);
+	hal_clock_set(&hal_clock_posix); /* before crypto: probes measure speed */
+	/* the crypto chain, in order of preference; software answers the rest */
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
+	(void)hal_crypto_register(&hal_crypto_afalg);
+#endif
+	(void)hal_crypto_register(&hal_crypto_soft);
 	hal_storage_set(&hal_storage_posix);
 #if IS_ENABLED(CONFIG_HAL_NET_POSIX)
 	hal_net_set(&hal_net_posix);

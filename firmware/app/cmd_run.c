@@ -40,6 +40,7 @@
 #include "firmware/time/ntp.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/smtpd/server.h"
+#include "hal/crypto.h"
 #include "hal/log.h"
 #include "hal/storage.h"
 #include "hal/uart.h"
@@ -340,6 +341,7 @@ cmd_run(int argc, char **argv)
 	hal_log_set_notify(log_waiting, NULL);
 	syslog_configure(zcfg_running()); /* first: the collector gets the start too */
 	clock_log_boot();
+	hal_crypto_log_verdicts(); /* what each crypto probe found, who hashes what */
 	(void)resolver_init(); /* its context is allocated at the first lookup */
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
@@ -363,6 +365,7 @@ cmd_run(int argc, char **argv)
 #endif
 	queue_console_register();
 	keys_console_register();
+	crypto_console_register();
 	if (!no_console && console_start() != 0)
 		return 1;
 	if (loaded) { /* this file started: the first fallback of the next start */

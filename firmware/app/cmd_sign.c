@@ -322,6 +322,7 @@ cmd_sign(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	dkim_signer_free(&signer); /* a failed read leaves the body hashes open */
 	for (unsigned i = 0; i < nkeys; i++)
 		hal_key_free(&keys[i].key);
 	if (spool != NULL)

@@ -36,4 +36,7 @@ int keys_app_check(const struct zcfg *c, char *err, size_t cap);
  * exist) and each listener's tls-min against the linked mbedTLS. */
 int app_commit_check(const struct zcfg *c, char *err, size_t cap);
 
+/* `show crypto` (console_crypto.c). */
+int crypto_console_register(void);
+
 #endif

@@ -62,6 +62,7 @@ password_digest(const char *pw, const uint8_t salt[16], uint8_t out[32])
 		if (rc == 0)
 			rc = hal_hash_final(&c, out);
 	}
+	hal_hash_free(&c); /* after a failed update; a no-op after final */
 	config_wipe(&c, sizeof(c));
 	return rc;
 }

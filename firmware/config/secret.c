@@ -78,6 +78,7 @@ sha(const uint8_t *a, size_t an, const void *b, size_t bn, const void *c, size_t
 		rc = hal_hash_update(&h, d, dn);
 	if (rc == 0)
 		rc = hal_hash_final(&h, out);
+	hal_hash_free(&h); /* after a failed update; a no-op after final */
 	config_wipe(&h, sizeof(h));
 	return rc;
 }

@@ -16,6 +16,12 @@ keys_sign_init(struct keys_sign *sg)
 	dkim_signer_init(&sg->signer, sg->hdrbuf, sizeof(sg->hdrbuf));
 }
 
+void
+keys_sign_free(struct keys_sign *sg)
+{
+	dkim_signer_free(&sg->signer);
+}
+
 int
 keys_sign_headers(struct keys_sign *sg, const uint8_t *p, size_t n)
 {

@@ -21,6 +21,11 @@
  *   keys_sign_keys(sg, cfg, dom)     keys for the configured domain dom
  *   keys_sign_push(sg, p, n) ...     body lines, then keys_sign_finish()
  * The header block is held once, in the signer (sg->hdrbuf).
+ *
+ * A message abandoned before keys_sign_finish() (client gone, refused,
+ * spool error, a DSN whose generation failed) ends with keys_sign_free():
+ * the body hashes may hold a descriptor of a hardware hash backend (AF_ALG).
+ * finish() frees them itself; free() is safe on any state.
  */
 #ifndef ZEGEL_KEYS_SIGN_H
 #define ZEGEL_KEYS_SIGN_H
@@ -45,6 +50,7 @@ struct keys_sign {
 int keys_sign_begin(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,
     const char **why);
 void keys_sign_init(struct keys_sign *sg);
+void keys_sign_free(struct keys_sign *sg);
 int keys_sign_headers(struct keys_sign *sg, const uint8_t *p, size_t n);
 const char *keys_sign_from_domain(const struct keys_sign *sg);
 int keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zcfg_domain *dom,

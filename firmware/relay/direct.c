@@ -554,6 +554,7 @@ dsn_sign(void *arg, const char *domain, queue_gen_fn gen, void *gctx, uint8_t *o
 	    keys_sign_finish(&dsn_sg, now_s(), out, cap, len, NULL, NULL, &why) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "notification from %s not signed: %s", domain,
 		    why && why[0] ? why : "signer error");
+		keys_sign_free(&dsn_sg); /* gen() failed mid-message: its hashes */
 		*len = 0;
 		return -EIO;
 	}

@@ -187,6 +187,7 @@ spool_msg_discard(struct spool_msg *m)
 	if (m->committed)
 		hal_storage_remove(m->path);    /* -ENOENT once a target took it */
 	m->open = m->committed = false;
+	keys_sign_free(&m->sign);       /* an aborted message's hash contexts */
 }
 
 void

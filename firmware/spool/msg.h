@@ -26,7 +26,8 @@
  *                                     and commits the spool file; the
  *                                     "DKIM-Signature:" fields go to out
  *   spool_msg_discard(m)              removes the file (temporary or
- *                                     committed) unless someone took it
+ *                                     committed) unless someone took it,
+ *                                     and frees the signer's hash contexts
  *
  * Errors (spool_msg_line and the rest return the first one, it sticks):
  *   storage errors are -errno (m->sys_err): the session answers 452 4.3.1. Header errors are the signer's dkim_err

@@ -83,8 +83,13 @@ digest_eq(enum hal_hash_alg alg, const uint8_t *p, size_t n, const uint8_t *want
 	size_t dl = hal_hash_len(alg);
 	uint8_t diff = 0;
 
-	if (hal_hash_init(&h, alg) != 0 || hal_hash_update(&h, p, n) != 0 ||
-	    hal_hash_final(&h, d) != 0)
+	if (hal_hash_init(&h, alg) != 0)
+		return false;
+	if (hal_hash_update(&h, p, n) != 0) {
+		hal_hash_free(&h);
+		return false;
+	}
+	if (hal_hash_final(&h, d) != 0)
 		return false;
 	for (size_t i = 0; i < dl; i++)
 		diff |= (uint8_t)(d[i] ^ want[i]);

@@ -111,6 +111,20 @@ soft_hash_final(struct hal_hash_ctx *c, uint8_t *out)
 	return rc ? -EIO : 0;
 }
 
+/* mbedTLS 2.28's SHA contexts hold no pointers: a copy is a snapshot. */
+static int
+soft_hash_clone(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+	return 0;
+}
+
+static void
+soft_hash_free(struct hal_hash_ctx *c)
+{
+	mbedtls_platform_zeroize(&c->state, sizeof(c->state));
+}
+
 static mbedtls_md_type_t
 md_type(enum hal_hash_alg alg)
 {
@@ -491,6 +505,8 @@ const struct hal_crypto_ops hal_crypto_soft = {
 	.hash_init = soft_hash_init,
 	.hash_update = soft_hash_update,
 	.hash_final = soft_hash_final,
+	.hash_clone = soft_hash_clone,
+	.hash_free = soft_hash_free,
 	.key_load = soft_key_load,
 	.key_generate = soft_key_generate,
 	.key_write_pem = soft_key_write_pem,

@@ -13,7 +13,8 @@ Called by tests/qemu/boot.sh after it built the images. For each board:
            host with swaks through the forwarded submission port (STARTTLS);
            `key generate` an Ed25519 key and read its DNS record entirely over
            the serial console (zone-file and one-line forms agree, 32-byte p=),
-           `show keys` has it published-pending
+           `show keys` has it published-pending; `show crypto` has the af_alg
+           backend (algif_hash loaded by /init) and the kernel driver of sha256
   boots 3.. hard-kill rounds: change the config, `commit`, type `save` and kill
            QEMU after a delay (0.2, 0.4, 0.6, 0.8 times what a save took); after
            the next boot `show running` is the old or the new config, never
@@ -300,6 +301,14 @@ def run_board(board, port):
             "%s: key generate on the console: committed, saved, published-pending; the record "
             "read over the serial console (zone file and one line agree, p= is 32 bytes)" % board,
             gen)
+        # ---- the crypto chain: algif_hash is loaded by /init, so the AF_ALG
+        # backend passes its probe and names the kernel driver of each hash
+        crypto = guest.cmd("show crypto", timeout=60)
+        tap(re.search(r"backend af_alg: used", crypto) is not None
+            and re.search(r"af_alg: sha256: driver \S+ \(priority \d+, [a-z]+hash", crypto)
+            is not None and re.search(r"  sha256  by (af_alg|soft) ", crypto) is not None,
+            "%s: show crypto: the af_alg backend is used and names the kernel driver behind "
+            "sha256, and who hashes it" % board, crypto)
         keys = guest.cmd("show keys %s" % DOMAIN)
         tap(re.search(r"key %s for %s\n  algorithm: ed25519\n  state: published-pending, not "
                       r"signing" % (SELECTOR2, DOMAIN), keys) is not None

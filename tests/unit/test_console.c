@@ -12,9 +12,11 @@
 
 #include <cmocka.h>
 
+#include "firmware/app/commands.h"
 #include "firmware/config/config.h"
 #include "firmware/console/console.h"
 #include "hal/storage.h"
+#include "tests/unit/common/crypto_count.h"
 
 struct cap {
 	char buf[65536];
@@ -456,6 +458,48 @@ test_log_hide_show(void **state)
 	assert_string_equal(out.buf, "");
 }
 
+/* `show crypto`: the chain, each backend's probe verdict, who hashes what
+ * with measured MB/s, and who does the key operations. On a kernel without
+ * AF_ALG its verdict names EAFNOSUPPORT; with the counting stand-in engine
+ * first, SHA-256 is its and the rest software's. */
+static void
+test_show_crypto(void **state)
+{
+	(void)state;
+	assert_int_equal(crypto_console_register(), 0);
+	start(false);
+	type("show crypto\nhelp show crypto\n");
+	if (getenv("ZEGEL_TEST_PRINT"))
+		print_message("%s", out.buf);
+	assert_non_null(strstr(out.buf, "backend soft"));
+	assert_non_null(strstr(out.buf, "key generation: soft"));
+	assert_non_null(strstr(out.buf, "usage: show crypto\n  crypto backends"));
+	if (strstr(out.buf, "backend af_alg: used") == NULL) {
+		/* a kernel without AF_ALG (this machine): software alone */
+		assert_non_null(strstr(out.buf, "chain: soft"));
+		assert_non_null(strstr(out.buf, "  sha256  by soft      (soft "));
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
+		assert_non_null(strstr(out.buf, "backend af_alg: not used: socket(AF_ALG)"));
+#endif
+	} else {
+		assert_non_null(strstr(out.buf, "chain: af_alg > soft"));
+		assert_non_null(strstr(out.buf, "  af_alg: sha256: "));
+		assert_non_null(strstr(out.buf, "  sha256  by ")); /* af_alg or soft: the policy */
+		assert_non_null(strstr(out.buf, "(af_alg "));
+	}
+	test_crypto_count_chain();
+	start(false);
+	type("show crypto\n");
+	assert_non_null(strstr(out.buf, "chain: count (test: SHA-256 only) > soft"));
+	assert_non_null(strstr(out.buf, "caps: sha rsa ecdsa ed25519 keygen hw"));
+	assert_non_null(strstr(out.buf, "  sha256  by count     (count "));
+	assert_non_null(strstr(out.buf, "  sha1    by soft      (count -, soft "));
+	assert_int_equal(test_crypto_count.live, 0);
+	if (getenv("ZEGEL_TEST_PRINT"))
+		print_message("%s", out.buf);
+	test_crypto_board_chain();
+}
+
 int
 main(void)
 {
@@ -469,6 +513,7 @@ main(void)
 		cmocka_unit_test_setup(test_config_flow, setup),
 		cmocka_unit_test_setup(test_async_lines, setup),
 		cmocka_unit_test_setup(test_log_hide_show, setup),
+		cmocka_unit_test_setup(test_show_crypto, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

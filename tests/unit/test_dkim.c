@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "dkim/dkim.h"
+#include "firmware/app/commands.h"
+#include "tests/unit/common/crypto_count.h"
 
 static const char rsa_pem[] =
     "-----BEGIN RSA PRIVATE KEY-----\n"
@@ -726,11 +728,94 @@ test_dns_record_split(void **state)
 	assert_non_null(strstr(rec, "\"v=DKIM1; k=rsa; \""));
 }
 
+/* Hash contexts never outlive a message, through a backend that holds one
+ * (count: SHA-256 only, like an engine whose contexts are sockets): signed,
+ * abandoned mid-body (the session's abort path), failed in finish(). Two
+ * signatures over the same fields share the header-field hash by a clone. */
+static void
+test_hash_contexts_released(void **state)
+{
+	struct dkim_sig_params p[2] = { kat_params(&ed, "brisbane"), kat_params(&rsa, "test") };
+	const char *body = strstr(msg, "\r\n\r\n") + 4;
+	char v[800];
+
+	(void)state;
+	test_crypto_count_chain();
+	assert_int_equal(sign_msg(p, 2, msg, strlen(msg), 0, 0), DKIM_OK);
+	tag(strstr(out, "DKIM-Signature"), "b", v, sizeof(v));
+	assert_string_equal(v, kat_ed_b); /* the clone gives the same bytes */
+	assert_int_equal(test_crypto_count.live, 0);
+	assert_int_equal(test_crypto_count.clones, 2); /* the snapshot, then sig 2 from it */
+	assert_true(test_crypto_count.frees >= 1);    /* the snapshot */
+
+	/* clones refused: each signature hashes its fields again, same bytes */
+	memset(&test_crypto_count, 0, sizeof(test_crypto_count));
+	test_crypto_count.fail_clone = 1;
+	assert_int_equal(sign_msg(p, 2, msg, strlen(msg), 0, 0), DKIM_OK);
+	tag(strstr(out + 1, "DKIM-Signature"), "b", v, sizeof(v));
+	assert_string_equal(v, kat_rsa_b);
+	assert_int_equal(test_crypto_count.clones, 0);
+	assert_int_equal(test_crypto_count.inits, 3); /* body, fields twice */
+	assert_int_equal(test_crypto_count.live, 0);
+
+	/* abandoned after part of the body: free releases the body hash */
+	memset(&test_crypto_count, 0, sizeof(test_crypto_count));
+	dkim_signer_init(&sg, hbuf, sizeof(hbuf));
+	assert_int_equal(dkim_signer_add(&sg, &p[0]), DKIM_OK);
+	assert_int_equal(dkim_signer_add(&sg, &p[1]), DKIM_OK);
+	assert_int_equal(test_crypto_count.live, 1); /* one shared relaxed body hash */
+	assert_int_equal(dkim_signer_push(&sg, (const uint8_t *)msg, (size_t)(body - msg) + 5),
+	    (size_t)(body - msg) + 5);
+	dkim_signer_free(&sg);
+	assert_int_equal(test_crypto_count.live, 0);
+	assert_int_equal(test_crypto_count.frees, 1);
+	dkim_signer_free(&sg); /* twice: nothing more */
+	assert_int_equal(test_crypto_count.frees, 1);
+
+	/* finish() after a sticky error frees too (no From: the message fails) */
+	memset(&test_crypto_count, 0, sizeof(test_crypto_count));
+	dkim_signer_init(&sg, hbuf, sizeof(hbuf));
+	assert_int_equal(dkim_signer_add(&sg, &p[0]), DKIM_OK);
+	dkim_signer_push(&sg, (const uint8_t *)"Subject: x\r\n\r\nbody\r\n", 20);
+	assert_int_equal(dkim_signer_finish(&sg, KAT_T), DKIM_ERR_NO_FROM);
+	assert_int_equal(test_crypto_count.live, 0);
+	test_crypto_board_chain();
+}
+
+/* `zegel sign` whose input cannot be read (a directory: EISDIR) gives up
+ * after the signer took its keys: the body hash is released on that exit. */
+static void
+test_cmd_sign_read_error_frees(void **state)
+{
+	char dir[] = "/tmp/zegel-dkim-sign.XXXXXX", key[64], karg[80], cmd[128];
+	char *argv[] = { "sign", "-d", "football.example.com", "-k", karg, dir, NULL };
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/ed.pem", dir);
+	f = fopen(key, "w");
+	assert_non_null(f);
+	fputs(ed_pem, f);
+	fclose(f);
+	snprintf(karg, sizeof(karg), "brisbane:%s", key);
+	test_crypto_count_chain();
+	assert_int_equal(cmd_sign(6, argv), 1);
+	assert_int_equal(test_crypto_count.inits, 1); /* the body hash was open */
+	assert_int_equal(test_crypto_count.live, 0);
+	assert_int_equal(test_crypto_count.frees, 1);
+	test_crypto_board_chain();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kat_ed25519),
+		cmocka_unit_test(test_hash_contexts_released),
+		cmocka_unit_test(test_cmd_sign_read_error_frees),
 		cmocka_unit_test(test_kat_rsa),
 		cmocka_unit_test(test_kat_dual_every_offset),
 		cmocka_unit_test(test_bare_lf),

@@ -1,5 +1,8 @@
-/* hal_crypto contract, for every enabled backend: hashes (known answers,
- * streaming split at every offset == one-shot, memcpy snapshots, canary past
+/* hal_crypto contract, for every enabled backend alone (when its probe
+ * passes here: AF_ALG's does not on a kernel without it) and for the chains
+ * (the board's; count > soft, count being a SHA-256-only stand-in for an
+ * engine, tests/unit/common/crypto_count.h): hashes (known answers,
+ * streaming split at every offset == one-shot, clones, canary past
  * the digest), keys (generate, PEM round trip, public key, sign/verify,
  * -ERANGE on short buffers with a canary, -EBADMSG on a bad signature), and
  * bad input refused without a crash. Known-answer tests of signatures are in
@@ -10,15 +13,77 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "tests/unit/common/crypto_count.h"
 #include "tests/unit/common/hal_backends.h"
+#include "zegel/config.h"
 
 #define CANARY 0xc3
 
 static const enum hal_hash_alg algs[] = { HAL_HASH_SHA1, HAL_HASH_SHA256, HAL_HASH_SHA384,
 	HAL_HASH_SHA512 };
+
+/*
+ * Configuration ci of the suite: each backend of test_crypto_backends alone
+ * (skipped when its probe fails), then the board's chain, then count > soft.
+ * Sets the chain and returns true, or false after the last one. *alone is
+ * set for a backend alone: it may lack algorithms (init says -ENOTSUP).
+ */
+static bool
+use_config(unsigned ci, bool *alone)
+{
+	unsigned nb = 0;
+
+	while (test_crypto_backends[nb])
+		nb++;
+	*alone = ci < nb;
+	if (ci < nb) {
+		const struct hal_crypto_ops *b = test_crypto_backends[ci];
+		char why[200] = "";
+
+		if (b->probe && b->probe(why, sizeof(why)) < 0) {
+			print_message("# %s: skipped, its probe says: %s\n", b->name, why);
+			hal_crypto_set(&hal_crypto_soft); /* the contract holds for soft again */
+			return true;
+		}
+		if (b->caps && b->caps() == 0) {
+			/* AF_ALG present, but its policy gives it nothing here */
+			print_message("# %s: skipped, it serves nothing here: %s\n", b->name, why);
+			hal_crypto_set(&hal_crypto_soft);
+			return true;
+		}
+		hal_crypto_set(b);
+		return true;
+	}
+	if (ci == nb) {
+		test_crypto_board_chain();
+		return true;
+	}
+	if (ci == nb + 1) {
+		test_crypto_count_chain();
+		return true;
+	}
+	test_crypto_board_chain();
+	return false;
+}
+
+/* Is alg served by the current chain? Only a backend alone may say no. */
+static bool
+has_alg(enum hal_hash_alg alg, bool alone)
+{
+	struct hal_hash_ctx c;
+	int rc = hal_hash_init(&c, alg);
+
+	hal_hash_free(&c);
+	if (rc == -ENOTSUP && alone)
+		return false;
+	assert_int_equal(rc, 0);
+	return true;
+}
 
 static void
 tohex(const uint8_t *p, size_t n, char *out)
@@ -42,28 +107,34 @@ test_hash_known(void **state)
 	char hx[2 * HAL_HASH_MAX_LEN + 1];
 
 	(void)state;
-	for (const struct hal_crypto_ops *const *b = test_crypto_backends; *b; b++) {
-		hal_crypto_set(*b);
+	bool alone;
+	for (unsigned ci = 0; use_config(ci, &alone); ci++) {
+		unsigned served = 0;
 		assert_true(hal_crypto_caps() & HAL_CRYPTO_CAP_SHA);
 		for (size_t i = 0; i < 4; i++) {
 			size_t len = hal_hash_len(algs[i]);
+			if (!has_alg(algs[i], alone))
+				continue;
+			served++;
 			memset(d, CANARY, sizeof(d));
 			assert_int_equal(hal_hash(algs[i], (const uint8_t *)"abc", 3, d), 0);
 			assert_int_equal(d[len], CANARY);
 			memset(hx, 0, sizeof(hx));
 			tohex(d, len, hx);
 			if (strcmp(hx, abc[i]) != 0)
-				fail_msg("%s: alg %d of 'abc' = %s", (*b)->name, algs[i], hx);
+				fail_msg("%s: alg %d of 'abc' = %s", hal_crypto()->name, algs[i], hx);
 		}
+		assert_true(served > 0);
 		assert_int_equal(hal_hash_len((enum hal_hash_alg)0), 0);
 		struct hal_hash_ctx c;
 		assert_true(hal_hash_init(&c, (enum hal_hash_alg)99) < 0);
+		hal_hash_free(&c); /* a failed init leaves nothing to free */
 	}
-	hal_crypto_set(&hal_crypto_soft);
 }
 
-/* Streaming split at every offset equals one-shot; a memcpy'd context
- * continues independently (the DKIM header-hash snapshot). */
+/* Streaming split at every offset equals one-shot; a clone continues
+ * independently (the DKIM header-hash snapshot); free of an unfinished,
+ * finished, freed or zeroed context is safe. */
 static void
 test_hash_streaming(void **state)
 {
@@ -72,10 +143,12 @@ test_hash_streaming(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(msg); i++)
 		msg[i] = (uint8_t)(i ^ (i >> 3));
-	for (const struct hal_crypto_ops *const *b = test_crypto_backends; *b; b++) {
-		hal_crypto_set(*b);
+	bool alone;
+	for (unsigned ci = 0; use_config(ci, &alone); ci++) {
 		for (size_t a = 0; a < 4; a++) {
 			size_t len = hal_hash_len(algs[a]);
+			if (!has_alg(algs[a], alone))
+				continue;
 			assert_int_equal(hal_hash(algs[a], msg, sizeof(msg), one), 0);
 			for (size_t cut = 0; cut <= sizeof(msg); cut++) {
 				struct hal_hash_ctx c;
@@ -91,16 +164,33 @@ test_hash_streaming(void **state)
 			uint8_t tail[HAL_HASH_MAX_LEN];
 			assert_int_equal(hal_hash_init(&c, algs[a]), 0);
 			assert_int_equal(hal_hash_update(&c, msg, 100), 0);
-			memcpy(&snap, &c, sizeof(c));
+			assert_int_equal(hal_hash_clone(&snap, &c), 0);
+			assert_ptr_equal(snap.ops, c.ops);
 			assert_int_equal(hal_hash_update(&c, msg + 100, 200), 0);
 			assert_int_equal(hal_hash_final(&c, two), 0);
 			assert_memory_equal(one, two, len);
+			assert_null(c.ops); /* finished: bound to nothing */
 			assert_int_equal(hal_hash_final(&snap, tail), 0);
 			assert_int_equal(hal_hash(algs[a], msg, 100, two), 0);
 			assert_memory_equal(tail, two, len);
+			hal_hash_free(&c);  /* finished: a no-op */
+			/* a clone of a fresh context, both continued */
+			assert_int_equal(hal_hash_init(&c, algs[a]), 0);
+			assert_int_equal(hal_hash_clone(&snap, &c), 0);
+			assert_int_equal(hal_hash_update(&snap, msg, 100), 0);
+			assert_int_equal(hal_hash_final(&snap, tail), 0);
+			assert_memory_equal(tail, two, len);
+			/* abandoned unfinished: freed, twice is fine */
+			assert_int_equal(hal_hash_update(&c, msg, 7), 0);
+			hal_hash_free(&c);
+			assert_null(c.ops);
+			hal_hash_free(&c);
+			assert_int_equal(hal_hash_update(&c, msg, 1), -EINVAL);
+			memset(&c, 0, sizeof(c));
+			hal_hash_free(&c);
+			assert_int_equal(hal_hash_clone(&snap, &c), -EINVAL);
 		}
 	}
-	hal_crypto_set(&hal_crypto_soft);
 }
 
 static void
@@ -188,16 +278,16 @@ static void
 test_keys(void **state)
 {
 	(void)state;
-	for (const struct hal_crypto_ops *const *b = test_crypto_backends; *b; b++) {
+	bool alone;
+	for (unsigned ci = 0; use_config(ci, &alone); ci++) {
 		struct hal_key k;
-		hal_crypto_set(*b);
 		if (!(hal_crypto_caps() & HAL_CRYPTO_CAP_KEYGEN))
 			continue;
 		if (hal_crypto_caps() & HAL_CRYPTO_CAP_ED25519) {
 			memset(&k, 0, sizeof(k));
 			assert_int_equal(hal_key_generate(&k, HAL_KEY_ED25519, 0), 0);
 			assert_int_equal(k.type, HAL_KEY_ED25519);
-			sign_verify(*b, &k, 64);
+			sign_verify(hal_crypto(), &k, 64);
 			pem_round_trip(&k);
 			hal_key_free(&k);
 			assert_int_equal(k.type, HAL_KEY_NONE);
@@ -207,12 +297,11 @@ test_keys(void **state)
 			assert_int_equal(hal_key_generate(&k, HAL_KEY_RSA, 2048), 0);
 			assert_int_equal(k.type, HAL_KEY_RSA);
 			assert_int_equal(k.bits, 2048);
-			sign_verify(*b, &k, 256);
+			sign_verify(hal_crypto(), &k, 256);
 			pem_round_trip(&k);
 			hal_key_free(&k);
 		}
 	}
-	hal_crypto_set(&hal_crypto_soft);
 }
 
 static void
@@ -226,8 +315,8 @@ test_bad_input(void **state)
 
 	(void)state;
 	memset(mod, 0xff, sizeof(mod));
-	for (const struct hal_crypto_ops *const *b = test_crypto_backends; *b; b++) {
-		hal_crypto_set(*b);
+	bool alone;
+	for (unsigned ci = 0; use_config(ci, &alone); ci++) {
 		memset(&k, 0, sizeof(k));
 		assert_true(hal_key_load(&k, (const uint8_t *)junk, strlen(junk)) < 0);
 		assert_true(hal_key_load(&k, (const uint8_t *)"", 0) < 0);
@@ -253,8 +342,155 @@ test_bad_input(void **state)
 		if (hal_crypto_caps() & HAL_CRYPTO_CAP_ED25519)
 			assert_int_equal(hal_ed25519_verify(pub, digest, 32, sig), -EBADMSG);
 	}
-	hal_crypto_set(&hal_crypto_soft);
 }
+
+/* The chain: SHA-256 goes to the first backend (count), the other hashes and
+ * every key operation fall through to soft; caps() is the union. */
+static void
+test_chain_fallthrough(void **state)
+{
+	const struct hal_crypto_ops *bs[HAL_CRYPTO_MAX_BACKENDS];
+	uint8_t d[HAL_HASH_MAX_LEN], want[HAL_HASH_MAX_LEN];
+	struct hal_key k;
+
+	(void)state;
+	test_crypto_count_chain();
+	assert_int_equal(hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS), 2);
+	assert_ptr_equal(bs[0], &test_crypto_count_ops);
+	assert_ptr_equal(bs[1], &hal_crypto_soft);
+	assert_non_null(strstr(hal_crypto()->name, "count"));
+	assert_non_null(strstr(hal_crypto()->name, " > soft"));
+	assert_int_equal(test_crypto_count.probes, 0); /* reset after registration */
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA256), &test_crypto_count_ops);
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA1), &hal_crypto_soft);
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA512), &hal_crypto_soft);
+	assert_null(hal_crypto_hash_backend((enum hal_hash_alg)99));
+	assert_int_equal(test_crypto_count.live, 0); /* the trial inits were freed */
+	assert_int_equal(test_crypto_count.frees, 1);
+	test_crypto_count.inits = test_crypto_count.frees = 0;
+
+	assert_int_equal(hal_hash(HAL_HASH_SHA256, (const uint8_t *)"abc", 3, d), 0);
+	assert_int_equal(test_crypto_count.inits, 1);
+	assert_int_equal(test_crypto_count.finals, 1);
+	assert_int_equal(test_crypto_count.live, 0);
+	assert_int_equal(hal_hash(HAL_HASH_SHA1, (const uint8_t *)"abc", 3, d), 0);
+	assert_int_equal(test_crypto_count.inits, 1); /* not the count backend's */
+	assert_ptr_equal(hal_crypto_op_backend(offsetof(struct hal_crypto_ops, sign)),
+	    &hal_crypto_soft);
+	assert_ptr_equal(hal_crypto_op_backend(offsetof(struct hal_crypto_ops, key_load)),
+	    &hal_crypto_soft);
+	assert_ptr_equal(hal_crypto_op_backend(offsetof(struct hal_crypto_ops, hash_init)),
+	    &test_crypto_count_ops);
+	assert_true(hal_crypto_caps() & HAL_CRYPTO_CAP_HW);
+	assert_true(hal_crypto_caps() & HAL_CRYPTO_CAP_RSA);
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(hal_key_generate(&k, HAL_KEY_ED25519, 0), 0);
+	assert_ptr_equal(k.ops, &hal_crypto_soft);
+	hal_key_free(&k);
+
+	/* the same digest through count as through soft alone */
+	assert_int_equal(hal_hash(HAL_HASH_SHA256, (const uint8_t *)"chain", 5, d), 0);
+	hal_crypto_set(&hal_crypto_soft);
+	assert_int_equal(hal_hash(HAL_HASH_SHA256, (const uint8_t *)"chain", 5, want), 0);
+	assert_memory_equal(d, want, 32);
+	test_crypto_board_chain();
+}
+
+/* A backend whose self-test vector comes out wrong is left out of the chain;
+ * so is one registered twice (once is enough). */
+static void
+test_probe_rejects(void **state)
+{
+	const struct hal_crypto_ops *bs[HAL_CRYPTO_MAX_BACKENDS];
+
+	(void)state;
+	hal_crypto_set(NULL);
+	assert_null(hal_crypto());
+	test_crypto_count.bad_selftest = 1;
+	assert_int_equal(hal_crypto_register(&test_crypto_count_ops), -EIO);
+	assert_null(hal_crypto());
+	assert_int_equal(hal_crypto_register(&hal_crypto_soft), 0);
+	assert_int_equal(hal_crypto_register(&hal_crypto_soft), 0);
+	assert_int_equal(hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS), 1);
+	assert_ptr_equal(bs[0], &hal_crypto_soft);
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA256), &hal_crypto_soft);
+	test_crypto_count.bad_selftest = 0;
+	assert_int_equal(hal_crypto_register(&test_crypto_count_ops), 0); /* after soft */
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA256), &hal_crypto_soft);
+	test_crypto_board_chain();
+}
+
+/* A clone and its source each hold a context of the backend; final and free
+ * release each once, whichever order. */
+static void
+test_clone_free_counted(void **state)
+{
+	struct hal_hash_ctx a, b, c;
+	uint8_t d[32];
+
+	(void)state;
+	test_crypto_count_chain();
+	assert_int_equal(hal_hash_init(&a, HAL_HASH_SHA256), 0);
+	assert_int_equal(hal_hash_update(&a, (const uint8_t *)"abc", 3), 0);
+	assert_int_equal(hal_hash_clone(&b, &a), 0);
+	assert_int_equal(hal_hash_clone(&c, &b), 0);
+	assert_int_equal(test_crypto_count.live, 3);
+	assert_int_equal(test_crypto_count.clones, 2);
+	hal_hash_free(&a);
+	assert_int_equal(hal_hash_final(&b, d), 0);
+	hal_hash_free(&b); /* finished: not freed twice */
+	hal_hash_free(&c);
+	hal_hash_free(&c);
+	assert_int_equal(test_crypto_count.frees, 2);
+	assert_int_equal(test_crypto_count.finals, 1);
+	assert_int_equal(test_crypto_count.live, 0);
+	test_crypto_board_chain();
+}
+
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
+/* The AF_ALG probe on this kernel: without the socket family (EAFNOSUPPORT,
+ * the development and CI machines) it says so and stays out of the chain,
+ * whose hashes are then software's; with it, it is in the chain and each
+ * hash is served by af_alg or soft (the contract suites ran it above). */
+static void
+test_afalg_probe(void **state)
+{
+	const struct hal_crypto_ops *b, *bs[HAL_CRYPTO_MAX_BACKENDS];
+	char why[240] = "";
+	int fd = socket(38 /* AF_ALG */, SOCK_SEQPACKET, 0), e = errno;
+	struct hal_hash_ctx c;
+	bool used = false, seen = false;
+	const char *v;
+
+	(void)state;
+	if (fd >= 0)
+		close(fd);
+	test_crypto_board_chain();
+	for (unsigned i = 0; (v = hal_crypto_verdict(i, &b, &used)) != NULL; i++)
+		if (b == &hal_crypto_afalg) {
+			seen = true;
+			break;
+		}
+	assert_true(seen);
+	if (fd < 0 && e == EAFNOSUPPORT) {
+		assert_false(used);
+		assert_non_null(strstr(v, "EAFNOSUPPORT"));
+		assert_int_equal(hal_crypto_afalg.probe(why, sizeof(why)), -ENOTSUP);
+		assert_non_null(strstr(why, "socket(AF_ALG): address family not supported"));
+		assert_int_equal(hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS), 1);
+		assert_ptr_equal(bs[0], &hal_crypto_soft);
+		/* unprobed, it takes nothing: a chain with it first still works */
+		c.ops = NULL;
+		assert_int_equal(hal_crypto_afalg.hash_init(&c, HAL_HASH_SHA256), -ENOTSUP);
+		assert_false(hal_crypto_afalg.caps() & HAL_CRYPTO_CAP_SHA);
+	} else {
+		print_message("# AF_ALG present: %s\n", v);
+		assert_true(used);
+	}
+	for (enum hal_hash_alg a = HAL_HASH_SHA1; a <= HAL_HASH_SHA512; a++)
+		assert_non_null(hal_crypto_hash_backend(a));
+}
+#endif
 
 int
 main(void)
@@ -264,6 +500,12 @@ main(void)
 		cmocka_unit_test(test_hash_streaming),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_chain_fallthrough),
+		cmocka_unit_test(test_probe_rejects),
+		cmocka_unit_test(test_clone_free_counted),
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
+		cmocka_unit_test(test_afalg_probe),
+#endif
 	};
 	assert_non_null(test_crypto_backends[0]);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,8 @@
 #include <cmocka.h>
 
 #include "firmware/app/targets.h"
+#include "firmware/config/config.h"
+#include "firmware/keys/sign.h"
 #include "firmware/relay/outbox.h"
 #include "firmware/smtpd/conn.h"
 #include "firmware/spool/msg.h"
@@ -31,6 +33,7 @@
 #include "hal/entropy.h"
 #include "hal/log.h"
 #include "hal/storage.h"
+#include "tests/unit/common/crypto_count.h"
 #include "tests/unit/smtpd_testcfg.h"
 
 static struct smtpd_conn conn;
@@ -526,6 +529,55 @@ test_stored_is_signed(void **state)
 	assert_int_equal(rc, 0);
 }
 
+/* A message abandoned mid-body (client gone: smtpd_conn_free -> msg_abort ->
+ * msg_cleanup -> spool_msg_discard) releases its body hashes, and so does a
+ * signing that stops before finish() (the DSN path's keys_sign_free), through
+ * a hash backend whose contexts are held resources (count; AF_ALG: sockets). */
+static void
+test_abort_frees_hashes(void **state)
+{
+	static const char env[] = "EHLO x.test\r\nMAIL FROM:<alice@example.test>\r\n"
+				  "RCPT TO:<bob@remote.example>\r\nDATA\r\n"
+				  "From: alice@example.test\r\nSubject: cut\r\n\r\n"
+				  "first line of a body that never ends\r\n";
+	const struct zcfg_domain *dom;
+	struct keys_sign *sg;
+	struct hal_addr peer;
+	const char *why = NULL;
+
+	(void)state;
+	test_crypto_count_chain();
+	hal_addr_parse(&peer, "127.0.0.1", 0);
+	rlen = 0;
+	smtpd_conn_init(&conn, cfgp, &cfgp->listeners[0], &peer, false);
+	conn.relay_override = &relay_outbox;
+	drain();
+	feed(env, strlen(env));
+	assert_non_null(strstr(rbuf, "354"));
+	assert_true(test_crypto_count.inits >= 1); /* signing began: a body hash */
+	assert_true(test_crypto_count.live >= 1);
+	smtpd_conn_free(&conn);
+	assert_int_equal(test_crypto_count.live, 0);
+	assert_true(test_crypto_count.frees >= 1);
+	assert_int_equal(test_crypto_count.finals, 0);
+
+	/* keys_sign stopped after part of a message (a DSN whose text failed) */
+	memset(&test_crypto_count, 0, sizeof(test_crypto_count));
+	sg = calloc(1, sizeof(*sg));
+	assert_non_null(sg);
+	dom = config_domain_for(cfgp, "example.test");
+	assert_non_null(dom);
+	assert_int_equal(keys_sign_begin(sg, cfgp, dom, &why), 0);
+	assert_int_equal(keys_sign_push(sg, (const uint8_t *)"From: MAILER-DAEMON@example.test\r\n"
+	    "\r\nbody\r\n", 42), 0);
+	assert_true(test_crypto_count.live >= 1);
+	keys_sign_free(sg);
+	assert_int_equal(test_crypto_count.live, 0);
+	keys_sign_free(sg);
+	free(sg);
+	test_crypto_board_chain();
+}
+
 static int
 setup_all(void **state)
 {
@@ -561,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_outbox_no_replace),
 		cmocka_unit_test(test_outbox_full_at_mail),
 		cmocka_unit_test(test_stored_is_signed),
+		cmocka_unit_test(test_abort_frees_hashes),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

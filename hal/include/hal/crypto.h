@@ -2,14 +2,25 @@
  * hal/crypto.h — hashes, signatures and keys behind one ops table.
  *
  * Model. A backend is a const struct hal_crypto_ops. board_init() registers
- * one at start (hal_crypto_set()); every caller goes through the static inline
- * wrappers below, never through mbedTLS or libsodium directly. The software
- * backend (hal/soft) uses mbedTLS and libsodium; a hardware backend may answer
- * only what its engine does and leave the rest to the software one.
+ * backends in order of preference (hal_crypto_register(): e.g. af_alg, then
+ * soft); each one's probe runs there and decides whether it is usable (engine
+ * or socket family present, algorithm present, self-test vector right); the
+ * verdicts are kept for `show crypto` and the daemon's start log. Callers
+ * go through the static inline wrappers below, never through mbedTLS or
+ * libsodium directly; the wrappers call the chain (hal_crypto()), which hands
+ * each operation to the first usable backend that has it: an op left NULL or
+ * answering -ENOTSUP (a hash_init for an algorithm the engine lacks) falls
+ * through to the next backend, the software one last.
  *
- * Memory. Hash contexts are caller-allocated (stack, pool, session arena) and
- * may be copied with memcpy while no operation is in flight: a DKIM signer
- * snapshots a header hash that way. A struct hal_key is caller-allocated too;
+ * Memory. Hash contexts are caller-allocated (stack, pool, session arena).
+ * hal_hash_init() binds a context to the backend that took it; update and
+ * final go straight to that backend. A context may hold a file descriptor or
+ * engine state (AF_ALG: an operation socket), so it is never copied with
+ * memcpy: hal_hash_clone() snapshots it, and every context that was
+ * initialised ends with hal_hash_final() or hal_hash_free() (an aborted
+ * message). Both leave it bound to nothing; hal_hash_free() accepts a zeroed,
+ * a finished or an already freed context, and one whose init failed.
+ * A struct hal_key is caller-allocated too;
  * hal_key_load()/hal_key_generate() attach backend state that
  * hal_key_free() releases and wipes. A zeroed struct hal_key may be freed.
  *
@@ -21,6 +32,7 @@
 #define HAL_CRYPTO_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +44,19 @@ enum hal_hash_alg {
 };
 
 #define HAL_HASH_MAX_LEN 64
+
+/* "sha256", or "?" for an unknown algorithm. */
+static inline const char *
+hal_hash_name(enum hal_hash_alg alg)
+{
+	switch (alg) {
+	case HAL_HASH_SHA1: return "sha1";
+	case HAL_HASH_SHA256: return "sha256";
+	case HAL_HASH_SHA384: return "sha384";
+	case HAL_HASH_SHA512: return "sha512";
+	}
+	return "?";
+}
 
 /* Digest length in bytes, 0 for an unknown algorithm. */
 static inline size_t
@@ -88,11 +113,23 @@ enum hal_ecdsa_curve {
 struct hal_crypto_ops {
 	const char *name;
 	uint32_t (*caps)(void);
+	/* Optional, run once by hal_crypto_register(): 0 when the backend is
+	 * usable here, else a negative error and a one-line reason in why
+	 * ("socket(AF_ALG): address family not supported"). */
+	int (*probe)(char *why, size_t cap);
+	/* Optional: lines for `show crypto` (drivers, verdicts, counters). */
+	void (*describe)(void (*emit)(void *arg, const char *line), void *arg);
 
 	int (*hash_init)(struct hal_hash_ctx *c, enum hal_hash_alg alg);
 	int (*hash_update)(struct hal_hash_ctx *c, const uint8_t *p, size_t n);
-	/* Writes hal_hash_len(alg) bytes; the context is then finished. */
+	/* Writes hal_hash_len(alg) bytes; the context is then finished and
+	 * holds nothing (also when it fails). */
 	int (*hash_final)(struct hal_hash_ctx *c, uint8_t *out);
+	/* dst becomes an independent copy of src's state (src unchanged). */
+	int (*hash_clone)(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src);
+	/* Releases what an unfinished context holds (descriptor, engine
+	 * state) and wipes it. */
+	void (*hash_free)(struct hal_hash_ctx *c);
 
 	/* PEM: RSA as PKCS#1 ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY"),
 	 * Ed25519 as PKCS#8 (what `openssl genpkey -algorithm ed25519` writes). */
@@ -125,12 +162,44 @@ struct hal_crypto_ops {
 	    const uint8_t sig[64]);
 };
 
-/* The active backend, set by board_init(); NULL before. */
+/*
+ * The chain. hal_crypto_register() probes a backend and, when it is usable,
+ * appends it (at most HAL_CRYPTO_MAX_BACKENDS); it returns 0, or the probe's
+ * negative error (the backend is then left out; its verdict is kept either
+ * way, hal_crypto_verdict()). hal_crypto_set() makes the chain exactly one backend, unprobed: the
+ * contract tests use it to run against each backend alone. hal_crypto() is
+ * the chain's own ops table (name "af_alg > soft ..."), NULL before the first
+ * backend; its caps() is the union of the backends' caps.
+ */
+#define HAL_CRYPTO_MAX_BACKENDS 4
+
 const struct hal_crypto_ops *hal_crypto(void);
 void hal_crypto_set(const struct hal_crypto_ops *ops);
+int hal_crypto_register(const struct hal_crypto_ops *ops);
+/* The registered backends in order; returns how many (at most cap). */
+unsigned hal_crypto_backends(const struct hal_crypto_ops **out, unsigned cap);
+/* The backend that serves hashes of alg now (a trial init), NULL if none. */
+const struct hal_crypto_ops *hal_crypto_hash_backend(enum hal_hash_alg alg);
+/* The first backend with op, e.g. hal_crypto_op_backend(offsetof(struct
+ * hal_crypto_ops, sign)); NULL if none. */
+const struct hal_crypto_ops *hal_crypto_op_backend(size_t op_offset);
+/* The i-th backend offered to hal_crypto_register() (used or not) and its
+ * probe's verdict; NULL after the last. */
+const char *hal_crypto_verdict(unsigned i, const struct hal_crypto_ops **ops, bool *used);
+/* Logs at INFO what each backend's probe found and who hashes what (the
+ * daemon at start; registration itself logs at DEBUG only, since every CLI
+ * command registers too). */
+void hal_crypto_log_verdicts(void);
+/* Hashing speed of backend b for alg in KB/s (1000 bytes), hashing 64 KiB
+ * blocks (each one message: init, update, final) for about ms milliseconds
+ * through b directly; 0 if b cannot. */
+unsigned long hal_crypto_hash_kbps(const struct hal_crypto_ops *b, enum hal_hash_alg alg,
+    unsigned ms);
 
 /* The software backend (hal/soft): always present. */
 extern const struct hal_crypto_ops hal_crypto_soft;
+/* The Linux kernel's crypto API through AF_ALG sockets (hal/linux): hashes. */
+extern const struct hal_crypto_ops hal_crypto_afalg;
 
 #define HAL_CRYPTO_CALL(op, ...) \
 	(hal_crypto()->op ? hal_crypto()->op(__VA_ARGS__) : -ENOTSUP)
@@ -150,13 +219,42 @@ hal_hash_init(struct hal_hash_ctx *c, enum hal_hash_alg alg)
 static inline int
 hal_hash_update(struct hal_hash_ctx *c, const uint8_t *p, size_t n)
 {
-	return c->ops->hash_update(c, p, n);
+	return c->ops ? c->ops->hash_update(c, p, n) : -EINVAL;
 }
 
 static inline int
 hal_hash_final(struct hal_hash_ctx *c, uint8_t *out)
 {
-	return c->ops->hash_final(c, out);
+	int rc = c->ops ? c->ops->hash_final(c, out) : -EINVAL;
+
+	c->ops = NULL;
+	return rc;
+}
+
+/* dst (uninitialised or finished; not an unfinished context: free it
+ * first) becomes a copy of src; on error dst is bound to nothing. */
+static inline int
+hal_hash_clone(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src)
+{
+	int rc;
+
+	dst->ops = NULL;
+	if (!src->ops)
+		return -EINVAL;
+	if (!src->ops->hash_clone)
+		return -ENOTSUP;
+	rc = src->ops->hash_clone(dst, src);
+	if (rc < 0)
+		dst->ops = NULL;
+	return rc;
+}
+
+static inline void
+hal_hash_free(struct hal_hash_ctx *c)
+{
+	if (c->ops && c->ops->hash_free)
+		c->ops->hash_free(c);
+	c->ops = NULL;
 }
 
 /* One-shot hash. */

@@ -167,7 +167,13 @@ struct dkim_signer {
 	struct dkim_body body[2];   /* by enum dkim_canon */
 };
 
+/* init() takes a zeroed, finished or freed signer: one that may hold hash
+ * contexts (after add(), before finish()) is freed first. */
 void dkim_signer_init(struct dkim_signer *s, uint8_t *hdrbuf, size_t hdrcap);
+/* Releases the hash contexts (descriptors, engine state of a hardware hash
+ * backend) of a signer whose message is abandoned; finish() does it itself,
+ * successful or not. Safe on a zeroed, finished or freed signer. */
+void dkim_signer_free(struct dkim_signer *s);
 /* Adds a signature; returns DKIM_OK or an error (the signer stays usable for
  * parameter errors: the signature is just not added). The params are copied;
  * the strings they point to are not. */

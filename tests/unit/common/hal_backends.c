@@ -1,6 +1,7 @@
 /* The enabled HAL backends, for the contract suites (see hal_backends.h). */
 #include <stddef.h>
 
+#include "tests/unit/common/crypto_count.h"
 #include "tests/unit/common/hal_backends.h"
 #include "zegel/board.h"
 #include "zegel/config.h"
@@ -15,12 +16,17 @@ __attribute__((constructor)) static void
 test_board_init(void)
 {
 	board_init();
+	test_crypto_save_board_chain();
 }
 
 const struct hal_crypto_ops *const test_crypto_backends[] = {
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
+	&hal_crypto_afalg, /* its probe decides whether the suites run it */
+#endif
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_SOFT)
 	&hal_crypto_soft,
 #endif
+	&test_crypto_count_ops, /* stand-in for an engine: SHA-256 only */
 	NULL,
 };
 
