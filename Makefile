@@ -118,6 +118,12 @@ CPPFLAGS_ALL := -I$(O)/include -Ifirmware/include -Ihal/include -Isigner/include
 	-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 	-DZEGEL_VERSION='"$(ZEGEL_VERSION)"' -DZEGEL_GIT_REV='"$(GIT_REV)"' $(TC_CPPFLAGS)
 CFLAGS_ALL := -std=c11 -g $(OPT) $(WARN) -ffunction-sections -fdata-sections $(TC_CFLAGS) $(EXTRA_CFLAGS)
+# MIPS16e: GCC 12's interprocedural register allocation trusts that a local
+# callee leaves v1 alone, but the MIPS16 prologue that loads the GOT pointer
+# (emitted after register allocation) clobbers it; the caller then loads a
+# function address through a stale v1 and jumps into garbage (a commit that
+# logged a listener crashed the mipsel image). Off for zegel's code.
+CFLAGS_ALL += $(if $(filter y,$(CONFIG_MIPS16)),-fno-ipa-ra)
 LDFLAGS_ALL := -Wl,--gc-sections $(if $(filter y,$(CONFIG_STATIC_LINK)),-static) $(TC_LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS_ALL := $(TC_LIBS)
 
