@@ -65,7 +65,7 @@ value_of(const char *line, const char *key)
 }
 
 static void
-line_end(struct hal_afalg_proc *c)
+proc_line_end(struct hal_afalg_proc *c)
 {
 	const char *v;
 
@@ -101,7 +101,7 @@ hal_afalg_proc_push(struct hal_afalg_proc *c, const uint8_t *p, size_t n)
 		uint8_t b = p[i];
 
 		if (b == '\n') {
-			line_end(c);
+			proc_line_end(c);
 		} else if (c->llen + 1 >= sizeof(c->line)) {
 			c->overlong = true;
 		} else {
@@ -114,6 +114,6 @@ void
 hal_afalg_proc_end(struct hal_afalg_proc *c)
 {
 	if (c->llen > 0 || c->overlong)
-		line_end(c);
+		proc_line_end(c);
 	entry_end(c);
 }

@@ -30,7 +30,7 @@
 
 #include "hal/crypto.h"
 #include "hal/linux/afalg_proc.h"
-#include "zegel/config.h"
+#include "generated/autoconf.h"
 
 #ifndef AF_ALG
 #define AF_ALG 38
@@ -133,7 +133,7 @@ buf_of(struct afalg_hash *h, size_t *cap)
 }
 
 static int
-slot_get(void)
+buf_slot_get(void)
 {
 #if CONFIG_HAL_CRYPTO_AFALG_BUFFERS > 0
 	for (int i = 0; i < CONFIG_HAL_CRYPTO_AFALG_BUFFERS; i++)
@@ -197,7 +197,7 @@ afalg_hash_init(struct hal_hash_ctx *c, enum hal_hash_alg alg)
 		return -ENOTSUP;
 	}
 	h->fd = fd;
-	h->slot = slot_get();
+	h->slot = buf_slot_get();
 	h->blen = 0;
 	c->ops = &hal_crypto_afalg;
 	c->alg = alg;
@@ -265,7 +265,7 @@ afalg_hash_clone(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src)
 	if (fd < 0)
 		return -EIO;
 	d->fd = fd;
-	d->slot = slot_get();
+	d->slot = buf_slot_get();
 	d->blen = 0;
 	dst->ops = &hal_crypto_afalg;
 	dst->alg = src->alg;
@@ -388,21 +388,25 @@ decide(struct alg_info *a)
 	else
 		snprintf(drv, sizeof(drv), "driver unknown (/proc/crypto has no entry)");
 	a->serve = false;
-	if (IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG_ALL)) {
+#if defined(CONFIG_HAL_CRYPTO_AFALG_ALL)
+	{
 		a->serve = true;
 		snprintf(a->verdict, sizeof(a->verdict), "%s: af_alg serves it (policy: all)", drv);
 		return;
 	}
+#endif
 	if (a->engine) {
 		a->serve = true;
 		snprintf(a->verdict, sizeof(a->verdict), "%s: af_alg serves it", drv);
 		return;
 	}
-	if (IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG_HW)) {
+#if defined(CONFIG_HAL_CRYPTO_AFALG_HW)
+	{
 		snprintf(a->verdict, sizeof(a->verdict),
 		    "%s: software hashes it (policy: engines only)", drv);
 		return;
 	}
+#endif
 	/* software in the kernel: worth a system call per block only if faster */
 	measuring = true;
 	a->kbps_afalg = hal_crypto_hash_kbps(&hal_crypto_afalg, a->alg, 30);
