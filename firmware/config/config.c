@@ -150,6 +150,28 @@ config_set_line(const char *line, char *err, size_t errcap)
 	return rc;
 }
 
+int
+config_set_words(const char *verb, int argc, char **argv, char *err, size_t errcap)
+{
+	char *av[CONFIG_MAX_TOKENS + 1], v[8];
+	int rc;
+
+	if (err != NULL && errcap > 0)
+		err[0] = 0;
+	if (argc < 0 || argc >= CONFIG_MAX_TOKENS)
+		return config_fail(err, errcap, "too many words (at most %d)", CONFIG_MAX_TOKENS);
+	snprintf(v, sizeof(v), "%s", verb);
+	av[0] = v;
+	for (int i = 0; i < argc; i++)
+		av[i + 1] = argv[i];
+	scratch = candidate;
+	rc = config_apply(&scratch, argc + 1, av, err, errcap);
+	if (rc == 0)
+		candidate = scratch;
+	config_wipe(&scratch, sizeof(scratch));
+	return rc;
+}
+
 static int
 validate(const struct zcfg *c, char *err, size_t cap)
 {

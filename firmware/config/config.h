@@ -49,6 +49,10 @@ void config_init(void);
 /* Apply one `set ...` or `delete ...` line to the candidate. */
 int config_set_line(const char *line, char *err, size_t errcap);
 
+/* The same from words already split (the console's, verb "set" or
+ * "delete" and the words after it). */
+int config_set_words(const char *verb, int argc, char **argv, char *err, size_t errcap);
+
 /* Validate the candidate, make it the running configuration, call hooks. */
 int config_commit(char *err, size_t errcap);
 
@@ -87,6 +91,21 @@ void config_dump(const struct zcfg *c, bool show_secrets, void (*emit)(void *arg
 /* The grammar, one usage line per emit() call: what == "set", "delete" or
  * NULL for both. */
 void config_usage(const char *what, void (*emit)(void *arg, const char *line), void *arg);
+
+/* Every statement of verb ("set", "delete"): its path ("hostname", "relay
+ * outbox") and the usage of its arguments. For the console's Tab and '?'.
+ * Path words may be abbreviated to a unique prefix in any `set`/`delete`
+ * line (`set rel smart`); an ambiguous one is an error naming the choices. */
+void config_grammar_each(const char *verb,
+    void (*fn)(void *arg, const char *path, const char *usage), void *arg);
+
+/* The statement argv (the words after verb) names, abbreviations expanded:
+ * its path into path, its usage into *usage (if not NULL). Returns the
+ * number of words the path used (1 or 2), -1 when argv[0] is a first word
+ * that needs a second one not given or not valid ("relay"; path holds it),
+ * 0 when nothing matches or a word is ambiguous. */
+int config_resolve_path(const char *verb, int argc, char **argv, char *path, size_t cap,
+    const char **usage);
 
 const struct zcfg *zcfg_running(void);
 const struct zcfg *zcfg_candidate(void);

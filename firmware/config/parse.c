@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "firmware/config/grammar.h"
+#include "zegel/words.h"
 
 typedef int (*stmt_fn)(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 
@@ -151,11 +152,107 @@ list_words(const char *verb, const char *prefix, char *buf, size_t cap)
 	}
 }
 
+/* The path words of verb's statements at one level: the first words (first
+ * == NULL), or the second words of the paths that start with first. */
+static size_t
+path_level(const char *verb, const char *first, struct words_word *set, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NSTMTS; i++) {
+		const char *p = stmts[i].path;
+
+		if (!streq(stmts[i].verb, verb))
+			continue;
+		if (first == NULL) {
+			n = words_add(set, n, cap, p, strcspn(p, " "));
+		} else {
+			size_t fl = strlen(first);
+			if (strncmp(p, first, fl) == 0 && p[fl] == ' ')
+				n = words_add(set, n, cap, p + fl + 1, strlen(p + fl + 1));
+		}
+	}
+	return n;
+}
+
+/* Replace an abbreviated path word (`set rel smart`) by the keyword it
+ * stands for, copied into out. 0 (unchanged when nothing matches: the
+ * caller's error lists what is valid), or -EINVAL for an ambiguous one. */
+static int
+expand_word(const char *verb, const char *first, char **word, char *out, size_t outcap,
+    char *err, size_t cap)
+{
+	struct words_word set[NSTMTS];
+	size_t n = path_level(verb, first, set, NSTMTS);
+	int k = words_match(set, n, *word, strlen(*word));
+	char list[256];
+
+	if (k == WORDS_AMBIGUOUS) {
+		words_join(set, n, *word, strlen(*word), list, sizeof(list));
+		return config_fail(err, cap, "%s%s%s: ambiguous: '%s' could be %s", verb,
+		    first ? " " : "", first ? first : "", *word, list);
+	}
+	if (k >= 0 && set[k].n < outcap) {
+		memcpy(out, set[k].s, set[k].n);
+		out[set[k].n] = 0;
+		*word = out;
+	}
+	return 0;
+}
+
+int
+config_resolve_path(const char *verb, int argc, char **argv, char *path, size_t cap,
+    const char **usage)
+{
+	struct words_word set[NSTMTS], set2[NSTMTS];
+	size_t n, n2;
+	int k, k2 = WORDS_NONE, words = 1;
+	char first[32];
+
+	if (argc < 1 || cap == 0)
+		return 0;
+	n = path_level(verb, NULL, set, NSTMTS);
+	k = words_match(set, n, argv[0], strlen(argv[0]));
+	if (k < 0 || set[k].n >= sizeof(first))
+		return 0;
+	memcpy(first, set[k].s, set[k].n);
+	first[set[k].n] = 0;
+	n2 = path_level(verb, first, set2, NSTMTS);
+	if (n2 > 0 && argc >= 2) {
+		k2 = words_match(set2, n2, argv[1], strlen(argv[1]));
+		if (k2 == WORDS_AMBIGUOUS)
+			return 0;
+	}
+	if (k2 >= 0) {
+		snprintf(path, cap, "%s %.*s", first, (int)set2[k2].n, set2[k2].s);
+		words = 2;
+	} else {
+		snprintf(path, cap, "%s", first);
+	}
+	for (size_t i = 0; i < NSTMTS; i++) {
+		if (streq(stmts[i].verb, verb) && streq(stmts[i].path, path)) {
+			if (usage != NULL)
+				*usage = stmts[i].usage;
+			return words;
+		}
+	}
+	return n2 > 0 ? -1 : 0; /* "relay" alone: a first word that needs a second */
+}
+
+void
+config_grammar_each(const char *verb,
+    void (*fn)(void *arg, const char *path, const char *usage), void *arg)
+{
+	for (size_t i = 0; i < NSTMTS; i++)
+		if (streq(stmts[i].verb, verb))
+			fn(arg, stmts[i].path, stmts[i].usage);
+}
+
 int
 config_apply(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
 	const char *verb = argv[0];
-	char valid[256];
+	char valid[256], word0[32], word1[32];
 	bool known_first = false;
 
 	if (!streq(verb, "set") && !streq(verb, "delete"))
@@ -167,6 +264,10 @@ config_apply(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 		list_words(verb, NULL, valid, sizeof(valid));
 		return config_fail(err, cap, "%s: what? (%s)", verb, valid);
 	}
+	/* Unique prefixes of the path words stand for them: `set rel smart`. */
+	if (expand_word(verb, NULL, &argv[0], word0, sizeof(word0), err, cap) != 0 ||
+	    (argc >= 2 && expand_word(verb, argv[0], &argv[1], word1, sizeof(word1), err, cap) != 0))
+		return -EINVAL;
 	for (size_t i = 0; i < NSTMTS; i++) {
 		const struct stmt *s = &stmts[i];
 		int words = path_words(s->path), nargs;

@@ -37,10 +37,43 @@ usage_error(struct console *c, const char *verb, const char *args)
 	return 1;
 }
 
+/* `help sh run` is `help show running`: unique prefixes, as for commands. */
+static void
+expand_help_words(int argc, char **argv, char w0[CONSOLE_WORD_MAX], char w1[CONSOLE_WORD_MAX])
+{
+	struct words_word set[CONSOLE_MAX_WORDS];
+	size_t n = console_level(NULL, set, CONSOLE_MAX_WORDS, NULL);
+	int k = words_match(set, n, argv[0], strlen(argv[0]));
+
+	if (k < 0 || set[k].n >= CONSOLE_WORD_MAX)
+		return;
+	memcpy(w0, set[k].s, set[k].n);
+	w0[set[k].n] = 0;
+	argv[0] = w0;
+	if (argc < 2)
+		return;
+	n = console_level(w0, set, CONSOLE_MAX_WORDS, NULL);
+	k = words_match(set, n, argv[1], strlen(argv[1]));
+	if (k < 0 || set[k].n >= CONSOLE_WORD_MAX)
+		return;
+	memcpy(w1, set[k].s, set[k].n);
+	w1[set[k].n] = 0;
+	argv[1] = w1;
+}
+
+/* Is a a non-empty prefix of keyword ("sec" for "secrets")? */
+static bool
+prefix_of(const char *a, const char *keyword)
+{
+	size_t n = strlen(a);
+
+	return n > 0 && strncmp(a, keyword, n) == 0;
+}
+
 static int
 cmd_help(struct console *c, int argc, char **argv, const char *line)
 {
-	char head[64];
+	char head[64], w0[CONSOLE_WORD_MAX], w1[CONSOLE_WORD_MAX];
 	int found = 0;
 
 	(void)line;
@@ -56,9 +89,12 @@ cmd_help(struct console *c, int argc, char **argv, const char *line)
 		}
 		console_puts(c,
 		    "'help COMMAND' shows one command; 'help set' and 'help delete' "
-		    "list every setting.");
+		    "list every setting. Words may be cut to a unique prefix ('sh run' is "
+		    "'show running'); on a terminal Tab completes a word and '?' lists what "
+		    "may come next.");
 		return 0;
 	}
+	expand_help_words(argc, argv, w0, w1);
 	for (size_t i = 0; console_cmd_at(i) != NULL; i++) {
 		const struct console_cmd *k = console_cmd_at(i);
 		size_t fl = strlen(argv[0]);
@@ -107,7 +143,7 @@ cmd_show_config(struct console *c, int argc, char **argv, const char *line)
 static int
 cmd_show_running(struct console *c, int argc, char **argv, const char *line)
 {
-	bool secrets = argc == 1 && strcmp(argv[0], "secrets") == 0;
+	bool secrets = argc == 1 && prefix_of(argv[0], "secrets");
 
 	(void)line;
 	if (argc != 0 && !secrets)
@@ -191,18 +227,31 @@ cmd_show_log(struct console *c, int argc, char **argv, const char *line)
 	return 0;
 }
 
+/* The words, not the line: the verb may have been typed abbreviated. */
 static int
-cmd_set(struct console *c, int argc, char **argv, const char *line)
+set_or_delete(struct console *c, const char *verb, int argc, char **argv)
 {
 	char err[320];
 
-	(void)argc;
-	(void)argv;
-	if (config_set_line(line, err, sizeof(err)) != 0) {
+	if (config_set_words(verb, argc, argv, err, sizeof(err)) != 0) {
 		console_printf(c, "error: %s", err);
 		return 1;
 	}
 	return 0;
+}
+
+static int
+cmd_set(struct console *c, int argc, char **argv, const char *line)
+{
+	(void)line;
+	return set_or_delete(c, "set", argc, argv);
+}
+
+static int
+cmd_delete(struct console *c, int argc, char **argv, const char *line)
+{
+	(void)line;
+	return set_or_delete(c, "delete", argc, argv);
 }
 
 static void
@@ -245,7 +294,7 @@ cmd_commit(struct console *c, int argc, char **argv, const char *line)
 static int
 cmd_show_diff(struct console *c, int argc, char **argv, const char *line)
 {
-	bool secrets = argc == 1 && strcmp(argv[0], "secrets") == 0;
+	bool secrets = argc == 1 && prefix_of(argv[0], "secrets");
 	int n;
 
 	(void)line;
@@ -389,7 +438,7 @@ const struct console_cmd console_builtins[] = {
 	    "log lines with time and level: the last N, at a level or worse, containing ID",
 	    cmd_show_log },
 	{ "set", "SETTING VALUE...", "change the candidate ('help set' lists settings)", cmd_set },
-	{ "delete", "SETTING NAME", "remove from the candidate ('help delete')", cmd_set },
+	{ "delete", "SETTING NAME", "remove from the candidate ('help delete')", cmd_delete },
 	{ "commit", "",
 	    "validate and apply the candidate, all or nothing (a failure rolls back and says "
 	    "what failed; warnings are printed)",

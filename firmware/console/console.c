@@ -202,9 +202,8 @@ console_execute(struct console *c, const char *line)
 	char buf[CONFIG_CONSOLE_LINE_MAX + 1];
 	char *argv[CONSOLE_MAX_ARGS];
 	const struct console_cmd *best = NULL;
-	size_t best_words = 0, n = strlen(line);
-	bool first_known = false;
-	int argc;
+	size_t n = strlen(line);
+	int argc, used = 0;
 
 	if (n >= sizeof(buf)) {
 		console_printf(c, "error: line longer than %d characters refused",
@@ -223,39 +222,40 @@ console_execute(struct console *c, const char *line)
 		    "blank; write \\\" and \\\\ inside)");
 		return;
 	}
-	if (argc == 0)
-		return;
-	for (size_t i = 0; console_cmd_at(i) != NULL; i++) {
-		const struct console_cmd *k = console_cmd_at(i);
-		size_t words = console_verb_words(k->verb);
-
-		if (words == 2 && strncmp(k->verb, argv[0], strlen(argv[0])) == 0 &&
-		    k->verb[strlen(argv[0])] == ' ')
-			first_known = true;
-		if (words > best_words && console_verb_matches(k->verb, argc, argv)) {
-			best = k;
-			best_words = words;
-		}
-	}
-	if (best == NULL) {
-		char valid[256];
-		if (first_known) {
-			console_list_verbs(argv[0], valid, sizeof(valid));
-			if (argc < 2)
-				console_printf(c, "error: %s what? (%s)", argv[0], valid);
-			else
-				console_printf(c, "error: unknown command '%s %s' (%s: %s)",
-				    argv[0], argv[1], argv[0], valid);
-		} else {
-			console_list_verbs(NULL, valid, sizeof(valid));
-			console_printf(c, "error: unknown command '%s' (commands: %s; try 'help')",
-			    argv[0], valid);
-		}
-		return;
-	}
-	best->run(c, argc - (int)best_words, argv + best_words, line);
+	/* Unique prefixes name the command: `sh run` is `show running`. */
+	if (argc > 0 && console_resolve(c, argc, argv, &best, &used, false) == 0)
+		best->run(c, argc - used, argv + used, line);
 	/* Passwords pass through here. */
 	memset(buf, 0, sizeof(buf));
+}
+
+/* A `set` line naming a user or the relay password, by any abbreviation,
+ * or one that names no setting (it fails, but may hold a secret). */
+bool
+console_line_secret(const char *line)
+{
+	char buf[CONFIG_CONSOLE_LINE_MAX + 1], path[64];
+	char *argv[CONSOLE_MAX_ARGS];
+	const struct console_cmd *k = NULL;
+	size_t n = strlen(line);
+	int argc, used = 0, w;
+	bool secret;
+
+	if (strstr(line, "password") != NULL || n >= sizeof(buf))
+		return true;
+	memcpy(buf, line, n + 1);
+	argc = config_tokenize(buf, argv, CONSOLE_MAX_ARGS);
+	if (argc < 0)
+		secret = true;
+	else if (argc == 0 || console_resolve(NULL, argc, argv, &k, &used, true) != 0 ||
+	    strcmp(k->verb, "set") != 0)
+		secret = false;
+	else {
+		w = config_resolve_path("set", argc - used, argv + used, path, sizeof(path), NULL);
+		secret = w <= 0 || strcmp(path, "user") == 0 || strncmp(path, "relay pass", 10) == 0;
+	}
+	memset(buf, 0, sizeof(buf));
+	return secret;
 }
 
 /* ------------------------------------------------------------ line editor */
@@ -288,6 +288,12 @@ redraw(struct console *c)
 		snprintf(mv, sizeof(mv), "\x1b[%zuD", c->len - c->cur);
 		outs(c, mv);
 	}
+}
+
+void
+console_redraw(struct console *c)
+{
+	redraw(c);
 }
 
 void
@@ -381,7 +387,7 @@ end_line(struct console *c)
 		if (c->raw && c->len > 0 &&
 		    (c->nhist == 0 ||
 			strcmp(c->hist[(c->nhist - 1) % CONSOLE_HISTORY], c->line) != 0) &&
-		    strncmp(c->line, "set user", 8) != 0 && strstr(c->line, "password") == NULL) {
+		    !console_line_secret(c->line)) {
 			memcpy(c->hist[c->nhist % CONSOLE_HISTORY], c->line, c->len + 1);
 			c->nhist++;
 		}
@@ -414,6 +420,28 @@ insert(struct console *c, uint8_t b)
 		out(c, &b, 1);
 	else
 		redraw(c);
+}
+
+void
+console_insert(struct console *c, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		insert(c, (uint8_t)s[i]);
+}
+
+/* Is the cursor inside a "quoted value"? There '?' is a character. */
+static bool
+in_quotes(const struct console *c)
+{
+	bool q = false;
+
+	for (size_t i = 0; i < c->cur; i++) {
+		if (q && c->line[i] == '\\' && i + 1 < c->cur)
+			i++;
+		else if (c->line[i] == '"')
+			q = !q;
+	}
+	return q;
 }
 
 static void
@@ -523,9 +551,27 @@ raw_byte(struct console *c, uint8_t b)
 			escape_final(c, b);
 		return;
 	}
+	if (c->literal) { /* after Ctrl-V: '?' or Tab as typed */
+		c->literal = false;
+		if (b >= 0x20 || b == '\t')
+			insert(c, b == '\t' ? ' ' : b);
+		return;
+	}
 	switch (b) {
 	case 0x1b:
 		c->esc = 1;
+		break;
+	case '\t':
+		console_complete(c);
+		break;
+	case '?':
+		if (in_quotes(c))
+			insert(c, b);
+		else
+			console_help_here(c);
+		break;
+	case 0x16: /* Ctrl-V: the next byte is inserted as it is */
+		c->literal = true;
 		break;
 	case 0x7f:
 	case 0x08:
@@ -537,6 +583,7 @@ raw_byte(struct console *c, uint8_t b)
 		redraw(c);
 		break;
 	case 0x03: /* Ctrl-C */
+		c->literal = false;
 		outs(c, "^C\r\n");
 		reset_line(c);
 		console_prompt(c);

@@ -73,6 +73,7 @@ struct console {
 	unsigned jobs;     /* commands still printing from the loop (console_job_begin) */
 	bool executing;    /* a command runs: its output owns the screen */
 	bool hidden;       /* console_input_hide() cleared the input line */
+	bool literal;      /* Ctrl-V: the next byte is inserted as it is */
 #if IS_ENABLED(CONFIG_FEATURE_CONSOLE_EDITING)
 	char hist[CONSOLE_HISTORY][CONFIG_CONSOLE_LINE_MAX + 1];
 	unsigned nhist;  /* lines stored (ring, newest at (nhist - 1) % N) */

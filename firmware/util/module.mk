@@ -1,1 +1,2 @@
 src-y += firmware/util/text.c
+src-y += firmware/util/words.c
