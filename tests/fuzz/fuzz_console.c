@@ -3,7 +3,8 @@
  *
  * First input byte selects the mode, the rest is data:
  *   bit 0 clear: the bytes go through console_push() (bit 1: raw tty mode,
- *                with echo and line editing), then console_eof();
+ *                with echo and line editing, Tab completion, '?' help and
+ *                Ctrl-V), then console_eof(); the line stays in bounds;
  *   bit 0 set:   the data is split into lines for config_set_line(), then
  *                the round-trip property is checked: the candidate's dump
  *                (secrets included), applied to fresh defaults, rebuilds
@@ -240,6 +241,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	console_prompt(&con);
 	size_t used = console_push(&con, data + 1, size - 1);
 	if (used > size - 1)
+		abort();
+	/* Tab completion and '?' (raw mode) keep the line within its bounds */
+	if (con.len > CONFIG_CONSOLE_LINE_MAX || con.cur > con.len)
 		abort();
 	if (!console_wants_exit(&con))
 		console_eof(&con);
