@@ -232,7 +232,7 @@ dmarc_off(char *name, size_t cap, uint16_t *type)
 	(void)name;
 	(void)cap;
 	(void)type;
-	cd_item(CD_WARN, "dmarc", NULL, "not checked: built without CONFIG_FEATURE_DNSSEC");
+	cd_item(CD_WARN, "dmarc", NULL, "not checked: this firmware was built without DNSSEC support");
 	return false;
 }
 

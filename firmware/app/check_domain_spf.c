@@ -225,7 +225,7 @@ spf_ask(char *name, size_t cap, uint16_t *type)
 	(void)name;
 	(void)cap;
 	(void)type;
-	cd_item(CD_WARN, "spf", NULL, "not checked: built without CONFIG_FEATURE_DNSSEC");
+	cd_item(CD_WARN, "spf", NULL, "not checked: this firmware was built without DNSSEC support");
 	return false;
 }
 

@@ -213,7 +213,7 @@ cmd_check_domain(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	fprintf(stderr, "zegel check-domain: built without CONFIG_FEATURE_DNSSEC/TLS\n");
+	fprintf(stderr, "zegel check-domain: this firmware was built without DNSSEC or TLS support\n");
 	return 3;
 }
 

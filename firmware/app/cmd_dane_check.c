@@ -614,7 +614,7 @@ cmd_dane_check(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	fprintf(stderr, "zegel dane-check: built without CONFIG_FEATURE_DNSSEC/TLS\n");
+	fprintf(stderr, "zegel dane-check: this firmware was built without DNSSEC or TLS support\n");
 	return 2;
 }
 

@@ -116,7 +116,7 @@ cmd_resolve(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	fprintf(stderr, "zegel resolve: built without CONFIG_FEATURE_DNSSEC\n");
+	fprintf(stderr, "zegel resolve: this firmware was built without DNSSEC support\n");
 	return 2;
 }
 

@@ -158,7 +158,7 @@ cmd_spf(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	fprintf(stderr, "zegel spf: built without CONFIG_FEATURE_DNSSEC\n");
+	fprintf(stderr, "zegel spf: this firmware was built without DNSSEC support\n");
 	return 2;
 }
 

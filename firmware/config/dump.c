@@ -104,7 +104,7 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 	LINE("set hostname"), WORD(c->hostname), EMIT();
 	LINE("set data-dir"), WORD(c->data_dir), EMIT();
 	LINE("set log-level"), WORD(config_log_levels[c->log_level & 3]), EMIT();
-	snprintf(t, sizeof(t), "%u", (unsigned)c->max_message_size);
+	config_format_bytes(c->max_message_size, t, sizeof(t));
 	LINE("set message-size-limit"), WORD(t), EMIT();
 	config_derived_paths(c->data_dir, o, ce, k);
 	if (full || strcmp(c->tls_cert, ce) != 0)
@@ -187,8 +187,12 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 		QDUR(delay_warning, "set queue delay-warning")
 		QDUR(retry_base, "set queue retry-base")
 		QNUM(max_messages, "set queue max-messages")
-		QNUM(max_size, "set queue max-size")
-		QNUM(min_free, "set queue min-free")
+#define QBYTES(field, words) \
+		if (full || q->field != dq.field) \
+			config_format_bytes(q->field, t, sizeof(t)), LINE(words), WORD(t), EMIT();
+		QBYTES(max_size, "set queue max-size")
+		QBYTES(min_free, "set queue min-free")
+#undef QBYTES
 #undef QDUR
 #undef QNUM
 	}

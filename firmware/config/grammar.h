@@ -56,6 +56,7 @@ bool config_same_addr(const struct hal_addr *a, const struct hal_addr *b, bool p
 uint32_t config_parse_u32(const char *s, bool *ok);
 /* "90", "30s", "5m", "4h", "5d" -> seconds (at most 10 years) */
 bool config_parse_duration(const char *s, uint32_t *out);
+/* "4096", "512K", "10M", "1G" (binary units; an optional B or iB) -> bytes */
 bool config_parse_u64_bytes(const char *s, uint64_t *out);
 
 /* ---- set_mail.c (keys) */

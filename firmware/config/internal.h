@@ -74,6 +74,9 @@ void config_dump_sealed(const struct zcfg *c, const char *sealed,
  * defaults (the lines config_diff() resets a setting with). */
 void config_dump_full(const struct zcfg *c, void (*emit)(void *arg, const char *line), void *arg);
 
+/* Bytes in the largest whole unit ("25M", "4K", "100000"), as `set` reads them. */
+void config_format_bytes(uint64_t v, char *out, size_t cap);
+
 /* "1.2.3.0/24", "2001:db8::/32" */
 void config_format_cidr(const struct zcfg_network *n, char *buf, size_t cap);
 

@@ -101,7 +101,7 @@ config_set_domain(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 		if (slot == NULL)
 			return config_fail(err, cap,
 			    "%s: no room for '%s' (at most %d domains, "
-			    "CONFIG_CFG_MAX_DOMAINS)",
+			    "the most this firmware was built for)",
 			    what, name, CONFIG_CFG_MAX_DOMAINS);
 	}
 	*slot = d;
@@ -189,7 +189,7 @@ config_set_key(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	if (slot == NULL)
 		return config_fail(err, cap,
 		    "%s: no room for '%s' (at most %d keys, "
-		    "CONFIG_CFG_MAX_KEYS)",
+		    "the most this firmware was built for)",
 		    what, k.selector, CONFIG_CFG_MAX_KEYS);
 	*slot = k;
 	return 0;
@@ -284,7 +284,7 @@ config_set_user(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 
 	(void)argc;
 	if (CFG_NUSERS == 0)
-		return config_fail(err, cap, "%s: users are not built in (CONFIG_CFG_MAX_USERS=0)",
+		return config_fail(err, cap, "%s: this firmware was built without users",
 		    what);
 	memset(&u, 0, sizeof(u));
 	u.used = true;
@@ -330,7 +330,7 @@ config_set_user(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	if (slot == NULL)
 		return config_fail(err, cap,
 		    "%s: no room for '%s' (at most %d users, "
-		    "CONFIG_CFG_MAX_USERS)",
+		    "the most this firmware was built for)",
 		    what, u.name, CFG_NUSERS);
 	*slot = u;
 	return rc;
@@ -369,8 +369,8 @@ config_set_network(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 
 	if (CFG_NNETWORKS == 0)
 		return config_fail(err, cap,
-		    "%s: networks are not built in "
-		    "(CONFIG_CFG_MAX_NETWORKS=0)",
+		    "%s: this firmware was built without "
+		    "networks",
 		    what);
 	rc = config_parse_cidr(what, argv[0], &n, err, cap);
 	if (rc != 0)
@@ -401,7 +401,7 @@ config_set_network(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	if (slot == NULL)
 		return config_fail(err, cap,
 		    "%s: no room for '%s' (at most %d networks, "
-		    "CONFIG_CFG_MAX_NETWORKS)",
+		    "the most this firmware was built for)",
 		    what, argv[0], CFG_NNETWORKS);
 	*slot = n;
 	return 0;
@@ -501,7 +501,7 @@ config_set_listener(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 	if (slot == NULL)
 		return config_fail(err, cap,
 		    "%s: no room for '%s' (at most %d listeners, "
-		    "CONFIG_CFG_MAX_LISTENERS)",
+		    "the most this firmware was built for)",
 		    what, argv[0], CONFIG_CFG_MAX_LISTENERS);
 	*slot = l;
 	return 0;

@@ -35,7 +35,7 @@ config_set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err, siz
 
 	(void)argc;
 	if (!IS_ENABLED(CONFIG_FEATURE_RELAY_SMARTHOST))
-		return config_fail(err, cap, "%s: not built in (CONFIG_FEATURE_RELAY_SMARTHOST)",
+		return config_fail(err, cap, "%s: this firmware was built without smarthost relaying",
 		    what);
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
@@ -89,8 +89,8 @@ config_set_relay_direct(struct zcfg *w, int argc, char **argv, char *err, size_t
 	(void)argv;
 	if (!IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT))
 		return config_fail(err, cap,
-		    "set relay direct: not built in "
-		    "(CONFIG_FEATURE_RELAY_DIRECT)");
+		    "set relay direct: this firmware was built "
+		    "without direct delivery");
 	w->relay.kind = ZCFG_RELAY_DIRECT;
 	return 0;
 }

@@ -41,7 +41,7 @@ config_set_smtpd_per_address(struct zcfg *w, int argc, char **argv, char *err, s
 {
 	(void)argc;
 	return want_count("per-address-limit", argv[0], 1, CONFIG_MAX_SESSIONS,
-	    " (CONFIG_MAX_SESSIONS)", &w->smtpd.per_address, err, cap);
+	    " (the sessions this firmware was built for)", &w->smtpd.per_address, err, cap);
 }
 
 int

@@ -63,16 +63,19 @@ config_set_log_level(struct zcfg *w, int argc, char **argv, char *err, size_t ca
 int
 config_set_size_limit(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
-	bool ok;
-	uint32_t v = config_parse_u32(argv[0], &ok);
+	uint64_t v;
+	char most[32];
 
 	(void)argc;
-	if (!ok || v < 1024 || v > (uint32_t)CONFIG_SMTP_MAX_MESSAGE_SIZE)
+	if (!config_parse_u64_bytes(argv[0], &v) || v < 1024 ||
+	    v > (uint64_t)CONFIG_SMTP_MAX_MESSAGE_SIZE) {
+		config_format_bytes((uint64_t)CONFIG_SMTP_MAX_MESSAGE_SIZE, most, sizeof(most));
 		return config_fail(err, cap,
-		    "set message-size-limit: '%s' is not a size in bytes from 1024 to %u "
-		    "(CONFIG_SMTP_MAX_MESSAGE_SIZE)",
-		    argv[0], (unsigned)CONFIG_SMTP_MAX_MESSAGE_SIZE);
-	w->max_message_size = v;
+		    "set message-size-limit: '%s' is not a size from 1K to %s (bytes, or with K, "
+		    "M or G: 10M; %s is the most this firmware takes)",
+		    argv[0], most, most);
+	}
+	w->max_message_size = (uint32_t)v;
 	return 0;
 }
 
@@ -255,16 +258,18 @@ set_queue(struct zcfg *w, const char *what, const char *v, char *err, size_t cap
 		return 0;
 	}
 	if (!config_parse_u64_bytes(v, &b))
-		return config_fail(err, cap, "set queue %s: '%s' is not a number", what, v);
+		return config_fail(err, cap, "set queue %s: '%s' is not a %s", what, v,
+		    streq(what, "max-messages") ? "number" : "size (bytes, or with K, M or G: 10M)");
 	if (streq(what, "max-messages")) {
 		if (b < 1 || b > CONFIG_QUEUE_MAX_ENTRIES)
 			return config_fail(err, cap, "set queue max-messages: '%s' is not from 1 "
-			    "to %u (CONFIG_QUEUE_MAX_ENTRIES)", v, (unsigned)CONFIG_QUEUE_MAX_ENTRIES);
+			    "to %u (the most this firmware's queue index holds)", v,
+			    (unsigned)CONFIG_QUEUE_MAX_ENTRIES);
 		q->max_messages = (uint32_t)b;
 	} else if (streq(what, "max-size")) {
 		if (b < 65536)
-			return config_fail(err, cap, "set queue max-size: '%s' is below 65536 "
-			    "bytes", v);
+			return config_fail(err, cap, "set queue max-size: '%s' is below 64K (65536 "
+			    "bytes)", v);
 		q->max_size = b;
 	} else {
 		q->min_free = b;

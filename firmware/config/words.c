@@ -4,6 +4,7 @@
  * or writes the one-line error (what is wrong, what is valid).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,13 +213,50 @@ config_parse_duration(const char *s, uint32_t *out)
 	return true;
 }
 
+/* "4096", "512K", "10M", "1G" (binary units, any case, an optional "B"
+ * or "iB": 10MB = 10MiB = 10485760) -> bytes, below 2^50. */
 bool
 config_parse_u64_bytes(const char *s, uint64_t *out)
 {
 	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
 
 	if (!isdigit((unsigned char)s[0]))
 		return false;
-	*out = strtoull(s, &end, 10);
-	return *end == 0 && *out < (1ull << 50);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return false;
+	switch (tolower((unsigned char)end[0])) {
+	case 'k': shift = 10; end++; break;
+	case 'm': shift = 20; end++; break;
+	case 'g': shift = 30; end++; break;
+	default: break;
+	}
+	if (shift != 0 && (streq(end, "B") || streq(end, "b") || streq(end, "iB") ||
+	    streq(end, "ib")))
+		end += strlen(end);
+	if (*end != 0 || v >= (1ull << (50 - shift)))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+/* Bytes as the admin would write them: "25M" when a whole number of MiB
+ * ("4K", "1G" likewise), else the number. config_parse_u64_bytes reads it. */
+void
+config_format_bytes(uint64_t v, char *out, size_t cap)
+{
+	static const char units[] = "GMK";
+
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned shift = 30 - 10 * i;
+
+		if (v != 0 && (v & ((1ull << shift) - 1)) == 0) {
+			snprintf(out, cap, "%llu%c", (unsigned long long)(v >> shift), units[i]);
+			return;
+		}
+	}
+	snprintf(out, cap, "%llu", (unsigned long long)v);
 }

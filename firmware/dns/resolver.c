@@ -682,7 +682,7 @@ resolver_set_tool_options(int64_t now, bool tcp)
 int
 resolver_check_anchors(char *err, size_t errcap)
 {
-	snprintf(err, errcap, "built without CONFIG_FEATURE_DNSSEC");
+	snprintf(err, errcap, "this firmware was built without DNSSEC support");
 	return -1;
 }
 

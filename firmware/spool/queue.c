@@ -309,8 +309,8 @@ scan_fn(void *arg, const char *name)
 		}
 		e = queue_free_ent();
 		if (e < 0) {
-			hal_log(HAL_LOG_ERR, MOD, "%s: queue index full (CONFIG_QUEUE_MAX_ENTRIES), "
-			    "entry left on storage", id);
+			hal_log(HAL_LOG_ERR, MOD, "%s: queue index full (%d entries, the most this "
+			    "firmware holds), entry left on storage", id, CONFIG_QUEUE_MAX_ENTRIES);
 			return 0;
 		}
 		memset(&qc->ents[e], 0, sizeof(qc->ents[e]));

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,59 @@ test_secret_history(void **st)
 	type("\x03");
 }
 
+static char dumped[8192];
+
+static void
+dump_line(void *arg, const char *line)
+{
+	(void)arg;
+	strncat(dumped, line, sizeof(dumped) - strlen(dumped) - 2);
+	strcat(dumped, "\n");
+}
+
+/* Sizes with K/M/G wherever a size is set; errors name the setting. */
+static void
+test_sizes(void **st)
+{
+	static const char *const bad[] = { "set message-size-limit 10X",
+		"set message-size-limit 10MM", "set message-size-limit M",
+		"set message-size-limit 100G", "set message-size-limit 1000",
+		"set message-size-limit 18446744073709551617", "set queue max-size 1T",
+		"set queue min-free -1K", "set queue max-size 16K" };
+	char err[320];
+
+	(void)st;
+	assert_int_equal(config_set_line("set message-size-limit 10M", err, sizeof(err)), 0);
+	assert_int_equal(zcfg_candidate()->max_message_size, 10u << 20);
+	assert_int_equal(config_set_line("set queue max-size 1G", err, sizeof(err)), 0);
+	assert_int_equal(zcfg_candidate()->queue.max_size, 1ull << 30);
+	assert_int_equal(config_set_line("set queue min-free 512k", err, sizeof(err)), 0);
+	assert_int_equal(zcfg_candidate()->queue.min_free, 512u << 10);
+	assert_int_equal(config_set_line("set queue min-free 3MiB", err, sizeof(err)), 0);
+	assert_int_equal(zcfg_candidate()->queue.min_free, 3u << 20);
+	assert_int_equal(config_set_line("set message-size-limit 100000", err, sizeof(err)), 0);
+	assert_int_equal(zcfg_candidate()->max_message_size, 100000);
+	dumped[0] = 0;
+	config_dump(zcfg_candidate(), false, dump_line, NULL);
+	assert_non_null(strstr(dumped, "set message-size-limit 100000\n"));
+	assert_non_null(strstr(dumped, "set queue max-size 1G\n"));
+	assert_non_null(strstr(dumped, "set queue min-free 3M\n"));
+	assert_int_equal(config_set_line("set message-size-limit 2M", err, sizeof(err)), 0);
+	dumped[0] = 0;
+	config_dump(zcfg_candidate(), false, dump_line, NULL);
+	assert_non_null(strstr(dumped, "set message-size-limit 2M\n"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(config_set_line(bad[i], err, sizeof(err)), 0);
+		assert_null(strstr(err, "CONFIG_"));
+		assert_non_null(strstr(err, bad[i][4] == 'm' ? "set message-size-limit: "
+							      : "set queue "));
+	}
+	assert_int_equal(config_set_line("set message-size-limit 100G", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is not a size from 1K to"));
+	assert_non_null(strstr(err, "the most this firmware takes"));
+	assert_int_equal(zcfg_candidate()->max_message_size, 2u << 20); /* unchanged */
+}
+
 int
 main(void)
 {
@@ -231,6 +285,7 @@ main(void)
 		cmocka_unit_test_setup(test_tab, setup),
 		cmocka_unit_test_setup(test_question, setup),
 		cmocka_unit_test_setup(test_secret_history, setup),
+		cmocka_unit_test_setup(test_sizes, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

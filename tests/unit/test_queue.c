@@ -802,7 +802,7 @@ test_config(void **state)
 	config_dump(zcfg_running(), false, dump_line, NULL);
 	assert_non_null(strstr(dumped, "set queue lifetime 2h\nset queue delay-warning 0s\n"
 	    "set queue retry-base 30s\nset queue max-messages 7\nset queue max-size 1000000\n"
-	    "set queue min-free 4096\n"));
+	    "set queue min-free 4K\n"));
 }
 
 static char cout[65536];
