@@ -355,6 +355,7 @@ cmd_run(int argc, char **argv)
 	console_register_status(status_boot, NULL);
 	console_register_status(status_listeners, NULL);
 	console_register_status(status_sessions, NULL);
+	app_status_register();
 	relay_console_register();
 	ntp_console_register();
 	syslog_status_register();

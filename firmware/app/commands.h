@@ -38,5 +38,7 @@ int app_commit_check(const struct zcfg *c, char *err, size_t cap);
 
 /* `show crypto` (console_crypto.c). */
 int crypto_console_register(void);
+/* `show status` lines of the relay, the queue and the resolver (console_status.c). */
+void app_status_register(void);
 
 #endif

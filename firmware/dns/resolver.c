@@ -117,8 +117,18 @@ attempt_failed(void)
 {
 	io_close();
 	stats.timeouts++;
+	stats.failed_in_row++;
 	dns_xfer_timeout(&R->x);
 	pump();
+}
+
+/* A server answered (`show status`: the resolver is reachable). */
+static void
+answered(void)
+{
+	stats.answers++;
+	stats.failed_in_row = 0;
+	stats.last_answer_ms = hal_clock_mono_ms();
 }
 
 static void
@@ -148,6 +158,7 @@ on_udp(void *arg, int fd, unsigned revents)
 		}
 		(void)dns_xfer_push(&R->x, R->udp_buf, (size_t)r, &from);
 		if (R->x.state != X_UDP_WAIT) { /* answered, or TC=1 -> TCP */
+			answered();
 			io_close();
 			pump();
 			return;
@@ -176,6 +187,7 @@ tcp_rx_done(void *arg, size_t n)
 	}
 	(void)dns_xfer_push(&R->x, R->tcp_rx, n, NULL);
 	if (R->x.state != X_TCP_WAIT) { /* answered, or a bad answer moved it on */
+		answered();
 		io_close();
 		pump();
 	}

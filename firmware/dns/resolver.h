@@ -92,9 +92,14 @@ void resolver_set_tool_options(int64_t now, bool tcp_only);
  * records for '.'"). Lookups would be indeterminate with that reason. */
 int resolver_check_anchors(char *err, size_t errcap);
 
-/* Counters for tests and `show` output. */
+/* Counters for tests and `show` output. answers: attempts a server
+ * answered; failed_in_row: attempts without an answer since the last one
+ * answered (a server that does not answer); last_answer_ms: when
+ * (hal_clock_mono_ms), 0 never. */
 struct resolver_stats {
 	unsigned lookups, udp_sent, tcp_sent, timeouts, queued;
+	unsigned answers, failed_in_row;
+	uint64_t last_answer_ms;
 };
 void resolver_get_stats(struct resolver_stats *s);
 
