@@ -467,7 +467,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: zegel dane-check [--resolver IP[:PORT]] [--anchor FILE] "
-			"[--now UNIXTIME] [--port N] DOMAIN\n");
+			"[--now UNIXTIME] [--mx-port N] DOMAIN\n");
 	return 2;
 }
 
@@ -500,11 +500,13 @@ cmd_dane_check(int argc, char **argv)
 			return 2;
 		if (k > 0)
 			continue;
-		if (strcmp(argv[i], "--port") != 0 || i + 1 >= argc)
+		/* --mx-port as check-domain and `set relay mx-port`; --port is its old name */
+		if ((strcmp(argv[i], "--mx-port") != 0 && strcmp(argv[i], "--port") != 0) ||
+		    i + 1 >= argc)
 			return usage();
 		v = strtol(argv[++i], &end, 10);
 		if (*end || end == argv[i] || v < 1 || v > 65535) {
-			fprintf(stderr, "zegel dane-check: bad --port '%s'\n", argv[i]);
+			fprintf(stderr, "zegel dane-check: bad %s '%s'\n", argv[i - 1], argv[i]);
 			return 2;
 		}
 		op.port = (uint16_t)v;

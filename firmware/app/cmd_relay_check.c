@@ -23,11 +23,13 @@ cmd_relay_check(int argc, char **argv)
 	unsigned timeout = 20;
 	int i, k, rc = -1;
 
-	t.prog = "relay-check";
+	t.prog = "zegel relay-check";
 	t.server_opt = "--resolver";
 	memset(&r, 0, sizeof(r));
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)
+		/* --ca-file as `set relay ca-file`; --ca is its old name */
+		if ((strcmp(argv[i], "--ca-file") == 0 || strcmp(argv[i], "--ca") == 0) &&
+		    i + 1 < argc)
 			snprintf(r.ca_file, sizeof(r.ca_file), "%s", argv[++i]);
 		else if ((k = tool_dns_option(&t, argc, argv, &i)) < 0)
 			return 2;
@@ -53,7 +55,7 @@ cmd_relay_check(int argc, char **argv)
 			memcpy(r.host, argv[i], n);
 			r.host[n] = '\0';
 		} else {
-			fprintf(stderr, "usage: zegel relay-check [--ca FILE] [--implicit] "
+			fprintf(stderr, "usage: zegel relay-check [--ca-file FILE] [--implicit] "
 			    "[--helo NAME] [--timeout S] [--resolver IP[:PORT]] [--anchor FILE] "
 			    "HOST[:PORT]\n");
 			return 2;

@@ -24,7 +24,7 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: zegel resolve [--server IP[:PORT] ...] [--anchor FILE] "
+	fprintf(stderr, "usage: zegel resolve [--resolver IP[:PORT] ...] [--anchor FILE] "
 			"[--now UNIXTIME] [--tcp] TYPE NAME\n");
 	return 2;
 }
@@ -77,7 +77,7 @@ cmd_resolve(int argc, char **argv)
 	uint16_t type;
 
 	t.prog = "zegel resolve";
-	t.server_opt = "--server";
+	t.server_opt = "--resolver";
 	t.with_now = true;
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--tcp") == 0)

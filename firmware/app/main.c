@@ -33,10 +33,10 @@ static const struct command commands[] = {
 	{ "dnsrecord", cmd_dnsrecord, "dnsrecord -d DOMAIN -s SELECTOR -k KEYFILE",
 	    "print the DKIM DNS record for an existing key" },
 	{ "resolve", cmd_resolve,
-	    "resolve [--server IP[:PORT] ...] [--anchor FILE] [--now UNIXTIME] [--tcp] TYPE NAME",
+	    "resolve [--resolver IP[:PORT] ...] [--anchor FILE] [--now UNIXTIME] [--tcp] TYPE NAME",
 	    "look up and DNSSEC-validate a record" },
 	{ "dane-check", cmd_dane_check,
-	    "dane-check [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--port N] DOMAIN",
+	    "dane-check [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] [--mx-port N] DOMAIN",
 	    "how mail to DOMAIN would be delivered: MX, TLSA, STARTTLS, DANE; sends no mail" },
 	{ "check-domain", cmd_check_domain,
 	    "check-domain [--config FILE] [--resolver IP[:PORT]] [--anchor FILE] [--now UNIXTIME] "
@@ -47,7 +47,8 @@ static const struct command commands[] = {
 	    "RFC 7208 SPF check_host(): may IP send for the domain (exit 0 pass, 1 fail, 3 softfail, "
 	    "4 neutral, 5 none, 6 permerror, 7 temperror)" },
 	{ "relay-check", cmd_relay_check,
-	    "relay-check [--ca FILE] [--implicit] [--helo NAME] [--timeout S] HOST[:PORT]",
+	    "relay-check [--ca-file FILE] [--implicit] [--helo NAME] [--timeout S] "
+	    "[--resolver IP[:PORT]] [--anchor FILE] HOST[:PORT]",
 	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },
 };
 
@@ -77,7 +78,10 @@ cmd_help(int argc, char **argv)
 	printf("usage: zegel <command> [args]\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
-	printf("\n'zegel help COMMAND' shows a command's arguments.\n");
+	printf("\n'zegel help COMMAND' or 'zegel COMMAND --help' shows a command's arguments.\n"
+	       "The DNS tools take the same options: --resolver IP[:PORT] (--server is an old\n"
+	       "name for it), --anchor FILE, --now UNIXTIME; ports of mail servers are\n"
+	       "--mx-port, CA files --ca-file, as in the console's settings.\n");
 	return 0;
 }
 
@@ -95,7 +99,16 @@ main(int argc, char **argv)
 		cmd_help(1, argv);
 		return 2;
 	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
 	c = find(argv[1]);
+	/* zegel COMMAND --help (or -h, help): its usage, for every command */
+	if (c != NULL && argc == 3 && (strcmp(argv[2], "--help") == 0 ||
+	    strcmp(argv[2], "-h") == 0)) {
+		char *h[2] = { argv[0], argv[1] };
+
+		return cmd_help(2, h);
+	}
 	if (c == NULL) {
 		fprintf(stderr, "zegel: unknown command '%s'; try 'zegel help'\n", argv[1]);
 		return 2;

@@ -21,7 +21,8 @@ tool_dns_option(struct tool_dns *t, int argc, char **argv, int *i)
 
 	if (*i + 1 >= argc)
 		return 0;
-	if (strcmp(o, t->server_opt) == 0) {
+	/* every tool says --resolver; --server is the old name of zegel resolve's */
+	if (strcmp(o, "--resolver") == 0 || strcmp(o, "--server") == 0) {
 		++*i;
 		if (c->nresolvers >= 4 || hal_addr_parse(&c->resolvers[c->nresolvers], argv[*i],
 		    53) != 0) {

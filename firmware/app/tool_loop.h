@@ -3,7 +3,7 @@
  * `relay-check`, `dane-check`) on the daemon's own event loop: the same
  * resolver, probe and planner jobs, with no blocking twin of any of them.
  *
- *   static struct tool_dns t = { .prog = "zegel resolve", .server_opt = "--server",
+ *   static struct tool_dns t = { .prog = "zegel resolve", .server_opt = "--resolver",
  *                                .with_now = true };
  *   for each option: tool_dns_option(&t, argc, argv, &i)   1 taken, 0 not a DNS one, -1 bad
  *   tool_dns_start(&t, true)   loop_init, resolver_init, servers / anchors / --now
@@ -21,7 +21,7 @@
 
 struct tool_dns {
 	const char *prog;        /* message prefix: "zegel resolve" */
-	const char *server_opt;  /* "--server" or "--resolver" */
+	const char *server_opt;  /* "--resolver" (--server is taken as its alias) */
 	bool with_now;           /* --now UNIXTIME is an option */
 	/* from the options */
 	struct zcfg cfg;         /* resolvers, resolver_anchors */
@@ -30,7 +30,7 @@ struct tool_dns {
 	bool tcp;                /* set by the caller (zegel resolve --tcp) */
 };
 
-/* argv[*i] is SERVER_OPT IP[:PORT] (at most 4), --anchor FILE or (with_now)
+/* argv[*i] is --resolver IP[:PORT] (at most 4; --server also), --anchor FILE or (with_now)
  * --now UNIXTIME: 1, *i at its value; 0 not one of them; -1 a bad value (said
  * on stderr: exit 2). */
 int tool_dns_option(struct tool_dns *t, int argc, char **argv, int *i);
