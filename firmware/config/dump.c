@@ -30,7 +30,9 @@ lb_start(struct lb *b, const char *words)
 static void
 lb_word(struct lb *b, const char *v)
 {
-	bool quote = v[0] == 0 || v[0] == '#' || strpbrk(v, " \t\"\\") != NULL;
+	/* '?' too: a quoted '?' pasted into the console's terminal is a
+	 * character, a bare one asks for help (firmware/console/complete.c) */
+	bool quote = v[0] == 0 || v[0] == '#' || strpbrk(v, " \t\"\\?") != NULL;
 	size_t need = strlen(v) * 2 + 4;
 
 	if (b->n + need >= sizeof(b->buf))

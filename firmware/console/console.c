@@ -429,11 +429,18 @@ console_insert(struct console *c, const char *s, size_t n)
 		insert(c, (uint8_t)s[i]);
 }
 
-/* Is the cursor inside a "quoted value"? There '?' is a character. */
+/* Is the cursor inside a "quoted value" or a # comment? There '?' is a
+ * character (a pasted export quotes every value with one). */
 static bool
 in_quotes(const struct console *c)
 {
 	bool q = false;
+	size_t lead = 0;
+
+	while (lead < c->cur && c->line[lead] == ' ')
+		lead++;
+	if (lead < c->cur && c->line[lead] == '#')
+		return true;
 
 	for (size_t i = 0; i < c->cur; i++) {
 		if (q && c->line[i] == '\\' && i + 1 < c->cur)
