@@ -20,15 +20,22 @@
  * and edits: printable bytes insert at the cursor, Backspace/DEL delete
  * before it, Ctrl-U clears the line, Ctrl-C abandons it, Ctrl-D on an empty
  * line exits, and with CONFIG_FEATURE_CONSOLE_EDITING the arrows move
- * (left/right), recall history (up/down), Ctrl-A/Ctrl-E go home/end. Output
+ * (left/right), recall history (up/down), Ctrl-A/Ctrl-E go home/end; Tab
+ * completes and '?' lists what may come next (complete.c; a '?' in quotes,
+ * in a # comment or after Ctrl-V is a character). Lines that set a password
+ * (by any abbreviation) never enter the history. Output
  * lines end in "\r\n". Not raw (a pipe or file): no echo, no editing, lines
  * end at '\n' (a '\r' before it is dropped), output lines end in "\n".
  * Either way a line longer than CONFIG_CONSOLE_LINE_MAX is refused with one
  * message and not run.
  *
  * Commands. A table of {verb, args, help, run}; a verb may be two words
- * ("show relay"): the longest verb that matches the line's first words
- * wins. `help` and `help VERB` are generated from the tables. Other modules
+ * ("show relay"). Each word of the line names a verb word by unique prefix
+ * (resolve.c, zegel/words.h: `sh run`); an ambiguous one is an error that
+ * lists the choices; a one-word verb whose word also starts two-word verbs
+ * runs when the second word names none of them. `help` and `help VERB` are
+ * generated from the tables. A handler gets the words after the verb;
+ * `line` is the line as typed (abbreviations included). Other modules
  * add their commands and `show status` lines at start with
  * console_register() and console_register_status(); the tables they pass
  * must stay valid for the life of the process.
