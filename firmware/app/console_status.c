@@ -82,9 +82,13 @@ status_relay(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 	}
 	if (last_delivery(last))
 		zegel_strf(line, sizeof(line), "relay: %s; last result: %s", mode, last);
+	else if (zcfg_running()->log_level < HAL_LOG_INFO)
+		zegel_strf(line, sizeof(line), "relay: %s; last result: not logged at log-level %s "
+		    "('set log-level info' logs each delivery)", mode,
+		    hal_log_level_name((enum hal_log_level)zcfg_running()->log_level));
 	else
-		zegel_strf(line, sizeof(line), "relay: %s; last result: none logged since the start",
-		    mode);
+		zegel_strf(line, sizeof(line), "relay: %s; last result: none in the log (no delivery "
+		    "since the start, or older than the lines it keeps)", mode);
 	emit(emit_arg, line);
 }
 
