@@ -151,6 +151,10 @@ int  queue_next_job_skip(int64_t now, bool (*skip)(void *arg, const char *domain
 /* The same restricted to one recipient domain (case-insensitive): for
  * reusing an open connection to that domain's MX for the next message. */
 int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);
+/* The same with every due recipient of one entry, whatever its domain
+ * (j->domain ""): the smarthost queue, where one upstream takes them all in
+ * one transaction (firmware/relay/shqueue.h). */
+int  queue_next_job_all(int64_t now, struct queue_job *j);
 /* The message file, what follows j->prefix[0..prefix_len). */
 int  queue_job_open(const struct queue_job *j, struct hal_file *f);
 /* The message file's path (for readers that open it themselves): 0 or -errno. */
@@ -197,6 +201,11 @@ void queue_set_dsn_signer(queue_dsn_sign_fn sign, void *arg);
 
 /* Console / inspection. */
 bool queue_is_open(void);
+const char *queue_dir(void);        /* the directory queue_open() was given, "" before */
+/* Who delivers the queue now, for `show queue` ("smarthost HOST:PORT");
+ * NULL: nobody said (direct mode). The string must stay valid. */
+void queue_set_runner(const char *what);
+const char *queue_runner(void);
 unsigned queue_count(void);
 uint64_t queue_bytes(void);
 /* remove an entry without bounce (logged); -ENOENT unknown, -EBUSY in flight */
