@@ -1,5 +1,6 @@
 /*
- * firmware/spool/queue.h — the crash-safe delivery queue of direct mode.
+ * firmware/spool/queue.h — the crash-safe delivery queue of direct mode and of
+ * the smarthost with its queue on (firmware/relay/direct.h, shqueue.h).
  *
  * Model. One directory (cfg data_dir + "/queue") holds, per queued message
  * ("entry", id = 10 upper-case hex digits):
@@ -186,11 +187,12 @@ void queue_flush(int64_t now);      /* all pending recipients due now */
  * functions: it should only arm a timer, not call back into the queue. NULL: none. */
 void queue_set_wakeup(void (*fn)(void *arg), void *arg);
 
-/* Optional DKIM signing of the DSNs the queue writes (set by the direct
- * target, which has the keys): sign(arg, domain, gen, gctx, out, cap, &len)
- * is given the DSN's From domain; it runs gen(gctx, put, parg) once to see
- * the whole message (CRLF lines, header first) and returns 0 with
- * "DKIM-Signature: ...\r\n" fields (len octets) in out, or -errno: the
+/* Optional DKIM signing of the DSNs the queue writes (set by the delivery
+ * side through firmware/relay/queued.c, which has the keys):
+ * sign(arg, domain, gen, gctx, out, cap, &len) is given the DSN's From
+ * domain; it runs gen(gctx, put, parg) once to see the whole message
+ * (CRLF lines, header first) and returns 0 with "DKIM-Signature: ...\r\n"
+ * fields (len octets) in out, or -errno: the
  * DSN is then queued unsigned (a bounce must not be lost for a key).
  * gen produces the same bytes the queue then writes after those fields. */
 typedef int (*queue_put_fn)(void *parg, const void *p, size_t n);
