@@ -33,6 +33,7 @@
 #include "firmware/keys/keys.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/outbox.h"
+#include "firmware/relay/shqueue.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
@@ -73,22 +74,36 @@ apply_keys(const struct zcfg *cfg)
 	keys_app_apply(cfg);
 }
 
-/* The queue and its delivery workers: in direct mode, and in any mode while
- * a queue from an earlier direct mode still holds messages (accepted mail is
- * delivered even after the mode changed). */
+/* The queue and who delivers it: in direct mode the direct workers; in
+ * smarthost mode the smarthost queue (relay/shqueue.h), with `queue on` or
+ * while a queue from earlier may still hold messages; in other modes the
+ * direct workers while a queue from an earlier mode is there (accepted mail
+ * is delivered even after the mode changed). One side at a time: the other
+ * is stopped first (its jobs in flight go back to the queue). */
 static void
 apply_direct(const struct zcfg *cfg)
 {
-#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
 	char dir[ZCFG_PATH_MAX + 16], err[200];
 
 	snprintf(dir, sizeof(dir), "%s/queue", cfg->data_dir);
+	(void)err;
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_SMARTHOST)
+	if (cfg->relay.kind == ZCFG_RELAY_SMARTHOST &&
+	    (cfg->relay.queue || hal_storage_exists(dir) == 1)) {
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+		direct_stop();
+#endif
+		if (shqueue_start(cfg, err, sizeof(err)) < 0)
+			hal_log(HAL_LOG_ERR, LOGM, "queue in %s not started: %s", dir, err);
+		return;
+	}
+	shqueue_stop();
+#endif
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
 	if (cfg->relay.kind != ZCFG_RELAY_DIRECT && hal_storage_exists(dir) != 1)
 		return;
 	if (direct_start(cfg, err, sizeof(err)) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "queue in %s not started: %s", dir, err);
-#else
-	(void)cfg;
 #endif
 }
 
@@ -385,6 +400,7 @@ cmd_run(int argc, char **argv)
 #if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
 	direct_stop();
 #endif
+	shqueue_stop();
 	keys_unload();
 	hal_log_set_console(NULL, NULL, NULL);
 	syslog_stop();

@@ -2,6 +2,7 @@
 #include "firmware/app/targets.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/outbox.h"
+#include "firmware/relay/shqueue.h"
 #include "firmware/relay/smarthost.h"
 #include "zegel/config.h"
 
@@ -13,7 +14,7 @@ app_relay_target(const struct zcfg *cfg)
 		return &relay_outbox;
 	case ZCFG_RELAY_SMARTHOST:
 #if IS_ENABLED(CONFIG_FEATURE_RELAY_SMARTHOST)
-		return &relay_smarthost;
+		return cfg->relay.queue ? &relay_smarthost_queue : &relay_smarthost;
 #else
 		break;
 #endif

@@ -264,7 +264,10 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 		LINE("set relay outbox"), WORD(r->outbox), EMIT();
 	if (r->kind != ZCFG_RELAY_SMARTHOST && r->host[0] != 0) {
 		format_hostport(r->host, r->port, t, sizeof(t));
-		LINE("set relay smarthost"), WORD(t), EMIT();
+		LINE("set relay smarthost"), WORD(t);
+		if (r->queue)
+			WORD("queue"), WORD("on");
+		EMIT();
 	}
 	if (full || r->implicit_tls)
 		LINE("set relay tls"), WORD(r->implicit_tls ? "implicit" : "starttls"), EMIT();
@@ -288,7 +291,10 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 		break;
 	case ZCFG_RELAY_SMARTHOST:
 		format_hostport(r->host, r->port, t, sizeof(t));
-		LINE("set relay smarthost"), WORD(t), EMIT();
+		LINE("set relay smarthost"), WORD(t);
+		if (r->queue) /* only when on: the line of a sync smarthost stays as it was */
+			WORD("queue"), WORD("on");
+		EMIT();
 		break;
 	case ZCFG_RELAY_DIRECT:
 		LINE("set relay direct"), EMIT();

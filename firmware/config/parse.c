@@ -44,7 +44,8 @@ static const struct stmt stmts[] = {
 	    "[tls-min 1.0|1.1|1.2|1.3] (no-tls, tls-min below 1.2: only for LAN devices that "
 	    "cannot do better)" },
 	{ "set", "relay outbox", 1, 1, config_set_relay_outbox, "DIR" },
-	{ "set", "relay smarthost", 1, 1, config_set_relay_smarthost, "HOST[:PORT]" },
+	{ "set", "relay smarthost", 1, 3, config_set_relay_smarthost,
+	    "HOST[:PORT] [queue on|off]" },
 	{ "set", "relay direct", 0, 0, config_set_relay_direct, "" },
 	{ "set", "relay username", 1, 1, config_set_relay_username, "USER" },
 	{ "set", "relay password", 1, 1, config_set_relay_password, "SECRET" },

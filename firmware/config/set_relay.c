@@ -23,7 +23,9 @@ config_set_relay_outbox(struct zcfg *w, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
-/* HOST, HOST:PORT, [V6]:PORT, or a bare IPv6 address. */
+/* HOST, HOST:PORT, [V6]:PORT, or a bare IPv6 address; then `queue on|off`
+ * (left out: off, so the line says the whole mode and a pasted or diffed
+ * `set relay smarthost HOST` turns a queue off again). */
 int
 config_set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
@@ -31,12 +33,22 @@ config_set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err, siz
 	const char *s = argv[0], *port = NULL, *colon;
 	char host[ZCFG_NAME_MAX], tmp[ZCFG_NAME_MAX];
 	struct hal_addr a;
+	bool queue = false;
 	size_t n;
 
-	(void)argc;
 	if (!IS_ENABLED(CONFIG_FEATURE_RELAY_SMARTHOST))
 		return config_fail(err, cap, "%s: this firmware was built without smarthost relaying",
 		    what);
+	if (argc == 2 || (argc == 3 && !streq(argv[1], "queue")))
+		return config_fail(err, cap, "%s: after HOST[:PORT] only 'queue on' or 'queue off' "
+		    "(got '%s%s%s')", what, argv[1], argc == 3 ? " " : "", argc == 3 ? argv[2] : "");
+	if (argc == 3) {
+		int rc = config_want_onoff("set relay smarthost ... queue", argv[2], &queue, err,
+		    cap);
+
+		if (rc != 0)
+			return rc;
+	}
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 		if (close == NULL)
@@ -74,6 +86,7 @@ config_set_relay_smarthost(struct zcfg *w, int argc, char **argv, char *err, siz
 	}
 	put(w->relay.host, sizeof(w->relay.host), host);
 	w->relay.kind = ZCFG_RELAY_SMARTHOST;
+	w->relay.queue = queue;
 	return 0;
 bad:
 	return config_fail(err, cap,

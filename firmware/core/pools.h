@@ -14,6 +14,7 @@
  *   SMTP client sessions    CONFIG_MAX_SESSIONS       1 (deadlines, AUTH backoff)
  *   smarthost relay jobs    1 stream each             -
  *   direct workers          1 stream each             1 (the scheduler)
+ *   smarthost queue         (smarthost relay jobs)    1 (the scheduler)
  *   resolver                1 UDP fd or TCP stream    2 (attempt, kick)
  *   console                 1 fd                      1 (stop when idle)
  *   `test relay` probe      1 stream                  1 (deadline)
@@ -49,6 +50,7 @@
 #define POOL_PROBES 1           /* `test relay`, `zegel relay-check` */
 #define POOL_DANE_CHECKS 1      /* console / `zegel dane-check` */
 #define POOL_DIRECT_TIMERS 1
+#define POOL_SHQUEUE_TIMERS 1   /* the smarthost queue's scheduler (relay/shqueue.c) */
 #define POOL_SMTPD_TIMERS 1     /* the server's deadline tick (smtpd/server.c) */
 #define POOL_APP_TIMERS 8       /* the app and the tools driving the loop: deadlines */
 #define POOL_NTP_SLOTS 4        /* one UDP socket per NTP server of a round */
@@ -63,7 +65,7 @@
 		POOL_PROBES + POOL_DANE_CHECKS + POOL_SYSLOG_SLOTS))
 #define LOOP_SLOTS (CONFIG_MAX_SESSIONS + LOOP_EXTRA_SLOTS)
 #define LOOP_MAX_TIMERS                                                                    \
-	(POOL_DIRECT_TIMERS + POOL_RESOLVER_TIMERS + POOL_CONSOLE_TIMERS + POOL_PROBES +      \
+	(POOL_DIRECT_TIMERS + POOL_SHQUEUE_TIMERS + POOL_RESOLVER_TIMERS + POOL_CONSOLE_TIMERS + POOL_PROBES +      \
 	    POOL_DANE_CHECKS + POOL_SMTPD_TIMERS + POOL_APP_TIMERS + POOL_NTP_TIMERS + \
 	    POOL_SYSLOG_TIMERS)
 

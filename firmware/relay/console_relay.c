@@ -2,7 +2,8 @@
  * Console commands of the relay: `show relay` and `test relay`.
  *
  *   show relay   the relay settings in force (password shown only as set/unset),
- *                the address the smarthost resolves to, jobs in flight
+ *                the address the smarthost resolves to, jobs in flight, the
+ *                smarthost queue (queue on) 
  *   test relay   connect to the smarthost, STARTTLS (or implicit TLS), verify
  *                the certificate, EHLO, QUIT — sends no mail — and print the
  *                certificate subject, issuer, expiry, TLS version and suite.
@@ -21,6 +22,7 @@
 #include "firmware/dns/resolver.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/hostaddr.h"
+#include "firmware/relay/shqueue.h"
 #include "firmware/spool/queue.h"
 #include "firmware/relay/smarthost.h"
 #include "zegel/cfg.h"
@@ -85,9 +87,14 @@ show_relay(struct console *c, int argc, char **argv, const char *line)
 	case ZCFG_RELAY_SMARTHOST:
 		break;
 	}
-	console_printf(c, "relay: smarthost %s port %u, %s, sync mode", r->host,
+	console_printf(c, "relay: smarthost %s port %u, %s, %s", r->host,
 	    r->port ? r->port : (r->implicit_tls ? 465 : 587),
-	    r->implicit_tls ? "implicit TLS" : "STARTTLS required");
+	    r->implicit_tls ? "implicit TLS" : "STARTTLS required",
+	    r->queue ? "queue on (accepted once stored, retried by zegel)" : "sync mode");
+	if (r->queue || (queue_is_open() && queue_count() > 0))
+		console_printf(c, "relay: queue: %u messages, %llu octets, %u deliveries running "
+		    "(show queue)", queue_count(), (unsigned long long)queue_bytes(),
+		    shqueue_workers_active());
 	console_printf(c, "relay: credentials: %s%s%s", r->username[0] ? "user " : "none",
 	    r->username, r->username[0] ? (r->password[0] ? ", password set" : ", NO password") :
 	    "");
@@ -148,5 +155,6 @@ static const struct console_cmd relay_cmds[] = {
 int
 relay_console_register(void)
 {
+	(void)shqueue_console_register(); /* its show status lines */
 	return console_register(relay_cmds, sizeof(relay_cmds) / sizeof(relay_cmds[0]));
 }

@@ -11,8 +11,8 @@
 #include "firmware/dns/resolver.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/mxplan.h"
+#include "firmware/relay/queued.h"
 #include "firmware/relay/upstream.h"
-#include "firmware/keys/sign.h"
 #include "firmware/spool/queue.h"
 #include "firmware/tls/dane.h"
 #include "hal/clock.h"
@@ -525,42 +525,6 @@ direct_kick(void)
 	tick_timer = loop_timer_add(0, tick, NULL);
 }
 
-/* ------------------------------------------------------------ DSN signing */
-
-/* Bounces and delay warnings come From: MAILER-DAEMON@<hostname>. When the
- * host name is one of the signing domains (or under one with subdomains
- * on), they are signed like any other message, so the sender's DMARC
- * policy does not reject them; otherwise they go unsigned. */
-static struct keys_sign dsn_sg;
-
-static int
-dsn_put(void *parg, const void *p, size_t n)
-{
-	return keys_sign_push(parg, p, n);
-}
-
-static int
-dsn_sign(void *arg, const char *domain, queue_gen_fn gen, void *gctx, uint8_t *out, size_t cap,
-    size_t *len)
-{
-	const struct zcfg_domain *dom;
-	const char *why = "";
-
-	(void)arg;
-	*len = 0;
-	if (dcfg == NULL || (dom = config_domain_for(dcfg, domain)) == NULL)
-		return -ENOENT;
-	if (keys_sign_begin(&dsn_sg, dcfg, dom, &why) < 0 || gen(gctx, dsn_put, &dsn_sg) != 0 ||
-	    keys_sign_finish(&dsn_sg, now_s(), out, cap, len, NULL, NULL, &why) < 0) {
-		hal_log(HAL_LOG_WARN, LOGM, "notification from %s not signed: %s", domain,
-		    why && why[0] ? why : "signer error");
-		keys_sign_free(&dsn_sg); /* gen() failed mid-message: its hashes */
-		*len = 0;
-		return -EIO;
-	}
-	return 0;
-}
-
 void
 direct_stop(void)
 {
@@ -626,7 +590,7 @@ direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 		workers[i].dns_id = -1;
 	started = true;
 	queue_set_wakeup(wakeup, NULL);
-	queue_set_dsn_signer(dsn_sign, NULL);
+	queued_dsn_signer(cfg);
 	direct_kick();
 	return 0;
 }
@@ -636,51 +600,10 @@ direct_start(const struct zcfg *cfg, char *err, size_t errcap)
 static int
 d_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
 {
-	struct handoff_result res;
-	struct queue_new qn;
-	char id[QUEUE_ID_MAX], text[120];
-	int rc;
-
 	*handle = NULL;
 	dcfg = m->cfg;
-	if (!started) {
-		handoff_result_set(&res, 451, "4.3.0", "Queue not available; try again later");
-		done(arg, &res);
-		return 0;
-	}
-	if (queue_admit(m->size) < 0) {
-		handoff_result_set(&res, 452, "4.3.1", "Queue full; try again later");
-		hal_log(HAL_LOG_WARN, LOGM, "%s: queue full (%llu octets refused)", m->id,
-		    (unsigned long long)m->size);
-		done(arg, &res);
-		return 0;
-	}
-	qn = (struct queue_new){
-		.mail_from = m->mail_from,
-		.rcpts = m->rcpts,
-		.nrcpt = m->nrcpt,
-		.spool_path = m->spool_path,
-		.spool_size = m->size - m->prefix_len,
-		.prefix = m->prefix,
-		.prefix_len = m->prefix_len,
-		.body_8bit = m->body_8bit,
-		.smtputf8 = m->smtputf8,
-		.now = now_s(),
-	};
-	rc = queue_commit(&qn, id);
-	if (rc < 0) {
-		handoff_result_set(&res, rc == -ENOSPC ? 452 : 451, rc == -ENOSPC ? "4.3.1" : "4.3.0",
-		    rc == -ENOSPC ? "Queue full; try again later"
-				  : "Local error in processing (queue); try again later");
-		hal_log(HAL_LOG_ERR, LOGM, "%s: queue commit failed: %s", m->id, strerror(-rc));
-		done(arg, &res);
-		return 0;
-	}
-	hal_log(HAL_LOG_INFO, LOGM, "%s: queued as %s, nrcpt=%u", m->id, id, m->nrcpt);
-	zegel_strf(text, sizeof(text), "queued as %s", id);
-	handoff_result_set(&res, 250, "2.0.0", text);
-	done(arg, &res);
-	return 0; /* queue_commit() woke the scheduler */
+	queued_accept(m, started, done, arg); /* queue_commit() wakes the scheduler */
+	return 0;
 }
 
 static int

@@ -84,6 +84,7 @@ struct job {
 	bool dane;               /* the handshake is checked against hq.tlsa[] */
 	struct dane_verify dv;
 	struct handoff_result dres; /* a DANE failure's verdict with the reason */
+	struct smtpc_result *rres;  /* the queue's per-recipient refusals (smarthost_deliver) */
 	struct upstream up;
 };
 
@@ -200,11 +201,20 @@ report(struct job *j)
 	const char *status = r->code == 250 ? "sent" : r->code >= 500 ? "bounced" : "deferred";
 	char tls[96], to[TEXT_LOG_ADDR_CAP];
 
+	unsigned k = 0;
+
 	upstream_tls_words(&j->up, tls, sizeof(tls));
-	for (const char *a = handoff_rcpt_next(m, NULL); a; a = handoff_rcpt_next(m, a)) {
+	for (const char *a = handoff_rcpt_next(m, NULL); a; a = handoff_rcpt_next(m, a), k++) {
+		const struct smtpc_result *own = j->rres != NULL ? &j->rres[k] : NULL;
+
 		text_log_addr(to, sizeof(to), a);
-		hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s (%d %s %s)",
-		    m->id, to, j->peer, tls, status, r->code, r->esc, r->text);
+		if (own != NULL && own->code != 0) /* the queue: refused at RCPT */
+			hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s "
+			    "(%d %s %s)", m->id, to, j->peer, tls, own->code >= 500 ? "bounced" :
+			    "deferred", own->code, own->esc, own->text);
+		else
+			hal_log(HAL_LOG_INFO, LOGM, "%s: to=<%s>, relay=%s, tls=%s, status=%s "
+			    "(%d %s %s)", m->id, to, j->peer, tls, status, r->code, r->esc, r->text);
 	}
 	j->reported = true;
 	j->m = NULL;
@@ -456,6 +466,8 @@ job_begin(struct job *j, const struct handoff_msg *m, bool stepwise)
 		.username = rc->username,
 		.password = rc->password,
 		.stepwise = stepwise,
+		.partial_ok = j->rres != NULL,
+		.rcpt_results = j->rres,
 	};
 	rv = upstream_init(&j->up, &j->params, cc, rc->host, j->peer, m->prefix, m->prefix_len,
 	    stepwise ? NULL : m->spool_path, false);
@@ -487,6 +499,30 @@ sh_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **ha
 	job_begin(j, m, false);
 	*handle = j;
 	settle(j); /* an early failure reports now (done() inside start()) */
+	if (j->reported)
+		*handle = NULL;
+	return 0;
+}
+
+int
+smarthost_deliver(const struct handoff_msg *m, struct smtpc_result *rres, handoff_done_fn done,
+    void *arg, void **handle)
+{
+	struct job *j;
+
+	*handle = NULL;
+	if (rres == NULL || m->nrcpt == 0)
+		return -EINVAL;
+	if ((j = job_alloc(m)) == NULL)
+		return -EBUSY;
+	j->rres = rres;
+	memset(rres, 0, m->nrcpt * sizeof(rres[0])); /* an early failure: no refusals */
+	j->done = done;
+	j->arg = arg;
+	j->data_given = true;
+	job_begin(j, m, false);
+	*handle = j;
+	settle(j);
 	if (j->reported)
 		*handle = NULL;
 	return 0;

@@ -3,6 +3,8 @@
  * (shared with `test relay` / `zegel relay-check`).
  *
  *   relay_smarthost          the relay target (handoff.h contract), sync mode
+ *   smarthost_deliver()      one queued message with an outcome per recipient
+ *                            (the smarthost queue, shqueue.h)
  *   smarthost_tls_conf()     the shared TLS client config for a CA file
  *   smarthost_probe_start()  a job on the event loop (`test relay`, `zegel
  *                            relay-check`): connect, STARTTLS, verify, EHLO,
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "firmware/relay/hostaddr.h"
+#include "firmware/relay/smtpc.h"
 #include "firmware/spool/handoff.h"
 #include "firmware/tls/client.h"
 #include "zegel/cfg.h"
@@ -23,6 +26,17 @@
 #define SMARTHOST_TIMEOUT_MS 120000 /* no byte from the upstream for this long: 4.4.2 */
 
 extern const struct handoff_target_ops relay_smarthost;
+
+/* The smarthost queue's delivery (shqueue.h): m as for start() (the whole
+ * message at once), but a recipient the upstream refuses does not stop the
+ * others (smtpc partial_ok). rres has m->nrcpt entries, caller-owned, valid
+ * until done() ran or cancel() returned: after done(), rres[k].code != 0 is
+ * recipient k's own refusal (5xx, or 451 with the upstream's code), else
+ * the verdict given to done() is its outcome. Logs one line per recipient.
+ * 0 (done() follows exactly once, maybe before this returns: then *handle
+ * is NULL), -EBUSY (the job pool is full: try later), -EINVAL. */
+int smarthost_deliver(const struct handoff_msg *m, struct smtpc_result *rres, handoff_done_fn done,
+    void *arg, void **handle);
 
 void smarthost_set_timeout(uint32_t ms);
 /* Messages being relayed right now (for `show relay`). */

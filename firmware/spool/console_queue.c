@@ -1,5 +1,5 @@
 /*
- * Console commands of the delivery queue (direct mode):
+ * Console commands of the delivery queue (direct mode, smarthost queue on):
  *
  *   show queue        one line per entry: id, age, size, sender, and each
  *                     recipient with its state, next attempt, last reply
@@ -143,7 +143,8 @@ show_queue(struct console *c, int argc, char **argv, const char *l)
 
 	(void)l;
 	if (!queue_is_open()) {
-		console_puts(c, "show queue: the queue is not in use (it serves `set relay direct`)");
+		console_puts(c, "show queue: the queue is not in use (it serves `set relay direct` "
+		    "and `set relay smarthost HOST queue on`)");
 		return argc > 0 ? 1 : 0;
 	}
 	if (argc > 1) {
@@ -152,6 +153,8 @@ show_queue(struct console *c, int argc, char **argv, const char *l)
 	}
 	if (argc == 1)
 		return show_detail(c, argv[0], w.now);
+	if (queue_runner() != NULL)
+		console_printf(c, "queue: delivered by the %s", queue_runner());
 	queue_foreach(show_one, &w);
 	console_printf(c, "queue: %u messages, %" PRIu64 " octets", queue_count(), queue_bytes());
 	return 0;
@@ -164,7 +167,8 @@ queue_flush_cmd(struct console *c, int argc, char **argv, const char *l)
 	(void)argv;
 	(void)l;
 	if (!queue_is_open()) {
-		console_puts(c, "queue flush: the queue is not in use (it serves `set relay direct`)");
+		console_puts(c, "queue flush: the queue is not in use (it serves `set relay direct` "
+		    "and `set relay smarthost HOST queue on`)");
 		return 1;
 	}
 	queue_flush(hal_clock_now());

@@ -59,6 +59,26 @@ queue_is_open(void)
 	return qc->open;
 }
 
+const char *
+queue_dir(void)
+{
+	return qc->dir;
+}
+
+static const char *runner;
+
+void
+queue_set_runner(const char *what)
+{
+	runner = what;
+}
+
+const char *
+queue_runner(void)
+{
+	return runner;
+}
+
 void
 queue_test_set_fault(void (*fn)(unsigned step))
 {

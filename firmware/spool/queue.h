@@ -1,5 +1,6 @@
 /*
- * firmware/spool/queue.h — the crash-safe delivery queue of direct mode.
+ * firmware/spool/queue.h — the crash-safe delivery queue of direct mode and of
+ * the smarthost with its queue on (firmware/relay/direct.h, shqueue.h).
  *
  * Model. One directory (cfg data_dir + "/queue") holds, per queued message
  * ("entry", id = 10 upper-case hex digits):
@@ -151,6 +152,10 @@ int  queue_next_job_skip(int64_t now, bool (*skip)(void *arg, const char *domain
 /* The same restricted to one recipient domain (case-insensitive): for
  * reusing an open connection to that domain's MX for the next message. */
 int  queue_next_job_for(int64_t now, const char *domain, struct queue_job *j);
+/* The same with every due recipient of one entry, whatever its domain
+ * (j->domain ""): the smarthost queue, where one upstream takes them all in
+ * one transaction (firmware/relay/shqueue.h). */
+int  queue_next_job_all(int64_t now, struct queue_job *j);
 /* The message file, what follows j->prefix[0..prefix_len). */
 int  queue_job_open(const struct queue_job *j, struct hal_file *f);
 /* The message file's path (for readers that open it themselves): 0 or -errno. */
@@ -182,11 +187,12 @@ void queue_flush(int64_t now);      /* all pending recipients due now */
  * functions: it should only arm a timer, not call back into the queue. NULL: none. */
 void queue_set_wakeup(void (*fn)(void *arg), void *arg);
 
-/* Optional DKIM signing of the DSNs the queue writes (set by the direct
- * target, which has the keys): sign(arg, domain, gen, gctx, out, cap, &len)
- * is given the DSN's From domain; it runs gen(gctx, put, parg) once to see
- * the whole message (CRLF lines, header first) and returns 0 with
- * "DKIM-Signature: ...\r\n" fields (len octets) in out, or -errno: the
+/* Optional DKIM signing of the DSNs the queue writes (set by the delivery
+ * side through firmware/relay/queued.c, which has the keys):
+ * sign(arg, domain, gen, gctx, out, cap, &len) is given the DSN's From
+ * domain; it runs gen(gctx, put, parg) once to see the whole message
+ * (CRLF lines, header first) and returns 0 with "DKIM-Signature: ...\r\n"
+ * fields (len octets) in out, or -errno: the
  * DSN is then queued unsigned (a bounce must not be lost for a key).
  * gen produces the same bytes the queue then writes after those fields. */
 typedef int (*queue_put_fn)(void *parg, const void *p, size_t n);
@@ -197,6 +203,11 @@ void queue_set_dsn_signer(queue_dsn_sign_fn sign, void *arg);
 
 /* Console / inspection. */
 bool queue_is_open(void);
+const char *queue_dir(void);        /* the directory queue_open() was given, "" before */
+/* Who delivers the queue now, for `show queue` ("smarthost HOST:PORT");
+ * NULL: nobody said (direct mode). The string must stay valid. */
+void queue_set_runner(const char *what);
+const char *queue_runner(void);
 unsigned queue_count(void);
 uint64_t queue_bytes(void);
 /* remove an entry without bounce (logged); -ENOENT unknown, -EBUSY in flight */

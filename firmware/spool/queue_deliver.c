@@ -226,8 +226,10 @@ settle_entry(int e, int64_t now)
 	queue_refresh(e, st);
 }
 
+/* The first due entry's due recipients: those of one domain (the first
+ * due recipient's, or want), or all of them (any). */
 static int
-next_job(int64_t now, const char *want, bool (*skip)(void *arg, const char *domain),
+next_job(int64_t now, const char *want, bool any, bool (*skip)(void *arg, const char *domain),
     void *skip_arg, struct queue_job *j)
 {
 	for (unsigned e = 0; qc->open && e < CONFIG_QUEUE_MAX_ENTRIES; e++) {
@@ -257,7 +259,7 @@ next_job(int64_t now, const char *want, bool (*skip)(void *arg, const char *doma
 			queue_refresh((int)e, st);
 			continue;
 		}
-		dom = queue_domain_of(first->addr);
+		dom = any ? "" : queue_domain_of(first->addr);
 		memset(j, 0, sizeof(*j));
 		memcpy(j->id, st->id, sizeof(j->id));
 		for (size_t k = 0; dom[k] && k + 1 < sizeof(j->domain); k++)
@@ -266,7 +268,7 @@ next_job(int64_t now, const char *want, bool (*skip)(void *arg, const char *doma
 			struct queue_rcpt *r = &st->r[i];
 
 			if (r->state != QUEUE_R_PENDING || r->inflight || r->next > now ||
-			    strcasecmp(queue_domain_of(r->addr), dom) != 0)
+			    (!any && strcasecmp(queue_domain_of(r->addr), dom) != 0))
 				continue;
 			j->rcpt_index[j->nrcpt] = i;
 			j->rcpt[j->nrcpt] = r->addr;
@@ -303,20 +305,26 @@ next_job(int64_t now, const char *want, bool (*skip)(void *arg, const char *doma
 int
 queue_next_job(int64_t now, struct queue_job *j)
 {
-	return next_job(now, NULL, NULL, NULL, j);
+	return next_job(now, NULL, false, NULL, NULL, j);
 }
 
 int
 queue_next_job_skip(int64_t now, bool (*skip)(void *arg, const char *domain), void *arg,
     struct queue_job *j)
 {
-	return next_job(now, NULL, skip, arg, j);
+	return next_job(now, NULL, false, skip, arg, j);
 }
 
 int
 queue_next_job_for(int64_t now, const char *domain, struct queue_job *j)
 {
-	return next_job(now, domain, NULL, NULL, j);
+	return next_job(now, domain, false, NULL, NULL, j);
+}
+
+int
+queue_next_job_all(int64_t now, struct queue_job *j)
+{
+	return next_job(now, NULL, true, NULL, NULL, j);
 }
 
 int

@@ -136,7 +136,17 @@ test_every_line(void **state)
 	ok_line("set relay smarthost [2001:db8::25]:465");
 	assert_string_equal(c->relay.host, "2001:db8::25");
 	assert_int_equal(c->relay.port, 465);
+	ok_line("set relay smarthost 127.0.0.1:26026 queue on");
+	assert_true(c->relay.queue);
+	assert_int_equal(c->relay.port, 26026);
+	ok_line("set relay smarthost 127.0.0.1:26026 queue off");
+	assert_false(c->relay.queue);
+	ok_line("set relay smarthost [::1]:26026 queue on");
+	assert_true(c->relay.queue);
+	assert_string_equal(c->relay.host, "::1");
+	/* the old line (no queue word) is the whole mode: the queue goes off */
 	ok_line("set relay smarthost 127.0.0.1:26026");
+	assert_false(c->relay.queue);
 	assert_string_equal(c->relay.host, "127.0.0.1");
 	assert_int_equal(c->relay.port, 26026);
 	ok_line("set relay username alice@example.org");
@@ -257,6 +267,10 @@ test_bad_lines(void **state)
 		"set relay smarthost host:x",
 		"set relay smarthost [::1",
 		"set relay smarthost ::1:25x",
+		"set relay smarthost host:25 queue",
+		"set relay smarthost host:25 queue maybe",
+		"set relay smarthost host:25 retry on",
+		"set relay smarthost host:25 queue on extra",
 		"set relay tls yes",
 		"set relay require-tls maybe",
 		"set relay mx-port 0",
@@ -534,6 +548,22 @@ test_round_trip(void **state)
 	loaded = *zcfg_running();
 	saved.generation = loaded.generation = 0;
 	assert_memory_equal(&saved, &loaded, sizeof(saved));
+	/* The smarthost queue: on in the saved line, and kept while another
+	 * mode is chosen (the smarthost line before the mode line) */
+	for (int k = 0; k < 2; k++) {
+		ok_line("set relay smarthost [2001:db8::1]:465 queue on");
+		if (k == 1)
+			ok_line("set relay direct");
+		commit_ok();
+		saved = *zcfg_running();
+		assert_true(saved.relay.queue);
+		assert_int_equal(config_save(path, err, sizeof(err)), 0);
+		config_init();
+		assert_int_equal(config_load(path, err, sizeof(err)), 0);
+		loaded = *zcfg_running();
+		saved.generation = loaded.generation = 0;
+		assert_memory_equal(&saved, &loaded, sizeof(saved));
+	}
 	rmtmp();
 }
 
@@ -636,6 +666,17 @@ test_dump_masks_secrets(void **state)
 	const char *last = strstr(buf, "set relay outbox /var/spool/out\n");
 	assert_non_null(last);
 	assert_int_equal(strlen(last), strlen("set relay outbox /var/spool/out\n"));
+	/* show running: `queue on` only when on (the sync line stays as it was) */
+	buf[0] = 0;
+	config_dump(zcfg_running(), false, collect, buf);
+	assert_null(strstr(buf, " queue "));
+	ok_line("set relay smarthost mail.example.net:26587 queue on");
+	commit_ok();
+	buf[0] = 0;
+	config_dump(zcfg_running(), false, collect, buf);
+	last = strstr(buf, "set relay smarthost mail.example.net:26587 queue on\n");
+	assert_non_null(last);
+	assert_int_equal(strlen(last), strlen("set relay smarthost mail.example.net:26587 queue on\n"));
 }
 
 static void

@@ -156,7 +156,11 @@ test_diff_roundtrips(void **state)
 		"delete network 10.0.0.0/8", "set user scanner password x", NULL };
 	static const char *const e6[] = { "set data-dir /srv/zegel", "set domain example.com",
 		"set key s3 domain example.com file /k/s3.key", NULL };
-	static const char *const *const all[] = { e1, e2, e3, e4, e5, e6 };
+	static const char *const e7[] = { "set relay smarthost smtp.example.net:587 queue on",
+		NULL };
+	static const char *const e8[] = { "set relay smarthost smtp.example.net:587 queue on",
+		"set relay direct", NULL };
+	static const char *const *const all[] = { e1, e2, e3, e4, e5, e6, e7, e8 };
 	struct out o;
 
 	(void)state;
@@ -164,6 +168,9 @@ test_diff_roundtrips(void **state)
 		roundtrip(base1, all[i], &o);
 	/* and back: from the edited configuration to the base */
 	roundtrip(e4, base1, &o);
+	/* the smarthost queue on, then off again by the old line */
+	roundtrip(e7, base1, &o);
+	roundtrip(e8, base1, &o);
 }
 
 static void

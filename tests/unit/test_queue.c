@@ -253,6 +253,49 @@ test_grouping(void **state)
 	assert_int_equal(queue_next_due(), -1);
 }
 
+/* The smarthost queue: every due recipient of an entry in one job, whatever
+ * its domain; outcomes per recipient as in direct mode (one bounce -> a DSN
+ * entry, one deferral -> due again after the backoff). */
+static void
+test_all_domains(void **state)
+{
+	char id[QUEUE_ID_MAX];
+	static const char rc[] = "x@a.test\0y@b.test\0z@c.test";
+	static struct queue_job j, d;
+
+	(void)state;
+	assert_int_equal(commit("s@example.org", rc, 3, id), 0);
+	assert_int_equal(queue_next_job_all(T0 - 1, &j), 0);
+	assert_int_equal(queue_next_job_all(T0, &j), 1);
+	assert_string_equal(j.id, id);
+	assert_string_equal(j.domain, "");
+	assert_int_equal(j.nrcpt, 3);
+	assert_string_equal(j.rcpt[2], "z@c.test");
+	assert_int_equal(queue_next_job_all(T0, &d), 0);  /* all in flight */
+	assert_int_equal(queue_job_result(&j, 0, 250, "2.0.0", "ok", T0), 0);
+	assert_int_equal(queue_job_result(&j, 1, 550, "5.1.1", "no such user", T0), 0);
+	assert_int_equal(queue_job_result(&j, 2, 451, "4.4.1", "unreachable", T0), 0);
+	queue_job_end(&j, T0);
+	assert_int_equal(queue_count(), 2);               /* the entry and its DSN */
+	/* the DSN (to the sender, from <>) is due at once, the deferral later */
+	assert_int_equal(queue_next_job_all(T0, &d), 1);
+	assert_int_not_equal(strcmp(d.id, id), 0);
+	assert_int_equal(d.nrcpt, 1);
+	assert_string_equal(d.rcpt[0], "s@example.org");
+	assert_string_equal(d.mail_from, "");
+	assert_int_equal(queue_job_result(&d, 0, 250, "2.0.0", "ok", T0), 0);
+	queue_job_end(&d, T0);
+	assert_int_equal(queue_next_job_all(T0, &j), 0);
+	assert_int_equal(queue_next_job_all(T0 + 3600, &j), 1);
+	assert_int_equal(j.nrcpt, 1);
+	assert_string_equal(j.rcpt[0], "z@c.test");
+	assert_int_equal(j.rcpt_index[0], 2);
+	assert_int_equal(queue_job_result(&j, 0, 250, "2.0.0", "ok", T0 + 3600), 0);
+	queue_job_end(&j, T0 + 3600);
+	assert_int_equal(queue_count(), 0);
+	assert_int_equal(files_with(id), 0);
+}
+
 static unsigned wakes;
 
 static void
@@ -1131,6 +1174,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots_and_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),

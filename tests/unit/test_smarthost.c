@@ -423,6 +423,8 @@ closed_port(void)
 static uint16_t last_port;
 static char spool_path[600];
 static struct zcfg cfg;
+/* set: relay_one() goes through smarthost_deliver() (the smarthost queue) */
+static struct smtpc_result *deliver_rres;
 
 static void
 relay_one(enum fmode mode, const char *cert, bool listen, const char *rcpts,
@@ -476,7 +478,10 @@ relay_one(enum fmode mode, const char *cert, bool listen, const char *rcpts,
 
 	assert_ptr_equal(app_relay_target(&cfg), &relay_smarthost);
 	smarthost_set_timeout(1500);
-	assert_int_equal(relay_smarthost.start(&m, on_done, NULL, &handle), 0);
+	if (deliver_rres != NULL)
+		assert_int_equal(smarthost_deliver(&m, deliver_rres, on_done, NULL, &handle), 0);
+	else
+		assert_int_equal(relay_smarthost.start(&m, on_done, NULL, &handle), 0);
 	loop_timer_add(8000, on_deadline, NULL);
 	loop_timer_add(10, done_watch, NULL);
 	loop_run();
@@ -719,6 +724,35 @@ test_one_rcpt_550(void **st)
 	assert_null(strstr(F.app, "DATA"));
 	assert_int_equal(F.data_len, 0);
 	assert_plaintext_clean();
+}
+
+/* The smarthost queue's delivery (smarthost_deliver): one recipient refused
+ * does not stop the other; each refusal is kept for the queue. */
+static void
+test_queue_partial(void **st)
+{
+	static struct smtpc_result rr[2];
+
+	(void)st;
+	deliver_rres = rr;
+	relay_one(FM_RCPT550, NULL, true, "alice@example.net\0bad@example.net", 2, msg1,
+	    false);
+	deliver_rres = NULL;
+	assert_int_equal(R.code, 250);
+	assert_int_equal(rr[0].code, 0);            /* alice: the verdict, 250 */
+	assert_int_equal(rr[1].code, 550);
+	assert_string_equal(rr[1].esc, "5.1.1");
+	assert_non_null(strstr(rr[1].text, "<bad@example.net>"));
+	assert_non_null(strstr(F.data, "SECRET-BODY"));
+	assert_plaintext_clean();
+	/* the upstream down: the verdict for all, no refusal of its own */
+	memset(rr, 0x55, sizeof(rr));
+	deliver_rres = rr;
+	relay_one(FM_OK, NULL, false, "alice@example.net\0bad@example.net", 2, msg1, false);
+	deliver_rres = NULL;
+	assert_int_equal(R.code, 451);
+	assert_int_equal(rr[0].code, 0);
+	assert_int_equal(rr[1].code, 0);
 }
 
 static void
@@ -1235,6 +1269,7 @@ main(void)
 		cmocka_unit_test(test_greeting_421),
 		cmocka_unit_test(test_drop_after_dot),
 		cmocka_unit_test(test_one_rcpt_550),
+		cmocka_unit_test(test_queue_partial),
 		cmocka_unit_test(test_injection),
 		cmocka_unit_test(test_silent_upstream),
 		cmocka_unit_test(test_final_451),

@@ -104,6 +104,8 @@ struct zcfg_relay {
 	char ca_file[ZCFG_PATH_MAX];      /* `set relay ca-file PATH` */
 	bool require_tls;           /* `set relay require-tls on|off` (direct mode) */
 	uint16_t mx_port;           /* `set relay mx-port N` (direct mode; 0 = 25) */
+	bool queue;                 /* `set relay smarthost HOST[:PORT] queue on`: accept once
+				       stored, zegel retries (firmware/relay/shqueue.h) */
 };
 
 /* `set queue lifetime|delay-warning|retry-base DURATION`, `set queue

@@ -10,7 +10,10 @@ OUTFILE and flushed: the list of ACCEPTED messages. A message whose
 connection broke before the 250 is sent again (it was not accepted; if
 zegel had committed it anyway, it may arrive twice: counted by the caller).
 Exit 0 when all were accepted before the deadline, 1 otherwise.
+The envelope recipient is $SUBMIT_RCPT (default rcpt@ok.qtest).
 """
+import email.utils
+import os
 import re
 import smtplib
 import ssl
@@ -23,12 +26,16 @@ ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
 out = open(outfile, "a", buffering=1)
+rcpt = os.environ.get("SUBMIT_RCPT", "rcpt@ok.qtest")
 
 
 def body(n):
     lines = ["From: printer@example.test", "To: rcpt@ok.qtest",
              "Subject: queue kill %d" % n, "X-Kill-Seq: %d" % n,
-             "Message-ID: <kill-%d@example.test>" % n, "", "Message %d." % n,
+             "Message-ID: <kill-%d@example.test>" % n,
+             # a Date of its own: an MTA that adds one (Postfix) would break
+             # the signature, which oversigns the missing field
+             "Date: " + email.utils.formatdate(), "", "Message %d." % n,
              ".a line with a leading dot"]
     if n % 3 == 0:
         lines += ["filler %d %s" % (i, "x" * 60) for i in range(300)]
@@ -49,7 +56,7 @@ for n in range(1, count + 1):
                 conn.starttls(context=ctx)
                 conn.ehlo("printer.example.test")
             conn.mail("printer@example.test")
-            code, msg = conn.rcpt("rcpt@ok.qtest")
+            code, msg = conn.rcpt(rcpt)
             if code != 250:
                 raise smtplib.SMTPResponseException(code, msg)
             code, msg = conn.data(body(n))
