@@ -144,7 +144,7 @@ cpu_hash_clone(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src)
 static void
 cpu_hash_free(struct hal_hash_ctx *c)
 {
-	wipe(&c->state, sizeof(struct cpu_sha256));
+	wipe(&c->state, sizeof(c->state));
 }
 
 /* ------------------------------------------------------------ probe */
