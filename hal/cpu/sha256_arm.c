@@ -6,7 +6,8 @@
  * AArch32: a Cortex-A53/A55/A72 router SoC has them in both states, an
  * ARMv7 core (Cortex-A7/A9/A15) has none, and the kernel says which through
  * the auxiliary vector (AArch64 AT_HWCAP bit 6 HWCAP_SHA2; AArch32
- * AT_HWCAP2 bit 3 HWCAP2_SHA2, with AT_HWCAP bit 12 HWCAP_NEON).
+ * AT_HWCAP2 bit 3 HWCAP2_SHA2, with AT_HWCAP bit 12 HWCAP_NEON; a kernel
+ * without /proc mounted reads as none).
  *
  * The function carries a target attribute: the board is built for its
  * baseline (armv7-a, vfpv3-d16), and hal_cpu_sha256_arm() asks the kernel
@@ -19,11 +20,10 @@
 #if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP) && __ARM_ARCH >= 7)
 
 #include <arm_neon.h>
-#include <sys/auxv.h>
 
 #if defined(__aarch64__)
 #define CE __attribute__((target("+crypto")))
-#define HWCAP_WORD AT_HWCAP
+#define HWCAP_WORD 16 /* AT_HWCAP */
 #define HWCAP_BITS (1ul << 6) /* HWCAP_SHA2 */
 #define ARCH_NAME "AArch64"
 #define BITS_TEXT "AT_HWCAP bit 6"
@@ -63,14 +63,33 @@ blocks_ce(uint32_t h[8], const uint8_t *p, size_t n)
 	vst1q_u32(&h[4], efgh);
 }
 
+/* An entry of the auxiliary vector, 0 if absent: read from /proc/self/auxv,
+ * since uClibc-ng (the boards' C library) has no getauxval(). */
+static unsigned long
+auxval(unsigned long type)
+{
+	unsigned long pair[2], v = 0;
+	FILE *f = fopen("/proc/self/auxv", "rb");
+
+	if (f == NULL)
+		return 0;
+	while (fread(pair, sizeof(pair), 1, f) == 1 && pair[0] != 0)
+		if (pair[0] == type) {
+			v = pair[1];
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 hal_cpu_sha256_blocks_fn
 hal_cpu_sha256_arm(char *what, size_t cap)
 {
-	unsigned long caps = getauxval(HWCAP_WORD);
+	unsigned long caps = auxval(HWCAP_WORD);
 	int ok = (caps & HWCAP_BITS) != 0;
 
 #if !defined(__aarch64__)
-	ok = ok && (getauxval(AT_HWCAP) & NEON_BIT) != 0;
+	ok = ok && (auxval(16 /* AT_HWCAP */) & NEON_BIT) != 0;
 #endif
 	snprintf(what, cap, "%s %s the SHA2 extension (%s)", ARCH_NAME, ok ? "with" : "without",
 	    BITS_TEXT);
