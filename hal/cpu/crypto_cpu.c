@@ -48,8 +48,8 @@ static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 
 	0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
 static hal_cpu_sha256_blocks_fn blocks; /* set by a passing probe */
-static char found[160];                  /* what the detection found */
-static char verdict[200];
+static char found[120];                  /* what the detection found */
+static char verdict[240];
 
 static void
 wipe(void *p, size_t n)
@@ -245,7 +245,7 @@ cpu_probe(char *why, size_t cap)
 static void
 cpu_describe(void (*emit)(void *arg, const char *line), void *arg)
 {
-	char line[240];
+	char line[260];
 
 	snprintf(line, sizeof(line), "cpu: %s", verdict[0] ? verdict : "not probed");
 	emit(arg, line);
