@@ -23,15 +23,15 @@
 
 #if defined(__aarch64__)
 #define CE __attribute__((target("+crypto")))
-#define HWCAP_WORD 16 /* AT_HWCAP */
+#define HWCAP_WORD 16         /* AT_HWCAP */
 #define HWCAP_BITS (1ul << 6) /* HWCAP_SHA2 */
 #define ARCH_NAME "AArch64"
 #define BITS_TEXT "AT_HWCAP bit 6"
 #else
 #define CE __attribute__((target("arch=armv8-a,fpu=crypto-neon-fp-armv8")))
-#define HWCAP_WORD 26               /* AT_HWCAP2 */
-#define HWCAP_BITS (1ul << 3)       /* HWCAP2_SHA2 */
-#define NEON_BIT (1ul << 12)        /* AT_HWCAP: HWCAP_NEON */
+#define HWCAP_WORD 26         /* AT_HWCAP2 */
+#define HWCAP_BITS (1ul << 3) /* HWCAP2_SHA2 */
+#define NEON_BIT (1ul << 12)  /* AT_HWCAP: HWCAP_NEON */
 #define ARCH_NAME "AArch32"
 #define BITS_TEXT "AT_HWCAP2 bit 3, NEON"
 #endif
@@ -48,9 +48,9 @@ blocks_ce(uint32_t h[8], const uint8_t *p, size_t n)
 			if (g < 4) /* big-endian words */
 				w[g] = vreinterpretq_u32_u8(vrev32q_u8(vld1q_u8(p + 16 * g)));
 			else
-				w[g & 3] = vsha256su1q_u32(
-				    vsha256su0q_u32(w[g & 3], w[(g + 1) & 3]), w[(g + 2) & 3],
-				    w[(g + 3) & 3]);
+				w[g & 3] =
+				    vsha256su1q_u32(vsha256su0q_u32(w[g & 3], w[(g + 1) & 3]),
+					w[(g + 2) & 3], w[(g + 3) & 3]);
 			wk = vaddq_u32(w[g & 3], vld1q_u32(&hal_cpu_sha256_k[4 * g]));
 			prev = abcd; /* four rounds */
 			abcd = vsha256hq_u32(abcd, efgh, wk);

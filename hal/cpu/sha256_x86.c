@@ -41,15 +41,17 @@ blocks_shani(uint32_t h[8], const uint8_t *p, size_t n)
 #pragma GCC unroll 16
 		for (int g = 0; g < 16; g++) {
 			if (g < 4) {
-				w[g] = _mm_shuffle_epi8(
-				    _mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+				w[g] =
+				    _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
+					bswap);
 			} else {
 				/* W[t..t+3] from the four groups before: msg1 adds
 				 * sigma0, the words t-7..t-4 are added here, msg2
 				 * adds sigma1 */
 				__m128i t = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
 
-				t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+				t = _mm_add_epi32(t,
+				    _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
 				w[g & 3] = _mm_sha256msg2_epu32(t, w[(g + 3) & 3]);
 			}
 			wk = _mm_add_epi32(w[g & 3],
@@ -89,7 +91,9 @@ hal_cpu_sha256_x86(char *what, size_t cap)
 		snprintf(what, cap, "x86 SHA-NI, SSSE3, SSE4.1 (cpuid)");
 	else
 		snprintf(what, cap, "x86 without %s (cpuid)",
-		    !sha ? "SHA-NI (leaf 7, EBX bit 29)" : !ssse3 ? "SSSE3" : "SSE4.1");
+		    !sha         ? "SHA-NI (leaf 7, EBX bit 29)"
+			: !ssse3 ? "SSSE3"
+				 : "SSE4.1");
 	return sha && ssse3 && sse41 ? blocks_shani : NULL;
 }
 
