@@ -17,12 +17,23 @@
 
 #include "hal/cpu/cpu_sha256.h"
 
-#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP) && __ARM_ARCH >= 7)
+/* clang before 16 declares the SHA2 intrinsics only when the whole file is
+ * built for them (-march=armv8-a+crypto), not for one function */
+#if defined(__clang__) && __clang_major__ < 16 && !defined(__ARM_FEATURE_SHA2)
+#define CE_NO_INTRINSICS
+#endif
+
+#if (defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP) && __ARM_ARCH >= 7)) && \
+    !defined(CE_NO_INTRINSICS)
 
 #include <arm_neon.h>
 
 #if defined(__aarch64__)
+#if defined(__clang__)
+#define CE __attribute__((target("crypto")))
+#else
 #define CE __attribute__((target("+crypto")))
+#endif
 #define HWCAP_WORD 16         /* AT_HWCAP */
 #define HWCAP_BITS (1ul << 6) /* HWCAP_SHA2 */
 #define ARCH_NAME "AArch64"
@@ -101,7 +112,11 @@ hal_cpu_sha256_arm(char *what, size_t cap)
 hal_cpu_sha256_blocks_fn
 hal_cpu_sha256_arm(char *what, size_t cap)
 {
+#if defined(__aarch64__) || defined(__arm__)
+	snprintf(what, cap, "ARM build without the SHA2 intrinsics (clang < 16)");
+#else
 	snprintf(what, cap, "not an ARM build");
+#endif
 	return NULL;
 }
 
