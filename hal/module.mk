@@ -3,6 +3,8 @@
 # Which backend answers is board_init()'s choice (board/), not hal/'s.
 src-y += hal/hal.c hal/log.c hal/addr.c hal/clock.c hal/crypto.c hal/entropy.c hal/storage.c
 src-$(CONFIG_HAL_CRYPTO_SOFT) += hal/soft/crypto_soft.c
+# the CPU's SHA instructions: each arch file compiles to a stub elsewhere
+src-$(CONFIG_HAL_CRYPTO_CPU) += hal/cpu/crypto_cpu.c hal/cpu/sha256_x86.c hal/cpu/sha256_arm.c
 src-$(CONFIG_HAL_CRYPTO_AFALG) += hal/linux/crypto_afalg.c hal/linux/afalg_proc.c
 src-y += hal/posix/entropy.c hal/posix/clock.c hal/posix/storage.c hal/posix/uart.c
 src-$(CONFIG_HAL_NET_POSIX) += hal/posix/net.c

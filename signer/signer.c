@@ -439,14 +439,45 @@ body_eol(struct dkim_signer *s)
 }
 
 /*
- * Body bytes: split into line data and line ends. memchr finds each LF; a CR
- * right before it belongs to the line end, any other CR is data (a CR at the
- * end of a slice waits for the next byte).
+ * Text the body engines keep as it is, from q at a line start: its length
+ * (canon.h, the stricter rule when relaxed is in use), 0 when there is none
+ * or an engine is inside a line. After text that is not clean the next
+ * CLEAN_BACKOFF lines go the line-by-line way without a look (bare-LF text
+ * never has any).
+ */
+#define CLEAN_BACKOFF 32
+
+static size_t
+body_clean_len(struct dkim_signer *s, const uint8_t *q, size_t n)
+{
+	size_t k;
+	bool dirty;
+
+	if (s->clean_skip > 0) {
+		s->clean_skip--;
+		return 0;
+	}
+	for (int i = 0; i < 2; i++)
+		if (s->body[i].used && !dkim_body_at_line_start(&s->body[i]))
+			return 0;
+	k = dkim_body_clean_len(s->body[DKIM_CANON_RELAXED].used, q, n, &dirty);
+	if (k == 0 && dirty)
+		s->clean_skip = CLEAN_BACKOFF;
+	return k;
+}
+
+/*
+ * Body bytes: text the engines keep as it is goes to them whole (hashed from
+ * the caller's bytes, no line splitting); the rest is split into line data
+ * and line ends. memchr finds each LF; a CR right before it belongs to the
+ * line end, any other CR is data (a CR at the end of a slice waits for the
+ * next byte).
  */
 static void
 push_body(struct dkim_signer *s, const uint8_t *p, size_t n)
 {
 	const uint8_t *q = p, *end = p + n, *r, *e;
+	size_t k;
 
 	if (n > 0 && s->pending_cr) {
 		s->pending_cr = false;
@@ -458,6 +489,13 @@ push_body(struct dkim_signer *s, const uint8_t *p, size_t n)
 		}
 	}
 	while (q < end) {
+		if ((k = body_clean_len(s, q, (size_t)(end - q))) > 0) {
+			for (int i = 0; i < 2; i++)
+				if (s->body[i].used)
+					dkim_body_clean(&s->body[i], q, k);
+			q += k;
+			continue;
+		}
 		r = memchr(q, '\n', (size_t)(end - q));
 		if (r == NULL) {
 			e = end;

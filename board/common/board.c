@@ -6,9 +6,9 @@
  *
  * board_init() registers one backend per HAL service: the kernel's entropy
  * and clock, POSIX storage, sockets and termios; for crypto a chain, each
- * backend probed at registration: the kernel's crypto API (AF_ALG, when
- * Kconfig enables it) before software, which answers everything the others
- * do not. A board with another engine writes its own board.c that registers
+ * backend probed at registration: the CPU's SHA instructions (hal/cpu)
+ * and the kernel's crypto API (AF_ALG), when Kconfig enables them, before
+ * software, which answers everything the others do not. A board with another engine writes its own board.c that registers
  * that engine's backend first.
  */
 #include "zegel/board.h"
@@ -33,6 +33,9 @@ board_init(void)
 	hal_entropy_set(&hal_entropy_posix);
 	hal_clock_set(&hal_clock_posix); /* before crypto: probes measure speed */
 	/* the crypto chain, in order of preference; software answers the rest */
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
+	(void)hal_crypto_register(&hal_crypto_cpu);
+#endif
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
 	(void)hal_crypto_register(&hal_crypto_afalg);
 #endif

@@ -246,8 +246,12 @@ cmd_selftest(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (verbose)
+	if (verbose) {
+		const struct hal_crypto_ops *b = hal_crypto_hash_backend(HAL_HASH_SHA256);
+
 		printf("crypto backend: %s\n", hal_crypto()->name);
+		printf("sha256 by: %s\n", b ? b->name : "nobody");
+	}
 	t0 = hal_clock_mono_ms();
 	test_hashes();
 	test_rsa();

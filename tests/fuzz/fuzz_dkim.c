@@ -6,9 +6,11 @@
  *             signature with the other body canonicalisation; bit 3: default
  *             header list instead of a custom one
  *   c[1..3]   how to slice the message: first slice length, then a step
- * The message is signed twice with the same Ed25519 key and t=: in one
- * push() and in slices (alternating push() and push_headers()). Both runs must
- * end the same way (same error, or byte-identical DKIM-Signature fields).
+ * The message is signed three times with the same Ed25519 key and t=: in one
+ * push() (the body's clean text goes the signer's fast path, hashed straight
+ * from the input), in slices (alternating push() and push_headers()) and byte
+ * by byte (a byte never holds a whole line: the line-by-line path). All runs
+ * must end the same way (same error, or byte-identical DKIM-Signature fields).
  * Also checked: push() never reports more bytes than given, header() output
  * is NUL-terminated, CRLF-terminated and matches its length.
  */
@@ -24,9 +26,10 @@ static const char ed_pem[] = "-----BEGIN PRIVATE KEY-----\n"
 			     "-----END PRIVATE KEY-----\n";
 
 static struct hal_key key;
-static struct dkim_signer s1, s2;
-static uint8_t h1[CONFIG_DKIM_MAX_HEADER_BYTES], h2[CONFIG_DKIM_MAX_HEADER_BYTES];
-static char o1[2][4096], o2[2][4096];
+static struct dkim_signer s1, s2, s3;
+static uint8_t h1[CONFIG_DKIM_MAX_HEADER_BYTES], h2[CONFIG_DKIM_MAX_HEADER_BYTES],
+    h3[CONFIG_DKIM_MAX_HEADER_BYTES];
+static char o1[2][4096], o2[2][4096], o3[2][4096];
 
 static const char *const hdrs[] = { "from", "subject", "x-a", "to", NULL };
 static const char *const over[] = { "from", "x-b", NULL };
@@ -103,7 +106,8 @@ run(struct dkim_signer *s, uint8_t *hb, const uint8_t *c, const uint8_t *m, size
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int r1, r2;
+	int r1, r2, r3;
+	uint8_t bytewise[4];
 
 	if (key.type == HAL_KEY_NONE &&
 	    hal_key_load(&key, (const uint8_t *)ed_pem, sizeof(ed_pem) - 1) != 0)
@@ -112,6 +116,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	r1 = run(&s1, h1, data, data + 4, size - 4, false, o1);
 	r2 = run(&s2, h2, data, data + 4, size - 4, true, o2);
+	memcpy(bytewise, (const uint8_t[4]){ data[0], 1, 0, 1 }, 4);
+	r3 = run(&s3, h3, bytewise, data + 4, size - 4, true, o3);
+	if (r1 != r3) {
+		fprintf(stderr, "one-shot %d (%s), byte by byte %d (%s)\n", r1, dkim_strerror(r1),
+		    r3, dkim_strerror(r3));
+		abort();
+	}
+	if (r1 == 0)
+		for (unsigned i = 0; i < dkim_signer_count(&s3); i++)
+			if (strcmp(o1[i], o3[i]) != 0) {
+				fprintf(stderr, "one-shot:\n%s\nbyte by byte:\n%s\n", o1[i], o3[i]);
+				abort();
+			}
 	if (r1 != r2) {
 		fprintf(stderr, "one-shot %d (%s), sliced %d (%s)\n", r1, dkim_strerror(r1), r2,
 		    dkim_strerror(r2));

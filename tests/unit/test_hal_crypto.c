@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -477,8 +478,12 @@ test_afalg_probe(void **state)
 		assert_non_null(strstr(v, "EAFNOSUPPORT"));
 		assert_int_equal(hal_crypto_afalg.probe(why, sizeof(why)), -ENOTSUP);
 		assert_non_null(strstr(why, "socket(AF_ALG): address family not supported"));
-		assert_int_equal(hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS), 1);
-		assert_ptr_equal(bs[0], &hal_crypto_soft);
+		/* not in the chain, which ends with soft (after cpu, if any) */
+		unsigned nb = hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS);
+		assert_true(nb >= 1);
+		for (unsigned i = 0; i < nb; i++)
+			assert_ptr_not_equal(bs[i], &hal_crypto_afalg);
+		assert_ptr_equal(bs[nb - 1], &hal_crypto_soft);
 		/* unprobed, it takes nothing: a chain with it first still works */
 		c.ops = NULL;
 		assert_int_equal(hal_crypto_afalg.hash_init(&c, HAL_HASH_SHA256), -ENOTSUP);
@@ -489,6 +494,125 @@ test_afalg_probe(void **state)
 	}
 	for (enum hal_hash_alg a = HAL_HASH_SHA1; a <= HAL_HASH_SHA512; a++)
 		assert_non_null(hal_crypto_hash_backend(a));
+}
+#endif
+
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
+/* soft's digest of p[0..n) */
+static void
+soft_digest(const uint8_t *p, size_t n, uint8_t out[32])
+{
+	struct hal_hash_ctx c;
+
+	c.ops = NULL;
+	assert_int_equal(hal_crypto_soft.hash_init(&c, HAL_HASH_SHA256), 0);
+	assert_int_equal(hal_hash_update(&c, p, n), 0);
+	assert_int_equal(hal_hash_final(&c, out), 0);
+}
+
+/* The cpu backend (SHA instructions) against software: every length to
+ * 1,100 bytes fed in pieces of 1, 3, 55, 63, 64, 65 and 200 bytes with a
+ * clone taken after the first piece and both finished; 1 MiB at once; an
+ * abandoned context is wiped; ZEGEL_CRYPTO_CPU=off takes it out of the
+ * chain. Without the instructions here its verdict must say so and it must
+ * take nothing. */
+static void
+test_cpu_backend(void **state)
+{
+	static const size_t pieces[] = { 1, 3, 55, 63, 64, 65, 200 };
+	static uint8_t big[1 << 20];
+	uint8_t want[32], d[32], e[32];
+	char why[200] = "";
+	struct hal_hash_ctx c, k;
+	const struct hal_crypto_ops *bs[HAL_CRYPTO_MAX_BACKENDS];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)((i * 2654435761u) >> 13);
+	unsetenv("ZEGEL_CRYPTO_CPU");
+	if (hal_crypto_cpu.probe(why, sizeof(why)) != 0) {
+		print_message("# cpu: no SHA instructions here, its checks skipped: %s\n", why);
+		assert_true(strstr(why, "without") != NULL || strstr(why, "no SHA") != NULL);
+		c.ops = NULL;
+		assert_int_equal(hal_crypto_cpu.hash_init(&c, HAL_HASH_SHA256), -ENOTSUP);
+		assert_int_equal(hal_crypto_cpu.caps(), 0);
+		return;
+	}
+	assert_string_equal(why, "serves sha256");
+	assert_int_equal(hal_crypto_cpu.caps(), HAL_CRYPTO_CAP_SHA);
+	c.ops = NULL;
+	assert_int_equal(hal_crypto_cpu.hash_init(&c, HAL_HASH_SHA1), -ENOTSUP);
+	assert_int_equal(hal_crypto_cpu.hash_init(&c, HAL_HASH_SHA512), -ENOTSUP);
+	for (size_t n = 0; n <= 1100; n++) {
+		soft_digest(big, n, want);
+		for (size_t pi = 0; pi < sizeof(pieces) / sizeof(pieces[0]); pi++) {
+			size_t off = 0;
+			bool cloned = false;
+
+			assert_int_equal(hal_crypto_cpu.hash_init(&c, HAL_HASH_SHA256), 0);
+			while (off < n) {
+				size_t len = n - off < pieces[pi] ? n - off : pieces[pi];
+
+				assert_int_equal(hal_hash_update(&c, big + off, len), 0);
+				if (cloned)
+					assert_int_equal(hal_hash_update(&k, big + off, len), 0);
+				off += len;
+				if (!cloned) {
+					assert_int_equal(hal_hash_clone(&k, &c), 0);
+					cloned = true;
+				}
+			}
+			if (!cloned)
+				assert_int_equal(hal_hash_clone(&k, &c), 0);
+			assert_ptr_equal(k.ops, &hal_crypto_cpu);
+			assert_int_equal(hal_hash_final(&c, d), 0);
+			assert_int_equal(hal_hash_final(&k, e), 0);
+			if (memcmp(d, want, 32) != 0 || memcmp(e, want, 32) != 0)
+				fail_msg("cpu sha256 of %zu bytes in pieces of %zu differs", n,
+				    pieces[pi]);
+		}
+	}
+	soft_digest(big, sizeof(big), want);
+	assert_int_equal(hal_crypto_cpu.hash_init(&c, HAL_HASH_SHA256), 0);
+	assert_int_equal(hal_hash_update(&c, big, sizeof(big)), 0);
+	assert_int_equal(hal_hash_final(&c, d), 0);
+	assert_memory_equal(d, want, 32);
+	/* an aborted message: freed, its state wiped */
+	assert_int_equal(hal_crypto_cpu.hash_init(&c, HAL_HASH_SHA256), 0);
+	assert_int_equal(hal_hash_update(&c, big, 100), 0);
+	hal_hash_free(&c);
+	assert_null(c.ops);
+	for (size_t i = 0; i < sizeof(c.state); i++)
+		assert_int_equal(((const uint8_t *)&c.state)[i], 0);
+	hal_hash_free(&c);
+	/* the board's chain: SHA-256 by cpu, the other hashes and keys after it */
+	test_crypto_board_chain();
+	assert_true(hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS) >= 2);
+	assert_ptr_equal(bs[0], &hal_crypto_cpu);
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA256), &hal_crypto_cpu);
+	assert_ptr_not_equal(hal_crypto_hash_backend(HAL_HASH_SHA1), &hal_crypto_cpu);
+	assert_ptr_equal(hal_crypto_op_backend(offsetof(struct hal_crypto_ops, key_load)),
+	    &hal_crypto_soft);
+	assert_int_equal(strncmp(hal_crypto()->name, "cpu > ", 6), 0);
+	/* ZEGEL_CRYPTO_CPU=off: declined, the chain without it */
+	setenv("ZEGEL_CRYPTO_CPU", "off", 1);
+	hal_crypto_set(NULL);
+	assert_int_equal(hal_crypto_register(&hal_crypto_cpu), -ENOTSUP);
+	assert_int_equal(hal_crypto_register(&hal_crypto_soft), 0);
+	assert_string_equal(hal_crypto()->name, hal_crypto_soft.name);
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA256), &hal_crypto_soft);
+	{
+		const struct hal_crypto_ops *b;
+		bool used = true;
+		const char *v = hal_crypto_verdict(0, &b, &used);
+
+		assert_ptr_equal(b, &hal_crypto_cpu);
+		assert_false(used);
+		assert_non_null(strstr(v, "ZEGEL_CRYPTO_CPU=off"));
+	}
+	unsetenv("ZEGEL_CRYPTO_CPU");
+	test_crypto_board_chain();
+	assert_ptr_equal(hal_crypto_hash_backend(HAL_HASH_SHA256), &hal_crypto_cpu);
 }
 #endif
 
@@ -505,6 +629,9 @@ main(void)
 		cmocka_unit_test(test_clone_free_counted),
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
 		cmocka_unit_test(test_afalg_probe),
+#endif
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
+		cmocka_unit_test(test_cpu_backend),
 #endif
 	};
 	assert_non_null(test_crypto_backends[0]);

@@ -2,8 +2,8 @@
  * hal/crypto.h — hashes, signatures and keys behind one ops table.
  *
  * Model. A backend is a const struct hal_crypto_ops. board_init() registers
- * backends in order of preference (hal_crypto_register(): e.g. af_alg, then
- * soft); each one's probe runs there and decides whether it is usable (engine
+ * backends in order of preference (hal_crypto_register(): e.g. cpu, af_alg,
+ * then soft); each one's probe runs there and decides whether it is usable (engine
  * or socket family present, algorithm present, self-test vector right); the
  * verdicts are kept for `show crypto` and the daemon's start log. Callers
  * go through the static inline wrappers below, never through mbedTLS or
@@ -198,6 +198,8 @@ unsigned long hal_crypto_hash_kbps(const struct hal_crypto_ops *b, enum hal_hash
 
 /* The software backend (hal/soft): always present. */
 extern const struct hal_crypto_ops hal_crypto_soft;
+/* SHA-256 with the CPU's SHA instructions, x86 SHA-NI or ARMv8 (hal/cpu). */
+extern const struct hal_crypto_ops hal_crypto_cpu;
 /* The Linux kernel's crypto API through AF_ALG sockets (hal/linux): hashes. */
 extern const struct hal_crypto_ops hal_crypto_afalg;
 

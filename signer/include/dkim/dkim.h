@@ -161,6 +161,7 @@ struct dkim_signer {
 	bool line_start;            /* header phase: at the start of a line */
 	uint8_t name_state;         /* header phase: 0 value, 1 in name, 2 WSP after name */
 	bool pending_cr;            /* a CR whose meaning depends on the next byte */
+	unsigned clean_skip;        /* body lines to split before looking for clean text */
 	char from_domain[256];      /* lower case, "" until known */
 	unsigned nsigs;
 	struct dkim_sig sig[DKIM_MAX_SIGS];

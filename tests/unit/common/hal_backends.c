@@ -20,6 +20,9 @@ test_board_init(void)
 }
 
 const struct hal_crypto_ops *const test_crypto_backends[] = {
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
+	&hal_crypto_cpu, /* its probe decides: SHA instructions on this CPU */
+#endif
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
 	&hal_crypto_afalg, /* its probe decides whether the suites run it */
 #endif
