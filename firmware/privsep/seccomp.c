@@ -395,6 +395,12 @@ static const long allowed[] = {
 #ifdef __NR_getegid32
 	A(__NR_getegid32)
 #endif
+#ifdef __NR_wait4
+	A(__NR_wait4) /* the key holder's status when it died */
+#endif
+#ifdef __NR_waitid
+	A(__NR_waitid)
+#endif
 #ifdef __NR_tgkill
 	A(__NR_tgkill)
 #endif
