@@ -6,8 +6,9 @@
  *
  * Privilege separation (firmware/privsep/privsep.h): the key holder is
  * forked first; once the listeners are bound and the console is open this
- * process becomes NAME (default CONFIG_PRIVSEP_USER) under a seccomp
- * filter. --allow-root (or ZEGEL_ALLOW_ROOT=1) keeps root: a test mode.
+ * process becomes NAME (default CONFIG_PRIVSEP_USER), under a seccomp
+ * filter (the user right after the fork, the seal and the filter before the
+ * loop). --allow-root (or ZEGEL_ALLOW_ROOT=1) keeps root: a test mode.
  *
  * Start: load FILE (the `set` lines; no file = defaults; a key file
  * that is missing or no key fails the commit: keys are made only by `key
@@ -324,6 +325,11 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "zegel run: key holder not started: %s\n", why);
 		return 1;
 	}
+	/* then root goes: what the start creates belongs to the user */
+	if (privsep_drop_user(&ps, why, sizeof(why)) != 0) {
+		fprintf(stderr, "zegel run: not started: %s\n", why);
+		return 1;
+	}
 	config_init();
 	if (conf != NULL && hal_storage_exists(conf) != 1) {
 		fprintf(stderr, "zegel run: %s: cannot read: %s\n", conf, strerror(ENOENT));
@@ -399,8 +405,8 @@ cmd_run(int argc, char **argv)
 		    config_copy_file(path, good, gerr, sizeof(gerr)) != 0)
 			hal_log(HAL_LOG_WARN, LOGM, "cannot keep %s: %s", good, gerr);
 	}
-	/* the listeners are bound, the console is open: drop root */
-	if (privsep_drop(zcfg_running(), &ps, why, sizeof(why)) != 0) {
+	/* the listeners are bound, the console is open: seal and confine */
+	if (privsep_confine(zcfg_running(), &ps, why, sizeof(why)) != 0) {
 		fprintf(stderr, "zegel run: not started: %s\n", why);
 		hal_log(HAL_LOG_ERR, LOGM, "not started: %s", why);
 		return 1;

@@ -26,11 +26,84 @@ int privsep_seal(void);
 
 static char mode_line[200] = "privsep: not started";
 
+/* "Uid: 100 100 100 100" -> "Uid 100 100 100 100" of /proc/self/status. */
+static void
+proc_field(const char *text, const char *name, char *out, size_t cap)
+{
+	size_t l = strlen(name);
+	const char *p = text;
+
+	snprintf(out, cap, "%s ?", name);
+	while (p != NULL && *p) {
+		if (strncmp(p, name, l) == 0 && p[l] == ':') {
+			const char *v = p + l + 1, *e = strchr(v, '\n');
+			size_t n = 0;
+
+			snprintf(out, cap, "%s", name);
+			n = strlen(out);
+			while (*v && v != e && n + 2 < cap) {
+				if (*v == ' ' || *v == '\t') {
+					if (out[n - 1] != ' ')
+						out[n++] = ' ';
+				} else {
+					out[n++] = *v;
+				}
+				v++;
+			}
+			out[n] = 0;
+			return;
+		}
+		p = strchr(p, '\n');
+		p = p != NULL ? p + 1 : NULL;
+	}
+}
+
+static void
+emit_file(void (*emit)(void *, const char *), void *emit_arg, const char *what,
+    const char *path)
+{
+	char line[ZCFG_PATH_MAX + 120];
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		snprintf(line, sizeof(line), "privsep: %s %s: %s", what, path, strerror(errno));
+	else
+		snprintf(line, sizeof(line), "privsep: %s %s: owner %ld:%ld mode %04o, readable "
+		    "by the network process: %s", what, path, (long)st.st_uid, (long)st.st_gid,
+		    (unsigned)(st.st_mode & 07777), access(path, R_OK) == 0 ? "yes" : "no");
+	emit(emit_arg, line);
+}
+
+/* show status: how the processes run, what the kernel says of this one, and
+ * who owns the data dir and the key files (the images' boot test reads it:
+ * there is no shell on the router). */
 void
 privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 {
+	const struct zcfg *cfg = zcfg_running();
+	char text[2048], f[5][64], line[400];
+	FILE *fp = fopen("/proc/self/status", "r");
+	size_t n = fp != NULL ? fread(text, 1, sizeof(text) - 1, fp) : 0;
+
+	if (fp != NULL)
+		fclose(fp);
 	(void)arg;
+	text[n] = 0;
 	emit(emit_arg, mode_line);
+	proc_field(text, "Uid", f[0], sizeof(f[0]));
+	proc_field(text, "Gid", f[1], sizeof(f[1]));
+	proc_field(text, "Seccomp", f[2], sizeof(f[2]));
+	proc_field(text, "NoNewPrivs", f[3], sizeof(f[3]));
+	proc_field(text, "CapEff", f[4], sizeof(f[4]));
+	snprintf(line, sizeof(line), "privsep: /proc/self/status: %s, %s, %s, %s, %s", f[0], f[1],
+	    f[2], f[3], f[4]);
+	emit(emit_arg, line);
+	if (cfg == NULL)
+		return;
+	emit_file(emit, emit_arg, "data dir", cfg->data_dir);
+	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++)
+		if (cfg->keys[i].used)
+			emit_file(emit, emit_arg, "key file", cfg->keys[i].file);
 }
 
 /* The directory part of path ("." for a bare name). */
@@ -124,11 +197,36 @@ become(const char *user, char *why, size_t cap)
 	return 0;
 }
 
+static char user_name[64];
+
 int
-privsep_drop(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap)
+privsep_drop_user(const struct privsep_opts *o, char *why, size_t cap)
 {
 	const char *user = o->user != NULL ? o->user : CONFIG_PRIVSEP_USER;
-	const char *sc = "no seccomp filter (CONFIG_PRIVSEP_SECCOMP off)";
+	int rc;
+
+	if (geteuid() == 0 && o->allow_root) {
+		snprintf(user_name, sizeof(user_name), "ROOT (--allow-root)");
+		return 0;
+	}
+	if (geteuid() != 0) {
+		snprintf(user_name, sizeof(user_name), "uid %ld (started unprivileged)",
+		    (long)geteuid());
+		hal_log(HAL_LOG_WARN, LOGM,
+		    "started as uid %ld, not root: no user to change to; the key files must "
+		    "not be readable by this uid", (long)geteuid());
+		return 0;
+	}
+	if ((rc = become(user, why, cap)) != 0)
+		return rc;
+	snprintf(user_name, sizeof(user_name), "%s (uid %ld)", user, (long)getuid());
+	return 0;
+}
+
+int
+privsep_confine(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap)
+{
+	const char *sc = "seccomp filter on";
 	char dir[ZCFG_PATH_MAX + 16];
 	int rc;
 
@@ -136,31 +234,17 @@ privsep_drop(const struct zcfg *cfg, const struct privsep_opts *o, char *why, si
 		hal_log(HAL_LOG_WARN, LOGM,
 		    "running as root (--allow-root or ZEGEL_ALLOW_ROOT=1, a test mode): the "
 		    "network process could read the key files");
-		snprintf(mode_line, sizeof(mode_line), "privsep: network process pid %ld as ROOT "
-		    "(--allow-root), key holder pid %ld", (long)getpid(), (long)privsep_holder_pid());
 	} else {
-		/* <data-dir>/keys: the key state file is written by this process */
+		if (getuid() == 0 || geteuid() == 0) {
+			snprintf(why, cap, "still root after the drop");
+			return -EPERM;
+		}
+		/* <data-dir>/keys: key generate writes there, through the key holder */
 		snprintf(dir, sizeof(dir), "%s/keys", cfg->data_dir);
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 			hal_log(HAL_LOG_WARN, LOGM, "mkdir %s: %s", dir, strerror(errno));
 		if ((rc = seal(cfg, why, cap)) != 0)
 			return rc;
-		if (geteuid() == 0) {
-			const struct passwd *pw = getpwnam(user);
-
-			if (pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) != 0)
-				hal_log(HAL_LOG_WARN, LOGM, "chown %s: %s", dir, strerror(errno));
-			if ((rc = become(user, why, cap)) != 0)
-				return rc;
-		} else {
-			hal_log(HAL_LOG_WARN, LOGM,
-			    "started as uid %ld, not root: no user to change to; the key files "
-			    "must not be readable by this uid", (long)geteuid());
-			user = "(started unprivileged)";
-		}
-		snprintf(mode_line, sizeof(mode_line), "privsep: network process pid %ld as %s "
-		    "(uid %ld), key holder pid %ld as root", (long)getpid(), user, (long)getuid(),
-		    (long)privsep_holder_pid());
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0) {
 		snprintf(why, cap, "no_new_privs: %s", strerror(errno));
@@ -169,10 +253,14 @@ privsep_drop(const struct zcfg *cfg, const struct privsep_opts *o, char *why, si
 #if IS_ENABLED(CONFIG_PRIVSEP_SECCOMP)
 	if ((rc = privsep_seccomp_install(why, cap)) != 0)
 		return rc;
-	sc = "seccomp filter on";
+#else
+	sc = "no seccomp filter (CONFIG_PRIVSEP_SECCOMP off)";
 #endif
 	privsep_test_hooks();
-	snprintf(mode_line + strlen(mode_line), sizeof(mode_line) - strlen(mode_line), "; %s", sc);
+	snprintf(mode_line, sizeof(mode_line),
+	    "privsep: network process pid %ld as %s, key holder pid %ld as root; %s%s",
+	    (long)getpid(), user_name, (long)privsep_holder_pid(), sc,
+	    o->allow_root && geteuid() == 0 ? "" : "; key holder sealed");
 	hal_log(HAL_LOG_INFO, LOGM, "%s", mode_line);
 	return 0;
 }

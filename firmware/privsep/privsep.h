@@ -12,16 +12,21 @@
  * its keys (keys_set_door()) carry the public key and a slot number, and
  * hal_key_sign() on them is a request to the key holder (client.c).
  *
- * After the listeners are bound and the console is open, privsep_drop():
+ * Right after the fork, privsep_drop_user() drops root: setgroups/setgid/
+ * setuid to the user (--user NAME, else CONFIG_PRIVSEP_USER, "zegel"),
+ * keeping only CAP_NET_BIND_SERVICE (listeners on ports below 1024, bound
+ * at start and again by a commit) and CAP_SYS_TIME (SNTP sets the clock).
+ * So everything the start creates in the data dir (TLS pair, spool, queue,
+ * the saved configuration's copies) belongs to the user, and the console
+ * tty must be the user's (the images' init chowns it).
+ * After the listeners are bound and the console is open, before the loop
+ * reads a byte from the network, privsep_confine():
  *   - tells the key holder which directories keys may be in (<data-dir>/keys
  *     and the directory of every configured key) and seals it: from then on
  *     it opens nothing else (a compromised network process cannot have it
  *     sign with another PEM key on the system, nor write one elsewhere);
- *   - drops root: setgroups/setgid/setuid to the user (--user NAME, else
- *     CONFIG_PRIVSEP_USER, "zegel"), keeping only CAP_NET_BIND_SERVICE
- *     (listeners on ports below 1024 bound again by a commit) and
- *     CAP_SYS_TIME (SNTP sets the clock), no new privileges;
- *   - installs the seccomp filter (seccomp.c, CONFIG_PRIVSEP_SECCOMP).
+ *   - sets no_new_privs and installs the seccomp filter (seccomp.c,
+ *     CONFIG_PRIVSEP_SECCOMP).
  * --allow-root (or ZEGEL_ALLOW_ROOT=1 in the environment) keeps root and
  * does not seal: a test mode (tests/run.sh sets it for the suites that are
  * not about privilege separation), logged as a warning; the key holder and
@@ -52,9 +57,13 @@ struct privsep_opts {
 	const char *user;  /* NULL: CONFIG_PRIVSEP_USER */
 	bool allow_root;
 };
-/* Seal the key holder, drop root, install seccomp; 0, or -errno and why
- * (zegel must then not start: it would run with more rights than meant). */
-int privsep_drop(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap);
+/* Right after privsep_start(), before anything is read or written: become
+ * the user (see the model above). */
+int privsep_drop_user(const struct privsep_opts *o, char *why, size_t cap);
+/* Before the event loop serves the network: seal the key holder, no new
+ * privileges, seccomp. Both: 0, or -errno and why (zegel must then not
+ * start: it would run with more rights than meant). */
+int privsep_confine(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap);
 
 /* Console/status: one line on how this process runs. */
 void privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg);
