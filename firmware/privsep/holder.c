@@ -183,14 +183,17 @@ key_answer(struct privsep_msg *r, int rc, int slot)
 
 	memset(r, 0, offsetof(struct privsep_msg, data));
 	r->type = PRIVSEP_RESP_KEY;
+	if (slot < 0 || slot >= SLOTS) {
+		r->status = rc < 0 ? rc : -EIO;
+		return;
+	}
 	if (rc == 0)
 		rc = hal_key_public(&slots[slot], r->data, PRIVSEP_PUB_MAX, &pl);
 	if (rc == 0 && !(slots[slot].type == HAL_KEY_ED25519 ||
 	    (slots[slot].type == HAL_KEY_RSA && slots[slot].bits >= 256 && slots[slot].bits <= 4096)))
 		rc = -ENOTSUP;
 	if (rc != 0) {
-		if (slot >= 0)
-			hal_key_free(&slots[slot]);
+		hal_key_free(&slots[slot]);
 		r->status = rc < 0 ? rc : -EIO;
 		return;
 	}
