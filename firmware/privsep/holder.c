@@ -259,7 +259,7 @@ handle(const struct privsep_msg *q, struct privsep_msg *r)
 		else if (strlen(real) >= PRIVSEP_PATH_MAX)
 			r->status = -ENAMETOOLONG;
 		else
-			snprintf(dirs[ndirs++], PRIVSEP_PATH_MAX, "%s", real);
+			memcpy(dirs[ndirs++], real, strlen(real) + 1);
 		return;
 	}
 	case PRIVSEP_REQ_SEAL:
