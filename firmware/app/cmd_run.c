@@ -8,7 +8,7 @@
  * forked first; once the listeners are bound and the console is open this
  * process becomes NAME (default CONFIG_PRIVSEP_USER), under a seccomp
  * filter (the user right after the fork, the seal and the filter before the
- * loop). --allow-root (or ZEGEL_ALLOW_ROOT=1) keeps root: a test mode.
+ * console opens and the loop runs). --allow-root (or ZEGEL_ALLOW_ROOT=1) keeps root: a test mode.
  *
  * Start: load FILE (the `set` lines; no file = defaults; a key file
  * that is missing or no key fails the commit: keys are made only by `key
@@ -396,6 +396,14 @@ cmd_run(int argc, char **argv)
 	queue_console_register();
 	keys_console_register();
 	crypto_console_register();
+	/* the listeners are bound, the keys loaded: seal and confine before
+	 * the loop reads a byte (and before the prompt, so these log lines
+	 * come above it) */
+	if (privsep_confine(zcfg_running(), &ps, why, sizeof(why)) != 0) {
+		fprintf(stderr, "zegel run: not started: %s\n", why);
+		hal_log(HAL_LOG_ERR, LOGM, "not started: %s", why);
+		return 1;
+	}
 	if (!no_console && console_start() != 0)
 		return 1;
 	if (loaded) { /* this file started: the first fallback of the next start */
@@ -404,12 +412,6 @@ cmd_run(int argc, char **argv)
 		if (config_generation_path(path, CONFIG_GEN_GOOD, good, sizeof(good)) == 0 &&
 		    config_copy_file(path, good, gerr, sizeof(gerr)) != 0)
 			hal_log(HAL_LOG_WARN, LOGM, "cannot keep %s: %s", good, gerr);
-	}
-	/* the listeners are bound, the console is open: seal and confine */
-	if (privsep_confine(zcfg_running(), &ps, why, sizeof(why)) != 0) {
-		fprintf(stderr, "zegel run: not started: %s\n", why);
-		hal_log(HAL_LOG_ERR, LOGM, "not started: %s", why);
-		return 1;
 	}
 	rc = loop_run();
 	hal_log_set_notify(NULL, NULL); /* the loop is gone: exit flushes the rest */
