@@ -114,7 +114,7 @@ read_key(const char *path, struct hal_key *k)
 static int
 write_key(const char *path, const struct hal_key *k)
 {
-	char dir[PRIVSEP_PATH_MAX], tmp[PRIVSEP_PATH_MAX + 32], pem[KEYS_PEM_MAX];
+	char dir[PRIVSEP_DATA_MAX + 2], tmp[PRIVSEP_DATA_MAX + 48], pem[KEYS_PEM_MAX];
 	const char *base = strrchr(path, '/');
 	struct stat st;
 	size_t n = 0, off = 0;
