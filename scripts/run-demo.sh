@@ -64,4 +64,20 @@ Console: type 'help'; 'show status'; 'exit' (or Ctrl-D) stops zegel.
 =============================================================================
 
 TXT
-exec "$zegel" run --config "$conf"
+# Privilege separation (README "Security model"): started as root, zegel run
+# keeps the keys in a root key holder and drops the network process to the
+# user zegel, which must own the data dir (the key files excepted). A
+# machine without that user runs the demo in the --allow-root test mode.
+args=()
+if [ "$(id -u)" = 0 ]; then
+	if id -u zegel >/dev/null 2>&1; then
+		chown -R zegel: "$var"
+		chown root: "$var"/keys/*.key
+		chmod 600 "$var"/keys/*.key
+	else
+		echo "run-demo: no user zegel here: the network process keeps root (--allow-root);"
+		echo "          useradd --system --no-create-home zegel to run it as on the router"
+		args+=(--allow-root)
+	fi
+fi
+exec "$zegel" run --config "$conf" "${args[@]}"

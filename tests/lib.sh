@@ -8,6 +8,9 @@
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 ZEGEL=${ZEGEL:-$TOP/build/host/zegel}
+# zegel run as root keeps root in the suites (the --allow-root test mode, see
+# tests/run.sh and README "Security model"); tests/e2e/privsep.sh unsets it
+export ZEGEL_ALLOW_ROOT=${ZEGEL_ALLOW_ROOT-1}
 _tap_n=0
 _tap_fail=0
 

@@ -14,6 +14,12 @@
  *   3. mount the persistent disk on /data (ext4; the kernel replays its
  *      journal, so a power cut leaves a consistent file system). Without a
  *      disk /data is a tmpfs and the console says the config will not survive
+ *   3b. the user zegel (uid/gid 100) of zegel's network process in
+ *      /etc/passwd and /etc/group; /data and everything in it becomes
+ *      zegel's except the private keys under /data/keys (every regular
+ *      file there but the key state file): root's, mode 0600, read only by
+ *      zegel's key holder (README "Security model"); the console ttys
+ *      become zegel's too (zegel run drops root before it opens them)
  *   4. lo up; eth0 up with an address and a default route (see below)
  *   5. print `zegel version`, then run `zegel run --config /data/zegel.conf`
  *      on the console (plain `zegel run` while that file does not exist yet:
@@ -37,6 +43,7 @@
  * stops zegel (SIGTERM, then SIGKILL after 3 s), syncs, unmounts /data.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -62,6 +69,7 @@
 #define INIT_NETCONF "/data/network.conf"
 #define INIT_MODLIST "/lib/modules/load.list"
 #define INIT_WAIT_MS 5000
+#define INIT_UID 100 /* the user zegel: zegel run's network process */
 
 static volatile sig_atomic_t init_signal;
 
@@ -220,6 +228,68 @@ init_data(void)
 	init_mount("tmpfs", "/data", "tmpfs", MS_NODEV | MS_NOSUID, "size=8m,mode=0755");
 	init_log("WARNING: no persistent disk; /data is in RAM and `save` will not "
 	    "survive a reboot");
+}
+
+static void
+init_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		init_log("%s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Owners below dir: the user's, but private keys (in_keys: every regular
+ * file under /data/keys except the state file and its temporaries) stay
+ * root's with mode 0600. Symlinks are neither followed nor changed. */
+static void
+init_own_tree(const char *dir, int in_keys, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[512];
+	struct stat st;
+
+	if (lchown(dir, INIT_UID, INIT_UID) != 0)
+		init_log("chown %s: %s", dir, strerror(errno));
+	if (depth > 8 || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path) ||
+		    lstat(path, &st) != 0 || S_ISLNK(st.st_mode))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			init_own_tree(path, in_keys || (depth == 0 && strcmp(e->d_name, "keys") == 0),
+			    depth + 1);
+		} else if (in_keys && S_ISREG(st.st_mode) && strcmp(e->d_name, "state") != 0 &&
+		    strncmp(e->d_name, "state.tmp.", 10) != 0) {
+			if (chown(path, 0, 0) != 0 || chmod(path, 0600) != 0)
+				init_log("%s: %s", path, strerror(errno));
+		} else if (lchown(path, INIT_UID, INIT_UID) != 0) {
+			init_log("chown %s: %s", path, strerror(errno));
+		}
+	}
+	closedir(d);
+}
+
+static void
+init_users(void)
+{
+	static const char *const ttys[] = { "/dev/console", "/dev/ttyS0", "/dev/ttyAMA0" };
+
+	mkdir("/etc", 0755);
+	init_write("/etc/passwd", "root:x:0:0:root:/:/bin/false\n"
+				  "zegel:x:100:100:zegel network process:/data:/bin/false\n");
+	init_write("/etc/group", "root:x:0:\nzegel:x:100:\n");
+	init_own_tree("/data", 0, 0);
+	for (size_t i = 0; i < sizeof(ttys) / sizeof(ttys[0]); i++)
+		if (access(ttys[i], F_OK) == 0 && chown(ttys[i], INIT_UID, INIT_UID) != 0)
+			init_log("chown %s: %s", ttys[i], strerror(errno));
+	init_log("user zegel (uid %d) owns /data, the private keys in /data/keys are root's",
+	    INIT_UID);
 }
 
 struct init_net {
@@ -496,6 +566,7 @@ main(void)
 
 	init_modules();
 	init_data();
+	init_users();
 	init_net();
 
 	child = init_spawn(version_argv);

@@ -2,7 +2,13 @@
  * zegel run: the appliance. One event loop (firmware/core/loop.c) carries
  * the console (stdin), the SMTP listeners and sessions, and the relay.
  *
- *   zegel run [--config FILE] [--no-console]
+ *   zegel run [--config FILE] [--no-console] [--user NAME] [--allow-root]
+ *
+ * Privilege separation (firmware/privsep/privsep.h): the key holder is
+ * forked first; once the listeners are bound and the console is open this
+ * process becomes NAME (default CONFIG_PRIVSEP_USER), under a seccomp
+ * filter (the user right after the fork, the seal and the filter before the
+ * console opens and the loop runs). --allow-root (or ZEGEL_ALLOW_ROOT=1) keeps root: a test mode.
  *
  * Start: load FILE (the `set` lines; no file = defaults; a key file
  * that is missing or no key fails the commit: keys are made only by `key
@@ -31,6 +37,7 @@
 #include "firmware/core/loop.h"
 #include "firmware/dns/resolver.h"
 #include "firmware/keys/keys.h"
+#include "firmware/privsep/privsep.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/outbox.h"
 #include "firmware/relay/shqueue.h"
@@ -304,6 +311,9 @@ cmd_run(int argc, char **argv)
 	bool no_console = false;
 	char path[ZCFG_PATH_MAX + 16];
 	struct sigaction sa;
+	struct privsep_opts ps = { NULL, false };
+	const char *env_root = getenv("ZEGEL_ALLOW_ROOT");
+	char why[400];
 	bool loaded = false;
 	int rc;
 
@@ -312,10 +322,28 @@ cmd_run(int argc, char **argv)
 			conf = argv[++i];
 		else if (strcmp(argv[i], "--no-console") == 0)
 			no_console = true;
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			ps.user = argv[++i];
+		else if (strcmp(argv[i], "--allow-root") == 0)
+			ps.allow_root = true;
 		else {
-			fprintf(stderr, "usage: zegel run [--config FILE] [--no-console]\n");
+			fprintf(stderr, "usage: zegel run [--config FILE] [--no-console] "
+					"[--user NAME] [--allow-root]\n");
 			return 2;
 		}
+	}
+	if (env_root != NULL && strcmp(env_root, "1") == 0)
+		ps.allow_root = true;
+	/* first: the key holder holds nothing of the network's, and every key
+	 * this process loads from here on is one the key holder loaded */
+	if (privsep_start(why, sizeof(why)) != 0) {
+		fprintf(stderr, "zegel run: key holder not started: %s\n", why);
+		return 1;
+	}
+	/* then root goes: what the start creates belongs to the user */
+	if (privsep_drop_user(&ps, why, sizeof(why)) != 0) {
+		fprintf(stderr, "zegel run: not started: %s\n", why);
+		return 1;
 	}
 	config_init();
 	if (conf != NULL && hal_storage_exists(conf) != 1) {
@@ -353,6 +381,7 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	loop_init();
+	privsep_watch();
 	hal_log_set_notify(log_waiting, NULL);
 	syslog_configure(zcfg_running()); /* first: the collector gets the start too */
 	clock_log_boot();
@@ -368,6 +397,7 @@ cmd_run(int argc, char **argv)
 	apply_direct(zcfg_running());
 	config_set_apply(apply_commit);
 	console_register_status(status_boot, NULL);
+	console_register_status(privsep_status, NULL);
 	console_register_status(status_listeners, NULL);
 	console_register_status(status_sessions, NULL);
 	app_status_register();
@@ -382,6 +412,14 @@ cmd_run(int argc, char **argv)
 	queue_console_register();
 	keys_console_register();
 	crypto_console_register();
+	/* the listeners are bound, the keys loaded: seal and confine before
+	 * the loop reads a byte (and before the prompt, so these log lines
+	 * come above it) */
+	if (privsep_confine(zcfg_running(), &ps, why, sizeof(why)) != 0) {
+		fprintf(stderr, "zegel run: not started: %s\n", why);
+		hal_log(HAL_LOG_ERR, LOGM, "not started: %s", why);
+		return 1;
+	}
 	if (!no_console && console_start() != 0)
 		return 1;
 	if (loaded) { /* this file started: the first fallback of the next start */

@@ -23,7 +23,7 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "version", "print version, board and enabled features" },
 	{ "selftest", cmd_selftest, "selftest [-v]",
 	    "known-answer tests of the crypto (SHA, RSA, ECDSA, Ed25519) through the HAL" },
-	{ "run", cmd_run, "run [--config FILE] [--no-console]",
+	{ "run", cmd_run, "run [--config FILE] [--no-console] [--user NAME] [--allow-root]",
 	    "start the appliance: console, listeners, relay" },
 	{ "sign", cmd_sign,
 	    "sign -d DOMAIN --key SELECTOR:KEYFILE [--key ...] [-c HEADER/BODY] [--time UNIX] [INFILE]",

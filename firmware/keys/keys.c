@@ -9,6 +9,13 @@
 #include "hal/storage.h"
 
 static struct keys_entry table[CONFIG_CFG_MAX_KEYS];
+static const struct keys_door *door;
+
+void
+keys_set_door(const struct keys_door *d)
+{
+	door = d;
+}
 
 /* Wipe that the compiler may not drop (no memset_s/explicit_bzero in C11). */
 static void
@@ -29,6 +36,8 @@ keys_load_file(struct hal_key *k, const char *path)
 	int rc;
 
 	memset(k, 0, sizeof(*k));
+	if (door != NULL)
+		return door->load(k, path);
 	rc = hal_storage_get(path, pem, cap, &n);
 	if (rc == 0)
 		rc = hal_key_load(k, pem, n);
@@ -48,6 +57,8 @@ keys_generate_file(const char *path, enum hal_key_type type, unsigned bits,
 	memset(&k, 0, sizeof(k));
 	if (type == HAL_KEY_RSA && (bits < 1024 || bits > 4096))
 		return -EINVAL;
+	if (door != NULL)
+		return door->generate(path, type, type == HAL_KEY_RSA ? bits : 0, out);
 	rc = hal_key_generate(&k, type, bits);
 	if (rc == 0)
 		rc = hal_key_write_pem(&k, pem, sizeof(pem), &n);

@@ -12,6 +12,14 @@
  * The tools (`zegel sign`, `zegel keygen`, `zegel dnsrecord`) use the
  * file-level helpers with caller-owned struct hal_key values.
  *
+ * The door. In `zegel run` with privilege separation (firmware/privsep/)
+ * the network process never reads a key file: keys_set_door() routes
+ * keys_load_file() and keys_generate_file() to the key holder, which loads
+ * or makes the key in its own memory and answers with a struct hal_key whose
+ * backend forwards sign() to it and knows only the public key. Callers do
+ * not change; a NULL door (the tools, the key holder itself) reads the file
+ * here.
+ *
  * Errors are negative errno values (-ENOENT, -EACCES, -EFBIG, -EINVAL for a
  * file that is no key, -ENOTSUP for a key type DKIM cannot use).
  */
@@ -35,6 +43,14 @@ int keys_load_file(struct hal_key *k, const char *path);
  * If out is not NULL the key is also returned there (the caller frees it). */
 int keys_generate_file(const char *path, enum hal_key_type type, unsigned bits,
     struct hal_key *out);
+
+struct keys_door {
+	int (*load)(struct hal_key *k, const char *path);
+	/* bits already checked; out NULL: free the key after writing it */
+	int (*generate)(const char *path, enum hal_key_type type, unsigned bits,
+	    struct hal_key *out);
+};
+void keys_set_door(const struct keys_door *door);
 
 /* The DNS TXT record for a key in zone-file syntax (see dkim_dns_record()). */
 int keys_dns_record(const struct hal_key *k, const char *selector, const char *domain,

@@ -14,7 +14,10 @@ Called by tests/qemu/boot.sh after it built the images. For each board:
            `key generate` an Ed25519 key and read its DNS record entirely over
            the serial console (zone-file and one-line forms agree, 32-byte p=),
            `show keys` has it published-pending; `show crypto` has the af_alg
-           backend (algif_hash loaded by /init) and the kernel driver of sha256
+           backend (algif_hash loaded by /init) and the kernel driver of sha256;
+           `show status`: the network process runs as zegel (uid 100) with
+           seccomp mode 2, /data is zegel's, the key files root's 0600 and
+           not readable by it (issue 20.2)
   boots 3.. hard-kill rounds: change the config, `commit`, type `save` and kill
            QEMU after a delay (0.2, 0.4, 0.6, 0.8 times what a save took); after
            the next boot `show running` is the old or the new config, never
@@ -29,6 +32,7 @@ Called by tests/qemu/boot.sh after it built the images. For each board:
            appended with debugfs); the next boot reaches the console with the
            loud message naming file and line, runs /data/zegel.conf.good (the
            last config shown), show status says so, and zegel stays up
+  seccomp  no transcript of the board shows a forbidden system call or SIGSYS
 
 Prints TAP. Serial transcripts: build/test-logs/qemu-<board>-boot<N>.log.
 """
@@ -321,6 +325,24 @@ def run_board(board, port):
                              % (SELECTOR2, DOMAIN, DOMAIN, SELECTOR2)) for l in running),
             "%s: the key is in the running configuration" % board, "\n".join(running))
 
+        # ---- privilege separation (issue 20.2): how the two processes run,
+        # as the network process itself reads /proc/self/status (no shell here)
+        stage[0] = "privsep"
+        st = guest.cmd("show status")
+        tap(re.search(r"privsep: network process pid \d+ as zegel \(uid 100\), key holder pid "
+                      r"\d+ as root; seccomp filter on; key holder sealed", st) is not None
+            and ("privsep: /proc/self/status: Uid 100 100 100 100, Gid 100 100 100 100, "
+                 "Seccomp 2, NoNewPrivs 1, CapEff 0000000002000400") in st,
+            "%s: show status: the network process runs as zegel (uid 100), seccomp mode 2, "
+            "CAP_NET_BIND_SERVICE + CAP_SYS_TIME only; the key holder as root" % board, st)
+        tap(re.search(r"privsep: data dir /data: owner 100:100 ", st) is not None
+            and ("privsep: key file /data/keys/%s.key: owner 0:0 mode 0600, readable by the "
+                 "network process: no" % SELECTOR) in st
+            and ("privsep: key file /data/keys/%s/%s.key: owner 0:0 mode 0600, readable by the "
+                 "network process: no" % (DOMAIN, SELECTOR2)) in st,
+            "%s: /data is zegel's; the key files (seeded, and made by key generate) are root's, "
+            "0600, not readable by the network process" % board, st)
+
         # ---- hard-kill rounds: power cut while `save` runs
         stage[0] = "power cut during save"
         prev = running
@@ -446,6 +468,18 @@ def run_board(board, port):
             "%s: zegel stays up after the failsafe boot (no restart loop)" % board, v)
         guest.kill()
         guest = None
+        # no system call missing from the seccomp filter in any boot (SIGSYS:
+        # 31 on ARM, 12 on MIPS)
+        bad = []
+        for name in sorted(os.listdir(LOGS)):
+            if name.startswith("qemu-%s-" % board) and name.endswith(".log"):
+                with open(os.path.join(LOGS, name), errors="replace") as f:
+                    for line in f:
+                        if ("forbidden system call" in line or
+                                re.search(r"zegel killed by signal (31|12)\b", line)):
+                            bad.append("%s: %s" % (name, line.strip()))
+        tap(not bad, "%s: no boot hit the seccomp filter (no forbidden system call, no SIGSYS)"
+            % board, "\n".join(bad[:10]))
     except BootError as e:
         if "not implemented in this build yet" in str(e):
             print("ok %d # SKIP %s: console, save and mail: zegel run is not implemented in this "

@@ -1,0 +1,242 @@
+/*
+ * firmware/privsep: the key holder's message format (msg.c), and a real
+ * key holder forked by privsep_start() behind the keys door: keys loaded
+ * and generated there sign the same as in-process keys, the network side
+ * never gets PEM bytes, and after the seal the holder opens nothing outside
+ * the allowed directories (no symlink, no other PEM key on the system).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/common/hal_backends.h"
+#include "firmware/keys/keys.h"
+#include "firmware/privsep/msg.h"
+#include "firmware/privsep/privsep.h"
+
+int privsep_allow_dir(const char *dir);
+int privsep_seal(void);
+
+static void
+roundtrip(const struct privsep_msg *m)
+{
+	uint8_t buf[PRIVSEP_MSG_MAX];
+	struct privsep_msg back;
+	size_t n = 0;
+
+	assert_int_equal(privsep_msg_encode(m, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, PRIVSEP_HDR_LEN + m->len);
+	assert_int_equal(privsep_msg_decode(buf, n, &back), 0);
+	assert_int_equal(back.type, m->type);
+	assert_int_equal(back.slot, m->slot);
+	assert_int_equal(back.status, m->status);
+	assert_int_equal(back.len, m->len);
+	assert_memory_equal(back.data, m->data, m->len);
+	assert_int_equal(back.data[back.len], 0);
+	/* one byte more or less is never a message */
+	assert_int_equal(privsep_msg_decode(buf, n - 1, &back), -EBADMSG);
+	buf[n] = 0;
+	assert_int_equal(privsep_msg_decode(buf, n + 1, &back), -EBADMSG);
+	/* the reserved byte must be zero */
+	buf[3] = 1;
+	assert_int_equal(privsep_msg_decode(buf, n, &back), -EBADMSG);
+}
+
+static void
+test_codec(void **state)
+{
+	struct privsep_msg m;
+	uint8_t buf[PRIVSEP_MSG_MAX];
+	size_t n;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_REQ_LOAD;
+	m.len = 12;
+	memcpy(m.data, "/k/a/sel.key", 12);
+	roundtrip(&m);
+	m.data[3] = 0; /* a NUL inside a path */
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.len = PRIVSEP_PATH_MAX; /* too long a path */
+	memset(m.data, 'a', m.len);
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_REQ_GENERATE;
+	m.key_type = HAL_KEY_RSA;
+	m.bits = 2048;
+	m.len = 1;
+	m.data[0] = 'k';
+	roundtrip(&m);
+	m.bits = 8192;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.key_type = HAL_KEY_ED25519;
+	m.bits = 0;
+	roundtrip(&m);
+	m.key_type = 7;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_REQ_SIGN;
+	m.slot = 3;
+	m.hash_alg = HAL_HASH_SHA256;
+	m.len = 32;
+	roundtrip(&m);
+	m.hash_alg = 9;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.hash_alg = HAL_HASH_SHA256;
+	m.len = PRIVSEP_SIGN_MAX + 1;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.len = 0;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_RESP_KEY;
+	m.slot = 9;
+	m.key_type = HAL_KEY_ED25519;
+	m.bits = 256;
+	m.len = 32;
+	roundtrip(&m);
+	m.status = -2; /* an error carries nothing */
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_RESP_KEY;
+	m.status = -13;
+	roundtrip(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_RESP_SIG;
+	m.len = PRIVSEP_SIG_MAX;
+	roundtrip(&m);
+	m.len = PRIVSEP_SIG_MAX + 1;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_RESP_STATUS;
+	m.status = -1;
+	roundtrip(&m);
+	m.status = 1; /* no positive status */
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.status = 0;
+	m.len = 1;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.type = 0x42;
+	m.len = 0;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	assert_int_equal(privsep_msg_encode(&m, buf, 3, &n), -EINVAL);
+	m.type = PRIVSEP_REQ_SEAL;
+	assert_int_equal(privsep_msg_encode(&m, buf, 3, &n), -ERANGE);
+	assert_string_equal(privsep_msg_name(PRIVSEP_REQ_SIGN), "sign");
+	assert_string_equal(privsep_msg_name(0), "?");
+	assert_int_equal(privsep_msg_decode(buf, 0, &m), -EBADMSG);
+}
+
+static char dir[64], out[64];
+
+/* The key holder: every key of this process goes through it from here on. */
+static void
+test_holder(void **state)
+{
+	char p[160], q[160], why[200], pem[KEYS_PEM_MAX];
+	struct hal_key k, local, g;
+	uint8_t digest[32], s1[512], s2[512], pub1[600], pub2[600];
+	size_t l1, l2, n;
+
+	(void)state;
+	strcpy(dir, "/tmp/zt-privsep-unit.XXXXXX");
+	strcpy(out, "/tmp/zt-privsep-out.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(out));
+	/* an RSA key made in this process, written by the local code */
+	snprintf(p, sizeof(p), "%s/rsa.key", dir);
+	assert_int_equal(keys_generate_file(p, HAL_KEY_RSA, 1024, &local), 0);
+	snprintf(q, sizeof(q), "%s/other.key", out);
+	assert_int_equal(keys_generate_file(q, HAL_KEY_ED25519, 0, NULL), 0);
+
+	assert_int_equal(privsep_start(why, sizeof(why)), 0);
+	assert_true(privsep_holder_pid() > 0);
+	assert_int_equal(keys_load_file(&k, p), 0);
+	assert_string_equal(k.ops->name, "key-holder");
+	assert_int_equal(k.type, HAL_KEY_RSA);
+	assert_int_equal(k.bits, 1024);
+	/* no PEM ever leaves the key holder */
+	assert_int_equal(hal_key_write_pem(&k, pem, sizeof(pem), &n), -ENOTSUP);
+	assert_int_equal(hal_key_public(&k, pub1, sizeof(pub1), &l1), 0);
+	assert_int_equal(hal_key_public(&local, pub2, sizeof(pub2), &l2), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(pub1, pub2, l1);
+	/* PKCS#1 v1.5 is deterministic: the same signature as in-process */
+	memset(digest, 0x5a, sizeof(digest));
+	assert_int_equal(hal_key_sign(&k, HAL_HASH_SHA256, digest, 32, s1, sizeof(s1), &l1), 0);
+	assert_int_equal(hal_key_sign(&local, HAL_HASH_SHA256, digest, 32, s2, sizeof(s2), &l2), 0);
+	assert_int_equal(l1, 128);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(s1, s2, l1);
+	/* a generated Ed25519 key: file 0600, its signature verifies */
+	snprintf(p, sizeof(p), "%s/ed.key", dir);
+	assert_int_equal(keys_generate_file(p, HAL_KEY_ED25519, 0, &g), 0);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	assert_int_equal(hal_key_public(&g, pub1, sizeof(pub1), &l1), 0);
+	assert_int_equal(l1, 32);
+	assert_int_equal(hal_key_sign(&g, HAL_HASH_SHA256, digest, 32, s1, sizeof(s1), &l1), 0);
+	assert_int_equal(hal_ed25519_verify(pub1, digest, 32, s1), 0);
+	/* never over an existing file */
+	assert_int_equal(keys_generate_file(p, HAL_KEY_ED25519, 0, NULL), -EEXIST);
+	/* errors come back as they are */
+	snprintf(p, sizeof(p), "%s/missing.key", dir);
+	assert_int_equal(keys_load_file(&g, p), -ENOENT);
+	hal_key_free(&g);
+	/* before the seal: any file */
+	assert_int_equal(keys_load_file(&g, q), 0);
+	hal_key_free(&g);
+
+	/* the seal: only dir from now on */
+	assert_int_equal(privsep_allow_dir(dir), 0);
+	assert_int_equal(privsep_seal(), 0);
+	assert_int_equal(privsep_allow_dir(out), -EPERM);
+	assert_int_equal(keys_load_file(&g, q), -EACCES);
+	snprintf(q, sizeof(q), "%s/new.key", out);
+	assert_int_equal(keys_generate_file(q, HAL_KEY_ED25519, 0, NULL), -EACCES);
+	assert_int_equal(access(q, F_OK), -1);
+	/* a symlink in the allowed directory to a key outside */
+	snprintf(p, sizeof(p), "%s/link.key", dir);
+	snprintf(q, sizeof(q), "%s/other.key", out);
+	assert_int_equal(symlink(q, p), 0);
+	assert_true(keys_load_file(&g, p) < 0);
+	/* a path through .. out of it */
+	snprintf(p, sizeof(p), "%s/../%s/other.key", dir, out + 5);
+	assert_int_equal(keys_load_file(&g, p), -EACCES);
+	/* keys inside still load and sign */
+	snprintf(p, sizeof(p), "%s/ed.key", dir);
+	assert_int_equal(keys_load_file(&g, p), 0);
+	assert_int_equal(hal_key_sign(&g, HAL_HASH_SHA256, digest, 32, s1, sizeof(s1), &l1), 0);
+	hal_key_free(&g);
+	hal_key_free(&k);
+	hal_key_free(&local);
+	snprintf(why, sizeof(why), "rm -rf '%s' '%s'", dir, out);
+	assert_int_equal(system(why), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_holder),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
