@@ -14,6 +14,7 @@ int cmd_dnsrecord(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_dane_check(int argc, char **argv);
 int cmd_relay_check(int argc, char **argv);
+int cmd_sts_check(int argc, char **argv);
 int cmd_check_domain(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
 /* The console commands `dane-check DOMAIN` (cmd_dane_check.c) and `check

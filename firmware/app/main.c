@@ -49,6 +49,10 @@ static const struct command commands[] = {
 	{ "relay-check", cmd_relay_check,
 	    "relay-check [--ca FILE] [--implicit] [--helo NAME] [--timeout S] HOST[:PORT]",
 	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },
+	{ "sts-check", cmd_sts_check,
+	    "sts-check [--resolver IP[:PORT]] [--anchor FILE] [--ca FILE] [--data-dir DIR] [--port N] "
+	    "DOMAIN",
+	    "the MTA-STS policy of DOMAIN (fetched over HTTPS) and the verdict per MX; sends no mail" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -480,3 +480,18 @@ sts_cancel(struct sts_req *q)
 	stream_close(q);
 	q->busy = false;
 }
+
+/* ------------------------------------------------------------ the MX hosts */
+
+enum sts_host
+sts_host_check(const struct sts_req *q, const char *mx, char *why, size_t cap)
+{
+	why[0] = '\0';
+	if (!q->have || q->pol.mode == STS_MODE_NONE)
+		return STS_HOST_FREE;
+	if (sts_mx_match(&q->pol, mx))
+		return q->pol.mode == STS_MODE_ENFORCE ? STS_HOST_PKIX : STS_HOST_FREE;
+	zegel_strf(why, cap, "MX %s does not match the MTA-STS policy of %s (mode %s, "
+	    "id %s)", mx, q->domain, sts_mode_str(q->pol.mode), q->pol.id);
+	return q->pol.mode == STS_MODE_ENFORCE ? STS_HOST_REFUSE : STS_HOST_REPORT;
+}

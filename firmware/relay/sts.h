@@ -87,6 +87,19 @@ struct sts_req {
 	struct sts_parser parser;
 };
 
+/*
+ * What the policy in q (after done(), q->have) asks of one MX host that has
+ * no DANE (RFC 8461 4.1, 4.2; hosts with usable TLSA keep DANE, 2):
+ *   STS_HOST_FREE      no policy, mode none: as without MTA-STS
+ *   STS_HOST_PKIX      enforce, the name matches: TLS required, the
+ *                      certificate PKIX-valid for the MX name
+ *   STS_HOST_REFUSE    enforce, the name matches no mx pattern: not used
+ *   STS_HOST_REPORT    testing, the name matches no mx pattern: used as
+ *                      without MTA-STS, the failure is logged (why)
+ */
+enum sts_host { STS_HOST_FREE = 0, STS_HOST_PKIX, STS_HOST_REFUSE, STS_HOST_REPORT };
+enum sts_host sts_host_check(const struct sts_req *q, const char *mx, char *why, size_t cap);
+
 /* 0: done() follows. -1: could not start (q->why), no done(). */
 int sts_start(struct sts_req *q, const char *domain, const char *data_dir,
     const struct tls_client_conf *cc, sts_done_fn done, void *arg);
