@@ -10,8 +10,11 @@
 #   stsdane    TLSA 3 1 1 and an enforce policy excluding the MX -> sent verified=dane,
 #              the policy never fetched (DANE first, RFC 8461 2)
 #   stsdown    the policy URL redirects (refused, 3.3), no cache -> sent as without STS
+#   stsstrip   enforce, a man in the middle strips STARTTLS -> deferred, no MAIL sent
 #   notlsa     no _mta-sts record                          -> sent as today (verified=none)
-# then, with the policy server stopped: stsgood again (cached policy, id
+# then, with the policy server up: a changed id and an expired max_age each
+# make zegel fetch again (and rewrite the cache); an oversized and a
+# malformed policy are refused (sts-check); then, with the policy server stopped: stsgood again (cached policy, id
 # unchanged: no fetch, verified=pkix) and stsbadmx again after the cached id
 # was made stale (refetch fails -> the cached enforce policy still applies).
 # Checked in zegel's log, the receivers' mailboxes and logs, the policy
@@ -30,13 +33,14 @@ if [ -n "$why" ]; then
 fi
 d=$(tmpdir)
 WEB_PID=
+STRIP_PID=
 stop_web() {
 	[ -n "$WEB_PID" ] || return 0
 	kill "$WEB_PID" 2>/dev/null
 	wait "$WEB_PID" 2>/dev/null
 	WEB_PID=
 }
-trap 'smtpd_stop; stop_web; dane_env_stop; rm -rf "$d"' EXIT
+trap 'smtpd_stop; stop_web; [ -z "$STRIP_PID" ] || kill "$STRIP_PID" 2>/dev/null; dane_env_stop; rm -rf "$d"' EXIT
 
 t0=$(date +%s%N)
 if ! dane_env_setup "$d/w"; then
@@ -68,6 +72,7 @@ pol stsbadmx enforce other.stsbadmx.dane
 pol stsbadcert enforce '*.stsbadcert.dane'
 pol ststest testing nothing.ststest.dane
 pol stsdane enforce nomatch.stsdane.dane
+pol stsstrip enforce mx.stsstrip.dane
 echo "REDIRECT https://mta-sts.stsgood.dane/.well-known/mta-sts.txt" >"$W/mta-sts.stsdown.dane"
 WEBLOG=$d/w/sts/requests.log
 : >"$WEBLOG"
@@ -85,6 +90,10 @@ if [ $up = 0 ]; then
 	exit 1
 fi
 ok "the HTTPS policy server is up on $DANE_STS_WEB:443"
+# stsstrip's MX: a STARTTLS stripper in front of mx.stsgood.dane's listener
+$PY "$TOP/tests/e2e/dane/mitm_strip.py" $DANE_NET.46 $DANE_PORT $DANE_NET.40 $DANE_PORT \
+	"$d/w/sts/strip.log" 2>"$d/w/sts/strip.err" &
+STRIP_PID=$!
 
 # ---------------------------------------------------------------- sts-check
 out=$("$ZEGEL" sts-check --resolver "$DANE_RESOLVER" --anchor "$d/w/anchor.zone" \
@@ -201,13 +210,14 @@ nothing() { # tag domain
 }
 
 P='127\.0\.42\.[0-9]+'
-for c in stsgood stsbadmx stsbadcert ststest stsdane stsdown; do
+for c in stsgood stsbadmx stsbadcert ststest stsdane stsdown stsstrip; do
 	submit $c $c.dane
 done
 submit notlsa notlsa.dane
-[ ${#ID[@]} = 7 ] && ok "7 messages queued"
+[ ${#ID[@]} = 8 ] && ok "8 messages queued"
 wait_outcomes stsgood:stsgood.dane stsbadmx:stsbadmx.dane stsbadcert:stsbadcert.dane \
-	ststest:ststest.dane stsdane:stsdane.dane stsdown:stsdown.dane notlsa:notlsa.dane ||
+	ststest:ststest.dane stsdane:stsdane.dane stsdown:stsdown.dane notlsa:notlsa.dane \
+	stsstrip:stsstrip.dane ||
 	not_ok "zegel logged an outcome for every case within 60 s" "$(tail -20 "$d/zegel.log")"
 sleep 1 # Postfix's virtual delivery
 
@@ -251,6 +261,15 @@ logged stsdown "MTA-STS for stsdown\.dane: no policy \(policy fetch failed: .*re
 	"the redirect was refused"
 delivered stsdown stsdown.dane mx.stsdown.dane
 
+expect stsstrip stsstrip.dane "status=deferred \(([0-9]{3} )?4\.7\.[0-9]+ " \
+	"enforce, STARTTLS stripped: deferred"
+nothing stsstrip stsstrip.dane
+if grep -q stripped "$d/w/sts/strip.log" 2>/dev/null && ! grep -q "client: MAIL" "$d/w/sts/strip.log"; then
+	ok "stsstrip: STARTTLS was stripped and zegel sent no MAIL in plaintext"
+else
+	not_ok "stsstrip: STARTTLS stripped, no MAIL in plaintext" "$(cat "$d/w/sts/strip.log" 2>&1)"
+fi
+
 expect notlsa notlsa.dane "relay=mx\.notlsa\.dane\[$P\]:$DANE_PORT, tls=TLSv1\.2 verified=none, status=sent \(250 " \
 	"no _mta-sts record: as today"
 logged notlsa "MTA-STS for notlsa\.dane: no policy \(no MTA-STS record" "no record found"
@@ -267,6 +286,47 @@ done
 [ -e "$d/data/sts/stsdown.dane" ] && not_ok "stsdown: nothing cached" "$(cat "$d/data/sts/stsdown.dane")" ||
 	ok "stsdown: nothing cached"
 
+# ---------------------------------------------------------------- refetch
+# a new id (the cache says 0, DNS says 1) and an expired max_age (fetched
+# long ago): each delivery fetches again and the cache is rewritten
+sed -i 's/^zegel-id: 1$/zegel-id: 0/' "$d/data/sts/ststest.dane"
+sed -i 's/^zegel-fetched: .*/zegel-fetched: 1000/' "$d/data/sts/stsgood.dane"
+: >"$WEBLOG"
+submit ststest2 ststest.dane
+submit stsgood3 stsgood.dane
+wait_outcomes ststest2:ststest.dane stsgood3:stsgood.dane ||
+	not_ok "zegel logged an outcome for both within 60 s" "$(tail -20 "$d/zegel.log")"
+for c in ststest stsgood; do
+	if grep -q "^mta-sts.$c.dane /.well-known/mta-sts.txt 200$" "$WEBLOG" &&
+		grep -q '^zegel-id: 1$' "$d/data/sts/$c.dane" &&
+		! grep -q '^zegel-fetched: 1000$' "$d/data/sts/$c.dane"; then
+		[ $c = ststest ] && why="the id changed" || why="max_age ran out"
+		ok "$c: fetched again ($why) and cached anew"
+	else
+		not_ok "$c: fetched again and cached anew" "$(cat "$WEBLOG" "$d/data/sts/$c.dane")"
+	fi
+done
+logged ststest2 "MTA-STS for ststest\.dane: policy fetched from https://mta-sts\.ststest\.dane/\.well-known/mta-sts\.txt, id 1" \
+	"the refetch"
+expect stsgood3 stsgood.dane "verified=pkix, status=sent \(250 " "after the refetch: enforced (PKIX)"
+
+# oversized and malformed policies are refused (the same fetch code)
+{ printf 'version: STSv1\nmode: enforce\nmx: mx.stsdown.dane\nmax_age: 600\n'
+	head -c 70000 /dev/zero | tr '\0' 'x'; } >"$W/mta-sts.stsdown.dane"
+out=$("$ZEGEL" sts-check --resolver "$DANE_RESOLVER" --anchor "$d/w/anchor.zone" \
+	--ca "$d/w/pki/root.crt" stsdown.dane 2>&1)
+rc=$?
+[ $rc = 1 ] && grep -q 'larger than 64 KiB' <<<"$out" &&
+	ok "a 70 KB policy is refused (sts-check exit 1)" ||
+	not_ok "a 70 KB policy is refused" "rc=$rc $out"
+printf 'version: STSv1\nmode: strict\nmx: mx.stsdown.dane\nmax_age: 600\n' >"$W/mta-sts.stsdown.dane"
+out=$("$ZEGEL" sts-check --resolver "$DANE_RESOLVER" --anchor "$d/w/anchor.zone" \
+	--ca "$d/w/pki/root.crt" stsdown.dane 2>&1)
+rc=$?
+[ $rc = 1 ] && grep -q 'policy line 2: mode must be enforce, testing or none' <<<"$out" &&
+	ok "a malformed policy (mode: strict) is refused (sts-check exit 1)" ||
+	not_ok "a malformed policy (mode: strict) is refused" "rc=$rc $out"
+
 stop_web
 ok "the policy server is stopped"
 # stsbadmx: an older id in the cache, as if the domain had published a new
@@ -281,7 +341,7 @@ sleep 1
 expect stsgood2 stsgood.dane "relay=mx\.stsgood\.dane\[$P\]:$DANE_PORT, tls=TLSv1\.2 verified=pkix, status=sent \(250 " \
 	"server down, cached policy with the current id: still enforced (PKIX)"
 logged stsgood2 "MTA-STS for stsgood\.dane: cached policy, id 1 unchanged" "the cache was used, no fetch"
-delivered stsgood2 stsgood.dane mx.stsgood.dane 2
+delivered stsgood2 stsgood.dane mx.stsgood.dane 3
 expect stsbadmx2 stsbadmx.dane "status=deferred \(([0-9]{3} )?4\.7\.5 MX mx\.stsbadmx\.dane does not match" \
 	"server down, new id: the fetch fails, the cached enforce policy still applies"
 logged stsbadmx2 "MTA-STS for stsbadmx\.dane: policy fetch failed: .*; using the cached policy" \
