@@ -6,13 +6,19 @@
  * mail. With --data-dir the daemon's cache is read and refreshed as the
  * daemon would; without it nothing is written.
  * Exit 0: a policy was found (any mode); 1: none, or it could not be had.
+ * On the console: `sts-check DOMAIN`, one at a time, in the background: a
+ * fresh lookup and fetch (the delivery cache is neither read nor written),
+ * lines printed as they are known.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "firmware/app/commands.h"
 #include "firmware/app/tool_loop.h"
+#include "firmware/config/config.h"
+#include "firmware/console/console.h"
 #include "firmware/dns/resolver.h"
 #include "firmware/dns/wire.h"
 #include "firmware/relay/hostplan.h"
@@ -21,6 +27,33 @@
 
 static struct sts_req sq;
 static int rc = 1;
+/* where the lines go: stdout (the tool) or a console */
+static void (*emit)(void *arg, const char *line);
+static void *emit_arg;
+static void (*job_done)(void *arg, int rc);
+static bool running;
+
+static void
+say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(emit_arg, line);
+}
+
+static void
+end(void)
+{
+	running = false;
+	job_done(emit_arg, rc);
+}
 
 static void
 on_mx(void *arg, const struct dns_result *res)
@@ -30,9 +63,9 @@ on_mx(void *arg, const struct dns_result *res)
 
 	(void)arg;
 	if (res->status == DNS_BOGUS || res->status == DNS_INDETERMINATE) {
-		printf("mta-sts: MX %s is %s: %s\n", sq.domain, dns_status_str(res->status),
+		say("mta-sts: MX %s is %s: %s", sq.domain, dns_status_str(res->status),
 		    res->reason);
-		tool_loop_done();
+		end();
 		return;
 	}
 	for (unsigned k = 0; k < res->nrr; k++) {
@@ -46,7 +79,7 @@ on_mx(void *arg, const struct dns_result *res)
 			continue;
 		n++;
 		h = sts_host_check(&sq, name, why, sizeof(why));
-		printf("mta-sts: MX %u %s: %s\n", (unsigned)(rd[0] << 8 | rd[1]), name,
+		say("mta-sts: MX %u %s: %s", (unsigned)(rd[0] << 8 | rd[1]), name,
 		    h == STS_HOST_PKIX ? "matches: TLS required, certificate PKIX-valid for the "
 					 "MX name (unless it publishes usable TLSA: DANE first)"
 		    : h == STS_HOST_REFUSE ? "does not match any mx pattern: never used (4.7.5)"
@@ -55,8 +88,8 @@ on_mx(void *arg, const struct dns_result *res)
 					   : "no MTA-STS constraint");
 	}
 	if (n == 0)
-		printf("mta-sts: %s has no MX host\n", sq.domain);
-	tool_loop_done();
+		say("mta-sts: %s has no MX host", sq.domain);
+	end();
 }
 
 static void
@@ -64,20 +97,20 @@ on_sts(void *arg, struct sts_req *q)
 {
 	(void)arg;
 	if (q->txt_id[0])
-		printf("mta-sts: _mta-sts.%s id=%s\n", q->domain, q->txt_id);
-	printf("mta-sts: %s\n", q->why);
+		say("mta-sts: _mta-sts.%s id=%s", q->domain, q->txt_id);
+	say("mta-sts: %s", q->why);
 	if (!q->have) {
-		printf("mta-sts: no policy applies: delivery as without MTA-STS\n");
-		tool_loop_done();
+		say("mta-sts: no policy applies: delivery as without MTA-STS");
+		end();
 		return;
 	}
 	rc = 0;
-	printf("mta-sts: policy: mode %s, max_age %u\n", sts_mode_str(q->pol.mode),
+	say("mta-sts: policy: mode %s, max_age %u", sts_mode_str(q->pol.mode),
 	    (unsigned)q->pol.max_age);
 	for (unsigned i = 0; i < q->pol.nmx; i++)
-		printf("mta-sts: policy: mx %s\n", q->pol.mx[i]);
+		say("mta-sts: policy: mx %s", q->pol.mx[i]);
 	if (resolver_lookup(q->domain, DNS_T_MX, on_mx, NULL) < 0)
-		tool_loop_done();
+		end();
 }
 
 int
@@ -121,6 +154,10 @@ cmd_sts_check(int argc, char **argv)
 		fprintf(stderr, "sts-check: CA bundle: %s\n", err);
 		return 2;
 	}
+	emit = tool_emit_stdout;
+	emit_arg = &rc;
+	job_done = tool_done_rc;
+	running = true;
 	if (sts_start(&sq, domain, data_dir, cc, on_sts, NULL) < 0) {
 		printf("mta-sts: %s\n", sq.why);
 		return 1;
@@ -130,4 +167,70 @@ cmd_sts_check(int argc, char **argv)
 		return 1;
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------ console */
+
+static void
+console_emit(void *arg, const char *line)
+{
+	console_async_puts(arg, line);
+}
+
+static void
+console_done(void *arg, int r)
+{
+	(void)r;
+	console_job_end(arg);
+}
+
+static int
+console_sts_check(struct console *c, int argc, char **argv, const char *line)
+{
+	const struct zcfg *cfg = zcfg_running();
+	const struct tls_client_conf *cc;
+	char err[200], path[ZCFG_PATH_MAX + ZCFG_NAME_MAX + 8];
+
+	(void)line;
+	if (argc != 1) {
+		console_puts(c, "sts-check: usage: sts-check DOMAIN");
+		return 1;
+	}
+	if (sts_cache_path("/", argv[0], path, sizeof(path)) < 0 ||
+	    strlen(argv[0]) >= sizeof(sq.domain)) {
+		console_printf(c, "sts-check: bad domain '%s'", argv[0]);
+		return 1;
+	}
+	if (running) {
+		console_puts(c, "sts-check: a check is running; try again when it is done");
+		return 1;
+	}
+	if (smarthost_tls_conf(cfg->relay.ca_file, &cc, err, sizeof(err)) < 0) {
+		console_printf(c, "sts-check: CA bundle: %s", err);
+		return 1;
+	}
+	emit = console_emit;
+	emit_arg = c;
+	job_done = console_done;
+	rc = 1;
+	sq.port = 0; /* 443 */
+	if (sts_start(&sq, argv[0], NULL, cc, on_sts, NULL) < 0) {
+		console_printf(c, "sts-check: %s", sq.why);
+		return 1;
+	}
+	running = true;
+	console_job_begin(c);
+	return 0;
+}
+
+static const struct console_cmd sts_cmds[] = {
+	{ "sts-check", "DOMAIN",
+	    "the MTA-STS policy of DOMAIN (fetched over HTTPS with the relay's CA file) and the "
+	    "verdict per MX; sends no mail; runs in the background", console_sts_check },
+};
+
+int
+sts_console_register(void)
+{
+	return console_register(sts_cmds, sizeof(sts_cmds) / sizeof(sts_cmds[0]));
 }

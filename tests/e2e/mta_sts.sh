@@ -134,7 +134,12 @@ set relay ca-file $d/w/pki/root.crt
 set resolver $DANE_RESOLVER
 set resolver-anchors $d/w/anchor.zone
 CONF
-if ! smtpd_start "$d"; then
+# with its console on a FIFO (sts-check below); log and console in zegel.log
+mkfifo "$d/in"
+"$ZEGEL" run --config "$d/zegel.conf" <"$d/in" >"$d/zegel.log" 2>&1 &
+SMTPD_PID=$!
+exec 3>"$d/in"
+if ! smtpd_wait_port "$SUBMISSION_PORT"; then
 	not_ok "zegel run starts in direct mode" "$(tail -20 "$d/zegel.log")"
 	finish
 	exit 1
@@ -309,6 +314,20 @@ done
 logged ststest2 "MTA-STS for ststest\.dane: policy fetched from https://mta-sts\.ststest\.dane/\.well-known/mta-sts\.txt, id 1" \
 	"the refetch"
 expect stsgood3 stsgood.dane "verified=pkix, status=sent \(250 " "after the refetch: enforced (PKIX)"
+
+# the console's sts-check (the running configuration's resolver and CA file)
+echo "sts-check ststest.dane" >&3
+for _ in $(seq 1 100); do
+	grep -q '^mta-sts: MX 10 mx.ststest.dane: ' "$d/zegel.log" && break
+	sleep 0.1
+done
+if grep -q '^mta-sts: policy: mode testing, max_age 86400$' "$d/zegel.log" &&
+	grep -q '^mta-sts: MX 10 mx.ststest.dane: does not match any mx pattern: used anyway (testing), logged$' "$d/zegel.log"; then
+	ok "console sts-check ststest.dane: the policy and the verdict for its MX"
+else
+	not_ok "console sts-check ststest.dane: the policy and the verdict for its MX" \
+		"$(grep -E 'mta-sts|sts-check' "$d/zegel.log" | tail -10)"
+fi
 
 # oversized and malformed policies are refused (the same fetch code)
 { printf 'version: STSv1\nmode: enforce\nmx: mx.stsdown.dane\nmax_age: 600\n'
