@@ -266,6 +266,42 @@ fetched(struct sts_req *q)
 	finish(q);
 }
 
+/* Response bytes (or the end of the stream) into the HTTP machine, the body
+ * into the policy parser. A BODY event is always followed by another push,
+ * even of nothing: a Content-Length or chunked body reports DONE only then,
+ * and a server that keeps the connection open must not make us wait for
+ * the close. true when the fetch is over (fetched or failed). */
+static bool
+http_feed(struct sts_req *q, const uint8_t *p, size_t n, bool eof)
+{
+	size_t off = 0;
+
+	for (;;) {
+		off += sts_http_push(&q->http, p ? p + off : p, n - off);
+		if (q->http.ev == STS_HTTP_EV_BODY) {
+			if (sts_parser_push(&q->parser, q->http.body, q->http.body_len) < 0) {
+				fetch_failed(q, q->parser.why);
+				return true;
+			}
+			continue;
+		}
+		if (q->http.ev == STS_HTTP_EV_NONE && eof)
+			sts_http_eof(&q->http);
+		if (q->http.ev == STS_HTTP_EV_ERROR) {
+			fetch_failed(q, q->http.why);
+			return true;
+		}
+		if (q->http.ev == STS_HTTP_EV_DONE) {
+			if (sts_parser_finish(&q->parser) < 0)
+				fetch_failed(q, q->parser.why);
+			else
+				fetched(q);
+			return true;
+		}
+		return false; /* NONE: all of p taken, more to come */
+	}
+}
+
 /* Move the TLS session on: handshake, request, response. */
 static void
 pump(struct sts_req *q)
@@ -296,36 +332,18 @@ pump(struct sts_req *q)
 	}
 	for (;;) {
 		ssize_t r = tls_client_read(&q->tls, buf, sizeof(buf));
-		size_t off = 0;
 
 		if (r == TLS_CLIENT_AGAIN)
 			return;
-		if (r == TLS_CLIENT_EOF || r == 0)
-			sts_http_eof(&q->http);
-		else if (r < 0) {
+		if (r == TLS_CLIENT_EOF || r == 0) {
+			http_feed(q, NULL, 0, true);
+			return;
+		}
+		if (r < 0) {
 			fetch_failed(q, tls_client_why(&q->tls));
 			return;
 		}
-		do {
-			off += sts_http_push(&q->http, buf + off, r > 0 ? (size_t)r - off : 0);
-			if (q->http.ev == STS_HTTP_EV_BODY &&
-			    sts_parser_push(&q->parser, q->http.body, q->http.body_len) < 0) {
-				fetch_failed(q, q->parser.why);
-				return;
-			}
-			if (q->http.ev == STS_HTTP_EV_ERROR) {
-				fetch_failed(q, q->http.why);
-				return;
-			}
-			if (q->http.ev == STS_HTTP_EV_DONE) {
-				if (sts_parser_finish(&q->parser) < 0)
-					fetch_failed(q, q->parser.why);
-				else
-					fetched(q);
-				return;
-			}
-		} while (r > 0 && off < (size_t)r);
-		if (r <= 0)
+		if (http_feed(q, buf, (size_t)r, false))
 			return;
 	}
 }
@@ -348,15 +366,7 @@ s_rx_done(void *arg, size_t n)
 			fetch_failed(q, "connection closed in the TLS handshake");
 			return;
 		}
-		sts_http_eof(&q->http);
-		if (q->http.ev == STS_HTTP_EV_DONE) {
-			if (sts_parser_finish(&q->parser) < 0)
-				fetch_failed(q, q->parser.why);
-			else
-				fetched(q);
-		} else {
-			fetch_failed(q, q->http.why);
-		}
+		(void)http_feed(q, NULL, 0, true);
 		return;
 	}
 	tls_client_rx_done(&q->tls, n);

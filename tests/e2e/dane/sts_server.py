@@ -7,7 +7,9 @@ HTTPS (the test PKI's certificate for every mta-sts.CASE.dane) on IP:PORT.
 GET /.well-known/mta-sts.txt answers with the file WWW/HOST (HOST from the
 Host header, without a port) as text/plain; a file whose first line is
 "REDIRECT URL" answers 301 to URL instead (RFC 8461 3.3: clients must not
-follow). No file: 404. Each request is logged to LOG as "HOST PATH STATUS".
+follow). No file: 404. Each request is logged to LOG as "HOST PATH STATUS". After a
+200 the connection stays open whatever the client's "Connection: close"
+asked: the client must end at Content-Length, not wait for the close.
 """
 import http.server
 import os
@@ -53,11 +55,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = False
         self.note(host, 200)
 
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(chain, key)
-srv = http.server.HTTPServer((ip, int(port)), Handler)
+srv = http.server.ThreadingHTTPServer((ip, int(port)), Handler)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
