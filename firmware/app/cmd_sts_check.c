@@ -22,7 +22,6 @@
 #include "firmware/dns/resolver.h"
 #include "firmware/dns/wire.h"
 #include "firmware/relay/hostplan.h"
-#include "firmware/relay/smarthost.h"
 #include "firmware/relay/sts.h"
 
 static struct sts_req sq;
@@ -150,7 +149,7 @@ cmd_sts_check(int argc, char **argv)
 	}
 	if (tool_dns_start(&t, false) < 0)
 		return 2;
-	if (smarthost_tls_conf(ca, &cc, err, sizeof(err)) < 0) {
+	if (sts_tls_conf_get(ca, &cc, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sts-check: CA bundle: %s\n", err);
 		return 2;
 	}
@@ -181,6 +180,7 @@ static void
 console_done(void *arg, int r)
 {
 	(void)r;
+	sts_tls_conf_put();
 	console_job_end(arg);
 }
 
@@ -205,7 +205,7 @@ console_sts_check(struct console *c, int argc, char **argv, const char *line)
 		console_puts(c, "sts-check: a check is running; try again when it is done");
 		return 1;
 	}
-	if (smarthost_tls_conf(cfg->relay.ca_file, &cc, err, sizeof(err)) < 0) {
+	if (sts_tls_conf_get(cfg->relay.ca_file, &cc, err, sizeof(err)) < 0) {
 		console_printf(c, "sts-check: CA bundle: %s", err);
 		return 1;
 	}
@@ -215,6 +215,7 @@ console_sts_check(struct console *c, int argc, char **argv, const char *line)
 	rc = 1;
 	sq.port = 0; /* 443 */
 	if (sts_start(&sq, argv[0], NULL, cc, on_sts, NULL) < 0) {
+		sts_tls_conf_put();
 		console_printf(c, "sts-check: %s", sq.why);
 		return 1;
 	}

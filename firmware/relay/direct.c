@@ -11,7 +11,6 @@
 #include "firmware/dns/resolver.h"
 #include "firmware/relay/direct.h"
 #include "firmware/relay/mxplan.h"
-#include "firmware/relay/smarthost.h"
 #include "firmware/relay/sts.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/keys/sign.h"
@@ -51,6 +50,7 @@ struct worker {
 	/* MTA-STS (RFC 8461) for a domain without DANE: sts.c */
 	struct sts_req sts;
 	bool sts_on;            /* sts holds the outcome for this domain */
+	const struct tls_client_conf *sts_cc; /* held (sts_tls_conf_get) while set */
 };
 
 static struct worker workers[DIRECT_WORKERS];
@@ -154,6 +154,8 @@ worker_release(struct worker *w)
 	if (w->dns_id >= 0)
 		resolver_cancel(w->dns_id);
 	sts_cancel(&w->sts);
+	if (w->sts_cc != NULL)
+		sts_tls_conf_put();
 	memset(w, 0, sizeof(*w));
 	w->st = W_FREE;
 	w->dns_id = -1;
@@ -249,18 +251,18 @@ on_sts(void *arg, struct sts_req *q)
 static bool
 sts_begin(struct worker *w)
 {
-	const struct tls_client_conf *cc;
 	char err[200];
 
 	for (unsigned i = 0; i < w->plan.nhosts; i++)
 		if (w->plan.hosts[i].tls == MXPLAN_DANE)
 			return false;
-	if (smarthost_tls_conf(dcfg->relay.ca_file, &cc, err, sizeof(err)) < 0) {
+	if (w->sts_cc == NULL &&
+	    sts_tls_conf_get(dcfg->relay.ca_file, &w->sts_cc, err, sizeof(err)) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: CA bundle: %s",
 		    w->job.id, w->job.domain, err);
 		return false;
 	}
-	if (sts_start(&w->sts, w->job.domain, dcfg->data_dir, cc, on_sts, w) < 0) {
+	if (sts_start(&w->sts, w->job.domain, dcfg->data_dir, w->sts_cc, on_sts, w) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: %s", w->job.id,
 		    w->job.domain, w->sts.why);
 		return false;
@@ -487,10 +489,7 @@ try_next(struct worker *w)
 		job_params(w, need_tls);
 		if (sh == STS_HOST_PKIX) {
 			/* RFC 8461 4.2: PKIX for the MX name, the relay's CA bundle */
-			if (smarthost_tls_conf(cfg->relay.ca_file, &cc, err, sizeof(err)) < 0) {
-				note_failure(w, 451, "4.7.5", err);
-				break;
-			}
+			cc = w->sts_cc;
 		} else if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
 			note_failure(w, 451, "4.7.5", err);
 			break;

@@ -19,6 +19,31 @@ enum { S_IDLE = 0, S_TXT, S_ADDR, S_FETCH, S_DONE };
 static void fetch_next(struct sts_req *q);
 static void on_addr(void *arg, struct hostaddr_req *ha);
 
+static struct tls_client_conf sts_conf;
+static unsigned sts_conf_users;
+
+int
+sts_tls_conf_get(const char *ca_file, const struct tls_client_conf **out, char *err,
+    size_t errcap)
+{
+	const char *want = ca_file && ca_file[0] ? ca_file : TLS_CLIENT_DEFAULT_CA;
+
+	if (sts_conf.loaded && strcmp(sts_conf.ca_file, want) != 0 && sts_conf_users == 0)
+		tls_client_conf_free(&sts_conf);
+	if (!sts_conf.loaded && tls_client_conf_load(&sts_conf, want, false, err, errcap) < 0)
+		return -1;
+	sts_conf_users++;
+	*out = &sts_conf;
+	return 0;
+}
+
+void
+sts_tls_conf_put(void)
+{
+	if (sts_conf_users > 0)
+		sts_conf_users--;
+}
+
 bool
 sts_expired(const struct sts_policy *p, int64_t now)
 {
@@ -308,6 +333,10 @@ pump(struct sts_req *q)
 {
 	uint8_t buf[1024];
 
+	if (loop_now_ms() - q->started_ms > STS_FETCH_MAX_MS) {
+		fetch_failed(q, "took longer than 60 s");
+		return;
+	}
 	if (!q->tls.handshaken) {
 		int r = tls_client_handshake(&q->tls);
 
@@ -437,6 +466,7 @@ fetch_next(struct sts_req *q)
 			continue;
 		}
 		loop_set_idle_timeout(q->h, STS_FETCH_IDLE_MS);
+		q->started_ms = loop_now_ms();
 		return;
 	}
 	q->fetch_failed = true;

@@ -44,6 +44,7 @@
 #include "zegel/cfg.h"
 
 #define STS_FETCH_IDLE_MS 20000
+#define STS_FETCH_MAX_MS 60000  /* a whole fetch (one address), however it trickles */
 #define STS_ADDRS_MAX 4
 
 enum sts_src { STS_SRC_NONE = 0, STS_SRC_FETCHED, STS_SRC_CACHE };
@@ -79,6 +80,7 @@ struct sts_req {
 	struct hal_addr addrs[STS_ADDRS_MAX];
 	unsigned naddr, ai;
 	bool tls_live, sent;
+	uint64_t started_ms;    /* loop time of the current connection's start */
 	char req[ZCFG_NAME_MAX + 160];
 	size_t req_len, req_off;
 	char fail[200];         /* why the last address failed */
@@ -104,6 +106,18 @@ enum sts_host sts_host_check(const struct sts_req *q, const char *mx, char *why,
 int sts_start(struct sts_req *q, const char *domain, const char *data_dir,
     const struct tls_client_conf *cc, sts_done_fn done, void *arg);
 void sts_cancel(struct sts_req *q);
+/*
+ * The CA bundle for MTA-STS (the policy fetch and the MX hosts under
+ * enforce): relay ca-file (NULL/"": the default bundle), loaded once and
+ * shared. Each user holds a reference from get until put; a changed file
+ * is loaded only when nobody holds the old one (until then get returns the
+ * old one), so a running fetch or session never loses its CA chain.
+ * get: 0, or -1 with err set (no reference taken).
+ */
+int sts_tls_conf_get(const char *ca_file, const struct tls_client_conf **out, char *err,
+    size_t errcap);
+void sts_tls_conf_put(void);
+
 /* The cache file of domain: 0, or -1 if the name cannot be a file name. */
 int sts_cache_path(const char *data_dir, const char *domain, char *out, size_t cap);
 /* A cached policy past max_age at now? */
