@@ -88,7 +88,7 @@ cache_load(struct sts_req *q)
 	if (sts_parser_push(p, (const uint8_t *)buf, len) < 0 || sts_parser_finish(p) < 0 ||
 	    p->pol.id[0] == '\0')
 		return; /* a damaged cache file is as good as none */
-	q->cached = p->pol;
+	q->pol = p->pol; /* q->have stays false until the cache is chosen */
 	q->cached_ok = true;
 }
 
@@ -149,13 +149,12 @@ use_cache_or_none(struct sts_req *q, const char *what)
 {
 	int64_t now = (int64_t)hal_clock_now();
 
-	if (q->cached_ok && !sts_expired(&q->cached, now)) {
+	if (q->cached_ok && !sts_expired(&q->pol, now)) {
 		q->have = true;
 		q->src = STS_SRC_CACHE;
-		q->pol = q->cached;
 		zegel_strf(q->why, sizeof(q->why), "%s; using the cached policy (id %s, %lld s "
-		    "left)", what, q->cached.id,
-		    (long long)(q->cached.fetched + q->cached.max_age - now));
+		    "left)", what, q->pol.id,
+		    (long long)(q->pol.fetched + q->pol.max_age - now));
 	} else {
 		q->have = false;
 		q->src = STS_SRC_NONE;
@@ -215,11 +214,10 @@ on_txt(void *arg, const struct dns_result *res)
 		use_cache_or_none(q, what);
 		return;
 	}
-	if (q->cached_ok && strcmp(q->cached.id, q->txt_id) == 0 &&
-	    !sts_expired(&q->cached, (int64_t)hal_clock_now())) {
+	if (q->cached_ok && strcmp(q->pol.id, q->txt_id) == 0 &&
+	    !sts_expired(&q->pol, (int64_t)hal_clock_now())) {
 		q->have = true;
 		q->src = STS_SRC_CACHE;
-		q->pol = q->cached;
 		zegel_strf(q->why, sizeof(q->why), "cached policy, id %s unchanged", q->txt_id);
 		finish(q);
 		return;

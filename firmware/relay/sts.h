@@ -63,7 +63,7 @@ struct sts_req {
 	/* out */
 	bool have;
 	enum sts_src src;
-	struct sts_policy pol;
+	struct sts_policy pol;  /* meaningful only with have */
 	char why[240];
 	char txt_id[STS_ID_MAX + 1]; /* the record's id, "" without one */
 	bool fetch_failed;
@@ -73,8 +73,7 @@ struct sts_req {
 	int dns_id;             /* resolver request, -1 none */
 	int timer;              /* the 0 ms timer of a synchronous outcome, -1 none */
 	int h;                  /* loop stream, -1 none */
-	bool cached_ok;
-	struct sts_policy cached;
+	bool cached_ok;         /* q->pol holds the cached policy (until a fetch) */
 	char host[ZCFG_NAME_MAX + 8];
 	struct hostaddr_req ha;
 	struct hal_addr addrs[STS_ADDRS_MAX];
