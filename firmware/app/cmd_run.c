@@ -408,6 +408,7 @@ cmd_run(int argc, char **argv)
 #if IS_ENABLED(CONFIG_FEATURE_DNSSEC) && IS_ENABLED(CONFIG_FEATURE_TLS)
 	dane_console_register();
 	check_domain_console_register();
+	sts_console_register();
 #endif
 	queue_console_register();
 	keys_console_register();

@@ -14,11 +14,13 @@ int cmd_dnsrecord(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_dane_check(int argc, char **argv);
 int cmd_relay_check(int argc, char **argv);
+int cmd_sts_check(int argc, char **argv);
 int cmd_check_domain(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
 /* The console commands `dane-check DOMAIN` (cmd_dane_check.c) and `check
  * domain NAME` (cmd_check_domain.c): only in builds with DNSSEC and TLS. */
 int dane_console_register(void);
+int sts_console_register(void);   /* cmd_sts_check.c: `sts-check DOMAIN` */
 int check_domain_console_register(void);
 
 /* DKIM key states (keys_app.c) and the `key ...` / `show keys` console

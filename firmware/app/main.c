@@ -50,6 +50,11 @@ static const struct command commands[] = {
 	    "relay-check [--ca-file FILE] [--implicit] [--helo NAME] [--timeout S] "
 	    "[--resolver IP[:PORT]] [--anchor FILE] HOST[:PORT]",
 	    "connect to a smarthost, STARTTLS, verify its certificate; sends no mail" },
+	{ "sts-check", cmd_sts_check,
+	    "sts-check [--resolver IP[:PORT]] [--anchor FILE] [--ca-file FILE] [--data-dir DIR] "
+	    "[--https-port N] "
+	    "DOMAIN",
+	    "the MTA-STS policy of DOMAIN (fetched over HTTPS) and the verdict per MX; sends no mail" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -12,6 +12,7 @@
 #include "firmware/relay/direct.h"
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/queued.h"
+#include "firmware/relay/sts.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/spool/queue.h"
 #include "firmware/tls/dane.h"
@@ -21,7 +22,7 @@
 
 #define LOGM "relay"
 
-enum wstate { W_FREE = 0, W_PLAN, W_CONNECT };
+enum wstate { W_FREE = 0, W_PLAN, W_STS, W_CONNECT };
 
 struct worker {
 	enum wstate st;
@@ -46,6 +47,10 @@ struct worker {
 	char fail_esc[12];
 	char fail_text[240];
 	bool final[QUEUE_JOB_RCPTS];
+	/* MTA-STS (RFC 8461) for a domain without DANE: sts.c */
+	struct sts_req sts;
+	bool sts_on;            /* sts holds the outcome for this domain */
+	const struct tls_client_conf *sts_cc; /* held (sts_tls_conf_get) while set */
 };
 
 static struct worker workers[DIRECT_WORKERS];
@@ -56,6 +61,7 @@ static uint32_t direct_timeout_ms = DIRECT_TIMEOUT_MS;
 static char qdir[ZCFG_PATH_MAX + 16];
 
 static void plan_step(struct worker *w);
+static bool sts_begin(struct worker *w);
 static void try_next(struct worker *w);
 static void tick(void *arg);
 
@@ -147,6 +153,9 @@ worker_release(struct worker *w)
 		upstream_free(&w->up);
 	if (w->dns_id >= 0)
 		resolver_cancel(w->dns_id);
+	sts_cancel(&w->sts);
+	if (w->sts_cc != NULL)
+		sts_tls_conf_put();
 	memset(w, 0, sizeof(*w));
 	w->st = W_FREE;
 	w->dns_id = -1;
@@ -220,6 +229,49 @@ on_dns(void *arg, const struct dns_result *res)
 }
 
 static void
+on_sts(void *arg, struct sts_req *q)
+{
+	struct worker *w = arg;
+
+	w->sts_on = true;
+	hal_log(q->have || q->fetch_failed ? HAL_LOG_INFO : HAL_LOG_DEBUG, LOGM,
+	    "%s: MTA-STS for %s: %s%s%s", w->job.id, w->job.domain,
+	    q->have ? "mode " : "no policy (", q->have ? sts_mode_str(q->pol.mode) : q->why,
+	    q->have ? "" : ")");
+	if (q->have)
+		hal_log(HAL_LOG_DEBUG, LOGM, "%s: MTA-STS for %s: %s", w->job.id, w->job.domain,
+		    q->why);
+	w->st = W_CONNECT;
+	try_next(w);
+}
+
+/* RFC 8461 2: DANE first. A domain none of whose MX hosts has usable TLSA
+ * gets its MTA-STS policy looked up (sts.h) before the first connection.
+ * true: on_sts() continues. */
+static bool
+sts_begin(struct worker *w)
+{
+	char err[200];
+
+	for (unsigned i = 0; i < w->plan.nhosts; i++)
+		if (w->plan.hosts[i].tls == MXPLAN_DANE)
+			return false;
+	if (w->sts_cc == NULL &&
+	    sts_tls_conf_get(dcfg->relay.ca_file, &w->sts_cc, err, sizeof(err)) < 0) {
+		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: CA bundle: %s",
+		    w->job.id, w->job.domain, err);
+		return false;
+	}
+	if (sts_start(&w->sts, w->job.domain, dcfg->data_dir, w->sts_cc, on_sts, w) < 0) {
+		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: %s", w->job.id,
+		    w->job.domain, w->sts.why);
+		return false;
+	}
+	w->st = W_STS;
+	return true;
+}
+
+static void
 plan_step(struct worker *w)
 {
 	char name[DNS_NAME_MAX + 1];
@@ -248,6 +300,8 @@ plan_step(struct worker *w)
 		worker_end(w);
 		return;
 	}
+	if (sts_begin(w))
+		return;
 	w->st = W_CONNECT;
 	try_next(w);
 }
@@ -391,6 +445,7 @@ try_next(struct worker *w)
 	while (w->host < w->plan.nhosts) {
 		const struct mxplan_host *mh = &w->plan.hosts[w->host];
 		const struct tls_client_conf *cc;
+		enum sts_host sh = STS_HOST_FREE;
 		bool need_tls;
 		int rc;
 
@@ -410,13 +465,32 @@ try_next(struct worker *w)
 			w->addr = 0;
 			continue;
 		}
+		if (w->sts_on && mh->tls != MXPLAN_DANE) {
+			char t[240];
+
+			sh = sts_host_check(&w->sts, mh->name, t, sizeof(t));
+			if (sh == STS_HOST_REFUSE) {
+				/* RFC 8461 4.1: not a valid MX for this domain */
+				note_failure(w, 451, "4.7.5", t);
+				hal_log(HAL_LOG_WARN, LOGM, "%s: %s: not used", w->job.id, t);
+				w->host++;
+				w->addr = 0;
+				continue;
+			}
+			if (sh == STS_HOST_REPORT && w->addr == 0)
+				hal_log(HAL_LOG_WARN, LOGM, "%s: %s: testing mode, used anyway",
+				    w->job.id, t);
+		}
 		hal_addr_format(&mh->addrs[w->addr], false, ip, sizeof(ip));
 		zegel_strf(w->peer, sizeof(w->peer), "%s[%s]:%u", mh->name, ip,
 		    mh->addrs[w->addr].port);
-		need_tls = mh->tls != MXPLAN_MAY || cfg->relay.require_tls;
+		need_tls = mh->tls != MXPLAN_MAY || cfg->relay.require_tls || sh == STS_HOST_PKIX;
 		w->need_tls = need_tls;
 		job_params(w, need_tls);
-		if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
+		if (sh == STS_HOST_PKIX) {
+			/* RFC 8461 4.2: PKIX for the MX name, the relay's CA bundle */
+			cc = w->sts_cc;
+		} else if ((cc = dane_tls_conf(err, sizeof(err))) == NULL) {
 			note_failure(w, 451, "4.7.5", err);
 			break;
 		}
@@ -430,14 +504,17 @@ try_next(struct worker *w)
 			note_failure(w, 451, "4.3.0", "cannot read the queued message");
 			break;
 		}
-		if (mh->tls == MXPLAN_DANE) {
+		if (sh == STS_HOST_PKIX) {
+			/* upstream_init's configuration verifies: PKIX, name = MX */
+		} else if (mh->tls == MXPLAN_DANE) {
 			dane_verify_init(&w->dv, mh->tlsa, mh->ntlsa, w->tls_host, w->job.domain);
 			upstream_set_verify(&w->up, dane_verify_hook, &w->dv, cc);
 		} else {
 			upstream_set_verify(&w->up, dane_encrypt_only_hook, NULL, cc);
 		}
 		hal_log(HAL_LOG_DEBUG, LOGM, "%s: trying %s (tls policy %s%s)", w->job.id, w->peer,
-		    mxplan_tls_str(mh->tls), need_tls ? ", required" : "");
+		    sh == STS_HOST_PKIX ? "mta-sts enforce: pkix" : mxplan_tls_str(mh->tls),
+		    need_tls ? ", required" : "");
 		rc = upstream_attach(&w->up, &mh->addrs[w->addr - 1], direct_timeout_ms,
 		    direct_timeout_ms, &worker_owner, w);
 		if (rc < 0) {

@@ -60,6 +60,12 @@ leaf twomx1 int mx1.twomx.dane
 leaf twomx2 int mx2.twomx.dane
 leaf plain int mx.plain.dane
 leaf badname int other.invalid
+# MTA-STS (tests/e2e/mta_sts.sh): PKIX-valid MX leaves and the policy
+# server's certificate for every mta-sts.CASE.dane
+for h in $DANE_STS_CASES; do
+	leaf $h int mx.$h.dane
+done
+leaf stsweb int "$(for h in $DANE_STS_CASES; do printf 'mta-sts.%s.dane,' $h; done | sed 's/,$//')"
 leaf attacker attackerca mx.mitm.dane,mx1.twomx.dane,mx.strip.dane,mx.insec.dane
 newkey stale
 # expired (2019-2020), wrong name: `openssl ca` sets dates in the past
@@ -230,11 +236,30 @@ EOF
 	$N $T "$(spki stale.key)"; } >"$W/zones/insec.dane..signed"
 { header plain.dane.; printf '@ MX 10 mx\nmx A %s.20\n' $N; } >"$W/zones/plain.dane..signed"
 
+# MTA-STS cases: signed, no TLSA except stsdane (DANE wins, RFC 8461 2);
+# the policies themselves are the suite's (DIR/sts/www/mta-sts.CASE.dane)
+i=0
+for h in $DANE_STS_CASES; do
+	# (a redirection, not a pipe: zone() records the key in K)
+	zone $h.dane. < <(
+		echo "@ MX 10 mx"
+		echo "mx A $N.$((40 + i))"
+		echo "_mta-sts TXT \"v=STSv1; id=1\""
+		echo "mta-sts A $DANE_STS_WEB"
+		[ $h != stsdane ] || echo "$T.mx TLSA 3 1 1 $(spki stsdane.crt)"
+	)
+	i=$((i + 1))
+done
+
 K[dane.]=$(key dane. ECDSAP256SHA256)
 {
 	header dane.
 	echo "ns A $N.1"
 	for c in ee ee512 cname ta ta211 tafull mismatch rollover pkix servfail bogustlsa bogusmx strip mitm twomx eeexp tabad tanochain notlsa; do
+		echo "$c NS ns.dane."
+		ds "${K[$c.dane.]}" 2
+	done
+	for c in $DANE_STS_CASES; do
 		echo "$c NS ns.dane."
 		ds "${K[$c.dane.]}" 2
 	done
@@ -258,7 +283,8 @@ awk '{printf "trust-anchors {\n\t\".\" static-ds %s %s %s \"%s\";\n};\n", $4, $5
 
 ZONES=". dane. ee.dane. ee512.dane. cname.dane. ta211.dane. tafull.dane. tanochain.dane. ta.dane. mismatch.dane. rollover.dane. pkix.dane. servfail.dane.
 $T.mx.servfail.dane. bogustlsa.dane. bogusmx.dane. strip.dane. mitm.dane. twomx.dane.
-eeexp.dane. tabad.dane. notlsa.dane. insec.dane. plain.dane."
+eeexp.dane. tabad.dane. notlsa.dane. insec.dane. plain.dane.
+$(for c in $DANE_STS_CASES; do printf '%s.dane. ' $c; done)"
 nsd_conf $N.1 $DANE_DNS_PORT >"$W/nsd.conf"
 unbound_conf $N.2 $((DANE_DNS_PORT + 1)) "iterator" "" $N.1 $DANE_DNS_PORT >"$W/unbound.conf"
 # a validating Unbound for the reference client (tests/e2e/dane/oracle.sh):

@@ -71,6 +71,17 @@ insec     insec.dane     encrypted mx.insec.dane   unsigned delegation: its TLSA
 plain     plain.dane     plaintext mx.plain.dane   unsigned delegation, no STARTTLS offered: plaintext is allowed
 "
 
+# MTA-STS cases (tests/e2e/mta_sts.sh; not in DANE_CASES, the DANE suites
+# leave them alone): signed zones without TLSA (stsdane: with a matching
+# DANE-EE record), MX mx.CASE.dane on 127.0.42.40+i, _mta-sts TXT
+# "v=STSv1; id=1", mta-sts.CASE.dane at $DANE_STS_WEB (the suite's HTTPS
+# policy server, certificate pki/stsweb.chain by the test intermediate).
+# stsbadcert's listener shows the attacker's certificate; stsstrip's MX
+# (127.0.42.46) has no Postfix listener: the suite puts a STARTTLS stripper
+# there in front of mx.stsgood.dane.
+DANE_STS_CASES="stsgood stsbadmx stsbadcert ststest stsdane stsdown stsstrip"
+DANE_STS_WEB=$DANE_NET.60
+
 # dane_env_netns "$0" "$@": re-run the calling suite in a network namespace
 # of its own (when the system allows it), so that two runs at the same time
 # (other helpers, CI) never meet on 127.0.42.x:42025. Call it first thing;
@@ -134,6 +145,12 @@ $N.29 mx.ee512.dane ee512
 $N.32 mx.ta211.dane ta211
 $N.33 mx.tafull.dane tafull.leaf
 $N.30 mx.cname.dane attacker -o tls_server_sni_maps=hash:$DANE_DIR/pf/etc/sni
+$N.40 mx.stsgood.dane stsgood
+$N.41 mx.stsbadmx.dane stsbadmx
+$N.42 mx.stsbadcert.dane attacker
+$N.43 mx.ststest.dane ststest
+$N.44 mx.stsdane.dane stsdane
+$N.45 mx.stsdown.dane stsdown
 EOF
 }
 
@@ -148,6 +165,10 @@ _dane_postfix_setup() {
 		doms="$doms $dom"
 		echo "rcpt@$dom $dom/" >>"$d/etc/vmailbox"
 	done <<<"$DANE_CASES"
+	for c in $DANE_STS_CASES; do
+		doms="$doms $c.dane"
+		echo "rcpt@$c.dane $c.dane/" >>"$d/etc/vmailbox"
+	done
 	cp "$DANE_DIR"/pki/*.chain "$DANE_DIR"/pki/*.key "$d/etc/"
 	for c in tanochain tafull; do
 		cp "$DANE_DIR/pki/$c.crt" "$d/etc/$c.leaf.chain"
