@@ -146,6 +146,14 @@ syslog_tap(void *arg, int64_t t_ms, enum hal_log_level lvl, const char *module, 
 	if (!S.on)
 		return;
 	if (S.dropped_note > 0) {
+		/* Lines are dropping: go on dropping until half the queue is
+		 * free, then the count goes first. Without the margin a short
+		 * note fits where the next longer line does not, and one episode
+		 * of drops is logged again and again. */
+		if (S.cfg.tcp && q_room() < SYSLOG_QUEUE / 2) {
+			drop();
+			return;
+		}
 		snprintf(note, sizeof(note), "%lu log line%s dropped (collector slow or unreachable)",
 		    S.dropped_note, S.dropped_note == 1 ? "" : "s");
 		n = syslog_format(msg, sizeof(msg), S.cfg.rfc3164, S.cfg.facility, HAL_LOG_WARN, t_ms,
