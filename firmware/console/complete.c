@@ -1,6 +1,6 @@
 /*
  * Tab completion and `?` help on a raw terminal, from the same tables the
- * dispatcher uses (resolve.c for the console's commands, the configuration
+ * dispatcher uses (table.c for the console's commands, the configuration
  * grammar for the words after set/delete), so they cannot drift apart.
  *
  * The words before the cursor are resolved level by level (first word,
@@ -13,13 +13,17 @@
  *   ?    the keywords that fit, one per line with one line of help, or the
  *        usage of the command when only arguments can follow; the line is
  *        drawn again unchanged (the '?' is not inserted).
- * Nothing here blocks or reads: it only writes through the console.
+ * Pure: the line editor (console.c) passes the line and the cursor, and
+ * prints what comes back.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "firmware/config/config.h"
-#include "firmware/console/internal.h"
+#include "firmware/console/complete.h"
+#include "firmware/console/table.h"
+#include "zegel/config.h"
 
 enum level { L_NONE, L_FIRST, L_SECOND, L_PATH1, L_PATH2, L_ARGS };
 
@@ -78,24 +82,23 @@ cmd_usage(struct here *h, const struct console_cmd *k)
 /* Resolve the words before the cursor; the level and keywords of the word
  * under it. False when the line cannot be read (open quote). */
 static bool
-locate(struct console *c, struct here *h)
+locate(const char *line, size_t cur, struct here *h)
 {
 	char *words[CONSOLE_MAX_ARGS], **argv = words;
-	size_t cur = c->cur;
 	int argc, done;
 	const struct console_cmd *k = NULL, *single;
 
 	memset(h, 0, sizeof(*h));
-	memcpy(h->tok, c->line, cur);
+	memcpy(h->tok, line, cur);
 	h->tok[cur] = 0;
 	argc = config_tokenize(h->tok, words, CONSOLE_MAX_ARGS);
 	if (argc < 0)
 		return false;
-	if (argc > 0 && cur > 0 && c->line[cur - 1] != ' ') {
+	if (argc > 0 && cur > 0 && line[cur - 1] != ' ') {
 		h->partial = argv[--argc];
 		h->plen = strlen(h->partial);
 		/* a quoted or escaped word under the cursor is an argument */
-		if (cur < h->plen || memcmp(c->line + cur - h->plen, h->partial, h->plen) != 0)
+		if (cur < h->plen || memcmp(line + cur - h->plen, h->partial, h->plen) != 0)
 			return false;
 	} else {
 		h->partial = "";
@@ -121,7 +124,7 @@ locate(struct console *c, struct here *h)
 			h->level = L_SECOND;
 			return true;
 		}
-		if (console_resolve(c, argc, argv, &k, &done, true) != 0) {
+		if (console_resolve(argc, argv, &k, &done, NULL, 0) != 0) {
 			snprintf(h->why, sizeof(h->why), "no command '%s %s'", h->first, argv[1]);
 			h->level = L_NONE;
 			return true;
@@ -177,47 +180,35 @@ locate(struct console *c, struct here *h)
 	return true;
 }
 
-static void
-bell(struct console *c)
-{
-	c->write(c->arg, (const uint8_t *)"\a", 1);
-}
-
-void
-console_complete(struct console *c)
+enum complete_result
+complete_tab(const char *line, size_t cur, char *out, size_t cap)
 {
 	static struct here h; /* large; the console runs on one thread */
 	size_t common = 0, matches;
-	char list[CONFIG_CONSOLE_LINE_MAX + 256];
 
-	if (!locate(c, &h) || h.level == L_NONE || h.level == L_ARGS) {
-		bell(c);
-		return;
-	}
+	out[0] = 0;
+	if (cur > CONFIG_CONSOLE_LINE_MAX || !locate(line, cur, &h) || h.level == L_NONE ||
+	    h.level == L_ARGS)
+		return COMPLETE_BELL;
 	matches = words_common(h.set, h.n, h.partial, h.plen, &common);
-	if (matches == 0) {
-		bell(c);
-		return;
-	}
+	if (matches == 0)
+		return COMPLETE_BELL;
 	for (size_t i = 0; i < h.n; i++) {
 		if (!words_starts(&h.set[i], h.partial, h.plen))
 			continue;
 		if (common > h.plen) {
-			console_insert(c, h.set[i].s + h.plen, common - h.plen);
-			if (matches == 1)
-				console_insert(c, " ", 1);
-			return;
+			snprintf(out, cap, "%.*s%s", (int)(common - h.plen), h.set[i].s + h.plen,
+			    matches == 1 ? " " : "");
+			return COMPLETE_INSERT;
 		}
 		break;
 	}
 	if (matches == 1) { /* typed in full already */
-		console_insert(c, " ", 1);
-		return;
+		snprintf(out, cap, " ");
+		return COMPLETE_INSERT;
 	}
-	words_join(h.set, h.n, h.partial, h.plen, list, sizeof(list));
-	c->write(c->arg, (const uint8_t *)"\r\n", 2);
-	console_puts(c, list);
-	console_redraw(c);
+	words_join(h.set, h.n, h.partial, h.plen, out, cap);
+	return COMPLETE_LIST;
 }
 
 /* One line of help for keyword w at h's level. */
@@ -277,29 +268,33 @@ word_help(struct here *h, const struct words_word *w, char *out, size_t cap)
 }
 
 void
-console_help_here(struct console *c)
+complete_help(const char *line, size_t cur, void (*emit)(void *arg, const char *line), void *arg)
 {
 	static struct here h;
-	char help[300];
+	char help[300], text[sizeof(((struct here *)0)->usage) + 16];
 	size_t shown = 0;
 
-	c->write(c->arg, (const uint8_t *)"?\r\n", 3);
-	if (!locate(c, &h)) {
-		console_puts(c, "  (inside a quoted value: type ctrl-V ? for a literal '?')");
+	if (cur > CONFIG_CONSOLE_LINE_MAX || !locate(line, cur, &h)) {
+		emit(arg, "  (inside a quoted value: type ctrl-V ? for a literal '?')");
 	} else if (h.level == L_NONE) {
-		console_printf(c, "  %s (try 'help')", h.why);
+		snprintf(text, sizeof(text), "  %s (try 'help')", h.why);
+		emit(arg, text);
 	} else if (h.level == L_ARGS) {
-		console_printf(c, "  usage: %s", h.usage);
+		snprintf(text, sizeof(text), "  usage: %s", h.usage);
+		emit(arg, text);
 	} else {
 		for (size_t i = 0; i < h.n; i++) {
 			if (!words_starts(&h.set[i], h.partial, h.plen))
 				continue;
 			word_help(&h, &h.set[i], help, sizeof(help));
-			console_printf(c, "  %-20.*s %s", (int)h.set[i].n, h.set[i].s, help);
+			snprintf(text, sizeof(text), "  %-20.*s %s", (int)h.set[i].n, h.set[i].s,
+			    help);
+			emit(arg, text);
 			shown++;
 		}
-		if (shown == 0)
-			console_printf(c, "  nothing starts with '%s' here", h.partial);
+		if (shown == 0) {
+			snprintf(text, sizeof(text), "  nothing starts with '%s' here", h.partial);
+			emit(arg, text);
+		}
 	}
-	console_redraw(c);
 }

@@ -7,13 +7,9 @@
 #include <string.h>
 
 #include "firmware/config/config.h"
+#include "firmware/console/complete.h"
 #include "firmware/console/console.h"
 #include "firmware/console/internal.h"
-
-static struct {
-	const struct console_cmd *cmds;
-	size_t n;
-} registry[CONSOLE_MAX_REGISTER];
 
 static struct {
 	void (*fn)(void (*emit)(void *, const char *), void *emit_arg, void *arg);
@@ -69,23 +65,6 @@ console_prompt(struct console *c)
 /* ------------------------------------------------------------ registry */
 
 int
-console_register(const struct console_cmd *cmds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < console_nbuiltins; j++)
-			if (strcmp(cmds[i].verb, console_builtins[j].verb) == 0)
-				return -EEXIST;
-	for (size_t i = 0; i < CONSOLE_MAX_REGISTER; i++) {
-		if (registry[i].cmds == NULL) {
-			registry[i].cmds = cmds;
-			registry[i].n = n;
-			return 0;
-		}
-	}
-	return -ENOSPC;
-}
-
-int
 console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emit_arg, void *arg),
     void *arg)
 {
@@ -102,7 +81,7 @@ console_register_status(void (*fn)(void (*emit)(void *, const char *), void *emi
 void
 console_reset_registry(void)
 {
-	memset(registry, 0, sizeof(registry));
+	console_table_reset();
 	memset(status_fns, 0, sizeof(status_fns));
 }
 
@@ -114,86 +93,6 @@ console_run_status(struct console *c)
 			status_fns[i].fn(console_emit_line, c, status_fns[i].arg);
 }
 
-const struct console_cmd *
-console_cmd_at(size_t i)
-{
-	if (i < console_nbuiltins)
-		return &console_builtins[i];
-	i -= console_nbuiltins;
-	for (size_t t = 0; t < CONSOLE_MAX_REGISTER; t++) {
-		if (registry[t].cmds == NULL)
-			continue;
-		if (i < registry[t].n)
-			return &registry[t].cmds[i];
-		i -= registry[t].n;
-	}
-	return NULL;
-}
-
-/* Words in a verb: 1 or 2. */
-size_t
-console_verb_words(const char *verb)
-{
-	return strchr(verb, ' ') ? 2 : 1;
-}
-
-/* Does verb match the first words of argv? */
-bool
-console_verb_matches(const char *verb, int argc, char **argv)
-{
-	const char *sp = strchr(verb, ' ');
-
-	if (sp == NULL)
-		return argc >= 1 && strcmp(verb, argv[0]) == 0;
-	return argc >= 2 && strlen(argv[0]) == (size_t)(sp - verb) &&
-	    strncmp(verb, argv[0], (size_t)(sp - verb)) == 0 && strcmp(sp + 1, argv[1]) == 0;
-}
-
-/* "a, b, c": second words of verbs whose first word is first (NULL: the
- * distinct first words). */
-void
-console_list_verbs(const char *first, char *buf, size_t cap)
-{
-	size_t used = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; console_cmd_at(i) != NULL; i++) {
-		const char *v = console_cmd_at(i)->verb, *w;
-		size_t wl;
-		bool dup = false;
-
-		if (first != NULL) {
-			size_t fl = strlen(first);
-			if (strncmp(v, first, fl) != 0 || v[fl] != ' ')
-				continue;
-			w = v + fl + 1;
-			wl = strlen(w);
-		} else {
-			w = v;
-			wl = strcspn(v, " ");
-		}
-		/* Skip a word already listed. */
-		for (size_t j = 0; j < i && !dup; j++) {
-			const char *u = console_cmd_at(j)->verb, *x;
-			if (first != NULL) {
-				size_t fl = strlen(first);
-				if (strncmp(u, first, fl) != 0 || u[fl] != ' ')
-					continue;
-				x = u + fl + 1;
-				dup = strlen(x) == wl && strncmp(x, w, wl) == 0;
-			} else {
-				dup = strcspn(u, " ") == wl && strncmp(u, w, wl) == 0;
-			}
-		}
-		if (dup)
-			continue;
-		int r = snprintf(buf + used, cap - used, "%s%.*s", used ? ", " : "", (int)wl, w);
-		if (r < 0 || (size_t)r >= cap - used)
-			break;
-		used += (size_t)r;
-	}
-}
-
 /* ------------------------------------------------------------ dispatch */
 
 void
@@ -201,6 +100,7 @@ console_execute(struct console *c, const char *line)
 {
 	char buf[CONFIG_CONSOLE_LINE_MAX + 1];
 	char *argv[CONSOLE_MAX_ARGS];
+	char why[512];
 	const struct console_cmd *best = NULL;
 	size_t n = strlen(line);
 	int argc, used = 0;
@@ -223,8 +123,12 @@ console_execute(struct console *c, const char *line)
 		return;
 	}
 	/* Unique prefixes name the command: `sh run` is `show running`. */
-	if (argc > 0 && console_resolve(c, argc, argv, &best, &used, false) == 0)
-		best->run(c, argc - used, argv + used, line);
+	if (argc > 0) {
+		if (console_resolve(argc, argv, &best, &used, why, sizeof(why)) == 0)
+			best->run(c, argc - used, argv + used, line);
+		else
+			console_puts(c, why);
+	}
 	/* Passwords pass through here. */
 	memset(buf, 0, sizeof(buf));
 }
@@ -247,7 +151,7 @@ console_line_secret(const char *line)
 	argc = config_tokenize(buf, argv, CONSOLE_MAX_ARGS);
 	if (argc < 0)
 		secret = true;
-	else if (argc == 0 || console_resolve(NULL, argc, argv, &k, &used, true) != 0 ||
+	else if (argc == 0 || console_resolve(argc, argv, &k, &used, NULL, 0) != 0 ||
 	    strcmp(k->verb, "set") != 0)
 		secret = false;
 	else {
@@ -288,12 +192,6 @@ redraw(struct console *c)
 		snprintf(mv, sizeof(mv), "\x1b[%zuD", c->len - c->cur);
 		outs(c, mv);
 	}
-}
-
-void
-console_redraw(struct console *c)
-{
-	redraw(c);
 }
 
 void
@@ -422,11 +320,36 @@ insert(struct console *c, uint8_t b)
 		redraw(c);
 }
 
-void
-console_insert(struct console *c, const char *s, size_t n)
+/* Tab: what complete.c finds is inserted as if typed, or listed under the
+ * line, which is drawn again. */
+static void
+tab(struct console *c)
 {
-	for (size_t i = 0; i < n; i++)
-		insert(c, (uint8_t)s[i]);
+	char buf[CONFIG_CONSOLE_LINE_MAX + 256];
+
+	switch (complete_tab(c->line, c->cur, buf, sizeof(buf))) {
+	case COMPLETE_INSERT:
+		for (size_t i = 0; buf[i] != 0; i++)
+			insert(c, (uint8_t)buf[i]);
+		break;
+	case COMPLETE_LIST:
+		outs(c, "\r\n");
+		console_puts(c, buf);
+		redraw(c);
+		break;
+	default:
+		outs(c, "\a");
+		break;
+	}
+}
+
+/* '?': the help lines under the line, which is drawn again unchanged. */
+static void
+help_here(struct console *c)
+{
+	outs(c, "?\r\n");
+	complete_help(c->line, c->cur, console_emit_line, c);
+	redraw(c);
 }
 
 /* Is the cursor inside a "quoted value" or a # comment? There '?' is a
@@ -569,13 +492,13 @@ raw_byte(struct console *c, uint8_t b)
 		c->esc = 1;
 		break;
 	case '\t':
-		console_complete(c);
+		tab(c);
 		break;
 	case '?':
 		if (in_quotes(c))
 			insert(c, b);
 		else
-			console_help_here(c);
+			help_here(c);
 		break;
 	case 0x16: /* Ctrl-V: the next byte is inserted as it is */
 		c->literal = true;

@@ -31,7 +31,7 @@
  *
  * Commands. A table of {verb, args, help, run}; a verb may be two words
  * ("show relay"). Each word of the line names a verb word by unique prefix
- * (resolve.c, zegel/words.h: `sh run`); an ambiguous one is an error that
+ * (table.c, zegel/words.h: `sh run`); an ambiguous one is an error that
  * lists the choices; a one-word verb whose word also starts two-word verbs
  * runs when the second word names none of them. `help` and `help VERB` are
  * generated from the tables. A handler gets the words after the verb;
@@ -47,23 +47,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "firmware/console/table.h"
 #include "zegel/config.h"
 
 #define CONSOLE_PROMPT "zegel> "
 #define CONSOLE_HISTORY 8
-#define CONSOLE_MAX_ARGS 16
-#define CONSOLE_MAX_REGISTER 16
-
-struct console;
-
-struct console_cmd {
-	const char *verb; /* "commit", or two words: "show relay" */
-	const char *args; /* usage of the arguments after the verb, "" if none */
-	const char *help; /* one line */
-	/* argv[0..argc) are the words after the verb; line is the whole line.
-	 * Return 0, or non-zero after printing one line that says what is wrong. */
-	int (*run)(struct console *c, int argc, char **argv, const char *line);
-};
 
 struct console {
 	void (*write)(void *arg, const uint8_t *p, size_t n);
@@ -130,11 +118,6 @@ void console_input_show(void *arg);
 void console_job_begin(struct console *c);
 void console_job_end(struct console *c);
 bool console_busy(const struct console *c);
-
-/* Add commands (0, or -ENOSPC after CONSOLE_MAX_REGISTER tables). A
- * registered verb may add to "show" and "test"; it may not replace a
- * built-in verb (-EEXIST). */
-int console_register(const struct console_cmd *cmds, size_t n);
 
 /* Add a `show status` contributor: fn emits lines through emit(emit_arg, line). */
 int
