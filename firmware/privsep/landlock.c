@@ -136,13 +136,28 @@ ll_add_fd(int rs, int fd, uint64_t allowed)
 static unsigned n_dirs;
 static char dirs_text[3 * (ZCFG_PATH_MAX + 2)];
 
+static int
+under(const char *path, const char *dir)
+{
+	size_t l = strlen(dir);
+
+	while (l > 1 && dir[l - 1] == '/')
+		l--;
+	return strncmp(path, dir, l) == 0 && (path[l] == 0 || path[l] == '/');
+}
+
+static char allowed[3][ZCFG_PATH_MAX + 16];
+
 static void
 allow_dir(int rs, const char *dir, uint64_t rights)
 {
 	int fd, rc;
 
-	if (dir[0] == 0)
+	if (dir[0] == 0 || n_dirs >= 3)
 		return;
+	for (unsigned i = 0; i < n_dirs; i++)
+		if (under(dir, allowed[i]))
+			return; /* beneath one already allowed */
 	(void)hal_storage_mkdirs(dir, 0700);
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -156,6 +171,7 @@ allow_dir(int rs, const char *dir, uint64_t rights)
 		hal_log(HAL_LOG_WARN, LOGM, "landlock: %s: %s: no writes there", dir, strerror(-rc));
 		return;
 	}
+	snprintf(allowed[n_dirs], sizeof(allowed[n_dirs]), "%s", dir);
 	n_dirs++;
 	snprintf(dirs_text + strlen(dirs_text), sizeof(dirs_text) - strlen(dirs_text), "%s%s",
 	    n_dirs > 1 ? ", " : "", dir);
@@ -174,14 +190,6 @@ allow_dev(int rs, const char *path, uint64_t rights)
 	if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode))
 		(void)ll_add_fd(rs, fd, rights);
 	close(fd);
-}
-
-static int
-under(const char *path, const char *dir)
-{
-	size_t l = strlen(dir);
-
-	return strncmp(path, dir, l) == 0 && (path[l] == 0 || path[l] == '/');
 }
 
 int
@@ -221,12 +229,11 @@ privsep_landlock(const struct zcfg *cfg, const char *save_path, char *state, siz
 	if (save_path != NULL && (slash = strrchr(save_path, '/')) != NULL) {
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash == save_path ? 1 : slash - save_path),
 		    save_path);
-		if (!under(dir, cfg->data_dir))
-			allow_dir(rs, dir, handled);
+		allow_dir(rs, dir, handled);
 	} else if (save_path != NULL) {
 		allow_dir(rs, ".", handled);
 	}
-	if (cfg->relay.kind == ZCFG_RELAY_OUTBOX && !under(cfg->relay.outbox, cfg->data_dir))
+	if (cfg->relay.kind == ZCFG_RELAY_OUTBOX)
 		allow_dir(rs, cfg->relay.outbox, handled);
 	allow_dev(rs, "/dev/null", privsep_landlock_file_rights(handled));
 	if (strcmp(board.console_device, "stdio") != 0)
