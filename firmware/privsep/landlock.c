@@ -24,13 +24,16 @@
 #define _GNU_SOURCE 1 /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "firmware/config/config.h"
 #include "firmware/privsep/privsep.h"
 #include "hal/log.h"
 #include "hal/storage.h"
@@ -133,6 +136,8 @@ ll_add_fd(int rs, int fd, uint64_t allowed)
 	return syscall(LL_NR_ADD, rs, LL_RULE_PATH_BENEATH, &pb, 0L) == 0 ? 0 : -errno;
 }
 
+static int resolve(const char *dir, char *out, size_t cap);
+
 static unsigned n_dirs;
 static char dirs_text[3 * (ZCFG_PATH_MAX + 2)];
 
@@ -146,7 +151,7 @@ under(const char *path, const char *dir)
 	return strncmp(path, dir, l) == 0 && (path[l] == 0 || path[l] == '/');
 }
 
-static char allowed[3][ZCFG_PATH_MAX + 16];
+static char allowed[3][ZCFG_PATH_MAX + 16], allowed_real[3][4096 + ZCFG_PATH_MAX];
 
 static void
 allow_dir(int rs, const char *dir, uint64_t rights)
@@ -172,6 +177,8 @@ allow_dir(int rs, const char *dir, uint64_t rights)
 		return;
 	}
 	snprintf(allowed[n_dirs], sizeof(allowed[n_dirs]), "%s", dir);
+	if (resolve(dir, allowed_real[n_dirs], sizeof(allowed_real[n_dirs])) != 0)
+		snprintf(allowed_real[n_dirs], sizeof(allowed_real[n_dirs]), "%s", dir);
 	n_dirs++;
 	snprintf(dirs_text + strlen(dirs_text), sizeof(dirs_text) - strlen(dirs_text), "%s%s",
 	    n_dirs > 1 ? ", " : "", dir);
@@ -190,6 +197,75 @@ allow_dev(int rs, const char *path, uint64_t rights)
 	if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode))
 		(void)ll_add_fd(rs, fd, rights);
 	close(fd);
+}
+
+/* The absolute path of dir, resolved as far as it exists (a data dir
+ * committed now does not exist yet); 0, or -1 when nothing of it resolves. */
+static int
+resolve(const char *dir, char *out, size_t cap)
+{
+	char head[ZCFG_PATH_MAX + 16], real[4096];
+	size_t cut;
+
+	snprintf(head, sizeof(head), "%s", dir[0] ? dir : ".");
+	cut = strlen(head);
+	for (;;) {
+		if (realpath(head, real) != NULL) {
+			snprintf(out, cap, "%s%s", strcmp(real, "/") == 0 && dir[cut] ? "" : real,
+			    dir + cut);
+			return 0;
+		}
+		while (cut > 0 && head[cut - 1] != '/')
+			cut--;
+		if (cut == 0) { /* a relative name: from the working directory */
+			if (getcwd(real, sizeof(real)) == NULL)
+				return -1;
+			snprintf(out, cap, "%s/%s", real, dir);
+			return 0;
+		}
+		if (cut == 1) { /* "/" always resolves */
+			snprintf(out, cap, "%s", dir);
+			return 0;
+		}
+		head[--cut] = 0; /* drop "/name" */
+	}
+}
+
+static bool
+writable(const char *dir)
+{
+	char real[4096 + ZCFG_PATH_MAX];
+	bool r = resolve(dir, real, sizeof(real)) == 0;
+
+	for (unsigned i = 0; i < n_dirs; i++)
+		if (under(dir, allowed[i]) || (r && under(real, allowed_real[i])))
+			return true;
+	return false;
+}
+
+/* Commit warnings: a data dir or outbox committed outside the directories
+ * of the rules cannot be written until zegel starts again. */
+static int
+warnings(const struct zcfg *c, void (*emit)(void *arg, const char *line), void *arg)
+{
+	char line[ZCFG_PATH_MAX + 300];
+	int n = 0;
+
+	if (!writable(c->data_dir)) {
+		snprintf(line, sizeof(line), "data dir %s: this zegel may not write there (Landlock "
+		    "rules of its start): spool, queue, keys and TLS pair cannot be written there "
+		    "until zegel starts again ('save', then 'exit')", c->data_dir);
+		emit(arg, line);
+		n++;
+	}
+	if (c->relay.kind == ZCFG_RELAY_OUTBOX && !writable(c->relay.outbox)) {
+		snprintf(line, sizeof(line), "relay outbox %s: this zegel may not write there "
+		    "(Landlock rules of its start) until it starts again ('save', then 'exit')",
+		    c->relay.outbox);
+		emit(arg, line);
+		n++;
+	}
+	return n;
 }
 
 int
@@ -250,5 +326,6 @@ privsep_landlock(const struct zcfg *cfg, const char *save_path, char *state, siz
 	}
 	snprintf(state, scap, "writes confined by landlock (ABI %d) to %s", abi,
 	    n_dirs ? dirs_text : "nothing");
+	config_set_warnings_extra(warnings);
 	return 0;
 }

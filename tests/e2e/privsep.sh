@@ -48,7 +48,7 @@ cleanup() {
 	[ -n "$SUBPID" ] && kill "$SUBPID" 2>/dev/null
 	[ -n "$SUP" ] && { kill "$(cat "$d/pid" 2>/dev/null)" 2>/dev/null; kill "$SUP" 2>/dev/null; wait "$SUP" 2>/dev/null; }
 	zkill
-	rm -rf "$d" "$OUTSIDE"
+	rm -rf "$d" "$OUTSIDE" "$OUTSIDE-dd"
 }
 trap cleanup EXIT
 
@@ -175,7 +175,7 @@ chmod 644 "$d/zegel.conf"
 chown "$uid:$gid" "$d"
 rm -f "$d/zegel.conf.1"
 cp -p "$d/zegel.conf" "$d/zegel.conf.orig"
-st=$(printf 'show status\nset hostname saved.zegel.test\ncommit\nsave\nexit\n' |
+st=$(printf 'show status\nset hostname saved.zegel.test\ncommit\nsave\nset data-dir %s\ncommit\nexit\nexit\n' "$OUTSIDE-dd" |
 	timeout 20 "$ZEGEL" run --config "$d/zegel.conf" --user "$RUNAS" 2>&1)
 check "show status: privsep: writes confined by landlock to $d/data, $d" \
 	grep -q "^privsep: writes confined by landlock (ABI [0-9]*) to $d/data, $d\$" <<<"$st"
@@ -183,7 +183,10 @@ check "save writes the configuration beside it (says so, zegel.conf.1 kept)" \
 	grep -q "save: wrote $d/zegel.conf" <<<"$st"
 check "the saved file has the change, the kept one not" \
 	test "$(grep -c '^set hostname saved.zegel.test' "$d/zegel.conf" "$d/zegel.conf.1" | tr '\n' ' ')" = "$d/zegel.conf:1 $d/zegel.conf.1:0 "
-check_not "no write was refused" grep -qi "permission denied" <<<"$st"
+check_not "no write was refused" grep -qi "permission denied" <<<"$(sed -n '1,/^zegel> save: wrote/p' <<<"$st")"
+check "a data dir committed outside the rules is a commit warning" \
+	grep -q "warning: data dir $OUTSIDE-dd: this zegel may not write there (Landlock" <<<"$st"
+check_not "and it was not created" test -e "$OUTSIDE-dd"
 mv -f "$d/zegel.conf.orig" "$d/zegel.conf"
 chown root:root "$d"
 
