@@ -154,7 +154,7 @@ under(const char *path, const char *dir)
 static char allowed[3][ZCFG_PATH_MAX + 16], allowed_real[3][4096 + ZCFG_PATH_MAX];
 
 static void
-allow_dir(int rs, const char *dir, uint64_t rights)
+allow_dir(int rs, const char *dir, unsigned mode, uint64_t rights)
 {
 	int fd, rc;
 
@@ -163,7 +163,7 @@ allow_dir(int rs, const char *dir, uint64_t rights)
 	for (unsigned i = 0; i < n_dirs; i++)
 		if (under(dir, allowed[i]))
 			return; /* beneath one already allowed */
-	(void)hal_storage_mkdirs(dir, 0700);
+	(void)hal_storage_mkdirs(dir, mode); /* a rule needs the directory */
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "landlock: %s: %s: no writes there", dir,
@@ -301,16 +301,16 @@ privsep_landlock(const struct zcfg *cfg, const char *save_path, char *state, siz
 	}
 	n_dirs = 0;
 	dirs_text[0] = 0;
-	allow_dir(rs, cfg->data_dir, handled);
+	allow_dir(rs, cfg->data_dir, 0700, handled);
 	if (save_path != NULL && (slash = strrchr(save_path, '/')) != NULL) {
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash == save_path ? 1 : slash - save_path),
 		    save_path);
-		allow_dir(rs, dir, handled);
+		allow_dir(rs, dir, 0700, handled);
 	} else if (save_path != NULL) {
-		allow_dir(rs, ".", handled);
+		allow_dir(rs, ".", 0700, handled);
 	}
 	if (cfg->relay.kind == ZCFG_RELAY_OUTBOX)
-		allow_dir(rs, cfg->relay.outbox, handled);
+		allow_dir(rs, cfg->relay.outbox, 0750, handled); /* outbox.c's mode */
 	allow_dev(rs, "/dev/null", privsep_landlock_file_rights(handled));
 	if (strcmp(board.console_device, "stdio") != 0)
 		allow_dev(rs, board.console_device, privsep_landlock_file_rights(handled));
