@@ -6,7 +6,7 @@
  * the allowed directories (no symlink, no other PEM key on the system).
  * Landlock (landlock.c): the rights handled per ABI, and in a forked child
  * on this kernel a file outside the data dir cannot be created, one inside
- * can (or, on a kernel without Landlock, the state says NOT confined).
+ * can and moves between its directories (or, on a kernel without Landlock, the state says NOT confined).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,7 +283,19 @@ landlock_child(const char *data, const char *out, const char *in)
 		return 103;
 	}
 	if ((fd = open(in, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0) {
+		char a[200], b[200];
+
 		close(fd);
+		/* the spool -> queue hand-over: a rename into another directory
+		 * beneath the data dir (REFER) */
+		snprintf(a, sizeof(a), "%s/spool", data);
+		snprintf(b, sizeof(b), "%s/queue", data);
+		if (mkdir(a, 0700) != 0 || mkdir(b, 0700) != 0)
+			return 104;
+		snprintf(a, sizeof(a), "%s/spool/m", data);
+		snprintf(b, sizeof(b), "%s/queue/m", data);
+		if (rename(in, a) != 0 || rename(a, b) != 0 || rename(b, in) != 0)
+			return 105;
 		r |= 2;
 	}
 	return r;
@@ -316,6 +328,10 @@ test_landlock_confines(void **state)
 	assert_int_equal(access(in, F_OK), 0);
 	unlink(in);
 	unlink(out);
+	snprintf(out, sizeof(out), "%s/data/spool", top);
+	rmdir(out);
+	snprintf(out, sizeof(out), "%s/data/queue", top);
+	rmdir(out);
 	rmdir(data);
 	rmdir(top);
 }
