@@ -311,7 +311,7 @@ cmd_run(int argc, char **argv)
 	bool no_console = false;
 	char path[ZCFG_PATH_MAX + 16];
 	struct sigaction sa;
-	struct privsep_opts ps = { NULL, false };
+	struct privsep_opts ps = { NULL, false, NULL };
 	const char *env_root = getenv("ZEGEL_ALLOW_ROOT");
 	char why[400];
 	bool loaded = false;
@@ -359,6 +359,7 @@ cmd_run(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s", conf);
 	keys_app_init(path);
 	console_set_save_path(path);
+	ps.save_path = path; /* Landlock: `save` writes beside it */
 	if (hal_storage_exists(path) == 1) {
 		int n = config_clean_temps(path);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/config/config.h"
 #include "firmware/config/internal.h"
 
 static bool
@@ -15,6 +16,15 @@ domain_has_key(const struct zcfg *c, const char *name)
 		if (c->keys[i].used && strcmp(c->keys[i].domain, name) == 0)
 			return true;
 	return false;
+}
+
+static int (*extra)(const struct zcfg *c, void (*emit)(void *arg, const char *line), void *arg);
+
+void
+config_set_warnings_extra(int (*fn)(const struct zcfg *c,
+    void (*emit)(void *arg, const char *line), void *arg))
+{
+	extra = fn;
 }
 
 int
@@ -56,5 +66,7 @@ config_warnings(const struct zcfg *c, void (*emit)(void *arg, const char *line),
 		emit(arg, line);
 		n++;
 	}
+	if (extra != NULL)
+		n += extra(c, emit, arg);
 	return n;
 }

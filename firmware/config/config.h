@@ -138,8 +138,14 @@ void config_set_apply(int (*fn)(const struct zcfg *next, char *err, size_t cap))
 /* What a configuration will do that its admin likely did not mean (it is
  * valid: commit goes ahead), one line per emit() call, e.g. "no network and
  * no users: every client is refused (554 5.7.1) ...". Returns how many.
- * Pure (firmware/config/check.c). */
+ * Pure but for the one extra check the application may add below
+ * (firmware/config/check.c). */
 int config_warnings(const struct zcfg *c, void (*emit)(void *arg, const char *line), void *arg);
+/* One more source of warnings (NULL removes it): fn emits its lines and
+ * returns how many. `zegel run` adds the directories its Landlock rules do
+ * not let it write (firmware/privsep/landlock.c). */
+void config_set_warnings_extra(int (*fn)(const struct zcfg *c,
+    void (*emit)(void *arg, const char *line), void *arg));
 
 /* `show diff`: the lines that turn `from` into `to`, one per emit() call:
  * "delete ..." (or the setting's default) for what `to` no longer has, then

@@ -25,6 +25,7 @@ int privsep_allow_dir(const char *dir);
 int privsep_seal(void);
 
 static char mode_line[200] = "privsep: not started";
+static char ll_state[3 * ZCFG_PATH_MAX + 120] = "writes NOT confined (not started)";
 
 /* "Uid: 100 100 100 100" -> "Uid 100 100 100 100" of /proc/self/status. */
 static void
@@ -81,7 +82,7 @@ void
 privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 {
 	const struct zcfg *cfg = zcfg_running();
-	char text[2048], f[5][64], line[400];
+	char text[2048], f[5][64], line[sizeof(ll_state) + 16];
 	FILE *fp = fopen("/proc/self/status", "r");
 	size_t n = fp != NULL ? fread(text, 1, sizeof(text) - 1, fp) : 0;
 
@@ -90,6 +91,8 @@ privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 	(void)arg;
 	text[n] = 0;
 	emit(emit_arg, mode_line);
+	snprintf(line, sizeof(line), "privsep: %s", ll_state);
+	emit(emit_arg, line);
 	proc_field(text, "Uid", f[0], sizeof(f[0]));
 	proc_field(text, "Gid", f[1], sizeof(f[1]));
 	proc_field(text, "Seccomp", f[2], sizeof(f[2]));
@@ -250,6 +253,14 @@ privsep_confine(const struct zcfg *cfg, const struct privsep_opts *o, char *why,
 		snprintf(why, cap, "no_new_privs: %s", strerror(errno));
 		return -errno;
 	}
+#if IS_ENABLED(CONFIG_PRIVSEP_LANDLOCK)
+	/* before seccomp: the landlock_* calls are not in its allow-list */
+	if ((rc = privsep_landlock(cfg, o->save_path, ll_state, sizeof(ll_state), why, cap)) != 0)
+		return rc;
+#else
+	snprintf(ll_state, sizeof(ll_state), "writes NOT confined (CONFIG_PRIVSEP_LANDLOCK off)");
+#endif
+	hal_log(HAL_LOG_INFO, LOGM, "%s", ll_state);
 #if IS_ENABLED(CONFIG_PRIVSEP_SECCOMP)
 	if ((rc = privsep_seccomp_install(why, cap)) != 0)
 		return rc;

@@ -6,8 +6,13 @@
  *            stderr "privsep-hook: open PATH: ok" or "...: <errno text> (N)"
  *   SIGUSR2  make a system call the seccomp filter forbids (mount): the
  *            process must die of SIGSYS
+ *   SIGHUP   create ZEGEL_TEST_WRITEOUT (a file outside the data dir),
+ *            then ZEGEL_TEST_WRITEIN (one inside), O_CREAT|O_EXCL, and
+ *            write "privsep-hook: create PATH: ok" or "...: <errno> (N)"
+ *            for each (Landlock, landlock.c)
  * tests/e2e/privsep.sh proves with them that the dropped network process
- * cannot read a key and that the filter kills, not passes.
+ * cannot read a key, cannot create a file outside the data dir and that
+ * the filter kills, not passes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +27,7 @@
 #include "zegel/config.h"
 
 #if IS_ENABLED(CONFIG_PRIVSEP_TEST_HOOKS)
-static char keyread[256];
+static char keyread[256], writes[2][256];
 
 static void
 on_usr1(int sig)
@@ -43,6 +48,33 @@ on_usr1(int sig)
 }
 
 static void
+on_hup(int sig)
+{
+	char line[400];
+	int n;
+
+	(void)sig;
+	for (int i = 0; i < 2; i++) {
+		int fd, e;
+
+		if (writes[i][0] == 0)
+			continue;
+		fd = open(writes[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		e = errno;
+		if (fd >= 0) {
+			close(fd);
+			n = snprintf(line, sizeof(line), "privsep-hook: create %s: ok\n", writes[i]);
+		} else {
+			n = snprintf(line, sizeof(line), "privsep-hook: create %s: %s (%d)\n",
+			    writes[i], strerror(e), e);
+		}
+		if (n > 0)
+			(void)!write(STDERR_FILENO, line,
+			    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
+	}
+}
+
+static void
 on_usr2(int sig)
 {
 	static const char m[] = "privsep-hook: calling mount(2)\n";
@@ -60,11 +92,14 @@ privsep_test_hooks(void)
 {
 #if IS_ENABLED(CONFIG_PRIVSEP_TEST_HOOKS)
 	const char *on = getenv("ZEGEL_TEST_HOOKS"), *kr = getenv("ZEGEL_TEST_KEYREAD");
+	const char *wo = getenv("ZEGEL_TEST_WRITEOUT"), *wi = getenv("ZEGEL_TEST_WRITEIN");
 	struct sigaction sa;
 
 	if (on == NULL || strcmp(on, "1") != 0)
 		return;
 	snprintf(keyread, sizeof(keyread), "%s", kr != NULL ? kr : "/nonexistent");
+	snprintf(writes[0], sizeof(writes[0]), "%s", wo != NULL ? wo : "");
+	snprintf(writes[1], sizeof(writes[1]), "%s", wi != NULL ? wi : "");
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
@@ -72,7 +107,9 @@ privsep_test_hooks(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_usr2;
 	sigaction(SIGUSR2, &sa, NULL);
-	fprintf(stderr, "privsep-hook: test hooks on (SIGUSR1 reads %s, SIGUSR2 calls mount)\n",
-	    keyread);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	fprintf(stderr, "privsep-hook: test hooks on (SIGUSR1 reads %s, SIGUSR2 calls mount, "
+	    "SIGHUP creates files)\n", keyread);
 #endif
 }

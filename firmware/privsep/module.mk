@@ -5,4 +5,5 @@ src-y += firmware/privsep/client.c
 src-y += firmware/privsep/holder.c
 src-y += firmware/privsep/drop.c
 src-y += firmware/privsep/seccomp.c
+src-y += firmware/privsep/landlock.c
 src-y += firmware/privsep/hooks.c

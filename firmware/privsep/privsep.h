@@ -25,12 +25,15 @@
  *     and the directory of every configured key) and seals it: from then on
  *     it opens nothing else (a compromised network process cannot have it
  *     sign with another PEM key on the system, nor write one elsewhere);
- *   - sets no_new_privs and installs the seccomp filter (seccomp.c,
- *     CONFIG_PRIVSEP_SECCOMP).
+ *   - sets no_new_privs, confines the process's file writes to the data
+ *     dir, the directory of the configuration file and the outbox with
+ *     Landlock (landlock.c, CONFIG_PRIVSEP_LANDLOCK; a kernel without it:
+ *     a warning), and installs the seccomp filter (seccomp.c,
+ *     CONFIG_PRIVSEP_SECCOMP), in that order.
  * --allow-root (or ZEGEL_ALLOW_ROOT=1 in the environment) keeps root and
  * does not seal: a test mode (tests/run.sh sets it for the suites that are
  * not about privilege separation), logged as a warning; the key holder and
- * the seccomp filter stay.
+ * the Landlock rules and the seccomp filter stay.
  *
  * Failure: when the key holder dies the network process exits (status 3)
  * at the next request or at once from the event loop (privsep_watch());
@@ -42,6 +45,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "zegel/cfg.h"
@@ -56,6 +60,7 @@ void privsep_watch(void);
 struct privsep_opts {
 	const char *user;  /* NULL: CONFIG_PRIVSEP_USER */
 	bool allow_root;
+	const char *save_path; /* the file `save` writes: its directory stays writable */
 };
 /* Right after privsep_start(), before anything is read or written: become
  * the user (see the model above). */
@@ -72,5 +77,13 @@ void privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *ar
 void privsep_holder_main(int fd);
 int privsep_seccomp_install(char *why, size_t cap);
 void privsep_test_hooks(void);
+/* landlock.c: confine the writes (the model above); 0, or -errno and why
+ * (a kernel without Landlock is 0, with state saying so). */
+int privsep_landlock(const struct zcfg *cfg, const char *save_path, char *state, size_t scap,
+    char *why, size_t cap);
+/* The write-type rights handled on Landlock ABI abi (0: not used, ABI < 2),
+ * and those of them that apply to a device file. */
+uint64_t privsep_landlock_rights(int abi);
+uint64_t privsep_landlock_file_rights(uint64_t handled);
 
 #endif

@@ -7,6 +7,10 @@
 #     CAP_NET_BIND_SERVICE + CAP_SYS_TIME; the key holder stays root;
 #   - the network process cannot open the key files (setpriv as its uid,
 #     and from inside it through the test-only hook, SIGUSR1);
+#   - its file writes are confined by Landlock: it cannot create a file
+#     outside the data dir and the configuration's directory (hook
+#     SIGHUP: EACCES, no file), it can inside; `save` still writes;
+#     `show status` and the log say so;
 #   - mail is still signed (dkimpy verifies both signatures);
 #   - a forbidden system call (hook SIGUSR2: mount) kills it by SIGSYS, and
 #     the key holder follows it;
@@ -35,6 +39,8 @@ uid=$(id -u "$RUNAS")
 gid=$(id -g "$RUNAS")
 d=$(mktemp -d /tmp/zt-privsep-e2e.XXXXXX)
 chmod 755 "$d"
+# outside the data dir and the config's dir; /tmp lets $RUNAS create it
+OUTSIDE=$(mktemp -u /tmp/zt-privsep-out.XXXXXX)
 ZPID= SUP= SUBPID=
 zkill() { [ -n "$ZPID" ] && kill -9 "$ZPID" 2>/dev/null; [ -n "$ZPID" ] && wait "$ZPID" 2>/dev/null; ZPID=; }
 cleanup() {
@@ -42,7 +48,7 @@ cleanup() {
 	[ -n "$SUBPID" ] && kill "$SUBPID" 2>/dev/null
 	[ -n "$SUP" ] && { kill "$(cat "$d/pid" 2>/dev/null)" 2>/dev/null; kill "$SUP" 2>/dev/null; wait "$SUP" 2>/dev/null; }
 	zkill
-	rm -rf "$d"
+	rm -rf "$d" "$OUTSIDE" "$OUTSIDE-dd"
 }
 trap cleanup EXIT
 
@@ -52,6 +58,7 @@ chown -R "$uid:$gid" "$d/data" "$d/outbox"
 # the keys stay root's, 0600, outside the data dir (as the other suites)
 zstart() { # start zegel as root with the default drop; 1 if it does not listen
 	ZEGEL_TEST_HOOKS=1 ZEGEL_TEST_KEYREAD="$d/keys/rsa.pem" \
+		ZEGEL_TEST_WRITEOUT="$OUTSIDE" ZEGEL_TEST_WRITEIN="$d/data/hook-in" \
 		"$ZEGEL" run --config "$d/zegel.conf" --no-console --user "$RUNAS" \
 		>>"$d/zegel.log" 2>&1 </dev/null &
 	ZPID=$!
@@ -106,6 +113,21 @@ for _ in $(seq 1 30); do grep -q "privsep-hook: open $d/keys/rsa.pem:" "$d/zegel
 check "the network process itself cannot open the key (hook: Permission denied)" \
 	grep -q "privsep-hook: open $d/keys/rsa.pem: Permission denied" "$d/zegel.log"
 
+# Landlock: writes only beneath the data dir and the config file's dir
+if [ "$(status_field "$ZPID" Seccomp)" = 2 ]; then # the hook needs the filter's process
+	rm -f "$d/data/hook-in"
+	kill -HUP "$ZPID"
+	for _ in $(seq 1 30); do grep -q "privsep-hook: create $d/data/hook-in:" "$d/zegel.log" && break; sleep 0.1; done
+fi
+check "the log says the writes are confined ($d/data, $d)" \
+	grep -q "privsep\[$ZPID\]: writes confined by landlock (ABI [0-9]*) to $d/data, $d\$" "$d/zegel.log"
+check "the network process cannot create a file outside the data dir (hook: Permission denied)" \
+	grep -q "privsep-hook: create $OUTSIDE: Permission denied (13)" "$d/zegel.log"
+check_not "and the file is not there" test -e "$OUTSIDE"
+check "it creates one inside the data dir (hook)" \
+	grep -q "privsep-hook: create $d/data/hook-in: ok" "$d/zegel.log"
+check "the file is there, owned by uid $uid" test "$(stat -c %u "$d/data/hook-in" 2>/dev/null)" = "$uid"
+
 # mail is signed through the key holder
 id1=$(send "signed")
 check "a message is accepted (${id1:-no id})" test -n "$id1"
@@ -146,6 +168,27 @@ zstart || not_ok "zegel restarts after the crash" "$(tail -5 "$d/zegel.log")"
 id3=$(send "after segv")
 check "after the restart mail is signed again (${id3:-no id})" verify "$d/outbox/$id3.eml"
 zkill
+
+# the console of a dropped, confined zegel: show status, save beside the config
+chown "$uid:$gid" "$d/zegel.conf"
+chmod 644 "$d/zegel.conf"
+chown "$uid:$gid" "$d"
+rm -f "$d/zegel.conf.1"
+cp -p "$d/zegel.conf" "$d/zegel.conf.orig"
+st=$(printf 'show status\nset hostname saved.zegel.test\ncommit\nsave\nset data-dir %s\ncommit\nexit\nexit\n' "$OUTSIDE-dd" |
+	timeout 20 "$ZEGEL" run --config "$d/zegel.conf" --user "$RUNAS" 2>&1)
+check "show status: privsep: writes confined by landlock to $d/data, $d" \
+	grep -q "^privsep: writes confined by landlock (ABI [0-9]*) to $d/data, $d\$" <<<"$st"
+check "save writes the configuration beside it (says so, zegel.conf.1 kept)" \
+	grep -q "save: wrote $d/zegel.conf" <<<"$st"
+check "the saved file has the change, the kept one not" \
+	test "$(grep -c '^set hostname saved.zegel.test' "$d/zegel.conf" "$d/zegel.conf.1" | tr '\n' ' ')" = "$d/zegel.conf:1 $d/zegel.conf.1:0 "
+check_not "no write was refused" grep -qi "permission denied" <<<"$(sed -n '1,/^zegel> save: wrote/p' <<<"$st")"
+check "a data dir committed outside the rules is a commit warning" \
+	grep -q "warning: data dir $OUTSIDE-dd: this zegel may not write there (Landlock" <<<"$st"
+check_not "and it was not created" test -e "$OUTSIDE-dd"
+mv -f "$d/zegel.conf.orig" "$d/zegel.conf"
+chown root:root "$d"
 
 # kill loops under a restart loop that plays init
 (
