@@ -548,14 +548,9 @@ job_start(struct worker *w)
 static void
 arm(void)
 {
-	int64_t due = queue_next_due(), now = now_s();
-	uint32_t ms = 60000;
-
 	if (tick_timer >= 0)
 		loop_timer_cancel(tick_timer);
-	if (due >= 0 && due - now < 60)
-		ms = due <= now ? 1000 : (uint32_t)(due - now) * 1000;
-	tick_timer = loop_timer_add(ms, tick, NULL);
+	tick_timer = loop_timer_add(queue_timer_ms(now_s()), tick, NULL);
 }
 
 /* One session per recipient domain at a time: its other due jobs wait and

@@ -179,6 +179,9 @@ void queue_job_end(struct queue_job *j, int64_t now);
  * pending again and due at once, no attempt counted, no backoff. */
 void queue_job_release(struct queue_job *j, int64_t now);
 int64_t queue_next_due(void);       /* earliest next attempt (for the timer), -1 none */
+/* How long a delivery scheduler sleeps before it looks again: until the
+ * earliest next attempt (at least 1 s when it is due already), at most 60 s. */
+uint32_t queue_timer_ms(int64_t now);
 void queue_flush(int64_t now);      /* all pending recipients due now */
 
 /* The delivery side's wake-up: called (from queue_commit(), queue_flush(),

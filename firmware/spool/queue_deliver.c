@@ -453,6 +453,16 @@ queue_job_release(struct queue_job *j, int64_t now)
 	job_end(j, now, false);
 }
 
+uint32_t
+queue_timer_ms(int64_t now)
+{
+	int64_t due = queue_next_due();
+
+	if (due < 0 || due - now >= 60)
+		return 60000;
+	return due <= now ? 1000 : (uint32_t)(due - now) * 1000;
+}
+
 int64_t
 queue_next_due(void)
 {
