@@ -33,6 +33,9 @@ board_init(void)
 	hal_entropy_set(&hal_entropy_posix);
 	hal_clock_set(&hal_clock_posix); /* before crypto: probes measure speed */
 	/* the crypto chain, in order of preference; software answers the rest */
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
+	(void)hal_crypto_register(&hal_crypto_tpm2); /* TPM key files only */
+#endif
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
 	(void)hal_crypto_register(&hal_crypto_cpu);
 #endif
