@@ -25,6 +25,11 @@ struct tkey {
 
 static struct tpm2_io *io;
 static unsigned gen;
+/* Keys of this process loaded in the TPM now: a TPM without a resource
+ * manager in front (swtpm's socket) holds only ~3 objects, so a load that
+ * finds no room evicts the others (they load again at their next sign). */
+#define LOADED_MAX 32
+static struct tkey *loaded[LOADED_MAX];
 static char why[240];
 static uint8_t cmd[TPM2_CMD_MAX], rsp[TPM2_RSP_MAX];
 
@@ -113,24 +118,67 @@ connect_tpm(void)
 	return io != NULL ? 0 : -ENODEV;
 }
 
+static void
+forget(struct tkey *k)
+{
+	for (int i = 0; i < LOADED_MAX; i++)
+		if (loaded[i] == k)
+			loaded[i] = NULL;
+}
+
+static void
+remember(struct tkey *k)
+{
+	for (int i = 0; i < LOADED_MAX; i++)
+		if (loaded[i] == NULL) {
+			loaded[i] = k;
+			return;
+		}
+}
+
+/* Room for objects: flush every other loaded key of this process; how
+ * many were flushed. */
+static int
+evict_others(const struct tkey *keep)
+{
+	int n = 0;
+
+	for (int i = 0; i < LOADED_MAX; i++) {
+		struct tkey *k = loaded[i];
+
+		if (k == NULL || k == keep)
+			continue;
+		if (k->gen == gen && io != NULL)
+			flush(k->handle);
+		k->gen = 0;
+		loaded[i] = NULL;
+		n++;
+	}
+	return n;
+}
+
+#define TPM2_RC_OBJECT_MEMORY 0x902u
+
 /* The storage root key, made from the owner seed with the SRK template:
  * the same key every time on the same TPM. A TPM not started yet (a
  * simulator without startup-clear) is started first. */
 static int
-create_srk(uint32_t *srk)
+create_srk(const struct tkey *k, uint32_t *srk)
 {
 	size_t n = 0, rl = 0;
 	uint32_t trc = 0;
 	int rc;
 
-	for (int tries = 0; tries < 2; tries++) {
+	for (int tries = 0; tries < 3; tries++) {
 		if (tpm2_cmd_create_primary_srk(cmd, sizeof(cmd), &n) != 0 ||
 		    call(n, &rl, "create primary") != 0)
 			return -ENODEV;
 		rc = tpm2_rsp_create_primary(rsp, rl, &trc, srk);
 		if (rc == 0)
 			return 0;
-		if (rc != -EIO || trc != TPM2_RC_INITIALIZE || tries > 0)
+		if (rc == -EIO && trc == TPM2_RC_OBJECT_MEMORY && evict_others(k) > 0)
+			continue;
+		if (rc != -EIO || trc != TPM2_RC_INITIALIZE)
 			break;
 		if (tpm2_cmd_startup_clear(cmd, sizeof(cmd), &n) != 0 ||
 		    call(n, &rl, "startup") != 0)
@@ -152,7 +200,8 @@ load(struct tkey *k)
 	int rc;
 
 	k->gen = 0;
-	if ((rc = connect_tpm()) != 0 || (rc = create_srk(&srk)) != 0)
+	forget(k);
+	if ((rc = connect_tpm()) != 0 || (rc = create_srk(k, &srk)) != 0)
 		return rc;
 	if (tpm2_cmd_load(cmd, sizeof(cmd), &n, srk, &k->blob) != 0) {
 		flush(srk);
@@ -161,7 +210,19 @@ load(struct tkey *k)
 	if (call(n, &rl, "load") != 0)
 		return -ENODEV;
 	rc = tpm2_rsp_load(rsp, rl, &trc, &h);
+	if (rc == -EIO && trc == TPM2_RC_OBJECT_MEMORY && evict_others(k) > 0) {
+		/* the flushes used cmd: build the command again */
+		if (tpm2_cmd_load(cmd, sizeof(cmd), &n, srk, &k->blob) != 0 ||
+		    call(n, &rl, "load") != 0)
+			return -ENODEV;
+		rc = tpm2_rsp_load(rsp, rl, &trc, &h);
+	}
 	flush(srk);
+	if (rc == -EIO && (trc & 0x900u) == 0x900u) {
+		fail("%s: load: the TPM is busy or full (warning 0x%03x)", tpm2_device(),
+		    (unsigned)trc);
+		return -EIO;
+	}
 	if (rc != 0) {
 		fail("%s: the TPM refused the key blob (response code 0x%03x): it was made by "
 		     "another TPM, or the TPM was cleared, or the file is damaged",
@@ -179,6 +240,7 @@ load(struct tkey *k)
 	}
 	k->handle = h;
 	k->gen = gen;
+	remember(k);
 	return 0;
 }
 
@@ -223,7 +285,7 @@ tpm2_key_generate(struct hal_key *hk, enum hal_key_type t, unsigned bits)
 	memset(hk, 0, sizeof(*hk));
 	if (bits != 2048)
 		return -EINVAL;
-	if ((rc = connect_tpm()) != 0 || (rc = create_srk(&srk)) != 0)
+	if ((rc = connect_tpm()) != 0 || (rc = create_srk(NULL, &srk)) != 0)
 		return rc;
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		flush(srk);
@@ -325,6 +387,7 @@ tpm2_key_free(struct hal_key *hk)
 		return;
 	if (k->gen == gen && io != NULL)
 		flush(k->handle);
+	forget(k);
 	memset(k, 0, sizeof(*k));
 	free(k);
 	hk->impl = NULL;
