@@ -33,14 +33,15 @@ board_init(void)
 	hal_entropy_set(&hal_entropy_posix);
 	hal_clock_set(&hal_clock_posix); /* before crypto: probes measure speed */
 	/* the crypto chain, in order of preference; software answers the rest */
-#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
-	(void)hal_crypto_register(&hal_crypto_tpm2); /* TPM key files only */
-#endif
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
 	(void)hal_crypto_register(&hal_crypto_cpu);
 #endif
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
 	(void)hal_crypto_register(&hal_crypto_afalg);
+#endif
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
+	/* keys only: loads TPM key files (hal/tpm2.h), passes PEM keys on */
+	(void)hal_crypto_register(&hal_crypto_tpm2);
 #endif
 	(void)hal_crypto_register(&hal_crypto_soft);
 	hal_storage_set(&hal_storage_posix);

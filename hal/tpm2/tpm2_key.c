@@ -406,15 +406,24 @@ tpm2_describe(void (*emit)(void *arg, const char *line), void *arg)
 static uint32_t
 tpm2_caps(void)
 {
-	return HAL_CRYPTO_CAP_RSA | HAL_CRYPTO_CAP_KEYGEN | HAL_CRYPTO_CAP_HW;
+	/* no CAP_HW: whether a TPM is there is known only at the first key */
+	return HAL_CRYPTO_CAP_RSA | HAL_CRYPTO_CAP_KEYGEN;
 }
 
-/* No probe: a TPM is opened at the first TPM key, never for a PEM key,
- * so a board without one pays nothing and every key file says which
- * backend it needs. */
+/* The probe opens nothing: a TPM is opened at the first TPM key, never
+ * for a PEM key, so a board without one pays nothing and every key file
+ * says which backend it needs. */
+static int
+tpm2_probe(char *w, size_t cap)
+{
+	snprintf(w, cap, "TPM key files only (the TPM, %s, is opened at the first)", tpm2_device());
+	return 0;
+}
+
 const struct hal_crypto_ops hal_crypto_tpm2 = {
 	.name = "tpm2",
 	.caps = tpm2_caps,
+	.probe = tpm2_probe,
 	.describe = tpm2_describe,
 	.key_load = tpm2_key_load,
 	.key_generate = tpm2_key_generate,

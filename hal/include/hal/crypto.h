@@ -174,7 +174,7 @@ struct hal_crypto_ops {
  * the chain's own ops table (name "af_alg > soft ..."), NULL before the first
  * backend; its caps() is the union of the backends' caps.
  */
-#define HAL_CRYPTO_MAX_BACKENDS 4
+#define HAL_CRYPTO_MAX_BACKENDS 5 /* cpu, af_alg, tpm2, soft and one more */
 
 const struct hal_crypto_ops *hal_crypto(void);
 void hal_crypto_set(const struct hal_crypto_ops *ops);
