@@ -154,7 +154,7 @@ fi
 # ------------------------------------------------------------ the TPM goes away, comes back
 tpm_stop "$d/tpm"
 n0=$(nout)
-out=$(send two); echo "$out" > /tmp/ztpm-two.txt
+out=$(send two)
 check "swtpm stopped: 451 4.3.5" grep -q '^<~\* *451 4.3.5' <<<"$out"
 check "and nothing new in the outbox (never an unsigned message)" test "$(nout)" -eq "$n0"
 check "the log says the TPM cannot be reached" grep -q 'tpm2.*cannot reach the TPM' "$d/zegel.log"
@@ -181,7 +181,7 @@ check "swtpm started again" tpm_start "$d/tpm" $TPMP
 
 # ------------------------------------------------------------ the console
 con=$(printf 'key generate example.test ctpm rsa-tpm\nshow keys example.test\nexit\n' |
-	timeout 30 "$ZEGEL" run --config "$d/zegel.conf" 2>&1); echo "$con" > /tmp/ztpm-con.txt
+	timeout 30 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
 check "console: key generate ... rsa-tpm makes a TPM key" \
 	grep -q 'key ctpm for example.test: rsa-2048, published-pending' <<<"$con"
 check "console: its file is the blob" \
