@@ -462,10 +462,13 @@ load_state_once(const struct zcfg *cfg)
 
 		if (!e->used || e->st != KEYSTATE_PENDING)
 			continue;
-		zegel_strf(p, sizeof(p), "%.170s/keys/%s/%s.key", cfg->data_dir, e->domain,
-		    e->selector);
-		if ((n = config_clean_temps(p)) > 0)
-			hal_log(HAL_LOG_WARN, LOGM, "removed %d unfinished write(s) of %s", n, p);
+		for (int tpm = 0; tpm < 2; tpm++) { /* SEL.key, or SEL.tpmkey (rsa-tpm) */
+			zegel_strf(p, sizeof(p), "%.170s/keys/%s/%s.%s", cfg->data_dir, e->domain,
+			    e->selector, tpm ? "tpmkey" : "key");
+			if ((n = config_clean_temps(p)) > 0)
+				hal_log(HAL_LOG_WARN, LOGM, "removed %d unfinished write(s) of %s",
+				    n, p);
+		}
 	}
 }
 

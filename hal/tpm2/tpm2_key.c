@@ -50,6 +50,23 @@ fail(const char *fmt, ...)
 	hal_log(HAL_LOG_ERR, MOD, "%s", why);
 }
 
+/* A few response codes by name (TPM 2.0 Part 2, 6.6), for log lines. */
+static const char *
+rc_name(uint32_t trc)
+{
+	if (trc == TPM2_RC_INITIALIZE)
+		return "TPM_RC_INITIALIZE: the TPM was reset and not started";
+	if (trc == 0x101u)
+		return "TPM_RC_FAILURE: the TPM is in failure mode";
+	if (trc == 0x902u)
+		return "TPM_RC_OBJECT_MEMORY: no room for another object";
+	if ((trc & 0x80u) && (trc & 0x3fu) == 0x0bu)
+		return "TPM_RC_HANDLE: the key is not loaded";
+	if ((trc & 0x80u) && (trc & 0x3fu) == 0x1fu)
+		return "TPM_RC_INTEGRITY: the blob fails the TPM's integrity check";
+	return "see TPM 2.0 Part 2, 6.6";
+}
+
 static void
 disconnect(void)
 {
@@ -224,9 +241,9 @@ load(struct tkey *k)
 		return -EIO;
 	}
 	if (rc != 0) {
-		fail("%s: the TPM refused the key blob (response code 0x%03x): it was made by "
-		     "another TPM, or the TPM was cleared, or the file is damaged",
-		    tpm2_device(), (unsigned)trc);
+		fail("%s: the TPM refused the key blob (response code 0x%03x, %s): it was made "
+		     "by another TPM, or the TPM was cleared, or the file is damaged",
+		    tpm2_device(), (unsigned)trc, rc == -EIO ? rc_name(trc) : "malformed answer");
 		return -EKEYREJECTED;
 	}
 	if (tpm2_cmd_read_public(cmd, sizeof(cmd), &n, h) != 0 || call(n, &rl, "read public") != 0)
@@ -351,8 +368,9 @@ sign_once(struct tkey *k, const uint8_t *digest, uint8_t *sig, size_t cap, size_
 	if (rc == -ERANGE)
 		return rc;
 	if (rc != 0) {
-		fail("%s: sign: %s (response code 0x%03x)", tpm2_device(),
-		    rc == -EIO ? "refused" : "malformed answer", (unsigned)trc);
+		fail("%s: sign: %s (response code 0x%03x, %s)", tpm2_device(),
+		    rc == -EIO ? "refused" : "malformed answer", (unsigned)trc,
+		    rc == -EIO ? rc_name(trc) : "-");
 		return -EIO;
 	}
 	return 0;

@@ -10,9 +10,10 @@
 #   - `zegel run` with the key (the key holder talks to the TPM): a message
 #     submitted with swaks is signed and verifies with dkimpy, Mail::DKIM
 #     and libopendkim;
-#   - swtpm stopped: 451 4.3.5 and nothing in the outbox; swtpm restarted:
-#     the key is loaded again and signing works; TPM missing at start: the
-#     key is reported unusable, 451 4.3.5, nothing unsigned;
+#   - swtpm stopped: 451 4.3.5 and nothing in the outbox; swtpm restarted,
+#     or the TPM reset (swtpm_ioctl -i): the key is loaded again and signing
+#     works; TPM missing at start: the key is reported unusable (log, show
+#     keys), 451 4.3.5, nothing unsigned;
 #   - the console's `key generate DOMAIN SEL rsa-tpm`, `show keys`;
 #   - damaged and foreign blobs: clear errors.
 # Ports: swtpm 41700-41701 (second TPM 41703-41704), zegel 41702.
@@ -165,6 +166,16 @@ check "the log says it loaded the key again" grep -q 'key loaded into the TPM ag
 f3=$(grep -l 'Subject: three' "$d"/outbox/*.eml | head -1)
 check "dkimpy verifies the message signed after the restart" \
 	$PY "$TOP/tests/e2e/dkim_verify.py" --key "tpm._domainkey.example.test=$txt" "$f3"
+# a TPM reset (swtpm's control channel: CMD_INIT) between two signatures:
+# the key is gone from the TPM, which wants TPM2_Startup first
+check "the TPM is reset through swtpm's control channel" \
+	swtpm_ioctl --tcp 127.0.0.1:$((TPMP + 1)) -i
+out=$(send reset)
+check "after the reset the key is loaded again and signs" grep -q '^<~ *250 2.0.0' <<<"$out"
+check "the log names the reset (TPM_RC_INITIALIZE)" grep -q 'TPM_RC_INITIALIZE' "$d/zegel.log"
+f4=$(grep -l 'Subject: reset' "$d"/outbox/*.eml | head -1)
+check "dkimpy verifies the message signed after the reset" \
+	$PY "$TOP/tests/e2e/dkim_verify.py" --key "tpm._domainkey.example.test=$txt" "$f4"
 zstop
 
 # ------------------------------------------------------------ TPM missing at start
@@ -177,6 +188,8 @@ out=$(send four)
 check "TPM missing at start: 451 4.3.5" grep -q '^<~\* *451 4.3.5' <<<"$out"
 check "and nothing new in the outbox" test "$(nout)" -eq "$n0"
 zstop
+con=$(printf 'show keys example.test\nexit\n' | timeout 30 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+check "show keys says the key is not loaded" grep -q 'file: .*tpm.tpmkey (NOT LOADED: see the log)' <<<"$con"
 check "swtpm started again" tpm_start "$d/tpm" $TPMP
 
 # ------------------------------------------------------------ the console
