@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -22,6 +23,9 @@
 #ifndef CONFIG_HAL_TPM2_DEVICE
 #define CONFIG_HAL_TPM2_DEVICE "/dev/tpmrm0"
 #endif
+
+/* An RSA-2048 CreatePrimary on a slow chip takes seconds; nothing takes 30. */
+#define TPM2_IO_TIMEOUT_MS 30000
 
 struct tpm2_io {
 	int fd;
@@ -116,7 +120,10 @@ tpm2_io_call(struct tpm2_io *io, const uint8_t *cmd, size_t n, uint8_t *rsp, siz
 	if (io == NULL || io->fd < 0)
 		return -ENOTCONN;
 	while (off < n) {
-		ssize_t w = write(io->fd, cmd + off, n - off);
+		/* a simulator gone away: EPIPE, not SIGPIPE (the tools do not
+		 * ignore it) */
+		ssize_t w = io->stream ? send(io->fd, cmd + off, n - off, MSG_NOSIGNAL)
+				       : write(io->fd, cmd + off, n - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -126,7 +133,17 @@ tpm2_io_call(struct tpm2_io *io, const uint8_t *cmd, size_t n, uint8_t *rsp, siz
 	}
 	off = 0;
 	for (;;) {
-		ssize_t r = read(io->fd, rsp + off, cap - off);
+		struct pollfd pfd = { io->fd, POLLIN, 0 };
+		ssize_t r;
+		int pr = poll(&pfd, 1, TPM2_IO_TIMEOUT_MS);
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0)
+			return -ETIMEDOUT; /* a hung TPM must not hang the key holder */
+		if (pr < 0)
+			return -errno;
+		r = read(io->fd, rsp + off, cap - off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
