@@ -69,8 +69,12 @@ static void
 key_error(const struct zcfg_key *k, int err, void *arg)
 {
 	(void)arg;
-	hal_log(HAL_LOG_ERR, LOGM, "key %s for %s (%s) not loaded: %s", k->selector, k->domain,
-	    k->file, strerror(-err));
+	hal_log(HAL_LOG_ERR, LOGM, "key %s for %s (%s) not loaded: %s%s", k->selector, k->domain,
+	    k->file,
+	    err == -ENODEV	   ? "the TPM cannot be reached (see the tpm2 line)"
+	    : err == -EKEYREJECTED ? "the TPM refused the key blob"
+				   : strerror(-err),
+	    "; mail for the domain gets 451 until it loads");
 }
 
 static void
