@@ -303,6 +303,7 @@ http_feed(struct sts_req *q, const uint8_t *p, size_t n, bool eof)
 		off += sts_http_push(&q->http, p ? p + off : p, n - off);
 		if (q->http.ev == STS_HTTP_EV_BODY) {
 			if (sts_parser_push(&q->parser, q->http.body, q->http.body_len) < 0) {
+				q->fail_kind = STS_FAIL_INVALID;
 				fetch_failed(q, q->parser.why);
 				return true;
 			}
@@ -311,14 +312,17 @@ http_feed(struct sts_req *q, const uint8_t *p, size_t n, bool eof)
 		if (q->http.ev == STS_HTTP_EV_NONE && eof)
 			sts_http_eof(&q->http);
 		if (q->http.ev == STS_HTTP_EV_ERROR) {
+			q->fail_kind = STS_FAIL_FETCH;
 			fetch_failed(q, q->http.why);
 			return true;
 		}
 		if (q->http.ev == STS_HTTP_EV_DONE) {
-			if (sts_parser_finish(&q->parser) < 0)
+			if (sts_parser_finish(&q->parser) < 0) {
+				q->fail_kind = STS_FAIL_INVALID;
 				fetch_failed(q, q->parser.why);
-			else
+			} else {
 				fetched(q);
+			}
 			return true;
 		}
 		return false; /* NONE: all of p taken, more to come */
@@ -341,6 +345,10 @@ pump(struct sts_req *q)
 		if (r == TLS_CLIENT_AGAIN)
 			return;
 		if (r < 0) {
+			/* RFC 8460 4.3.2.2: the policy host's certificate */
+			q->fail_kind = q->tls.kind == TLS_FAIL_UNTRUSTED || q->tls.kind == TLS_FAIL_NAME ||
+			    q->tls.kind == TLS_FAIL_EXPIRED || q->tls.kind == TLS_FAIL_CERT
+			    ? STS_FAIL_WEBPKI : STS_FAIL_FETCH;
 			fetch_failed(q, tls_client_why(&q->tls));
 			return;
 		}
@@ -367,6 +375,10 @@ pump(struct sts_req *q)
 			return;
 		}
 		if (r < 0) {
+			/* RFC 8460 4.3.2.2: the policy host's certificate */
+			q->fail_kind = q->tls.kind == TLS_FAIL_UNTRUSTED || q->tls.kind == TLS_FAIL_NAME ||
+			    q->tls.kind == TLS_FAIL_EXPIRED || q->tls.kind == TLS_FAIL_CERT
+			    ? STS_FAIL_WEBPKI : STS_FAIL_FETCH;
 			fetch_failed(q, tls_client_why(&q->tls));
 			return;
 		}
