@@ -146,7 +146,7 @@ tlsrpt_day_add(struct tlsrpt_day *d, const struct tlsrpt_sess *s)
 		}
 		p = &d->pol[d->npol++];
 		memset(p, 0, sizeof(*p));
-		memcpy(p->domain, dom, sizeof(dom));
+		copy(p->domain, sizeof(p->domain), dom);
 		p->ptype = (uint8_t)s->ptype;
 		copy_lines(p->pstr, sizeof(p->pstr), s->pstr);
 		copy_lines(p->mxhost, sizeof(p->mxhost), s->mxhost);
