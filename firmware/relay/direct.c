@@ -507,7 +507,11 @@ try_next(struct worker *w)
 		}
 		zegel_strf(w->tls_host, sizeof(w->tls_host), "%s",
 		    mh->tls == MXPLAN_DANE && mh->tlsa_base[0] ? mh->tlsa_base : mh->name);
-		w->rpt_noted = false;
+		/* TLS-RPT: testing mode, MX not in the policy: the session counts
+		 * as the policy's failure (RFC 8461 5), not as a success */
+		w->rpt_noted = sh == STS_HOST_REPORT;
+		if (sh == STS_HOST_REPORT)
+			tlsrpt_direct_fail(w->job.domain, &w->sts, mh, TLSRPT_VALIDATION_FAILURE);
 		rc = upstream_init(&w->up, &w->params, cc, w->tls_host, w->peer, w->job.prefix,
 		    w->job.prefix_len, w->path, false);
 		w->up_live = true;

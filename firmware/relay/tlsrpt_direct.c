@@ -10,14 +10,15 @@
 
 static char pstr[TLSRPT_PSTR_MAX], mxhost[TLSRPT_MXHOST_MAX];
 
+/* Append "a b\n" (b may be "") to buf; no room: the line is left out whole. */
 static void
-add_line(char *buf, size_t cap, const char *fmt, const char *a, unsigned long n)
+add_line(char *buf, size_t cap, const char *a, const char *b)
 {
 	size_t o = strlen(buf);
-	int r = snprintf(buf + o, cap - o, fmt, a, n);
+	int r = snprintf(buf + o, cap - o, "%s%s\n", a, b);
 
 	if (r < 0 || (size_t)r >= cap - o)
-		buf[o] = '\0'; /* no room: the line is left out whole */
+		buf[o] = '\0';
 }
 
 static bool
@@ -41,18 +42,21 @@ policy(const struct sts_req *sts, const struct mxplan_host *mh)
 
 			for (unsigned k = 0; k < t->len && o > 0 && (size_t)o + 3 < sizeof(line); k++)
 				o += snprintf(line + o, sizeof(line) - (size_t)o, "%02X", t->data[k]);
-			add_line(pstr, sizeof(pstr), "%s\n", line, 0);
+			add_line(pstr, sizeof(pstr), line, "");
 		}
 		return TLSRPT_TLSA;
 	}
 	if (sts_applies(sts, mh)) {
-		add_line(pstr, sizeof(pstr), "version: STSv1\n%s", "", 0);
-		add_line(pstr, sizeof(pstr), "mode: %s\n", sts_mode_str(sts->pol.mode), 0);
+		char age[24];
+
+		add_line(pstr, sizeof(pstr), "version: STSv1", "");
+		add_line(pstr, sizeof(pstr), "mode: ", sts_mode_str(sts->pol.mode));
 		for (unsigned i = 0; i < sts->pol.nmx; i++) {
-			add_line(pstr, sizeof(pstr), "mx: %s\n", sts->pol.mx[i], 0);
-			add_line(mxhost, sizeof(mxhost), "%s\n", sts->pol.mx[i], 0);
+			add_line(pstr, sizeof(pstr), "mx: ", sts->pol.mx[i]);
+			add_line(mxhost, sizeof(mxhost), sts->pol.mx[i], "");
 		}
-		add_line(pstr, sizeof(pstr), "max_age: %s%lu\n", "", sts->pol.max_age);
+		snprintf(age, sizeof(age), "%lu", (unsigned long)sts->pol.max_age);
+		add_line(pstr, sizeof(pstr), "max_age: ", age);
 		return TLSRPT_STS;
 	}
 	return TLSRPT_NOPOLICY;
