@@ -459,6 +459,7 @@ fetch_next(struct sts_req *q)
 
 		sts_http_init(&q->http);
 		sts_parser_init(&q->parser, false);
+		q->fail_kind = STS_FAIL_FETCH; /* until this address says otherwise */
 		q->req_off = 0;
 		q->req_len = sts_http_request(q->host, q->req, sizeof(q->req));
 		if (tls_client_start(&q->tls, q->cc, q->host) < 0) {

@@ -554,7 +554,9 @@ show_tlsrpt(struct console *c, int argc, char **argv, const char *line)
 	(void)argv;
 	(void)line;
 	if (!on) {
-		console_puts(c, "tlsrpt: off (set tlsrpt on: daily SMTP TLS reports, RFC 8460)");
+		console_puts(c, zcfg_running()->tlsrpt.on
+		    ? "tlsrpt: on, but only direct delivery is counted and reported (set relay direct)"
+		    : "tlsrpt: off (set tlsrpt on: daily SMTP TLS reports, RFC 8460)");
 		return 0;
 	}
 	if (today.start != day_of(now_s()))
