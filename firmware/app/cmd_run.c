@@ -42,6 +42,7 @@
 #include "firmware/relay/outbox.h"
 #include "firmware/relay/shqueue.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/relay/sts_refresh.h"
 #include "firmware/relay/tlsrpt_run.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
@@ -113,6 +114,7 @@ apply_direct(const struct zcfg *cfg)
 	if (direct_start(cfg, err, sizeof(err)) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "queue in %s not started: %s", dir, err);
 	tlsrpt_configure(cfg); /* TLS-RPT counts direct delivery's sessions */
+	sts_refresh_configure(cfg); /* cached MTA-STS policies refreshed before they expire */
 #endif
 }
 
@@ -444,6 +446,7 @@ cmd_run(int argc, char **argv)
 	smtpd_server_stop();
 #if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
 	tlsrpt_stop();
+	sts_refresh_stop();
 	direct_stop();
 #endif
 	shqueue_stop();

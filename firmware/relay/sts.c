@@ -214,7 +214,7 @@ on_txt(void *arg, const struct dns_result *res)
 		use_cache_or_none(q, what);
 		return;
 	}
-	if (q->cached_ok && strcmp(q->pol.id, q->txt_id) == 0 &&
+	if (q->cached_ok && !q->force && strcmp(q->pol.id, q->txt_id) == 0 &&
 	    !sts_expired(&q->pol, (int64_t)hal_clock_now())) {
 		q->have = true;
 		q->src = STS_SRC_CACHE;
@@ -493,10 +493,12 @@ sts_start(struct sts_req *q, const char *domain, const char *data_dir,
 {
 	char name[ZCFG_NAME_MAX + 16];
 	uint16_t port = q->port ? q->port : 443;
+	bool force = q->force;
 
 	memset(q, 0, sizeof(*q));
 	q->dns_id = q->timer = q->h = -1;
 	q->port = port;
+	q->force = force;
 	q->cc = cc;
 	q->done = done;
 	q->arg = arg;

@@ -61,6 +61,8 @@ struct sts_req {
 	char data_dir[ZCFG_PATH_MAX];
 	const struct tls_client_conf *cc;
 	uint16_t port;          /* 443 unless set before sts_start's work begins */
+	bool force;             /* set before sts_start: fetch even when the cached
+				   policy is current (the proactive refresh, sts_refresh.h) */
 	sts_done_fn done;
 	void *arg;
 	/* out */
