@@ -46,9 +46,12 @@ static struct {
 	unsigned pi;            /* row of rep whose domain is being reported */
 	int dns_id;
 	unsigned sent, skipped;
-} job = { .dns_id = -1 };
+} job;                  /* zero: in .bss, not in the image (dns_id: job_start) */
 
-static char json[JSON_MAX];
+/* The JSON text is built in filebuf (free while send_report() runs: it is
+ * synchronous, nothing writes today's file meanwhile). */
+#define json filebuf
+_Static_assert(TLSRPT_FILE_MAX >= JSON_MAX, "the JSON text fits in filebuf");
 static uint8_t gz[JSON_MAX + 64];
 static char mail[MAIL_MAX];
 static struct keys_sign sg;
@@ -245,7 +248,7 @@ send_report(const char *domain, const char *const *to, unsigned nto)
 	meta.org = rcfg->tlsrpt.org[0] ? rcfg->tlsrpt.org : host();
 	meta.contact = rcfg->tlsrpt.contact[0] ? rcfg->tlsrpt.contact : contact;
 	meta.report_id = rid;
-	jl = tlsrpt_json(r, domain, &meta, json, sizeof(json));
+	jl = tlsrpt_json(r, domain, &meta, json, JSON_MAX);
 	gl = jl ? zgz_write(json, jl, (uint32_t)now_s(), gz, sizeof(gz)) : 0;
 	random_hex(rnd, 12);
 	zegel_strf(bound, sizeof(bound), "tlsrpt-%s", rnd);
@@ -256,7 +259,7 @@ send_report(const char *domain, const char *const *to, unsigned nto)
 	ml = gl ? tlsrpt_mail_write(&m, mail, sizeof(mail)) : 0;
 	if (ml == 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "report for %s not sent: larger than %u octets",
-		    domain, (unsigned)sizeof(json));
+		    domain, (unsigned)JSON_MAX);
 		return -1;
 	}
 	sl = sign_report(ml);
@@ -498,7 +501,7 @@ tlsrpt_stop(void)
 	if (day_timer >= 0)
 		loop_timer_cancel(day_timer);
 	day_timer = -1;
-	if (job.dns_id >= 0)
+	if (job.running && job.dns_id >= 0)
 		resolver_cancel(job.dns_id);
 	job.dns_id = -1;
 	job.running = false;
