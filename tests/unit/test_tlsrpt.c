@@ -4,7 +4,7 @@
  * byte by byte; the counters and their file form (tlsrpt.c) with their
  * bounds; the JSON report (tlsrpt_json.c) against a golden text and
  * Python's json module; the gzip writer (firmware/util/gzip.c) against the
- * CRC-32 check value and Python's gzip module; the report mail
+ * CRC-32 check value and Python's gzip module (compressed and stored); the report mail
  * (tlsrpt_mail.c).
  */
 #include <setjmp.h>
@@ -307,6 +307,20 @@ python_gunzip_equal(const uint8_t *gz, size_t gzlen, const uint8_t *orig, size_t
 	unlink(rawp);
 }
 
+/* xorshift32: bytes no LZ77 match or fixed code makes smaller */
+static void
+noise(uint8_t *p, size_t n)
+{
+	uint32_t x = 2463534242u;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
+
 static void
 gzip_writer(void **state)
 {
@@ -317,33 +331,45 @@ gzip_writer(void **state)
 	assert_int_equal(zgz_crc32(0, "123456789", 9), 0xCBF43926u);
 	assert_int_equal(zgz_crc32(zgz_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
 	assert_int_equal(zgz_crc32(0, "", 0), 0);
-	/* empty: one final stored block of length 0 */
+	/* empty: one final fixed-code block holding only end-of-block
+	 * (BFINAL 1, BTYPE 01, code 256 = seven 0 bits: 0x03 0x00) */
 	n = zgz_write("", 0, 0, out, sizeof(out));
-	assert_int_equal(n, 23);
+	assert_int_equal(n, 10 + 2 + 8);
 	assert_int_equal(out[0], 0x1f);
 	assert_int_equal(out[1], 0x8b);
 	assert_int_equal(out[2], 8);
-	assert_int_equal(out[10], 1);
-	assert_memory_equal(out + 11, "\x00\x00\xff\xff", 4);
+	assert_memory_equal(out + 10, "\x03\x00", 2);
 	python_gunzip_equal(out, n, (const uint8_t *)"", 0);
-	/* small text */
+	/* the report's JSON: compressed (a JSON report repeats its keys) */
 	n = zgz_write(golden, strlen(golden), 1796515200, out, sizeof(out));
-	assert_int_equal(n, zgz_size(strlen(golden)));
+	assert_true(n < zgz_size(strlen(golden)) * 3 / 4);
+	assert_int_equal(out[10] & 7, 3); /* BFINAL, fixed codes */
 	python_gunzip_equal(out, n, (const uint8_t *)golden, strlen(golden));
-	/* three blocks: 65535 + 65535 + rest, only the last final */
+	/* repetitive input longer than the window and than one stored block:
+	 * matches up to 258 bytes, distances up to 32768 */
 	for (size_t i = 0; i < sizeof(in); i++)
 		in[i] = (uint8_t)(i * 7 + (i >> 9));
+	n = zgz_write(in, sizeof(in), 0, out, sizeof(out));
+	assert_true(n < sizeof(in) / 4);
+	python_gunzip_equal(out, n, in, sizeof(in));
+	/* noise: stored, three blocks 65535 + 65535 + rest, only the last final */
+	noise(in, sizeof(in));
 	n = zgz_write(in, sizeof(in), 0, out, sizeof(out));
 	assert_int_equal(n, 10 + 3 * 5 + sizeof(in) + 8);
 	assert_int_equal(out[10], 0);
 	assert_int_equal(out[10 + 5 + 65535], 0);
 	assert_int_equal(out[10 + 2 * (5 + 65535)], 1);
 	python_gunzip_equal(out, n, in, sizeof(in));
-	/* exactly one block's worth */
+	/* exactly one block's worth of noise */
 	n = zgz_write(in, 65535, 0, out, sizeof(out));
 	assert_int_equal(n, 10 + 5 + 65535 + 8);
 	python_gunzip_equal(out, n, in, 65535);
-	/* no room: 0 */
+	/* a short run: 1 literal and a match of 257 at distance 1 */
+	memset(in, 'a', 258);
+	n = zgz_write(in, 258, 0, out, sizeof(out));
+	assert_true(n < 10 + 8 + 8);
+	python_gunzip_equal(out, n, in, 258);
+	/* no room: 0, whatever the input would compress to */
 	assert_int_equal(zgz_write(in, 100, 0, out, zgz_size(100) - 1), 0);
 }
 
