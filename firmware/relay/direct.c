@@ -281,6 +281,11 @@ on_sts(void *arg, struct sts_req *q)
 	if (q->have)
 		hal_log(HAL_LOG_DEBUG, LOGM, "%s: MTA-STS for %s: %s", w->job.id, w->job.domain,
 		    q->why);
+	else if (w->rt && q->fetch_failed)
+		/* a policy that may be there and could not be fetched: a
+		 * REQUIRETLS message waits for it rather than bouncing */
+		note_failure(w, 451, "4.7.5", "REQUIRETLS: the MTA-STS policy could not be "
+		    "fetched; will retry");
 	w->st = W_CONNECT;
 	try_next(w);
 }
@@ -302,11 +307,15 @@ sts_begin(struct worker *w)
 	    sts_tls_conf_get(dcfg->relay.ca_file, &w->sts_cc, err, sizeof(err)) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: CA bundle: %s",
 		    w->job.id, w->job.domain, err);
+		if (w->rt)
+			note_failure(w, 451, "4.7.5", "REQUIRETLS: MTA-STS not checked (CA bundle)");
 		return false;
 	}
 	if (sts_start(&w->sts, w->job.domain, dcfg->data_dir, w->sts_cc, on_sts, w) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: %s", w->job.id,
 		    w->job.domain, w->sts.why);
+		if (w->rt)
+			note_failure(w, 451, "4.7.5", "REQUIRETLS: MTA-STS not checked; will retry");
 		return false;
 	}
 	w->st = W_STS;
