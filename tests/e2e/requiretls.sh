@@ -130,6 +130,9 @@ if grep -q '^plain-mail: 530 5\.7\.10 ' <<<"$out"; then
 else
 	not_ok "submission: MAIL ... REQUIRETLS on a plaintext session: 530 5.7.10" "$out"
 fi
+grep -q "530 5\.7\.10 REQUIRETLS needs a TLS session" "$LOG" &&
+	ok "submission: the refusal is logged" ||
+	not_ok "submission: the refusal is logged" "$(tail -5 "$LOG")"
 
 declare -A ID
 submit() { # tag to [flags...]: envelope sender rcpt@insec.dane (gets the DSNs)
