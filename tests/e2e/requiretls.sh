@@ -333,7 +333,7 @@ if zstart "$d/sh2.conf" "$d/sh2.log"; then
 		not_ok "smarthost sync, Postfix smarthost without REQUIRETLS: 550 5.7.30" "$out
 $(tail -8 "$LOG")"
 	fi
-	grep -qE 'refused \(550 5\.7\.30 REQUIRETLS' "$LOG" && ok "sh-ee512: the refusal is logged" ||
+	grep -qE 'RCPT to=<rcpt@ee512\.dane>, .*verified=dane, refused \(550 5\.7\.30 .*REQUIRETLS: the next hop does not offer REQUIRETLS' "$LOG" && ok "sh-ee512: the refusal is logged" ||
 		not_ok "sh-ee512: the refusal is logged" "$(tail -8 "$LOG")"
 	# without REQUIRETLS the same smarthost takes it (the check is per message)
 	out=$(timeout 30 $PY "$TOP/tests/e2e/dane/rt_smtp.py" submit "$SUBMISSION_PORT" \
