@@ -193,8 +193,14 @@ rt_got() { # tag what
 		not_ok "$1: $2: over TLS, MAIL FROM:<...> REQUIRETLS" "$(head -3 "$f" 2>&1; tail -5 "$RT/log")"
 	fi
 }
-no_mail_at() { # tag host: Postfix's listener saw no MAIL command
-	if dane_maillog "$2" | grep -q ' mail='; then
+no_mail_at() { # tag host: Postfix's listener saw a session, and no MAIL command in it
+	for _ in $(seq 1 50); do
+		dane_maillog "$2" | grep -q 'disconnect from' && break
+		sleep 0.1
+	done
+	if ! dane_maillog "$2" | grep -q 'disconnect from .* starttls=1'; then
+		not_ok "$1: $2: a session with STARTTLS was logged" "$(dane_maillog "$2" | tail -4)"
+	elif dane_maillog "$2" | grep -q ' mail='; then
 		not_ok "$1: $2 got no MAIL" "$(dane_maillog "$2" | tail -4)"
 	else
 		ok "$1: $2 got no MAIL command"
