@@ -58,6 +58,12 @@ static const struct stmt stmts[] = {
 	    "honour|ignore (a 'TLS-Required: No' header, RFC 8689: deliver without "
 	    "DANE/MTA-STS; default ignore)" },
 	{ "set", "relay mx-port", 1, 1, config_set_relay_mx_port, "PORT" },
+	{ "set", "tlsrpt organization", 1, 1, config_set_tlsrpt_org,
+	    "NAME (the report's organization-name; default: the host name)" },
+	{ "set", "tlsrpt contact", 1, 1, config_set_tlsrpt_contact,
+	    "TEXT (the report's contact-info; default: postmaster@HOSTNAME)" },
+	{ "set", "tlsrpt", 1, 1, config_set_tlsrpt,
+	    "on|off (daily SMTP TLS reports, RFC 8460, of direct delivery; off)" },
 	{ "set", "queue lifetime", 1, 1, config_set_queue_lifetime, "DURATION (30s 5m 4h 5d)" },
 	{ "set", "queue delay-warning", 1, 1, config_set_queue_delay_warning, "DURATION (0 = never)" },
 	{ "set", "queue retry-base", 1, 1, config_set_queue_retry_base, "DURATION" },
