@@ -289,6 +289,9 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 		LINE("set relay ca-file"), WORD(r->ca_file), EMIT();
 	if (full || r->require_tls)
 		LINE("set relay require-tls"), WORD(r->require_tls ? "on" : "off"), EMIT();
+	if (full || r->tls_required_no)
+		LINE("set relay tls-required-no"), WORD(r->tls_required_no ? "honour" : "ignore"),
+		    EMIT();
 	if (r->mx_port != 0 && r->mx_port != 25) {
 		snprintf(t, sizeof(t), "%u", r->mx_port);
 		LINE("set relay mx-port"), WORD(t), EMIT();

@@ -54,6 +54,9 @@ static const struct stmt stmts[] = {
 	{ "set", "relay ca-file", 1, 1, config_set_relay_ca_file, "PATH" },
 	{ "set", "relay tls", 1, 1, config_set_relay_tls, "starttls|implicit" },
 	{ "set", "relay require-tls", 1, 1, config_set_relay_require_tls, "on|off" },
+	{ "set", "relay tls-required-no", 1, 1, config_set_relay_tls_required_no,
+	    "honour|ignore (a 'TLS-Required: No' header, RFC 8689: deliver without "
+	    "DANE/MTA-STS; default ignore)" },
 	{ "set", "relay mx-port", 1, 1, config_set_relay_mx_port, "PORT" },
 	{ "set", "tlsrpt organization", 1, 1, config_set_tlsrpt_org,
 	    "NAME (the report's organization-name; default: the host name)" },

@@ -190,6 +190,20 @@ config_set_relay_require_tls(struct zcfg *w, int argc, char **argv, char *err, s
 }
 
 int
+config_set_relay_tls_required_no(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	if (streq(argv[0], "honour") || streq(argv[0], "honor"))
+		w->relay.tls_required_no = true;
+	else if (streq(argv[0], "ignore"))
+		w->relay.tls_required_no = false;
+	else
+		return config_fail(err, cap, "set relay tls-required-no: '%s' is not honour or "
+		    "ignore", argv[0]);
+	return 0;
+}
+
+int
 config_set_relay_mx_port(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
 	char *end;

@@ -193,6 +193,7 @@ rcpt_begin(struct smtpd_conn *c)
 		m->env.mail_from = m->env_from;
 		m->env.body_8bit = c->smtp.body_8bit;
 		m->env.smtputf8 = c->smtp.smtputf8;
+		m->env.requiretls = c->smtp.requiretls;
 		m->env.size = c->smtp.mail_size;
 		m->env.client = c->peer;
 		m->env.cfg = c->cfg;
@@ -434,6 +435,8 @@ msg_end(struct smtpd_conn *c)
 	rm->size = m->prefix_len + c->spool.size;   /* the file: what is sent */
 	rm->body_8bit = c->smtp.body_8bit;
 	rm->smtputf8 = c->smtp.smtputf8;
+	rm->requiretls = c->smtp.requiretls;
+	rm->tls_required_no = c->spool.tls_required_no;
 	rm->client = c->peer;
 	rm->cfg = c->cfg;
 	m->relay_pending = false;

@@ -104,6 +104,8 @@ struct zcfg_relay {
 	char ca_file[ZCFG_PATH_MAX];      /* `set relay ca-file PATH` */
 	bool require_tls;           /* `set relay require-tls on|off` (direct mode) */
 	uint16_t mx_port;           /* `set relay mx-port N` (direct mode; 0 = 25) */
+	bool tls_required_no;       /* `set relay tls-required-no honour|ignore` (direct mode):
+				       honour a "TLS-Required: No" header (RFC 8689 5) */
 	bool queue;                 /* `set relay smarthost HOST[:PORT] queue on`: accept once
 				       stored, zegel retries (firmware/relay/shqueue.h) */
 };
