@@ -8,3 +8,4 @@ src-$(CONFIG_HAL_CRYPTO_CPU) += hal/cpu/crypto_cpu.c hal/cpu/sha256_x86.c hal/cp
 src-$(CONFIG_HAL_CRYPTO_AFALG) += hal/linux/crypto_afalg.c hal/linux/afalg_proc.c
 src-y += hal/posix/entropy.c hal/posix/clock.c hal/posix/storage.c hal/posix/uart.c
 src-$(CONFIG_HAL_NET_POSIX) += hal/posix/net.c
+src-$(CONFIG_HAL_NET_LWIP) += hal/lwip/net.c hal/lwip/stack.c hal/lwip/kwait.c hal/lwip/packetif.c
