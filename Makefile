@@ -236,6 +236,7 @@ test: bootstrap
 test-build:
 	$(Q)$(MAKE) --no-print-directory BOARD=host unit-build
 	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=asan unit-build
+	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=lwip all
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
 
@@ -310,6 +311,7 @@ help:
 	@echo "  make size                    text/data/bss and stripped size for every board"
 	@echo "  make toolchain [BOARD=<b>]   build the board's uClibc-ng/musl sysroot and libraries"
 	@echo "  make ... LIBC=uclibc|musl|glibc|external   another C library (build/<b>-<libc>/)"
+	@echo "  make ... VARIANT=lwip        the lwIP network backend (build/<b>-lwip/, hal/lwip/README.md)"
 	@echo "  make image BOARD=<qemu board> firmware image (Debian kernel + our initramfs)"
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
 	@echo "  make lint                    cppcheck the sources"

@@ -13,12 +13,14 @@
 
 #include "lwip/dhcp.h"
 #include "lwip/ip_addr.h"
+#include "lwip/mld6.h"
 #include "lwip/netif.h"
 #include "lwip/sockets.h"
 #include "lwip/stats.h"
 #include "lwip/tcpip.h"
 #include "netif/tapif.h"
 
+#include "hal/addr.h"
 #include "hal/entropy.h"
 #include "hal/lwip.h"
 #include "hal/lwip/internal.h"
@@ -176,6 +178,16 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 			if (netif_add_ip6_address(&nif, &a6, &idx) == ERR_OK)
 				netif_ip6_addr_set_state(&nif, idx, IP6_ADDR_PREFERRED);
 		}
+		/* without duplicate address detection lwIP joins no
+		 * solicited-node group: join them, or neighbour solicitations
+		 * for our addresses go unanswered */
+		for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+			if (ip6_addr_isvalid(netif_ip6_addr_state(&nif, i))) {
+				ip6_addr_t sn;
+
+				ip6_addr_set_solicitednode(&sn, netif_ip6_addr(&nif, i)->addr[3]);
+				mld6_joingroup_netif(&nif, &sn);
+			}
 		nif.ip6_autoconfig_enabled = 1; /* SLAAC from router advertisements */
 		netif_set_link_up(&nif);
 		netif_set_up(&nif);
@@ -231,7 +243,8 @@ hal_lwip_status(void (*emit)(void *arg, const char *line), void *arg)
 	emit(arg, line);
 	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
 		if (!ip6_addr_isinvalid(netif_ip6_addr_state(&nif, i))) {
-			ip6addr_ntoa_r(netif_ip6_addr(&nif, i), a, sizeof(a));
+			hal_addr_format_ip(6, (const uint8_t *)netif_ip6_addr(&nif, i)->addr, a,
+			    sizeof(a));
 			snprintf(line, sizeof(line), "lwip ipv6 %s%s", a,
 			    ip6_addr_ispreferred(netif_ip6_addr_state(&nif, i)) ? "" : " (tentative)");
 			emit(arg, line);
