@@ -279,12 +279,13 @@ lw_poll(struct hal_pollfd *fds, size_t n, int timeout_ms)
 			ki[nk++] = i;
 		}
 	}
+	/* lwip_poll takes no empty array (EINVAL): NULL, and it just sleeps */
 	if (nk == 0) {
-		r = lwip_poll(lp, (nfds_t)nl, timeout_ms);
+		r = lwip_poll(nl ? lp : NULL, (nfds_t)nl, timeout_ms);
 	} else if ((r = poll(kp, (nfds_t)nk, 0)) != 0) {
 		if (r < 0)
 			return -errno;
-		r = lwip_poll(lp, (nfds_t)nl, 0);
+		r = nl ? lwip_poll(lp, (nfds_t)nl, 0) : 0;
 	} else {
 		lp[nl] = (struct pollfd){ lwip_stack_wake_socket(), POLLIN, 0 };
 		lwip_kwait_begin(kp, nk);
