@@ -10,9 +10,13 @@
 # The console on a pipe (a kernel fd beside lwIP's sockets) answers `show
 # lwip`, and the process idles without spinning. 2 x CONFIG_MAX_SESSIONS
 # connections at once get refusals, no crash or hang, and the appliance
-# serves again afterwards.
+# serves again afterwards. Then smarthost mode over lwIP: Postfix on the
+# TAP's kernel side with a certificate of the test CA: relayed and verified
+# (pkix), one of two recipients refused with 550 by Postfix, and with
+# another CA trusted the relay fails closed.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
+. "$TOP/tests/e2e/relay/postfix.sh"
 
 LZEGEL=${LZEGEL:-$TOP/build/host-lwip/zegel}
 if [ "$(id -u)" -ne 0 ] || ! command -v strace >/dev/null || ! command -v swaks >/dev/null; then
@@ -32,6 +36,8 @@ ns=zlwip$$
 spid=
 cleanup() {
 	exec 7>&- 2>/dev/null
+	stop_zegel2
+	postfix_stop "$d/pf"
 	if [ -n "$spid" ]; then
 		kill "$spid" 2>/dev/null
 		for _ in $(seq 1 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
@@ -43,6 +49,15 @@ cleanup() {
 }
 trap cleanup EXIT
 nsx() { ip netns exec "$ns" "$@"; }
+z2=
+stop_zegel2() {
+	[ -n "$z2" ] || return 0
+	kill "$z2" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$z2" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$z2" 2>/dev/null
+	wait "$z2" 2>/dev/null
+	z2=
+}
 
 ip netns add "$ns" || { not_ok "network namespace" "ip netns add failed"; finish; exit 1; }
 nsx ip link set lo up
@@ -234,4 +249,76 @@ elif ! grep -q 'socket(' "$d/strace.txt" || ! grep -q 'socket(' "$d/strace-tool.
 else
 	ok "strace: no AF_INET/AF_INET6 socket in zegel run nor zegel resolve ($(grep -oE 'socket\(AF_[A-Z0-9]+' "$d/strace.txt" "$d/strace-tool.txt" | sed 's/.*://' | sort -u | sed 's/socket(//' | tr '\n' ' '))"
 fi
+# ---------------------------------------------------------------- smarthost over lwIP
+if ! command -v postfix >/dev/null; then
+	skip "smarthost over lwIP" "postfix not installed"
+	finish
+	exit
+fi
+chmod 755 "$d"
+"$TOP/tests/e2e/relay/mkcerts.sh" "$d/pki" >/dev/null 2>&1
+(cd "$d/pki" && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout up.key \
+	-out up.csr -subj /CN=upstream.test &&
+	printf 'subjectAltName=IP:10.77.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >up.ext &&
+	openssl x509 -req -in up.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out up.crt -days 30 \
+		-extfile up.ext) >/dev/null 2>&1
+postfix_setup "$d/pf" 25 "$d/pki/up.crt" "$d/pki/up.key"
+postconf -c "$d/pf/etc" -e "inet_interfaces = 10.77.0.1" "mynetworks = 127.0.0.0/8, 10.77.0.0/24"
+sed -i 's/^127\.0\.0\.1:25 /10.77.0.1:25 /' "$d/pf/etc/master.cf"
+nsx postfix -c "$d/pf/etc" start >"$d/pf/start.log" 2>&1
+pf_up=false
+for _ in $(seq 1 100); do
+	if nsx bash -c 'exec 3<>/dev/tcp/10.77.0.1/25' 2>/dev/null; then pf_up=true; break; fi
+	sleep 0.1
+done
+$pf_up || { not_ok "Postfix on 10.77.0.1:25" "$(cat "$d/pf/start.log" "$d/pf/maillog" 2>/dev/null | tail)"; finish; exit 1; }
+start_zegel2() { # CA file
+	sed -e '/^set relay outbox/d' -e '/^set listener v6/d' "$d/zegel.conf" >"$d/zegel2.conf"
+	printf 'set relay smarthost 10.77.0.1:25\nset relay ca-file %s\n' "$1" >>"$d/zegel2.conf"
+	nsx "$LZEGEL" run --config "$d/zegel2.conf" --no-console >"$d/zegel2.log" 2>&1 </dev/null &
+	z2=$!
+	for _ in $(seq 1 100); do
+		nsx bash -c 'exec 3<>/dev/tcp/10.77.0.2/587' 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+mails() { find "$d/pf/mail/sink/new" -type f 2>/dev/null | wc -l; }
+sw2() { nsx timeout 30 swaks --server 10.77.0.2 --port 587 --tls --auth PLAIN --auth-user alice \
+	--auth-password secret --from alice@example.test --h-From alice@example.test "$@"; }
+if start_zegel2 "$d/pki/ca.crt"; then
+	out=$(sw2 --to alice@example.net --h-Subject "smarthost over lwIP" 2>&1)
+	if printf '%s\n' "$out" | grep -qE '^<~ +250 2\.0\.0 relayed via 10\.77\.0\.1\[10\.77\.0\.1\]:25: 250 ' &&
+		postfix_wait_mail "$d/pf" 1 15; then
+		ok "smarthost over lwIP: relayed to Postfix (250 after Postfix's 250), in its maildir"
+	else
+		not_ok "smarthost over lwIP: relayed to Postfix" "$(printf '%s\n' "$out" | tail -5; tail -5 "$d/zegel2.log")"
+	fi
+	grep -qE 'to=<alice@example\.net>, relay=10\.77\.0\.1\[10\.77\.0\.1\]:25, tls=TLSv1\.[23] verified=pkix, status=sent' "$d/zegel2.log" &&
+		ok "the relay's TLS over lwIP verified the certificate (pkix)" ||
+		not_ok "relay TLS verified=pkix" "$(grep 'to=<' "$d/zegel2.log" | tail -2)"
+	out=$(sw2 --to carol@example.net,nobody@example.net --h-Subject "one bad recipient" 2>&1)
+	if printf '%s\n' "$out" | grep -A1 -E '^ *[-~]> RCPT TO:<nobody@example\.net>' | grep -qE '<~\*? *550 5\.1\.1' &&
+		postfix_wait_mail "$d/pf" 2 15; then
+		ok "one of two recipients refused upstream: 550 5.1.1 at RCPT, the other delivered"
+	else
+		not_ok "550 for one recipient, the other delivered" "$(printf '%s\n' "$out" | grep -E 'RCPT|<~' | tail -8)"
+	fi
+else
+	not_ok "zegel run (lwIP, smarthost mode) starts" "$(tail -10 "$d/zegel2.log")"
+fi
+stop_zegel2
+before=$(mails)
+if start_zegel2 "$d/pki/rogue.crt"; then
+	out=$(sw2 --to alice@example.net 2>&1)
+	printf '%s\n' "$out" | grep -qE '<~\*? *451 4\.7\.5 .*certificate not trusted' &&
+		ok "another CA trusted: the relay over lwIP fails closed (451 4.7.5 certificate not trusted)" ||
+		not_ok "untrusted certificate: 451 4.7.5" "$(printf '%s\n' "$out" | grep '<~' | tail -4)"
+	sleep 0.5
+	[ "$(mails)" -eq "$before" ] && ok "nothing reached Postfix with the untrusted certificate" ||
+		not_ok "nothing reached Postfix with the untrusted certificate" "$(mails) mails, $before before"
+else
+	not_ok "zegel run (lwIP, untrusted CA) starts" "$(tail -10 "$d/zegel2.log")"
+fi
+stop_zegel2
 finish
