@@ -28,6 +28,11 @@
 #define LWIP_SOCKET_EXTERNAL_HEADERS 1
 #define LWIP_SOCKET_EXTERNAL_HEADER_SOCKETS_H "posix/sockets.h"
 #define LWIP_SOCKET_EXTERNAL_HEADER_INET_H "posix/inet.h"
+/* those headers size sin_zero with glibc's __SOCKADDR_COMMON_SIZE, which
+ * musl and uClibc-ng lack: glibc's own definition, token for token */
+#ifndef __SOCKADDR_COMMON_SIZE
+#define __SOCKADDR_COMMON_SIZE (sizeof (unsigned short int))
+#endif
 #define LWIP_SOCKET_SELECT 1           /* lwip_poll is built on select's callbacks */
 #define LWIP_SOCKET_POLL 1
 #define LWIP_SO_RCVTIMEO 0
