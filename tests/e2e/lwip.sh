@@ -224,7 +224,7 @@ peak=$(echo "$tcpline" | sed -n 's/.* \([0-9]*\) peak.*/\1/p')
 # DNS over lwIP: zegel's stub asks a responder on the kernel side of ztap1,
 # over UDP, then over TCP after a truncated answer (zegel resolve with the
 # interface from --config)
-nsx $PY "$TOP/tests/e2e/lwip_dns.py" 10.78.0.1 >"$d/dns.log" 2>&1 &
+ip netns exec "$ns" $PY "$TOP/tests/e2e/lwip_dns.py" 10.78.0.1 >"$d/dns.log" 2>&1 &
 dnspid=$!
 for _ in $(seq 1 50); do grep -q ready "$d/dns.log" && break; sleep 0.1; done
 printf 'set lwip interface ztap1\nset lwip address 10.78.0.2/24\nset lwip gateway 10.78.0.1\n' >"$d/tool.conf"
@@ -275,7 +275,8 @@ $pf_up || { not_ok "Postfix on 10.77.0.1:25" "$(cat "$d/pf/start.log" "$d/pf/mai
 start_zegel2() { # CA file
 	sed -e '/^set relay outbox/d' -e '/^set listener v6/d' "$d/zegel.conf" >"$d/zegel2.conf"
 	printf 'set relay smarthost 10.77.0.1:25\nset relay ca-file %s\n' "$1" >>"$d/zegel2.conf"
-	nsx "$LZEGEL" run --config "$d/zegel2.conf" --no-console >"$d/zegel2.log" 2>&1 </dev/null &
+	# not through nsx: $! must be zegel itself (ip netns exec execs it)
+	ip netns exec "$ns" "$LZEGEL" run --config "$d/zegel2.conf" --no-console >"$d/zegel2.log" 2>&1 </dev/null &
 	z2=$!
 	for _ in $(seq 1 100); do
 		nsx bash -c 'exec 3<>/dev/tcp/10.77.0.2/587' 2>/dev/null && return 0
