@@ -548,11 +548,13 @@ privsep_seccomp_install(char *why, size_t cap)
 #if IS_ENABLED(CONFIG_HAL_NET_LWIP) && defined(__NR_seccomp)
 	/* lwIP's threads run already: the filter covers every thread (TSYNC),
 	 * not only this one */
-	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0)
+		return 0;
+	if (errno != ENOSYS) {
 		snprintf(why, cap, "seccomp (all threads): %s", strerror(errno));
 		return -errno;
 	}
-	return 0;
+	/* no seccomp(2) (before Linux 3.17, qemu-user): prctl, as below */
 #endif
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0L, 0L) != 0) {
 		snprintf(why, cap, "seccomp: %s", strerror(errno));
