@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
 
 #include "lwip/dhcp.h"
 #include "lwip/ip_addr.h"
@@ -111,6 +112,24 @@ lwip_stack_wake_drain(void)
 	}
 }
 
+/* Can this process attach to TAP device name? 0 or -errno. */
+static int
+tap_try(const char *name)
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (ioctl(fd, TUNSETIFF, &ifr) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 static void
 mask_of(unsigned prefix, ip4_addr_t *m)
 {
@@ -150,10 +169,10 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 		memcpy(&gw, cfg->gw4, 4);
 	if (cfg->driver == HAL_LWIP_TAP) {
 		/* the unix port's tapif exits the process when it cannot
-		 * attach: check what it will need first */
-		if (access("/dev/net/tun", R_OK | W_OK) != 0) {
-			rc = -errno;
-			snprintf(why, cap, "/dev/net/tun: %s", strerror(errno));
+		 * attach: attach once here first, and say why not */
+		if ((rc = tap_try(nif_name)) != 0) {
+			snprintf(why, cap, "TAP %s: %s (create it: ip tuntap add dev %s mode tap "
+			    "user <the network process's user>)", nif_name, strerror(-rc), nif_name);
 			return rc;
 		}
 		/* set: tapif attaches to the existing device, never runs ifconfig */

@@ -13,7 +13,8 @@
 # serves again afterwards. Then smarthost mode over lwIP: Postfix on the
 # TAP's kernel side with a certificate of the test CA: relayed and verified
 # (pkix), one of two recipients refused with 550 by Postfix, and with
-# another CA trusted the relay fails closed.
+# another CA trusted the relay fails closed. And the packet-socket driver
+# on a veth: one submission.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
 . "$TOP/tests/e2e/relay/postfix.sh"
@@ -249,6 +250,32 @@ elif ! grep -q 'socket(' "$d/strace.txt" || ! grep -q 'socket(' "$d/strace-tool.
 else
 	ok "strace: no AF_INET/AF_INET6 socket in zegel run nor zegel resolve ($(grep -oE 'socket\(AF_[A-Z0-9]+' "$d/strace.txt" "$d/strace-tool.txt" | sed 's/.*://' | sort -u | sed 's/socket(//' | tr '\n' ' '))"
 fi
+# ---------------------------------------------------------------- packet driver
+# zegel owns a veth through a packet socket (hal/lwip/packetif.c): its own
+# MAC in the interface's unicast filter, its own address
+nsx ip link add zv0 type veth peer name zv1
+nsx ip addr add 10.80.0.1/24 dev zv0
+nsx ip link set zv0 up
+nsx ip link set zv1 up
+sed -e '/^set lwip/d' -e '/^set listener v6/d' "$d/zegel.conf" >"$d/zegel3.conf"
+printf 'set lwip driver packet\nset lwip interface zv1\nset lwip address 10.80.0.2/24\n' >>"$d/zegel3.conf"
+ip netns exec "$ns" "$LZEGEL" run --config "$d/zegel3.conf" --no-console >"$d/zegel3.log" 2>&1 </dev/null &
+z2=$!
+up=false
+for _ in $(seq 1 100); do
+	if nsx timeout 2 bash -c 'exec 3<>/dev/tcp/10.80.0.2/587' 2>/dev/null; then up=true; break; fi
+	sleep 0.1
+done
+if $up && nsx timeout 30 swaks --silent 1 --server 10.80.0.2 --port 587 --tls --auth PLAIN \
+	--auth-user alice --auth-password secret --from alice@example.test --to bob@remote.example \
+	--h-Subject "over the packet driver" >/dev/null 2>&1 && [ "$(count)" -eq 4 ]; then
+	mac=$(nsx ip neigh show 10.80.0.2 | grep -o 'lladdr [0-9a-f:]*')
+	ok "packet driver: STARTTLS + AUTH to lwIP's address on a veth, message in the outbox ($mac)"
+else
+	not_ok "packet driver: submission over a veth" "$(tail -5 "$d/zegel3.log")"
+fi
+stop_zegel2
+
 # ---------------------------------------------------------------- smarthost over lwIP
 if ! command -v postfix >/dev/null; then
 	skip "smarthost over lwIP" "postfix not installed"
