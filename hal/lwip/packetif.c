@@ -117,7 +117,7 @@ pk_thread(void *arg)
 {
 	struct netif *n = arg;
 	struct packetif *st = n->state;
-	uint8_t buf[FRAME_MAX];
+	uint8_t buf[FRAME_MAX] = { 0 }; /* filled through recvmsg's iovec */
 
 	for (;;) {
 		struct sockaddr_ll from;
