@@ -195,22 +195,28 @@ hal_crypto_register(const struct hal_crypto_ops *ops)
 	return 0;
 }
 
+/* A describe() line; arg is "name: why" of the verdict just logged, which a
+ * backend's description may repeat (af_alg's socket family verdict is its
+ * probe's reason when the family is missing): that line is not logged twice. */
 static void
 log_line(void *arg, const char *line)
 {
-	(void)arg;
-	hal_log(HAL_LOG_INFO, MOD, "%s", line);
+	if (strcmp(line, (const char *)arg) != 0)
+		hal_log(HAL_LOG_INFO, MOD, "%s", line);
 }
 
 void
 hal_crypto_log_verdicts(void)
 {
 	for (unsigned i = 0; i < ntried; i++) {
+		char said[sizeof(tried[i].why) + 40];
+
 		hal_log(HAL_LOG_INFO, MOD, "%s: %s%s%s", tried[i].ops->name,
 		    tried[i].used ? "used" : "not used", tried[i].why[0] ? ": " : "",
 		    tried[i].why);
+		snprintf(said, sizeof(said), "%s: %s", tried[i].ops->name, tried[i].why);
 		if (tried[i].ops->describe)
-			tried[i].ops->describe(log_line, NULL);
+			tried[i].ops->describe(log_line, said);
 	}
 	for (enum hal_hash_alg a = HAL_HASH_SHA1; a <= HAL_HASH_SHA512; a++) {
 		const struct hal_crypto_ops *b = hal_crypto_hash_backend(a);

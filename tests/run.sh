@@ -27,17 +27,27 @@ pass=0 fail=0 skip=0
 failed_suites=()
 start_all=$(date +%s)
 
+selected() { [ -z "${ZEGEL_TEST_FILTER:-}" ] || [[ $1 =~ $ZEGEL_TEST_FILTER ]]; }
+suite_log() { echo "$logs/${1//\//_}.log"; }
+
 # run_suite NAME TIMEOUT CMD...
 run_suite() {
 	local name=$1 limit=$2
 	shift 2
-	if [ -n "${ZEGEL_TEST_FILTER:-}" ] && ! [[ $name =~ $ZEGEL_TEST_FILTER ]]; then
-		return
-	fi
-	local log="$logs/${name//\//_}.log" t0 rc p f s
+	selected "$name" || return
+	local log t0 rc
+	log=$(suite_log "$name")
 	t0=$(date +%s)
 	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
+	count_suite "$name" "$limit" "$rc" "$t0"
+}
+
+# count_suite NAME TIMEOUT EXIT-STATUS START-TIME: add a finished suite's log
+# to the totals and print its line.
+count_suite() {
+	local name=$1 limit=$2 rc=$3 t0=$4 log p f s
+	log=$(suite_log "$name")
 	p=$(grep -cE '^ok [0-9]+' "$log" | tr -d ' ')
 	s=$(grep -ciE '^ok [0-9]+.*# *skip' "$log" | tr -d ' ')
 	f=$(grep -cE '^not ok [0-9]+' "$log" | tr -d ' ')
@@ -89,10 +99,29 @@ if [ -z "${ZEGEL_TEST_QUICK:-}" ]; then
 	done
 
 	# 3. Fuzz targets: a short bounded run each, seeded from their corpora.
-	for fz in build/host-fuzz/fuzz/fuzz_*; do
-		[ -x "$fz" ] || continue
-		n=$(basename "$fz")
-		run_suite "fuzz/$n" 120 tests/fuzz/run-one.sh "$fz" "${ZEGEL_FUZZ_SECONDS:-15}"
+	# Each libFuzzer run is one CPU-bound process that touches no port or shared
+	# file, so as many run at once as there are cores; the logs are counted in
+	# order as each batch ends.
+	jobs=$(nproc 2>/dev/null || echo 1)
+	batch=()
+	for fz in build/host-fuzz/fuzz/fuzz_* ""; do
+		if [ -n "$fz" ]; then
+			[ -x "$fz" ] || continue
+			n="fuzz/$(basename "$fz")"
+			selected "$n" || continue
+			(timeout --kill-after=10 120 tests/fuzz/run-one.sh "$fz" \
+				"${ZEGEL_FUZZ_SECONDS:-15}" >"$(suite_log "$n")" 2>&1 </dev/null
+			 echo $? >"$(suite_log "$n").rc") &
+			batch+=("$n:$(date +%s)")
+			[ ${#batch[@]} -lt "$jobs" ] && continue
+		fi
+		wait
+		for b in "${batch[@]}"; do
+			n=${b%:*}
+			count_suite "$n" 120 "$(cat "$(suite_log "$n").rc")" "${b##*:}"
+			rm -f "$(suite_log "$n").rc"
+		done
+		batch=()
 	done
 
 	# 4. Script suites: interop, e2e, qemu (each a TAP-speaking script).

@@ -200,6 +200,14 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 #undef QNUM
 	}
 
+	/* TLS-RPT: only what is set */
+	if (full || c->tlsrpt.on)
+		LINE("set tlsrpt"), WORD(c->tlsrpt.on ? "on" : "off"), EMIT();
+	if (c->tlsrpt.org[0])
+		LINE("set tlsrpt organization"), WORD(c->tlsrpt.org), EMIT();
+	if (c->tlsrpt.contact[0])
+		LINE("set tlsrpt contact"), WORD(c->tlsrpt.contact), EMIT();
+
 	/* Key rollover: only what differs from the defaults. */
 	{
 		struct zcfg_key_rollover dr;

@@ -221,3 +221,40 @@ config_delete_relay(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 		    argv[0]);
 	return 0;
 }
+
+/* ------------------------------------------------------------ TLS-RPT */
+
+int
+config_set_tlsrpt(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	return config_want_onoff("set tlsrpt", argv[0], &w->tlsrpt.on, err, cap);
+}
+
+/* Printable ASCII only: the text goes into a JSON report and a mail. */
+static int
+tlsrpt_text(const char *what, const char *v, char *out, char *err, size_t cap)
+{
+	if (strlen(v) >= ZCFG_TLSRPT_TEXT_MAX)
+		return config_fail(err, cap, "%s: at most %d characters", what,
+		    ZCFG_TLSRPT_TEXT_MAX - 1);
+	for (const char *c = v; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return config_fail(err, cap, "%s: printable ASCII only", what);
+	put(out, ZCFG_TLSRPT_TEXT_MAX, v);
+	return 0;
+}
+
+int
+config_set_tlsrpt_org(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	return tlsrpt_text("set tlsrpt organization", argv[0], w->tlsrpt.org, err, cap);
+}
+
+int
+config_set_tlsrpt_contact(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	return tlsrpt_text("set tlsrpt contact", argv[0], w->tlsrpt.contact, err, cap);
+}

@@ -13,6 +13,7 @@
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/queued.h"
 #include "firmware/relay/sts.h"
+#include "firmware/relay/tlsrpt_direct.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/spool/queue.h"
 #include "firmware/tls/dane.h"
@@ -51,6 +52,7 @@ struct worker {
 	struct sts_req sts;
 	bool sts_on;            /* sts holds the outcome for this domain */
 	const struct tls_client_conf *sts_cc; /* held (sts_tls_conf_get) while set */
+	bool rpt_noted;         /* this connection is counted for TLS-RPT */
 };
 
 static struct worker workers[DIRECT_WORKERS];
@@ -234,6 +236,7 @@ on_sts(void *arg, struct sts_req *q)
 	struct worker *w = arg;
 
 	w->sts_on = true;
+	tlsrpt_direct_sts(w->job.domain, q);
 	hal_log(q->have || q->fetch_failed ? HAL_LOG_INFO : HAL_LOG_DEBUG, LOGM,
 	    "%s: MTA-STS for %s: %s%s%s", w->job.id, w->job.domain,
 	    q->have ? "mode " : "no policy (", q->have ? sts_mode_str(q->pol.mode) : q->why,
@@ -389,6 +392,12 @@ settle_connection(struct worker *w)
 		return;
 	}
 	r = upstream_result(&w->up);
+	if (!w->rpt_noted) {
+		/* RFC 8460: the session's TLS outcome, once per connection */
+		w->rpt_noted = true;
+		tlsrpt_direct_session(w->job.domain, w->sts_on ? &w->sts : NULL,
+		    &w->plan.hosts[w->host], &w->plan.hosts[w->host].addrs[w->addr - 1], &w->up);
+	}
 	if (reached_message(w)) {
 		enum smtpc_err err = smtpc_result(&w->up.smtp)->err;
 		bool dot_unconfirmed = smtpc_dot_sent(&w->up.smtp) && err != SMTPC_OK &&
@@ -455,6 +464,7 @@ try_next(struct worker *w)
 				zegel_strf(t, sizeof(t), "MX %s not used: %s", mh->name, mh->why);
 				note_failure(w, 451, "4.7.5", t);
 				hal_log(HAL_LOG_INFO, LOGM, "%s: %s", w->job.id, t);
+				tlsrpt_direct_fail(w->job.domain, NULL, mh, TLSRPT_DNSSEC_INVALID);
 			} else if (mh->naddr == 0 && w->addr == 0) {
 				char t[240];
 				zegel_strf(t, sizeof(t), "MX %s has no address: %s", mh->name,
@@ -473,6 +483,7 @@ try_next(struct worker *w)
 				/* RFC 8461 4.1: not a valid MX for this domain */
 				note_failure(w, 451, "4.7.5", t);
 				hal_log(HAL_LOG_WARN, LOGM, "%s: %s: not used", w->job.id, t);
+				tlsrpt_direct_fail(w->job.domain, &w->sts, mh, TLSRPT_VALIDATION_FAILURE);
 				w->host++;
 				w->addr = 0;
 				continue;
@@ -496,6 +507,11 @@ try_next(struct worker *w)
 		}
 		zegel_strf(w->tls_host, sizeof(w->tls_host), "%s",
 		    mh->tls == MXPLAN_DANE && mh->tlsa_base[0] ? mh->tlsa_base : mh->name);
+		/* TLS-RPT: testing mode, MX not in the policy: the session counts
+		 * as the policy's failure (RFC 8461 5), not as a success */
+		w->rpt_noted = sh == STS_HOST_REPORT;
+		if (sh == STS_HOST_REPORT)
+			tlsrpt_direct_fail(w->job.domain, &w->sts, mh, TLSRPT_VALIDATION_FAILURE);
 		rc = upstream_init(&w->up, &w->params, cc, w->tls_host, w->peer, w->job.prefix,
 		    w->job.prefix_len, w->path, false);
 		w->up_live = true;

@@ -404,6 +404,12 @@ msg_end(struct smtpd_conn *c)
 		    &m->prefix_len, log_sig, c, &why);
 		if (rc < 0 && c->spool.sys_err)
 			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
+		else if (rc == DKIM_ERR_CRYPTO)
+			/* a key that cannot sign now (a TPM gone or reset and
+			 * not back after one reload): a system problem, the
+			 * client keeps the message; never sent unsigned */
+			refuse(m, 451, "4.3.5", "Cannot sign for %s (%s); try again later",
+			    m->dom ? m->dom->name : "the domain", why ? why : dkim_strerror(rc));
 		else if (rc < 0)
 			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later",
 			    why ? why : dkim_strerror(rc));

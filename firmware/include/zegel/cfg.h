@@ -176,6 +176,16 @@ struct zcfg_lwip {
 	uint8_t prefix4, prefix6;
 };
 
+/* `set tlsrpt on|off`, `set tlsrpt organization NAME`, `set tlsrpt contact
+ * TEXT`: daily SMTP TLS reports (RFC 8460) of direct delivery
+ * (firmware/relay/tlsrpt_run.h); "" = the host name / postmaster@host name */
+#define ZCFG_TLSRPT_TEXT_MAX 128
+struct zcfg_tlsrpt {
+	bool on;
+	char org[ZCFG_TLSRPT_TEXT_MAX];
+	char contact[ZCFG_TLSRPT_TEXT_MAX];
+};
+
 struct zcfg {
 	uint32_t generation;        /* bumped by every commit */
 	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
@@ -203,6 +213,7 @@ struct zcfg {
 	                                         ("" = the built-in IANA root anchors) */
 	struct zcfg_ntp ntp;
 	struct zcfg_syslog syslog;
+	struct zcfg_tlsrpt tlsrpt;
 	struct zcfg_lwip lwip;
 };
 
