@@ -30,7 +30,9 @@ BOARD ?= $(shell cat build/.board 2>/dev/null || echo host)
 ifeq ($(filter $(BOARD),$(BOARDS)),)
 $(error unknown BOARD '$(BOARD)'; boards: $(BOARDS))
 endif
-# VARIANT=asan builds the host with ASan+UBSan into build/host-asan.
+# VARIANT=asan builds the host with ASan+UBSan into build/host-asan;
+# VARIANT=lwip builds the board with the lwIP network backend (HAL_NET_LWIP)
+# into build/<board>-lwip.
 VARIANT ?=
 # LIBC=glibc|uclibc|musl|external builds the board with another C library than
 # its defconfig names, in its own folder build/<board>-<libc> (make size uses it).
@@ -58,7 +60,8 @@ $(CONFIG): board/$(BOARD)/defconfig $(KCONFIG_FILES)
 		$(KCONFIG_ENV) kconfig-conf -s --olddefconfig Kconfig >/dev/null && touch $@; \
 	else \
 		echo "  CONF    $(O)/.config (from board/$(BOARD)/defconfig)"; \
-		{ cat board/$(BOARD)/defconfig; $(if $(LIBC),echo 'CONFIG_LIBC_$(shell echo $(LIBC) | tr a-z A-Z)=y';) } \
+		{ cat board/$(BOARD)/defconfig; $(if $(LIBC),echo 'CONFIG_LIBC_$(shell echo $(LIBC) | tr a-z A-Z)=y';) \
+		  $(if $(filter lwip,$(VARIANT)),echo 'CONFIG_HAL_NET_LWIP=y';) } \
 			> $(O)/defconfig.in; \
 		$(KCONFIG_ENV) kconfig-conf -s --defconfig=$(O)/defconfig.in Kconfig >/dev/null; \
 	fi
@@ -104,6 +107,9 @@ $(error LIBC=$(LIBC) is not available for board $(BOARD) (see toolchain/Kconfig)
 endif
 endif
 include toolchain/$(TC).mk
+ifeq ($(CONFIG_HAL_NET_LWIP),y)
+include toolchain/lwip.inc
+endif
 endif
 endif
 
@@ -230,6 +236,7 @@ test: bootstrap
 test-build:
 	$(Q)$(MAKE) --no-print-directory BOARD=host unit-build
 	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=asan unit-build
+	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=lwip all
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
 
@@ -304,6 +311,7 @@ help:
 	@echo "  make size                    text/data/bss and stripped size for every board"
 	@echo "  make toolchain [BOARD=<b>]   build the board's uClibc-ng/musl sysroot and libraries"
 	@echo "  make ... LIBC=uclibc|musl|glibc|external   another C library (build/<b>-<libc>/)"
+	@echo "  make ... VARIANT=lwip        the lwIP network backend (build/<b>-lwip/, hal/lwip/README.md)"
 	@echo "  make image BOARD=<qemu board> firmware image (Debian kernel + our initramfs)"
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
 	@echo "  make lint                    cppcheck the sources"

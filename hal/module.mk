@@ -10,3 +10,4 @@ src-$(CONFIG_HAL_CRYPTO_AFALG) += hal/linux/crypto_afalg.c hal/linux/afalg_proc.
 src-$(CONFIG_HAL_CRYPTO_TPM2) += hal/tpm2/tpm2_wire.c hal/tpm2/tpm2_io.c hal/tpm2/tpm2_key.c
 src-y += hal/posix/entropy.c hal/posix/clock.c hal/posix/storage.c hal/posix/uart.c
 src-$(CONFIG_HAL_NET_POSIX) += hal/posix/net.c
+src-$(CONFIG_HAL_NET_LWIP) += hal/lwip/net.c hal/lwip/stack.c hal/lwip/kwait.c hal/lwip/packetif.c

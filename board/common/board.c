@@ -18,6 +18,9 @@
 #include "hal/crypto.h"
 #include "hal/entropy.h"
 #include "hal/net.h"
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+#include "hal/lwip.h"
+#endif
 #include "hal/storage.h"
 #include "hal/uart.h"
 
@@ -47,6 +50,9 @@ board_init(void)
 	hal_storage_set(&hal_storage_posix);
 #if IS_ENABLED(CONFIG_HAL_NET_POSIX)
 	hal_net_set(&hal_net_posix);
+#endif
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	hal_net_set(&hal_net_lwip); /* its interface: the app, from `set lwip` */
 #endif
 	hal_uart_set(&hal_uart_posix);
 }

@@ -137,6 +137,9 @@ apply_commit(const struct zcfg *cfg, char *err, size_t cap)
 	ntp_configure(cfg);
 	syslog_configure(cfg);
 	apply_direct(cfg);
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	app_lwip_commit(cfg);
+#endif
 	return 0;
 }
 
@@ -389,6 +392,11 @@ cmd_run(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	/* lwIP's threads start here, after the key holder's fork; a bad
+	 * interface leaves the console up to fix it */
+	(void)app_lwip_start(zcfg_running());
+#endif
 	loop_init();
 	privsep_watch();
 	hal_log_set_notify(log_waiting, NULL);
@@ -425,6 +433,7 @@ cmd_run(int argc, char **argv)
 	queue_console_register();
 	keys_console_register();
 	crypto_console_register();
+	lwip_console_register();
 	/* the listeners are bound, the keys loaded: seal and confine before
 	 * the loop reads a byte (and before the prompt, so these log lines
 	 * come above it) */

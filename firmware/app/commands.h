@@ -40,6 +40,11 @@ int app_commit_check(const struct zcfg *c, char *err, size_t cap);
 
 /* `show crypto` (console_crypto.c). */
 int crypto_console_register(void);
+/* The lwIP build's interface from `set lwip` (net_lwip.c): start it (0 or
+ * -errno, logged), note a commit that changes it; `show lwip`. */
+int app_lwip_start(const struct zcfg *c);
+void app_lwip_commit(const struct zcfg *c);
+int lwip_console_register(void);
 /* `show status` lines of the relay, the queue and the resolver (console_status.c). */
 void app_status_register(void);
 

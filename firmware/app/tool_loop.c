@@ -10,6 +10,14 @@
 #include "firmware/app/tool_loop.h"
 #include "firmware/core/loop.h"
 #include "firmware/dns/resolver.h"
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+#include "firmware/app/commands.h"
+#include "firmware/config/config.h"
+
+/* lwIP build: --config FILE names the zegel.conf whose `set lwip` lines
+ * give the tool its interface (hal/lwip/README.md) */
+static const char *lwip_conf;
+#endif
 
 static bool finished, timed_out;
 
@@ -32,6 +40,12 @@ tool_dns_option(struct tool_dns *t, int argc, char **argv, int *i)
 		c->nresolvers++;
 		return 1;
 	}
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	if (strcmp(o, "--config") == 0) {
+		lwip_conf = argv[++*i];
+		return 1;
+	}
+#endif
 	if (strcmp(o, "--anchor") == 0) {
 		snprintf(c->resolver_anchors, sizeof(c->resolver_anchors), "%s", argv[++*i]);
 		return 1;
@@ -61,6 +75,22 @@ tool_dns_start(struct tool_dns *t, bool need_server)
 		fprintf(stderr, "%s: no %s and none in /etc/resolv.conf\n", t->prog, t->server_opt);
 		return -1;
 	}
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	if (lwip_conf != NULL) {
+		config_init();
+		if (config_load(lwip_conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s: %s\n", t->prog, lwip_conf, err);
+			return -1;
+		}
+		if (app_lwip_start(zcfg_running()) != 0) {
+			fprintf(stderr, "%s: the lwIP interface did not start (see the log)\n", t->prog);
+			return -1;
+		}
+	} else {
+		fprintf(stderr, "%s: lwIP build without --config FILE: no interface but lwIP's "
+				"loopback\n", t->prog);
+	}
+#endif
 	loop_init();
 	(void)resolver_init();
 	resolver_configure(&t->cfg);

@@ -86,7 +86,7 @@ static bool
 three_words(const char *w)
 {
 	static const char *const names[] = { "domain", "key", "user", "network", "listener",
-		"resolver", "key-rollover", "relay", "queue", "smtpd", "ntp", "tls", "tlsrpt" };
+		"resolver", "key-rollover", "relay", "queue", "smtpd", "ntp", "tls", "tlsrpt", "lwip" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(w, names[i]) == 0)

@@ -171,6 +171,7 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 		LINE("set public-address"), WORD(t), EMIT();
 	}
 	config_dump_time_log(c, emit, arg);
+	config_dump_lwip(c, full, emit, arg);
 
 	/* Queue: only what differs from the Kconfig defaults. */
 	{

@@ -125,6 +125,12 @@ int config_set_smtpd_shed(struct zcfg *w, int argc, char **argv, char *err, size
 int config_set_smtpd_auth_delay(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_smtpd_auth_lockout(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 /* ---- set_time_log.c: clock sync and remote syslog */
+int config_set_lwip_driver(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_lwip_interface(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_lwip_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_lwip_gateway(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_lwip_address6(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_lwip_dhcp(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_ntp_server(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_ntp_interval(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_delete_ntp_server(struct zcfg *w, int argc, char **argv, char *err, size_t cap);

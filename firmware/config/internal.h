@@ -86,5 +86,8 @@ const char *config_canon_name(enum zcfg_canon h, enum zcfg_canon b);
 void config_dump_time_log(const struct zcfg *c, void (*emit)(void *arg, const char *line),
     void *arg);
 extern const char *const config_syslog_facilities[24];
+/* set_lwip.c: the `set lwip` lines (full: the defaults too). */
+void config_dump_lwip(const struct zcfg *c, bool full, void (*emit)(void *arg, const char *line),
+    void *arg);
 
 #endif

@@ -149,13 +149,18 @@ seal(const struct zcfg *cfg, char *why, size_t cap)
 }
 
 /* Keep exactly CAP_NET_BIND_SERVICE and CAP_SYS_TIME (permitted and
- * effective); nothing inheritable. */
+ * effective); nothing inheritable. The lwIP build also keeps CAP_NET_RAW:
+ * its packet-socket interface (hal/lwip/packetif.c) opens after the drop,
+ * once the configuration named it. */
 static int
 keep_caps(void)
 {
 	struct __user_cap_header_struct h;
 	struct __user_cap_data_struct d[2];
 	uint32_t keep = (1u << CAP_NET_BIND_SERVICE) | (1u << CAP_SYS_TIME);
+
+	if (IS_ENABLED(CONFIG_HAL_NET_LWIP))
+		keep |= 1u << CAP_NET_RAW;
 
 	memset(&h, 0, sizeof(h));
 	memset(d, 0, sizeof(d));

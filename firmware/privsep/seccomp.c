@@ -422,6 +422,25 @@ static const long allowed[] = {
 #ifdef __NR_ugetrlimit
 	A(__NR_ugetrlimit)
 #endif
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	/* lwIP's threads (hal/lwip/README.md): the unix port's tapif reader
+	 * waits in select(); glibc grows a thread's malloc arena with mprotect */
+#ifdef __NR_select
+	A(__NR_select)
+#endif
+#ifdef __NR__newselect
+	A(__NR__newselect)
+#endif
+#ifdef __NR_pselect6
+	A(__NR_pselect6)
+#endif
+#ifdef __NR_pselect6_time64
+	A(__NR_pselect6_time64)
+#endif
+#ifdef __NR_mprotect
+	A(__NR_mprotect)
+#endif
+#endif
 #ifdef __NR_futex
 	A(__NR_futex)
 #endif
@@ -526,6 +545,17 @@ privsep_seccomp_install(char *why, size_t cap)
 	sigaction(SIGSYS, &sa, NULL);
 	prog.len = (unsigned short)i;
 	prog.filter = f;
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP) && defined(__NR_seccomp)
+	/* lwIP's threads run already: the filter covers every thread (TSYNC),
+	 * not only this one */
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) == 0)
+		return 0;
+	if (errno != ENOSYS) {
+		snprintf(why, cap, "seccomp (all threads): %s", strerror(errno));
+		return -errno;
+	}
+	/* no seccomp(2) (before Linux 3.17, qemu-user): prctl, as below */
+#endif
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0L, 0L) != 0) {
 		snprintf(why, cap, "seccomp: %s", strerror(errno));
 		return -errno;

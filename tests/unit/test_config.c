@@ -641,6 +641,79 @@ test_time_log_settings(void **state)
 	rmtmp();
 }
 
+/* `set lwip ...`: values (host bits of an interface address kept), the
+ * dump, a save/load round trip, the refusals, back to the defaults. */
+static void
+test_lwip_settings(void **state)
+{
+	static const char *const bad[] = {
+		"set lwip driver tun",
+		"set lwip interface eth0/1",
+		"set lwip interface averyveryverylongname",
+		"set lwip address 10.0.0.2",
+		"set lwip address 10.0.0.2/33",
+		"set lwip address 10.0.0.2/0",
+		"set lwip address fd00::2/64",
+		"set lwip gateway 10.0.0.300",
+		"set lwip gateway fd00::1",
+		"set lwip address6 10.0.0.2/24",
+		"set lwip address6 fd00::2/129",
+		"set lwip dhcp yes",
+	};
+	struct zcfg saved, loaded;
+	char path[200], buf[4096] = "";
+
+	(void)state;
+	assert_int_equal(mktmp(), 0);
+	config_init();
+	ok_line("set lwip driver packet");
+	ok_line("set lwip interface eth0.20");
+	ok_line("set lwip address 192.0.2.25/24");
+	ok_line("set lwip gateway 192.0.2.1");
+	ok_line("set lwip address6 2001:db8::25/64");
+	ok_line("set lwip dhcp on");
+	commit_ok();
+	assert_int_equal(zcfg_running()->lwip.driver, ZCFG_LWIP_PACKET);
+	assert_string_equal(zcfg_running()->lwip.ifname, "eth0.20");
+	assert_true(zcfg_running()->lwip.addr4_set && zcfg_running()->lwip.gw4_set);
+	assert_int_equal(zcfg_running()->lwip.addr4.ip[3], 25);
+	assert_int_equal(zcfg_running()->lwip.prefix4, 24);
+	assert_int_equal(zcfg_running()->lwip.addr6.ip[15], 0x25);
+	assert_true(zcfg_running()->lwip.dhcp);
+	config_dump(zcfg_running(), false, collect, buf);
+	assert_non_null(strstr(buf, "set lwip driver packet\n"));
+	assert_non_null(strstr(buf, "set lwip interface eth0.20\n"));
+	assert_non_null(strstr(buf, "set lwip address 192.0.2.25/24\n"));
+	assert_non_null(strstr(buf, "set lwip gateway 192.0.2.1\n"));
+	assert_non_null(strstr(buf, "set lwip address6 2001:db8::25/64\n"));
+	assert_non_null(strstr(buf, "set lwip dhcp on\n"));
+	saved = *zcfg_running();
+	snprintf(path, sizeof(path), "%s/zegel.conf", tmp);
+	assert_int_equal(config_save(path, err, sizeof(err)), 0);
+	config_init();
+	assert_int_equal(config_load(path, err, sizeof(err)), 0);
+	loaded = *zcfg_running();
+	saved.generation = loaded.generation = 0;
+	assert_memory_equal(&saved, &loaded, sizeof(saved));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		if (config_set_line(bad[i], err, sizeof(err)) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_true(err[0] != 0);
+	}
+	ok_line("set lwip driver tap");
+	ok_line("set lwip interface tap0");
+	ok_line("set lwip address none");
+	ok_line("set lwip gateway none");
+	ok_line("set lwip address6 none");
+	ok_line("set lwip dhcp off");
+	commit_ok();
+	buf[0] = 0;
+	config_dump(zcfg_running(), false, collect, buf);
+	assert_null(strstr(buf, "set lwip"));
+	rmtmp();
+}
+
 static void
 collect(void *arg, const char *line)
 {
@@ -974,6 +1047,7 @@ main(void)
 		cmocka_unit_test_setup(test_commit_validation, setup),
 		cmocka_unit_test_setup(test_round_trip, setup),
 		cmocka_unit_test_setup(test_time_log_settings, setup),
+		cmocka_unit_test_setup(test_lwip_settings, setup),
 		cmocka_unit_test_setup(test_dump_masks_secrets, setup),
 		cmocka_unit_test_setup(test_save_atomic, setup),
 		cmocka_unit_test_setup(test_load_errors, setup),

@@ -166,6 +166,18 @@ struct zcfg_syslog {
 	bool facility_set;          /* false: mail */
 };
 
+/* `set lwip driver|interface|address|gateway|address6|dhcp` (hal/lwip/README.md):
+ * the interface the lwIP build's own TCP/IP stack owns; read at start. */
+enum zcfg_lwip_driver { ZCFG_LWIP_TAP = 0, ZCFG_LWIP_PACKET = 1 };
+struct zcfg_lwip {
+	uint8_t driver;             /* enum zcfg_lwip_driver */
+	char ifname[16];            /* "" = tap0 */
+	bool dhcp;                  /* IPv4 from lwIP's DHCP client */
+	bool addr4_set, gw4_set, addr6_set;
+	struct hal_addr addr4, gw4, addr6; /* ports unused */
+	uint8_t prefix4, prefix6;
+};
+
 /* `set tlsrpt on|off`, `set tlsrpt organization NAME`, `set tlsrpt contact
  * TEXT`: daily SMTP TLS reports (RFC 8460) of direct delivery
  * (firmware/relay/tlsrpt_run.h); "" = the host name / postmaster@host name */
@@ -204,6 +216,7 @@ struct zcfg {
 	struct zcfg_ntp ntp;
 	struct zcfg_syslog syslog;
 	struct zcfg_tlsrpt tlsrpt;
+	struct zcfg_lwip lwip;
 };
 
 /* The running configuration (after the last successful commit). */

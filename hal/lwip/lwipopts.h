@@ -1,0 +1,138 @@
+/*
+ * hal/lwip/lwipopts.h — zegel's configuration of lwIP 2.1.3 (Debian's source
+ * package, built by toolchain/build-lwip.sh with the board's own autoconf.h).
+ *
+ * The socket API (lwip_socket, lwip_poll) over the tcpip thread of the unix
+ * port's sys_arch (pthreads); IPv4 and IPv6; DHCP; no lwIP DNS (zegel has its
+ * own validating stub). Pools are fixed and sized from the event loop's own
+ * table (firmware/core/pools.h: CONFIG_MAX_SESSIONS sessions plus every relay,
+ * resolver, NTP, syslog and console slot), so a flood beyond the appliance's
+ * limits runs out of lwIP pools only where the loop would refuse anyway.
+ */
+#ifndef ZEGEL_LWIPOPTS_H
+#define ZEGEL_LWIPOPTS_H
+
+#include "firmware/core/pools.h"
+
+/* threads: the tcpip thread, the tap reader; every API call takes the core lock */
+#define NO_SYS 0
+#define LWIP_TCPIP_CORE_LOCKING 1
+#define SYS_LIGHTWEIGHT_PROT 1
+#define LWIP_NETCONN 1
+#define LWIP_SOCKET 1
+#define LWIP_COMPAT_SOCKETS 0          /* lwip_socket()..., no clash with libc */
+#define LWIP_POSIX_SOCKETS_IO_NAMES 0
+/* Debian's port/include/posix: lwIP's socket API with libc's own types and
+ * constants (struct sockaddr_in, AF_INET, POLLIN, O_NONBLOCK), so the
+ * backend includes both without clashes (Debian patches sockets.c for it) */
+#define LWIP_SOCKET_EXTERNAL_HEADERS 1
+#define LWIP_SOCKET_EXTERNAL_HEADER_SOCKETS_H "posix/sockets.h"
+#define LWIP_SOCKET_EXTERNAL_HEADER_INET_H "posix/inet.h"
+/* those headers size sin_zero with glibc's __SOCKADDR_COMMON_SIZE, which
+ * musl and uClibc-ng lack: glibc's own definition, token for token */
+#ifndef __SOCKADDR_COMMON_SIZE
+#define __SOCKADDR_COMMON_SIZE (sizeof (unsigned short int))
+#endif
+#define LWIP_SOCKET_SELECT 1           /* lwip_poll is built on select's callbacks */
+#define LWIP_SOCKET_POLL 1
+#define LWIP_SO_RCVTIMEO 0
+#define LWIP_SO_SNDTIMEO 0
+#define LWIP_SO_RCVBUF 0
+#define SO_REUSE 1                     /* a restart binds again at once */
+#define LWIP_TCP_KEEPALIVE 0
+#define LWIP_NETIF_API 1               /* netifapi_*: configure from the app thread */
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK 1
+#define LWIP_NETIF_HOSTNAME 1
+
+/* protocols */
+#define LWIP_IPV4 1
+#define LWIP_IPV6 1
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+#define ARP_QUEUEING 1
+#define LWIP_ICMP 1
+#define LWIP_ICMP6 1
+#define LWIP_IPV6_MLD 1
+#define LWIP_IPV6_AUTOCONFIG 1
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS 0 /* a static address is usable at once */
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT 1
+#define LWIP_IPV6_NUM_ADDRESSES 3
+#define LWIP_IPV6_FRAG 1
+#define IP_REASSEMBLY 1
+#define IP_FRAG 1
+#define LWIP_RAW 0
+#define LWIP_IGMP 0
+#define LWIP_UDP 1
+#define LWIP_TCP 1
+#define LWIP_DHCP 1
+#define LWIP_DHCP_DOES_ACD_CHECK 0
+#define DHCP_DOES_ARP_CHECK 0
+#define LWIP_AUTOIP 0
+#define LWIP_DNS 0                     /* zegel's own stub (firmware/dns) */
+#define LWIP_NETIF_LOOPBACK 1          /* 127.0.0.1: the loop's wake-up socket */
+#define LWIP_HAVE_LOOPIF 1
+#define LWIP_LOOPBACK_MAX_PBUFS 8
+#define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1
+#define LWIP_CHECKSUM_ON_COPY 1
+#define LWIP_STATS 1                   /* `show lwip`: pool use and failures */
+#define LWIP_STATS_DISPLAY 0
+#define MEMP_STATS 1
+#define TCP_STATS 0
+#define UDP_STATS 0
+#define IP_STATS 0
+#define IP6_STATS 0
+#define ICMP_STATS 0
+#define ICMP6_STATS 0
+#define ETHARP_STATS 0
+#define LINK_STATS 0
+#define MEM_STATS 0
+#define SYS_STATS 0
+#define ND6_STATS 0
+#define MLD6_STATS 0
+#define IPFRAG_STATS 0
+#define IP6_FRAG_STATS 0
+
+/* memory: the heap from libc, the pools fixed (their limits are the point) */
+#define MEM_LIBC_MALLOC 1
+#define MEMP_MEM_MALLOC 0
+#if defined __LP64__
+#define MEM_ALIGNMENT 8
+#else
+#define MEM_ALIGNMENT 4
+#endif
+
+/* TCP: sessions and relay connections of the loop, and a backlog of
+ * connections the stack took but the loop has not accepted yet */
+/* as many as the sessions (up to 64): clients that connect at once (a
+ * load of smtp-source sessions) must not have their SYNs dropped and wait
+ * for a retransmission; a backlog of 8 gave 27 msgs/s at 32 sessions */
+#define ZEGEL_LWIP_BACKLOG (CONFIG_MAX_SESSIONS < 64 ? CONFIG_MAX_SESSIONS : 64)
+#define ZEGEL_LWIP_CONNS (LOOP_SLOTS + ZEGEL_LWIP_BACKLOG)
+#define TCP_LISTEN_BACKLOG 1
+#define TCP_DEFAULT_LISTEN_BACKLOG ZEGEL_LWIP_BACKLOG
+#define MEMP_NUM_NETCONN (ZEGEL_LWIP_CONNS + 4) /* + the wake-up pair, DHCP */
+#define MEMP_NUM_TCP_PCB ZEGEL_LWIP_CONNS
+#define MEMP_NUM_TCP_PCB_LISTEN (CONFIG_CFG_MAX_LISTENERS + 2)
+#define MEMP_NUM_UDP_PCB (POOL_RESOLVER_SLOTS * LOOP_RECONNECT + POOL_NTP_SLOTS + POOL_SYSLOG_SLOTS + 4)
+#define TCP_MSS 1460
+#define TCP_WND (8 * TCP_MSS)
+#define TCP_SND_BUF (8 * TCP_MSS)
+#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+#define MEMP_NUM_TCP_SEG (4 * ZEGEL_LWIP_CONNS + TCP_SND_QUEUELEN)
+#define TCP_QUEUE_OOSEQ 1
+#define PBUF_POOL_SIZE (32 + 2 * ZEGEL_LWIP_CONNS)
+#define MEMP_NUM_PBUF 32
+#define MEMP_NUM_NETBUF 16
+#define MEMP_NUM_SELECT_CB 4
+#define MEMP_NUM_TCPIP_MSG_INPKT 64
+#define MEMP_NUM_TCPIP_MSG_API 16
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
+#define TCPIP_MBOX_SIZE 128
+#define DEFAULT_TCP_RECVMBOX_SIZE 32
+#define DEFAULT_UDP_RECVMBOX_SIZE 16
+#define DEFAULT_ACCEPTMBOX_SIZE ZEGEL_LWIP_BACKLOG
+#define DEFAULT_THREAD_STACKSIZE 65536
+#define TCPIP_THREAD_STACKSIZE 65536
+
+#endif

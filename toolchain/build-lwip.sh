@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Build lwIP (Debian's source package lwip 2.1.3) as a static library with
+# zegel's hal/lwip/lwipopts.h, for one board build.
+#
+#   toolchain/build-lwip.sh CC AR PREFIX CONFIG_INCLUDE_DIR [CFLAGS...]
+#
+#   CC, AR   the board's compiler and archiver
+#   PREFIX   where lib/liblwip.a and include/ go (created)
+#   CONFIG_INCLUDE_DIR  the board build's include dir (generated/autoconf.h):
+#            lwipopts.h sizes lwIP's pools from the board's CONFIG_MAX_SESSIONS
+#            through firmware/core/pools.h, so the library belongs to one
+#            configuration (the make fragment hashes the .config into its stamp)
+#   CFLAGS   the board's architecture flags
+#
+# What is built: lwIP's core (IPv4, IPv6, TCP, UDP, DHCP), the sequential and
+# socket API (api/, minus netdb.c: lwIP's DNS is off), ethernet, and from
+# Debian's port/ (the unix port) sys_arch.c (pthreads) and netif/tapif.c.
+# Source: `apt-get source lwip`, unpacked once into build/toolchain/src/.
+# Nothing of lwIP is copied into zegel's tree.
+set -eu
+if [ $# -lt 4 ]; then
+	echo "usage: $0 CC AR PREFIX CONFIG_INCLUDE_DIR [CFLAGS...]" >&2
+	exit 2
+fi
+cc=$1 ar=$2 prefix=$3 cfgdir=$4
+shift 4
+top=$(cd "$(dirname "$0")/.." && pwd)
+src=$top/build/toolchain/src
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+mkdir -p "$prefix" "$src"
+prefix=$(cd "$prefix" && pwd)
+cfgdir=$(cd "$cfgdir" && pwd)
+log=$prefix/build-lwip.log
+: >"$log"
+die() {
+	echo "build-lwip: $*" >&2
+	tail -25 "$log" >&2
+	exit 1
+}
+
+d=$(find "$src" -maxdepth 1 -type d -name "lwip-[0-9]*" | sort | tail -1)
+if [ -z "$d" ]; then
+	printf '  %-7s %s\n' SOURCE "lwip (apt-get source)"
+	(
+		cd "$src"
+		flock 9
+		if [ -z "$(find . -maxdepth 1 -type d -name 'lwip-[0-9]*')" ]; then
+			apt-get source -qq lwip >>"$log" 2>&1 || exit 1
+		fi
+	) 9>"$src/.lock" || die "apt-get source lwip failed (deb-src configured? run scripts/bootstrap.sh)"
+	d=$(find "$src" -maxdepth 1 -type d -name "lwip-[0-9]*" | sort | tail -1)
+fi
+[ -n "$d" ] && [ -f "$d/src/core/tcp.c" ] && [ -f "$d/port/sys_arch.c" ] ||
+	die "no lwIP source (with Debian's port/) in $src"
+printf '  %-7s %s\n' LWIP "$(basename "$d") -> $prefix"
+
+files=$(
+	ls "$d"/src/core/*.c "$d"/src/core/ipv4/*.c "$d"/src/core/ipv6/*.c "$d"/src/api/*.c |
+		grep -v '/api/netdb\.c$'
+	echo "$d/src/netif/ethernet.c" "$d/port/sys_arch.c" "$d/port/netif/tapif.c"
+)
+b=$prefix/build
+rm -rf "$b" && mkdir -p "$b"
+inc="-I$top/hal/lwip -I$d/src/include -I$d/port/include -I$cfgdir -I$top/firmware/include -I$top"
+objs=
+for f in $files; do
+	o=$b/$(echo "${f#"$d"/}" | tr / _).o
+	objs="$objs $o"
+	echo "$cc -Os -ffunction-sections -fdata-sections $* $inc -c $f" >>"$log"
+	# shellcheck disable=SC2086
+	"$cc" -Os -g0 -ffunction-sections -fdata-sections -D_GNU_SOURCE "$@" $inc \
+		-c -o "$o" "$f" >>"$log" 2>&1 || die "compiling $f failed"
+done
+mkdir -p "$prefix/lib"
+rm -f "$prefix/lib/liblwip.a"
+# shellcheck disable=SC2086
+"$ar" rcs "$prefix/lib/liblwip.a" $objs || die "ar failed"
+rm -rf "$prefix/include" && mkdir -p "$prefix/include"
+cp -R "$d/src/include/lwip" "$d/src/include/netif" "$d/src/include/compat" "$prefix/include/"
+cp -R "$d/port/include/arch" "$d/port/include/posix" "$prefix/include/"
+mkdir -p "$prefix/include/netif"
+cp "$d/port/include/netif/tapif.h" "$prefix/include/netif/"
+rm -rf "$b"
+printf '  %-7s %s\n' DONE "$prefix/lib/liblwip.a"
