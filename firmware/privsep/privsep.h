@@ -70,11 +70,17 @@ int privsep_drop_user(const struct privsep_opts *o, char *why, size_t cap);
  * start: it would run with more rights than meant). */
 int privsep_confine(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap);
 
+/* One line on the key holder's signing workers (issue 22): their number,
+ * the signatures each served, those retried; 0 or -errno. */
+int privsep_stats(char *line, size_t cap);
 /* Console/status: one line on how this process runs. */
 void privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg);
 
 /* Internal: holder.c, seccomp.c */
 void privsep_holder_main(int fd);
+struct privsep_msg;
+void privsep_holder_handle(const struct privsep_msg *q, struct privsep_msg *r);
+void privsep_pool_run(int fd);
 int privsep_seccomp_install(char *why, size_t cap);
 void privsep_test_hooks(void);
 /* landlock.c: confine the writes (the model above); 0, or -errno and why
