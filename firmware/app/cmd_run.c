@@ -42,6 +42,7 @@
 #include "firmware/relay/outbox.h"
 #include "firmware/relay/shqueue.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/spool/gcommit.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
 #include "firmware/syslog/syslog.h"
@@ -302,6 +303,14 @@ status_sessions(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 	    CONFIG_MAX_SESSIONS);
 	(void)arg;
 	emit(emit_arg, line);
+	{
+		unsigned long batches, files;
+
+		gcommit_counts(&batches, &files);
+		snprintf(line, sizeof(line), "group commit: %lu files made durable in %lu batches",
+		    files, batches);
+		emit(emit_arg, line);
+	}
 }
 
 int
@@ -393,6 +402,7 @@ cmd_run(int argc, char **argv)
 	smtpd_set_target_picker(app_relay_target);
 	/* files of sessions a kill or power cut ended: never acknowledged */
 	spool_msg_sweep(zcfg_running()->data_dir);
+	gcommit_enable(true);   /* group commit of spool and outbox files (issue 22) */
 	relay_outbox_sweep(zcfg_running());
 	smtpd_server_start(zcfg_running());
 	apply_direct(zcfg_running());

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/spool/gcommit.h"
 #include "firmware/spool/msg.h"
 #include "hal/clock.h"
 #include "hal/entropy.h"
@@ -44,6 +45,7 @@ spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id)
 	int rc;
 
 	m->open = m->committed = m->in_body = m->signing = m->sealing = false;
+	m->durable_pending = false;
 	m->seal_err = 0;
 	m->sys_err = m->hdr_err = 0;
 	m->size = 0;
@@ -189,6 +191,18 @@ sign_time(const struct spool_msg *m, int64_t now)
 	return now;
 }
 
+/* Signed and durable: the caller goes on (once). */
+static void
+seal_check(struct spool_msg *m)
+{
+	void (*done)(void *) = m->seal_done;
+
+	if (m->sealing || m->durable_pending || done == NULL)
+		return;
+	m->seal_done = NULL;
+	done(m->seal_arg);
+}
+
 static void
 signed_cb(void *arg, int rc)
 {
@@ -196,8 +210,21 @@ signed_cb(void *arg, int rc)
 
 	m->sealing = false;
 	m->seal_err = rc;
-	if (m->seal_done != NULL)
-		m->seal_done(m->seal_arg);
+	seal_check(m);
+}
+
+static void
+durable_cb(void *arg, int rc, const char *path)
+{
+	struct spool_msg *m = arg;
+
+	(void)path;
+	m->durable_pending = false;
+	if (rc < 0)
+		m->sys_err = rc;        /* the file is gone */
+	else
+		m->committed = true;
+	seal_check(m);
 }
 
 int
@@ -216,15 +243,23 @@ spool_msg_seal(struct spool_msg *m, int64_t now, void (*done)(void *arg), void *
 	if (m->signing && (srt = keys_sign_start(&m->sign, now, signed_cb, m, why)) < 0)
 		return srt;             /* not a header error: the caller says 451 */
 	m->sealing = srt == 0;
-	m->seal_done = done;
+	m->seal_done = NULL;
 	m->seal_arg = arg;
-	if ((rc = hal_storage_commit(&m->f, m->path)) < 0) {
+	/* durable together with the files of the other sessions that end now */
+	if (gcommit_add(&m->f, m->path, true, durable_cb, m, &m->commit_ticket) == 0) {
+		m->open = false;
+		m->durable_pending = true;
+	} else if ((rc = hal_storage_commit(&m->f, m->path)) < 0) {
 		m->open = false;
 		return m->sys_err = rc; /* discard() forgets the signatures */
+	} else {
+		m->open = false;
+		m->committed = true;
 	}
-	m->open = false;
-	m->committed = true;
-	return m->sealing ? 0 : 1;
+	if (!m->sealing && !m->durable_pending)
+		return 1;
+	m->seal_done = done;
+	return 0;
 }
 
 int
@@ -235,7 +270,7 @@ spool_msg_sealed(struct spool_msg *m, uint8_t *out, size_t cap, size_t *len,
 	*len = 0;
 	if (first_err(m))
 		return first_err(m);
-	if (m->sealing)
+	if (m->sealing || m->durable_pending)
 		return -EINPROGRESS;
 	if (m->seal_err < 0) {
 		*why = dkim_strerror(m->seal_err);
@@ -251,6 +286,10 @@ spool_msg_discard(struct spool_msg *m)
 {
 	if (m->open)
 		hal_storage_abort(&m->f);
+	if (m->durable_pending)
+		gcommit_cancel(m->commit_ticket);   /* the group commit removes it */
+	m->durable_pending = false;
+	m->seal_done = NULL;
 	if (m->committed)
 		hal_storage_remove(m->path);    /* -ENOENT once a target took it */
 	m->open = m->committed = m->sealing = false;

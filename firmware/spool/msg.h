@@ -25,9 +25,10 @@
  *   spool_msg_finish(m, now, ...)     signs (if spool_msg_sign() was called)
  *                                     and commits the spool file; the
  *                                     "DKIM-Signature:" fields go to out
- *   spool_msg_seal(m, now, done, arg)  the same without waiting for the key
- *                                     holder (issue 22): signatures started,
- *                                     file committed meanwhile; 1 done now,
+ *   spool_msg_seal(m, now, done, arg)  the same without waiting (issue 22):
+ *                                     signatures started in the key holder,
+ *                                     the file given to the group commit
+ *                                     (gcommit.h) meanwhile; 1 done now,
  *                                     0 done(arg) follows from the loop, <0
  *                                     an error as from finish; then
  *   spool_msg_sealed(m, out, ...)     the signatures' fields, or the error
@@ -70,6 +71,8 @@ struct spool_msg {
 	bool open, committed;
 	bool in_body, signing;
 	bool sealing;               /* spool_msg_seal() waits for signatures */
+	bool durable_pending;       /* ... and for the group commit (gcommit.h) */
+	uint32_t commit_ticket;
 	int seal_err;               /* their error (dkim_err), 0 none */
 	void (*seal_done)(void *arg);
 	void *seal_arg;

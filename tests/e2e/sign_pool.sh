@@ -6,6 +6,8 @@
 #     outbox exactly once, every one with both signatures verifying;
 #   - both workers served signatures (`show status` on the console: the
 #     key holder's per-worker counters);
+#   - the group commit made the spool and outbox files durable in fewer
+#     flushes than files (`show status`);
 #   - the loop answers while the workers sign: a session's EHLO is answered
 #     during the load;
 #   - SIGKILLs of workers in the middle of a load: every message is still
@@ -96,6 +98,12 @@ check "their name is zegel-signer" test "$(cat /proc/$(pgrep -P "$H" | head -1)/
 console "show status"
 check "show status has the key holder's line" grep -q "^key holder: 2 signing workers" "$d/zegel.log"
 read -r s1 s2 <<<"$(served)"
+gc=$(grep "^group commit:" "$d/zegel.log" | tail -1)
+gf=$(sed -n 's/^group commit: \([0-9]*\) files.* in \([0-9]*\) batches/\1/p' <<<"$gc")
+gb=$(sed -n 's/^group commit: \([0-9]*\) files.* in \([0-9]*\) batches/\2/p' <<<"$gc")
+check "group commit: the 120 spool and 120 outbox files made durable (${gf:-?})" test "${gf:-0}" = 240
+check "in fewer batches than files (${gb:-?} batches: several files per flush)" \
+	test -n "$gb" -a "${gb:-0}" -lt "${gf:-0}"
 check "both workers served signatures (${s1:-?} + ${s2:-?} = 240)" \
 	test "${s1:-0}" -gt 0 -a "${s2:-0}" -gt 0 -a "$(( ${s1:-0} + ${s2:-0} ))" = 240
 
