@@ -134,6 +134,9 @@ flush(void *arg)
 		j->batch = false;
 		j->used = false;
 		if (j->cancelled) {
+			/* cancelled by an earlier writer's done(): never acknowledged */
+			if (j->rc == 1)
+				hal_storage_remove(j->path);
 			continue;
 		}
 		if (j->rc == 1) {
