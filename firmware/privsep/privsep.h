@@ -10,7 +10,10 @@
  * generate one, sign a digest with a loaded key, free it. The parent goes
  * on as the network process: it parses SMTP, DNS and TLS from the network;
  * its keys (keys_set_door()) carry the public key and a slot number, and
- * hal_key_sign() on them is a request to the key holder (client.c).
+ * hal_key_sign() on them is a request to the key holder (client.c); the
+ * SMTP sessions' signatures go through the door's sign_start() without
+ * blocking the event loop, and the key holder signs them in its forked
+ * signing workers (pool.c, CONFIG_SIGN_WORKERS; issue 22).
  *
  * Right after the fork, privsep_drop_user() drops root: setgroups/setgid/
  * setuid to the user (--user NAME, else CONFIG_PRIVSEP_USER, "zegel"),
