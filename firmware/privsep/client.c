@@ -109,19 +109,26 @@ flight_answer(const struct privsep_msg *r)
 static void
 deliver(void *arg)
 {
+	static uint8_t sig[PRIVSEP_SIG_MAX];
+
 	(void)arg;
 	deliver_timer = -1;
 	for (unsigned i = 0; i < INFLIGHT; i++) {
 		struct flight *f = &flights[i];
 		keys_sig_done_fn done = f->done;
+		bool call = !f->cancelled && done != NULL;
+		int rc = f->rc;
+		size_t len = f->len;
 
 		if (!f->used || !f->ready)
 			continue;
+		/* the slot is free before done() runs: done() may start the next */
+		memcpy(sig, f->sig, len);
+		memset(f->sig, 0, sizeof(f->sig));
 		f->used = false;
 		nflight--;
-		if (!f->cancelled && done != NULL)
-			done(f->arg, f->idx, f->rc, f->sig, f->len);
-		memset(f->sig, 0, sizeof(f->sig));
+		if (call)
+			done(f->arg, f->idx, rc, sig, len);
 	}
 }
 
