@@ -66,7 +66,16 @@ echo "set smtpd per-address-limit ${max:-32}" >>"$d/zegel.conf"
 } >"$d/msg"
 ed=$(dkim_pubkey_b64 "$d/keys/ed.pem")
 rsa=$(dkim_pubkey_b64 "$d/keys/rsa.pem")
-declare -A RATE P50 P99 RSS AUX
+declare -A RATE P50 P99 RSS AUX CPU
+
+cpu_ticks() { # utime+stime of a process, its live children and reaped ones
+	local sum=0 p
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] || continue
+		sum=$((sum + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13 + $14 + $15}')))
+	done
+	echo "$sum"
+}
 
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 tree_hwm() { # the sum over a process and its descendants
@@ -129,6 +138,10 @@ zegel_system() { # NAME BINARY
 	RSS[$name]=$(hwm "$SMTPD_PID")
 	h=$(pgrep -P "$SMTPD_PID" | head -1)
 	AUX[$name]=$([ -n "$h" ] && tree_hwm "$h" || echo -)
+	# CPU per message (ms; clock ticks of 10 ms): network process / key holder and workers
+	tk=$(getconf CLK_TCK)
+	m=$((5 * n))
+	CPU[$name]="$(echo "scale=2; $(cpu_ticks "$SMTPD_PID") * 1000 / $tk / $m" | bc)/$(echo "scale=2; ($(cpu_ticks $h $(pgrep -P "$h")) - 0) * 1000 / $tk / $m" | bc)"
 	smtpd_stop
 }
 
@@ -200,15 +213,18 @@ table() {
 	echo "# $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(date -u +%Y-%m-%dT%H:%MZ)"
 	printf '%-18s' "msgs/s"
 	for s in $SESSIONS; do printf ' %9s' "${s}x"; done
-	printf ' %10s %9s %9s %10s %12s\n' "x before@1" "p50@16ms" "p99@16ms" "RSS kB" "holder+wkr"
+	printf ' %10s %9s %9s %10s %12s %10s\n' "x before@1" "p50@16ms" "p99@16ms" "RSS kB" "holder+wkr" "cpu ms/msg"
 	for sys in $systems; do
 		printf '%-18s' "$sys"
 		for s in $SESSIONS; do printf ' %9s' "${RATE[$sys,$s]:-?}"; done
 		best=$(for s in $SESSIONS; do echo "${RATE[$sys,$s]:-0}"; done | sort -n | tail -1)
-		printf ' %10s %9s %9s %10s %12s\n' "$(echo "scale=2; $best / $ref" | bc)" \
-			"${P50[$sys]:-?}" "${P99[$sys]:-?}" "${RSS[$sys]:-?}" "${AUX[$sys]:-?}"
+		printf ' %10s %9s %9s %10s %12s %10s\n' "$(echo "scale=2; $best / $ref" | bc)" \
+			"${P50[$sys]:-?}" "${P99[$sys]:-?}" "${RSS[$sys]:-?}" "${AUX[$sys]:-?}" "${CPU[$sys]:--}"
 	done
 	echo "# x before@1: the system's best msgs/s over zegel-before's (else zegel's) 1-session msgs/s"
+	echo "# RSS kB: zegel's network process (VmHWM); holder+wkr: the key holder and its workers"
+	echo "# (summed VmHWM); Postfix+OpenDKIM: every process summed. cpu ms/msg: network"
+	echo "# process / key holder with its workers, over all the messages of the system's runs"
 }
 table | sed 's/^/# bench: /'
 [ -n "${RESULTS:-}" ] && table >"$RESULTS"
