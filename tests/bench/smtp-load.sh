@@ -211,7 +211,8 @@ systems="$systems zegel"
 [ -n "${RSS[postfix+opendkim]:-}" ] && systems="$systems postfix+opendkim"
 
 table() {
-	local sys s ref=${RATE[zegel-before,1]:-${RATE[zegel,1]}}
+	local sys s s1=${SESSIONS%% *}
+	local ref=${RATE[zegel-before,$s1]:-${RATE[zegel,$s1]:-0}}
 	echo "# end to end, $n messages of $(wc -c <"$d/msg") bytes per run, dual-signed (RSA-2048 + Ed25519),"
 	echo "# $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(date -u +%Y-%m-%dT%H:%MZ)"
 	printf '%-18s' "msgs/s"
@@ -221,10 +222,10 @@ table() {
 		printf '%-18s' "$sys"
 		for s in $SESSIONS; do printf ' %9s' "${RATE[$sys,$s]:-?}"; done
 		best=$(for s in $SESSIONS; do echo "${RATE[$sys,$s]:-0}"; done | sort -n | tail -1)
-		printf ' %10s %9s %9s %10s %12s %10s\n' "$(echo "scale=2; $best / $ref" | bc)" \
+		printf ' %10s %9s %9s %10s %12s %10s\n' "$([ "$ref" != 0 ] && echo "scale=2; $best / $ref" | bc)" \
 			"${P50[$sys]:-?}" "${P99[$sys]:-?}" "${RSS[$sys]:-?}" "${AUX[$sys]:-?}" "${CPU[$sys]:--}"
 	done
-	echo "# x before@1: the system's best msgs/s over zegel-before's (else zegel's) 1-session msgs/s"
+	echo "# x before@1: the system's best msgs/s over zegel-before's (else zegel's) msgs/s at ${s1} session(s)"
 	echo "# RSS kB: zegel's network process (VmHWM); holder+wkr: the key holder and its workers"
 	echo "# (summed VmHWM); Postfix+OpenDKIM: every process summed. cpu ms/msg: network"
 	echo "# process / key holder with its workers, over all the messages of the system's runs"
