@@ -33,7 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 smtpd_env_setup "$d" 47960
-echo "set smtpd per-address-limit 16" >>"$d/zegel.conf"
+# 16 load sessions and the probe, all from 127.0.0.1
+echo "set smtpd per-address-limit 24" >>"$d/zegel.conf"
 mkfifo "$d/console"
 # the console reads the fifo; a sleeping writer keeps it open
 sleep 600 >"$d/console" &
