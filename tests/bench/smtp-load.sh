@@ -139,7 +139,7 @@ zegel_system() { # NAME BINARY
 	AUX[$name]=$([ -n "$h" ] && tree_hwm "$h" || echo -)
 	# CPU per message (ms; clock ticks of 10 ms): network process / key holder and workers
 	tk=$(getconf CLK_TCK)
-	m=$((5 * n))
+	m=$(( n * ($(wc -w <<<"$SESSIONS") + (FULL ? 1 : 0)) ))
 	CPU[$name]="$(echo "scale=2; $(cpu_ticks "$SMTPD_PID") * 1000 / $tk / $m" | bc)/$(echo "scale=2; ($(cpu_ticks $h $(pgrep -P "$h")) - 0) * 1000 / $tk / $m" | bc)"
 	smtpd_stop
 }
