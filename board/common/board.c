@@ -39,6 +39,10 @@ board_init(void)
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
 	(void)hal_crypto_register(&hal_crypto_afalg);
 #endif
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
+	/* keys only: loads TPM key files (hal/tpm2.h), passes PEM keys on */
+	(void)hal_crypto_register(&hal_crypto_tpm2);
+#endif
 	(void)hal_crypto_register(&hal_crypto_soft);
 	hal_storage_set(&hal_storage_posix);
 #if IS_ENABLED(CONFIG_HAL_NET_POSIX)

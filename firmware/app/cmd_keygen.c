@@ -1,10 +1,13 @@
 /*
- * zegel keygen -t rsa|ed25519 [-b BITS] -d DOMAIN -s SELECTOR [-o DIR]
+ * zegel keygen -t rsa|ed25519 [-b BITS] [--tpm] -d DOMAIN -s SELECTOR [-o DIR]
  *
- * Writes DIR/SELECTOR.key (PEM, mode 0600; RSA PKCS#1, Ed25519 PKCS#8) and
+ * Writes DIR/SELECTOR.key (PEM, mode 0600; RSA PKCS#1, Ed25519 PKCS#8), or
+ * with --tpm an RSA-2048 key made inside the TPM (ZEGEL_TPM, default
+ * /dev/tpmrm0) as DIR/SELECTOR.tpmkey, its TPM-wrapped blob (hal/tpm2.h), and
  * DIR/SELECTOR.txt, the DNS TXT record in zone-file syntax split into
  * 255-byte strings, as opendkim-genkey does. Refuses to overwrite a key.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +16,13 @@
 #include "firmware/app/commands.h"
 #include "firmware/keys/keys.h"
 #include "hal/storage.h"
+#include "hal/tpm2.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: zegel keygen -t rsa|ed25519 [-b BITS] -d DOMAIN -s SELECTOR "
-			"[-o DIR]\n");
+	fprintf(stderr, "usage: zegel keygen -t rsa|ed25519 [-b BITS] [--tpm] -d DOMAIN "
+			"-s SELECTOR [-o DIR]\n");
 }
 
 int
@@ -30,11 +34,17 @@ cmd_keygen(int argc, char **argv)
 	struct hal_key k;
 	char keypath[HAL_PATH_MAX], txtpath[HAL_PATH_MAX], rec[2048];
 	size_t n;
+	bool tpm = false;
 	int rc;
 
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(a, "--tpm") == 0) {
+			tpm = true;
+			i--;
+			continue;
+		}
 		if (v == NULL) {
 			usage();
 			return 2;
@@ -81,11 +91,16 @@ cmd_keygen(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	if (tpm && (kt != HAL_KEY_RSA || bits != 2048)) {
+		fprintf(stderr, "zegel keygen: --tpm makes RSA-2048 keys only\n");
+		return 2;
+	}
 	if (!dkim_valid_domain(domain) || !dkim_valid_selector(sel)) {
 		fprintf(stderr, "zegel keygen: bad domain or selector\n");
 		return 2;
 	}
-	if ((size_t)snprintf(keypath, sizeof(keypath), "%s/%s.key", dir, sel) >= sizeof(keypath) ||
+	if ((size_t)snprintf(keypath, sizeof(keypath), "%s/%s.%s", dir, sel,
+		tpm ? "tpmkey" : "key") >= sizeof(keypath) ||
 	    (size_t)snprintf(txtpath, sizeof(txtpath), "%s/%s.txt", dir, sel) >= sizeof(txtpath)) {
 		fprintf(stderr, "zegel keygen: path too long\n");
 		return 2;
@@ -94,9 +109,10 @@ cmd_keygen(int argc, char **argv)
 		fprintf(stderr, "zegel keygen: %s exists; not overwriting it\n", keypath);
 		return 1;
 	}
-	rc = keys_generate_file(keypath, kt, (unsigned)bits, &k);
+	rc = keys_generate_file(keypath, tpm ? HAL_KEY_RSA_TPM : kt, (unsigned)bits, &k);
 	if (rc != 0) {
-		fprintf(stderr, "zegel keygen: %s: %s\n", keypath, strerror(-rc));
+		fprintf(stderr, "zegel keygen: %s: %s%s%s\n", keypath, strerror(-rc),
+		    tpm && hal_tpm2_why()[0] ? ": " : "", tpm ? hal_tpm2_why() : "");
 		return 1;
 	}
 	rc = keys_dns_record(&k, sel, domain, rec, sizeof(rec), &n);

@@ -42,6 +42,8 @@
 #include "firmware/relay/outbox.h"
 #include "firmware/relay/shqueue.h"
 #include "firmware/relay/smarthost.h"
+#include "firmware/relay/sts_refresh.h"
+#include "firmware/relay/tlsrpt_run.h"
 #include "firmware/spool/gcommit.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
@@ -70,8 +72,12 @@ static void
 key_error(const struct zcfg_key *k, int err, void *arg)
 {
 	(void)arg;
-	hal_log(HAL_LOG_ERR, LOGM, "key %s for %s (%s) not loaded: %s", k->selector, k->domain,
-	    k->file, strerror(-err));
+	hal_log(HAL_LOG_ERR, LOGM, "key %s for %s (%s) not loaded: %s%s", k->selector, k->domain,
+	    k->file,
+	    err == -ENODEV	   ? "the TPM cannot be reached (see the tpm2 line)"
+	    : err == -EKEYREJECTED ? "the TPM refused the key blob"
+				   : strerror(-err),
+	    "; mail for the domain gets 451 until it loads");
 }
 
 static void
@@ -112,6 +118,8 @@ apply_direct(const struct zcfg *cfg)
 		return;
 	if (direct_start(cfg, err, sizeof(err)) < 0)
 		hal_log(HAL_LOG_ERR, LOGM, "queue in %s not started: %s", dir, err);
+	tlsrpt_configure(cfg); /* TLS-RPT counts direct delivery's sessions */
+	sts_refresh_configure(cfg); /* cached MTA-STS policies refreshed before they expire */
 #endif
 }
 
@@ -421,6 +429,9 @@ cmd_run(int argc, char **argv)
 	check_domain_console_register();
 	sts_console_register();
 #endif
+#if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+	tlsrpt_console_register();
+#endif
 	queue_console_register();
 	keys_console_register();
 	crypto_console_register();
@@ -448,6 +459,8 @@ cmd_run(int argc, char **argv)
 	ntp_stop();
 	smtpd_server_stop();
 #if IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)
+	tlsrpt_stop();
+	sts_refresh_stop();
 	direct_stop();
 #endif
 	shqueue_stop();

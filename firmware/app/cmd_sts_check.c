@@ -23,6 +23,7 @@
 #include "firmware/dns/wire.h"
 #include "firmware/relay/hostplan.h"
 #include "firmware/relay/sts.h"
+#include "firmware/relay/sts_refresh.h"
 
 static struct sts_req sq;
 static int rc = 1;
@@ -226,10 +227,30 @@ console_sts_check(struct console *c, int argc, char **argv, const char *line)
 	return 0;
 }
 
+static int
+console_sts_refresh(struct console *c, int argc, char **argv, const char *line)
+{
+	char err[200];
+
+	(void)argc;
+	(void)argv;
+	(void)line;
+	if (sts_refresh_now(err, sizeof(err)) < 0) {
+		console_printf(c, "sts-refresh: %s", err);
+		return 1;
+	}
+	console_puts(c, "sts-refresh: cached policies close to max_age are fetched again in the "
+	    "background (see the log)");
+	return 0;
+}
+
 static const struct console_cmd sts_cmds[] = {
 	{ "sts-check", "DOMAIN",
 	    "the MTA-STS policy of DOMAIN (fetched over HTTPS with the relay's CA file) and the "
 	    "verdict per MX; sends no mail; runs in the background", console_sts_check },
+	{ "sts-refresh", "",
+	    "fetch again now the cached MTA-STS policies with less than a quarter of max_age "
+	    "left (as the hourly refresh does)", console_sts_refresh },
 };
 
 int

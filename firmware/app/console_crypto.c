@@ -42,6 +42,32 @@ short_len(const struct hal_crypto_ops *b)
 	return (int)strcspn(n, " ");
 }
 
+/* "what: B" for the backend that answers everything (the last one with
+ * the op); backends tried before it that take only their own keys (tpm2:
+ * TPM key files) follow as "; first tried: A". */
+static void
+key_op_line(struct console *c, const char *what, size_t off)
+{
+	const struct hal_crypto_ops *bs[HAL_CRYPTO_MAX_BACKENDS], *last = NULL;
+	unsigned nb = hal_crypto_backends(bs, HAL_CRYPTO_MAX_BACKENDS);
+	char first[120] = "";
+	size_t o = 0;
+
+	for (unsigned i = 0; i < nb; i++) {
+		if (*(void *const *)((const char *)bs[i] + off) == NULL)
+			continue;
+		if (last != NULL && o < sizeof(first)) {
+			int w = snprintf(first + o, sizeof(first) - o, "%s%s", o ? ", " : "",
+			    last->name);
+
+			o += w > 0 ? (size_t)w : 0;
+		}
+		last = bs[i];
+	}
+	console_printf(c, "%s: %s%s%s", what, name_of(last), first[0] ? "; first tried: " : "",
+	    first);
+}
+
 static int
 cmd_show_crypto(struct console *c, int argc, char **argv, const char *line)
 {
@@ -87,20 +113,20 @@ cmd_show_crypto(struct console *c, int argc, char **argv, const char *line)
 		b = hal_crypto_hash_backend(a);
 		n = snprintf(l, sizeof(l), "  %-7s by %-8.*s", hal_hash_name(a), short_len(b),
 		    name_of(b));
-		for (unsigned i = 0; i < nb && n > 0 && (size_t)n < sizeof(l); i++) {
+		for (unsigned i = 0, k = 0; i < nb && n > 0 && (size_t)n < sizeof(l); i++) {
+			if (bs[i]->hash_init == NULL)
+				continue; /* a key-only backend (tpm2) */
 			mbps(v, sizeof(v), hal_crypto_hash_kbps(bs[i], a, 25));
-			n += snprintf(l + n, sizeof(l) - (size_t)n, "%s%.*s %s", i ? ", " : "  (",
+			n += snprintf(l + n, sizeof(l) - (size_t)n, "%s%.*s %s", k++ ? ", " : "  (",
 			    short_len(bs[i]), bs[i]->name, v);
 		}
 		if (n > 0 && (size_t)n < sizeof(l) - 1 && nb > 0)
 			strcat(l, ")");
 		console_puts(c, l);
 	}
-	console_printf(c, "signing: with the backend that loaded the key (%s)",
-	    name_of(hal_crypto_op_backend(offsetof(struct hal_crypto_ops, key_load))));
+	console_printf(c, "signing: with the backend that loaded the key");
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		console_printf(c, "%s: %s", ops[i].what,
-		    name_of(hal_crypto_op_backend(ops[i].off)));
+		key_op_line(c, ops[i].what, ops[i].off);
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * DKIM keys an admin can see and roll over, on the console of `zegel run`:
  *
- *   key generate DOMAIN SELECTOR rsa [BITS] | ed25519
+ *   key generate DOMAIN SELECTOR rsa [BITS] | rsa-tpm | ed25519
  *   key activate DOMAIN SELECTOR [force]
  *   key retire DOMAIN SELECTOR [force]
  *   key check
@@ -146,7 +146,7 @@ static int
 parse_type(struct console *c, int argc, char **argv, enum hal_key_type *t, unsigned *bits)
 {
 	static const char usage[] = "key generate: usage: key generate DOMAIN SELECTOR rsa [BITS] "
-				    "| ed25519";
+				    "| rsa-tpm | ed25519";
 	char *end;
 	unsigned long b = 2048;
 
@@ -157,6 +157,11 @@ parse_type(struct console *c, int argc, char **argv, enum hal_key_type *t, unsig
 	if (strcmp(argv[2], "ed25519") == 0 && argc == 3) {
 		*t = HAL_KEY_ED25519;
 		*bits = 0;
+		return 0;
+	}
+	if (strcmp(argv[2], "rsa-tpm") == 0 && argc == 3) {
+		*t = HAL_KEY_RSA_TPM; /* RSA-2048 made inside the TPM (hal/tpm2.h) */
+		*bits = 2048;
 		return 0;
 	}
 	if (strcmp(argv[2], "rsa") != 0) {
@@ -184,14 +189,14 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 	const struct zcfg *cfg = zcfg_running();
 	struct keystate_table *t = keystate_running();
 	struct keystate_entry *e;
-	enum hal_key_type type;
+	enum hal_key_type gtype, type;
 	unsigned bits;
 	char dir[ZCFG_PATH_MAX + 16], file[ZCFG_PATH_MAX + 80], set[ZCFG_PATH_MAX + 160];
 	struct hal_key hk;
 	int rc;
 
 	(void)line;
-	if (parse_type(c, argc, argv, &type, &bits) != 0 ||
+	if (parse_type(c, argc, argv, &gtype, &bits) != 0 ||
 	    !valid_words(c, "key generate", argv[0], argv[1]) || !no_uncommitted(c, "key generate"))
 		return 1;
 	if (!domain_configured(argv[0])) {
@@ -219,7 +224,10 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 		console_puts(c, "key generate: the key file path would be too long");
 		return 1;
 	}
-	zegel_strf(file, sizeof(file), "%s/%s.key", dir, argv[1]);
+	/* the key's type; gtype says where it is made */
+	type = gtype == HAL_KEY_RSA_TPM ? HAL_KEY_RSA : gtype;
+	zegel_strf(file, sizeof(file), "%s/%s.%s", dir, argv[1],
+	    gtype == HAL_KEY_RSA_TPM ? "tpmkey" : "key");
 	/* 1: the state entry, so a kill after the key file never leaves a key
 	 * that signs before its record is published */
 	e = keystate_find(t, argv[0], argv[1]);
@@ -263,7 +271,7 @@ cmd_key_generate(struct console *c, int argc, char **argv, const char *line)
 			    "generate)",
 			    file);
 	} else {
-		rc = keys_generate_file(file, type, type == HAL_KEY_RSA ? bits : 0, &hk);
+		rc = keys_generate_file(file, gtype, type == HAL_KEY_RSA ? bits : 0, &hk);
 	}
 	if (rc != 0) {
 		console_printf(c, "key generate: %s: %s", file, strerror(-rc));
@@ -502,7 +510,8 @@ show_key(struct console *c, const struct zcfg_key *k)
 		return;
 	}
 	if (hk->type == HAL_KEY_RSA)
-		console_printf(c, "  algorithm: rsa-%u", hk->bits);
+		console_printf(c, "  algorithm: rsa-%u%s", hk->bits,
+		    strstr(k->file, ".tpmkey") ? " (held in the TPM)" : "");
 	else
 		console_puts(c, "  algorithm: ed25519");
 	state_line(c, e, o);
@@ -549,13 +558,14 @@ cmd_show_keys(struct console *c, int argc, char **argv, const char *line)
 		n++;
 	}
 	if (n == 0)
-		console_puts(c, "no keys (key generate DOMAIN SELECTOR rsa|ed25519)");
+		console_puts(c, "no keys (key generate DOMAIN SELECTOR rsa|rsa-tpm|ed25519)");
 	return 0;
 }
 
 static const struct console_cmd key_cmds[] = {
-	{ "key generate", "DOMAIN SELECTOR rsa [BITS] | ed25519",
-	    "make a DKIM key in the data dir, add it to the configuration (commit, save) and show "
+	{ "key generate", "DOMAIN SELECTOR rsa [BITS] | rsa-tpm | ed25519",
+	    "make a DKIM key in the data dir (rsa-tpm: RSA-2048 inside the TPM, only its wrapped "
+	    "blob in the data dir), add it to the configuration (commit, save) and show "
 	    "its DNS record; it signs only once the record is published and it is activated",
 	    cmd_key_generate },
 	{ "key activate", "DOMAIN SELECTOR [force]",

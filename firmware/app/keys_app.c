@@ -103,10 +103,25 @@ check_key_files(const struct zcfg *c, char *err, size_t cap)
 		}
 		rc = keys_load_file(&hk, k->file);
 		hal_key_free(&hk);
+		if (rc == -ENODEV) {
+			/* a TPM key whose TPM is missing or failing now: the
+			 * configuration stands, the key does not sign (451 for
+			 * its domain) until the TPM answers at a later load */
+			hal_log(HAL_LOG_ERR, LOGM,
+			    "key %s for %s: %s: the TPM cannot be reached (see the tpm2 "
+			    "line): the key is unusable, mail for %s gets 451 4.3.5",
+			    k->selector, k->domain, k->file, k->domain);
+			continue;
+		}
 		if (rc != 0) {
 			snprintf(err, cap, "commit: key '%s' for %s: %s: %s", k->selector,
 			    k->domain, k->file,
-			    rc == -EINVAL ? "not a PEM RSA or Ed25519 private key" : strerror(-rc));
+			    rc == -EINVAL	   ? "not a PEM RSA or Ed25519 private key, nor a "
+						     "TPM key file (zegel-tpm2-key 1)"
+			    : rc == -EKEYREJECTED ? "the TPM refused the key blob (made by another "
+						     "TPM, the TPM was cleared, or the file is "
+						     "damaged)"
+						  : strerror(-rc));
 			return rc;
 		}
 	}
@@ -447,10 +462,13 @@ load_state_once(const struct zcfg *cfg)
 
 		if (!e->used || e->st != KEYSTATE_PENDING)
 			continue;
-		zegel_strf(p, sizeof(p), "%.170s/keys/%s/%s.key", cfg->data_dir, e->domain,
-		    e->selector);
-		if ((n = config_clean_temps(p)) > 0)
-			hal_log(HAL_LOG_WARN, LOGM, "removed %d unfinished write(s) of %s", n, p);
+		for (int tpm = 0; tpm < 2; tpm++) { /* SEL.key, or SEL.tpmkey (rsa-tpm) */
+			zegel_strf(p, sizeof(p), "%.170s/keys/%s/%s.%s", cfg->data_dir, e->domain,
+			    e->selector, tpm ? "tpmkey" : "key");
+			if ((n = config_clean_temps(p)) > 0)
+				hal_log(HAL_LOG_WARN, LOGM, "removed %d unfinished write(s) of %s",
+				    n, p);
+		}
 	}
 }
 

@@ -86,7 +86,7 @@ static bool
 three_words(const char *w)
 {
 	static const char *const names[] = { "domain", "key", "user", "network", "listener",
-		"resolver", "key-rollover", "relay", "queue", "smtpd", "ntp", "tls" };
+		"resolver", "key-rollover", "relay", "queue", "smtpd", "ntp", "tls", "tlsrpt" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(w, names[i]) == 0)
@@ -110,6 +110,9 @@ identity(const char *line, char id[ID_MAX])
 	k = three_words(argv[1]) && argc >= 3 ? 3 : 2;
 	if (k == 3 && strcmp(argv[1], "relay") == 0 && strcmp(argv[2], "password-sealed") == 0)
 		argv[2] = "password";
+	if (k == 3 && strcmp(argv[1], "tlsrpt") == 0 &&
+	    (strcmp(argv[2], "on") == 0 || strcmp(argv[2], "off") == 0))
+		k = 2; /* `set tlsrpt on|off`: one setting */
 	snprintf(id, ID_MAX, "%s %s%s%s", argv[0], argv[1], k == 3 ? " " : "",
 	    k == 3 ? argv[2] : "");
 out:

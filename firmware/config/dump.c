@@ -199,6 +199,14 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 #undef QNUM
 	}
 
+	/* TLS-RPT: only what is set */
+	if (full || c->tlsrpt.on)
+		LINE("set tlsrpt"), WORD(c->tlsrpt.on ? "on" : "off"), EMIT();
+	if (c->tlsrpt.org[0])
+		LINE("set tlsrpt organization"), WORD(c->tlsrpt.org), EMIT();
+	if (c->tlsrpt.contact[0])
+		LINE("set tlsrpt contact"), WORD(c->tlsrpt.contact), EMIT();
+
 	/* Key rollover: only what differs from the defaults. */
 	{
 		struct zcfg_key_rollover dr;
@@ -281,6 +289,9 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 		LINE("set relay ca-file"), WORD(r->ca_file), EMIT();
 	if (full || r->require_tls)
 		LINE("set relay require-tls"), WORD(r->require_tls ? "on" : "off"), EMIT();
+	if (full || r->tls_required_no)
+		LINE("set relay tls-required-no"), WORD(r->tls_required_no ? "honour" : "ignore"),
+		    EMIT();
 	if (r->mx_port != 0 && r->mx_port != 25) {
 		snprintf(t, sizeof(t), "%u", r->mx_port);
 		LINE("set relay mx-port"), WORD(t), EMIT();

@@ -108,6 +108,10 @@ int config_set_relay_password_sealed(struct zcfg *w, int argc, char **argv, char
 int config_set_relay_ca_file(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_require_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_relay_tls_required_no(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_tlsrpt(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_tlsrpt_org(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_tlsrpt_contact(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_relay_mx_port(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_delete_relay(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 

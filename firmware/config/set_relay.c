@@ -190,6 +190,20 @@ config_set_relay_require_tls(struct zcfg *w, int argc, char **argv, char *err, s
 }
 
 int
+config_set_relay_tls_required_no(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	if (streq(argv[0], "honour") || streq(argv[0], "honor"))
+		w->relay.tls_required_no = true;
+	else if (streq(argv[0], "ignore"))
+		w->relay.tls_required_no = false;
+	else
+		return config_fail(err, cap, "set relay tls-required-no: '%s' is not honour or "
+		    "ignore", argv[0]);
+	return 0;
+}
+
+int
 config_set_relay_mx_port(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
 	char *end;
@@ -220,4 +234,41 @@ config_delete_relay(struct zcfg *w, int argc, char **argv, char *err, size_t cap
 		    "(username, password, ca-file)",
 		    argv[0]);
 	return 0;
+}
+
+/* ------------------------------------------------------------ TLS-RPT */
+
+int
+config_set_tlsrpt(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	return config_want_onoff("set tlsrpt", argv[0], &w->tlsrpt.on, err, cap);
+}
+
+/* Printable ASCII only: the text goes into a JSON report and a mail. */
+static int
+tlsrpt_text(const char *what, const char *v, char *out, char *err, size_t cap)
+{
+	if (strlen(v) >= ZCFG_TLSRPT_TEXT_MAX)
+		return config_fail(err, cap, "%s: at most %d characters", what,
+		    ZCFG_TLSRPT_TEXT_MAX - 1);
+	for (const char *c = v; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return config_fail(err, cap, "%s: printable ASCII only", what);
+	put(out, ZCFG_TLSRPT_TEXT_MAX, v);
+	return 0;
+}
+
+int
+config_set_tlsrpt_org(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	return tlsrpt_text("set tlsrpt organization", argv[0], w->tlsrpt.org, err, cap);
+}
+
+int
+config_set_tlsrpt_contact(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	return tlsrpt_text("set tlsrpt contact", argv[0], w->tlsrpt.contact, err, cap);
 }

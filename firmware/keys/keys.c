@@ -63,8 +63,10 @@ keys_generate_file(const char *path, enum hal_key_type type, unsigned bits,
 	memset(&k, 0, sizeof(k));
 	if (type == HAL_KEY_RSA && (bits < 1024 || bits > 4096))
 		return -EINVAL;
+	if (type == HAL_KEY_RSA_TPM && bits != 2048)
+		return -EINVAL;
 	if (door != NULL)
-		return door->generate(path, type, type == HAL_KEY_RSA ? bits : 0, out);
+		return door->generate(path, type, type == HAL_KEY_ED25519 ? 0 : bits, out);
 	rc = hal_key_generate(&k, type, bits);
 	if (rc == 0)
 		rc = hal_key_write_pem(&k, pem, sizeof(pem), &n);

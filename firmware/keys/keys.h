@@ -40,6 +40,8 @@ int keys_load_file(struct hal_key *k, const char *path);
 
 /* Generate a key and write it as PEM to path with mode 0600 (atomically:
  * the file appears complete or not at all). bits is ignored for Ed25519.
+ * HAL_KEY_RSA_TPM (bits 2048): the key is made inside the TPM and the file
+ * holds only its TPM-wrapped blob (hal/tpm2.h); the key is then HAL_KEY_RSA.
  * If out is not NULL the key is also returned there (the caller frees it). */
 int keys_generate_file(const char *path, enum hal_key_type type, unsigned bits,
     struct hal_key *out);

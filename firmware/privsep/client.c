@@ -367,7 +367,7 @@ door_generate(const char *path, enum hal_key_type type, unsigned bits, struct ha
 	if (rc != 0)
 		return rc;
 	q.key_type = (uint8_t)type;
-	q.bits = (uint16_t)(type == HAL_KEY_RSA ? bits : 0);
+	q.bits = (uint16_t)(type == HAL_KEY_ED25519 ? 0 : bits);
 	if ((rc = key_request(&q, &k)) != 0)
 		return rc;
 	if (out != NULL)

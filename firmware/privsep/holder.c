@@ -278,6 +278,15 @@ privsep_holder_handle(const struct privsep_msg *q, struct privsep_msg *r)
 	handle(q, r);
 }
 
+/* pool.c: a key only the key holder itself signs with: a TPM key (one TPM
+ * connection per process, which forked workers would share). */
+bool
+privsep_holder_signs_here(uint16_t slot)
+{
+	return slot < SLOTS && slots[slot].ops != NULL && slots[slot].ops->name != NULL &&
+	    strcmp(slots[slot].ops->name, "tpm2") == 0;
+}
+
 void
 privsep_holder_main(int fd)
 {

@@ -53,8 +53,9 @@ valid(const struct privsep_msg *m)
 		return none && m->status == 0 && valid_path(m);
 	case PRIVSEP_REQ_GENERATE:
 		return m->hash_alg == 0 && m->slot == 0 && m->status == 0 &&
-		    (m->key_type == HAL_KEY_ED25519 ? m->bits == 0
-						    : valid_key(m->key_type, m->bits)) &&
+		    (m->key_type == HAL_KEY_ED25519   ? m->bits == 0
+			: m->key_type == HAL_KEY_RSA_TPM ? m->bits == 2048
+							 : valid_key(m->key_type, m->bits)) &&
 		    valid_path(m);
 	case PRIVSEP_REQ_SIGN:
 		return m->key_type == 0 && m->bits == 0 && m->status == 0 &&

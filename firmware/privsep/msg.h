@@ -10,7 +10,8 @@
  * PRIVSEP_DATA_MAX bytes of data, all integers big-endian:
  *
  *   0  type      u8   enum privsep_type
- *   1  key_type  u8   enum hal_key_type (LOAD answer, GENERATE request)
+ *   1  key_type  u8   enum hal_key_type (LOAD answer, GENERATE request;
+ *                     HAL_KEY_RSA_TPM asks for an RSA-2048 key made in the TPM)
  *   2  hash_alg  u8   enum hal_hash_alg (SIGN request)
  *   3  zero      u8   must be 0
  *   4  slot      u16  the key holder's slot of a key (SIGN, FREE, KEY answer)

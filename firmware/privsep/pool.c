@@ -16,6 +16,9 @@
  * set it was asked of. After a request that may change the key set the
  * workers are replaced (forked again, lazily, with the new keys).
  *
+ * A TPM key (privsep_holder_signs_here()) is signed by the key holder
+ * itself, in FIFO order: its TPM connection is one per process.
+ *
  * A worker that dies (killed, crashed) is reaped and replaced; the request
  * it was serving is queued again once (then answered -EIO: the session
  * says 451). The workers die with the key holder (PR_SET_PDEATHSIG) and
@@ -275,6 +278,13 @@ dispatch(void)
 		bool any = false;
 		size_t n = 0;
 
+		if (privsep_holder_signs_here(queue[qhead].slot)) {
+			sign_here(&queue[qhead]);       /* a TPM key: never in a worker */
+			wipe(queue[qhead].data, sizeof(queue[qhead].data));
+			qhead = (qhead + 1) % QUEUE_MAX;
+			qcount--;
+			continue;
+		}
 		for (unsigned i = 0; i < nworkers && w == NULL; i++)
 			if (workers[i].fd >= 0 && !workers[i].busy && workers[i].gen == gen)
 				w = &workers[i];

@@ -84,6 +84,7 @@ void privsep_holder_main(int fd);
 struct privsep_msg;
 void privsep_holder_handle(const struct privsep_msg *q, struct privsep_msg *r);
 void privsep_pool_run(int fd);
+bool privsep_holder_signs_here(uint16_t slot);
 int privsep_seccomp_install(char *why, size_t cap);
 void privsep_test_hooks(void);
 /* landlock.c: confine the writes (the model above); 0, or -errno and why

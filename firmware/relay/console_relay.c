@@ -73,6 +73,10 @@ show_relay(struct console *c, int argc, char **argv, const char *line)
 		    "published; without TLSA: %s", r->mx_port ? r->mx_port : 25,
 		    r->require_tls ? "TLS required (require-tls on)"
 				   : "STARTTLS when offered, else plaintext");
+		console_printf(c, "relay: REQUIRETLS messages only over DANE or MTA-STS enforce to a "
+		    "next hop offering REQUIRETLS, else 5.7.30; 'TLS-Required: No': %s",
+		    r->tls_required_no ? "honoured (delivered without DANE/MTA-STS, "
+		    "tls-required-no honour)" : "ignored (tls-required-no ignore)");
 		console_printf(c, "relay: validating resolver via %s; trust anchors: %s",
 		    n ? list : "(none)", cfg->resolver_anchors[0] ? cfg->resolver_anchors
 								  : "built-in IANA root KSKs");
@@ -95,6 +99,8 @@ show_relay(struct console *c, int argc, char **argv, const char *line)
 		console_printf(c, "relay: queue: %u messages, %llu octets, %u deliveries running "
 		    "(show queue)", queue_count(), (unsigned long long)queue_bytes(),
 		    shqueue_workers_active());
+	console_printf(c, "relay: REQUIRETLS messages only if the smarthost offers REQUIRETLS, "
+	    "else 5.7.30");
 	console_printf(c, "relay: credentials: %s%s%s", r->username[0] ? "user " : "none",
 	    r->username, r->username[0] ? (r->password[0] ? ", password set" : ", NO password") :
 	    "");

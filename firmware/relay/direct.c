@@ -13,6 +13,7 @@
 #include "firmware/relay/mxplan.h"
 #include "firmware/relay/queued.h"
 #include "firmware/relay/sts.h"
+#include "firmware/relay/tlsrpt_direct.h"
 #include "firmware/relay/upstream.h"
 #include "firmware/spool/queue.h"
 #include "firmware/tls/dane.h"
@@ -51,6 +52,14 @@ struct worker {
 	struct sts_req sts;
 	bool sts_on;            /* sts holds the outcome for this domain */
 	const struct tls_client_conf *sts_cc; /* held (sts_tls_conf_get) while set */
+	/* REQUIRETLS (RFC 8689) and "TLS-Required: No" for the current job */
+	bool rt;                /* MAIL ... REQUIRETLS: DANE or MTA-STS enforce + REQUIRETLS */
+	bool relax;             /* TLS-Required: No, honoured: DANE/MTA-STS not enforced */
+	bool rt_fail;           /* a host was passed over for REQUIRETLS (rt_text says why) */
+	bool other_fail;        /* ... and some host failed for another reason */
+	char rt_text[240];
+	bool authed;            /* the current connection's TLS is authenticated (DANE, PKIX) */
+	bool rpt_noted;         /* this connection is counted for TLS-RPT */
 };
 
 static struct worker workers[DIRECT_WORKERS];
@@ -123,6 +132,7 @@ note_failure(struct worker *w, int code, const char *esc, const char *text)
 {
 	/* A permanent verdict sticks; otherwise the latest failure is kept (as
 	 * Postfix reports the last MX tried). */
+	w->other_fail = true;
 	if (w->fail_code >= 500)
 		return;
 	w->fail_code = code;
@@ -130,13 +140,34 @@ note_failure(struct worker *w, int code, const char *esc, const char *text)
 	zegel_strf(w->fail_text, sizeof(w->fail_text), "%s", text);
 }
 
+/* A host not used for a REQUIRETLS message (RFC 8689 4.1), logged with why. */
+static void
+note_rt(struct worker *w, const char *text)
+{
+	w->rt_fail = true;
+	zegel_strf(w->rt_text, sizeof(w->rt_text), "REQUIRETLS: %s", text);
+	hal_log(HAL_LOG_WARN, LOGM, "%s: %s", w->job.id, w->rt_text);
+}
+
 /* The current job's recipients without an outcome get the most telling
- * failure; the queue takes the job back (retry, bounce or removal). */
+ * failure; the queue takes the job back (retry, bounce or removal). A
+ * REQUIRETLS message that no host could take for REQUIRETLS reasons alone
+ * (no authenticated TLS, no REQUIRETLS offered) bounces now with 5.7.30
+ * (RFC 8689 4.1, 6); one with some other, transient failure waits for the
+ * next attempt. */
 static void
 job_close(struct worker *w)
 {
 	if (!w->job_open)
 		return;
+	if (w->rt && w->rt_fail && !w->other_fail) {
+		w->fail_code = 550;
+		zegel_strf(w->fail_esc, sizeof(w->fail_esc), "5.7.30");
+		zegel_strf(w->fail_text, sizeof(w->fail_text), "%s", w->rt_text);
+		hal_log(HAL_LOG_WARN, LOGM, "%s: REQUIRETLS message to %s not sent: no next hop "
+		    "with authenticated TLS and REQUIRETLS; returned to the sender (5.7.30)",
+		    w->job.id, w->job.domain);
+	}
 	for (unsigned k = 0; k < w->job.nrcpt; k++)
 		if (!w->final[k])
 			rcpt_outcome(w, k, w->peer[0] ? w->peer : "none",
@@ -180,6 +211,16 @@ job_load(struct worker *w)
 	memset(w->final, 0, sizeof(w->final));
 	w->fail_code = 0;
 	w->fail_esc[0] = w->fail_text[0] = '\0';
+	w->rt = w->job.requiretls;
+	/* RFC 8689 4.1: with REQUIRETLS in MAIL the header is ignored */
+	w->relax = !w->rt && w->job.tls_required_no && dcfg->relay.tls_required_no;
+	w->rt_fail = w->other_fail = false;
+	w->rt_text[0] = '\0';
+	if (w->job.tls_required_no)
+		hal_log(HAL_LOG_INFO, LOGM, "%s: TLS-Required: No %s", w->job.id,
+		    w->rt ? "ignored: the message was sent with REQUIRETLS" :
+		    w->relax ? "honoured: DANE and MTA-STS not enforced, opportunistic TLS" :
+		    "ignored (set relay tls-required-no ignore)");
 	for (unsigned k = 0; k < w->job.nrcpt; k++) {
 		size_t n = strlen(w->job.rcpt[k]) + 1;
 		if (off + n > sizeof(w->rcpts)) { /* cannot happen: 257-octet paths */
@@ -209,7 +250,8 @@ job_params(struct worker *w, bool need_tls)
 		.size = w->job.size,
 		.body_8bit = w->job.body_8bit,
 		.smtputf8 = w->job.smtputf8,
-		.tls_mode = need_tls ? SMTPC_TLS_REQUIRED : SMTPC_TLS_OPPORTUNISTIC,
+		.requiretls = w->rt,
+		.tls_mode = need_tls || w->rt ? SMTPC_TLS_REQUIRED : SMTPC_TLS_OPPORTUNISTIC,
 		.partial_ok = true,
 		.keep_open = true,
 		.rcpt_results = w->rres,
@@ -234,6 +276,7 @@ on_sts(void *arg, struct sts_req *q)
 	struct worker *w = arg;
 
 	w->sts_on = true;
+	tlsrpt_direct_sts(w->job.domain, q);
 	hal_log(q->have || q->fetch_failed ? HAL_LOG_INFO : HAL_LOG_DEBUG, LOGM,
 	    "%s: MTA-STS for %s: %s%s%s", w->job.id, w->job.domain,
 	    q->have ? "mode " : "no policy (", q->have ? sts_mode_str(q->pol.mode) : q->why,
@@ -241,6 +284,11 @@ on_sts(void *arg, struct sts_req *q)
 	if (q->have)
 		hal_log(HAL_LOG_DEBUG, LOGM, "%s: MTA-STS for %s: %s", w->job.id, w->job.domain,
 		    q->why);
+	else if (w->rt && q->fetch_failed)
+		/* a policy that may be there and could not be fetched: a
+		 * REQUIRETLS message waits for it rather than bouncing */
+		note_failure(w, 451, "4.7.5", "REQUIRETLS: the MTA-STS policy could not be "
+		    "fetched; will retry");
 	w->st = W_CONNECT;
 	try_next(w);
 }
@@ -253,6 +301,8 @@ sts_begin(struct worker *w)
 {
 	char err[200];
 
+	if (w->relax)
+		return false; /* TLS-Required: No (RFC 8689 5): no MTA-STS */
 	for (unsigned i = 0; i < w->plan.nhosts; i++)
 		if (w->plan.hosts[i].tls == MXPLAN_DANE)
 			return false;
@@ -260,11 +310,15 @@ sts_begin(struct worker *w)
 	    sts_tls_conf_get(dcfg->relay.ca_file, &w->sts_cc, err, sizeof(err)) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: CA bundle: %s",
 		    w->job.id, w->job.domain, err);
+		if (w->rt)
+			note_failure(w, 451, "4.7.5", "REQUIRETLS: MTA-STS not checked (CA bundle)");
 		return false;
 	}
 	if (sts_start(&w->sts, w->job.domain, dcfg->data_dir, w->sts_cc, on_sts, w) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "%s: MTA-STS not checked for %s: %s", w->job.id,
 		    w->job.domain, w->sts.why);
+		if (w->rt)
+			note_failure(w, 451, "4.7.5", "REQUIRETLS: MTA-STS not checked; will retry");
 		return false;
 	}
 	w->st = W_STS;
@@ -357,6 +411,14 @@ reuse_connection(struct worker *w)
 	memcpy(domain, w->job.domain, sizeof(domain));
 	if (queue_next_job_for(now_s(), domain, &w->job) != 1)
 		return false;
+	if ((w->job.requiretls && (!w->authed || !smtpc_ext(&w->up.smtp)->requiretls)) ||
+	    (w->job.tls_required_no && !w->job.requiretls && dcfg->relay.tls_required_no) !=
+	    w->relax) {
+		/* this session does not fit that message's TLS demands: it gets
+		 * a session of its own (not counted as an attempt) */
+		queue_job_release(&w->job, now_s());
+		return false;
+	}
 	if (job_load(w) < 0) {
 		job_close(w);
 		return false;
@@ -389,6 +451,12 @@ settle_connection(struct worker *w)
 		return;
 	}
 	r = upstream_result(&w->up);
+	if (!w->rpt_noted) {
+		/* RFC 8460: the session's TLS outcome, once per connection */
+		w->rpt_noted = true;
+		tlsrpt_direct_session(w->job.domain, w->sts_on ? &w->sts : NULL,
+		    &w->plan.hosts[w->host], &w->plan.hosts[w->host].addrs[w->addr - 1], &w->up);
+	}
 	if (reached_message(w)) {
 		enum smtpc_err err = smtpc_result(&w->up.smtp)->err;
 		bool dot_unconfirmed = smtpc_dot_sent(&w->up.smtp) && err != SMTPC_OK &&
@@ -417,7 +485,12 @@ settle_connection(struct worker *w)
 		return; /* QUIT / close_notify still going out */
 	upstream_detach(&w->up);
 	/* session-level failure: remember why, next address or MX */
-	if (w->plan.hosts[w->host].tls == MXPLAN_DANE &&
+	if (smtpc_result(&w->up.smtp)->err == SMTPC_E_REQUIRETLS) {
+		char t[240];
+		zegel_strf(t, sizeof(t), "%s %s", w->peer, smtpc_ext(&w->up.smtp)->starttls ||
+		    smtpc_tls_used(&w->up.smtp) ? "does not offer REQUIRETLS" : "offers no TLS");
+		note_rt(w, t);
+	} else if (w->plan.hosts[w->host].tls == MXPLAN_DANE && !w->relax &&
 	    (smtpc_result(&w->up.smtp)->err == SMTPC_E_NO_STARTTLS ||
 		smtpc_result(&w->up.smtp)->err == SMTPC_E_STARTTLS)) {
 		/* RFC 7672 2.2: TLSA published, no TLS: a downgrade, not a choice */
@@ -455,6 +528,7 @@ try_next(struct worker *w)
 				zegel_strf(t, sizeof(t), "MX %s not used: %s", mh->name, mh->why);
 				note_failure(w, 451, "4.7.5", t);
 				hal_log(HAL_LOG_INFO, LOGM, "%s: %s", w->job.id, t);
+				tlsrpt_direct_fail(w->job.domain, NULL, mh, TLSRPT_DNSSEC_INVALID);
 			} else if (mh->naddr == 0 && w->addr == 0) {
 				char t[240];
 				zegel_strf(t, sizeof(t), "MX %s has no address: %s", mh->name,
@@ -465,7 +539,7 @@ try_next(struct worker *w)
 			w->addr = 0;
 			continue;
 		}
-		if (w->sts_on && mh->tls != MXPLAN_DANE) {
+		if (w->sts_on && mh->tls != MXPLAN_DANE && !w->relax) {
 			char t[240];
 
 			sh = sts_host_check(&w->sts, mh->name, t, sizeof(t));
@@ -473,6 +547,7 @@ try_next(struct worker *w)
 				/* RFC 8461 4.1: not a valid MX for this domain */
 				note_failure(w, 451, "4.7.5", t);
 				hal_log(HAL_LOG_WARN, LOGM, "%s: %s: not used", w->job.id, t);
+				tlsrpt_direct_fail(w->job.domain, &w->sts, mh, TLSRPT_VALIDATION_FAILURE);
 				w->host++;
 				w->addr = 0;
 				continue;
@@ -481,11 +556,26 @@ try_next(struct worker *w)
 				hal_log(HAL_LOG_WARN, LOGM, "%s: %s: testing mode, used anyway",
 				    w->job.id, t);
 		}
+		if (w->rt && mh->tls != MXPLAN_DANE && sh != STS_HOST_PKIX) {
+			/* RFC 8689 4.1: only a next hop whose TLS is authenticated */
+			char t[240];
+			zegel_strf(t, sizeof(t), "MX %s not used: no authenticated TLS (no usable "
+			    "DANE TLSA, no MTA-STS policy in enforce mode)", mh->name);
+			note_rt(w, t);
+			w->host++;
+			w->addr = 0;
+			continue;
+		}
 		hal_addr_format(&mh->addrs[w->addr], false, ip, sizeof(ip));
 		zegel_strf(w->peer, sizeof(w->peer), "%s[%s]:%u", mh->name, ip,
 		    mh->addrs[w->addr].port);
-		need_tls = mh->tls != MXPLAN_MAY || cfg->relay.require_tls || sh == STS_HOST_PKIX;
+		if (w->relax) /* TLS-Required: No: only our own require-tls */
+			need_tls = cfg->relay.require_tls;
+		else
+			need_tls = mh->tls != MXPLAN_MAY || cfg->relay.require_tls ||
+			    sh == STS_HOST_PKIX;
 		w->need_tls = need_tls;
+		w->authed = (mh->tls == MXPLAN_DANE && !w->relax) || sh == STS_HOST_PKIX;
 		job_params(w, need_tls);
 		if (sh == STS_HOST_PKIX) {
 			/* RFC 8461 4.2: PKIX for the MX name, the relay's CA bundle */
@@ -495,7 +585,14 @@ try_next(struct worker *w)
 			break;
 		}
 		zegel_strf(w->tls_host, sizeof(w->tls_host), "%s",
-		    mh->tls == MXPLAN_DANE && mh->tlsa_base[0] ? mh->tlsa_base : mh->name);
+		    mh->tls == MXPLAN_DANE && !w->relax && mh->tlsa_base[0] ? mh->tlsa_base :
+		    mh->name);
+		/* TLS-RPT: testing mode, MX not in the policy: the session counts
+		 * as the policy's failure (RFC 8461 5), not as a success; a
+		 * TLS-Required: No session (policies not applied) is not counted */
+		w->rpt_noted = sh == STS_HOST_REPORT || w->relax;
+		if (sh == STS_HOST_REPORT)
+			tlsrpt_direct_fail(w->job.domain, &w->sts, mh, TLSRPT_VALIDATION_FAILURE);
 		rc = upstream_init(&w->up, &w->params, cc, w->tls_host, w->peer, w->job.prefix,
 		    w->job.prefix_len, w->path, false);
 		w->up_live = true;
@@ -506,15 +603,16 @@ try_next(struct worker *w)
 		}
 		if (sh == STS_HOST_PKIX) {
 			/* upstream_init's configuration verifies: PKIX, name = MX */
-		} else if (mh->tls == MXPLAN_DANE) {
+		} else if (mh->tls == MXPLAN_DANE && !w->relax) {
 			dane_verify_init(&w->dv, mh->tlsa, mh->ntlsa, w->tls_host, w->job.domain);
 			upstream_set_verify(&w->up, dane_verify_hook, &w->dv, cc);
 		} else {
 			upstream_set_verify(&w->up, dane_encrypt_only_hook, NULL, cc);
 		}
-		hal_log(HAL_LOG_DEBUG, LOGM, "%s: trying %s (tls policy %s%s)", w->job.id, w->peer,
+		hal_log(HAL_LOG_DEBUG, LOGM, "%s: trying %s (tls policy %s%s%s)", w->job.id, w->peer,
 		    sh == STS_HOST_PKIX ? "mta-sts enforce: pkix" : mxplan_tls_str(mh->tls),
-		    need_tls ? ", required" : "");
+		    w->relax ? ", not enforced: TLS-Required: No" : need_tls ? ", required" : "",
+		    w->rt ? ", REQUIRETLS" : "");
 		rc = upstream_attach(&w->up, &mh->addrs[w->addr - 1], direct_timeout_ms,
 		    direct_timeout_ms, &worker_owner, w);
 		if (rc < 0) {

@@ -45,6 +45,8 @@ queued_accept(const struct handoff_msg *m, bool running, handoff_done_fn done, v
 		.prefix_len = m->prefix_len,
 		.body_8bit = m->body_8bit,
 		.smtputf8 = m->smtputf8,
+		.requiretls = m->requiretls,
+		.tls_required_no = m->tls_required_no,
 		.now = (int64_t)hal_clock_now(),
 	};
 	rc = queue_commit(&qn, id);

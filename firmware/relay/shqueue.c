@@ -123,6 +123,8 @@ job_msg(struct shworker *w)
 	w->m.size = w->job.size;
 	w->m.body_8bit = w->job.body_8bit;
 	w->m.smtputf8 = w->job.smtputf8;
+	w->m.requiretls = w->job.requiretls;
+	w->m.tls_required_no = w->job.tls_required_no;
 	w->m.cfg = scfg;
 	return 0;
 }

@@ -462,6 +462,9 @@ job_begin(struct job *j, const struct handoff_msg *m, bool stepwise)
 		.size = m->size,
 		.body_8bit = m->body_8bit,
 		.smtputf8 = m->smtputf8,
+		/* RFC 8689: the smarthost's TLS is always authenticated (PKIX or
+		 * DANE, above); smtpc asks for REQUIRETLS in its EHLO: 550 5.7.30 */
+		.requiretls = m->requiretls,
 		.implicit_tls = rc->implicit_tls,
 		.username = rc->username,
 		.password = rc->password,

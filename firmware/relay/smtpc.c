@@ -155,6 +155,8 @@ ehlo_line(struct smtpc *c, const char *t)
 		c->ext.smtputf8 = true;
 	else if (word_is(w, n, "ENHANCEDSTATUSCODES"))
 		c->ext.esc = true;
+	else if (word_is(w, n, "REQUIRETLS"))
+		c->ext.requiretls = true;
 	else if (word_is(w, n, "SIZE")) {
 		uint64_t v = 0;
 		c->ext.size = true;

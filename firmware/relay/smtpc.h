@@ -78,7 +78,8 @@
  * BODY=8BITMIME when the client declared it; an 8-bit octet in the body to an
  * upstream without 8BITMIME fails 554 5.6.3 before the final dot, never
  * silently rewritten, which would break the DKIM signature), SMTPUTF8
- * (RFC 6531: required if the client used it, else 553 5.6.7), AUTH PLAIN
+ * (RFC 6531: required if the client used it, else 553 5.6.7), REQUIRETLS
+ * (RFC 8689: required if params->requiretls, else 550 5.7.30), AUTH PLAIN
  * (RFC 4616, preferred) or LOGIN, ENHANCEDSTATUSCODES (RFC 2034).
  */
 #ifndef ZEGEL_RELAY_SMTPC_H
@@ -158,6 +159,8 @@ enum smtpc_err {
 	SMTPC_E_STATE = -18,      /* API misuse */
 	SMTPC_E_CLOSED = -19,     /* upstream closed (smtpc_closed) */
 	SMTPC_E_CANCELLED = -20,  /* the caller ended it (smtpc_cancel) */
+	SMTPC_E_REQUIRETLS = -21, /* REQUIRETLS message, upstream without REQUIRETLS (or no TLS):
+				     550 5.7.30, nothing of the message sent */
 };
 
 struct smtpc_params {
@@ -168,6 +171,10 @@ struct smtpc_params {
 	uint64_t size;            /* message octets (before dot-stuffing) */
 	bool body_8bit;           /* client declared BODY=8BITMIME */
 	bool smtputf8;            /* client declared SMTPUTF8 */
+	bool requiretls;          /* RFC 8689: MAIL ... REQUIRETLS; only over TLS to an
+				     upstream that offers it (else SMTPC_E_REQUIRETLS, 550
+				     5.7.30, before MAIL). Whether the TLS was authenticated
+				     is the caller's business: it sets requiretls only then. */
 	bool implicit_tls;        /* the stream is TLS from the first byte (465) */
 	const char *username;     /* NULL or "" : no AUTH */
 	const char *password;
@@ -191,6 +198,8 @@ struct smtpc_params {
 /* What the upstream offered in its last EHLO reply. */
 struct smtpc_ext {
 	bool starttls, pipelining, size, eightbit, smtputf8, esc, auth_plain, auth_login;
+	bool requiretls;          /* RFC 8689 (only believed after TLS: the list before
+				     STARTTLS is forgotten) */
 	uint64_t size_max;        /* 0: no limit announced */
 };
 

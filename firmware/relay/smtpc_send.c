@@ -52,6 +52,7 @@ static const char *const err_names[] = {
 	[18] = "SMTP client used out of order",
 	[19] = "upstream closed the connection",
 	[20] = "cancelled",
+	[21] = "REQUIRETLS message, upstream without REQUIRETLS",
 };
 
 const char *
@@ -390,6 +391,14 @@ smtpc_start_mail(struct smtpc *c)
 		smtpc_send_quit(c);
 		return;
 	}
+	if (p->requiretls && (!c->tls || !c->ext.requiretls)) {
+		/* RFC 8689 4.1: not sent to a next hop that cannot keep the promise */
+		smtpc_finish(c, SMTPC_EV_FAILED, SMTPC_E_REQUIRETLS, 550, "5.7.30",
+		    "REQUIRETLS: the next hop %s", c->tls ? "does not offer REQUIRETLS" :
+		    "offers no TLS");
+		smtpc_send_quit(c);
+		return;
+	}
 	c->eightbit_ok = c->ext.eightbit;
 	params[0] = '\0';
 	if (c->ext.size && (p->size != 0 || !p->stepwise))
@@ -399,6 +408,8 @@ smtpc_start_mail(struct smtpc *c)
 		pl += (size_t)snprintf(params + pl, sizeof(params) - pl, " BODY=8BITMIME");
 	if (p->smtputf8)
 		pl += (size_t)snprintf(params + pl, sizeof(params) - pl, " SMTPUTF8");
+	if (p->requiretls)
+		pl += (size_t)snprintf(params + pl, sizeof(params) - pl, " REQUIRETLS");
 	if (!smtpc_emit(c, "MAIL FROM:<%s>%s\r\n", p->mail_from, params)) {
 		smtpc_fail_unexpected(c, SMTPC_E_UNEXPECTED,
 		    "upstream replied before our command was sent");
@@ -415,6 +426,12 @@ smtpc_start_mail(struct smtpc *c)
 void
 smtpc_go_plaintext(struct smtpc *c, const char *why)
 {
+	if (c->p->requiretls) {
+		smtpc_finish(c, SMTPC_EV_FAILED, SMTPC_E_REQUIRETLS, 550, "5.7.30",
+		    "REQUIRETLS: the next hop offers no TLS (%s)", why);
+		smtpc_send_quit(c);
+		return;
+	}
 	if ((c->p->username != NULL && c->p->username[0] != '\0') || c->p->probe) {
 		smtpc_fail_session(c, SMTPC_E_NO_STARTTLS, "4.7.4", why);
 		return;

@@ -214,7 +214,7 @@ on_txt(void *arg, const struct dns_result *res)
 		use_cache_or_none(q, what);
 		return;
 	}
-	if (q->cached_ok && strcmp(q->pol.id, q->txt_id) == 0 &&
+	if (q->cached_ok && !q->force && strcmp(q->pol.id, q->txt_id) == 0 &&
 	    !sts_expired(&q->pol, (int64_t)hal_clock_now())) {
 		q->have = true;
 		q->src = STS_SRC_CACHE;
@@ -303,6 +303,7 @@ http_feed(struct sts_req *q, const uint8_t *p, size_t n, bool eof)
 		off += sts_http_push(&q->http, p ? p + off : p, n - off);
 		if (q->http.ev == STS_HTTP_EV_BODY) {
 			if (sts_parser_push(&q->parser, q->http.body, q->http.body_len) < 0) {
+				q->fail_kind = STS_FAIL_INVALID;
 				fetch_failed(q, q->parser.why);
 				return true;
 			}
@@ -311,14 +312,17 @@ http_feed(struct sts_req *q, const uint8_t *p, size_t n, bool eof)
 		if (q->http.ev == STS_HTTP_EV_NONE && eof)
 			sts_http_eof(&q->http);
 		if (q->http.ev == STS_HTTP_EV_ERROR) {
+			q->fail_kind = STS_FAIL_FETCH;
 			fetch_failed(q, q->http.why);
 			return true;
 		}
 		if (q->http.ev == STS_HTTP_EV_DONE) {
-			if (sts_parser_finish(&q->parser) < 0)
+			if (sts_parser_finish(&q->parser) < 0) {
+				q->fail_kind = STS_FAIL_INVALID;
 				fetch_failed(q, q->parser.why);
-			else
+			} else {
 				fetched(q);
+			}
 			return true;
 		}
 		return false; /* NONE: all of p taken, more to come */
@@ -341,6 +345,10 @@ pump(struct sts_req *q)
 		if (r == TLS_CLIENT_AGAIN)
 			return;
 		if (r < 0) {
+			/* RFC 8460 4.3.2.2: the policy host's certificate */
+			q->fail_kind = q->tls.kind == TLS_FAIL_UNTRUSTED || q->tls.kind == TLS_FAIL_NAME ||
+			    q->tls.kind == TLS_FAIL_EXPIRED || q->tls.kind == TLS_FAIL_CERT
+			    ? STS_FAIL_WEBPKI : STS_FAIL_FETCH;
 			fetch_failed(q, tls_client_why(&q->tls));
 			return;
 		}
@@ -367,6 +375,10 @@ pump(struct sts_req *q)
 			return;
 		}
 		if (r < 0) {
+			/* RFC 8460 4.3.2.2: the policy host's certificate */
+			q->fail_kind = q->tls.kind == TLS_FAIL_UNTRUSTED || q->tls.kind == TLS_FAIL_NAME ||
+			    q->tls.kind == TLS_FAIL_EXPIRED || q->tls.kind == TLS_FAIL_CERT
+			    ? STS_FAIL_WEBPKI : STS_FAIL_FETCH;
 			fetch_failed(q, tls_client_why(&q->tls));
 			return;
 		}
@@ -447,6 +459,7 @@ fetch_next(struct sts_req *q)
 
 		sts_http_init(&q->http);
 		sts_parser_init(&q->parser, false);
+		q->fail_kind = STS_FAIL_FETCH; /* until this address says otherwise */
 		q->req_off = 0;
 		q->req_len = sts_http_request(q->host, q->req, sizeof(q->req));
 		if (tls_client_start(&q->tls, q->cc, q->host) < 0) {
@@ -480,10 +493,12 @@ sts_start(struct sts_req *q, const char *domain, const char *data_dir,
 {
 	char name[ZCFG_NAME_MAX + 16];
 	uint16_t port = q->port ? q->port : 443;
+	bool force = q->force;
 
 	memset(q, 0, sizeof(*q));
 	q->dns_id = q->timer = q->h = -1;
 	q->port = port;
+	q->force = force;
 	q->cc = cc;
 	q->done = done;
 	q->arg = arg;

@@ -48,6 +48,9 @@
 #define STS_ADDRS_MAX 4
 
 enum sts_src { STS_SRC_NONE = 0, STS_SRC_FETCHED, STS_SRC_CACHE };
+/* Why the last fetch failed, for TLS-RPT (RFC 8460 4.3.2.2): the HTTPS
+ * server's certificate, a refused policy text, anything else. */
+enum sts_fail { STS_FAIL_FETCH = 0, STS_FAIL_INVALID, STS_FAIL_WEBPKI };
 
 struct sts_req;
 typedef void (*sts_done_fn)(void *arg, struct sts_req *q);
@@ -58,6 +61,8 @@ struct sts_req {
 	char data_dir[ZCFG_PATH_MAX];
 	const struct tls_client_conf *cc;
 	uint16_t port;          /* 443 unless set before sts_start's work begins */
+	bool force;             /* set before sts_start: fetch even when the cached
+				   policy is current (the proactive refresh, sts_refresh.h) */
 	sts_done_fn done;
 	void *arg;
 	/* out */
@@ -67,6 +72,7 @@ struct sts_req {
 	char why[240];
 	char txt_id[STS_ID_MAX + 1]; /* the record's id, "" without one */
 	bool fetch_failed;
+	enum sts_fail fail_kind; /* with fetch_failed */
 	/* inside */
 	bool busy;
 	int step;

@@ -194,6 +194,7 @@ rcpt_begin(struct smtpd_conn *c)
 		m->env.mail_from = m->env_from;
 		m->env.body_8bit = c->smtp.body_8bit;
 		m->env.smtputf8 = c->smtp.smtputf8;
+		m->env.requiretls = c->smtp.requiretls;
 		m->env.size = c->smtp.mail_size;
 		m->env.client = c->peer;
 		m->env.cfg = c->cfg;
@@ -443,6 +444,12 @@ msg_sealed(struct smtpd_conn *c, int rc, const char *why)
 			    &m->prefix_len, log_sig, c, &why);
 		if (rc < 0 && c->spool.sys_err)
 			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
+		else if (rc == DKIM_ERR_CRYPTO)
+			/* a key that cannot sign now (a TPM gone or reset and
+			 * not back after one reload): a system problem, the
+			 * client keeps the message; never sent unsigned */
+			refuse(m, 451, "4.3.5", "Cannot sign for %s (%s); try again later",
+			    m->dom ? m->dom->name : "the domain", why ? why : dkim_strerror(rc));
 		else if (rc < 0)
 			refuse(m, 451, "4.3.0", "Signing failed (%s); try again later",
 			    why ? why : dkim_strerror(rc));
@@ -467,6 +474,8 @@ msg_sealed(struct smtpd_conn *c, int rc, const char *why)
 	rm->size = m->prefix_len + c->spool.size;   /* the file: what is sent */
 	rm->body_8bit = c->smtp.body_8bit;
 	rm->smtputf8 = c->smtp.smtputf8;
+	rm->requiretls = c->smtp.requiretls;
+	rm->tls_required_no = c->spool.tls_required_no;
 	rm->client = c->peer;
 	rm->cfg = c->cfg;
 	m->relay_pending = false;

@@ -28,7 +28,7 @@ static void
 reset_transaction(struct smtpd_session *s)
 {
 	s->mail_from[0] = '\0';
-	s->body_8bit = s->smtputf8 = false;
+	s->body_8bit = s->smtputf8 = s->requiretls = false;
 	s->mail_size = 0;
 	s->rcptlen = 0;
 	s->nrcpt = 0;
@@ -167,6 +167,9 @@ do_ehlo(struct smtpd_session *s, const char *args)
 		smtpd_reply_cont(s, 250, ESC_NONE, "STARTTLS");
 	if (auth_offered(s))
 		smtpd_reply_cont(s, 250, ESC_NONE, "AUTH PLAIN LOGIN");
+	/* RFC 8689 2: only on a session protected by TLS */
+	if (s->tls)
+		smtpd_reply_cont(s, 250, ESC_NONE, "REQUIRETLS");
 	smtpd_reply_cont(s, 250, ESC_NONE, "ENHANCEDSTATUSCODES");
 	smtpd_reply(s, 250, ESC_NONE, "SMTPUTF8");
 }
@@ -205,7 +208,7 @@ do_mail(struct smtpd_session *s, const char *args)
 	const char *addr, *params, *err;
 	char key[32], val[32];
 	size_t alen;
-	bool utf8 = false, body8 = false;
+	bool utf8 = false, body8 = false, rtls = false;
 	uint64_t size = 0;
 
 	if (strncasecmp(args, "FROM:", 5) != 0) {
@@ -217,7 +220,20 @@ do_mail(struct smtpd_session *s, const char *args)
 		return;
 	}
 	while (smtpd_next_param(&params, key, sizeof(key), val, sizeof(val))) {
-		if (strcasecmp(key, "SIZE") == 0) {
+		if (strcasecmp(key, "REQUIRETLS") == 0) {
+			/* RFC 8689 3: no value, once, and only where it was offered */
+			if (!s->tls) {
+				smtpd_reply(s, 530, ESC_ENCRYPTION_NEEDED,
+				    "REQUIRETLS needs a TLS session: STARTTLS first (RFC 8689)");
+				return;
+			}
+			if (*val || rtls) {
+				smtpd_reply(s, 501, ESC_INVALID_COMMAND_ARGUMENTS,
+				    "Bad REQUIRETLS parameter: no value, once (RFC 8689 3)");
+				return;
+			}
+			rtls = true;
+		} else if (strcasecmp(key, "SIZE") == 0) {
 			uint64_t v;
 
 			if (!smtpd_size_value(val, &v)) {
@@ -269,6 +285,7 @@ do_mail(struct smtpd_session *s, const char *args)
 	s->mail_from[alen] = '\0';
 	s->smtputf8 = utf8;
 	s->body_8bit = body8;
+	s->requiretls = rtls;
 	s->mail_size = size;
 	s->phase = SMTPD_PH_MAIL;
 	smtpd_reply(s, 250, ESC_OTHER_ADDRESS_STATUS, "Ok");

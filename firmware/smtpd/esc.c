@@ -25,6 +25,7 @@ static const struct {
 	[ESC_DELIVERY_NOT_AUTHORIZED] = { "7.1", "Delivery not authorized, message refused" },
 	[ESC_AUTH_CREDENTIALS_INVALID] = { "7.8", "Authentication credentials invalid" },
 	[ESC_ENCRYPTION_REQUIRED] = { "7.11", "Encryption required for requested authentication mechanism" },
+	[ESC_ENCRYPTION_NEEDED] = { "7.10", "Encryption Needed" },
 	[ESC_NONE] = { "", "" },
 };
 

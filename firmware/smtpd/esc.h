@@ -28,6 +28,7 @@ enum esc_code {
 	ESC_DELIVERY_NOT_AUTHORIZED,        /* x.7.1 */
 	ESC_AUTH_CREDENTIALS_INVALID,       /* x.7.8 */
 	ESC_ENCRYPTION_REQUIRED,            /* x.7.11 */
+	ESC_ENCRYPTION_NEEDED,              /* x.7.10 (RFC 5248; REQUIRETLS without TLS) */
 	ESC_NONE,                           /* no ESC (greeting, 354, 334) */
 };
 

@@ -137,6 +137,7 @@ struct smtpd_session {
 	/* transaction */
 	char mail_from[SMTPD_ADDR_MAX + 1];
 	bool body_8bit, smtputf8;
+	bool requiretls;            /* MAIL ... REQUIRETLS (RFC 8689), TLS sessions only */
 	uint64_t mail_size;         /* MAIL ... SIZE=n, 0 if not declared */
 	char rcpt_pending[SMTPD_ADDR_MAX + 1]; /* SMTPD_PH_WAIT_RCPT */
 	enum smtpd_phase rcpt_back;

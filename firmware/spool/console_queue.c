@@ -121,8 +121,9 @@ show_detail(struct console *c, const char *id, int64_t now)
 	dsn_date(qs.created, d);
 	console_printf(c, "id: %s", qs.id);
 	console_printf(c, "arrived: %s (age %s)", d, age);
-	console_printf(c, "size: %" PRIu64 " octets%s%s", qs.size, qs.body_8bit ? ", 8BITMIME" : "",
-	    qs.smtputf8 ? ", SMTPUTF8" : "");
+	console_printf(c, "size: %" PRIu64 " octets%s%s%s%s", qs.size,
+	    qs.body_8bit ? ", 8BITMIME" : "", qs.smtputf8 ? ", SMTPUTF8" : "",
+	    qs.requiretls ? ", REQUIRETLS" : "", qs.tls_required_no ? ", TLS-Required: No" : "");
 	console_printf(c, "from: <%s>%s", qs.from, qs.is_dsn ? " (a delivery status notification)" :
 	    "");
 	if (qs.warned)

@@ -99,6 +99,10 @@ struct handoff_msg {
 	uint64_t size;              /* prefix_len + spool file size, octets */
 	bool body_8bit;             /* MAIL ... BODY=8BITMIME */
 	bool smtputf8;              /* MAIL ... SMTPUTF8 */
+	bool requiretls;            /* MAIL ... REQUIRETLS (RFC 8689): only over authenticated
+				       TLS to a next hop that offers REQUIRETLS, else 5.7.30 */
+	bool tls_required_no;       /* the header has "TLS-Required: No" (RFC 8689 5); what it
+				       means is the relay's choice (set relay tls-required-no) */
 	struct hal_addr client;     /* the LAN client, for logs */
 	const struct zcfg *cfg;     /* configuration the session started with */
 };

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "firmware/spool/gcommit.h"
 #include "firmware/spool/msg.h"
@@ -47,6 +48,7 @@ spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id)
 	m->open = m->committed = m->in_body = m->signing = m->sealing = false;
 	m->durable_pending = false;
 	m->seal_err = 0;
+	m->tls_required_no = false;
 	m->sys_err = m->hdr_err = 0;
 	m->size = 0;
 	keys_sign_init(&m->sign);
@@ -103,6 +105,24 @@ field_name_ok(const uint8_t *l, size_t n)
 	return i == n || l[i] == ':' || l[i] == '\r';  /* no colon: the signer says so */
 }
 
+/* RFC 8689 5: "TLS-Required: No" (names and value case-insensitive,
+ * blanks around the value allowed; the value on the field's first line). */
+bool
+spool_tls_required_no(const uint8_t *l, size_t n)
+{
+	static const char name[] = "tls-required:";
+	size_t k = sizeof(name) - 1, e = n;
+
+	if (n < k || strncasecmp((const char *)l, name, k) != 0)
+		return false;
+	while (k < n && (l[k] == ' ' || l[k] == '\t'))
+		k++;
+	while (e > k && (l[e - 1] == '\r' || l[e - 1] == '\n' || l[e - 1] == ' ' ||
+	    l[e - 1] == '\t'))
+		e--;
+	return e - k == 2 && (l[k] == 'N' || l[k] == 'n') && (l[k + 1] == 'O' || l[k + 1] == 'o');
+}
+
 int
 spool_msg_line(struct spool_msg *m, const uint8_t *l, size_t n)
 {
@@ -119,6 +139,8 @@ spool_msg_line(struct spool_msg *m, const uint8_t *l, size_t n)
 	}
 	if (!field_name_ok(l, n))
 		return m->hdr_err = DKIM_ERR_HEADER_SYNTAX;
+	if (spool_tls_required_no(l, n))
+		m->tls_required_no = true;
 	rc = keys_sign_headers(&m->sign, l, n);
 	if (rc < 0)
 		return m->hdr_err = rc;

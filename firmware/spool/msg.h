@@ -76,6 +76,7 @@ struct spool_msg {
 	int seal_err;               /* their error (dkim_err), 0 none */
 	void (*seal_done)(void *arg);
 	void *seal_arg;
+	bool tls_required_no;       /* a "TLS-Required: No" field (RFC 8689 5) */
 	int sys_err;                /* -errno of a storage call, 0 none */
 	int hdr_err;                /* dkim_err of the header block, 0 none */
 	uint64_t size;              /* octets in the spool file */
@@ -110,6 +111,8 @@ void spool_msg_discard(struct spool_msg *m);
  * is written into text (allowed: the configured domains, for the From ones). */
 void spool_msg_refusal(const struct spool_msg *m, const char *allowed,
          struct spool_msg_reply *r, char *text, size_t cap);
+/* A header line (CRLF included or not) that is "TLS-Required: No". */
+bool spool_tls_required_no(const uint8_t *l, size_t n);
 /* Start-up sweep of <data_dir>/spool; the number of files removed, or -errno. */
 int  spool_msg_sweep(const char *data_dir);
 

@@ -658,6 +658,8 @@ queue_commit(const struct queue_new *n, char id[QUEUE_ID_MAX])
 	queue_state_init(st, n->mail_from, n->now);
 	st->body_8bit = n->body_8bit;
 	st->smtputf8 = n->smtputf8;
+	st->requiretls = n->requiretls;
+	st->tls_required_no = n->tls_required_no;
 	if (n->prefix_len > 0)
 		memcpy(st->prefix, n->prefix, n->prefix_len);
 	st->prefix_len = n->prefix_len;

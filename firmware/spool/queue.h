@@ -121,6 +121,8 @@ struct queue_new {
 	const uint8_t *prefix;
 	size_t prefix_len;
 	bool body_8bit, smtputf8;
+	bool requiretls;            /* MAIL ... REQUIRETLS (RFC 8689) */
+	bool tls_required_no;       /* a "TLS-Required: No" header field */
 	int64_t now;
 };
 /* Durable when it returns 0 (then the client may hear 250); -errno else,
@@ -139,6 +141,7 @@ struct queue_job {                  /* a snapshot; ids are stable */
 	const char *rcpt[QUEUE_JOB_RCPTS];
 	uint64_t size;
 	bool body_8bit, smtputf8;
+	bool requiretls, tls_required_no; /* as queue_new */
 	unsigned attempts;          /* earlier attempts of these recipients (max) */
 };
 /* 1 found (recipients recorded in flight), 0 none due (or every load slot
@@ -239,6 +242,9 @@ struct queue_state {
 	int64_t created;
 	uint64_t size;              /* octets sent: prefix + message file */
 	bool body_8bit, smtputf8, warned, is_dsn;
+	/* RFC 8689: flags "requiretls" and "tls-required-no"; a record written
+	 * before they existed simply has neither */
+	bool requiretls, tls_required_no;
 	const char *from;           /* into env */
 	size_t prefix_len;
 	uint8_t prefix[QUEUE_PREFIX_MAX];

@@ -294,6 +294,8 @@ next_job(int64_t now, const char *want, bool any, bool (*skip)(void *arg, const 
 		j->size = st->size;
 		j->body_8bit = st->body_8bit;
 		j->smtputf8 = st->smtputf8;
+		j->requiretls = st->requiretls;
+		j->tls_required_no = st->tls_required_no;
 		qc->slots[qc->ents[e].slot].pins++;
 		qc->ents[e].inflight++;
 		queue_refresh((int)e, st);

@@ -237,6 +237,7 @@ queue_state_parse(const char *buf, size_t len, struct queue_state *st)
 	st->envlen = 0;
 	st->from = NULL;
 	st->body_8bit = st->smtputf8 = st->warned = st->is_dsn = false;
+	st->requiretls = st->tls_required_no = false;
 	l = next_line(&c, &n);
 	if (l == NULL || n != 13 || memcmp(l, "zegel-queue 1", 13) != 0)
 		return -EINVAL;
@@ -261,6 +262,10 @@ queue_state_parse(const char *buf, size_t len, struct queue_state *st)
 			st->warned = true;
 		else if (tn == 3 && memcmp(t, "dsn", 3) == 0)
 			st->is_dsn = true;
+		else if (tn == 10 && memcmp(t, "requiretls", 10) == 0)
+			st->requiretls = true;
+		else if (tn == 15 && memcmp(t, "tls-required-no", 15) == 0)
+			st->tls_required_no = true;
 		else
 			return -EINVAL;
 	}
@@ -318,6 +323,10 @@ queue_state_format(const struct queue_state *st, char *buf, size_t cap)
 		OUT(" warned");
 	if (st->is_dsn)
 		OUT(" dsn");
+	if (st->requiretls)
+		OUT(" requiretls");
+	if (st->tls_required_no)
+		OUT(" tls-required-no");
 	OUT("\nfrom%s%s\n", st->from[0] ? " " : "", st->from);
 	for (size_t i = 0, k; i < st->prefix_len; i = k + 2) {
 		for (k = i; k + 1 < st->prefix_len && st->prefix[k] != '\r'; k++)
@@ -367,6 +376,7 @@ queue_state_init(struct queue_state *st, const char *from, int64_t now)
 	st->created = now;
 	st->size = 0;
 	st->body_8bit = st->smtputf8 = st->warned = st->is_dsn = false;
+	st->requiretls = st->tls_required_no = false;
 	st->nrcpt = 0;
 	st->envlen = 0;
 	st->prefix_len = 0;

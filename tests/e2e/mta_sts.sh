@@ -13,7 +13,8 @@
 #   stsstrip   enforce, a man in the middle strips STARTTLS -> deferred, no MAIL sent
 #   notlsa     no _mta-sts record                          -> sent as today (verified=none)
 # then, with the policy server up: a changed id and an expired max_age each
-# make zegel fetch again (and rewrite the cache); an oversized and a
+# make zegel fetch again (and rewrite the cache); `sts-refresh` fetches a
+# cached policy in the last quarter of its max_age again; an oversized and a
 # malformed policy are refused (sts-check); then, with the policy server stopped: stsgood again (cached policy, id
 # unchanged: no fetch, verified=pkix) and stsbadmx again after the cached id
 # was made stale (refetch fails -> the cached enforce policy still applies).
@@ -314,6 +315,27 @@ done
 logged ststest2 "MTA-STS for ststest\.dane: policy fetched from https://mta-sts\.ststest\.dane/\.well-known/mta-sts\.txt, id 1" \
 	"the refetch"
 expect stsgood3 stsgood.dane "verified=pkix, status=sent \(250 " "after the refetch: enforced (PKIX)"
+
+# the proactive refresh (RFC 8461 5.1, sts_refresh.h): stsbadmx's cached
+# policy has 1 h of its 24 h left, the others are fresh: `sts-refresh` (what
+# the hourly timer runs) fetches stsbadmx's again, and only that one
+now=$(date +%s)
+sed -i "s/^zegel-fetched: .*/zegel-fetched: $((now - 86400 + 3600))/" "$d/data/sts/stsbadmx.dane"
+: >"$WEBLOG"
+echo "sts-refresh" >&3
+for _ in $(seq 1 100); do
+	grep -qE 'MTA-STS refresh: [0-9]+ cached polic' "$d/zegel.log" && break
+	sleep 0.1
+done
+if grep -q 'MTA-STS policy of stsbadmx.dane refreshed before it expired' "$d/zegel.log" &&
+	grep -q 'MTA-STS refresh: 1 cached policy refreshed' "$d/zegel.log" &&
+	[ "$(cat "$WEBLOG")" = "mta-sts.stsbadmx.dane /.well-known/mta-sts.txt 200" ] &&
+	f=$(sed -n 's/^zegel-fetched: //p' "$d/data/sts/stsbadmx.dane") && [ "$f" -ge "$now" ]; then
+	ok "sts-refresh: the policy with 1 h of max_age left is fetched again (cache renewed), the fresh ones are not"
+else
+	not_ok "sts-refresh: the policy with 1 h of max_age left is fetched again, the fresh ones are not" \
+		"$(cat "$WEBLOG"; grep -E 'MTA-STS (refresh|policy of)' "$d/zegel.log"; cat "$d/data/sts/stsbadmx.dane")"
+fi
 
 # the console's sts-check (the running configuration's resolver and CA file)
 echo "sts-check ststest.dane" >&3

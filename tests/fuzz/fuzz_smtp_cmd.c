@@ -5,8 +5,8 @@
  * too. Every event is answered the way conn.c would, without I/O.
  * Invariants: the engine never consumes more than it was given, replies
  * are CRLF-terminated lines starting with three digits, a closed session
- * stays closed, an AUTH user name is printable and a declared SIZE is
- * within the limit.
+ * stays closed, an AUTH user name is printable, a declared SIZE is
+ * within the limit and REQUIRETLS is only ever taken on a TLS session.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -102,6 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 		assert(s.mail_size <= prm.max_size);
 		if (smtpd_closing(&s))
 			closed = true;
+		assert(!s.requiretls || s.tls);   /* RFC 8689: TLS sessions only */
 		if (k == 0 && smtpd_event(&s) == SMTPD_EV_NONE) {
 			if (smtpd_input_blocked(&s) && !smtpd_closing(&s))
 				break;          /* waiting for a result we do not give */

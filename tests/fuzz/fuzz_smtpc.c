@@ -9,7 +9,8 @@
  * the way the smarthost does. Invariants checked: no MAIL/RCPT/DATA before
  * TLS (unless the opportunistic mode went plaintext), never AUTH in
  * plaintext, output never beyond the buffer, a verdict is final, per-recipient
- * results in range.
+ * results in range; byte 0 bit 7 sets REQUIRETLS: then no MAIL or DATA
+ * without TLS or to an upstream that did not offer REQUIRETLS after TLS.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,11 @@ drain(struct smtpc *c, int tls)
 		abort();
 	if (!tls && !c->plaintext && (has(p, n, "MAIL") || has(p, n, "RCPT") ||
 	    has(p, n, "DATA")))
+		abort();
+	/* RFC 8689: a REQUIRETLS message never leaves without TLS, and only to
+	 * an upstream that offered REQUIRETLS after TLS */
+	if (c->p->requiretls && (has(p, n, "MAIL") || has(p, n, "DATA")) &&
+	    (!tls || c->plaintext || !c->ext.requiretls))
 		abort();
 	smtpc_out_ack(c, n);
 }
@@ -90,6 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.implicit_tls = data[0] & 4;
 	p.body_8bit = data[0] & 8;
 	p.smtputf8 = data[0] & 16;
+	p.requiretls = data[0] & 128;
 	if (data[0] & 32) {
 		p.username = "user";
 		p.password = "pass";

@@ -161,6 +161,12 @@ test_every_line(void **state)
 	assert_false(c->relay.implicit_tls);
 	ok_line("set relay require-tls on");
 	assert_true(c->relay.require_tls);
+	ok_line("set relay tls-required-no honour");
+	assert_true(c->relay.tls_required_no);
+	ok_line("set relay tls-required-no ignore");
+	assert_false(c->relay.tls_required_no);
+	ok_line("set relay tls-required-no honor");
+	assert_true(c->relay.tls_required_no);
 	ok_line("set relay mx-port 26025");
 	assert_int_equal(c->relay.mx_port, 26025);
 	if (IS_ENABLED(CONFIG_FEATURE_RELAY_DIRECT)) {
@@ -273,6 +279,8 @@ test_bad_lines(void **state)
 		"set relay smarthost host:25 queue on extra",
 		"set relay tls yes",
 		"set relay require-tls maybe",
+		"set relay tls-required-no yes",
+		"set relay tls-required-no",
 		"set relay mx-port 0",
 		"set relay mx-port 65536",
 		"set relay mx-port -1",
@@ -497,6 +505,7 @@ rich_config(void)
 	ok_line("set relay password \"p\\\"w\\\\d\"");
 	ok_line("set relay ca-file /ca.pem");
 	ok_line("set relay require-tls on");
+	ok_line("set relay tls-required-no honour");
 	ok_line("set relay mx-port 2525");
 	ok_line("set relay outbox /var/spool/out"); /* outbox kind, smarthost kept */
 	commit_ok();

@@ -477,6 +477,8 @@ test_show_crypto(void **state)
 	/* the CPU's SHA instructions (this machine: x86 SHA-NI) come first */
 	bool cpu = strstr(out.buf, "backend cpu: used") != NULL;
 	const char *head = cpu ? "chain: cpu > " : "chain: ";
+	/* the TPM backend (key files only) sits just before soft */
+	const char *tpm = IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2) ? "tpm2 > " : "";
 	char want[80];
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
 	if (cpu) {
@@ -491,7 +493,7 @@ test_show_crypto(void **state)
 #endif
 	if (strstr(out.buf, "backend af_alg: used") == NULL) {
 		/* a kernel without AF_ALG (this machine): software after cpu */
-		snprintf(want, sizeof(want), "%ssoft", head);
+		snprintf(want, sizeof(want), "%s%ssoft", head, tpm);
 		assert_non_null(strstr(out.buf, want));
 		if (!cpu)
 			assert_non_null(strstr(out.buf, "  sha256  by soft      (soft "));
@@ -499,7 +501,7 @@ test_show_crypto(void **state)
 		assert_non_null(strstr(out.buf, "backend af_alg: not used: socket(AF_ALG)"));
 #endif
 	} else {
-		snprintf(want, sizeof(want), "%saf_alg > soft", head);
+		snprintf(want, sizeof(want), "%saf_alg > %ssoft", head, tpm);
 		assert_non_null(strstr(out.buf, want));
 		assert_non_null(strstr(out.buf, "  af_alg: sha256: "));
 		assert_non_null(strstr(out.buf, "  sha256  by ")); /* cpu, af_alg or soft */

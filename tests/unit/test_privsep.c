@@ -89,6 +89,13 @@ test_codec(void **state)
 	m.key_type = HAL_KEY_ED25519;
 	m.bits = 0;
 	roundtrip(&m);
+	/* an RSA key made in the TPM: RSA-2048 only */
+	m.key_type = HAL_KEY_RSA_TPM;
+	m.bits = 2048;
+	roundtrip(&m);
+	m.bits = 4096;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.bits = 0;
 	m.key_type = 7;
 	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
 
@@ -114,6 +121,13 @@ test_codec(void **state)
 	m.bits = 256;
 	m.len = 32;
 	roundtrip(&m);
+	m.key_type = HAL_KEY_RSA_TPM; /* an answer names the key's type: RSA */
+	m.bits = 2048;
+	m.len = 270;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.key_type = HAL_KEY_ED25519;
+	m.bits = 256;
+	m.len = 32;
 	m.status = -2; /* an error carries nothing */
 	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
 	memset(&m, 0, sizeof(m));

@@ -202,6 +202,35 @@ test_commit_reopen(void **state)
 	assert_int_equal(files_with(".msg"), 1);
 }
 
+/* RFC 8689: REQUIRETLS and TLS-Required: No survive a restart and reach the
+ * delivery side's job. */
+static void
+test_requiretls_flags(void **state)
+{
+	char id[QUEUE_ID_MAX];
+	static struct queue_job j;
+	struct queue_new q = {
+		.mail_from = "s@example.org", .rcpts = "x@a.test", .nrcpt = 1,
+		.spool_path = spool, .spool_size = strlen(BODY),
+		.requiretls = true, .tls_required_no = true, .now = T0,
+	};
+
+	(void)state;
+	put_spool();
+	assert_int_equal(queue_commit(&q, id), 0);
+	reopen();
+	assert_int_equal(queue_state_get(id, &st), 0);
+	assert_true(st.requiretls && st.tls_required_no);
+	assert_int_equal(queue_next_job(T0, &j), 1);
+	assert_true(j.requiretls && j.tls_required_no);
+	queue_job_release(&j, T0);
+	/* without them: false */
+	assert_int_equal(commit("s@example.org", "y@b.test", 1, id), 0);
+	reopen();
+	assert_int_equal(queue_state_get(id, &st), 0);
+	assert_false(st.requiretls || st.tls_required_no);
+}
+
 static void
 test_grouping(void **state)
 {
@@ -788,6 +817,28 @@ test_state_parse(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(queue_state_parse(bad[i], strlen(bad[i]), &b), -EINVAL);
 	assert_int_equal(queue_state_format(&a, buf, 20), -ENOSPC);
+	/* RFC 8689 flags: kept, and a record without them (older) still loads */
+	{
+		static const char rt[] = "zegel-queue 1\nid ABC\ncreated 5\nsize 7\n"
+		    "flags requiretls tls-required-no\nfrom a@b\nr P 0 0 9 -\tx@y\t\nend 1\n";
+		static const char *const rtbad[] = {
+			"zegel-queue 1\nid ABC\ncreated 5\nsize 7\nflags requiretl\nfrom\n"
+			    "r P 0 0 0 -\tx@y\t\nend 1\n",
+			"zegel-queue 1\nid ABC\ncreated 5\nsize 7\nflags REQUIRETLS\nfrom\n"
+			    "r P 0 0 0 -\tx@y\t\nend 1\n",
+			"zegel-queue 1\nid ABC\ncreated 5\nsize 7\nflags requiretls  dsn\nfrom\n"
+			    "r P 0 0 0 -\tx@y\t\nend 1\n",
+		};
+
+		assert_int_equal(queue_state_parse(rt, strlen(rt), &b), 0);
+		assert_true(b.requiretls && b.tls_required_no && !b.is_dsn);
+		n = queue_state_format(&b, buf, sizeof(buf));
+		assert_int_equal(n, strlen(rt));
+		assert_memory_equal(buf, rt, (size_t)n);
+		assert_false(a.requiretls || a.tls_required_no);
+		for (size_t i = 0; i < sizeof(rtbad) / sizeof(rtbad[0]); i++)
+			assert_int_equal(queue_state_parse(rtbad[i], strlen(rtbad[i]), &b), -EINVAL);
+	}
 }
 
 static char dumped[4096];
@@ -1173,6 +1224,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_requiretls_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots_and_domain, setup, teardown),

@@ -543,6 +543,48 @@ test_smtputf8_missing(void **st)
 	assert_string_equal(r.res.esc, "5.6.7");
 }
 
+/* RFC 8689: REQUIRETLS goes on MAIL only to an upstream that offered it
+ * after TLS; else 550 5.7.30 and no MAIL, never plaintext. */
+static void
+test_requiretls(void **st)
+{
+	struct smtpc_params p = params();
+	const char *ok[] = {GREET, EHLO_PLAIN, TLS_GO,
+		"250-mx.example.net\r\n250-REQUIRETLS\r\n250 ENHANCEDSTATUSCODES\r\n",
+		"250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "250 2.1.5 Ok\r\n", "354 go\r\n",
+		"250 2.0.0 Ok: queued\r\n", NULL};
+	/* offered before STARTTLS only: forgotten (RFC 3207 4.2) */
+	const char *lacking[] = {GREET,
+		"250-mx.example.net\r\n250-REQUIRETLS\r\n250 STARTTLS\r\n", TLS_GO, EHLO_TLS,
+		NULL};
+	const char *plain[] = {GREET, "250-mx.example.net\r\n250 REQUIRETLS\r\n", NULL};
+	struct run r;
+
+	(void)st;
+	p.requiretls = true;
+	body_src = "Subject: x\r\n\r\nbody\r\n";
+	body_len = strlen(body_src);
+	play_all(&p, ok, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_non_null(strstr(r.out, "MAIL FROM:<printer@example.test> REQUIRETLS\r\n"));
+	play_all(&p, lacking, &r);
+	assert_int_equal(r.ev, SMTPC_EV_FAILED);
+	assert_int_equal(r.res.code, 550);
+	assert_string_equal(r.res.esc, "5.7.30");
+	assert_int_equal(r.res.err, SMTPC_E_REQUIRETLS);
+	assert_null(strstr(r.out, "MAIL"));
+	p.tls_mode = SMTPC_TLS_OPPORTUNISTIC; /* even so: never in plaintext */
+	play_all(&p, plain, &r);
+	assert_int_equal(r.res.code, 550);
+	assert_string_equal(r.res.esc, "5.7.30");
+	assert_null(strstr(r.out, "MAIL"));
+	/* without the flag nothing changes, and no REQUIRETLS is sent */
+	p = params();
+	play_all(&p, ok, &r);
+	assert_int_equal(r.ev, SMTPC_EV_DONE);
+	assert_null(strstr(r.out, "REQUIRETLS"));
+}
+
 static void
 test_final_dot_outcomes(void **st)
 {
@@ -1453,6 +1495,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic_no_pipelining),
+		cmocka_unit_test(test_requiretls),
 		cmocka_unit_test(test_pipelining_auth_plain),
 		cmocka_unit_test(test_auth_login),
 		cmocka_unit_test(test_no_auth_mechanism),

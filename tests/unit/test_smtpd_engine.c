@@ -310,6 +310,56 @@ test_mail_size_syntax(void **st)
 	assert_int_equal(s.mail_size, 100);
 }
 
+/* RFC 8689: REQUIRETLS offered and taken on TLS sessions only, no value,
+ * once; the flag is per transaction. */
+static void
+test_requiretls(void **st)
+{
+	static const struct {
+		bool tls;
+		const char *param, *want;
+		bool flag;
+	} v[] = {
+		{ false, "REQUIRETLS", "530 5.7.10", false },
+		{ false, "requiretls", "530 5.7.10", false },
+		{ true, "REQUIRETLS", "250 2.1.0", true },
+		{ true, "RequireTLS SIZE=10", "250 2.1.0", true },
+		{ true, "REQUIRETLS=yes", "501 5.5.4", false },
+		{ true, "REQUIRETLS REQUIRETLS", "501 5.5.4", false },
+		{ true, "SIZE=10", "250 2.1.0", false },
+	};
+	char in[160];
+
+	(void)st;
+	/* EHLO: not on a plaintext session, after STARTTLS yes */
+	start(true, false);
+	feed((const uint8_t *)"EHLO a.test\r\n", 13);
+	out[outlen] = 0;
+	assert_non_null(strstr(out, "250-STARTTLS"));
+	assert_null(strstr(out, "REQUIRETLS"));
+	feed((const uint8_t *)"STARTTLS\r\n", 10);
+	feed((const uint8_t *)"EHLO a.test\r\n", 13);
+	out[outlen] = 0;
+	assert_non_null(strstr(out, "250-REQUIRETLS\r\n"));
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		start(true, v[i].tls);
+		snprintf(in, sizeof(in), "EHLO a.test\r\nMAIL FROM:<a@example.test> %s\r\n",
+		    v[i].param);
+		feed((const uint8_t *)in, strlen(in));
+		out[outlen] = 0;
+		if (strstr(out, v[i].want) == NULL)
+			fail_msg("%s (tls %d): expected %s, got %s", v[i].param, v[i].tls, v[i].want,
+			    out);
+		assert_int_equal(s.requiretls, v[i].flag);
+	}
+	/* RSET forgets it; the null sender may ask for it too */
+	start(true, true);
+	feed((const uint8_t *)"EHLO a.test\r\nMAIL FROM:<> REQUIRETLS\r\n", 38);
+	assert_true(s.requiretls);
+	feed((const uint8_t *)"RSET\r\n", 6);
+	assert_false(s.requiretls);
+}
+
 int
 main(void)
 {
@@ -322,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_timeout_and_shutdown),
 		cmocka_unit_test(test_auth_plain_authzid),
 		cmocka_unit_test(test_mail_size_syntax),
+		cmocka_unit_test(test_requiretls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

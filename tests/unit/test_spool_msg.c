@@ -200,6 +200,23 @@ static const struct handoff_target_ops q_target = { .name = "queue", .start = q_
 static char big[90 * 1024];       /* under the 100000-octet test limit */
 
 /* Issue 13: direct mode writes each body to storage once. */
+/* RFC 8689 5: which header lines are "TLS-Required: No". */
+static void
+test_tls_required_no(void **state)
+{
+	static const char *const yes[] = { "TLS-Required: No\r\n", "tls-required:no\r\n",
+		"TLS-REQUIRED:  NO \t\r\n", "TLS-Required:\tno" };
+	static const char *const no[] = { "TLS-Required: Yes\r\n", "TLS-Required: Nope\r\n",
+		"TLS-Required:\r\n", "X-TLS-Required: No\r\n", "TLS-Required : No\r\n",
+		"Subject: TLS-Required: No\r\n", "TLS-Required: N\r\n", "", "TLS-Required" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(spool_tls_required_no((const uint8_t *)yes[i], strlen(yes[i])));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(spool_tls_required_no((const uint8_t *)no[i], strlen(no[i])));
+}
+
 static void
 test_body_written_once(void **state)
 {
@@ -608,6 +625,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tls_required_no),
 		cmocka_unit_test(test_body_written_once),
 		cmocka_unit_test(test_sweeps),
 		cmocka_unit_test(test_outbox_no_replace),

@@ -15,6 +15,7 @@
 
 #include "firmware/relay/sts_policy.h"
 #include "firmware/relay/sts_http.h"
+#include "firmware/relay/sts_refresh.h"
 
 static struct sts_parser P;
 
@@ -333,6 +334,26 @@ http_request_text(void **state)
 	assert_int_equal(sts_http_request("mta-sts.example.com", buf, 20), 0);
 }
 
+/* The proactive refresh's rule (sts_refresh.h): the last quarter of
+ * max_age, at most its last day, never once expired. */
+static void
+refresh_due(void **state)
+{
+	struct sts_policy p = { .mode = STS_MODE_ENFORCE, .max_age = 86400, .fetched = 1000000 };
+
+	(void)state;
+	assert_false(sts_refresh_due(&p, 1000000));
+	assert_false(sts_refresh_due(&p, 1000000 + 86400 - 21601));
+	assert_true(sts_refresh_due(&p, 1000000 + 86400 - 21600));
+	assert_true(sts_refresh_due(&p, 1000000 + 86400 - 1));
+	assert_false(sts_refresh_due(&p, 1000000 + 86400));     /* expired: not refreshed */
+	p.max_age = 31557600;                                      /* a year: its last day */
+	assert_false(sts_refresh_due(&p, 1000000 + 31557600 - 86401));
+	assert_true(sts_refresh_due(&p, 1000000 + 31557600 - 86400));
+	p.max_age = 0;
+	assert_false(sts_refresh_due(&p, 1000000));
+}
+
 int
 main(void)
 {
@@ -347,6 +368,7 @@ main(void)
 		cmocka_unit_test(http_refused),
 		cmocka_unit_test(http_too_big),
 		cmocka_unit_test(http_request_text),
+		cmocka_unit_test(refresh_due),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,6 +104,8 @@ struct zcfg_relay {
 	char ca_file[ZCFG_PATH_MAX];      /* `set relay ca-file PATH` */
 	bool require_tls;           /* `set relay require-tls on|off` (direct mode) */
 	uint16_t mx_port;           /* `set relay mx-port N` (direct mode; 0 = 25) */
+	bool tls_required_no;       /* `set relay tls-required-no honour|ignore` (direct mode):
+				       honour a "TLS-Required: No" header (RFC 8689 5) */
 	bool queue;                 /* `set relay smarthost HOST[:PORT] queue on`: accept once
 				       stored, zegel retries (firmware/relay/shqueue.h) */
 };
@@ -164,6 +166,16 @@ struct zcfg_syslog {
 	bool facility_set;          /* false: mail */
 };
 
+/* `set tlsrpt on|off`, `set tlsrpt organization NAME`, `set tlsrpt contact
+ * TEXT`: daily SMTP TLS reports (RFC 8460) of direct delivery
+ * (firmware/relay/tlsrpt_run.h); "" = the host name / postmaster@host name */
+#define ZCFG_TLSRPT_TEXT_MAX 128
+struct zcfg_tlsrpt {
+	bool on;
+	char org[ZCFG_TLSRPT_TEXT_MAX];
+	char contact[ZCFG_TLSRPT_TEXT_MAX];
+};
+
 struct zcfg {
 	uint32_t generation;        /* bumped by every commit */
 	char hostname[ZCFG_NAME_MAX];     /* `set hostname NAME`: EHLO and banner */
@@ -191,6 +203,7 @@ struct zcfg {
 	                                         ("" = the built-in IANA root anchors) */
 	struct zcfg_ntp ntp;
 	struct zcfg_syslog syslog;
+	struct zcfg_tlsrpt tlsrpt;
 };
 
 /* The running configuration (after the last successful commit). */

@@ -88,6 +88,9 @@ enum hal_key_type {
 	HAL_KEY_NONE = 0,
 	HAL_KEY_RSA,
 	HAL_KEY_ED25519,
+	/* hal_key_generate() only: an RSA key made inside the TPM (hal/tpm2.h);
+	 * the key is then of type HAL_KEY_RSA */
+	HAL_KEY_RSA_TPM,
 };
 
 struct hal_key {
@@ -171,7 +174,7 @@ struct hal_crypto_ops {
  * the chain's own ops table (name "af_alg > soft ..."), NULL before the first
  * backend; its caps() is the union of the backends' caps.
  */
-#define HAL_CRYPTO_MAX_BACKENDS 4
+#define HAL_CRYPTO_MAX_BACKENDS 5 /* cpu, af_alg, tpm2, soft and one more */
 
 const struct hal_crypto_ops *hal_crypto(void);
 void hal_crypto_set(const struct hal_crypto_ops *ops);
@@ -202,6 +205,8 @@ extern const struct hal_crypto_ops hal_crypto_soft;
 extern const struct hal_crypto_ops hal_crypto_cpu;
 /* The Linux kernel's crypto API through AF_ALG sockets (hal/linux): hashes. */
 extern const struct hal_crypto_ops hal_crypto_afalg;
+/* RSA keys held in a TPM 2.0 (hal/tpm2.h): key files "zegel-tpm2-key 1". */
+extern const struct hal_crypto_ops hal_crypto_tpm2;
 
 #define HAL_CRYPTO_CALL(op, ...) \
 	(hal_crypto()->op ? hal_crypto()->op(__VA_ARGS__) : -ENOTSUP)

@@ -161,6 +161,7 @@ zone mismatch.dane. <<EOF
 @ MX 10 mx
 mx A $N.13
 $T.mx TLSA 3 1 1 $(spki stale.key)
+_smtp._tls TXT "v=TLSRPTv1; rua=mailto:$DANE_TLSRPT_RUA"
 EOF
 zone rollover.dane. <<EOF
 @ MX 10 mx
@@ -246,6 +247,7 @@ for h in $DANE_STS_CASES; do
 		echo "mx A $N.$((40 + i))"
 		echo "_mta-sts TXT \"v=STSv1; id=1\""
 		echo "mta-sts A $DANE_STS_WEB"
+		echo "_smtp._tls TXT \"v=TLSRPTv1; rua=mailto:$DANE_TLSRPT_RUA\""
 		[ $h != stsdane ] || echo "$T.mx TLSA 3 1 1 $(spki stsdane.crt)"
 	)
 	i=$((i + 1))

@@ -81,6 +81,10 @@ plain     plain.dane     plaintext mx.plain.dane   unsigned delegation, no START
 # there in front of mx.stsgood.dane.
 DANE_STS_CASES="stsgood stsbadmx stsbadcert ststest stsdane stsdown stsstrip"
 DANE_STS_WEB=$DANE_NET.60
+# TLS-RPT (tests/e2e/tlsrpt.sh): the STS cases and mismatch.dane publish
+# _smtp._tls "v=TLSRPTv1; rua=mailto:$DANE_TLSRPT_RUA", a Postfix mailbox
+# of its own ($DANE_DIR/pf/mail/tlsrpt/)
+DANE_TLSRPT_RUA=tlsrpt@notlsa.dane
 
 # dane_env_netns "$0" "$@": re-run the calling suite in a network namespace
 # of its own (when the system allows it), so that two runs at the same time
@@ -169,6 +173,7 @@ _dane_postfix_setup() {
 		doms="$doms $c.dane"
 		echo "rcpt@$c.dane $c.dane/" >>"$d/etc/vmailbox"
 	done
+	echo "$DANE_TLSRPT_RUA tlsrpt/" >>"$d/etc/vmailbox"
 	cp "$DANE_DIR"/pki/*.chain "$DANE_DIR"/pki/*.key "$d/etc/"
 	for c in tanochain tafull; do
 		cp "$DANE_DIR/pki/$c.crt" "$d/etc/$c.leaf.chain"
