@@ -246,8 +246,6 @@ sign_one(struct dkim_signer *s, struct dkim_sig *g, struct hal_hash_ctx *snap,
 	struct hal_hash_ctx h;
 	struct dkim_hcanon hc;
 	struct emit e = { 0 };
-	uint8_t digest[DKIM_HASH_LEN];
-	int rc;
 
 	/* a clone that fails (an engine out of contexts) is hashed again */
 	if (!same_fields(g, *snap_of) || hal_hash_clone(&h, snap) != 0) {
@@ -274,15 +272,9 @@ sign_one(struct dkim_signer *s, struct dkim_sig *g, struct hal_hash_ctx *snap,
 		hal_hash_free(&h);
 		return DKIM_ERR_CRYPTO;
 	}
-	if (hal_hash_final(&h, digest) != 0)
+	if (hal_hash_final(&h, g->hh) != 0)
 		return DKIM_ERR_CRYPTO;
-	/* rsa-sha256: PKCS#1 v1.5 over the digest; ed25519-sha256: Ed25519 over
-	 * the 32-byte digest itself (RFC 8463 §3) */
-	rc = hal_key_sign(g->p.key, HAL_HASH_SHA256, digest, sizeof(digest), g->b, sizeof(g->b),
-	    &g->blen);
-	if (rc != 0)
-		return rc == -ERANGE || rc == -ENOTSUP || rc == -EINVAL ? DKIM_ERR_KEY
-									 : DKIM_ERR_CRYPTO;
+	g->blen = 0;
 	return DKIM_OK;
 }
 
@@ -294,7 +286,7 @@ dkim_signer_free(struct dkim_signer *s)
 }
 
 static int
-finish(struct dkim_signer *s, int64_t now)
+prepare(struct dkim_signer *s, int64_t now)
 {
 	struct hal_hash_ctx snap = { 0 };
 	const struct dkim_sig *snap_of = NULL;
@@ -320,6 +312,51 @@ finish(struct dkim_signer *s, int64_t now)
 	hal_hash_free(&snap);
 	if (rc != DKIM_OK)
 		return (s->err = rc);
+	s->phase = DKIM_PHASE_SIGN;
+	return DKIM_OK;
+}
+
+int
+dkim_signer_prepare(struct dkim_signer *s, int64_t now)
+{
+	int rc;
+
+	if (s->err != DKIM_OK)
+		rc = s->err;
+	else if (s->phase == DKIM_PHASE_DONE || s->phase == DKIM_PHASE_SIGN || s->nsigs == 0)
+		rc = (s->err = DKIM_ERR_STATE);
+	else
+		rc = prepare(s, now);
+	dkim_signer_free(s);    /* prepared or failed: no hash context stays open */
+	return rc;
+}
+
+int
+dkim_signer_digest(const struct dkim_signer *s, unsigned i, const struct hal_key **key,
+    const uint8_t **digest)
+{
+	if (s->err != DKIM_OK || s->phase != DKIM_PHASE_SIGN || i >= s->nsigs)
+		return DKIM_ERR_STATE;
+	*key = s->sig[i].p.key;
+	*digest = s->sig[i].hh;
+	return DKIM_OK;
+}
+
+int
+dkim_signer_set_sig(struct dkim_signer *s, unsigned i, const uint8_t *sig, size_t len)
+{
+	struct dkim_sig *g;
+
+	if (s->err != DKIM_OK || s->phase != DKIM_PHASE_SIGN || i >= s->nsigs)
+		return DKIM_ERR_STATE;
+	if (len == 0 || len > sizeof(s->sig[i].b))
+		return (s->err = DKIM_ERR_KEY);
+	g = &s->sig[i];
+	memcpy(g->b, sig, len);
+	g->blen = len;
+	for (unsigned k = 0; k < s->nsigs; k++)
+		if (s->sig[k].blen == 0)
+			return DKIM_OK;
 	s->phase = DKIM_PHASE_DONE;
 	return DKIM_OK;
 }
@@ -327,15 +364,25 @@ finish(struct dkim_signer *s, int64_t now)
 int
 dkim_signer_finish(struct dkim_signer *s, int64_t now)
 {
-	int rc;
+	int rc = dkim_signer_prepare(s, now);
 
-	if (s->err != DKIM_OK)
-		rc = s->err;
-	else if (s->phase == DKIM_PHASE_DONE || s->nsigs == 0)
-		rc = (s->err = DKIM_ERR_STATE);
-	else
-		rc = finish(s, now);
-	dkim_signer_free(s);    /* finished or failed: no hash context stays open */
+	for (unsigned i = 0; i < s->nsigs && rc == DKIM_OK; i++) {
+		struct dkim_sig *g = &s->sig[i];
+
+		/* rsa-sha256: PKCS#1 v1.5 over the digest; ed25519-sha256:
+		 * Ed25519 over the 32-byte digest itself (RFC 8463 §3) */
+		rc = hal_key_sign(g->p.key, HAL_HASH_SHA256, g->hh, sizeof(g->hh), g->b,
+		    sizeof(g->b), &g->blen);
+		if (rc != 0) {
+			g->blen = 0;
+			rc = s->err = rc == -ERANGE || rc == -ENOTSUP || rc == -EINVAL
+			    ? DKIM_ERR_KEY : DKIM_ERR_CRYPTO;
+		} else if (g->blen == 0) {
+			rc = s->err = DKIM_ERR_CRYPTO;
+		}
+	}
+	if (rc == DKIM_OK)
+		s->phase = DKIM_PHASE_DONE;
 	return rc;
 }
 

@@ -44,6 +44,7 @@
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/sts_refresh.h"
 #include "firmware/relay/tlsrpt_run.h"
+#include "firmware/spool/gcommit.h"
 #include "firmware/spool/msg.h"
 #include "firmware/spool/queue.h"
 #include "firmware/syslog/syslog.h"
@@ -313,6 +314,14 @@ status_sessions(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 	    CONFIG_MAX_SESSIONS);
 	(void)arg;
 	emit(emit_arg, line);
+	{
+		unsigned long batches, files;
+
+		gcommit_counts(&batches, &files);
+		snprintf(line, sizeof(line), "group commit: %lu files made durable in %lu batches",
+		    files, batches);
+		emit(emit_arg, line);
+	}
 }
 
 int
@@ -409,6 +418,7 @@ cmd_run(int argc, char **argv)
 	smtpd_set_target_picker(app_relay_target);
 	/* files of sessions a kill or power cut ended: never acknowledged */
 	spool_msg_sweep(zcfg_running()->data_dir);
+	gcommit_enable(true);   /* group commit of spool and outbox files (issue 22) */
 	relay_outbox_sweep(zcfg_running());
 	smtpd_server_start(zcfg_running());
 	apply_direct(zcfg_running());

@@ -22,6 +22,8 @@
  *   the app, CLI tools      -                         POOL_APP_TIMERS
  *   NTP (firmware/time)     1 UDP fd per server       2 (deadline, next round)
  *   remote syslog           1 UDP fd or TCP stream    1 (reconnect)
+ *   key holder answers      1 fd (privsep_watch)      1 (deliver kept answers)
+ *   group commit            -                         1 (the flush)
  *
  * A closed slot is freed only at the end of the loop's turn (loop.h), so a
  * user that drops a connection and opens the next one in the same callback
@@ -57,6 +59,8 @@
 #define POOL_NTP_TIMERS 2       /* the round's deadline, the next round */
 #define POOL_SYSLOG_SLOTS 1     /* the UDP socket or the TCP stream to the collector */
 #define POOL_SYSLOG_TIMERS 1    /* reconnect / retry */
+#define POOL_ASYNC_TIMERS 2     /* issue 22: the signatures' delivery (privsep/client.c),
+				 * the group commit's flush (spool/gcommit.c) */
 
 /* Everything but the client sessions. */
 #define LOOP_EXTRA_SLOTS                                                                   \
@@ -67,6 +71,6 @@
 #define LOOP_MAX_TIMERS                                                                    \
 	(POOL_DIRECT_TIMERS + POOL_SHQUEUE_TIMERS + POOL_RESOLVER_TIMERS + POOL_CONSOLE_TIMERS + POOL_PROBES +      \
 	    POOL_DANE_CHECKS + POOL_SMTPD_TIMERS + POOL_APP_TIMERS + POOL_NTP_TIMERS + \
-	    POOL_SYSLOG_TIMERS)
+	    POOL_SYSLOG_TIMERS + POOL_ASYNC_TIMERS)
 
 #endif

@@ -17,6 +17,12 @@ keys_set_door(const struct keys_door *d)
 	door = d;
 }
 
+const struct keys_door *
+keys_door(void)
+{
+	return door;
+}
+
 /* Wipe that the compiler may not drop (no memset_s/explicit_bzero in C11). */
 static void
 wipe(void *p, size_t n)

@@ -46,13 +46,26 @@ int keys_load_file(struct hal_key *k, const char *path);
 int keys_generate_file(const char *path, enum hal_key_type type, unsigned bits,
     struct hal_key *out);
 
+/* A signature finished elsewhere: rc 0 and the signature, or -errno. */
+typedef void (*keys_sig_done_fn)(void *arg, unsigned idx, int rc, const uint8_t *sig,
+    size_t len);
+
 struct keys_door {
 	int (*load)(struct hal_key *k, const char *path);
 	/* bits already checked; out NULL: free the key after writing it */
 	int (*generate)(const char *path, enum hal_key_type type, unsigned bits,
 	    struct hal_key *out);
+	/* Optional (issue 22): start signing digest (SHA-256) with k without
+	 * waiting; done(arg, idx, ...) is called later from the event loop,
+	 * never from inside sign_start. 0 and a ticket, or -errno (-ENOTSUP: k
+	 * is not the door's, -EBUSY: too many in flight): sign synchronously. */
+	int (*sign_start)(const struct hal_key *k, const uint8_t *digest, size_t n,
+	    keys_sig_done_fn done, void *arg, unsigned idx, uint32_t *ticket);
+	/* Forget a started signature: its done() is never called. */
+	void (*sign_cancel)(uint32_t ticket);
 };
 void keys_set_door(const struct keys_door *door);
+const struct keys_door *keys_door(void);
 
 /* The DNS TXT record for a key in zone-file syntax (see dkim_dns_record()). */
 int keys_dns_record(const struct hal_key *k, const char *selector, const char *domain,

@@ -1,4 +1,5 @@
 /* Sign a message for a domain with all its configured keys, in one pass (sign.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,12 +14,33 @@ keys_sign_init(struct keys_sign *sg)
 	sg->nsig = 0;
 	sg->err = 0;
 	sg->domain = NULL;
+	sg->pending = 0;
+	sg->async_err = 0;
+	sg->done = NULL;
 	dkim_signer_init(&sg->signer, sg->hdrbuf, sizeof(sg->hdrbuf));
+}
+
+/* Forget the signatures still out (a session gone mid-signature). */
+static void
+cancel(struct keys_sign *sg)
+{
+	const struct keys_door *d = keys_door();
+
+	for (unsigned i = 0; i < DKIM_MAX_SIGS && sg->pending > 0; i++)
+		if (sg->out[i]) {
+			sg->out[i] = false;
+			sg->pending--;
+			if (d != NULL && d->sign_cancel != NULL)
+				d->sign_cancel(sg->ticket[i]);
+		}
+	sg->pending = 0;
+	sg->done = NULL;
 }
 
 void
 keys_sign_free(struct keys_sign *sg)
 {
+	cancel(sg);
 	dkim_signer_free(&sg->signer);
 }
 
@@ -111,17 +133,13 @@ keys_sign_push(struct keys_sign *sg, const uint8_t *p, size_t n)
 }
 
 int
-keys_sign_finish(struct keys_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
+keys_sign_output(struct keys_sign *sg, uint8_t *out, size_t cap, size_t *len,
     void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
     const char **why)
 {
-	int rc = dkim_signer_finish(&sg->signer, now);
+	int rc;
 
 	*len = 0;
-	if (rc < 0) {
-		*why = dkim_strerror(rc);
-		return rc;
-	}
 	for (unsigned i = 0; i < sg->nsig; i++) {
 		size_t n = 0;
 
@@ -137,3 +155,86 @@ keys_sign_finish(struct keys_sign *sg, int64_t now, uint8_t *out, size_t cap, si
 	return 0;
 }
 
+int
+keys_sign_finish(struct keys_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
+    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+    const char **why)
+{
+	int rc = dkim_signer_finish(&sg->signer, now);
+
+	*len = 0;
+	if (rc < 0) {
+		*why = dkim_strerror(rc);
+		return rc;
+	}
+	return keys_sign_output(sg, out, cap, len, logcb, arg, why);
+}
+
+/* The door's answer for signature idx. */
+static void
+sig_done(void *arg, unsigned idx, int rc, const uint8_t *sig, size_t len)
+{
+	struct keys_sign *sg = arg;
+	void (*done)(void *, int);
+
+	if (idx >= DKIM_MAX_SIGS || !sg->out[idx])
+		return;
+	sg->out[idx] = false;
+	sg->pending--;
+	if (rc == 0)
+		rc = dkim_signer_set_sig(&sg->signer, idx, sig, len);
+	else
+		rc = rc == -ERANGE || rc == -ENOTSUP || rc == -EINVAL ? DKIM_ERR_KEY
+								  : DKIM_ERR_CRYPTO;
+	if (rc < 0 && sg->async_err == 0)
+		sg->async_err = rc;
+	if (sg->pending > 0 || (done = sg->done) == NULL)
+		return;
+	sg->done = NULL;
+	done(sg->done_arg, sg->async_err);
+}
+
+int
+keys_sign_start(struct keys_sign *sg, int64_t now, void (*done)(void *arg, int rc), void *arg,
+    const char **why)
+{
+	const struct keys_door *d = keys_door();
+	int rc = dkim_signer_prepare(&sg->signer, now);
+
+	sg->pending = 0;
+	sg->async_err = 0;
+	sg->done = NULL;
+	for (unsigned i = 0; i < sg->nsig && rc == DKIM_OK; i++) {
+		const struct hal_key *k = NULL;
+		const uint8_t *dg = NULL;
+		uint8_t sig[DKIM_MAX_SIG_BYTES];
+		size_t sl = 0;
+
+		if ((rc = dkim_signer_digest(&sg->signer, i, &k, &dg)) != DKIM_OK)
+			break;
+		sg->out[i] = false;
+		if (d != NULL && d->sign_start != NULL &&
+		    d->sign_start(k, dg, DKIM_HASH_LEN, sig_done, sg, i, &sg->ticket[i]) == 0) {
+			sg->out[i] = true;
+			sg->pending++;
+			continue;
+		}
+		/* no door for this key, or the door is full: sign here */
+		rc = hal_key_sign(k, HAL_HASH_SHA256, dg, DKIM_HASH_LEN, sig, sizeof(sig), &sl);
+		if (rc != 0)
+			rc = rc == -ERANGE || rc == -ENOTSUP || rc == -EINVAL ? DKIM_ERR_KEY
+									 : DKIM_ERR_CRYPTO;
+		else
+			rc = dkim_signer_set_sig(&sg->signer, i, sig, sl);
+	}
+	if (rc < 0) {
+		cancel(sg);
+		*why = dkim_strerror(rc);
+		return rc;
+	}
+	if (sg->pending == 0)
+		return 1;
+	sg->done = done;
+	sg->done_arg = arg;
+	return 0;
+}

@@ -22,6 +22,17 @@
  *   keys_sign_push(sg, p, n) ...     body lines, then keys_sign_finish()
  * The header block is held once, in the signer (sg->hdrbuf).
  *
+ * Without waiting for the key holder (issue 22), instead of finish():
+ *   rc = keys_sign_start(sg, now, done, arg, &why)
+ *                                    header hashes computed, the signatures
+ *                                    started through the keys door: rc 0
+ *                                    pending (done(arg, rc) comes later from
+ *                                    the event loop), 1 all signed already
+ *                                    (a key without door signs here), <0 error
+ *   keys_sign_output(sg, out, cap, &len, logcb, arg, &why)
+ *                                    then the fields, as finish() gives them
+ * keys_sign_free() on a pending one forgets its signatures (no done()).
+ *
  * A message abandoned before keys_sign_finish() (client gone, refused,
  * spool error, a DSN whose generation failed) ends with keys_sign_free():
  * the body hashes may hold a descriptor of a hardware hash backend (AF_ALG).
@@ -30,6 +41,7 @@
 #ifndef ZEGEL_KEYS_SIGN_H
 #define ZEGEL_KEYS_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +54,13 @@ struct keys_sign {
 	const char *sel[DKIM_MAX_SIGS];
 	const char *alg[DKIM_MAX_SIGS];
 	const char *domain;
+	/* keys_sign_start(): signatures still out, their tickets, the caller */
+	unsigned pending;
+	int async_err;
+	uint32_t ticket[DKIM_MAX_SIGS];
+	bool out[DKIM_MAX_SIGS];
+	void (*done)(void *arg, int rc);
+	void *done_arg;
 	struct dkim_signer signer;
 	uint8_t hdrbuf[CONFIG_DKIM_MAX_HEADER_BYTES];
 };
@@ -57,6 +76,11 @@ int keys_sign_keys(struct keys_sign *sg, const struct zcfg *cfg, const struct zc
     const char **why);
 int keys_sign_push(struct keys_sign *sg, const uint8_t *p, size_t n);
 int keys_sign_finish(struct keys_sign *sg, int64_t now, uint8_t *out, size_t cap, size_t *len,
+    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+    const char **why);
+int keys_sign_start(struct keys_sign *sg, int64_t now, void (*done)(void *arg, int rc),
+    void *arg, const char **why);
+int keys_sign_output(struct keys_sign *sg, uint8_t *out, size_t cap, size_t *len,
     void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
     const char **why);
 

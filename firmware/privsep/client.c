@@ -1,9 +1,13 @@
 /*
  * The network process's side of privilege separation (privsep.h): the fork
  * of the key holder, the keys door and the backend of its keys, whose
- * sign() is a request over the socketpair. Requests are synchronous: the
- * signature is needed before the reply to the final dot, as it was when
- * the key was in this process.
+ * sign() is a request over the socketpair. The SMTP sessions' signatures
+ * go through the door's sign_start() (issue 22): the request is sent, the
+ * event loop goes on, and the answer (matched by its id) resumes the
+ * session from on_holder_fd(). Everything else (load, generate, free, the
+ * seal, and sign() of the queue's DSNs) waits for its answer; signatures
+ * answered meanwhile are kept and delivered from a timer, never from
+ * inside such a wait.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dkim/dkim.h"
 #include "firmware/core/loop.h"
 #include "firmware/keys/keys.h"
 #include "firmware/privsep/msg.h"
@@ -22,6 +27,8 @@
 
 #define LOGM "privsep"
 #define PROXIES (2 * CONFIG_CFG_MAX_KEYS + 4)
+/* every session's final dot at once, each with all its signatures */
+#define INFLIGHT (CONFIG_MAX_SESSIONS * DKIM_MAX_SIGS)
 
 /* What this process knows of a key in the key holder. */
 struct proxy {
@@ -31,9 +38,27 @@ struct proxy {
 	uint8_t pub[PRIVSEP_PUB_MAX];
 };
 
+/* A signature started by sign_start() whose answer has not come. */
+struct flight {
+	bool used, ready, cancelled;
+	uint32_t id;
+	keys_sig_done_fn done;
+	void *arg;
+	unsigned idx;
+	int rc;
+	uint16_t len;
+	uint8_t sig[PRIVSEP_SIG_MAX];
+};
+
 static struct proxy proxies[PROXIES];
+static struct flight flights[INFLIGHT];
+static unsigned nflight;
+static uint32_t next_id = 1;
 static int ps_fd = -1;
 static pid_t holder;
+static int deliver_timer = -1;
+
+static void deliver(void *arg);
 
 pid_t
 privsep_holder_pid(void)
@@ -58,32 +83,114 @@ holder_gone(const char *what)
 	_exit(3);
 }
 
-/* One request, one answer of type want (or a STATUS carrying an error);
- * the answer's status. */
+/* An answer to a started signature: kept until deliver(). */
+static bool
+flight_answer(const struct privsep_msg *r)
+{
+	for (unsigned i = 0; i < INFLIGHT; i++) {
+		struct flight *f = &flights[i];
+
+		if (!f->used || f->ready || f->id != r->id)
+			continue;
+		f->ready = true;
+		if (r->type == PRIVSEP_RESP_SIG && r->status == 0) {
+			f->rc = 0;
+			f->len = r->len;
+			memcpy(f->sig, r->data, r->len);
+		} else {
+			f->rc = r->status < 0 ? r->status : -EBADMSG;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Hand the answered signatures to their sessions (from the loop). */
+static void
+deliver(void *arg)
+{
+	static uint8_t sig[PRIVSEP_SIG_MAX];
+
+	(void)arg;
+	deliver_timer = -1;
+	for (unsigned i = 0; i < INFLIGHT; i++) {
+		struct flight *f = &flights[i];
+		keys_sig_done_fn done = f->done;
+		bool call = !f->cancelled && done != NULL;
+		int rc = f->rc;
+		size_t len = f->len;
+
+		if (!f->used || !f->ready)
+			continue;
+		/* the slot is free before done() runs: done() may start the next */
+		memcpy(sig, f->sig, len);
+		memset(f->sig, 0, sizeof(f->sig));
+		f->used = false;
+		nflight--;
+		if (call)
+			done(f->arg, f->idx, rc, sig, len);
+	}
+}
+
+/* One datagram from the key holder into *r (blocking or not): 1 got one,
+ * 0 nothing yet (nonblocking), -EBADMSG an undecodable one. */
 static int
-request(const struct privsep_msg *q, struct privsep_msg *r, uint8_t want)
+receive(struct privsep_msg *r, bool wait)
 {
 	uint8_t buf[PRIVSEP_MSG_MAX];
-	size_t n = 0;
 	ssize_t got;
 	int rc;
 
-	if (ps_fd < 0)
-		return -ENOTSUP;
+	while ((got = recv(ps_fd, buf, sizeof(buf), wait ? 0 : MSG_DONTWAIT)) < 0) {
+		if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (errno != EINTR)
+			holder_gone("recv");
+	}
+	if (got == 0)
+		holder_gone("end of file");
+	rc = privsep_msg_decode(buf, (size_t)got, r);
+	memset(buf, 0, sizeof(buf));
+	return rc == 0 ? 1 : rc;
+}
+
+static int
+send_msg(const struct privsep_msg *q)
+{
+	uint8_t buf[PRIVSEP_MSG_MAX];
+	size_t n = 0;
+	int rc;
+
 	if ((rc = privsep_msg_encode(q, buf, sizeof(buf), &n)) != 0)
 		return rc;
 	while (send(ps_fd, buf, n, MSG_NOSIGNAL) < 0)
 		if (errno != EINTR)
 			holder_gone("send");
-	while ((got = recv(ps_fd, buf, sizeof(buf), 0)) < 0)
-		if (errno != EINTR)
-			holder_gone("recv");
-	if (got == 0)
-		holder_gone("end of file");
-	rc = privsep_msg_decode(buf, (size_t)got, r);
 	memset(buf, 0, sizeof(buf));
-	if (rc != 0)
+	return 0;
+}
+
+/* One request, one answer of type want (or a STATUS carrying an error);
+ * the answer's status. Answers to started signatures that come first are
+ * kept for deliver(). */
+static int
+request(struct privsep_msg *q, struct privsep_msg *r, uint8_t want)
+{
+	int rc;
+
+	if (ps_fd < 0)
+		return -ENOTSUP;
+	q->id = next_id++;
+	if ((rc = send_msg(q)) != 0)
 		return rc;
+	for (;;) {
+		if ((rc = receive(r, true)) < 0)
+			return rc;
+		if (r->id == q->id)
+			break;
+		if (flight_answer(r) && deliver_timer < 0)
+			deliver_timer = loop_timer_add(0, deliver, NULL);
+	}
 	if (r->type != want)
 		return r->type == PRIVSEP_RESP_STATUS && r->status < 0 ? r->status : -EBADMSG;
 	return r->status;
@@ -126,6 +233,54 @@ proxy_sign(const struct hal_key *k, enum hal_hash_alg alg, const uint8_t *msg, s
 	memcpy(sig, r.data, r.len);
 	*siglen = r.len;
 	return 0;
+}
+
+static const struct hal_crypto_ops proxy_ops;
+
+static int
+door_sign_start(const struct hal_key *k, const uint8_t *digest, size_t n, keys_sig_done_fn done,
+    void *arg, unsigned idx, uint32_t *ticket)
+{
+	const struct proxy *p = k->impl;
+	static struct privsep_msg q;
+	struct flight *f = NULL;
+	int rc;
+
+	if (k->ops != &proxy_ops || p == NULL || ps_fd < 0)
+		return -ENOTSUP;
+	if (n == 0 || n > PRIVSEP_SIGN_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < INFLIGHT && f == NULL; i++)
+		if (!flights[i].used)
+			f = &flights[i];
+	if (f == NULL)
+		return -EBUSY;
+	memset(&q, 0, offsetof(struct privsep_msg, data));
+	q.type = PRIVSEP_REQ_SIGN;
+	q.slot = p->slot;
+	q.hash_alg = (uint8_t)HAL_HASH_SHA256;
+	q.len = (uint16_t)n;
+	q.id = next_id++;
+	memcpy(q.data, digest, n);
+	if ((rc = send_msg(&q)) != 0)
+		return rc;
+	memset(f, 0, offsetof(struct flight, sig));
+	f->used = true;
+	f->id = q.id;
+	f->done = done;
+	f->arg = arg;
+	f->idx = idx;
+	nflight++;
+	*ticket = q.id;
+	return 0;
+}
+
+static void
+door_sign_cancel(uint32_t ticket)
+{
+	for (unsigned i = 0; i < INFLIGHT; i++)
+		if (flights[i].used && flights[i].id == ticket)
+			flights[i].cancelled = true;    /* the answer is dropped */
 }
 
 static void
@@ -225,6 +380,8 @@ door_generate(const char *path, enum hal_key_type type, unsigned bits, struct ha
 static const struct keys_door door = {
 	.load = door_load,
 	.generate = door_generate,
+	.sign_start = door_sign_start,
+	.sign_cancel = door_sign_cancel,
 };
 
 /* Used by privsep_drop() (drop.c) before the seal. */
@@ -238,6 +395,31 @@ privsep_allow_dir(const char *dir)
 	int rc = path_msg(&q, PRIVSEP_REQ_ALLOW_DIR, dir);
 
 	return rc != 0 ? rc : request(&q, &r, PRIVSEP_RESP_STATUS);
+}
+
+int
+privsep_stats(char *line, size_t cap)
+{
+	static struct privsep_msg q, r;
+	uint32_t v[2 + PRIVSEP_WORKERS_MAX] = { 0 };
+	unsigned nv;
+	size_t off;
+	int rc;
+
+	memset(&q, 0, offsetof(struct privsep_msg, data));
+	q.type = PRIVSEP_REQ_STATS;
+	if ((rc = request(&q, &r, PRIVSEP_RESP_STATS)) != 0)
+		return rc;
+	nv = r.len / 4;
+	for (unsigned i = 0; i < nv; i++)
+		v[i] = (uint32_t)r.data[4 * i] << 24 | (uint32_t)r.data[4 * i + 1] << 16 |
+		    (uint32_t)r.data[4 * i + 2] << 8 | r.data[4 * i + 3];
+	off = (size_t)snprintf(line, cap, "key holder: %lu signing workers, %u signatures in "
+	    "flight, %lu retried after a worker died; served per worker:", (unsigned long)v[0],
+	    nflight, (unsigned long)v[1]);
+	for (unsigned i = 2; i < nv && off < cap; i++)
+		off += (size_t)snprintf(line + off, cap - off, " %lu", (unsigned long)v[i]);
+	return 0;
 }
 
 int
@@ -283,11 +465,21 @@ privsep_start(char *why, size_t cap)
 static void
 on_holder_fd(void *arg, int fd, unsigned revents)
 {
+	static struct privsep_msg r;
+	int rc;
+
 	(void)arg;
 	(void)fd;
 	(void)revents;
-	/* between requests the key holder never writes: readable is EOF */
-	holder_gone("its socket closed");
+	/* answers to started signatures; EOF (holder_gone) otherwise */
+	while ((rc = receive(&r, false)) != 0) {
+		if (rc < 0 || !flight_answer(&r))
+			hal_log(HAL_LOG_WARN, LOGM, "unexpected answer from the key holder (%s, "
+			    "id %lu)", rc < 0 ? "undecodable" : privsep_msg_name(r.type),
+			    (unsigned long)r.id);
+	}
+	memset(r.data, 0, sizeof(r.data));
+	deliver(NULL);
 }
 
 void

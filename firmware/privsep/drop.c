@@ -82,7 +82,7 @@ void
 privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 {
 	const struct zcfg *cfg = zcfg_running();
-	char text[2048], f[5][64], line[sizeof(ll_state) + 16];
+	char text[2048], f[5][64], line[sizeof(ll_state) + 16], pool[320];
 	FILE *fp = fopen("/proc/self/status", "r");
 	size_t n = fp != NULL ? fread(text, 1, sizeof(text) - 1, fp) : 0;
 
@@ -101,6 +101,8 @@ privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg)
 	snprintf(line, sizeof(line), "privsep: /proc/self/status: %s, %s, %s, %s, %s", f[0], f[1],
 	    f[2], f[3], f[4]);
 	emit(emit_arg, line);
+	if (privsep_holder_pid() > 0 && privsep_stats(pool, sizeof(pool)) == 0)
+		emit(emit_arg, pool);
 	if (cfg == NULL)
 		return;
 	emit_file(emit, emit_arg, "data dir", cfg->data_dir);

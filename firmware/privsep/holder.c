@@ -1,7 +1,8 @@
 /*
  * The key holder (privsep.h): the only process of `zegel run` that reads
- * private key files. A blocking loop over one SOCK_SEQPACKET socket, one
- * answer per request (msg.h); it exits when the network process is gone.
+ * private key files. Its loop over one SOCK_SEQPACKET socket and its
+ * signing workers are in pool.c; one answer per request (msg.h); it exits
+ * when the network process is gone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -269,11 +270,26 @@ handle(const struct privsep_msg *q, struct privsep_msg *r)
 	r->status = -EBADMSG;
 }
 
+/* One request, answered in r (pool.c: the key holder's loop and its
+ * signing workers). */
+void
+privsep_holder_handle(const struct privsep_msg *q, struct privsep_msg *r)
+{
+	handle(q, r);
+}
+
+/* pool.c: a key only the key holder itself signs with: a TPM key (one TPM
+ * connection per process, which forked workers would share). */
+bool
+privsep_holder_signs_here(uint16_t slot)
+{
+	return slot < SLOTS && slots[slot].ops != NULL && slots[slot].ops->name != NULL &&
+	    strcmp(slots[slot].ops->name, "tpm2") == 0;
+}
+
 void
 privsep_holder_main(int fd)
 {
-	static struct privsep_msg q, r;
-	uint8_t buf[PRIVSEP_MSG_MAX];
 	struct sigaction sa;
 
 	/* the network process's end is gone with it: die with it */
@@ -286,32 +302,7 @@ privsep_holder_main(int fd)
 	sigaction(SIGINT, &sa, NULL); /* ^C on the console: the network process stops us */
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGTERM, &sa, NULL);
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		size_t out = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* the network process is gone */
-		if (privsep_msg_decode(buf, (size_t)n, &q) != 0) {
-			memset(&r, 0, offsetof(struct privsep_msg, data));
-			r.type = PRIVSEP_RESP_STATUS;
-			r.status = -EBADMSG;
-		} else {
-			handle(&q, &r);
-		}
-		wipe(buf, sizeof(buf));
-		wipe(q.data, sizeof(q.data));
-		if (privsep_msg_encode(&r, buf, sizeof(buf), &out) != 0) {
-			memset(&r, 0, offsetof(struct privsep_msg, data));
-			r.type = PRIVSEP_RESP_STATUS;
-			r.status = -EIO;
-			(void)privsep_msg_encode(&r, buf, sizeof(buf), &out);
-		}
-		if (send(fd, buf, out, MSG_NOSIGNAL) < 0)
-			break;
-	}
+	privsep_pool_run(fd);
 	for (int i = 0; i < SLOTS; i++)
 		hal_key_free(&slots[i]);
 	_exit(0);

@@ -3,6 +3,7 @@
 src-y += firmware/privsep/msg.c
 src-y += firmware/privsep/client.c
 src-y += firmware/privsep/holder.c
+src-y += firmware/privsep/pool.c
 src-y += firmware/privsep/drop.c
 src-y += firmware/privsep/seccomp.c
 src-y += firmware/privsep/landlock.c

@@ -15,6 +15,8 @@ privsep_msg_name(uint8_t type)
 	case PRIVSEP_REQ_FREE: return "free";
 	case PRIVSEP_REQ_ALLOW_DIR: return "allow-dir";
 	case PRIVSEP_REQ_SEAL: return "seal";
+	case PRIVSEP_REQ_STATS: return "stats";
+	case PRIVSEP_RESP_STATS: return "stats-answer";
 	case PRIVSEP_RESP_KEY: return "key";
 	case PRIVSEP_RESP_SIG: return "sig";
 	case PRIVSEP_RESP_STATUS: return "status";
@@ -63,7 +65,11 @@ valid(const struct privsep_msg *m)
 		return m->key_type == 0 && m->hash_alg == 0 && m->bits == 0 && m->status == 0 &&
 		    m->len == 0;
 	case PRIVSEP_REQ_SEAL:
+	case PRIVSEP_REQ_STATS:
 		return none && m->status == 0 && m->len == 0;
+	case PRIVSEP_RESP_STATS:
+		return none && m->status == 0 && m->len >= 8 && m->len % 4 == 0 &&
+		    m->len <= 8 + 4 * PRIVSEP_WORKERS_MAX;
 	case PRIVSEP_RESP_KEY:
 		if (m->status != 0)
 			return none && m->status < 0 && m->len == 0;
@@ -105,6 +111,10 @@ privsep_msg_encode(const struct privsep_msg *m, uint8_t *buf, size_t cap, size_t
 	buf[11] = (uint8_t)st;
 	buf[12] = (uint8_t)(m->len >> 8);
 	buf[13] = (uint8_t)m->len;
+	buf[14] = (uint8_t)(m->id >> 24);
+	buf[15] = (uint8_t)(m->id >> 16);
+	buf[16] = (uint8_t)(m->id >> 8);
+	buf[17] = (uint8_t)m->id;
 	if (m->len > 0)
 		memcpy(buf + PRIVSEP_HDR_LEN, m->data, m->len);
 	*len = (size_t)PRIVSEP_HDR_LEN + m->len;
@@ -128,6 +138,7 @@ privsep_msg_decode(const uint8_t *p, size_t n, struct privsep_msg *m)
 	st = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
 	m->status = (int32_t)st;
 	m->len = (uint16_t)(p[12] << 8 | p[13]);
+	m->id = (uint32_t)p[14] << 24 | (uint32_t)p[15] << 16 | (uint32_t)p[16] << 8 | p[17];
 	if (m->len > PRIVSEP_DATA_MAX || n != (size_t)PRIVSEP_HDR_LEN + m->len)
 		return -EBADMSG;
 	memcpy(m->data, p + PRIVSEP_HDR_LEN, m->len);

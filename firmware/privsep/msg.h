@@ -3,8 +3,11 @@
  *
  * Model. The network process and the key holder (privsep.h) talk over a
  * SOCK_SEQPACKET socketpair: one datagram is one message, one request gets
- * exactly one answer, in order. A message is a fixed 14-byte header and at
- * most PRIVSEP_DATA_MAX bytes of data, all integers big-endian:
+ * exactly one answer, carrying the request's id. Answers to SIGN requests
+ * may come out of order (the key holder's signing workers serve several at
+ * once, issue 22); every other request is answered before the key holder
+ * reads the next one. A message is a fixed 18-byte header and at most
+ * PRIVSEP_DATA_MAX bytes of data, all integers big-endian:
  *
  *   0  type      u8   enum privsep_type
  *   1  key_type  u8   enum hal_key_type (LOAD answer, GENERATE request;
@@ -15,7 +18,8 @@
  *   6  bits      u16  RSA modulus bits, 256 for Ed25519
  *   8  status    i32  0 or a negative errno (answers only)
  *  12  len       u16  bytes of data that follow, exactly
- *  14  data           path (LOAD, GENERATE, ALLOW_DIR), digest or message
+ *  14  id        u32  the request's id, echoed by its answer (any value)
+ *  18  data           path (LOAD, GENERATE, ALLOW_DIR), digest or message
  *                     (SIGN), public key (KEY), signature (SIG)
  *
  * privsep_msg_decode() accepts a message only when every field is one its
@@ -32,13 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PRIVSEP_HDR_LEN 14
+#define PRIVSEP_HDR_LEN 18
 #define PRIVSEP_DATA_MAX 1024
 #define PRIVSEP_MSG_MAX (PRIVSEP_HDR_LEN + PRIVSEP_DATA_MAX)
 #define PRIVSEP_PATH_MAX 256 /* HAL_PATH_MAX, the NUL included */
 #define PRIVSEP_SIGN_MAX 256 /* a digest, or an Ed25519 message (a SHA-256 in DKIM) */
 #define PRIVSEP_SIG_MAX 512  /* RSA-4096 */
 #define PRIVSEP_PUB_MAX 640  /* RSA-4096 SubjectPublicKeyInfo DER is 550 bytes */
+#define PRIVSEP_WORKERS_MAX 16 /* CONFIG_SIGN_WORKERS */
 
 enum privsep_type {
 	/* requests (network process -> key holder) */
@@ -48,10 +53,14 @@ enum privsep_type {
 	PRIVSEP_REQ_FREE,       /* slot -> STATUS */
 	PRIVSEP_REQ_ALLOW_DIR,  /* path: a directory keys may be in -> STATUS */
 	PRIVSEP_REQ_SEAL,       /* from now on only ALLOW_DIR directories -> STATUS */
+	PRIVSEP_REQ_STATS,      /* the signing workers' counters -> STATS */
 	/* answers */
 	PRIVSEP_RESP_KEY = 0x81, /* status; on 0: slot, key_type, bits, public key */
 	PRIVSEP_RESP_SIG,        /* status; on 0: the signature */
 	PRIVSEP_RESP_STATUS,     /* status */
+	PRIVSEP_RESP_STATS,      /* status 0; u32s: workers, retried, then per worker
+				  * the signatures it served (at most
+				  * PRIVSEP_WORKERS_MAX) */
 };
 
 struct privsep_msg {
@@ -62,6 +71,7 @@ struct privsep_msg {
 	uint16_t bits;
 	int32_t status;
 	uint16_t len;
+	uint32_t id;
 	uint8_t data[PRIVSEP_DATA_MAX + 1]; /* a path is NUL-terminated after decode */
 };
 

@@ -10,7 +10,10 @@
  * generate one, sign a digest with a loaded key, free it. The parent goes
  * on as the network process: it parses SMTP, DNS and TLS from the network;
  * its keys (keys_set_door()) carry the public key and a slot number, and
- * hal_key_sign() on them is a request to the key holder (client.c).
+ * hal_key_sign() on them is a request to the key holder (client.c); the
+ * SMTP sessions' signatures go through the door's sign_start() without
+ * blocking the event loop, and the key holder signs them in its forked
+ * signing workers (pool.c, CONFIG_SIGN_WORKERS; issue 22).
  *
  * Right after the fork, privsep_drop_user() drops root: setgroups/setgid/
  * setuid to the user (--user NAME, else CONFIG_PRIVSEP_USER, "zegel"),
@@ -70,11 +73,18 @@ int privsep_drop_user(const struct privsep_opts *o, char *why, size_t cap);
  * start: it would run with more rights than meant). */
 int privsep_confine(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap);
 
+/* One line on the key holder's signing workers (issue 22): their number,
+ * the signatures each served, those retried; 0 or -errno. */
+int privsep_stats(char *line, size_t cap);
 /* Console/status: one line on how this process runs. */
 void privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *arg);
 
 /* Internal: holder.c, seccomp.c */
 void privsep_holder_main(int fd);
+struct privsep_msg;
+void privsep_holder_handle(const struct privsep_msg *q, struct privsep_msg *r);
+void privsep_pool_run(int fd);
+bool privsep_holder_signs_here(uint16_t slot);
 int privsep_seccomp_install(char *why, size_t cap);
 void privsep_test_hooks(void);
 /* landlock.c: confine the writes (the model above); 0, or -errno and why

@@ -1,7 +1,11 @@
 /*
  * Relay target "outbox": each signed message becomes one file
- * <outbox>/<id>.eml for a local consumer. Synchronous: done() is called
- * before start() returns.
+ * <outbox>/<id>.eml for a local consumer. The file is written at start()
+ * and made durable by the group commit (firmware/spool/gcommit.h, issue
+ * 22): done() comes from the event loop once it is (flushed, renamed to
+ * its name, the directory flushed), together with the other sessions'
+ * files of the same turn. Without the group commit (a full table, a
+ * storage backend without sync/publish) it is the synchronous path below.
  *
  * A file is written under a temporary name, fsynced and committed under a
  * staging name (<id>.eml.tmp.new, hal/storage.h), then published with
@@ -16,6 +20,7 @@
 #include <string.h>
 
 #include "firmware/relay/outbox.h"
+#include "firmware/spool/gcommit.h"
 #include "hal/log.h"
 #include "hal/storage.h"
 #include "zegel/text.h"
@@ -131,12 +136,85 @@ publish(const char *dir, const char *id, const char *stage, char *path, size_t c
 	return rc;
 }
 
+/* A message whose file waits for the group commit. */
+struct ob_job {
+	bool used;
+	uint32_t ticket;
+	const struct handoff_msg *m;
+	handoff_done_fn done;
+	void *arg;
+};
+
+static struct ob_job ob_jobs[CONFIG_MAX_SESSIONS + 4];
+
+static void
+report(const struct handoff_msg *m, int rc, const char *path, handoff_done_fn done, void *arg)
+{
+	char text[HAL_PATH_MAX + 32];
+	struct handoff_result r;
+
+	if (rc < 0) {
+		snprintf(text, sizeof(text), "cannot write %s: %s", path, strerror(-rc));
+		log_rcpts(m, "deferred", text);
+		if (rc == -ENOSPC)
+			handoff_result_set(&r, 452, "4.3.1", "Insufficient system storage");
+		else
+			handoff_result_set(&r, 451, "4.3.0",
+			    "Local error writing the outbox; try again later");
+	} else {
+		snprintf(text, sizeof(text), "written to %s", path);
+		log_rcpts(m, "sent", text);
+		snprintf(text, sizeof(text), "Ok: queued as %s", m->id);
+		handoff_result_set(&r, 250, "2.0.0", text);
+	}
+	done(arg, &r);
+}
+
+static void
+committed(void *arg, int rc, const char *path)
+{
+	struct ob_job *j = arg;
+
+	j->used = false;
+	report(j->m, rc, path, j->done, j->arg);
+}
+
+static void
+outbox_cancel(void *handle)
+{
+	struct ob_job *j = handle;
+
+	if (j == NULL || !j->used)
+		return;
+	gcommit_cancel(j->ticket);  /* the file is removed, committed() never runs */
+	j->used = false;
+}
+
+/* The complete file, envelope, signatures and the spooled message, open
+ * under a temporary name in f. */
+static int
+write_file(const struct handoff_msg *m, const char *path, struct hal_file *f)
+{
+	int rc;
+
+	if ((rc = hal_storage_open_write(f, path, OUTBOX_FILE_MODE)) < 0)
+		return rc;
+	if ((rc = write_envelope(f, m)) < 0 ||
+	    (m->prefix_len && (rc = hal_storage_write(f, m->prefix, m->prefix_len)) < 0) ||
+	    (rc = copy_spool(f, m->spool_path)) < 0) {
+		hal_storage_abort(f);
+		return rc;
+	}
+	return 0;
+}
+
 static int
 outbox_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void **handle)
 {
 	const char *dir = outbox_dir(m->cfg);
-	char path[HAL_PATH_MAX], stage[HAL_PATH_MAX], text[HAL_PATH_MAX + 32];
-	struct handoff_result r;
+	char path[HAL_PATH_MAX], stage[HAL_PATH_MAX];
+	struct ob_job *j = NULL;
+	struct hal_file f;
 	int rc;
 
 	*handle = NULL;
@@ -145,23 +223,34 @@ outbox_start(const struct handoff_msg *m, handoff_done_fn done, void *arg, void 
 		return -ENAMETOOLONG;
 	snprintf(path, sizeof(path), "%s/%s.eml", dir, m->id);
 	hal_storage_mkdirs(dir, OUTBOX_DIR_MODE);
+	for (unsigned i = 0; i < sizeof(ob_jobs) / sizeof(ob_jobs[0]) && j == NULL; i++)
+		if (!ob_jobs[i].used)
+			j = &ob_jobs[i];
+	if (j != NULL) {
+		if ((rc = write_file(m, path, &f)) < 0)
+			goto fail;
+		if (gcommit_add(&f, path, false, committed, j, &j->ticket) == 0) {
+			j->used = true;
+			j->m = m;
+			j->done = done;
+			j->arg = arg;
+			*handle = j;
+			return 0;
+		}
+		/* no group commit: on its own, as below */
+		if ((rc = hal_storage_commit(&f, stage)) < 0 ||
+		    (rc = publish(dir, m->id, stage, path, sizeof(path))) < 0)
+			goto fail;
+		report(m, 0, path, done, arg);
+		return 0;
+	}
 	if ((rc = write_staged(m, stage)) < 0 ||
 	    (rc = publish(dir, m->id, stage, path, sizeof(path))) < 0)
 		goto fail;
-	snprintf(text, sizeof(text), "written to %s", path);
-	log_rcpts(m, "sent", text);
-	snprintf(text, sizeof(text), "Ok: queued as %s", m->id);
-	handoff_result_set(&r, 250, "2.0.0", text);
-	done(arg, &r);
+	report(m, 0, path, done, arg);
 	return 0;
 fail:
-	snprintf(text, sizeof(text), "cannot write %s: %s", path, strerror(-rc));
-	log_rcpts(m, "deferred", text);
-	if (rc == -ENOSPC)
-		handoff_result_set(&r, 452, "4.3.1", "Insufficient system storage");
-	else
-		handoff_result_set(&r, 451, "4.3.0", "Local error writing the outbox; try again later");
-	done(arg, &r);
+	report(m, rc, path, done, arg);
 	return 0;
 }
 
@@ -202,6 +291,6 @@ relay_outbox_sweep(const struct zcfg *cfg)
 const struct handoff_target_ops relay_outbox = {
 	.name = "outbox",
 	.start = outbox_start,
-	.cancel = NULL,
+	.cancel = outbox_cancel,
 	.admit = outbox_admit,
 };

@@ -125,6 +125,7 @@ msg_cleanup(struct smtpd_conn *c)
 		spool_msg_discard(&c->spool);
 	m->active = false;
 	m->relay_pending = false;
+	m->seal_pending = false;
 	m->relay_handle = NULL;
 }
 
@@ -377,15 +378,29 @@ relay_done(void *arg, const struct handoff_result *r)
 		c->wake(c->wake_arg);
 }
 
+static void msg_sealed(struct smtpd_conn *c, int rc, const char *why);
+
+/* The key holder's workers signed (or failed): the final dot goes on. */
+static void
+sealed_cb(void *arg)
+{
+	struct smtpd_conn *c = arg;
+
+	if (!c->msg.seal_pending)
+		return;
+	c->msg.seal_pending = false;
+	msg_sealed(c, 0, NULL);
+	if (c->wake)
+		c->wake(c->wake_arg);
+}
+
 static void
 msg_end(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
-	struct handoff_msg *rm = &m->rm;
 	const char *why = NULL;
-	void *handle = NULL;
 	char from[TEXT_LOG_ADDR_CAP], user[TEXT_LOG_ADDR_CAP];
-	int rc;
+	int rc = 0;
 
 	if (!m->code && !c->spool.in_body) {
 		/* no empty line after the header block: add it to file and signer */
@@ -401,8 +416,32 @@ msg_end(struct smtpd_conn *c)
 	    c->peer_str, c->smtp.authed ? ", sasl_username=" : "", user, from,
 	    (unsigned long long)m->size, c->smtp.nrcpt);
 	if (!m->code) {
-		rc = spool_msg_finish(&c->spool, hal_clock_now(), c->prefix, sizeof(c->prefix),
-		    &m->prefix_len, log_sig, c, &why);
+		/* the signatures are made by the key holder while the file is made
+		 * durable here; the reply waits for both (back-pressure: a full
+		 * pool just makes it later) */
+		rc = spool_msg_seal(&c->spool, hal_clock_now(), sealed_cb, c, &why);
+		if (rc == 0) {
+			m->seal_pending = true;
+			return;
+		}
+	}
+	msg_sealed(c, rc < 0 ? rc : 0, why);
+}
+
+/* Signed and durable (or failed with rc): the reply, or the relay target. */
+static void
+msg_sealed(struct smtpd_conn *c, int rc, const char *why)
+{
+	struct smtpd_msg *m = &c->msg;
+	struct handoff_msg *rm = &m->rm;
+	void *handle = NULL;
+	char from[TEXT_LOG_ADDR_CAP];
+
+	text_log_addr(from, sizeof(from), c->smtp.mail_from);
+	if (!m->code) {
+		if (rc == 0)
+			rc = spool_msg_sealed(&c->spool, c->prefix, sizeof(c->prefix),
+			    &m->prefix_len, log_sig, c, &why);
 		if (rc < 0 && c->spool.sys_err)
 			refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 		else if (rc == DKIM_ERR_CRYPTO)

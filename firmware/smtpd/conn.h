@@ -69,6 +69,7 @@ struct smtpd_msg {
 	const struct handoff_target_ops *target;
 	void *relay_handle;
 	bool relay_pending;
+	bool seal_pending;          /* the final dot waits for its signatures */
 	/* RCPT-time relay session (a target with open/rcpt/data, handoff.h) */
 	struct handoff_msg env;       /* what open() got; lives until cancel/data */
 	char env_from[SMTPD_ADDR_MAX + 1];

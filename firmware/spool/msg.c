@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "firmware/spool/gcommit.h"
 #include "firmware/spool/msg.h"
 #include "hal/clock.h"
 #include "hal/entropy.h"
@@ -44,7 +45,9 @@ spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id)
 	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
 	int rc;
 
-	m->open = m->committed = m->in_body = m->signing = false;
+	m->open = m->committed = m->in_body = m->signing = m->sealing = false;
+	m->durable_pending = false;
+	m->seal_err = 0;
 	m->tls_required_no = false;
 	m->sys_err = m->hdr_err = 0;
 	m->size = 0;
@@ -58,6 +61,8 @@ spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id)
 	m->open = true;
 	return 0;
 }
+
+static int64_t sign_time(const struct spool_msg *m, int64_t now);
 
 static int
 first_err(const struct spool_msg *m)
@@ -180,15 +185,7 @@ spool_msg_finish(struct spool_msg *m, int64_t now, uint8_t *out, size_t cap, siz
 	*len = 0;
 	if (first_err(m))
 		return first_err(m);
-	if (m->signing && !hal_clock_plausible(now)) {
-		/* a router without RTC before its first sync: sign without t=
-		 * rather than with a date in 1970 (README "The clock") */
-		const char *base = strrchr(m->path, '/');
-
-		hal_log(HAL_LOG_WARN, "spool", "%s: clock not plausible: DKIM signature without t=",
-		    base ? base + 1 : m->path);
-		now = -1;
-	}
+	now = sign_time(m, now);
 	if (m->signing &&
 	    (rc = keys_sign_finish(&m->sign, now, out, cap, len, logcb, arg, why)) < 0)
 		return rc;              /* not a header error: the caller says 451 */
@@ -201,14 +198,123 @@ spool_msg_finish(struct spool_msg *m, int64_t now, uint8_t *out, size_t cap, siz
 	return 0;
 }
 
+static int64_t
+sign_time(const struct spool_msg *m, int64_t now)
+{
+	if (m->signing && !hal_clock_plausible(now)) {
+		/* a router without RTC before its first sync: sign without t=
+		 * rather than with a date in 1970 (README "The clock") */
+		const char *base = strrchr(m->path, '/');
+
+		hal_log(HAL_LOG_WARN, "spool", "%s: clock not plausible: DKIM signature without t=",
+		    base ? base + 1 : m->path);
+		return -1;
+	}
+	return now;
+}
+
+/* Signed and durable: the caller goes on (once). */
+static void
+seal_check(struct spool_msg *m)
+{
+	void (*done)(void *) = m->seal_done;
+
+	if (m->sealing || m->durable_pending || done == NULL)
+		return;
+	m->seal_done = NULL;
+	done(m->seal_arg);
+}
+
+static void
+signed_cb(void *arg, int rc)
+{
+	struct spool_msg *m = arg;
+
+	m->sealing = false;
+	m->seal_err = rc;
+	seal_check(m);
+}
+
+static void
+durable_cb(void *arg, int rc, const char *path)
+{
+	struct spool_msg *m = arg;
+
+	(void)path;
+	m->durable_pending = false;
+	if (rc < 0)
+		m->sys_err = rc;        /* the file is gone */
+	else
+		m->committed = true;
+	seal_check(m);
+}
+
+int
+spool_msg_seal(struct spool_msg *m, int64_t now, void (*done)(void *arg), void *arg,
+    const char **why)
+{
+	int rc, srt = 1;
+
+	m->sealing = false;
+	m->seal_err = 0;
+	if (first_err(m))
+		return first_err(m);
+	now = sign_time(m, now);
+	/* the signatures are computed by the key holder's workers while this
+	 * process makes the file durable */
+	if (m->signing && (srt = keys_sign_start(&m->sign, now, signed_cb, m, why)) < 0)
+		return srt;             /* not a header error: the caller says 451 */
+	m->sealing = srt == 0;
+	m->seal_done = NULL;
+	m->seal_arg = arg;
+	/* durable together with the files of the other sessions that end now */
+	if (gcommit_add(&m->f, m->path, true, durable_cb, m, &m->commit_ticket) == 0) {
+		m->open = false;
+		m->durable_pending = true;
+	} else if ((rc = hal_storage_commit(&m->f, m->path)) < 0) {
+		m->open = false;
+		return m->sys_err = rc; /* discard() forgets the signatures */
+	} else {
+		m->open = false;
+		m->committed = true;
+	}
+	if (!m->sealing && !m->durable_pending)
+		return 1;
+	m->seal_done = done;
+	return 0;
+}
+
+int
+spool_msg_sealed(struct spool_msg *m, uint8_t *out, size_t cap, size_t *len,
+    void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+    const char **why)
+{
+	*len = 0;
+	if (first_err(m))
+		return first_err(m);
+	if (m->sealing || m->durable_pending)
+		return -EINPROGRESS;
+	if (m->seal_err < 0) {
+		*why = dkim_strerror(m->seal_err);
+		return m->seal_err;
+	}
+	if (!m->signing)
+		return 0;
+	return keys_sign_output(&m->sign, out, cap, len, logcb, arg, why);
+}
+
 void
 spool_msg_discard(struct spool_msg *m)
 {
 	if (m->open)
 		hal_storage_abort(&m->f);
+	if (m->durable_pending)
+		gcommit_cancel(m->commit_ticket);   /* the group commit removes it */
+	m->durable_pending = false;
+	m->seal_done = NULL;
 	if (m->committed)
 		hal_storage_remove(m->path);    /* -ENOENT once a target took it */
-	m->open = m->committed = false;
+	m->open = m->committed = m->sealing = false;
 	keys_sign_free(&m->sign);       /* an aborted message's hash contexts */
 }
 

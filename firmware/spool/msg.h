@@ -25,6 +25,13 @@
  *   spool_msg_finish(m, now, ...)     signs (if spool_msg_sign() was called)
  *                                     and commits the spool file; the
  *                                     "DKIM-Signature:" fields go to out
+ *   spool_msg_seal(m, now, done, arg)  the same without waiting (issue 22):
+ *                                     signatures started in the key holder,
+ *                                     the file given to the group commit
+ *                                     (gcommit.h) meanwhile; 1 done now,
+ *                                     0 done(arg) follows from the loop, <0
+ *                                     an error as from finish; then
+ *   spool_msg_sealed(m, out, ...)     the signatures' fields, or the error
  *   spool_msg_discard(m)              removes the file (temporary or
  *                                     committed) unless someone took it,
  *                                     and frees the signer's hash contexts
@@ -63,6 +70,12 @@ struct spool_msg {
 	struct hal_file f;
 	bool open, committed;
 	bool in_body, signing;
+	bool sealing;               /* spool_msg_seal() waits for signatures */
+	bool durable_pending;       /* ... and for the group commit (gcommit.h) */
+	uint32_t commit_ticket;
+	int seal_err;               /* their error (dkim_err), 0 none */
+	void (*seal_done)(void *arg);
+	void *seal_arg;
 	bool tls_required_no;       /* a "TLS-Required: No" field (RFC 8689 5) */
 	int sys_err;                /* -errno of a storage call, 0 none */
 	int hdr_err;                /* dkim_err of the header block, 0 none */
@@ -85,6 +98,11 @@ const char *spool_msg_from_domain(const struct spool_msg *m);
 int  spool_msg_sign(struct spool_msg *m, const struct zcfg *cfg, const struct zcfg_domain *dom,
          const char **why);
 int  spool_msg_finish(struct spool_msg *m, int64_t now, uint8_t *out, size_t cap, size_t *len,
+         void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
+         const char **why);
+int  spool_msg_seal(struct spool_msg *m, int64_t now, void (*done)(void *arg), void *arg,
+         const char **why);
+int  spool_msg_sealed(struct spool_msg *m, uint8_t *out, size_t cap, size_t *len,
          void (*logcb)(void *arg, const char *d, const char *s, const char *a), void *arg,
          const char **why);
 void spool_msg_discard(struct spool_msg *m);

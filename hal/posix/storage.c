@@ -283,6 +283,44 @@ posix_rename_new(const char *from, const char *to)
 	return fsync_dir_of(from);
 }
 
+static int
+posix_sync(struct hal_file *f)
+{
+	return fdatasync(f->h) != 0 ? -errno : 0;
+}
+
+static int
+posix_publish(struct hal_file *f, const char *final_path, bool replace)
+{
+	int rc = 0;
+
+	if (f->h >= 0 && close(f->h) != 0)
+		rc = -errno;
+	f->h = -1;
+	if (rc == 0 && replace && rename(f->tmp, final_path) != 0)
+		rc = -errno;
+#if defined(SYS_renameat2)
+	if (rc == 0 && !replace && syscall(SYS_renameat2, AT_FDCWD, f->tmp, AT_FDCWD, final_path,
+	    1u /* RENAME_NOREPLACE */) != 0) {
+		rc = -errno;
+		if (rc == -ENOSYS || rc == -EINVAL || rc == -ENOTSUP)
+			rc = link(f->tmp, final_path) != 0 ? -errno
+			    : unlink(f->tmp) != 0 ? -errno : 0;
+	}
+#else
+	if (rc == 0 && !replace)
+		rc = link(f->tmp, final_path) != 0 ? -errno : unlink(f->tmp) != 0 ? -errno : 0;
+#endif
+	if (rc == -EEXIST && !replace)
+		return rc;              /* the temporary file stays for another name */
+	if (rc != 0) {
+		posix_abort(f);
+		return rc;
+	}
+	f->tmp[0] = 0;
+	return 0;
+}
+
 const struct hal_storage_ops hal_storage_posix = {
 	.name = "posix (fsync+rename)",
 	.open_write = posix_open_write,   /* "<final>.tmp.<pid>.<n>", O_EXCL */
@@ -299,4 +337,6 @@ const struct hal_storage_ops hal_storage_posix = {
 	.list = posix_list,
 	.sync_dir = posix_sync_dir,
 	.rename_new = posix_rename_new,
+	.sync = posix_sync,                /* fdatasync */
+	.publish = posix_publish,          /* close, rename (no-replace: renameat2) */
 };

@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n != size || memcmp(buf, data, size) != 0)
 		abort();
 	if (privsep_msg_decode(buf, n, &back) != 0 || back.type != m.type ||
-	    back.slot != m.slot || back.status != m.status || back.bits != m.bits ||
+	    back.slot != m.slot || back.id != m.id || back.status != m.status || back.bits != m.bits ||
 	    back.key_type != m.key_type || back.hash_alg != m.hash_alg || back.len != m.len ||
 	    memcmp(back.data, m.data, m.len) != 0)
 		abort();

@@ -244,6 +244,59 @@ test_kat_dual_every_offset(void **state)
 	}
 }
 
+/* prepare(), then the signatures made elsewhere in any order (the key
+ * holder's workers, issue 22): the same fields as finish() gives. */
+static void
+test_prepare_set_sig(void **state)
+{
+	struct dkim_sig_params p[2] = { kat_params(&ed, "brisbane"), kat_params(&rsa, "test") };
+	static char ref[4096], two[4096];
+	const struct hal_key *k = NULL;
+	const uint8_t *dg = NULL;
+	uint8_t sig[DKIM_MAX_SIG_BYTES];
+	size_t n = strlen(msg), sl, len, total = 0;
+
+	(void)state;
+	assert_int_equal(sign_msg(p, 2, msg, n, 0, 0), DKIM_OK);
+	strcpy(ref, out);
+	dkim_signer_init(&sg, hbuf, sizeof(hbuf));
+	assert_int_equal(dkim_signer_add(&sg, &p[0]), DKIM_OK);
+	assert_int_equal(dkim_signer_add(&sg, &p[1]), DKIM_OK);
+	assert_int_equal(dkim_signer_push(&sg, (const uint8_t *)msg, n), n);
+	assert_int_equal(dkim_signer_digest(&sg, 0, &k, &dg), DKIM_ERR_STATE);
+	assert_int_equal(dkim_signer_prepare(&sg, KAT_T), DKIM_OK);
+	assert_int_equal(dkim_signer_prepare(&sg, KAT_T), DKIM_ERR_STATE); /* sticks */
+	dkim_signer_init(&sg, hbuf, sizeof(hbuf));
+	assert_int_equal(dkim_signer_add(&sg, &p[0]), DKIM_OK);
+	assert_int_equal(dkim_signer_add(&sg, &p[1]), DKIM_OK);
+	assert_int_equal(dkim_signer_push(&sg, (const uint8_t *)msg, n), n);
+	assert_int_equal(dkim_signer_prepare(&sg, KAT_T), DKIM_OK);
+	assert_int_equal(dkim_signer_digest(&sg, 2, &k, &dg), DKIM_ERR_STATE);
+	assert_int_equal(dkim_signer_count(&sg), 0); /* no field before every signature */
+	for (int i = 1; i >= 0; i--) {      /* the RSA one answers first */
+		assert_int_equal(dkim_signer_digest(&sg, (unsigned)i, &k, &dg), DKIM_OK);
+		assert_ptr_equal(k, p[i].key);
+		assert_int_equal(hal_key_sign(k, HAL_HASH_SHA256, dg, DKIM_HASH_LEN, sig,
+		    sizeof(sig), &sl), 0);
+		assert_int_equal(dkim_signer_set_sig(&sg, (unsigned)i, sig, sl), DKIM_OK);
+	}
+	assert_int_equal(dkim_signer_count(&sg), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(dkim_signer_header(&sg, i, two + total, sizeof(two) - total, &len),
+		    DKIM_OK);
+		total += len;
+	}
+	assert_string_equal(two, ref);
+	assert_int_equal(dkim_signer_set_sig(&sg, 0, sig, sl), DKIM_ERR_STATE);
+	/* an empty signature is a key error, and it sticks */
+	dkim_signer_init(&sg, hbuf, sizeof(hbuf));
+	assert_int_equal(dkim_signer_add(&sg, &p[0]), DKIM_OK);
+	assert_int_equal(dkim_signer_push(&sg, (const uint8_t *)msg, n), n);
+	assert_int_equal(dkim_signer_prepare(&sg, KAT_T), DKIM_OK);
+	assert_int_equal(dkim_signer_set_sig(&sg, 0, sig, 0), DKIM_ERR_KEY);
+	assert_int_equal(dkim_signer_error(&sg), DKIM_ERR_KEY);
+}
+
 /* Bare LF input signs as its CRLF form. */
 static void
 test_bare_lf(void **state)
@@ -930,6 +983,7 @@ main(void)
 		cmocka_unit_test(test_cmd_sign_read_error_frees),
 		cmocka_unit_test(test_kat_rsa),
 		cmocka_unit_test(test_kat_dual_every_offset),
+		cmocka_unit_test(test_prepare_set_sig),
 		cmocka_unit_test(test_bare_lf),
 		cmocka_unit_test(test_body_canon),
 		cmocka_unit_test(test_body_fast_path),

@@ -44,6 +44,7 @@ roundtrip(const struct privsep_msg *m)
 	assert_int_equal(privsep_msg_decode(buf, n, &back), 0);
 	assert_int_equal(back.type, m->type);
 	assert_int_equal(back.slot, m->slot);
+	assert_int_equal(back.id, m->id);
 	assert_int_equal(back.status, m->status);
 	assert_int_equal(back.len, m->len);
 	assert_memory_equal(back.data, m->data, m->len);
@@ -101,6 +102,7 @@ test_codec(void **state)
 	memset(&m, 0, sizeof(m));
 	m.type = PRIVSEP_REQ_SIGN;
 	m.slot = 3;
+	m.id = 0xfedcba98u; /* the id comes back whole (answers out of order) */
 	m.hash_alg = HAL_HASH_SHA256;
 	m.len = 32;
 	roundtrip(&m);

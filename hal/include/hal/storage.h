@@ -67,6 +67,16 @@ struct hal_storage_ops {
 	 * body is written once), the outbox publishes its files with it.
 	 * NULL: -ENOTSUP. */
 	int (*rename_new)(const char *from, const char *to);
+	/* Group commit (issue 22), both optional: a writer may instead of
+	 * commit() call sync(f) (its data to the medium, f stays open), then
+	 * publish(f, final_path, replace) (close, rename the temporary file to
+	 * final_path; replace false never replaces: -EEXIST, the temporary
+	 * file kept for another try; any other error removes it) and, once for
+	 * several files, sync_dir() of their directory: the rename is durable
+	 * only then. Several files' sync() back to back cost about one journal
+	 * commit, and one sync_dir() covers all the renames in a directory. */
+	int (*sync)(struct hal_file *f);
+	int (*publish)(struct hal_file *f, const char *final_path, bool replace);
 };
 
 /* The POSIX file system backend (hal/posix/storage.c). */
@@ -157,6 +167,18 @@ static inline int
 hal_storage_sync_dir(const char *dir)
 {
 	return HAL_STORAGE_CALL(sync_dir, dir);
+}
+
+static inline int
+hal_storage_sync(struct hal_file *f)
+{
+	return HAL_STORAGE_CALL(sync, f);
+}
+
+static inline int
+hal_storage_publish(struct hal_file *f, const char *final_path, bool replace)
+{
+	return HAL_STORAGE_CALL(publish, f, final_path, replace);
 }
 
 static inline int

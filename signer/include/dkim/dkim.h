@@ -23,6 +23,9 @@
  *                                           dkim_signer_from_domain(s) is then
  *                                           known, so a caller can refuse early
  *   dkim_signer_finish(s, now)              end of message: signs
+ *   (or dkim_signer_prepare(s, now), then   the same in two steps, for a key
+ *    per signature dkim_signer_digest()    that signs elsewhere (a key
+ *    and dkim_signer_set_sig())            holder's workers, issue 22)
  *   dkim_signer_header(s, i, buf, cap, &n)  the i-th "DKIM-Signature: ...\r\n"
  *                                           field, to be prepended to the message
  *
@@ -138,6 +141,7 @@ struct dkim_sig {
 	struct dkim_sig_params p;
 	struct dkim_body *body;     /* shared by signatures with the same canon_body */
 	uint8_t bh[DKIM_HASH_LEN];
+	uint8_t hh[DKIM_HASH_LEN];  /* the header hash: what the key signs */
 	uint8_t b[DKIM_MAX_SIG_BYTES];
 	size_t blen;
 	int64_t t;
@@ -147,6 +151,7 @@ enum dkim_phase {
 	DKIM_PHASE_HEADERS = 0,     /* collecting the header block */
 	DKIM_PHASE_HEADERS_DONE,    /* blank line seen, no body byte yet */
 	DKIM_PHASE_BODY,
+	DKIM_PHASE_SIGN,            /* prepare() succeeded: signatures to set */
 	DKIM_PHASE_DONE,            /* finish() succeeded */
 };
 
@@ -193,6 +198,21 @@ const char *dkim_signer_from_domain(const struct dkim_signer *s);
  * signature with t=now; now < 0 (no trustworthy clock) leaves t= and x= out.
  * Returns DKIM_OK or the (sticky) error. */
 int dkim_signer_finish(struct dkim_signer *s, int64_t now);
+/* finish() without the signing: every signature's header hash is computed
+ * (the hash contexts are released as by finish()); the caller then signs
+ * dkim_signer_digest(s, i) with its key, any way and in any order, and hands
+ * the signature to dkim_signer_set_sig(s, i). Once every signature is set,
+ * dkim_signer_header() works. Returns DKIM_OK or the (sticky) error. */
+int dkim_signer_prepare(struct dkim_signer *s, int64_t now);
+/* After prepare(): the key of signature i and the DKIM_HASH_LEN bytes it
+ * signs (rsa-sha256: PKCS#1 v1.5 over this SHA-256 digest; ed25519-sha256:
+ * Ed25519 over the digest itself, RFC 8463 §3); DKIM_ERR_STATE otherwise. */
+int dkim_signer_digest(const struct dkim_signer *s, unsigned i, const struct hal_key **key,
+    const uint8_t **digest);
+/* The signature of i (1..DKIM_MAX_SIG_BYTES bytes): DKIM_OK, DKIM_ERR_STATE
+ * (not prepared, or i out of range) or DKIM_ERR_KEY (an empty or too long
+ * signature; the error sticks). */
+int dkim_signer_set_sig(struct dkim_signer *s, unsigned i, const uint8_t *sig, size_t len);
 /* The i-th DKIM-Signature field, folded at 78 columns, CRLF line ends,
  * NUL-terminated; *len excludes the NUL. DKIM_ERR_OUTPUT_SPACE if cap is too
  * small (2 KiB fits a 4096-bit signature with the default header list). */
