@@ -8,7 +8,7 @@
 #   PREFIX   where lib/liblwip.a and include/ go (created)
 #   CONFIG_INCLUDE_DIR  the board build's include dir (generated/autoconf.h):
 #            lwipopts.h sizes lwIP's pools from the board's CONFIG_MAX_SESSIONS
-#            through firmware/core/pools.h, so the library belongs to one
+#            through hal/include/hal/pools.h, so the library belongs to one
 #            configuration (the make fragment hashes the .config into its stamp)
 #   CFLAGS   the board's architecture flags
 #
@@ -61,7 +61,7 @@ files=$(
 )
 b=$prefix/build
 rm -rf "$b" && mkdir -p "$b"
-inc="-I$top/hal/lwip -I$d/src/include -I$d/port/include -I$cfgdir -I$top/firmware/include -I$top"
+inc="-I$top/hal/lwip -I$d/src/include -I$d/port/include -I$cfgdir -I$top/firmware/include -I$top/hal/include -I$top"
 objs=
 for f in $files; do
 	o=$b/$(echo "${f#"$d"/}" | tr / _).o

@@ -47,7 +47,7 @@
 #include "firmware/app/tool_loop.h"
 #include "firmware/console/console.h"
 #include "firmware/core/loop.h"
-#include "firmware/core/pools.h"
+#include "hal/pools.h"
 #include "firmware/dns/dns.h"
 #include "firmware/dns/resolver.h"
 #include "firmware/relay/mxplan.h"
@@ -64,7 +64,7 @@
 #define DANE_CHECK_CONSOLE_QUEUE 4           /* console checks waiting for the running one */
 
 /* The one check (large: static): one loop stream and one timer at a time. */
-_Static_assert(POOL_DANE_CHECKS == 1, "one dane-check: firmware/core/pools.h");
+_Static_assert(POOL_DANE_CHECKS == 1, "one dane-check: hal/include/hal/pools.h");
 static struct {
 	bool running;
 	struct dc_out o;

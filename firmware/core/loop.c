@@ -5,14 +5,14 @@
 #include <string.h>
 
 #include "firmware/core/loop.h"
-#include "firmware/core/pools.h"
+#include "hal/pools.h"
 #include "hal/clock.h"
 #include "hal/log.h"
 
 #define NSLOTS LOOP_SLOTS
 _Static_assert(LOOP_SLOTS > CONFIG_MAX_SESSIONS + CONFIG_CFG_MAX_LISTENERS &&
     LOOP_MAX_TIMERS >= POOL_RESOLVER_TIMERS + POOL_CONSOLE_TIMERS,
-    "the loop's tables hold the pools of firmware/core/pools.h");
+    "the loop's tables hold the pools of hal/include/hal/pools.h");
 #define IO_CHUNK 16384
 
 enum slot_kind { SLOT_FREE = 0, SLOT_LISTEN, SLOT_STREAM, SLOT_FD };

@@ -23,7 +23,7 @@
  * loop_close(): call it from tx_done when your buffer is empty.
  *
  * Sizes: LOOP_SLOTS slots and LOOP_MAX_TIMERS timers, derived in
- * firmware/core/pools.h from the pools that use them (client sessions,
+ * hal/include/hal/pools.h from the pools that use them (client sessions,
  * listeners, relay jobs, the resolver, the console). A full table makes
  * loop_connect() return -EMFILE; an accepted client beyond it is handed to
  * the listener's full() callback (421 4.3.2) and closed.

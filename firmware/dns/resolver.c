@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "firmware/core/loop.h"
-#include "firmware/core/pools.h"
+#include "hal/pools.h"
 #include "firmware/dns/resolver.h"
 #include "zegel/config.h"
 
@@ -78,7 +78,7 @@ static struct resolver_stats stats;
 /* What this file takes from the loop (pools.h): udp_h or tcp_h, never both
  * (io_close() first); timer_id and kick_id. */
 _Static_assert(POOL_RESOLVER_SLOTS >= 1 && POOL_RESOLVER_TIMERS >= 2,
-    "the resolver's loop slots and timers (firmware/core/pools.h)");
+    "the resolver's loop slots and timers (hal/include/hal/pools.h)");
 
 static void pump(void);
 static void load_anchors(const char *path);

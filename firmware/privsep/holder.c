@@ -270,22 +270,17 @@ handle(const struct privsep_msg *q, struct privsep_msg *r)
 	r->status = -EBADMSG;
 }
 
-/* One request, answered in r (pool.c: the key holder's loop and its
- * signing workers). */
-void
-privsep_holder_handle(const struct privsep_msg *q, struct privsep_msg *r)
-{
-	handle(q, r);
-}
-
-/* pool.c: a key only the key holder itself signs with: a TPM key (one TPM
+/* A key only the key holder itself signs with: a TPM key (one TPM
  * connection per process, which forked workers would share). */
-bool
-privsep_holder_signs_here(uint16_t slot)
+static bool
+signs_here(uint16_t slot)
 {
 	return slot < SLOTS && slots[slot].ops != NULL && slots[slot].ops->name != NULL &&
 	    strcmp(slots[slot].ops->name, "tpm2") == 0;
 }
+
+/* how pool.c answers a request and picks who signs */
+static const struct privsep_pool_ops pool_ops = { .handle = handle, .signs_here = signs_here };
 
 void
 privsep_holder_main(int fd)
@@ -302,7 +297,7 @@ privsep_holder_main(int fd)
 	sigaction(SIGINT, &sa, NULL); /* ^C on the console: the network process stops us */
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGTERM, &sa, NULL);
-	privsep_pool_run(fd);
+	privsep_pool_run(fd, &pool_ops);
 	for (int i = 0; i < SLOTS; i++)
 		hal_key_free(&slots[i]);
 	_exit(0);

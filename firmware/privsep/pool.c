@@ -16,7 +16,7 @@
  * set it was asked of. After a request that may change the key set the
  * workers are replaced (forked again, lazily, with the new keys).
  *
- * A TPM key (privsep_holder_signs_here()) is signed by the key holder
+ * A TPM key (the holder's signs_here()) is signed by the key holder
  * itself, in FIFO order: its TPM connection is one per process.
  *
  * A worker that dies (killed, crashed) is reaped and replaced; the request
@@ -66,6 +66,7 @@ static uint32_t served[PRIVSEP_WORKERS_MAX];
 static uint32_t retried;
 static unsigned nworkers, gen;
 static int main_fd = -1;
+static const struct privsep_pool_ops *ops; /* the holder's (privsep_pool_run) */
 
 static void
 wipe(void *p, size_t n)
@@ -152,7 +153,7 @@ worker_main(int fd, pid_t parent)
 			r.status = -EBADMSG;
 			r.id = q.id;
 		} else {
-			privsep_holder_handle(&q, &r);
+			ops->handle(&q, &r);
 			r.id = q.id;
 		}
 		wipe(buf, sizeof(buf));
@@ -261,7 +262,7 @@ sign_here(const struct job *j)
 	q.len = j->len;
 	q.id = j->id;
 	memcpy(q.data, j->data, j->len);
-	privsep_holder_handle(&q, &r);
+	ops->handle(&q, &r);
 	r.id = j->id;
 	wipe(q.data, sizeof(q.data));
 	(void)answer(main_fd, &r);
@@ -278,7 +279,7 @@ dispatch(void)
 		bool any = false;
 		size_t n = 0;
 
-		if (privsep_holder_signs_here(queue[qhead].slot)) {
+		if (ops->signs_here(queue[qhead].slot)) {
 			sign_here(&queue[qhead]);       /* a TPM key: never in a worker */
 			wipe(queue[qhead].data, sizeof(queue[qhead].data));
 			qhead = (qhead + 1) % QUEUE_MAX;
@@ -366,7 +367,7 @@ control(struct privsep_msg *q)
 		stats(q->id);
 		return;
 	}
-	privsep_holder_handle(q, &r);
+	ops->handle(q, &r);
 	r.id = q->id;
 	wipe(q->data, sizeof(q->data));
 	(void)answer(main_fd, &r);
@@ -420,7 +421,7 @@ take(struct privsep_msg *held, bool *holding)
 }
 
 void
-privsep_pool_run(int fd)
+privsep_pool_run(int fd, const struct privsep_pool_ops *holder_ops)
 {
 	static struct privsep_msg held;
 	struct pollfd pf[1 + PRIVSEP_WORKERS_MAX];
@@ -428,6 +429,7 @@ privsep_pool_run(int fd)
 	bool holding = false;
 
 	main_fd = fd;
+	ops = holder_ops;
 	nworkers = pool_size();
 	for (unsigned i = 0; i < PRIVSEP_WORKERS_MAX; i++)
 		workers[i].fd = -1;

@@ -82,9 +82,15 @@ void privsep_status(void (*emit)(void *, const char *), void *emit_arg, void *ar
 /* Internal: holder.c, seccomp.c */
 void privsep_holder_main(int fd);
 struct privsep_msg;
-void privsep_holder_handle(const struct privsep_msg *q, struct privsep_msg *r);
-void privsep_pool_run(int fd);
-bool privsep_holder_signs_here(uint16_t slot);
+/* pool.c: the key holder's loop and its signing workers. The holder hands
+ * in how one request is answered and which keys it must sign with itself
+ * (a TPM key: one TPM connection per process), so the pool never calls
+ * back up into holder.c. */
+struct privsep_pool_ops {
+	void (*handle)(const struct privsep_msg *q, struct privsep_msg *r);
+	bool (*signs_here)(uint16_t slot);
+};
+void privsep_pool_run(int fd, const struct privsep_pool_ops *ops);
 int privsep_seccomp_install(char *why, size_t cap);
 void privsep_test_hooks(void);
 /* landlock.c: confine the writes (the model above); 0, or -errno and why

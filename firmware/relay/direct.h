@@ -39,7 +39,7 @@
 
 #include <stdint.h>
 
-#include "firmware/core/pools.h"
+#include "hal/pools.h"
 #include "firmware/spool/handoff.h"
 #include "zegel/cfg.h"
 

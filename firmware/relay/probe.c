@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "firmware/core/loop.h"
-#include "firmware/core/pools.h"
+#include "hal/pools.h"
 #include "firmware/relay/hostaddr.h"
 #include "firmware/relay/smarthost.h"
 #include "firmware/relay/upstream.h"
@@ -41,7 +41,7 @@ say(void (*emit)(void *, const char *), void *arg, const char *fmt, ...)
 
 /* Static: one probe at a time, and the struct is large for a stack. It
  * holds one loop stream (the upstream) and one timer (the deadline). */
-_Static_assert(POOL_PROBES == 1, "one probe: firmware/core/pools.h");
+_Static_assert(POOL_PROBES == 1, "one probe: hal/include/hal/pools.h");
 static struct upstream pu;
 static struct tls_client_conf probe_conf;
 static bool probe_conf_loaded;

@@ -45,7 +45,7 @@
 #include <string.h>
 
 #include "zegel/text.h"
-#include "firmware/core/pools.h"
+#include "hal/pools.h"
 #include "firmware/relay/hostaddr.h"
 #include "firmware/spool/handoff.h"
 #include "firmware/relay/smarthost.h"

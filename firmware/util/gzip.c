@@ -53,7 +53,7 @@ struct bits {
 };
 
 static void
-put(struct bits *b, uint32_t v, unsigned nbits)
+bits_put(struct bits *b, uint32_t v, unsigned nbits)
 {
 	b->acc |= v << b->n;
 	b->n += nbits;
@@ -68,27 +68,27 @@ put(struct bits *b, uint32_t v, unsigned nbits)
 }
 
 static void
-put_code(struct bits *b, uint32_t code, unsigned nbits)
+bits_code(struct bits *b, uint32_t code, unsigned nbits)
 {
 	uint32_t r = 0;
 
 	for (unsigned i = 0; i < nbits; i++)
 		r |= ((code >> i) & 1u) << (nbits - 1 - i);
-	put(b, r, nbits);
+	bits_put(b, r, nbits);
 }
 
 /* a literal/length symbol 0..287 in the fixed code of RFC 1951 3.2.6 */
 static void
-put_litlen(struct bits *b, unsigned sym)
+bits_litlen(struct bits *b, unsigned sym)
 {
 	if (sym < 144)
-		put_code(b, 0x30 + sym, 8);
+		bits_code(b, 0x30 + sym, 8);
 	else if (sym < 256)
-		put_code(b, 0x190 + (sym - 144), 9);
+		bits_code(b, 0x190 + (sym - 144), 9);
 	else if (sym < 280)
-		put_code(b, sym - 256, 7);
+		bits_code(b, sym - 256, 7);
 	else
-		put_code(b, 0xc0 + (sym - 280), 8);
+		bits_code(b, 0xc0 + (sym - 280), 8);
 }
 
 /* RFC 1951 3.2.5: lengths 3..258 as codes 257..285, distances 1..32768 as
@@ -103,18 +103,18 @@ static const uint8_t dist_extra[30] = { 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5
 	8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13 };
 
 static void
-put_match(struct bits *b, unsigned len, unsigned dist)
+bits_match(struct bits *b, unsigned len, unsigned dist)
 {
 	unsigned l = 28, d = 29;
 
 	while (len_base[l] > len)
 		l--;
-	put_litlen(b, 257 + l);
-	put(b, len - len_base[l], len_extra[l]);
+	bits_litlen(b, 257 + l);
+	bits_put(b, len - len_base[l], len_extra[l]);
 	while (dist_base[d] > dist)
 		d--;
-	put_code(b, d, 5);
-	put(b, dist - dist_base[d], dist_extra[d]);
+	bits_code(b, d, 5);
+	bits_put(b, dist - dist_base[d], dist_extra[d]);
 }
 
 /* ---------------------------------------------------------------- LZ77 */
@@ -143,8 +143,8 @@ deflate_fixed(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 	size_t i = 0;
 
 	memset(head, 0, sizeof(head));
-	put(&b, 1, 1); /* BFINAL */
-	put(&b, 1, 2); /* BTYPE 01: fixed codes */
+	bits_put(&b, 1, 1); /* BFINAL */
+	bits_put(&b, 1, 2); /* BTYPE 01: fixed codes */
 	while (i < n && !b.full) {
 		unsigned len = 0;
 		size_t cand = 0;
@@ -162,19 +162,19 @@ deflate_fixed(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 			}
 		}
 		if (len >= MATCH_MIN) {
-			put_match(&b, len, (unsigned)(i - (cand - 1)));
+			bits_match(&b, len, (unsigned)(i - (cand - 1)));
 			/* the positions inside the match are hashed too, for later matches */
 			for (size_t k = i + 1; k < i + len && n - k >= MATCH_MIN; k++)
 				head[hash3(in + k)] = (uint32_t)(k + 1);
 			i += len;
 		} else {
-			put_litlen(&b, in[i]);
+			bits_litlen(&b, in[i]);
 			i++;
 		}
 	}
-	put_litlen(&b, 256); /* end of block */
+	bits_litlen(&b, 256); /* end of block */
 	if (b.n > 0)
-		put(&b, 0, 8 - b.n); /* to the byte boundary */
+		bits_put(&b, 0, 8 - b.n); /* to the byte boundary */
 	return b.full ? 0 : b.len;
 }
 

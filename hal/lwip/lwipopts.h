@@ -5,14 +5,14 @@
  * The socket API (lwip_socket, lwip_poll) over the tcpip thread of the unix
  * port's sys_arch (pthreads); IPv4 and IPv6; DHCP; no lwIP DNS (zegel has its
  * own validating stub). Pools are fixed and sized from the event loop's own
- * table (firmware/core/pools.h: CONFIG_MAX_SESSIONS sessions plus every relay,
+ * table (hal/include/hal/pools.h: CONFIG_MAX_SESSIONS sessions plus every relay,
  * resolver, NTP, syslog and console slot), so a flood beyond the appliance's
  * limits runs out of lwIP pools only where the loop would refuse anyway.
  */
 #ifndef ZEGEL_LWIPOPTS_H
 #define ZEGEL_LWIPOPTS_H
 
-#include "firmware/core/pools.h"
+#include "hal/pools.h"
 
 /* threads: the tcpip thread, the tap reader; every API call takes the core lock */
 #define NO_SYS 0

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "hal/tpm2.h"
-#include "zegel/config.h"
+#include "generated/autoconf.h"
 
 #ifndef CONFIG_HAL_TPM2_DEVICE
 #define CONFIG_HAL_TPM2_DEVICE "/dev/tpmrm0"

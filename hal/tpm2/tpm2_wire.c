@@ -17,7 +17,7 @@ struct enc {
 };
 
 static void
-put(struct enc *e, const void *b, size_t n)
+enc_put(struct enc *e, const void *b, size_t n)
 {
 	if (e->err || n > e->cap - e->len) {
 		e->err = -ERANGE;
@@ -30,7 +30,7 @@ put(struct enc *e, const void *b, size_t n)
 static void
 u8(struct enc *e, uint8_t v)
 {
-	put(e, &v, 1);
+	enc_put(e, &v, 1);
 }
 
 static void
@@ -38,7 +38,7 @@ u16(struct enc *e, uint16_t v)
 {
 	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
 
-	put(e, b, 2);
+	enc_put(e, b, 2);
 }
 
 static void
@@ -46,7 +46,7 @@ u32(struct enc *e, uint32_t v)
 {
 	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 
-	put(e, b, 4);
+	enc_put(e, b, 4);
 }
 
 static void
@@ -180,8 +180,8 @@ tpm2_cmd_load(uint8_t *out, size_t cap, size_t *len, uint32_t parent, const stru
 	begin(&e, out, cap, TPM2_ST_SESSIONS, TPM2_CC_LOAD);
 	u32(&e, parent);
 	pw_session(&e);
-	put(&e, b->priv, b->privlen);
-	put(&e, b->pub, b->publen);
+	enc_put(&e, b->priv, b->privlen);
+	enc_put(&e, b->pub, b->publen);
 	return end(&e, len);
 }
 
@@ -195,7 +195,7 @@ tpm2_cmd_sign_sha256(uint8_t *out, size_t cap, size_t *len, uint32_t key,
 	u32(&e, key);
 	pw_session(&e);
 	u16(&e, 32);
-	put(&e, digest, 32);
+	enc_put(&e, digest, 32);
 	u16(&e, TPM2_ALG_RSASSA); /* inScheme */
 	u16(&e, TPM2_ALG_SHA256);
 	u16(&e, TPM2_ST_HASHCHECK); /* validation: the NULL ticket */
@@ -565,7 +565,7 @@ der_int(struct enc *e, const uint8_t *v, size_t n)
 	der_len(e, n + ((v[0] & 0x80) ? 1 : 0));
 	if (v[0] & 0x80)
 		u8(e, 0);
-	put(e, v, n);
+	enc_put(e, v, n);
 }
 
 int
@@ -586,7 +586,7 @@ tpm2_rsa_spki(const struct tpm2_rsa_pub *k, uint8_t *out, size_t cap, size_t *le
 	all = sizeof(alg) + 1 + der_len_size(bits) + bits;
 	u8(&e, 0x30);
 	der_len(&e, all);
-	put(&e, alg, sizeof(alg));
+	enc_put(&e, alg, sizeof(alg));
 	u8(&e, 0x03);
 	der_len(&e, bits);
 	u8(&e, 0x00);
@@ -680,7 +680,7 @@ hex_out(struct enc *e, const char *name, const uint8_t *b, size_t n)
 {
 	static const char hx[] = "0123456789abcdef";
 
-	put(e, name, strlen(name));
+	enc_put(e, name, strlen(name));
 	u8(e, ' ');
 	for (size_t i = 0; i < n; i++) {
 		u8(e, (uint8_t)hx[b[i] >> 4]);
@@ -695,8 +695,8 @@ tpm2_keyfile_write(const struct tpm2_blob *b, char *buf, size_t cap, size_t *len
 	struct enc e = { (uint8_t *)buf, cap, 0, 0 };
 
 	*len = 0;
-	put(&e, magic, sizeof(magic) - 1);
-	put(&e, parent_line, sizeof(parent_line) - 1);
+	enc_put(&e, magic, sizeof(magic) - 1);
+	enc_put(&e, parent_line, sizeof(parent_line) - 1);
 	hex_out(&e, "public", b->pub, b->publen);
 	hex_out(&e, "private", b->priv, b->privlen);
 	u8(&e, 0);

@@ -1,7 +1,9 @@
 /*
- * firmware/core/pools.h — every fixed pool that takes a slot or a timer of
+ * hal/pools.h — every fixed pool that takes a slot or a timer of
  * the event loop, in one list (as lwIP's memp_std.h), and the loop's table
- * sizes derived from it.
+ * sizes derived from it. It sits at the bottom, with the HAL, because both
+ * the loop (firmware/core) and the lwIP net backend (hal/lwip/lwipopts.h:
+ * lwIP's sockets and PCBs) are sized from it; it holds numbers only.
  *
  * Model. Each user sizes its own pool with the POOL_* count below and
  * nothing else (smarthost.c: jobs[POOL_SMARTHOST_JOBS]); the loop sizes its
@@ -33,10 +35,10 @@
  * A pool beyond its count answers with its own error (421 4.3.2, SERVFAIL,
  * "busy"), never by taking another pool's slot.
  */
-#ifndef ZEGEL_CORE_POOLS_H
-#define ZEGEL_CORE_POOLS_H
+#ifndef ZEGEL_HAL_POOLS_H
+#define ZEGEL_HAL_POOLS_H
 
-#include "zegel/config.h"
+#include "generated/autoconf.h"
 
 #ifndef POOL_SMARTHOST_JOBS
 #define POOL_SMARTHOST_JOBS 8
