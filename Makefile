@@ -32,7 +32,8 @@ $(error unknown BOARD '$(BOARD)'; boards: $(BOARDS))
 endif
 # VARIANT=asan builds the host with ASan+UBSan into build/host-asan;
 # VARIANT=lwip builds the board with the lwIP network backend (HAL_NET_LWIP)
-# into build/<board>-lwip.
+# into build/<board>-lwip; VARIANT=emu without the seccomp filter (and Landlock), which
+# qemu-user does not emulate: only for benchmarks under qemu-user (tests/bench/smtp-load.sh).
 VARIANT ?=
 # LIBC=glibc|uclibc|musl|external builds the board with another C library than
 # its defconfig names, in its own folder build/<board>-<libc> (make size uses it).
@@ -61,7 +62,8 @@ $(CONFIG): board/$(BOARD)/defconfig $(KCONFIG_FILES)
 	else \
 		echo "  CONF    $(O)/.config (from board/$(BOARD)/defconfig)"; \
 		{ cat board/$(BOARD)/defconfig; $(if $(LIBC),echo 'CONFIG_LIBC_$(shell echo $(LIBC) | tr a-z A-Z)=y';) \
-		  $(if $(filter lwip,$(VARIANT)),echo 'CONFIG_HAL_NET_LWIP=y';) } \
+		  $(if $(filter lwip,$(VARIANT)),echo 'CONFIG_HAL_NET_LWIP=y';) \
+		  $(if $(filter emu,$(VARIANT)),echo '# CONFIG_PRIVSEP_SECCOMP is not set';) } \
 			> $(O)/defconfig.in; \
 		$(KCONFIG_ENV) kconfig-conf -s --defconfig=$(O)/defconfig.in Kconfig >/dev/null; \
 	fi
@@ -312,6 +314,7 @@ help:
 	@echo "  make toolchain [BOARD=<b>]   build the board's uClibc-ng/musl sysroot and libraries"
 	@echo "  make ... LIBC=uclibc|musl|glibc|external   another C library (build/<b>-<libc>/)"
 	@echo "  make ... VARIANT=lwip        the lwIP network backend (build/<b>-lwip/, hal/lwip/README.md)"
+	@echo "  make ... VARIANT=emu         without seccomp/Landlock, for benchmarks under qemu-user (tests/bench/emu.sh)"
 	@echo "  make image BOARD=<qemu board> firmware image (Debian kernel + our initramfs)"
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
 	@echo "  make lint                    cppcheck the sources"

@@ -203,20 +203,24 @@ CONF
 # ORDER=after-first runs the new build first: on a file system that skips
 # recently freed inodes (ext4 without a journal) the system that runs after
 # another's thousands of deleted files pays for them
+# NAME / BASE_NAME rename the two zegel systems in the table (tests/bench/emu.sh:
+# the host build as the base, an ARM or MIPS build under qemu-user);
+# NO_POSTFIX=1 leaves the reference out.
+me=${NAME:-zegel} base=${BASE_NAME:-zegel-before}
 systems=
-[ "${ORDER:-}" = after-first ] && zegel_system zegel "$ZEGEL"
+[ "${ORDER:-}" = after-first ] && zegel_system "$me" "$ZEGEL"
 if [ -n "${ZEGEL_BASE:-}" ]; then
-	zegel_system zegel-before "$ZEGEL_BASE"
-	systems="zegel-before"
+	zegel_system "$base" "$ZEGEL_BASE"
+	systems="$base"
 fi
-[ "${ORDER:-}" = after-first ] || zegel_system zegel "$ZEGEL"
-systems="$systems zegel"
-[ -n "$FULL" ] && postfix_system
+[ "${ORDER:-}" = after-first ] || zegel_system "$me" "$ZEGEL"
+systems="$systems $me"
+[ -n "$FULL" ] && [ -z "${NO_POSTFIX:-}" ] && postfix_system
 [ -n "${RSS[postfix+opendkim]:-}" ] && systems="$systems postfix+opendkim"
 
 table() {
 	local sys s s1=${SESSIONS%% *}
-	local ref=${RATE[zegel-before,$s1]:-${RATE[zegel,$s1]:-0}}
+	local ref=${RATE[$base,$s1]:-${RATE[$me,$s1]:-0}}
 	echo "# end to end, $n messages of $(wc -c <"$d/msg") bytes per run, dual-signed (RSA-2048 + Ed25519),"
 	echo "# $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(date -u +%Y-%m-%dT%H:%MZ)"
 	printf '%-18s' "msgs/s"
@@ -229,7 +233,7 @@ table() {
 		printf ' %10s %9s %9s %10s %12s %10s\n' "$([ "$ref" != 0 ] && echo "scale=2; $best / $ref" | bc)" \
 			"${P50[$sys]:-?}" "${P99[$sys]:-?}" "${RSS[$sys]:-?}" "${AUX[$sys]:-?}" "${CPU[$sys]:--}"
 	done
-	echo "# x before@1: the system's best msgs/s over zegel-before's (else zegel's) msgs/s at ${s1} session(s)"
+	echo "# x before@1: the system's best msgs/s over $base's (else $me's) msgs/s at ${s1} session(s)"
 	echo "# RSS kB: zegel's network process (VmHWM); holder+wkr: the key holder and its workers"
 	echo "# (summed VmHWM); Postfix+OpenDKIM: every process summed. cpu ms/msg: network"
 	echo "# process / key holder with its workers, over all the messages of the system's runs"
