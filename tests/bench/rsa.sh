@@ -7,13 +7,13 @@
 # (armv7-a, Thumb-2) and mipsel (24kc) under qemu-user, where only ratios
 # between variants mean anything. Not part of `make test` (about 3-5 min).
 # Writes tests/bench/results-rsa.txt.
-#   tests/bench/rsa.sh [SECONDS_PER_MEASURE]   (default 1, CPU time)
+#   tests/bench/rsa.sh [SECONDS_PER_MEASURE]   (default 2, CPU time)
 # MBEDTLS_SRC=dir uses an unpacked source; otherwise build/toolchain/src's,
 # otherwise `apt-get source mbedtls` (as toolchain/build-deps.sh) into /tmp.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 2
-SECS=${1:-1}
+SECS=${1:-2}
 W=$(mktemp -d /tmp/zrsa-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 die() { echo "rsa.sh: $*" >&2; exit 2; }
@@ -120,6 +120,14 @@ sigs=$(cat "$W"/out-* | awk '$1 == "sig" { print $2 }' | sort -u)
 [ "$(echo "$sigs" | wc -l)" = 1 ] || die "signatures differ between variants: $sigs"
 
 get() { awk -v k="$2" '$1 == k { print $2 }' "$W/out-$1"; }
+# code = text bytes of bignum.o + rsa.o + rsa_internal.o (what the options change).
+codesize() {
+	local sz=size
+	[ "$1" = arm ] && sz=arm-linux-gnueabihf-size
+	[ "$1" = mipsel ] && sz=mipsel-linux-gnu-size
+	$sz "$W/obj-$1-$2"/bignum.o "$W/obj-$1-$2"/rsa.o "$W/obj-$1-$2"/rsa_internal.o |
+		awk 'NR > 1 { t += $1 } END { print t }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ver=$(basename "$src")
 {
@@ -130,7 +138,8 @@ ver=$(basename "$src")
 	echo "# one key, a SHA-256 digest. sign = mbedtls_rsa_pkcs1_sign with the CTR-DRBG (blinded"
 	echo "# CRT + result checks, what zegel does); priv_blind / priv_plain = mbedtls_rsa_private"
 	echo "# with / without an RNG (2.28 blinds iff an RNG is given); crt_raw = the two half-size"
-	echo "# mbedtls_mpi_exp_mod alone. Variant Os = the firmware's build (-Os, HAVE_ASM, window 2)."
+	echo "# mbedtls_mpi_exp_mod alone. Variant Os = the firmware's build (-Os, HAVE_ASM, window 2).
+# code = .text bytes of bignum.o + rsa.o + rsa_internal.o."
 	echo "# Same signature (checksum $sigs) from every variant on every architecture."
 	echo
 	echo "zegel $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d), $(uname -sr), $(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
@@ -144,14 +153,14 @@ ver=$(basename "$src")
 		else
 			echo "## $arch under qemu-user EMULATION: only the ratios to Os mean anything"
 		fi
-		printf '%-10s %9s %6s %11s %11s %9s\n' variant sign/s x priv_blind priv_plain crt_raw
+		printf '%-10s %9s %6s %11s %11s %9s %8s\n' variant sign/s x priv_blind priv_plain crt_raw code
 		base=$(get "$arch-Os" sign)
 		for v in "${variants[@]}"; do
 			read -r name _ <<<"$v"
 			s=$(get "$arch-$name" sign)
-			printf '%-10s %9s %6s %11s %11s %9s\n' "$name" "$s" "$(ratio "$s" "$base")" \
+			printf '%-10s %9s %6s %11s %11s %9s %8s\n' "$name" "$s" "$(ratio "$s" "$base")" \
 				"$(get "$arch-$name" priv_blind)" "$(get "$arch-$name" priv_plain)" \
-				"$(get "$arch-$name" crt_raw)"
+				"$(get "$arch-$name" crt_raw)" "$(codesize "$arch" "$name")"
 		done
 		b=$(get "$arch-Os" priv_blind) p=$(get "$arch-Os" priv_plain)
 		echo "blinding cost (Os): priv_plain/priv_blind = $(ratio "$p" "$b")"
