@@ -65,6 +65,9 @@ config_set_lwip_interface(struct zcfg *w, int argc, char **argv, char *err, size
 		return config_fail(err, cap,
 		    "set lwip interface: '%s' is not an interface name (1-15 characters, "
 		    "no '/', ':' or space: tap0, eth1, eth0.20)", argv[0]);
+	/* zeroed first: a shorter name leaves no tail of the longer one (the
+	 * candidate is compared byte for byte: show diff, commit) */
+	memset(w->lwip.ifname, 0, sizeof(w->lwip.ifname));
 	snprintf(w->lwip.ifname, sizeof(w->lwip.ifname), "%s",
 	    streq(argv[0], "tap0") ? "" : argv[0]);
 	return 0;
@@ -73,6 +76,9 @@ config_set_lwip_interface(struct zcfg *w, int argc, char **argv, char *err, size
 int
 config_set_lwip_address(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
+	struct hal_addr a;
+	uint8_t prefix = 0;
+
 	(void)argc;
 	if (streq(argv[0], "none")) {
 		w->lwip.addr4_set = false;
@@ -80,9 +86,11 @@ config_set_lwip_address(struct zcfg *w, int argc, char **argv, char *err, size_t
 		w->lwip.prefix4 = 0;
 		return 0;
 	}
-	if (parse_ifaddr("set lwip address", argv[0], 4, &w->lwip.addr4, &w->lwip.prefix4, err,
-		cap) != 0)
+	/* parsed aside: a refused line leaves the candidate as it was */
+	if (parse_ifaddr("set lwip address", argv[0], 4, &a, &prefix, err, cap) != 0)
 		return -1;
+	w->lwip.addr4 = a;
+	w->lwip.prefix4 = prefix;
 	w->lwip.addr4_set = true;
 	return 0;
 }
@@ -111,6 +119,9 @@ config_set_lwip_gateway(struct zcfg *w, int argc, char **argv, char *err, size_t
 int
 config_set_lwip_address6(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 {
+	struct hal_addr a;
+	uint8_t prefix = 0;
+
 	(void)argc;
 	if (streq(argv[0], "none")) {
 		w->lwip.addr6_set = false;
@@ -118,9 +129,10 @@ config_set_lwip_address6(struct zcfg *w, int argc, char **argv, char *err, size_
 		w->lwip.prefix6 = 0;
 		return 0;
 	}
-	if (parse_ifaddr("set lwip address6", argv[0], 6, &w->lwip.addr6, &w->lwip.prefix6, err,
-		cap) != 0)
+	if (parse_ifaddr("set lwip address6", argv[0], 6, &a, &prefix, err, cap) != 0)
 		return -1;
+	w->lwip.addr6 = a;
+	w->lwip.prefix6 = prefix;
 	w->lwip.addr6_set = true;
 	return 0;
 }

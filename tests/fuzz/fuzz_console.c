@@ -134,6 +134,8 @@ collect(void *arg, const char *line)
 	dumped[dumplen] = 0;
 }
 
+static char shown[sizeof(dumped)];
+
 static void
 round_trip(const uint8_t *p, size_t n)
 {
@@ -156,6 +158,7 @@ round_trip(const uint8_t *p, size_t n)
 	dumplen = 0;
 	config_dump(&first, true, collect, NULL);
 	config_init();
+	memcpy(shown, dumped, dumplen + 1); /* the loop below cuts dumped into lines */
 	for (char *s = dumped, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
 		*nl = 0;
 		if (config_set_line(s, err, sizeof(err)) != 0) {
@@ -166,7 +169,13 @@ round_trip(const uint8_t *p, size_t n)
 	first.generation = zcfg_candidate()->generation;
 	config_canonical(&first); /* a delete leaves a hole the reload has not */
 	if (memcmp(&first, zcfg_candidate(), sizeof(first)) != 0) {
-		fprintf(stderr, "dump does not rebuild the candidate:\n%s", dumped);
+		const uint8_t *a = (const uint8_t *)&first, *b = (const uint8_t *)zcfg_candidate();
+		size_t at = 0;
+
+		while (a[at] == b[at])
+			at++;
+		fprintf(stderr, "dump does not rebuild the candidate (first difference at byte %zu "
+		    "of struct zcfg):\n%s", at, shown);
 		abort();
 	}
 }
