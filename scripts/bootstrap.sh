@@ -19,7 +19,8 @@ PEERS="python3-dkim python3-nacl python3-dnspython libmail-dkim-perl libcryptx-p
  opendkim opendkim-tools libopendkim-dev swaks postfix
  knot knot-dnsutils nsd unbound bind9-dnsutils bind9-utils ldnsutils iproute2 procps
  socat python3-pexpect time sasl2-bin libsasl2-modules strace
- spfquery python3-spf publicsuffix swtpm swtpm-tools tpm2-tools python3-jsonschema"
+ spfquery python3-spf publicsuffix swtpm swtpm-tools tpm2-tools python3-jsonschema
+ postfix-mta-sts-resolver"
 QEMU="qemu-system-arm qemu-system-mips ipxe-qemu cpio e2fsprogs"
 SRC="dpkg-dev autoconf automake libtool uclibc-source musl-dev:armhf musl-dev:mipsel musl-tools"
 
