@@ -83,7 +83,7 @@ apt-get install -y -qq --no-install-recommends $missing >/tmp/zegel-bootstrap.lo
 	exit 1
 }
 # Postfix and friends start system daemons on install; the tests run their own.
-for s in postfix opendkim unbound nsd knot; do
+for s in postfix opendkim unbound nsd knot postfix-mta-sts-resolver; do
 	service "$s" stop >/dev/null 2>&1 || true
 done
 exit 0
