@@ -113,7 +113,7 @@ STRIP_PID=$!
 cat >"$d/mta-sts-daemon.yml" <<YML
 host: 127.0.0.1
 port: 8461
-reuse_port: false
+reuse_port: true
 cache:
   type: internal
 default_zone:
@@ -171,8 +171,11 @@ set relay ca-file $d/w/pki/root.crt
 set resolver $DANE_RESOLVER
 set resolver-anchors $d/w/anchor.zone
 CONF
-"$ZEGEL" run --config "$d/zegel.conf" </dev/null >"$d/zegel.log" 2>&1 &
+# the console on a FIFO kept open (zegel run ends at the console's EOF)
+mkfifo "$d/in"
+"$ZEGEL" run --config "$d/zegel.conf" <"$d/in" >"$d/zegel.log" 2>&1 &
 SMTPD_PID=$!
+exec 3>"$d/in"
 
 port_up() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 up=
@@ -187,7 +190,8 @@ for _ in $(seq 1 100); do
 done
 if [ -n "$up" ]; then
 	not_ok "world, policy server, mta-sts-daemon, Postfix sender and zegel are up" "not up:$up
-$(tail -5 "$d/mta-sts-daemon.err" "$d/mta-sts-daemon.log" "$S/start.log" "$d/zegel.log" 2>&1)"
+$(for f in "$d/mta-sts-daemon.err" "$d/mta-sts-daemon.log" "$S/start.log" "$d/zegel.log"; do
+	echo "== $f"; tail -n 8 "$f" 2>&1; done)"
 	finish
 	exit 1
 fi
@@ -206,7 +210,7 @@ submit() { # tag domain
 	ZID[$1]=$(sed -n 's/^<~ *250 2\.0\.0 queued as \([^ ]*\).*/\1/p' <<<"$out" | tail -1)
 	out=$(timeout 20 swaks --server $DANE_NET.4 --port $SPORT --from sender@sender.test \
 		--to "rcpt@$2" --h-Subject "STS reference $1 (postfix)" 2>&1)
-	PID[$1]=$(sed -n 's/^<~ *250 .*queued as \([0-9A-F]*\).*/\1/p' <<<"$out" | tail -1)
+	PID[$1]=$(sed -n 's/^<[-~] *250 .*queued as \([0-9A-F]*\).*/\1/p' <<<"$out" | tail -1)
 }
 zline() { [ -n "${ZID[$1]}" ] && grep -E "${ZID[$1]}: to=<rcpt@$2>, relay=.*status=(sent|deferred|bounced)" "$d/zegel.log" | head -1; }
 pline() { [ -n "${PID[$1]}" ] && grep -E "${PID[$1]}: to=<rcpt@$2>, relay=.*status=" "$S/maillog" | head -1; }
@@ -286,6 +290,9 @@ judge() { # case domain expected what
 	elif [ "$z" = "$want" ] && [ -n "$dwant" ] && [ "$p" = "$dwant" ]; then
 		ok "$c: $what -> $want (zegel; the reference differs as documented)"
 		echo "# difference: $c: Postfix+resolver $p, RFC 8461 and zegel $want: $djust"
+		echo "# difference: $c: Postfix logged: $(pline "$c" "$dom" | sed 's/.*status=//')"
+		grep -E "smtp\[[0-9]+\]: .*(TLS connection established to|certificate).*mx\.$c\." "$S/maillog" |
+			sed 's/.*: \([A-Za-z]* TLS connection\|server certificate\)/# difference: \1/' | head -3
 	else
 		not_ok "$c: $what -> want $want: zegel $z, Postfix+resolver $p" \
 			"zegel: $(zline "$c" "$dom")
