@@ -19,7 +19,8 @@ PEERS="python3-dkim python3-nacl python3-dnspython libmail-dkim-perl libcryptx-p
  opendkim opendkim-tools libopendkim-dev swaks postfix
  knot knot-dnsutils nsd unbound bind9-dnsutils bind9-utils ldnsutils iproute2 procps
  socat python3-pexpect time sasl2-bin libsasl2-modules strace
- spfquery python3-spf publicsuffix swtpm swtpm-tools tpm2-tools python3-jsonschema"
+ spfquery python3-spf publicsuffix swtpm swtpm-tools tpm2-tools python3-jsonschema
+ postfix-mta-sts-resolver"
 QEMU="qemu-system-arm qemu-system-mips ipxe-qemu cpio e2fsprogs"
 SRC="dpkg-dev autoconf automake libtool uclibc-source musl-dev:armhf musl-dev:mipsel musl-tools"
 
@@ -82,7 +83,7 @@ apt-get install -y -qq --no-install-recommends $missing >/tmp/zegel-bootstrap.lo
 	exit 1
 }
 # Postfix and friends start system daemons on install; the tests run their own.
-for s in postfix opendkim unbound nsd knot; do
+for s in postfix opendkim unbound nsd knot postfix-mta-sts-resolver; do
 	service "$s" stop >/dev/null 2>&1 || true
 done
 exit 0
