@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "firmware/relay/tlsrpt.h"
+#include "zegel/text.h"
 
 static const char *const ptypes[TLSRPT_PTYPES] = { "sts", "tlsa", "no-policy-found" };
 
@@ -190,40 +191,13 @@ tlsrpt_day_add(struct tlsrpt_day *d, const struct tlsrpt_sess *s)
  *   detail RESULT COUNT SENDING-IP RECEIVING-IP MX   ("-" for unknown)
  */
 
-struct out {
-	char *buf;
-	size_t cap, n;
-	bool full;
-};
-
 static void
-outf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-outf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	r = vsnprintf(o->buf + o->n, o->cap - o->n, fmt, ap);
-	va_end(ap);
-	if (r < 0 || (size_t)r >= o->cap - o->n) {
-		o->full = true;
-		return;
-	}
-	o->n += (size_t)r;
-}
-
-static void
-out_lines(struct out *o, const char *key, const char *lines)
+out_lines(struct text_buf *o, const char *key, const char *lines)
 {
 	while (*lines) {
 		size_t l = strcspn(lines, "\n");
 
-		outf(o, "%s %.*s\n", key, (int)l, lines);
+		text_appendf(o, "%s %.*s\n", key, (int)l, lines);
 		lines += l;
 		if (*lines == '\n')
 			lines++;
@@ -239,22 +213,22 @@ dash(const char *s)
 size_t
 tlsrpt_day_format(const struct tlsrpt_day *d, char *buf, size_t cap)
 {
-	struct out o = { buf, cap, 0, cap == 0 };
+	struct text_buf o = { buf, cap, 0, cap == 0 };
 
-	outf(&o, "tlsrpt 1\nperiod %lld %lld\ndropped %lu %lu\n", (long long)d->start,
+	text_appendf(&o, "tlsrpt 1\nperiod %lld %lld\ndropped %lu %lu\n", (long long)d->start,
 	    (long long)d->end, (unsigned long)d->dropped_sessions,
 	    (unsigned long)d->dropped_details);
 	for (unsigned i = 0; i < d->npol; i++) {
 		const struct tlsrpt_pol *p = &d->pol[i];
 
-		outf(&o, "policy %s %s %lu %lu\n", tlsrpt_ptype_str(p->ptype), p->domain,
+		text_appendf(&o, "policy %s %s %lu %lu\n", tlsrpt_ptype_str(p->ptype), p->domain,
 		    (unsigned long)p->ok, (unsigned long)p->fail);
 		out_lines(&o, "string", p->pstr);
 		out_lines(&o, "mxhost", p->mxhost);
 		for (unsigned k = 0; k < p->ndet; k++) {
 			const struct tlsrpt_detail *t = &p->det[k];
 
-			outf(&o, "detail %s %lu %s %s %s\n", tlsrpt_result_str(t->result),
+			text_appendf(&o, "detail %s %lu %s %s %s\n", tlsrpt_result_str(t->result),
 			    (unsigned long)t->count, dash(t->sending_ip), dash(t->receiving_ip),
 			    dash(t->mx));
 		}

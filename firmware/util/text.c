@@ -52,3 +52,21 @@ text_log_addr(char *out, size_t cap, const char *addr)
 		out[o] = '\0';
 	return need;
 }
+
+void
+text_appendf(struct text_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (b->full)
+		return;
+	va_start(ap, fmt);
+	r = vsnprintf(b->buf + b->n, b->cap - b->n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= b->cap - b->n) {
+		b->full = true;
+		return;
+	}
+	b->n += (size_t)r;
+}

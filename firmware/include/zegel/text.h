@@ -4,6 +4,7 @@
 #ifndef ZEGEL_TEXT_H
 #define ZEGEL_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -34,5 +35,21 @@ void zegel_strf(char *d, size_t cap, const char *fmt, ...);
  */
 #define TEXT_LOG_ADDR_CAP (4 * 256 + 1)
 size_t text_log_addr(char *out, size_t cap, const char *addr);
+
+/*
+ * A text built piece by piece into a fixed buffer (a report, a mail):
+ * text_appendf() adds to buf at n and keeps it NUL-terminated; a piece that
+ * does not fit whole sets full and nothing more is added, so the caller
+ * checks full once at the end and never sends a cut text.
+ */
+struct text_buf {
+	char *buf;
+	size_t cap, n;
+	bool full;
+};
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void text_appendf(struct text_buf *b, const char *fmt, ...);
 
 #endif
