@@ -2,8 +2,10 @@
  * IPv4/IPv6 address text <-> bytes (see hal/addr.h). Pure: the same parser
  * serves every network backend, the console and the DNS presentation format.
  */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "hal/addr.h"
 
@@ -314,4 +316,47 @@ hal_addr_format(const struct hal_addr *a, bool with_port, char *buf, size_t cap)
 		snprintf(buf, cap, "[%s]:%u", ip, a->port);
 	else
 		snprintf(buf, cap, "%s:%u", ip, a->port);
+}
+
+unsigned
+hal_addr_to_sockaddr(const struct hal_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == 6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(a->port);
+	memcpy(&s4->sin_addr, a->ip, 4);
+	return sizeof(*s4);
+}
+
+void
+hal_addr_from_sockaddr(const struct sockaddr_storage *ss, struct hal_addr *a)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		if (memcmp(&s6->sin6_addr, v4mapped, 12) == 0) {
+			a->family = 4;
+			memcpy(a->ip, (const uint8_t *)&s6->sin6_addr + 12, 4);
+		} else {
+			a->family = 6;
+			memcpy(a->ip, &s6->sin6_addr, 16);
+		}
+		a->port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a->family = 4;
+		memcpy(a->ip, &s4->sin_addr, 4);
+		a->port = ntohs(s4->sin_port);
+	}
 }

@@ -29,41 +29,6 @@ sock_of(int h)
 	return h >= B ? h - B : -1;
 }
 
-static socklen_t
-to_sockaddr(const struct hal_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == 6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		memcpy(&s6->sin6_addr, a->ip, 16);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(a->port);
-	memcpy(&s4->sin_addr, a->ip, 4);
-	return sizeof(*s4);
-}
-
-static void
-from_sockaddr(const struct sockaddr_storage *ss, struct hal_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		a->family = 6;
-		memcpy(a->ip, &s6->sin6_addr, 16);
-		a->port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		a->family = 4;
-		memcpy(a->ip, &s4->sin_addr, 4);
-		a->port = ntohs(s4->sin_port);
-	}
-}
-
 /* A non-blocking lwIP socket as a handle, or -errno. */
 static int
 open_socket(int family, int type)
@@ -87,7 +52,7 @@ static int
 lw_listen_tcp(const struct hal_addr *a, int backlog)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, &ss);
+	socklen_t sl = (socklen_t)hal_addr_to_sockaddr(a, &ss);
 	int one = 1, h = open_socket(a->family, SOCK_STREAM), rc;
 
 	if (h < 0)
@@ -120,7 +85,7 @@ lw_accept(int lh, struct hal_addr *peer)
 	}
 	lwip_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (peer)
-		from_sockaddr(&ss, peer);
+		hal_addr_from_sockaddr(&ss, peer);
 	return s + B;
 }
 
@@ -128,7 +93,7 @@ static int
 lw_connect_tcp(const struct hal_addr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, &ss);
+	socklen_t sl = (socklen_t)hal_addr_to_sockaddr(a, &ss);
 	int h = open_socket(a->family, SOCK_STREAM), one = 1, rc;
 
 	if (h < 0)
@@ -176,7 +141,7 @@ lw_udp_open(int family)
 		if (hal_entropy_fill((uint8_t *)&r, sizeof(r)) != 0)
 			break;
 		any.port = (uint16_t)(49152 + r % 16384);
-		sl = to_sockaddr(&any, &ss);
+		sl = (socklen_t)hal_addr_to_sockaddr(&any, &ss);
 		if (lwip_bind(h - B, (struct sockaddr *)&ss, sl) == 0)
 			return h;
 	}
@@ -187,7 +152,7 @@ static ssize_t
 lw_sendto(int h, const void *p, size_t n, const struct hal_addr *to)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(to, &ss);
+	socklen_t sl = (socklen_t)hal_addr_to_sockaddr(to, &ss);
 	ssize_t r = lwip_sendto(sock_of(h), p, n, 0, (struct sockaddr *)&ss, sl);
 
 	return r < 0 ? err_now() : r;
@@ -203,7 +168,7 @@ lw_recvfrom(int h, void *p, size_t n, struct hal_addr *from)
 	if (r < 0)
 		return err_now();
 	if (from)
-		from_sockaddr(&ss, from);
+		hal_addr_from_sockaddr(&ss, from);
 	return r;
 }
 
@@ -231,7 +196,7 @@ lw_local_addr(int h, struct hal_addr *a)
 
 	if (lwip_getsockname(sock_of(h), (struct sockaddr *)&ss, &sl) != 0)
 		return -errno;
-	from_sockaddr(&ss, a);
+	hal_addr_from_sockaddr(&ss, a);
 	return 0;
 }
 

@@ -10,47 +10,6 @@
 
 #include "hal/net.h"
 
-static socklen_t
-to_sockaddr(const struct hal_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == 6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		memcpy(&s6->sin6_addr, a->ip, 16);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(a->port);
-	memcpy(&s4->sin_addr, a->ip, 4);
-	return sizeof(*s4);
-}
-
-static void
-from_sockaddr(const struct sockaddr_storage *ss, struct hal_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(&s6->sin6_addr, v4mapped, 12) == 0) {
-			a->family = 4;
-			memcpy(a->ip, (const uint8_t *)&s6->sin6_addr + 12, 4);
-		} else {
-			a->family = 6;
-			memcpy(a->ip, &s6->sin6_addr, 16);
-		}
-		a->port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		a->family = 4;
-		memcpy(a->ip, &s4->sin_addr, 4);
-		a->port = ntohs(s4->sin_port);
-	}
-}
-
 static int
 set_nonblock(int fd)
 {
@@ -82,7 +41,7 @@ static int
 posix_listen_tcp(const struct hal_addr *a, int backlog)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, &ss);
+	socklen_t sl = (socklen_t)hal_addr_to_sockaddr(a, &ss);
 	int one = 1, fd = open_socket(a->family, SOCK_STREAM), rc;
 
 	if (fd < 0)
@@ -114,7 +73,7 @@ posix_accept(int lfd, struct hal_addr *peer)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (peer)
-		from_sockaddr(&ss, peer);
+		hal_addr_from_sockaddr(&ss, peer);
 	return fd;
 }
 
@@ -122,7 +81,7 @@ static int
 posix_connect_tcp(const struct hal_addr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, &ss);
+	socklen_t sl = (socklen_t)hal_addr_to_sockaddr(a, &ss);
 	int fd = open_socket(a->family, SOCK_STREAM);
 	int one = 1, rc;
 
@@ -162,7 +121,7 @@ static ssize_t
 posix_sendto(int fd, const void *p, size_t n, const struct hal_addr *to)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(to, &ss);
+	socklen_t sl = (socklen_t)hal_addr_to_sockaddr(to, &ss);
 	ssize_t r = sendto(fd, p, n, MSG_NOSIGNAL, (struct sockaddr *)&ss, sl);
 
 	return r < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : r;
@@ -178,7 +137,7 @@ posix_recvfrom(int fd, void *p, size_t n, struct hal_addr *from)
 	if (r < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	if (from)
-		from_sockaddr(&ss, from);
+		hal_addr_from_sockaddr(&ss, from);
 	return r;
 }
 
@@ -206,7 +165,7 @@ posix_local_addr(int fd, struct hal_addr *a)
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
 		return -errno;
-	from_sockaddr(&ss, a);
+	hal_addr_from_sockaddr(&ss, a);
 	return 0;
 }
 

@@ -48,4 +48,11 @@ void hal_addr_format(const struct hal_addr *a, bool with_port, char *buf, size_t
 int hal_addr_parse_ip(int family, const char *s, uint8_t *ip);
 size_t hal_addr_format_ip(int family, const uint8_t *ip, char *buf, size_t cap);
 
+/* For the net backends (hal/posix, hal/lwip: lwIP built with libc's socket
+ * types): a to the kernel's form in ss, returning its length; and back, an
+ * IPv4-mapped IPv6 peer (::ffff:a.b.c.d, dual-stack listeners) as IPv4. */
+struct sockaddr_storage;
+unsigned hal_addr_to_sockaddr(const struct hal_addr *a, struct sockaddr_storage *ss);
+void hal_addr_from_sockaddr(const struct sockaddr_storage *ss, struct hal_addr *a);
+
 #endif
