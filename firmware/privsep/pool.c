@@ -234,8 +234,17 @@ static void
 died(struct worker *w)
 {
 	bool busy = w->busy;
+	int st;
 
 	retire(w);
+	/* its socket can report EOF before the process is a zombie: a plain
+	 * reap() then finds nothing and the zombie stays; make sure it is gone
+	 * and wait for exactly it */
+	if (w->pid > 0) {
+		(void)kill(w->pid, SIGKILL);
+		(void)waitpid(w->pid, &st, 0);
+		w->pid = 0;
+	}
 	reap();
 	if (!busy)
 		return;
@@ -436,6 +445,7 @@ privsep_pool_run(int fd, const struct privsep_pool_ops *holder_ops)
 	for (;;) {
 		unsigned np = 0;
 
+		reap(); /* retired workers exit on EOF */
 		if (holding && idle()) {
 			control(&held);
 			holding = false;
