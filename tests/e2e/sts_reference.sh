@@ -77,22 +77,7 @@ fi
 # ---------------------------------------------------------------- policies
 # as in mta_sts.sh; the stsdown domain is used three times, each time with
 # a policy that must be refused and would defer the message if it were not
-mkdir -p "$W"
-pol() { # case mode mx...
-	local c=$1 m=$2
-	shift 2
-	{
-		printf 'version: STSv1\r\nmode: %s\r\n' "$m"
-		for x in "$@"; do printf 'mx: %s\r\n' "$x"; done
-		printf 'max_age: 86400\r\n'
-	} >"$W/mta-sts.$c.dane"
-}
-pol stsgood enforce mx.stsgood.dane
-pol stsbadmx enforce other.stsbadmx.dane
-pol stsbadcert enforce '*.stsbadcert.dane'
-pol ststest testing nothing.ststest.dane
-pol stsdane enforce nomatch.stsdane.dane
-pol stsstrip enforce mx.stsstrip.dane
+dane_sts_policies "$W"
 setdown() { # redirect | oversized | malformed
 	case $1 in
 	redirect) echo "REDIRECT https://mta-sts.stsgood.dane/.well-known/mta-sts.txt" ;;

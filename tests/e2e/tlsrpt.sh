@@ -42,20 +42,7 @@ fi
 ok "DANE world up in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 W=$d/w/sts/www
-mkdir -p "$W"
-pol() { # case mode mx...
-	local c=$1 m=$2
-	shift 2
-	{
-		printf 'version: STSv1\r\nmode: %s\r\n' "$m"
-		for x in "$@"; do printf 'mx: %s\r\n' "$x"; done
-		printf 'max_age: 86400\r\n'
-	} >"$W/mta-sts.$c.dane"
-}
-pol stsgood enforce mx.stsgood.dane
-pol stsbadmx enforce other.stsbadmx.dane
-pol stsbadcert enforce '*.stsbadcert.dane'
-pol ststest testing nothing.ststest.dane
+dane_sts_policies "$W"
 echo "REDIRECT https://mta-sts.stsgood.dane/.well-known/mta-sts.txt" >"$W/mta-sts.stsdown.dane"
 $PY "$TOP/tests/e2e/dane/sts_server.py" "$DANE_STS_WEB" 443 "$d/w/pki/stsweb.chain" \
 	"$d/w/pki/stsweb.key" "$W" "$d/w/sts/requests.log" 2>"$d/w/sts/server.err" &

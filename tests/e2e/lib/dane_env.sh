@@ -303,6 +303,29 @@ dane_env_stop() {
 }
 
 # dane_maillog HOST: the receiver's log lines of HOST's listener
+# dane_sts_policies DIR: the MTA-STS policies the STS suites serve (mta_sts.sh,
+# tlsrpt.sh, sts_reference.sh) as DIR/mta-sts.<case>.dane; a suite adds its
+# own (stsdown) after it.
+dane_sts_policies() {
+	local w=$1
+	mkdir -p "$w"
+	_dane_pol() { # case mode mx...
+		local c=$1 m=$2
+		shift 2
+		{
+			printf 'version: STSv1\r\nmode: %s\r\n' "$m"
+			for x in "$@"; do printf 'mx: %s\r\n' "$x"; done
+			printf 'max_age: 86400\r\n'
+		} >"$w/mta-sts.$c.dane"
+	}
+	_dane_pol stsgood enforce mx.stsgood.dane
+	_dane_pol stsbadmx enforce other.stsbadmx.dane
+	_dane_pol stsbadcert enforce '*.stsbadcert.dane'
+	_dane_pol ststest testing nothing.ststest.dane
+	_dane_pol stsdane enforce nomatch.stsdane.dane
+	_dane_pol stsstrip enforce mx.stsstrip.dane
+}
+
 dane_maillog() { grep -F " pf/$1/" "$DANE_DIR/pf/maillog" 2>/dev/null; }
 # dane_first_received FILE: the topmost Received: header (the receiver's own)
 dane_first_received() {
