@@ -67,7 +67,7 @@ fi
 
 # shellcheck disable=SC2206
 args=($QEMU_MACHINE -m "$mem" -kernel "$img/kernel" -initrd "$img/initramfs.cpio.gz"
-	-append "$cmdline" -nic "$nic" ${QEMU_DISK_ARGS//@DISK@/$disk})
+	-append "$cmdline" -nic "$nic" ${QEMU_DISK_ARGS//@DISK@/$disk} ${QEMU_RNG_ARGS:-})
 if [ "$test" = 1 ]; then
 	args+=(-display none -serial stdio -monitor none -no-reboot)
 else
