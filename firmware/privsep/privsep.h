@@ -73,6 +73,11 @@ int privsep_drop_user(const struct privsep_opts *o, char *why, size_t cap);
  * start: it would run with more rights than meant). */
 int privsep_confine(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap);
 
+/* `set tpm device` (cfg.h; "" is the default): the key holder opens that
+ * TPM from its next TPM operation on (loaded TPM keys load again there);
+ * 0 or -errno (-EINVAL: not a TPM device, -ENOTSUP: no TPM support). */
+int privsep_tpm_device(const char *spec);
+
 /* One line on the key holder's signing workers (issue 22): their number,
  * the signatures each served, those retried; 0 or -errno. */
 int privsep_stats(char *line, size_t cap);

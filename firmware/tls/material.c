@@ -7,7 +7,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <stdint.h>
+
 #include <mbedtls/asn1.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/x509.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
@@ -177,11 +182,12 @@ tm_string(int64_t t, char out[16])
 	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
 }
 
-int
-tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname, int64_t now,
-    tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+/* The certificate of subject (its public key) signed by issuer (the same
+ * key: self-signed). */
+static int
+build(mbedtls_pk_context *subject_pk, mbedtls_pk_context *issuer_pk, const char *hostname,
+    int64_t now, tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
 {
-	mbedtls_pk_context pk;
 	mbedtls_x509write_cert crt;
 	mbedtls_mpi serial;
 	unsigned char rnd[16];
@@ -190,15 +196,8 @@ tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname
 	size_t sanlen;
 	int rc = TLS_MAT_OK;
 
-	if (strlen(hostname) == 0 || strlen(hostname) > 253)
-		return TLS_MAT_SPACE;
-	mbedtls_pk_init(&pk);
 	mbedtls_x509write_crt_init(&crt);
 	mbedtls_mpi_init(&serial);
-	if (mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) != 0) {
-		rc = TLS_MAT_KEY;
-		goto out;
-	}
 	if (rng(rng_ctx, rnd, sizeof(rnd)) != 0) {
 		rc = TLS_MAT_BUILD;
 		goto out;
@@ -211,8 +210,8 @@ tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname
 	sanlen = san_der(hostname, san);
 	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
 	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &pk);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &pk);
+	mbedtls_x509write_crt_set_subject_key(&crt, subject_pk);
+	mbedtls_x509write_crt_set_issuer_key(&crt, issuer_pk);
 	if (mbedtls_mpi_read_binary(&serial, rnd, sizeof(rnd)) != 0 ||
 	    mbedtls_x509write_crt_set_serial(&crt, &serial) != 0 ||
 	    mbedtls_x509write_crt_set_subject_name(&crt, subject) != 0 ||
@@ -224,14 +223,127 @@ tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname
 		rc = TLS_MAT_BUILD;
 		goto out;
 	}
-	if (mbedtls_x509write_crt_pem(&crt, pem, cap, rng, rng_ctx) != 0) {
-		rc = TLS_MAT_SPACE;
+	if ((rc = mbedtls_x509write_crt_pem(&crt, pem, cap, rng, rng_ctx)) != 0) {
+		rc = rc == MBEDTLS_ERR_X509_BUFFER_TOO_SMALL || rc == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL
+		    ? TLS_MAT_SPACE
+		    : TLS_MAT_BUILD;
 		goto out;
 	}
 	*len = strlen((char *)pem) + 1;
 out:
 	mbedtls_mpi_free(&serial);
 	mbedtls_x509write_crt_free(&crt);
+	return rc;
+}
+
+int
+tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname, int64_t now,
+    tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+{
+	mbedtls_pk_context pk;
+	int rc;
+
+	if (strlen(hostname) == 0 || strlen(hostname) > 253)
+		return TLS_MAT_SPACE;
+	mbedtls_pk_init(&pk);
+	if (mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) != 0)
+		rc = TLS_MAT_KEY;
+	else
+		rc = build(&pk, &pk, hostname, now, rng, rng_ctx, pem, cap, len);
 	mbedtls_pk_free(&pk);
+	return rc;
+}
+
+/* ------------------------------------------------------------ held keys */
+
+static int
+held_sign(void *ctx, int (*f_rng)(void *, unsigned char *, size_t), void *p_rng, int mode,
+    mbedtls_md_type_t md_alg, unsigned int hashlen, const unsigned char *hash, unsigned char *sig)
+{
+	const struct tls_material_held *h = ctx;
+	size_t sl = 0;
+
+	(void)f_rng;
+	(void)p_rng;
+	(void)mode;
+	/* what the key's signer makes: PKCS#1 v1.5 over SHA-256 (a TLS 1.2
+	 * peer is offered SHA-256 signatures only, see server.c) */
+	if (md_alg != MBEDTLS_MD_SHA256 || hashlen != 32)
+		return MBEDTLS_ERR_RSA_BAD_INPUT_DATA;
+	if (h->sign(h->ctx, hash, sig, h->bits / 8, &sl) != 0)
+		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	return sl == h->bits / 8 ? 0 : MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+}
+
+static int
+held_decrypt(void *ctx, int mode, size_t *olen, const unsigned char *input, unsigned char *output,
+    size_t output_max_len)
+{
+	(void)ctx;
+	(void)mode;
+	(void)olen;
+	(void)input;
+	(void)output;
+	(void)output_max_len;
+	return MBEDTLS_ERR_RSA_BAD_INPUT_DATA; /* no RSA key exchange with a held key */
+}
+
+static size_t
+held_len(void *ctx)
+{
+	const struct tls_material_held *h = ctx;
+
+	return h->bits / 8;
+}
+
+int
+tls_material_pk_held(struct mbedtls_pk_context *pk, const struct tls_material_held *h)
+{
+	if (h->bits < 1024 || h->bits % 8 != 0 || h->sign == NULL)
+		return TLS_MAT_KEY;
+	return mbedtls_pk_setup_rsa_alt(pk, (void *)(uintptr_t)h, held_decrypt, held_sign,
+		   held_len) == 0
+	    ? TLS_MAT_OK
+	    : TLS_MAT_KEY;
+}
+
+int
+tls_material_check_held(const uint8_t *cert, size_t certlen, const struct tls_material_held *h)
+{
+	mbedtls_x509_crt crt;
+	unsigned char der[1024];
+	int n, rc = TLS_MAT_OK;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse(&crt, cert, certlen) != 0)
+		rc = TLS_MAT_CERT;
+	else if ((n = mbedtls_pk_write_pubkey_der(&crt.pk, der, sizeof(der))) <= 0 ||
+	    (size_t)n != h->spkilen || memcmp(der + sizeof(der) - n, h->spki, h->spkilen) != 0)
+		rc = TLS_MAT_MISMATCH;
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
+int
+tls_material_self_signed_held(const struct tls_material_held *h, const char *hostname,
+    int64_t now, tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+{
+	mbedtls_pk_context pub, prv;
+	int rc;
+
+	if (strlen(hostname) == 0 || strlen(hostname) > 253)
+		return TLS_MAT_SPACE;
+	mbedtls_pk_init(&pub);
+	mbedtls_pk_init(&prv);
+	/* the subject key as its public half (mbedTLS cannot write an
+	 * RSA-alt key's public key), the issuer the held key itself */
+	if (mbedtls_pk_parse_public_key(&pub, h->spki, h->spkilen) != 0 ||
+	    mbedtls_pk_get_type(&pub) != MBEDTLS_PK_RSA ||
+	    mbedtls_pk_get_bitlen(&pub) != h->bits || tls_material_pk_held(&prv, h) != 0)
+		rc = TLS_MAT_KEY;
+	else
+		rc = build(&pub, &prv, hostname, now, rng, rng_ctx, pem, cap, len);
+	mbedtls_pk_free(&prv);
+	mbedtls_pk_free(&pub);
 	return rc;
 }
