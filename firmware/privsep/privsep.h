@@ -24,8 +24,9 @@
  * tty must be the user's (the images' init chowns it).
  * After the listeners are bound and the console is open, before the loop
  * reads a byte from the network, privsep_confine():
- *   - tells the key holder which directories keys may be in (<data-dir>/keys
- *     and the directory of every configured key) and seals it: from then on
+ *   - tells the key holder which directories keys may be in (<data-dir>/keys,
+ *     <data-dir>/tls for a TLS key in the TPM, and the directory of every
+ *     configured key) and seals it: from then on
  *     it opens nothing else (a compromised network process cannot have it
  *     sign with another PEM key on the system, nor write one elsewhere);
  *   - sets no_new_privs, confines the process's file writes to the data
