@@ -460,6 +460,9 @@ cmd_run(int argc, char **argv)
 	queue_console_register();
 	keys_console_register();
 	crypto_console_register();
+#if IS_ENABLED(CONFIG_FEATURE_TLS)
+	tls_console_register();
+#endif
 	lwip_console_register();
 	/* the listeners are bound, the keys loaded: seal and confine before
 	 * the loop reads a byte (and before the prompt, so these log lines

@@ -47,6 +47,8 @@ int app_tls_tpm_key(const char *key_path, bool generate, struct hal_key *out, ch
 
 /* `show crypto` (console_crypto.c). */
 int crypto_console_register(void);
+/* `tls csr` (tls_tpm.c) */
+int tls_console_register(void);
 /* The lwIP build's interface from `set lwip` (net_lwip.c): start it (0 or
  * -errno, logged), note a commit that changes it; `show lwip`. */
 int app_lwip_start(const struct zcfg *c);

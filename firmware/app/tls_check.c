@@ -34,9 +34,13 @@ app_commit_check(const struct zcfg *c, char *err, size_t cap)
 		/* the key is in the TPM: made at apply for zegel's own pair; an
 		 * admin's pair must exist (the key a `zegel keygen -t rsa --tpm`
 		 * file), checked against the TPM when applied */
-		if (!config_tls_generated(c) && hal_storage_exists(c->tls_key) != 1) {
+		char k[ZCFG_PATH_MAX];
+
+		config_tls_tpm_key(c, k);
+		if (!config_tls_generated(c) && hal_storage_exists(k) != 1) {
 			snprintf(err, cap, "commit: tls key %s does not exist (with tls key-store "
-			    "tpm it is a TPM key file: zegel keygen -t rsa --tpm)", c->tls_key);
+			    "tpm it is a TPM key file: zegel keygen -t rsa --tpm, or zegel's own "
+			    "made at the first start)", k);
 			return -1;
 		}
 		if (!config_tls_generated(c) && hal_storage_exists(c->tls_cert) != 1) {

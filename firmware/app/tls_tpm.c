@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "firmware/app/commands.h"
+#include "firmware/console/console.h"
+#include "firmware/tls/tls.h"
 #include "firmware/keys/keys.h"
 #include "hal/log.h"
 #include "hal/storage.h"
@@ -42,4 +44,42 @@ app_tls_tpm_key(const char *key_path, bool generate, struct hal_key *out, char *
 		    : rc == -ENOENT	   ? "no such TPM key file"
 					   : strerror(-rc));
 	return rc;
+}
+
+/* `tls csr`: the request, line by line (the PEM has no blank lines). */
+static int
+cmd_tls_csr(struct console *c, int argc, char **argv, const char *line)
+{
+	static uint8_t pem[4096];
+	const struct zcfg *cfg = zcfg_running();
+	char err[240], *l, *save = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	(void)line;
+	rc = tls_server_csr(cfg->hostname[0] ? cfg->hostname : "zegel.localdomain", pem, sizeof(pem),
+	    &len, err, sizeof(err));
+	if (rc != 0) {
+		console_printf(c, "tls csr: %s", err);
+		return 1;
+	}
+	for (l = strtok_r((char *)pem, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+		console_puts(c, l);
+	return 0;
+}
+
+static const struct console_cmd tls_cmds[] = {
+	{ "tls csr", "",
+	    "a certificate signing request (PKCS#10, SHA-256, subjectAltName the host name) for "
+	    "the TLS key in the TPM (set tls key-store tpm), signed by it: have a CA certify it, "
+	    "then set tls cert PATH",
+	    cmd_tls_csr },
+};
+
+int
+tls_console_register(void)
+{
+	return console_register(tls_cmds, sizeof(tls_cmds) / sizeof(tls_cmds[0]));
 }

@@ -564,11 +564,9 @@ tls_tpm_setup(const struct zcfg *cfg, const char *cert, const char *dd)
 	struct hal_key k;
 	int rc;
 
+	(void)dd;
 	memset(&k, 0, sizeof(k));
-	if (generated)
-		snprintf(key, sizeof(key), "%s/tls/key.tpmkey", dd);
-	else
-		snprintf(key, sizeof(key), "%s", cfg->tls_key);
+	config_tls_tpm_key(cfg, key);
 	terr[0] = 0;
 	if (tls_key_loader == NULL)
 		rc = -ENOTSUP, snprintf(terr, sizeof(terr), "this build has no TPM-held TLS key");

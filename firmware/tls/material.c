@@ -10,13 +10,16 @@
 #include <stdint.h>
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
 #include "firmware/tls/material.h"
@@ -347,3 +350,107 @@ tls_material_self_signed_held(const struct tls_material_held *h, const char *hos
 	mbedtls_pk_free(&pub);
 	return rc;
 }
+
+/* One ASN.1 step of a backwards write (mbedtls_asn1_write_*): its length
+ * added to *total, or the error out of the function. */
+#define W(call)                                                                                \
+	do {                                                                                   \
+		int w_ = (call);                                                               \
+		if (w_ < 0)                                                                    \
+			return TLS_MAT_SPACE;                                                  \
+		n += (size_t)w_;                                                               \
+	} while (0)
+
+/* CertificationRequestInfo (RFC 2986 4.1) backwards before *p; its length. */
+static int
+csr_info(unsigned char **p, unsigned char *start, const struct tls_material_held *h,
+    const char *hostname, size_t *out)
+{
+	static const char ext_req[] = MBEDTLS_OID_PKCS9_CSR_EXT_REQ;
+	static const char san_oid[] = MBEDTLS_OID_SUBJECT_ALT_NAME;
+	mbedtls_asn1_named_data *names = NULL;
+	uint8_t san[270];
+	char subject[300];
+	size_t n = 0, sl = san_der(hostname, san), m;
+	int rc;
+
+	/* attributes [0] { SEQ { extensionRequest, SET { SEQ { SEQ { SAN, OCTET STRING } } } } } */
+	W(mbedtls_asn1_write_raw_buffer(p, start, san, sl));
+	W(mbedtls_asn1_write_len(p, start, sl));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_OCTET_STRING));
+	W(mbedtls_asn1_write_oid(p, start, san_oid, sizeof(san_oid) - 1));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET));
+	W(mbedtls_asn1_write_oid(p, start, ext_req, sizeof(ext_req) - 1));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED));
+	/* subjectPKInfo: the held key's, as it is */
+	W(mbedtls_asn1_write_raw_buffer(p, start, h->spki, h->spkilen));
+	/* subject */
+	snprintf(subject, sizeof(subject), "CN=%s,O=zegel", hostname);
+	if (mbedtls_x509_string_to_names(&names, subject) != 0) {
+		mbedtls_asn1_free_named_data_list(&names);
+		return TLS_MAT_SPACE;
+	}
+	rc = mbedtls_x509_write_names(p, start, names);
+	mbedtls_asn1_free_named_data_list(&names);
+	if (rc < 0)
+		return TLS_MAT_SPACE;
+	n += (size_t)rc;
+	W(mbedtls_asn1_write_int(p, start, 0)); /* version v1 */
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	*out = n;
+	return TLS_MAT_OK;
+}
+
+int
+tls_material_csr_held(const struct tls_material_held *h, const char *hostname, uint8_t *pem,
+    size_t cap, size_t *len)
+{
+	unsigned char info[1400], der[2000];
+	static const char alg[] = MBEDTLS_OID_PKCS1_SHA256;
+	unsigned char *p = info + sizeof(info), digest[32], sig[512];
+	size_t il = 0, n = 0, sl = 0, olen = 0;
+	int rc;
+
+	if (strlen(hostname) == 0 || strlen(hostname) > 253)
+		return TLS_MAT_SPACE;
+	if (h->bits / 8 > sizeof(sig) || h->sign == NULL)
+		return TLS_MAT_KEY;
+	if ((rc = csr_info(&p, info, h, hostname, &il)) != TLS_MAT_OK)
+		return rc;
+	if (mbedtls_sha256_ret(p, il, digest, 0) != 0 ||
+	    h->sign(h->ctx, digest, sig, h->bits / 8, &sl) != 0 || sl != h->bits / 8)
+		return TLS_MAT_BUILD;
+	/* CertificationRequest ::= SEQ { info, sha256WithRSAEncryption, BIT STRING } */
+	{
+		unsigned char *q = der + sizeof(der);
+		size_t m;
+
+		W(mbedtls_asn1_write_bitstring(&q, der, sig, sl * 8));
+		W(mbedtls_asn1_write_algorithm_identifier(&q, der, alg, sizeof(alg) - 1, 0));
+		W(mbedtls_asn1_write_raw_buffer(&q, der, p, il));
+		m = n;
+		W(mbedtls_asn1_write_len(&q, der, m));
+		W(mbedtls_asn1_write_tag(&q, der, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+		if (mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE REQUEST-----\n",
+			"-----END CERTIFICATE REQUEST-----\n", q, n, pem, cap, &olen) != 0)
+			return TLS_MAT_SPACE;
+	}
+	*len = strlen((char *)pem) + 1;
+	return TLS_MAT_OK;
+}
+#undef W

@@ -92,4 +92,11 @@ int tls_material_check_held(const uint8_t *cert, size_t certlen,
 int tls_material_self_signed_held(const struct tls_material_held *h, const char *hostname,
     int64_t now, tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len);
 
+/* A certificate signing request (PKCS#10, RFC 2986) for a held key, to
+ * have a CA certify it: subject "CN=HOST,O=zegel", the extensionRequest
+ * subjectAltName dNSName HOST, signed sha256WithRSAEncryption by the key
+ * (proof of possession). PEM into pem[0..cap); *len = strlen + 1. */
+int tls_material_csr_held(const struct tls_material_held *h, const char *hostname, uint8_t *pem,
+    size_t cap, size_t *len);
+
 #endif

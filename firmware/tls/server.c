@@ -42,7 +42,7 @@ struct slot {
 	bool held;
 	struct hal_key hkey;
 	struct tls_material_held h;
-	uint8_t spki[1024];
+	uint8_t spki[600]; /* RSA-4096 SubjectPublicKeyInfo: 550 */
 	char what[80];
 };
 
@@ -601,4 +601,31 @@ tls_server_conn_free(struct tls_server_conn *t)
 			slots[t->slot].users--;
 	}
 	t->used = t->done = false;
+}
+
+int
+tls_server_csr(const char *hostname, uint8_t *pem, size_t cap, size_t *len, char *err,
+    size_t errcap)
+{
+	struct slot *s;
+	int rc;
+
+	err[0] = '\0';
+	if (active < 0) {
+		snprintf(err, errcap, "no TLS key in use (see the log's tls lines)");
+		return -ENOENT;
+	}
+	s = &slots[active];
+	if (!s->held) {
+		/* mbedTLS's CSR writer is compiled out of the cross builds
+		 * (toolchain/mbedtls/zegel.unset); a key file is the admin's
+		 * to use with any tool */
+		snprintf(err, errcap, "the TLS key is a file: make the request with it (openssl req "
+		    "-new -key FILE); 'tls csr' is for a key in the TPM");
+		return -ENOTSUP;
+	}
+	rc = tls_material_csr_held(&s->h, hostname, pem, cap, len);
+	if (rc != 0)
+		snprintf(err, errcap, "%s: %s", s->what, tls_material_strerror(rc));
+	return rc == 0 ? 0 : -EIO;
 }

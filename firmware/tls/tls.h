@@ -114,6 +114,11 @@ int tls_server_setup_held(const char *cert_path, const char *key_name, struct ha
 /* No TLS from now on (the TLS key configured cannot be used: never another
  * key instead); sessions already in TLS go on. */
 void tls_server_disable(void);
+/* `tls csr`: a PKCS#10 request for the held TLS key in use (signed by the
+ * TPM through the key holder, with subjectAltName), PEM; 0 or -errno and
+ * err (-ENOTSUP: the key is a file, -ENOENT: no TLS key in use). */
+int tls_server_csr(const char *hostname, uint8_t *pem, size_t cap, size_t *len, char *err,
+    size_t errcap);
 
 /*
  * Listener minimum TLS versions (`set listener ... tls-min`): tls_min is

@@ -15,6 +15,8 @@
 #     nothing else signs in its place; swtpm back: TLS works again;
 #   - TPM missing at start: TLS unavailable (clear line), no STARTTLS, AUTH
 #     refused in plaintext; the TPM back: TLS comes back by itself;
+#   - `tls csr`: a PKCS#10 request signed by the TPM for its key; a CA's
+#     certificate for it (`set tls cert`) is served, the key still in the TPM;
 #   - `show running` and `help set` name the settings.
 # Ports: swtpm 41720-41721, zegel 41722.
 . "$TOP/tests/lib.sh"
@@ -78,7 +80,7 @@ trap cleanup EXIT
 # s_client's STARTTLS transcript (the certificate in $d/peer.pem)
 handshake() {
 	echo QUIT | timeout 20 openssl s_client -connect 127.0.0.1:$SUB -starttls smtp \
-		-CAfile "$d/data/tls/cert.pem" -verify_hostname mx.zegel.test 2>&1 |
+		-CAfile "${1:-$d/data/tls/cert.pem}" -verify_hostname mx.zegel.test 2>&1 |
 		tee "$d/sclient.out" | sed -n '/BEGIN CERT/,/END CERT/p' >"$d/peer.pem"
 	cat "$d/sclient.out"
 }
@@ -211,6 +213,32 @@ check "TLS comes back by itself when the TPM does (retried, no commit)" test -n 
 out=$(handshake)
 check "... and the handshake completes" grep -q 'New, TLSv1.2, Cipher is ECDHE-RSA-' <<<"$out"
 check "the same key and certificate as before" cmp "$cert" "$d/cert.before"
+zstop
+
+# ------------------------------------------------------------ a CA's certificate for the TPM key
+con=$(printf 'tls csr\nexit\n' | timeout 30 "$ZEGEL" run --config "$d/zegel.conf" 2>&1 | sed 's/^\(zegel> \)*//')
+sed -n '/BEGIN CERTIFICATE REQUEST/,/END CERTIFICATE REQUEST/p' <<<"$con" >"$d/req.pem"
+check "tls csr: the request's signature verifies (made by the TPM)" \
+	openssl req -in "$d/req.pem" -noout -verify
+reqp=$(openssl req -in "$d/req.pem" -noout -pubkey 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null | base64 -w0)
+check "its public key is tpm2_readpublic's" test -n "$reqp" -a "$reqp" = "$tpmp"
+check "it asks for subjectAltName DNS:mx.zegel.test" bash -c \
+	"openssl req -in '$d/req.pem' -noout -text | grep -q 'DNS:mx.zegel.test'"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -subj '/CN=Test CA' \
+	-days 2 >/dev/null 2>&1
+openssl x509 -req -in "$d/req.pem" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+	-copy_extensions copy -days 2 -out "$d/admin.pem" >/dev/null 2>&1
+con=$(printf 'set tls cert %s\ncommit\nsave\nexit\n' "$d/admin.pem" |
+	timeout 30 "$ZEGEL" run --config "$d/zegel.conf" 2>&1)
+check "the CA's certificate for the TPM key commits (set tls cert, key still in the TPM)" \
+	grep -q 'commit: ok' <<<"$con"
+: >"$d/zegel.log"
+zstart
+out=$(handshake "$d/ca.pem")
+check "STARTTLS with the CA's certificate: verifies against the CA, signed by the TPM" bash -c \
+	"grep -q 'Verify return code: 0 (ok)' <<<\"\$1\" && grep -q 'New, TLSv1.2, Cipher is ECDHE-RSA-' <<<\"\$1\"" _ "$out"
+check "the certificate presented is the CA's" cmp <(openssl x509 -in "$d/peer.pem" -outform DER) \
+	<(openssl x509 -in "$d/admin.pem" -outform DER)
 zstop
 
 # ------------------------------------------------------------ the console

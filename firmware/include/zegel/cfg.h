@@ -198,7 +198,7 @@ struct zcfg {
 	                                     (<data-dir>/tls/): zegel's own, generated */
 	bool tls_tpm;                     /* `set tls key-store tpm|file`: zegel's own TLS
 	                                     key made in the TPM (<data-dir>/tls/key.tpmkey) */
-	char tpm_device[ZCFG_PATH_MAX];   /* `set tpm device /dev/tpm*|tcp:IP:PORT|default`;
+	char tpm_device[64];              /* `set tpm device /dev/tpm*|tcp:IP:PORT|default`;
 	                                     "": ZEGEL_TPM, else CONFIG_HAL_TPM2_DEVICE */
 	int log_level;                    /* `set log-level error|warning|info|debug` */
 	uint32_t max_message_size;        /* `set message-size-limit N` (<= Kconfig max) */
