@@ -125,14 +125,13 @@ config_set_tpm_device(struct zcfg *w, int argc, char **argv, char *err, size_t c
 	const char *s = argv[0];
 
 	(void)argc;
-	if (streq(s, "default")) {
-		w->tpm_device[0] = 0;
-		return 0;
-	}
-	if (!zcfg_tpm_device_ok(s))
+	if (!streq(s, "default") && !zcfg_tpm_device_ok(s))
 		return config_fail(err, cap, "set tpm device: '%s' is not /dev/tpm..., "
 		    "tcp:IPV4:PORT or default", s);
-	snprintf(w->tpm_device, sizeof(w->tpm_device), "%s", s);
+	/* the whole field: a configuration compares bytewise (commit, diff) */
+	memset(w->tpm_device, 0, sizeof(w->tpm_device));
+	if (!streq(s, "default"))
+		snprintf(w->tpm_device, sizeof(w->tpm_device), "%s", s);
 	return 0;
 }
 
