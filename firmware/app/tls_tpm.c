@@ -50,7 +50,7 @@ app_tls_tpm_key(const char *key_path, bool generate, struct hal_key *out, char *
 static int
 cmd_tls_csr(struct console *c, int argc, char **argv, const char *line)
 {
-	static uint8_t pem[4096];
+	static uint8_t pem[2048]; /* RSA-4096: ~1.8 KB */
 	const struct zcfg *cfg = zcfg_running();
 	char err[240], *l, *save = NULL;
 	size_t len = 0;
