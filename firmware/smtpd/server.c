@@ -547,8 +547,12 @@ tls_retry(void *arg)
 	if (!cert[0])
 		snprintf(cert, sizeof(cert), "%s/tls/cert.pem", dd);
 	if (tls_tpm_setup(scfg, cert, dd) == 0) {
+		char err[200];
+
+		/* implicit-TLS listeners closed for want of TLS are bound again */
+		if (smtpd_listeners_apply(scfg, true, &lsn_ops, err, sizeof(err)) < 0)
+			hal_log(HAL_LOG_ERR, "tls", "listeners: %s", err);
 		smtpd_listeners_check_tls();
-		(void)smtpd_listeners_open();
 	}
 }
 

@@ -18,7 +18,7 @@
 #   - `tls csr`: a PKCS#10 request signed by the TPM for its key; a CA's
 #     certificate for it (`set tls cert`) is served, the key still in the TPM;
 #   - `show running` and `help set` name the settings.
-# Ports: swtpm 41720-41721, zegel 41722.
+# Ports: swtpm 41720-41721, zegel 41722 (STARTTLS), 41723 (implicit TLS).
 . "$TOP/tests/lib.sh"
 for t in swtpm swaks openssl tpm2_createprimary; do
 	if ! command -v "$t" >/dev/null; then
@@ -31,6 +31,7 @@ unset ZEGEL_TPM
 d=$(tmpdir)
 TPMP=41720
 SUB=41722
+TLSP=41723
 ZPID=
 tpm_start() { # DIR PORT
 	mkdir -p "$1"
@@ -106,6 +107,7 @@ set domain example.test
 set key s1 domain example.test file $d/dkim/s1.key
 set user printer password "Printer pw 1"
 set listener submission 127.0.0.1:$SUB mode starttls
+set listener smtps 127.0.0.1:$TLSP mode tls
 set relay outbox $d/outbox
 CONF
 
@@ -202,6 +204,9 @@ ehlo=$(exec 3<>"/dev/tcp/127.0.0.1/$SUB"
 check "EHLO offers no STARTTLS" bash -c "! grep -q '250-STARTTLS\|250 STARTTLS' <<<\"\$1\"" _ "$ehlo"
 check "AUTH in plaintext is refused" grep -q '^538 5.7.11' <<<"$ehlo"
 check "STARTTLS is refused" grep -q '^502 5.5.1 STARTTLS not available' <<<"$ehlo"
+check "the implicit-TLS listener is closed, with a line saying why" bash -c \
+	"grep -q 'listener smtps on 127.0.0.1:$TLSP: no TLS certificate, not started' '$d/zegel.log' &&
+	 ! (exec 3<>/dev/tcp/127.0.0.1/$TLSP) 2>/dev/null"
 check_not "no key.pem was made in its place" test -e "$d/data/tls/key.pem"
 check "swtpm started again" tpm_start "$d/tpm" $TPMP
 back=
@@ -212,6 +217,9 @@ done
 check "TLS comes back by itself when the TPM does (retried, no commit)" test -n "$back"
 out=$(handshake)
 check "... and the handshake completes" grep -q 'New, TLSv1.2, Cipher is ECDHE-RSA-' <<<"$out"
+out=$(echo QUIT | timeout 20 openssl s_client -connect 127.0.0.1:$TLSP -CAfile "$cert" 2>&1)
+check "... and the implicit-TLS listener is open again, signed by the TPM" bash -c \
+	"grep -q 'Verify return code: 0 (ok)' <<<\"\$1\" && grep -q 'New, TLSv1.2, Cipher is ECDHE-RSA-' <<<\"\$1\"" _ "$out"
 check "the same key and certificate as before" cmp "$cert" "$d/cert.before"
 zstop
 
