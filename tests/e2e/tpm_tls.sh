@@ -12,7 +12,8 @@
 #     signature is SHA-256 RSA (the TPM's), the peer's key is the TPM's;
 #     swaks submits with STARTTLS and AUTH;
 #   - swtpm stopped: the handshake fails, with a log line naming the TPM;
-#     nothing else signs in its place; swtpm back: TLS works again;
+#     nothing else signs in its place; swtpm back: TLS works again; a TPM
+#     reset between handshakes: the key is loaded again;
 #   - TPM missing at start: TLS unavailable (clear line), no STARTTLS, AUTH
 #     refused in plaintext; the TPM back: TLS comes back by itself;
 #   - `tls csr`: a PKCS#10 request signed by the TPM for its key; a CA's
@@ -186,6 +187,13 @@ check "swtpm restarted (same state)" tpm_start "$d/tpm" $TPMP
 out=$(handshake)
 check "swtpm back: the handshake completes again" grep -q 'New, TLSv1.2, Cipher is ECDHE-RSA-' <<<"$out"
 check "the log says the key was loaded into the TPM again" grep -q 'key loaded into the TPM again' "$d/zegel.log"
+# a TPM reset (swtpm's control channel: CMD_INIT) between two handshakes
+check "the TPM is reset through swtpm's control channel" \
+	swtpm_ioctl --tcp 127.0.0.1:$((TPMP + 1)) -i
+out=$(handshake)
+check "after a TPM reset the key is loaded again and the handshake completes" \
+	grep -q 'New, TLSv1.2, Cipher is ECDHE-RSA-' <<<"$out"
+check "the log names the reset (TPM_RC_INITIALIZE)" grep -q 'TPM_RC_INITIALIZE' "$d/zegel.log"
 zstop
 
 # ------------------------------------------------------------ TPM missing at start
