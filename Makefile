@@ -241,6 +241,7 @@ test-build:
 	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=lwip all
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
+	$(Q)$(MAKE) --no-print-directory BOARD=mt7621-gnubee-gb-pc1 image
 
 test-quick:
 	$(Q)$(MAKE) --no-print-directory BOARD=host unit-build
@@ -317,6 +318,7 @@ help:
 	@echo "  make ... VARIANT=emu         without seccomp/Landlock, for benchmarks under qemu-user (tests/bench/emu.sh)"
 	@echo "  make image BOARD=<qemu board> firmware image (Debian kernel + our initramfs)"
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
+	@echo "  make image BOARD=mt7621-gnubee-gb-pc1  U-Boot uImage to flash (board/mt7621-gnubee-gb-pc1/README.md)"
 	@echo "  make lint                    cppcheck the sources"
 	@echo "  make fuzz-build              libFuzzer targets into build/host-fuzz/fuzz/"
 	@echo "  make bootstrap               install the Debian packages the build and tests need"
