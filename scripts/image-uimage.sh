@@ -13,22 +13,27 @@
 #      (kernel.config: CONFIG_INITRAMFS_SOURCE="initramfs.cpio", relative to
 #      the kernel's build tree), copied there only when its bytes changed
 #   3. the kernel: toolchain/build-kernel.sh (cached by its inputs); then the
-#      kernel's own `make uImage.lzma` again in its build tree, which relinks
-#      only when the initramfs changed: the kernel's arch/mips/boot/Makefile
-#      runs mkimage (Debian's u-boot-tools) with the load address and entry
-#      point of this vmlinux
-#   4. OUTDIR/image/uImage, plus manifest (kernel release, load and entry
-#      addresses from vmlinux, where its build tree is) for the checks of
-#      tests/e2e/mt7621_image.sh
+#      kernel's own `make uImage.lzma dtbs` again in its build tree, which
+#      relinks only when the initramfs changed
+#   4. the board's device tree (the kernel's own build of the mainline DTS,
+#      DTB= in image.conf) appended to vmlinux.bin (kernel.config:
+#      MIPS_RAW_APPENDED_DTB: the kernel looks for it at __appended_dtb, the
+#      end of vmlinux.bin), compressed with the kernel's `lzma -9`, and
+#      wrapped by Debian's mkimage with the name, load address and entry point
+#      of the kernel's own uImage.lzma (arch/mips/boot/Makefile takes them from
+#      the vmlinux it linked): OUTDIR/image/uImage
+#   5. manifest (kernel release, addresses, where the kernel's build tree is)
+#      for the checks of tests/e2e/mt7621_image.sh
 set -euo pipefail
 board=${1:?board} out=${2:?outdir} strip=${3:?strip}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 conf=board/$board/image.conf
-IMAGE_FORMAT=
+IMAGE_FORMAT= DTB=
 # shellcheck source=/dev/null
 . "$conf"
-[ "$IMAGE_FORMAT" = uimage ] || { echo "image: $conf: IMAGE_FORMAT is not uimage" >&2; exit 2; }
+[ "$IMAGE_FORMAT" = uimage ] && [ -n "$DTB" ] || {
+	echo "image: $conf: want IMAGE_FORMAT=uimage and DTB=" >&2; exit 2; }
 for f in "$out/zegel" "$out/init"; do
 	[ -x "$f" ] || { echo "image: $f not built" >&2; exit 2; }
 done
@@ -46,7 +51,7 @@ chmod 755 "$root/init" "$root/bin/zegel"
 /usr/bin/python3 scripts/image-cpio.py "$root" "$img/initramfs.cpio.gz" --node dev/console:c:5:1:600
 gzip -dc "$img/initramfs.cpio.gz" >"$img/initramfs.cpio.tmp"
 
-# ---- 2. + 3. the kernel with that initramfs
+# ---- 2. + 3. the kernel with that initramfs, and the device trees
 kout=$out/kernel
 kobj=$kout/obj
 mkdir -p "$kobj"
@@ -62,29 +67,38 @@ KERNEL_ARCH= KERNEL_CROSS= KERNEL_TARGET= KERNEL_IMAGE=
 src=$top/build/kernel/src-$(dpkg-query -W -f='${Version}' linux-source-6.1)
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 nice make -C "$src" O="$(cd "$kobj" && pwd)" ARCH="$KERNEL_ARCH" CROSS_COMPILE="$KERNEL_CROSS" \
-	KBUILD_BUILD_USER=zegel KBUILD_BUILD_HOST=zegel -j"${KERNEL_JOBS:-2}" "$KERNEL_TARGET" \
+	KBUILD_BUILD_USER=zegel KBUILD_BUILD_HOST=zegel -j"${KERNEL_JOBS:-2}" uImage.lzma dtbs \
 	>>"$kout/build.log" 2>&1 || {
-	echo "image: $board: kernel make $KERNEL_TARGET (initramfs) failed; the end of $kout/build.log:" >&2
+	echo "image: $board: kernel make uImage.lzma dtbs (initramfs) failed; the end of $kout/build.log:" >&2
 	tail -30 "$kout/build.log" >&2
 	exit 1
 }
 
-# ---- 4. the image and what the checks need
-cp "$kobj/$KERNEL_IMAGE" "$img/uImage.tmp"
+# ---- 4. vmlinux.bin + DTB, LZMA, uImage with the kernel's own header fields
+kimg=$kobj/arch/mips/boot/uImage.lzma
+dtb=$kobj/arch/mips/boot/dts/$DTB
+[ -f "$dtb" ] || { echo "image: $board: the kernel built no $DTB" >&2; exit 1; }
+hdr=$(mkimage -l "$kimg")
+field() { sed -n "s/^$1: *//p" <<<"$hdr"; }
+name=$(field 'Image Name') load=0x$(field 'Load Address') entry=0x$(field 'Entry Point')
+cat "$kobj/arch/mips/boot/vmlinux.bin" "$dtb" >"$img/vmlinux-dtb.bin"
+lzma -9 <"$img/vmlinux-dtb.bin" >"$img/vmlinux-dtb.bin.lzma"
+mkimage -A mips -O linux -T kernel -C lzma -a "$load" -e "$entry" -n "$name" \
+	-d "$img/vmlinux-dtb.bin.lzma" "$img/uImage.tmp" >/dev/null
 mv "$img/uImage.tmp" "$img/uImage"
-vmlinux=$kobj/vmlinux
-entry=$("${KERNEL_CROSS}readelf" -h "$vmlinux" | sed -n 's/^ *Entry point address: *//p')
-load=$("${KERNEL_CROSS}readelf" -lW "$vmlinux" | awk '$1 == "LOAD" { print $3; exit }')
+rm -f "$img/vmlinux-dtb.bin" "$img/vmlinux-dtb.bin.lzma"
+
+# ---- 5. what the checks need
 {
 	echo "board=$board"
 	echo "kernel=$(cat "$kout/version")"
-	echo "vmlinux=$vmlinux"
+	echo "kobj=$kobj"
 	echo "kconfig=$kout/config"
-	echo "dtc=$kobj/scripts/dtc/dtc"
+	echo "dtb=$dtb"
 	echo "load=$load"
 	echo "entry=$entry"
 	echo "uimage_bytes=$(stat -c %s "$img/uImage")"
 	echo "vmlinux_bin_bytes=$(stat -c %s "$kobj/arch/mips/boot/vmlinux.bin")"
 } >"$img/manifest"
-echo "  IMAGE   $img/uImage ($(cat "$kout/version"), $(stat -c %s "$img/uImage") bytes:" \
-	"kernel + initramfs $(stat -c %s "$img/initramfs.cpio") bytes, LZMA; load $load entry $entry)"
+echo "  IMAGE   $img/uImage ($name, $(stat -c %s "$img/uImage") bytes: kernel +" \
+	"initramfs $(stat -c %s "$img/initramfs.cpio") bytes + $DTB, LZMA; load $load entry $entry)"

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Checks of the flashable uImage of a U-Boot board (tests/e2e/mt7621_image.sh).
 
-    mt7621_image.py UIMAGE VMLINUX VMLINUX_BIN NM_OUT ROOTFS DTC KCONFIG
-                    FW_OFFSET FW_SIZE COMPATIBLE WORKDIR
+    mt7621_image.py UIMAGE KOBJ DTB NM_OUT ROOTFS KCONFIG FW_OFFSET FW_SIZE
+                    COMPATIBLE WORKDIR
 
 Prints one line per check, "PASS what" or "FAIL what: detail"; the shell turns
 them into TAP. Everything is read from the files themselves: the U-Boot legacy
 header (include/image.h of U-Boot: 64 bytes, big endian, two CRC-32s), the
-LZMA payload (decompressed here), the symbols of the vmlinux the kernel build
-linked (NM_OUT: `nm` output) for where the device tree and the initramfs are
-inside it, the device tree (decompiled by the kernel's own dtc) and the
-kernel's .config (the mtdparts= of its built-in command line).
+LZMA payload (decompressed here), the kernel build tree KOBJ (its vmlinux, its
+vmlinux.bin, its own uImage.lzma, its dtc), the symbols of that vmlinux
+(NM_OUT: `nm` output) for where the device tree and the initramfs go, the
+device tree DTB the kernel built, and the kernel's .config (the mtdparts= of
+its built-in command line).
 """
 import lzma
 import os
@@ -93,15 +94,19 @@ def dts_partitions(dts):
 
 
 def main(argv):
-    (uimage, vmlinux, vmlinux_bin, nm_out, rootfs, dtc, kconfig, fw_off, fw_size, compat,
-     work) = argv[1:12]
+    (uimage, kobj, dtb_file, nm_out, rootfs, kconfig, fw_off, fw_size, compat,
+     work) = argv[1:11]
+    vmlinux = os.path.join(kobj, "vmlinux")
+    vmlinux_bin = os.path.join(kobj, "arch/mips/boot/vmlinux.bin")
+    kernel_uimage = os.path.join(kobj, "arch/mips/boot/uImage.lzma")
+    dtc = os.path.join(kobj, "scripts/dtc/dtc")
     fw_off, fw_size = int(fw_off, 0), int(fw_size, 0)
     img = open(uimage, "rb").read()
     syms = {}
     for line in open(nm_out):
         p = line.split()
         if len(p) == 3:
-            syms[p[2]] = int(p[0], 16)
+            syms[p[2]] = int(p[0], 16) & 0xFFFFFFFF  # nm prints KSEG0 sign-extended
 
     # ---- the U-Boot legacy header
     (magic, hcrc, _time, size, load, ep, dcrc, os_, arch, typ, comp,
@@ -121,32 +126,48 @@ def main(argv):
     check(ep == elf["entry"], "entry point 0x%08x = vmlinux's ELF entry" % ep,
           "vmlinux 0x%08x" % elf["entry"])
     check(name.rstrip(b"\0").startswith(b"Linux-6.1"), "image name %r" % name.rstrip(b"\0").decode())
+    k = open(kernel_uimage, "rb").read(64)
+    kload, kep, kname = struct.unpack(">16xII8x32s", k)
+    check((kload, kep, kname) == (load, ep, name),
+          "name, load address, entry point = those of the kernel's own `make uImage.lzma`",
+          "kernel's: %r 0x%08x 0x%08x" % (kname, kload, kep))
 
-    # ---- the payload: the kernel's vmlinux.bin (LZMA, 4-byte size appended by kbuild)
+    # ---- the payload: the kernel's vmlinux.bin with the board's DTB appended (LZMA)
     d = lzma.LZMADecompressor(format=lzma.FORMAT_ALONE)
     raw = d.decompress(img[64:64 + size])
-    check(d.eof and len(d.unused_data) == 4 and
-          struct.unpack("<I", d.unused_data)[0] == len(raw),
-          "LZMA payload decompresses to %d bytes (= the size kbuild appended)" % len(raw))
-    check(raw == open(vmlinux_bin, "rb").read(),
-          "payload is byte for byte the vmlinux.bin of this kernel build")
+    check(d.eof and not d.unused_data, "LZMA payload decompresses to %d bytes" % len(raw),
+          "eof %s, %d bytes after the stream" % (d.eof, len(d.unused_data)))
+    vbin = open(vmlinux_bin, "rb").read()
+    check(raw[:len(vbin)] == vbin,
+          "payload starts with the vmlinux.bin of this kernel build (%d bytes)" % len(vbin))
     check(load + len(raw) <= 0x80A00000,
           "decompressed kernel ends at 0x%08x, below 0x80a00000 (10 MiB; the image is loaded "
           "higher, README.md)" % (load + len(raw)))
 
-    # ---- the device tree built into the kernel (the first one is the one used)
-    off = syms["__dtb_start"] - load
-    fdt_magic, fdt_size = struct.unpack(">II", raw[off:off + 8])
-    check(fdt_magic == 0xD00DFEED, "a device tree at __dtb_start (offset 0x%x)" % off,
-          "magic 0x%08x" % fdt_magic)
+    # ---- the device tree, where the kernel looks for it (MIPS_RAW_APPENDED_DTB)
+    cfg = open(kconfig).read()
+    check(re.search(r"^CONFIG_MIPS_RAW_APPENDED_DTB=y", cfg, re.M),
+          "kernel looks for an appended DTB (MIPS_RAW_APPENDED_DTB)")
+    off = syms["__appended_dtb"] - load
+    check(off == len(vbin), "__appended_dtb is the end of vmlinux.bin (offset 0x%x)" % off,
+          "vmlinux.bin is 0x%x bytes" % len(vbin))
+    fdt_magic, fdt_size = struct.unpack(">II", raw[off:off + 8].ljust(8, b"\0"))
+    check(fdt_magic == 0xD00DFEED, "a device tree at __appended_dtb", "magic 0x%08x" % fdt_magic)
+    dtb_bytes = open(dtb_file, "rb").read()
+    check(raw[off:off + fdt_size] == dtb_bytes and len(raw) == off + fdt_size,
+          "it is the kernel's build of %s (%d bytes), the end of the payload" % (
+              os.path.basename(dtb_file), len(dtb_bytes)))
     dtb = os.path.join(work, "board.dtb")
     with open(dtb, "wb") as f:
         f.write(raw[off:off + fdt_size])
     dts = subprocess.run([dtc, "-q", "-I", "dtb", "-O", "dts", dtb], capture_output=True,
                          text=True).stdout
     root_compat = re.search(r"^\tcompatible = ([^;]*);", dts, re.M)
-    check(root_compat and root_compat.group(1).split(",")[0].strip() == '"%s"' % compat,
-          "its root compatible is %s" % compat, root_compat and root_compat.group(1))
+    # dtc prints a string list as "a", "b" or as "a\0b"
+    compats = re.split(r'"\s*,\s*"|\\0', root_compat.group(1).strip().strip('"')) \
+        if root_compat else []
+    check(compats[:1] == [compat] and "mediatek,mt7621-soc" in compats,
+          "its root compatible is %s, mediatek,mt7621-soc" % compat, repr(compats))
     check(re.search(r'compatible = "ns16550a"', dts) and
           re.search(r'compatible = "mediatek,mt7621-eth"', dts) and
           re.search(r'compatible = "mediatek,mt7621"', dts) and
@@ -157,7 +178,6 @@ def main(argv):
     dparts = dts_partitions(dts)
     dfw = [p for p in dparts if p[0] == "firmware"]
     check(len(dfw) == 1, "the DTS has a firmware partition", repr(dparts))
-    cfg = open(kconfig).read()
     cmdline = re.search(r'^CONFIG_CMDLINE="(.*)"$', cfg, re.M).group(1)
     cparts = mtdparts(cmdline)
     if dfw:
@@ -211,7 +231,7 @@ def main(argv):
               "/%s: ELF32, little endian, MIPS, executable" % path,
               "%s / %s / %s / %s" % (info["class"], info["data"], info["machine"], info["type"]))
         check("mips32r2" in info["flags"] and "o32" in info["flags"],
-              "/%s: MIPS32r2 o32 (runs on the 1004Kc)" % path, info["flags"])
+              "/%s: MIPS32r2 o32 (the 1004Kc's ISA)" % path, info["flags"])
         check(not info["interp"] and "statically linked" in ftype,
               "/%s: statically linked, no program interpreter" % path, ftype)
 
