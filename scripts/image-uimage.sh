@@ -9,12 +9,15 @@
 #   1. the root file system (the same one the QEMU images carry): /init
 #      (board/common/init.c), /bin/zegel (stripped), /dev/console, empty
 #      /proc /sys /tmp /run /data; written by scripts/image-cpio.py
-#   2. its uncompressed cpio becomes the kernel's built-in initramfs
-#      (kernel.config: CONFIG_INITRAMFS_SOURCE="initramfs.cpio", relative to
-#      the kernel's build tree), copied there only when its bytes changed
-#   3. the kernel: toolchain/build-kernel.sh (cached by its inputs); then the
-#      kernel's own `make uImage.lzma dtbs` again in its build tree, which
-#      relinks only when the initramfs changed
+#   2. its uncompressed cpio becomes the kernel's built-in initramfs: copied to
+#      build/<board>/kernel/initramfs.cpio only when its bytes changed (make
+#      compares times)
+#   3. the kernel: toolchain/build-kernel.sh (cached by its inputs, built with
+#      no initramfs of ours: `make kernel` needs no zegel); then the kernel's
+#      own `make uImage.lzma dtbs` again in its build tree with
+#      CONFIG_INITRAMFS_SOURCE=<that cpio> on the command line (it overrides
+#      the .config's empty value in kbuild's usr/Makefile), which relinks only
+#      when the initramfs changed
 #   4. the board's device tree (the kernel's own build of the mainline DTS,
 #      DTB= in image.conf) appended to vmlinux.bin (kernel.config:
 #      MIPS_RAW_APPENDED_DTB: the kernel looks for it at __appended_dtb, the
@@ -53,21 +56,23 @@ gzip -dc "$img/initramfs.cpio.gz" >"$img/initramfs.cpio.tmp"
 
 # ---- 2. + 3. the kernel with that initramfs, and the device trees
 kout=$out/kernel
-kobj=$kout/obj
-mkdir -p "$kobj"
-if ! cmp -s "$img/initramfs.cpio.tmp" "$kobj/initramfs.cpio"; then
-	cp "$img/initramfs.cpio.tmp" "$kobj/initramfs.cpio"
+mkdir -p "$kout"
+if ! cmp -s "$img/initramfs.cpio.tmp" "$kout/initramfs.cpio"; then
+	cp "$img/initramfs.cpio.tmp" "$kout/initramfs.cpio"
 fi
 mv "$img/initramfs.cpio.tmp" "$img/initramfs.cpio"
 toolchain/build-kernel.sh "$board" "$kout"
+kout=$(cd "$kout" && pwd)
+kobj=$kout/obj
 KERNEL_ARCH= KERNEL_CROSS= KERNEL_TARGET= KERNEL_IMAGE=
 # shellcheck source=/dev/null
 . "board/$board/kernel.conf"
 # the source tree build-kernel.sh unpacked (read-only, shared by the boards)
 src=$top/build/kernel/src-$(dpkg-query -W -f='${Version}' linux-source-6.1)
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
-nice make -C "$src" O="$(cd "$kobj" && pwd)" ARCH="$KERNEL_ARCH" CROSS_COMPILE="$KERNEL_CROSS" \
-	KBUILD_BUILD_USER=zegel KBUILD_BUILD_HOST=zegel -j"${KERNEL_JOBS:-2}" uImage.lzma dtbs \
+nice make -C "$src" O="$kobj" ARCH="$KERNEL_ARCH" CROSS_COMPILE="$KERNEL_CROSS" \
+	KBUILD_BUILD_USER=zegel KBUILD_BUILD_HOST=zegel -j"${KERNEL_JOBS:-2}" \
+	CONFIG_INITRAMFS_SOURCE="$kout/initramfs.cpio" uImage.lzma dtbs \
 	>>"$kout/build.log" 2>&1 || {
 	echo "image: $board: kernel make uImage.lzma dtbs (initramfs) failed; the end of $kout/build.log:" >&2
 	tail -30 "$kout/build.log" >&2
