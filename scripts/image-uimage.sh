@@ -32,11 +32,13 @@ board=${1:?board} out=${2:?outdir} strip=${3:?strip}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 conf=board/$board/image.conf
-IMAGE_FORMAT= DTB=
+IMAGE_FORMAT='' DTB=''
 # shellcheck source=/dev/null
 . "$conf"
-[ "$IMAGE_FORMAT" = uimage ] && [ -n "$DTB" ] || {
-	echo "image: $conf: want IMAGE_FORMAT=uimage and DTB=" >&2; exit 2; }
+if [ "$IMAGE_FORMAT" != uimage ] || [ -z "$DTB" ]; then
+	echo "image: $conf: want IMAGE_FORMAT=uimage and DTB=" >&2
+	exit 2
+fi
 for f in "$out/zegel" "$out/init"; do
 	[ -x "$f" ] || { echo "image: $f not built" >&2; exit 2; }
 done
@@ -64,7 +66,7 @@ mv "$img/initramfs.cpio.tmp" "$img/initramfs.cpio"
 toolchain/build-kernel.sh "$board" "$kout"
 kout=$(cd "$kout" && pwd)
 kobj=$kout/obj
-KERNEL_ARCH= KERNEL_CROSS= KERNEL_TARGET= KERNEL_IMAGE=
+KERNEL_ARCH='' KERNEL_CROSS=''
 # shellcheck source=/dev/null
 . "board/$board/kernel.conf"
 # the source tree build-kernel.sh unpacked (read-only, shared by the boards)

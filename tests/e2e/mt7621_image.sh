@@ -30,6 +30,7 @@ man=$out/image/manifest
 get() { sed -n "s/^$1=//p" "$man"; }
 kobj=$(get kobj)
 vmlinux=$kobj/vmlinux
+# shellcheck source=/dev/null
 . "$TOP/board/$board/image.conf"
 
 listing=$(mkimage -l "$img" 2>&1)
