@@ -241,6 +241,7 @@ test-build:
 	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=lwip all
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
+	$(Q)for b in $(IMAGE_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b kernel || exit 1; done
 	$(Q)$(MAKE) --no-print-directory BOARD=mt7621-gnubee-gb-pc1 image
 
 test-quick:
@@ -311,12 +312,14 @@ help:
 	@echo "  make menuconfig              edit the current board's configuration"
 	@echo "  make olddefconfig            update .config to the current Kconfig"
 	@echo "  make savedefconfig           write the minimal defconfig to build/<b>/defconfig"
-	@echo "  make size                    text/data/bss and stripped size for every board"
+	@echo "  make size                    text/data/bss and stripped size for every board, then image-size"
 	@echo "  make toolchain [BOARD=<b>]   build the board's uClibc-ng/musl sysroot and libraries"
 	@echo "  make ... LIBC=uclibc|musl|glibc|external   another C library (build/<b>-<libc>/)"
 	@echo "  make ... VARIANT=lwip        the lwIP network backend (build/<b>-lwip/, hal/lwip/README.md)"
 	@echo "  make ... VARIANT=emu         without seccomp/Landlock, for benchmarks under qemu-user (tests/bench/emu.sh)"
-	@echo "  make image BOARD=<qemu board> firmware image (Debian kernel + our initramfs)"
+	@echo "  make image BOARD=<qemu board> firmware image: our kernel (linux-source-6.1, board/<b>/kernel.config)"
+	@echo "                               + initramfs; FIRMWARE_VERSION=... names it (default <version>-<git rev>)"
+	@echo "  make image-size              kernel, initramfs and whole image per QEMU board (goal: 4 MiB)"
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
 	@echo "  make image BOARD=mt7621-gnubee-gb-pc1  U-Boot uImage to flash (board/mt7621-gnubee-gb-pc1/README.md)"
 	@echo "  make lint                    cppcheck the sources"

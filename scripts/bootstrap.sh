@@ -4,7 +4,7 @@
 # and `make test` call it every time. Nothing is downloaded from anywhere but
 # Debian's archive (the multiarch libraries, source packages and kernels included).
 #
-#   scripts/bootstrap.sh [core|cross|peers|qemu|src|all]...   (default: all)
+#   scripts/bootstrap.sh [core|cross|peers|qemu|kernel|src|all]...   (default: all)
 set -u
 export DEBIAN_FRONTEND=noninteractive
 
@@ -22,6 +22,8 @@ PEERS="python3-dkim python3-nacl python3-dnspython libmail-dkim-perl libcryptx-p
  spfquery python3-spf publicsuffix swtpm swtpm-tools tpm2-tools python3-jsonschema
  postfix-mta-sts-resolver"
 QEMU="qemu-system-arm qemu-system-mips ipxe-qemu cpio e2fsprogs"
+# The images' kernels (toolchain/build-kernel.sh; the cross compilers are in CROSS)
+KERNEL="linux-source-6.1 bc flex bison u-boot-tools"
 SRC="dpkg-dev autoconf automake libtool uclibc-source musl-dev:armhf musl-dev:mipsel musl-tools"
 
 want=""
@@ -32,9 +34,10 @@ for g in "$@"; do
 	cross) want="$want $CORE $CROSS" ;;
 	peers) want="$want $PEERS" ;;
 	qemu) want="$want $QEMU" ;;
+	kernel) want="$want $KERNEL" ;;
 	src) want="$want $SRC" ;;
-	all) want="$want $CORE $CROSS $PEERS $QEMU $SRC" ;;
-	*) echo "bootstrap: unknown group '$g' (core cross peers qemu src all)" >&2; exit 2 ;;
+	all) want="$want $CORE $CROSS $PEERS $QEMU $KERNEL $SRC" ;;
+	*) echo "bootstrap: unknown group '$g' (core cross peers qemu kernel src all)" >&2; exit 2 ;;
 	esac
 done
 

@@ -3,12 +3,14 @@
 # says IMAGE_FORMAT=uimage; today mt7621-gnubee-gb-pc1): one U-Boot legacy
 # uImage holding our own kernel with zegel's initramfs built into it.
 #
-#   scripts/image-uimage.sh BOARD OUTDIR STRIP     (called by `make image`)
+#   scripts/image-uimage.sh BOARD OUTDIR STRIP VERSION    (called by `make image`)
 #
 # Steps:
 #   1. the root file system (the same one the QEMU images carry): /init
-#      (board/common/init.c), /bin/zegel (stripped), /dev/console, empty
-#      /proc /sys /tmp /run /data; written by scripts/image-cpio.py
+#      (board/common/init.c), /bin/zegel (stripped), /dev/console,
+#      /etc/firmware-version (VERSION: `make image FIRMWARE_VERSION=...`, shown
+#      by `show version`), empty /proc /sys /tmp /run /data; written by
+#      scripts/image-cpio.py
 #   2. its uncompressed cpio becomes the kernel's built-in initramfs: copied to
 #      build/<board>/kernel/initramfs.cpio only when its bytes changed (make
 #      compares times)
@@ -28,7 +30,7 @@
 #   5. manifest (kernel release, addresses, where the kernel's build tree is)
 #      for the checks of tests/e2e/mt7621_image.sh
 set -euo pipefail
-board=${1:?board} out=${2:?outdir} strip=${3:?strip}
+board=${1:?board} out=${2:?outdir} strip=${3:?strip} version=${4:?version}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 conf=board/$board/image.conf
@@ -49,7 +51,8 @@ command -v mkimage >/dev/null || {
 img=$out/image
 root=$img/rootfs
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,data}
+mkdir -p "$root"/{bin,dev,etc,proc,sys,tmp,run,data}
+echo "$version" >"$root/etc/firmware-version"
 "$strip" -o "$root/bin/zegel" "$out/zegel"
 "$strip" -o "$root/init" "$out/init"
 chmod 755 "$root/init" "$root/bin/zegel"
@@ -98,6 +101,7 @@ rm -f "$img/vmlinux-dtb.bin" "$img/vmlinux-dtb.bin.lzma"
 # ---- 5. what the checks need
 {
 	echo "board=$board"
+	echo "firmware=$version"
 	echo "kernel=$(cat "$kout/version")"
 	echo "kobj=$kobj"
 	echo "kconfig=$kout/config"
@@ -108,4 +112,5 @@ rm -f "$img/vmlinux-dtb.bin" "$img/vmlinux-dtb.bin.lzma"
 	echo "vmlinux_bin_bytes=$(stat -c %s "$kobj/arch/mips/boot/vmlinux.bin")"
 } >"$img/manifest"
 echo "  IMAGE   $img/uImage ($name, $(stat -c %s "$img/uImage") bytes: kernel +" \
-	"initramfs $(stat -c %s "$img/initramfs.cpio") bytes + $DTB, LZMA; load $load entry $entry)"
+	"initramfs $(stat -c %s "$img/initramfs.cpio") bytes + $DTB, LZMA; load $load entry $entry)," \
+	"firmware $version"

@@ -2,6 +2,8 @@
 # Boot a QEMU board's firmware image (build it first with `make image BOARD=...`).
 #
 #   scripts/qemu-run.sh BOARD [options]
+#     --image DIR        kernel and initramfs.cpio.gz from DIR (default
+#                        build/<board>/image)
 #     --disk FILE        persistent data disk (default build/<board>/data.img;
 #                        created as an empty ext4 file system if missing)
 #     --fwd HOSTPORT:GUESTPORT   forward 127.0.0.1:HOSTPORT to the guest
@@ -22,10 +24,8 @@ shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 conf=$top/board/$board/image.conf
 [ -f "$conf" ] || { echo "qemu: board $board has no firmware image" >&2; exit 2; }
-KERNEL_UNAVAILABLE=
 # shellcheck source=/dev/null
 . "$conf"
-[ -z "$KERNEL_UNAVAILABLE" ] || { echo "qemu: $board: $KERNEL_UNAVAILABLE" >&2; exit 2; }
 
 img=$top/build/$board/image
 disk=$top/build/$board/data.img
@@ -33,6 +33,7 @@ mem=128 append="" test=0 print=0
 fwds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--image) img=$2; shift 2 ;;
 	--disk) disk=$2; shift 2 ;;
 	--fwd) fwds+=("$2"); shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
@@ -66,7 +67,7 @@ fi
 
 # shellcheck disable=SC2206
 args=($QEMU_MACHINE -m "$mem" -kernel "$img/kernel" -initrd "$img/initramfs.cpio.gz"
-	-append "$cmdline" -nic "$nic" ${QEMU_DISK_ARGS//@DISK@/$disk})
+	-append "$cmdline" -nic "$nic" ${QEMU_DISK_ARGS//@DISK@/$disk} ${QEMU_RNG_ARGS:-})
 if [ "$test" = 1 ]; then
 	args+=(-display none -serial stdio -monitor none -no-reboot)
 else

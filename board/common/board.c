@@ -14,6 +14,10 @@
 #include "zegel/board.h"
 #include "zegel/config.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
 #include "hal/clock.h"
 #include "hal/crypto.h"
 #include "hal/entropy.h"
@@ -55,4 +59,23 @@ board_init(void)
 	hal_net_set(&hal_net_lwip); /* its interface: the app, from `set lwip` */
 #endif
 	hal_uart_set(&hal_uart_posix);
+}
+
+void
+board_versions(char *firmware, size_t fcap, char *kernel, size_t kcap)
+{
+	FILE *f = fopen(BOARD_FIRMWARE_VERSION_FILE, "re");
+	struct utsname u;
+
+	snprintf(firmware, fcap, "none (not a firmware image: no %s)", BOARD_FIRMWARE_VERSION_FILE);
+	if (f != NULL) {
+		if (fgets(firmware, (int)fcap, f) == NULL)
+			snprintf(firmware, fcap, "unknown (%s is empty)", BOARD_FIRMWARE_VERSION_FILE);
+		firmware[strcspn(firmware, "\r\n")] = '\0';
+		fclose(f);
+	}
+	if (uname(&u) == 0)
+		snprintf(kernel, kcap, "%s %s %s %s", u.sysname, u.release, u.version, u.machine);
+	else
+		snprintf(kernel, kcap, "unknown");
 }

@@ -9,9 +9,8 @@
  * Boot, in order (each step prints one line on the console):
  *   1. mount devtmpfs on /dev, proc, sysfs, tmpfs on /tmp and /run; the
  *      console (/dev/console) becomes fds 0, 1, 2
- *   2. load the kernel modules named in /lib/modules/load.list, one per line,
- *      in that order (the image builder resolved their dependencies), with
- *      finit_module(2); the NIC and disk drivers of these kernels are modules
+ *   2. (no kernel modules: the images' kernels have every driver built in,
+ *      toolchain/build-kernel.sh)
  *   3. mount the persistent disk on /data (ext4; the kernel replays its
  *      journal, so a power cut leaves a consistent file system). Without a
  *      disk /data is a tmpfs and the console says the config will not survive
@@ -63,7 +62,6 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,7 +69,6 @@
 #define INIT_ZEGEL "/bin/zegel"
 #define INIT_CONFIG "/data/zegel.conf"
 #define INIT_NETCONF "/data/network.conf"
-#define INIT_MODLIST "/lib/modules/load.list"
 #define INIT_WAIT_MS 5000
 #define INIT_UID 100 /* the user zegel: zegel run's network process */
 
@@ -138,67 +135,6 @@ init_console(void)
 			dup2(fd, i);
 	if (fd > 2)
 		close(fd);
-}
-
-static int
-init_load_module(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -errno;
-#ifdef SYS_finit_module
-	rc = (int)syscall(SYS_finit_module, fd, "", 0);
-	rc = rc == 0 ? 0 : -errno;
-#else
-	{
-		struct stat st;
-		char *img = NULL;
-		ssize_t got = 0;
-
-		rc = -ENOMEM;
-		if (fstat(fd, &st) == 0 && (img = malloc((size_t)st.st_size)) != NULL) {
-			while (got < st.st_size) {
-				ssize_t r = read(fd, img + got, (size_t)(st.st_size - got));
-				if (r <= 0)
-					break;
-				got += r;
-			}
-			rc = (int)syscall(SYS_init_module, img, (unsigned long)got, "");
-			rc = rc == 0 ? 0 : -errno;
-			free(img);
-		}
-	}
-#endif
-	close(fd);
-	return rc == -EEXIST ? 0 : rc;
-}
-
-static void
-init_modules(void)
-{
-	char line[128], path[192];
-	FILE *f = fopen(INIT_MODLIST, "re");
-	int n = 0, bad = 0;
-
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		snprintf(path, sizeof(path), "/lib/modules/%s", line);
-		int rc = init_load_module(path);
-		if (rc != 0) {
-			init_log("module %s: %s", line, strerror(-rc));
-			bad++;
-		} else {
-			n++;
-		}
-	}
-	fclose(f);
-	init_log("%d kernel modules loaded%s", n, bad ? ", some failed" : "");
 }
 
 static void
@@ -580,7 +516,6 @@ main(void)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 
-	init_modules();
 	init_data();
 	init_users();
 	init_net();

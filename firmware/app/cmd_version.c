@@ -1,4 +1,4 @@
-/* zegel version: version, board, libc, backends and the features built in. */
+/* zegel version: versions (zegel, firmware image, kernel), board, libc, backends and the features built in. */
 #include <stdio.h>
 
 #include "firmware/app/commands.h"
@@ -23,8 +23,13 @@ int
 cmd_version(int argc, char **argv)
 {
 	(void)argc;
+	char fw[128], kern[256];
+
 	(void)argv;
+	board_versions(fw, sizeof(fw), kern, sizeof(kern));
 	printf("zegel %s (%s)\n", ZEGEL_VERSION, ZEGEL_GIT_REV);
+	printf("firmware: %s\n", fw);
+	printf("kernel: %s\n", kern);
 	printf("board: %s (%s, %s)\n", board.name, CONFIG_ARCH_NAME, CONFIG_LIBC_NAME);
 	printf("crypto: %s\n", hal_crypto()->name);
 	printf("net: %s\n", hal_net() ? hal_net_name() : "none");

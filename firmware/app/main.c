@@ -20,7 +20,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "help", cmd_help, "help [COMMAND]", "list the commands, or show one's usage" },
-	{ "version", cmd_version, "version", "print version, board and enabled features" },
+	{ "version", cmd_version, "version",
+	    "print the versions (zegel, firmware image, kernel), board and enabled features" },
 	{ "selftest", cmd_selftest, "selftest [-v]",
 	    "known-answer tests of the crypto (SHA, RSA, ECDSA, Ed25519) through the HAL" },
 	{ "run", cmd_run, "run [--config FILE] [--no-console] [--user NAME] [--allow-root]",

@@ -158,11 +158,16 @@ cmd_show_running(struct console *c, int argc, char **argv, const char *line)
 static int
 cmd_show_version(struct console *c, int argc, char **argv, const char *line)
 {
+	char fw[128], kern[256];
+
 	(void)argv;
 	(void)line;
 	if (argc != 0)
 		return usage_error(c, "show version", "");
+	board_versions(fw, sizeof(fw), kern, sizeof(kern));
 	console_printf(c, "zegel %s (%s)", ZEGEL_VERSION, ZEGEL_GIT_REV);
+	console_printf(c, "firmware: %s", fw);
+	console_printf(c, "kernel: %s", kern);
 	console_printf(c, "board: %s (%s, %s)", board.name, CONFIG_ARCH_NAME, CONFIG_LIBC_NAME);
 	console_printf(c, "crypto: %s", hal_crypto()->name);
 	console_printf(c, "net: %s", hal_net() ? hal_net_name() : "none");
@@ -429,7 +434,9 @@ const struct console_cmd console_builtins[] = {
 	{ "show running", "[secrets]",
 	    "the running configuration; 'secrets': with the passwords, to paste back",
 	    cmd_show_running },
-	{ "show version", "", "version, board and backends", cmd_show_version },
+	{ "show version", "",
+	    "versions of zegel, the firmware image and the kernel; board and backends",
+	    cmd_show_version },
 	{ "show status", "", "configuration generation and the state of each module",
 	    cmd_show_status },
 	{ "show diff", "[secrets]",

@@ -214,6 +214,10 @@ def main(argv):
     con = ents.get("dev/console")
     check(con and (con[0] & 0o170000) == 0o020000 and con[1:3] == (5, 1),
           "initramfs: /dev/console, character device 5:1")
+    fv = ents.get("etc/firmware-version")
+    want = open(os.path.join(rootfs, "etc/firmware-version"), "rb").read()
+    check(fv and fv[3] == want and want.strip(),
+          "initramfs: /etc/firmware-version says %s" % want.decode().strip())
     for path in ("init", "bin/zegel"):
         e = ents.get(path)
         if not check(e and (e[0] & 0o170000) == 0o100000 and e[0] & 0o111,
