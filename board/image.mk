@@ -65,7 +65,7 @@ image-size:
 			k=$$(stat -c %s $$i/uImage) n=0; \
 			printf '%-20s %10s %12s %10s %10s %10s  %s\n' $$b $$k "(in kernel)" $$k \
 				$$(stat -c %s $$r/bin/zegel) $$(stat -c %s $$r/init) \
-				$$(if [ $$k -le $(IMAGE_GOAL) ]; then echo "yes (uImage)"; \
+				$$(if [ $$k -le $(IMAGE_GOAL) ]; then echo yes; \
 				else echo "NO (over by $$((k - $(IMAGE_GOAL))) bytes)"; fi); \
 		elif ! grep -q '^IMAGE_FORMAT=uimage' board/$$b/image.conf && \
 			$(MAKE) --no-print-directory BOARD=$$b image >/dev/null 2>build/.image-size.err; then \
