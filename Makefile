@@ -242,6 +242,7 @@ test-build:
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
 	$(Q)for b in $(IMAGE_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b kernel || exit 1; done
+	$(Q)$(MAKE) --no-print-directory BOARD=mt7621-gnubee-gb-pc1 image
 
 test-quick:
 	$(Q)$(MAKE) --no-print-directory BOARD=host unit-build
@@ -320,6 +321,7 @@ help:
 	@echo "                               + initramfs; FIRMWARE_VERSION=... names it (default <version>-<git rev>)"
 	@echo "  make image-size              kernel, initramfs and whole image per QEMU board (goal: 4 MiB)"
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
+	@echo "  make image BOARD=mt7621-gnubee-gb-pc1  U-Boot uImage to flash (board/mt7621-gnubee-gb-pc1/README.md)"
 	@echo "  make lint                    cppcheck the sources"
 	@echo "  make fuzz-build              libFuzzer targets into build/host-fuzz/fuzz/"
 	@echo "  make bootstrap               install the Debian packages the build and tests need"

@@ -7,6 +7,10 @@
 #        cached in build/<board>/kernel/ by the hash of its inputs) and an
 #        initramfs holding /init (board/common/init.c), zegel and
 #        /etc/firmware-version (FIRMWARE_VERSION, default <version>-<git rev>)
+#   make image BOARD=mt7621-gnubee-gb-pc1
+#        build/<board>/image/uImage: a U-Boot uImage of our own kernel with the
+#        initramfs and the board's device tree in it, to flash (IMAGE_FORMAT=uimage
+#        in image.conf; scripts/image-uimage.sh; board/<board>/README.md)
 #   make kernel BOARD=...    only the kernel (build/<board>/kernel/kernel;
 #                            make test builds them in test-build)
 #   make qemu BOARD=...      boot it: serial console on this terminal (Ctrl-A X
@@ -26,9 +30,20 @@ $(INIT): board/common/init.c $(AUTOCONF) | $(TC_DEPS)
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) -static
 
 .PHONY: image qemu image-size kernel
+IMAGE_FORMAT := $(if $(wildcard board/$(BOARD)/image.conf),$(shell \
+	sed -n 's/^IMAGE_FORMAT=//p' board/$(BOARD)/image.conf))
 ifeq ($(wildcard board/$(BOARD)/image.conf),)
 image qemu:
 	@echo "image: board $(BOARD) has no firmware image (QEMU boards: $(IMAGE_BOARDS))" >&2; exit 2
+else ifeq ($(IMAGE_FORMAT),uimage)
+# A real board: a U-Boot uImage of our kernel with the initramfs built in
+# (scripts/image-uimage.sh); no QEMU machine for it.
+image: $(ZEGEL) $(INIT)
+	$(Q)scripts/image-uimage.sh $(BOARD) $(O) $(STRIP) '$(FIRMWARE_VERSION)'
+
+qemu:
+	@echo "qemu: $(BOARD): no QEMU machine emulates this board; flash or RAM-boot" \
+		"build/$(BOARD)/image/uImage (board/$(BOARD)/README.md)" >&2; exit 2
 else
 image: $(ZEGEL) $(INIT)
 	$(Q)scripts/image-build.sh $(BOARD) $(O) $(STRIP) '$(FIRMWARE_VERSION)'
@@ -44,7 +59,16 @@ kernel:
 image-size:
 	$(Q)printf '%-20s %10s %12s %10s %10s %10s  %s\n' board kernel initramfs.gz whole zegel init "≤ 4 MiB"
 	$(Q)for b in $(IMAGE_BOARDS); do \
-		if $(MAKE) --no-print-directory BOARD=$$b image >/dev/null 2>build/.image-size.err; then \
+		if grep -q '^IMAGE_FORMAT=uimage' board/$$b/image.conf && \
+			$(MAKE) --no-print-directory BOARD=$$b image >/dev/null 2>build/.image-size.err; then \
+			i=build/$$b/image r=build/$$b/image/rootfs; \
+			k=$$(stat -c %s $$i/uImage) n=0; \
+			printf '%-20s %10s %12s %10s %10s %10s  %s\n' $$b $$k "(in kernel)" $$k \
+				$$(stat -c %s $$r/bin/zegel) $$(stat -c %s $$r/init) \
+				$$(if [ $$k -le $(IMAGE_GOAL) ]; then echo yes; \
+				else echo "NO (over by $$((k - $(IMAGE_GOAL))) bytes)"; fi); \
+		elif ! grep -q '^IMAGE_FORMAT=uimage' board/$$b/image.conf && \
+			$(MAKE) --no-print-directory BOARD=$$b image >/dev/null 2>build/.image-size.err; then \
 			i=build/$$b/image r=build/$$b/image/rootfs; \
 			k=$$(stat -c %s $$i/kernel) n=$$(stat -c %s $$i/initramfs.cpio.gz); \
 			printf '%-20s %10s %12s %10s %10s %10s  %s\n' $$b $$k $$n $$((k + n)) \

@@ -1,5 +1,6 @@
 /*
- * board/common/init.c — PID 1 of the zegel firmware images (QEMU boards).
+ * board/common/init.c — PID 1 of the zegel firmware images (QEMU boards and
+ * board/mt7621-gnubee-gb-pc1).
  *
  * A separate tiny static binary, not part of zegel, so that a crash of the
  * appliance never takes PID 1 (and with it the kernel) down: init starts
@@ -35,7 +36,10 @@
  *   saved config  a line `interface IF address A.B.C.D/LEN [gateway G]` in
  *                 /data/network.conf
  *   zegel_data=/dev/vda picks the data disk (default: first of /dev/vda,
- *   /dev/sda, /dev/hda that appears within 5 s).
+ *   /dev/sda, /dev/hda that appears within 5 s); zegel_data=mtd:NAME names a
+ *   flash partition (board/mt7621-gnubee-gb-pc1: mtd:data), whose mount is
+ *   tried for up to 5 s while the SPI flash driver probes.
+ *   zegel_datafs=jffs2 its file system type (default ext4).
  *
  * Signals (the same as busybox init, so a `reboot` console command can just
  * kill(1, SIGTERM)): SIGTERM reboot, SIGUSR1 halt, SIGUSR2 power off. Each
@@ -138,9 +142,17 @@ init_data(void)
 {
 	static const char *const guess[] = { "/dev/vda", "/dev/sda", "/dev/hda" };
 	const char *dev = getenv("zegel_data");
+	const char *fs = getenv("zegel_datafs");
+	/* An MTD partition named mtd:NAME has no device node to wait for (JFFS2
+	 * mounts it by name): its mount is tried again until the flash is there. */
+	int tries = 1;
 
+	if (fs == NULL || fs[0] == '\0')
+		fs = "ext4";
 	mkdir("/data", 0755);
-	if (dev == NULL) {
+	if (dev != NULL && strncmp(dev, "mtd:", 4) == 0) {
+		tries = INIT_WAIT_MS / 100;
+	} else if (dev == NULL) {
 		for (int t = 0; t < INIT_WAIT_MS && dev == NULL; t += 20) {
 			for (size_t i = 0; i < sizeof(guess) / sizeof(guess[0]); i++)
 				if (access(guess[i], F_OK) == 0) {
@@ -155,11 +167,15 @@ init_data(void)
 		dev = NULL;
 	}
 	if (dev != NULL) {
-		if (mount(dev, "/data", "ext4", MS_NOATIME | MS_NODEV | MS_NOSUID, "") == 0) {
-			init_log("%s mounted on /data (ext4)", dev);
-			return;
+		for (int i = 0; i < tries; i++) {
+			if (i > 0)
+				init_sleep_ms(100);
+			if (mount(dev, "/data", fs, MS_NOATIME | MS_NODEV | MS_NOSUID, "") == 0) {
+				init_log("%s mounted on /data (%s)", dev, fs);
+				return;
+			}
 		}
-		init_log("mount %s on /data: %s", dev, strerror(errno));
+		init_log("mount %s on /data (%s): %s", dev, fs, strerror(errno));
 	}
 	init_mount("tmpfs", "/data", "tmpfs", MS_NODEV | MS_NOSUID, "size=8m,mode=0755");
 	init_log("WARNING: no persistent disk; /data is in RAM and `save` will not "
