@@ -80,10 +80,25 @@ key_error(const struct zcfg_key *k, int err, void *arg)
 	    "; mail for the domain gets 451 until it loads");
 }
 
+/* `set tpm device` to the key holder, before any TPM key (DKIM or TLS) */
+static void
+apply_tpm(const struct zcfg *cfg)
+{
+	int rc = privsep_tpm_device(cfg->tpm_device);
+
+	if (rc != 0 && rc != -ENOTSUP)
+		hal_log(HAL_LOG_ERR, LOGM, "tpm device %s not taken by the key holder: %s",
+		    cfg->tpm_device, strerror(-rc));
+	else if (rc == -ENOTSUP && cfg->tpm_device[0])
+		hal_log(HAL_LOG_ERR, LOGM, "tpm device %s: this build has no TPM support",
+		    cfg->tpm_device);
+}
+
 static void
 apply_keys(const struct zcfg *cfg)
 {
 	hal_log_set_level((enum hal_log_level)cfg->log_level);
+	apply_tpm(cfg);
 	keys_load_config(cfg, key_error, NULL);
 	keys_app_apply(cfg);
 }
@@ -129,6 +144,7 @@ apply_direct(const struct zcfg *cfg)
 static int
 apply_commit(const struct zcfg *cfg, char *err, size_t cap)
 {
+	apply_tpm(cfg); /* the TLS key may be in the TPM */
 	if (smtpd_server_apply(cfg, err, cap) < 0) {
 		hal_log(HAL_LOG_WARN, LOGM, "commit not applied, rolled back: %s", err);
 		return -1;
@@ -416,6 +432,7 @@ cmd_run(int argc, char **argv)
 	resolver_configure(zcfg_running());
 	apply_keys(zcfg_running());
 	smtpd_set_target_picker(app_relay_target);
+	smtpd_set_tls_key_loader(app_tls_tpm_key);
 	/* files of sessions a kill or power cut ended: never acknowledged */
 	spool_msg_sweep(zcfg_running()->data_dir);
 	gcommit_enable(true);   /* group commit of spool and outbox files (issue 22) */
@@ -443,6 +460,9 @@ cmd_run(int argc, char **argv)
 	queue_console_register();
 	keys_console_register();
 	crypto_console_register();
+#if IS_ENABLED(CONFIG_FEATURE_TLS)
+	tls_console_register();
+#endif
 	lwip_console_register();
 	/* the listeners are bound, the keys loaded: seal and confine before
 	 * the loop reads a byte (and before the prompt, so these log lines

@@ -5,6 +5,9 @@
 #ifndef ZEGEL_CORE_COMMANDS_H
 #define ZEGEL_CORE_COMMANDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 int cmd_version(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -37,9 +40,15 @@ int keys_app_check(const struct zcfg *c, char *err, size_t cap);
  * material (certificate and key parse and match, files an admin named
  * exist) and each listener's tls-min against the linked mbedTLS. */
 int app_commit_check(const struct zcfg *c, char *err, size_t cap);
+/* `set tls key-store tpm`: smtpd's TLS key loader (tls_tpm.c). */
+struct hal_key;
+int app_tls_tpm_key(const char *key_path, bool generate, struct hal_key *out, char *err,
+    size_t cap);
 
 /* `show crypto` (console_crypto.c). */
 int crypto_console_register(void);
+/* `tls csr` (tls_tpm.c) */
+int tls_console_register(void);
 /* The lwIP build's interface from `set lwip` (net_lwip.c): start it (0 or
  * -errno, logged), note a commit that changes it; `show lwip`. */
 int app_lwip_start(const struct zcfg *c);

@@ -190,6 +190,18 @@ config_domain_list(const struct zcfg *cfg, char *buf, size_t cap)
 		snprintf(buf, cap, "(none configured)");
 }
 
+void
+config_tls_tpm_key(const struct zcfg *c, char out[ZCFG_PATH_MAX])
+{
+	char o[ZCFG_PATH_MAX], cert[ZCFG_PATH_MAX], key[ZCFG_PATH_MAX];
+
+	config_derived_paths(c->data_dir, o, cert, key);
+	if (strcmp(c->tls_key, key) != 0)
+		snprintf(out, ZCFG_PATH_MAX, "%s", c->tls_key);
+	else
+		snprintf(out, ZCFG_PATH_MAX, "%.170s/tls/key.tpmkey", c->data_dir);
+}
+
 bool
 config_tls_generated(const struct zcfg *c)
 {

@@ -124,6 +124,11 @@ void config_set_commit_check(int (*fn)(const struct zcfg *candidate, char *err, 
  * one of them (`set tls cert|key PATH`), and zegel never writes either. */
 bool config_tls_generated(const struct zcfg *c);
 
+/* With `set tls key-store tpm`: the TPM key file of the TLS key. `set tls
+ * key PATH` when given, else <data-dir>/tls/key.tpmkey (zegel's own; with
+ * an admin's certificate for it, `set tls cert PATH`, made from `tls csr`). */
+void config_tls_tpm_key(const struct zcfg *c, char out[ZCFG_PATH_MAX]);
+
 /* The application's apply step (one; NULL removes it). config_commit() runs
  * it after validation with the candidate already in place as the running
  * configuration (next == zcfg_running()): 0, or non-zero with what failed

@@ -113,6 +113,10 @@ dump(const struct zcfg *c, bool show_secrets, const char *sealed, bool full,
 		LINE("set tls cert"), WORD(c->tls_cert), EMIT();
 	if (full || strcmp(c->tls_key, k) != 0)
 		LINE("set tls key"), WORD(c->tls_key), EMIT();
+	if (full || c->tls_tpm)
+		LINE("set tls key-store"), WORD(c->tls_tpm ? "tpm" : "file"), EMIT();
+	if (full || c->tpm_device[0])
+		LINE("set tpm device"), WORD(c->tpm_device[0] ? c->tpm_device : "default"), EMIT();
 
 	for (int i = 0; i < CONFIG_CFG_MAX_DOMAINS; i++) {
 		const struct zcfg_domain *d = &c->domains[i];

@@ -73,6 +73,8 @@ int config_set_log_level(struct zcfg *w, int argc, char **argv, char *err, size_
 int config_set_size_limit(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_tls_cert(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_tls_key(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_tls_key_store(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
+int config_set_tpm_device(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_delete_tls(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_set_resolver(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 int config_delete_resolver(struct zcfg *w, int argc, char **argv, char *err, size_t cap);

@@ -11,6 +11,10 @@
 #include "firmware/config/grammar.h"
 #include "zegel/words.h"
 
+#ifndef CONFIG_HAL_TPM2_DEVICE
+#define CONFIG_HAL_TPM2_DEVICE "/dev/tpmrm0"
+#endif
+
 typedef int (*stmt_fn)(struct zcfg *w, int argc, char **argv, char *err, size_t cap);
 
 struct stmt {
@@ -99,6 +103,10 @@ static const struct stmt stmts[] = {
 	{ "set", "tls cert", 1, 1, config_set_tls_cert,
 	    "PATH (yours: must exist and match the key; zegel never writes it)" },
 	{ "set", "tls key", 1, 1, config_set_tls_key, "PATH (yours, the certificate's key)" },
+	{ "set", "tls key-store", 1, 1, config_set_tls_key_store,
+	    "file|tpm (zegel's own TLS key: a PEM file, or RSA-2048 made in the TPM; default file)" },
+	{ "set", "tpm device", 1, 1, config_set_tpm_device,
+	    "/dev/tpm*|tcp:IP:PORT|default (the TPM of TPM keys; default: $ZEGEL_TPM, else " CONFIG_HAL_TPM2_DEVICE ")" },
 	{ "delete", "domain", 1, 1, config_delete_domain, "NAME" },
 	{ "delete", "key", 1, 1, config_delete_key, "SELECTOR" },
 	{ "delete", "user", 1, 1, config_delete_user, "NAME" },

@@ -104,6 +104,37 @@ config_set_tls_key(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
 	return set_tls_path("set tls key", w->tls_key, argv[0], err, cap);
 }
 
+int
+config_set_tls_key_store(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	(void)argc;
+	if (streq(argv[0], "tpm"))
+		w->tls_tpm = true;
+	else if (streq(argv[0], "file"))
+		w->tls_tpm = false;
+	else
+		return config_fail(err, cap, "set tls key-store: '%s' is not file or tpm", argv[0]);
+	return 0;
+}
+
+/* Only a TPM character device or swtpm's TCP command channel: the key
+ * holder opens it read-write and writes TPM commands to it. */
+int
+config_set_tpm_device(struct zcfg *w, int argc, char **argv, char *err, size_t cap)
+{
+	const char *s = argv[0];
+
+	(void)argc;
+	if (!streq(s, "default") && !zcfg_tpm_device_ok(s))
+		return config_fail(err, cap, "set tpm device: '%s' is not /dev/tpm..., "
+		    "tcp:IPV4:PORT or default", s);
+	/* the whole field: a configuration compares bytewise (commit, diff) */
+	memset(w->tpm_device, 0, sizeof(w->tpm_device));
+	if (!streq(s, "default"))
+		snprintf(w->tpm_device, sizeof(w->tpm_device), "%s", s);
+	return 0;
+}
+
 /* Back to zegel's own self-signed pair under <data-dir>/tls/ (generated
  * when missing): the explicit way to ask for generation. */
 int

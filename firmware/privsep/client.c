@@ -398,6 +398,15 @@ privsep_allow_dir(const char *dir)
 }
 
 int
+privsep_tpm_device(const char *spec)
+{
+	static struct privsep_msg q, r;
+	int rc = path_msg(&q, PRIVSEP_REQ_TPM_DEVICE, spec[0] ? spec : "default");
+
+	return rc != 0 ? rc : request(&q, &r, PRIVSEP_RESP_STATUS);
+}
+
+int
 privsep_stats(char *line, size_t cap)
 {
 	static struct privsep_msg q, r;

@@ -17,6 +17,7 @@
 
 #include "firmware/privsep/privsep.h"
 #include "hal/log.h"
+#include "hal/storage.h"
 #include "zegel/config.h"
 
 #define LOGM "privsep"
@@ -125,8 +126,10 @@ dir_of(const char *path, char *out, size_t cap)
 		snprintf(out, cap, "%.*s", (int)(s - path), path);
 }
 
-/* The key holder opens only files in <data-dir>/keys and in the
- * directories of the keys configured now. */
+/* The key holder opens only files in <data-dir>/keys, in the directories
+ * of the keys configured now, and in <data-dir>/tls and the directory of
+ * `set tls key` (the TLS key in the TPM, `set tls key-store tpm`, may be
+ * made or loaded by a later commit). */
 static int
 seal(const struct zcfg *cfg, char *why, size_t cap)
 {
@@ -136,6 +139,15 @@ seal(const struct zcfg *cfg, char *why, size_t cap)
 	snprintf(dir, sizeof(dir), "%s/keys", cfg->data_dir);
 	if ((rc = privsep_allow_dir(dir)) != 0 && rc != -ENOENT)
 		hal_log(HAL_LOG_WARN, LOGM, "key holder: %s: %s", dir, strerror(-rc));
+	snprintf(dir, sizeof(dir), "%s/tls", cfg->data_dir);
+	hal_storage_mkdirs(dir, 0700); /* zegel's own pair's directory: ours */
+	if ((rc = privsep_allow_dir(dir)) != 0 && rc != -ENOENT)
+		hal_log(HAL_LOG_WARN, LOGM, "key holder: %s: %s", dir, strerror(-rc));
+	if (cfg->tls_tpm) {
+		dir_of(cfg->tls_key, dir, sizeof(dir));
+		if ((rc = privsep_allow_dir(dir)) != 0 && rc != -ENOENT)
+			hal_log(HAL_LOG_WARN, LOGM, "key holder: %s: %s", dir, strerror(-rc));
+	}
 	for (unsigned i = 0; i < CONFIG_CFG_MAX_KEYS; i++) {
 		if (!cfg->keys[i].used)
 			continue;

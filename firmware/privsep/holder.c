@@ -19,7 +19,11 @@
 #include "firmware/keys/keys.h"
 #include "firmware/privsep/msg.h"
 #include "firmware/privsep/privsep.h"
+#include "generated/autoconf.h"
 #include "hal/crypto.h"
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
+#include "hal/tpm2.h"
+#endif
 
 #define SLOTS (2 * CONFIG_CFG_MAX_KEYS + 4)
 #define DIRS (CONFIG_CFG_MAX_KEYS + 2)
@@ -266,6 +270,22 @@ handle(const struct privsep_msg *q, struct privsep_msg *r)
 	case PRIVSEP_REQ_SEAL:
 		sealed = true;
 		return;
+	case PRIVSEP_REQ_TPM_DEVICE: {
+		/* also after the seal (a commit may change it), but only a
+		 * TPM device or a TCP channel: checked here again */
+		const char *d = (const char *)q->data;
+
+		if (strcmp(d, "default") != 0 && !zcfg_tpm_device_ok(d))
+			r->status = -EINVAL;
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
+		else
+			hal_tpm2_set_device(strcmp(d, "default") == 0 ? NULL : d);
+#else
+		else if (strcmp(d, "default") != 0)
+			r->status = -ENOTSUP;
+#endif
+		return;
+	}
 	}
 	r->status = -EBADMSG;
 }

@@ -16,6 +16,7 @@ privsep_msg_name(uint8_t type)
 	case PRIVSEP_REQ_ALLOW_DIR: return "allow-dir";
 	case PRIVSEP_REQ_SEAL: return "seal";
 	case PRIVSEP_REQ_STATS: return "stats";
+	case PRIVSEP_REQ_TPM_DEVICE: return "tpm-device";
 	case PRIVSEP_RESP_STATS: return "stats-answer";
 	case PRIVSEP_RESP_KEY: return "key";
 	case PRIVSEP_RESP_SIG: return "sig";
@@ -50,6 +51,7 @@ valid(const struct privsep_msg *m)
 	switch (m->type) {
 	case PRIVSEP_REQ_LOAD:
 	case PRIVSEP_REQ_ALLOW_DIR:
+	case PRIVSEP_REQ_TPM_DEVICE:
 		return none && m->status == 0 && valid_path(m);
 	case PRIVSEP_REQ_GENERATE:
 		return m->hash_alg == 0 && m->slot == 0 && m->status == 0 &&

@@ -19,7 +19,7 @@
  *   8  status    i32  0 or a negative errno (answers only)
  *  12  len       u16  bytes of data that follow, exactly
  *  14  id        u32  the request's id, echoed by its answer (any value)
- *  18  data           path (LOAD, GENERATE, ALLOW_DIR), digest or message
+ *  18  data           path (LOAD, GENERATE, ALLOW_DIR, TPM_DEVICE), digest or message
  *                     (SIGN), public key (KEY), signature (SIG)
  *
  * privsep_msg_decode() accepts a message only when every field is one its
@@ -54,6 +54,8 @@ enum privsep_type {
 	PRIVSEP_REQ_ALLOW_DIR,  /* path: a directory keys may be in -> STATUS */
 	PRIVSEP_REQ_SEAL,       /* from now on only ALLOW_DIR directories -> STATUS */
 	PRIVSEP_REQ_STATS,      /* the signing workers' counters -> STATS */
+	PRIVSEP_REQ_TPM_DEVICE, /* path: the TPM of TPM keys (`set tpm device`, "default")
+				 * -> STATUS */
 	/* answers */
 	PRIVSEP_RESP_KEY = 0x81, /* status; on 0: slot, key_type, bits, public key */
 	PRIVSEP_RESP_SIG,        /* status; on 0: the signature */

@@ -24,8 +24,9 @@
  * tty must be the user's (the images' init chowns it).
  * After the listeners are bound and the console is open, before the loop
  * reads a byte from the network, privsep_confine():
- *   - tells the key holder which directories keys may be in (<data-dir>/keys
- *     and the directory of every configured key) and seals it: from then on
+ *   - tells the key holder which directories keys may be in (<data-dir>/keys,
+ *     <data-dir>/tls for a TLS key in the TPM, and the directory of every
+ *     configured key) and seals it: from then on
  *     it opens nothing else (a compromised network process cannot have it
  *     sign with another PEM key on the system, nor write one elsewhere);
  *   - sets no_new_privs, confines the process's file writes to the data
@@ -72,6 +73,11 @@ int privsep_drop_user(const struct privsep_opts *o, char *why, size_t cap);
  * privileges, seccomp. Both: 0, or -errno and why (zegel must then not
  * start: it would run with more rights than meant). */
 int privsep_confine(const struct zcfg *cfg, const struct privsep_opts *o, char *why, size_t cap);
+
+/* `set tpm device` (cfg.h; "" is the default): the key holder opens that
+ * TPM from its next TPM operation on (loaded TPM keys load again there);
+ * 0 or -errno (-EINVAL: not a TPM device, -ENOTSUP: no TPM support). */
+int privsep_tpm_device(const char *spec);
 
 /* One line on the key holder's signing workers (issue 22): their number,
  * the signatures each served, those retried; 0 or -errno. */

@@ -4,6 +4,7 @@
  *   socket -> rin (ciphertext if TLS) -> [TLS] -> pin -> conn (engine)
  *   conn replies -> [TLS] -> rout -> socket          (plaintext: no rout)
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "firmware/smtpd/listeners.h"
 #include "firmware/smtpd/server.h"
 #include "firmware/tls/tls.h"
+#include "hal/crypto.h"
+#include "hal/storage.h"
 #include "hal/log.h"
 
 #define LOGM "smtpd"
@@ -516,6 +519,82 @@ full_reply(void *arg)
 
 static const struct loop_listener_ops lsn_ops = { on_accept, full_reply };
 
+static smtpd_tls_key_fn tls_key_loader;
+static int tls_retry_id = -1;
+
+void
+smtpd_set_tls_key_loader(smtpd_tls_key_fn fn)
+{
+	tls_key_loader = fn;
+}
+
+static int tls_tpm_setup(const struct zcfg *cfg, const char *cert, const char *dd);
+
+/* The TPM-held TLS key could not be had: tried again until it can (a TPM
+ * that comes back brings TLS back without a commit). */
+static void
+tls_retry(void *arg)
+{
+	char cert[ZCFG_PATH_MAX + 16];
+	const char *dd;
+
+	(void)arg;
+	tls_retry_id = -1;
+	if (scfg == NULL || !scfg->tls_tpm || tls_server_ready())
+		return;
+	dd = scfg->data_dir[0] ? scfg->data_dir : "var";
+	snprintf(cert, sizeof(cert), "%s", scfg->tls_cert[0] ? scfg->tls_cert : "");
+	if (!cert[0])
+		snprintf(cert, sizeof(cert), "%s/tls/cert.pem", dd);
+	if (tls_tpm_setup(scfg, cert, dd) == 0) {
+		char err[200];
+
+		/* implicit-TLS listeners closed for want of TLS are bound again */
+		if (smtpd_listeners_apply(scfg, true, &lsn_ops, err, sizeof(err)) < 0)
+			hal_log(HAL_LOG_ERR, "tls", "listeners: %s", err);
+		smtpd_listeners_check_tls();
+	}
+}
+
+/* `set tls key-store tpm`: zegel's own pair has its key in the TPM
+ * (<data-dir>/tls/key.tpmkey, made there when missing); an admin's key
+ * (`set tls key`) must be a TPM key file. Any failure leaves TLS off,
+ * never another key in its place. */
+static int
+tls_tpm_setup(const struct zcfg *cfg, const char *cert, const char *dd)
+{
+	char key[ZCFG_PATH_MAX + 16], terr[240];
+	bool generated = config_tls_generated(cfg);
+	struct hal_key k;
+	int rc;
+
+	(void)dd;
+	memset(&k, 0, sizeof(k));
+	config_tls_tpm_key(cfg, key);
+	terr[0] = 0;
+	if (tls_key_loader == NULL)
+		rc = -ENOTSUP, snprintf(terr, sizeof(terr), "this build has no TPM-held TLS key");
+	else
+		rc = tls_key_loader(key, generated && hal_storage_exists(key) != 1, &k, terr,
+		    sizeof(terr));
+	if (rc == 0)
+		rc = tls_server_setup_held(cert, key, &k, cfg->hostname[0] ? cfg->hostname
+									   : "zegel.localdomain",
+		    generated, terr, sizeof(terr));
+	if (rc == 0) {
+		hal_log(HAL_LOG_INFO, "tls", "TLS key %s held in the TPM, signing through the key "
+		    "holder", key);
+		return 0;
+	}
+	tls_server_disable();
+	hal_log(HAL_LOG_ERR, "tls", "TLS unavailable: the TLS key in the TPM (%s) cannot be "
+	    "used: %s; no other key is used, STARTTLS and port 465 are refused, tried again "
+	    "every %u s", key, terr, SMTPD_TLS_TPM_RETRY_MS / 1000);
+	if (tls_retry_id < 0)
+		tls_retry_id = loop_timer_add(SMTPD_TLS_TPM_RETRY_MS, tls_retry, NULL);
+	return rc;
+}
+
 static int
 setup(const struct zcfg *cfg, bool start, char *err, size_t cap)
 {
@@ -535,8 +614,11 @@ setup(const struct zcfg *cfg, bool start, char *err, size_t cap)
 		snprintf(key, sizeof(key), "%s", cfg->tls_key);
 	else
 		snprintf(key, sizeof(key), "%s/tls/key.pem", dd);
-	if ((rc = tls_server_setup(cert, key, cfg->hostname[0] ? cfg->hostname : "zegel.localdomain",
-		 config_tls_generated(cfg), terr, sizeof(terr))) < 0)
+	if (cfg->tls_tpm)
+		(void)tls_tpm_setup(cfg, cert, dd);
+	else if ((rc = tls_server_setup(cert, key,
+		      cfg->hostname[0] ? cfg->hostname : "zegel.localdomain",
+		      config_tls_generated(cfg), terr, sizeof(terr))) < 0)
 		hal_log(HAL_LOG_ERR, "tls", "%s: %s",
 		    tls_server_ready() ? "TLS material not replaced" : "TLS unavailable", terr);
 	smtpd_listeners_check_tls();
@@ -568,6 +650,9 @@ void
 smtpd_server_stop(void)
 {
 	smtpd_listeners_close();
+	if (tls_retry_id >= 0)
+		loop_timer_cancel(tls_retry_id);
+	tls_retry_id = -1;
 	if (tick_id >= 0)
 		loop_timer_cancel(tick_id);
 	tick_id = -1;

@@ -23,6 +23,9 @@
 #ifndef ZEGEL_SMTPD_SERVER_H
 #define ZEGEL_SMTPD_SERVER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "zegel/cfg.h"
 
 /* How often a listener whose port was taken at start is bound again. */
@@ -34,6 +37,20 @@ int smtpd_server_start(const struct zcfg *cfg);
 int smtpd_server_apply(const struct zcfg *cfg, char *err, size_t cap);
 void smtpd_server_listeners(void (*emit)(void *arg, const char *line), void *arg);
 void smtpd_server_stop(void);
+/*
+ * `set tls key-store tpm` (issue 15 point 4): how the TLS key held by the
+ * key holder is had; the app hands it in (firmware/app/tls_tpm.c) so the
+ * server never includes keys/. generate: make it (RSA-2048 in the TPM,
+ * key_path gets the wrapped blob) when key_path does not exist. 0 and *out
+ * (a key whose sign() goes to the key holder), or -errno and err.
+ */
+struct hal_key;
+typedef int (*smtpd_tls_key_fn)(const char *key_path, bool generate, struct hal_key *out,
+    char *err, size_t cap);
+void smtpd_set_tls_key_loader(smtpd_tls_key_fn fn);
+/* How often TLS is tried again while the TPM-held TLS key cannot be used. */
+#define SMTPD_TLS_TPM_RETRY_MS 15000u
+
 /* Sessions open now / most ever open, for `show status`. */
 unsigned smtpd_server_sessions(unsigned *peak);
 

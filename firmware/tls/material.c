@@ -7,11 +7,19 @@
 #include <strings.h>
 #include <time.h>
 
+#include <stdint.h>
+
 #include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/x509.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
 #include "firmware/tls/material.h"
@@ -177,11 +185,12 @@ tm_string(int64_t t, char out[16])
 	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
 }
 
-int
-tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname, int64_t now,
-    tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+/* The certificate of subject (its public key) signed by issuer (the same
+ * key: self-signed). */
+static int
+build(mbedtls_pk_context *subject_pk, mbedtls_pk_context *issuer_pk, const char *hostname,
+    int64_t now, tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
 {
-	mbedtls_pk_context pk;
 	mbedtls_x509write_cert crt;
 	mbedtls_mpi serial;
 	unsigned char rnd[16];
@@ -190,15 +199,8 @@ tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname
 	size_t sanlen;
 	int rc = TLS_MAT_OK;
 
-	if (strlen(hostname) == 0 || strlen(hostname) > 253)
-		return TLS_MAT_SPACE;
-	mbedtls_pk_init(&pk);
 	mbedtls_x509write_crt_init(&crt);
 	mbedtls_mpi_init(&serial);
-	if (mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) != 0) {
-		rc = TLS_MAT_KEY;
-		goto out;
-	}
 	if (rng(rng_ctx, rnd, sizeof(rnd)) != 0) {
 		rc = TLS_MAT_BUILD;
 		goto out;
@@ -211,8 +213,8 @@ tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname
 	sanlen = san_der(hostname, san);
 	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
 	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &pk);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &pk);
+	mbedtls_x509write_crt_set_subject_key(&crt, subject_pk);
+	mbedtls_x509write_crt_set_issuer_key(&crt, issuer_pk);
 	if (mbedtls_mpi_read_binary(&serial, rnd, sizeof(rnd)) != 0 ||
 	    mbedtls_x509write_crt_set_serial(&crt, &serial) != 0 ||
 	    mbedtls_x509write_crt_set_subject_name(&crt, subject) != 0 ||
@@ -224,14 +226,231 @@ tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname
 		rc = TLS_MAT_BUILD;
 		goto out;
 	}
-	if (mbedtls_x509write_crt_pem(&crt, pem, cap, rng, rng_ctx) != 0) {
-		rc = TLS_MAT_SPACE;
+	if ((rc = mbedtls_x509write_crt_pem(&crt, pem, cap, rng, rng_ctx)) != 0) {
+		rc = rc == MBEDTLS_ERR_X509_BUFFER_TOO_SMALL || rc == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL
+		    ? TLS_MAT_SPACE
+		    : TLS_MAT_BUILD;
 		goto out;
 	}
 	*len = strlen((char *)pem) + 1;
 out:
 	mbedtls_mpi_free(&serial);
 	mbedtls_x509write_crt_free(&crt);
+	return rc;
+}
+
+int
+tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname, int64_t now,
+    tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+{
+	mbedtls_pk_context pk;
+	int rc;
+
+	if (strlen(hostname) == 0 || strlen(hostname) > 253)
+		return TLS_MAT_SPACE;
+	mbedtls_pk_init(&pk);
+	if (mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) != 0)
+		rc = TLS_MAT_KEY;
+	else
+		rc = build(&pk, &pk, hostname, now, rng, rng_ctx, pem, cap, len);
 	mbedtls_pk_free(&pk);
 	return rc;
 }
+
+/* ------------------------------------------------------------ held keys */
+
+static int
+held_sign(void *ctx, int (*f_rng)(void *, unsigned char *, size_t), void *p_rng, int mode,
+    mbedtls_md_type_t md_alg, unsigned int hashlen, const unsigned char *hash, unsigned char *sig)
+{
+	const struct tls_material_held *h = ctx;
+	size_t sl = 0;
+
+	(void)f_rng;
+	(void)p_rng;
+	(void)mode;
+	/* what the key's signer makes: PKCS#1 v1.5 over SHA-256 (a TLS 1.2
+	 * peer is offered SHA-256 signatures only, see server.c) */
+	if (md_alg != MBEDTLS_MD_SHA256 || hashlen != 32)
+		return MBEDTLS_ERR_RSA_BAD_INPUT_DATA;
+	if (h->sign(h->ctx, hash, sig, h->bits / 8, &sl) != 0)
+		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	return sl == h->bits / 8 ? 0 : MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+}
+
+static int
+held_decrypt(void *ctx, int mode, size_t *olen, const unsigned char *input, unsigned char *output,
+    size_t output_max_len)
+{
+	(void)ctx;
+	(void)mode;
+	(void)olen;
+	(void)input;
+	(void)output;
+	(void)output_max_len;
+	return MBEDTLS_ERR_RSA_BAD_INPUT_DATA; /* no RSA key exchange with a held key */
+}
+
+static size_t
+held_len(void *ctx)
+{
+	const struct tls_material_held *h = ctx;
+
+	return h->bits / 8;
+}
+
+int
+tls_material_pk_held(struct mbedtls_pk_context *pk, const struct tls_material_held *h)
+{
+	if (h->bits < 1024 || h->bits % 8 != 0 || h->sign == NULL)
+		return TLS_MAT_KEY;
+	return mbedtls_pk_setup_rsa_alt(pk, (void *)(uintptr_t)h, held_decrypt, held_sign,
+		   held_len) == 0
+	    ? TLS_MAT_OK
+	    : TLS_MAT_KEY;
+}
+
+int
+tls_material_check_held(const uint8_t *cert, size_t certlen, const struct tls_material_held *h)
+{
+	mbedtls_x509_crt crt;
+	unsigned char der[1024];
+	int n, rc = TLS_MAT_OK;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse(&crt, cert, certlen) != 0)
+		rc = TLS_MAT_CERT;
+	else if ((n = mbedtls_pk_write_pubkey_der(&crt.pk, der, sizeof(der))) <= 0 ||
+	    (size_t)n != h->spkilen || memcmp(der + sizeof(der) - n, h->spki, h->spkilen) != 0)
+		rc = TLS_MAT_MISMATCH;
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
+int
+tls_material_self_signed_held(const struct tls_material_held *h, const char *hostname,
+    int64_t now, tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len)
+{
+	mbedtls_pk_context pub, prv;
+	int rc;
+
+	if (strlen(hostname) == 0 || strlen(hostname) > 253)
+		return TLS_MAT_SPACE;
+	mbedtls_pk_init(&pub);
+	mbedtls_pk_init(&prv);
+	/* the subject key as its public half (mbedTLS cannot write an
+	 * RSA-alt key's public key), the issuer the held key itself */
+	if (mbedtls_pk_parse_public_key(&pub, h->spki, h->spkilen) != 0 ||
+	    mbedtls_pk_get_type(&pub) != MBEDTLS_PK_RSA ||
+	    mbedtls_pk_get_bitlen(&pub) != h->bits || tls_material_pk_held(&prv, h) != 0)
+		rc = TLS_MAT_KEY;
+	else
+		rc = build(&pub, &prv, hostname, now, rng, rng_ctx, pem, cap, len);
+	mbedtls_pk_free(&prv);
+	mbedtls_pk_free(&pub);
+	return rc;
+}
+
+/* One ASN.1 step of a backwards write (mbedtls_asn1_write_*): its length
+ * added to *total, or the error out of the function. */
+#define W(call)                                                                                \
+	do {                                                                                   \
+		int w_ = (call);                                                               \
+		if (w_ < 0)                                                                    \
+			return TLS_MAT_SPACE;                                                  \
+		n += (size_t)w_;                                                               \
+	} while (0)
+
+/* CertificationRequestInfo (RFC 2986 4.1) backwards before *p; its length. */
+static int
+csr_info(unsigned char **p, unsigned char *start, const struct tls_material_held *h,
+    const char *hostname, size_t *out)
+{
+	static const char ext_req[] = MBEDTLS_OID_PKCS9_CSR_EXT_REQ;
+	static const char san_oid[] = MBEDTLS_OID_SUBJECT_ALT_NAME;
+	mbedtls_asn1_named_data *names = NULL;
+	uint8_t san[270];
+	char subject[300];
+	size_t n = 0, sl = san_der(hostname, san), m;
+	int rc;
+
+	/* attributes [0] { SEQ { extensionRequest, SET { SEQ { SEQ { SAN, OCTET STRING } } } } } */
+	W(mbedtls_asn1_write_raw_buffer(p, start, san, sl));
+	W(mbedtls_asn1_write_len(p, start, sl));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_OCTET_STRING));
+	W(mbedtls_asn1_write_oid(p, start, san_oid, sizeof(san_oid) - 1));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET));
+	W(mbedtls_asn1_write_oid(p, start, ext_req, sizeof(ext_req) - 1));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED));
+	/* subjectPKInfo: the held key's, as it is */
+	W(mbedtls_asn1_write_raw_buffer(p, start, h->spki, h->spkilen));
+	/* subject */
+	snprintf(subject, sizeof(subject), "CN=%s,O=zegel", hostname);
+	if (mbedtls_x509_string_to_names(&names, subject) != 0) {
+		mbedtls_asn1_free_named_data_list(&names);
+		return TLS_MAT_SPACE;
+	}
+	rc = mbedtls_x509_write_names(p, start, names);
+	mbedtls_asn1_free_named_data_list(&names);
+	if (rc < 0)
+		return TLS_MAT_SPACE;
+	n += (size_t)rc;
+	W(mbedtls_asn1_write_int(p, start, 0)); /* version v1 */
+	m = n;
+	W(mbedtls_asn1_write_len(p, start, m));
+	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	*out = n;
+	return TLS_MAT_OK;
+}
+
+int
+tls_material_csr_held(const struct tls_material_held *h, const char *hostname, uint8_t *pem,
+    size_t cap, size_t *len)
+{
+	unsigned char info[1400], der[2000];
+	static const char alg[] = MBEDTLS_OID_PKCS1_SHA256;
+	unsigned char *p = info + sizeof(info), digest[32], sig[512];
+	size_t il = 0, n = 0, sl = 0, olen = 0;
+	int rc;
+
+	if (strlen(hostname) == 0 || strlen(hostname) > 253)
+		return TLS_MAT_SPACE;
+	if (h->bits / 8 > sizeof(sig) || h->sign == NULL)
+		return TLS_MAT_KEY;
+	if ((rc = csr_info(&p, info, h, hostname, &il)) != TLS_MAT_OK)
+		return rc;
+	if (mbedtls_sha256_ret(p, il, digest, 0) != 0 ||
+	    h->sign(h->ctx, digest, sig, h->bits / 8, &sl) != 0 || sl != h->bits / 8)
+		return TLS_MAT_BUILD;
+	/* CertificationRequest ::= SEQ { info, sha256WithRSAEncryption, BIT STRING } */
+	{
+		unsigned char *q = der + sizeof(der);
+		size_t m;
+
+		W(mbedtls_asn1_write_bitstring(&q, der, sig, sl * 8));
+		W(mbedtls_asn1_write_algorithm_identifier(&q, der, alg, sizeof(alg) - 1, 0));
+		W(mbedtls_asn1_write_raw_buffer(&q, der, p, il));
+		m = n;
+		W(mbedtls_asn1_write_len(&q, der, m));
+		W(mbedtls_asn1_write_tag(&q, der, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+		if (mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE REQUEST-----\n",
+			"-----END CERTIFICATE REQUEST-----\n", q, n, pem, cap, &olen) != 0)
+			return TLS_MAT_SPACE;
+	}
+	*len = strlen((char *)pem) + 1;
+	return TLS_MAT_OK;
+}
+#undef W

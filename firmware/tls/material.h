@@ -61,4 +61,42 @@ tls_material_new_key(tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t c
 int tls_material_self_signed(const uint8_t *key, size_t keylen, const char *hostname, int64_t now,
     tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len);
 
+/*
+ * A key held elsewhere (issue 15 point 4: the TLS key in the TPM, signed
+ * through the key holder): only its public key (SubjectPublicKeyInfo DER)
+ * is here, and a callback that signs a SHA-256 digest with it
+ * (RSASSA-PKCS1-v1_5, the signer does the DigestInfo encoding). RSA only.
+ */
+struct tls_material_held {
+	const uint8_t *spki;
+	size_t spkilen;
+	unsigned bits;
+	/* 0 and *siglen = bits / 8, or < 0 */
+	int (*sign)(void *ctx, const uint8_t digest[32], uint8_t *sig, size_t cap,
+	    size_t *siglen);
+	void *ctx;
+};
+
+/* The mbedTLS private-key context for a held key (mbedtls_pk_setup_rsa_alt:
+ * sign() for SHA-256 only, no decryption); pk is an initialised
+ * mbedtls_pk_context; h must outlive it. TLS_MAT_OK or TLS_MAT_KEY. */
+struct mbedtls_pk_context;
+int tls_material_pk_held(struct mbedtls_pk_context *pk, const struct tls_material_held *h);
+
+/* The certificate's public key is h's: TLS_MAT_OK, TLS_MAT_CERT,
+ * TLS_MAT_MISMATCH. */
+int tls_material_check_held(const uint8_t *cert, size_t certlen,
+    const struct tls_material_held *h);
+
+/* tls_material_self_signed() for a held key: signed by it. */
+int tls_material_self_signed_held(const struct tls_material_held *h, const char *hostname,
+    int64_t now, tls_material_rng rng, void *rng_ctx, uint8_t *pem, size_t cap, size_t *len);
+
+/* A certificate signing request (PKCS#10, RFC 2986) for a held key, to
+ * have a CA certify it: subject "CN=HOST,O=zegel", the extensionRequest
+ * subjectAltName dNSName HOST, signed sha256WithRSAEncryption by the key
+ * (proof of possession). PEM into pem[0..cap); *len = strlen + 1. */
+int tls_material_csr_held(const struct tls_material_held *h, const char *hostname, uint8_t *pem,
+    size_t cap, size_t *len);
+
 #endif

@@ -11,12 +11,14 @@
 #include <mbedtls/error.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
 #include "firmware/tls/material.h"
 #include "firmware/tls/tls.h"
 #include "hal/clock.h"
+#include "hal/crypto.h"
 #include "hal/entropy.h"
 #include "hal/log.h"
 #include "hal/storage.h"
@@ -36,6 +38,12 @@ struct slot {
 	mbedtls_ssl_config conf[NVER];
 	mbedtls_x509_crt cert;
 	mbedtls_pk_context key;
+	/* a key held by the key holder (TPM): signatures go there */
+	bool held;
+	struct hal_key hkey;
+	struct tls_material_held h;
+	uint8_t spki[600]; /* RSA-4096 SubjectPublicKeyInfo: 550 */
+	char what[80];
 };
 
 static struct slot slots[2];
@@ -281,8 +289,90 @@ slot_free(struct slot *s)
 			mbedtls_ssl_config_free(&s->conf[i]);
 	mbedtls_x509_crt_free(&s->cert);
 	mbedtls_pk_free(&s->key);
+	if (s->held)
+		hal_key_free(&s->hkey);
 	memset(s, 0, sizeof(*s));
 }
+
+/* The held key's signature (material.h): a request to the key holder,
+ * which signs with the TPM. It blocks the event loop for the TPM's time
+ * (mbedTLS 2.28 as Debian builds it has no MBEDTLS_SSL_ASYNC_PRIVATE). */
+static int
+held_sign(void *ctx, const uint8_t digest[32], uint8_t *sig, size_t cap, size_t *siglen)
+{
+	struct slot *s = ctx;
+	int rc = hal_key_sign(&s->hkey, HAL_HASH_SHA256, digest, 32, sig, cap, siglen);
+
+	if (rc != 0)
+		hal_log(HAL_LOG_ERR, "tls", "the TLS key %s did not sign (%s): TLS refused (no "
+		    "other key is used) until the TPM signs again", s->what,
+		    rc == -ENODEV ? "the TPM cannot be reached" : strerror(-rc < 0 ? -rc : EIO));
+	return rc;
+}
+
+/* zegel's own certificate for a held key: made (signed by the TPM) when
+ * missing, or when it is zegel's and names another host or key. */
+static int
+ensure_own_held(struct slot *s, const char *cert_path, const char *hostname, char *err,
+    size_t errcap)
+{
+	bool hc = exists(cert_path), names = false;
+	int64_t now = hal_clock_now();
+	size_t cl;
+	int rc, own = 0;
+
+	if (hc) {
+		if ((rc = read_pem(cert_path, cbuf, sizeof(cbuf), &cl)) < 0) {
+			snprintf(err, errcap, "tls cert %s: cannot read: %s", cert_path,
+			    strerror(-rc));
+			return rc;
+		}
+		own = tls_material_own(cbuf, cl, hostname, &names);
+		if (own != 1 || (names && tls_material_check_held(cbuf, cl, &s->h) == 0))
+			return 0;
+	}
+	if (now < 1600000000)
+		now = hal_clock_build_time;
+	if ((rc = tls_material_self_signed_held(&s->h, hostname, now, hal_entropy_rng, NULL, cbuf,
+		 sizeof(cbuf), &cl)) != 0) {
+		snprintf(err, errcap, "cannot build the TLS certificate for %s with %s: %s",
+		    hostname, s->what, tls_material_strerror(rc));
+		return -EIO;
+	}
+	parent_dir(cert_path, 0755);
+	if ((rc = hal_storage_put(cert_path, cbuf, cl - 1, 0644)) < 0) {
+		snprintf(err, errcap, "cannot write %s: %s", cert_path, strerror(-rc));
+		return rc;
+	}
+	hal_log(HAL_LOG_INFO, "tls", "self-signed certificate for %s in %s, signed by %s",
+	    hostname, cert_path, s->what);
+	return 0;
+}
+
+/* ECDHE-RSA suites only: a held key signs, it never decrypts (no RSA key
+ * exchange). */
+static int ecdhe_rsa[64];
+
+static const int *
+held_suites(void)
+{
+	const int *all = mbedtls_ssl_list_ciphersuites();
+	size_t n = 0;
+
+	for (; *all != 0 && n + 1 < sizeof(ecdhe_rsa) / sizeof(ecdhe_rsa[0]); all++) {
+		const mbedtls_ssl_ciphersuite_t *cs = mbedtls_ssl_ciphersuite_from_id(*all);
+
+		if (cs != NULL && cs->key_exchange == MBEDTLS_KEY_EXCHANGE_ECDHE_RSA)
+			ecdhe_rsa[n++] = *all;
+	}
+	ecdhe_rsa[n] = 0;
+	return ecdhe_rsa;
+}
+
+static const int sha256_only[] = { MBEDTLS_MD_SHA256, MBEDTLS_MD_NONE };
+
+static int setup(struct slot *s, int next, const char *cert_path, const char *key_path,
+    char *err, size_t errcap);
 
 int
 tls_server_setup(const char *cert_path, const char *key_path, const char *hostname,
@@ -290,7 +380,6 @@ tls_server_setup(const char *cert_path, const char *key_path, const char *hostna
 {
 	struct slot *s;
 	int next = active == 0 ? 1 : 0, rc;
-	size_t len;
 
 	err[0] = '\0';
 	if (slots[next].users > 0) {
@@ -302,6 +391,61 @@ tls_server_setup(const char *cert_path, const char *key_path, const char *hostna
 		return rc;
 	s = &slots[next];
 	slot_free(s);
+	return setup(s, next, cert_path, key_path, err, errcap);
+}
+
+int
+tls_server_setup_held(const char *cert_path, const char *key_name, struct hal_key *key,
+    const char *hostname, bool generated, char *err, size_t errcap)
+{
+	struct slot *s;
+	size_t pl = 0;
+	int next = active == 0 ? 1 : 0, rc;
+
+	err[0] = '\0';
+	if (slots[next].users > 0) {
+		snprintf(err, errcap, "%u session(s) still use the TLS material before the last; "
+		    "commit again when they ended", slots[next].users);
+		hal_key_free(key);
+		return -EBUSY;
+	}
+	s = &slots[next];
+	slot_free(s);
+	s->held = true;
+	s->hkey = *key;
+	memset(key, 0, sizeof(*key));
+	snprintf(s->what, sizeof(s->what), "%s", key_name);
+	if (s->hkey.type != HAL_KEY_RSA ||
+	    hal_key_public(&s->hkey, s->spki, sizeof(s->spki), &pl) != 0) {
+		snprintf(err, errcap, "tls key %s: not an RSA key", key_name);
+		rc = -EINVAL;
+		goto fail;
+	}
+	s->h = (struct tls_material_held){ s->spki, pl, s->hkey.bits, held_sign, s };
+	if (generated && (rc = ensure_own_held(s, cert_path, hostname, err, errcap)) < 0)
+		goto fail;
+	return setup(s, next, cert_path, NULL, err, errcap);
+fail:
+	hal_key_free(&s->hkey);
+	memset(s, 0, sizeof(*s));
+	return rc;
+}
+
+void
+tls_server_disable(void)
+{
+	active = -1;
+}
+
+/* Load the certificate and key (key_path NULL: s's held key) into slot s
+ * and make it the active one. */
+static int
+setup(struct slot *s, int next, const char *cert_path, const char *key_path, char *err,
+    size_t errcap)
+{
+	size_t len;
+	int rc;
+
 	mbedtls_x509_crt_init(&s->cert);
 	mbedtls_pk_init(&s->key);
 	s->ready = true; /* for slot_free: the objects exist */
@@ -314,18 +458,33 @@ tls_server_setup(const char *cert_path, const char *key_path, const char *hostna
 		    tls_material_strerror(TLS_MAT_CERT));
 		goto fail;
 	}
-	if ((rc = read_pem(key_path, kbuf, sizeof(kbuf), &len)) < 0) {
+	if (key_path == NULL) {
+		if (tls_material_check_held(cbuf, len, &s->h) != 0) {
+			snprintf(err, errcap, "tls key %s does not belong to tls cert %s (their "
+			    "public keys differ)", s->what, cert_path);
+			rc = -EINVAL;
+			goto fail;
+		}
+		if (tls_material_pk_held(&s->key, &s->h) != 0) {
+			snprintf(err, errcap, "tls key %s: %s", s->what,
+			    tls_material_strerror(TLS_MAT_KEY));
+			rc = -EINVAL;
+			goto fail;
+		}
+	} else if ((rc = read_pem(key_path, kbuf, sizeof(kbuf), &len)) < 0) {
 		snprintf(err, errcap, "tls key %s: cannot read: %s", key_path, strerror(-rc));
 		goto fail;
 	}
-	rc = mbedtls_pk_parse_key(&s->key, kbuf, len, NULL, 0);
-	mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
-	if (rc != 0) {
-		snprintf(err, errcap, "tls key %s: %s", key_path,
-		    tls_material_strerror(TLS_MAT_KEY));
-		goto fail;
+	if (key_path != NULL) {
+		rc = mbedtls_pk_parse_key(&s->key, kbuf, len, NULL, 0);
+		mbedtls_platform_zeroize(kbuf, sizeof(kbuf));
+		if (rc != 0) {
+			snprintf(err, errcap, "tls key %s: %s", key_path,
+			    tls_material_strerror(TLS_MAT_KEY));
+			goto fail;
+		}
 	}
-	if (mbedtls_pk_check_pair(&s->cert.pk, &s->key) != 0) {
+	if (key_path != NULL && mbedtls_pk_check_pair(&s->cert.pk, &s->key) != 0) {
 		snprintf(err, errcap, "tls key %s does not belong to tls cert %s (their public keys "
 		    "differ)", key_path, cert_path);
 		rc = -EINVAL;
@@ -345,6 +504,10 @@ tls_server_setup(const char *cert_path, const char *key_path, const char *hostna
 			goto fail;
 		}
 		mbedtls_ssl_conf_rng(c, hal_entropy_rng, NULL);
+		if (s->held) { /* what the TPM signs: SHA-256, no RSA key exchange */
+			mbedtls_ssl_conf_sig_hashes(c, sha256_only);
+			mbedtls_ssl_conf_ciphersuites(c, held_suites());
+		}
 		mbedtls_ssl_conf_min_version(c, MBEDTLS_SSL_MAJOR_VERSION_3,
 		    MBEDTLS_SSL_MINOR_VERSION_1 + i);
 	}
@@ -438,4 +601,31 @@ tls_server_conn_free(struct tls_server_conn *t)
 			slots[t->slot].users--;
 	}
 	t->used = t->done = false;
+}
+
+int
+tls_server_csr(const char *hostname, uint8_t *pem, size_t cap, size_t *len, char *err,
+    size_t errcap)
+{
+	struct slot *s;
+	int rc;
+
+	err[0] = '\0';
+	if (active < 0) {
+		snprintf(err, errcap, "no TLS key in use (see the log's tls lines)");
+		return -ENOENT;
+	}
+	s = &slots[active];
+	if (!s->held) {
+		/* mbedTLS's CSR writer is compiled out of the cross builds
+		 * (toolchain/mbedtls/zegel.unset); a key file is the admin's
+		 * to use with any tool */
+		snprintf(err, errcap, "the TLS key is a file: make the request with it (openssl req "
+		    "-new -key FILE); 'tls csr' is for a key in the TPM");
+		return -ENOTSUP;
+	}
+	rc = tls_material_csr_held(&s->h, hostname, pem, cap, len);
+	if (rc != 0)
+		snprintf(err, errcap, "%s: %s", s->what, tls_material_strerror(rc));
+	return rc == 0 ? 0 : -EIO;
 }

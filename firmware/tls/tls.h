@@ -24,6 +24,8 @@
 
 #include <mbedtls/ssl.h>
 
+#include "hal/crypto.h"
+
 struct tls_bio {
 	uint8_t *in;
 	size_t *inlen;
@@ -92,6 +94,31 @@ int tls_server_check(const char *cert_path, const char *key_path, bool generated
 int tls_server_setup(const char *cert_path, const char *key_path, const char *hostname,
     bool generated, char *err, size_t errcap);
 bool tls_server_ready(void);
+
+/*
+ * The same with a key held elsewhere (issue 15 point 4, `set tls key-store
+ * tpm`): key is a loaded RSA key whose sign() is a request to the key
+ * holder, which signs with the TPM (firmware/privsep); this process has
+ * only its public key. The slot takes key over (freed with the slot, or
+ * at once on failure). mbedTLS gets it through mbedtls_pk_setup_rsa_alt();
+ * the configs offer only SHA-256 signatures and ECDHE-RSA suites (the TPM
+ * key signs RSASSA-PKCS1-v1_5/SHA-256 and never decrypts). generated: a
+ * self-signed certificate signed by the key is made when cert_path is
+ * missing, or is zegel's and names another host or key. A signature that
+ * fails in a handshake (TPM gone or reset) fails that handshake, with a
+ * log line; the key holder reconnects to the TPM at the next one.
+ * key_name is for messages.
+ */
+int tls_server_setup_held(const char *cert_path, const char *key_name, struct hal_key *key,
+    const char *hostname, bool generated, char *err, size_t errcap);
+/* No TLS from now on (the TLS key configured cannot be used: never another
+ * key instead); sessions already in TLS go on. */
+void tls_server_disable(void);
+/* `tls csr`: a PKCS#10 request for the held TLS key in use (signed by the
+ * TPM through the key holder, with subjectAltName), PEM; 0 or -errno and
+ * err (-ENOTSUP: the key is a file, -ENOENT: no TLS key in use). */
+int tls_server_csr(const char *hostname, uint8_t *pem, size_t cap, size_t *len, char *err,
+    size_t errcap);
 
 /*
  * Listener minimum TLS versions (`set listener ... tls-min`): tls_min is

@@ -33,13 +33,26 @@ struct tpm2_io {
 };
 
 static struct tpm2_io the_io = { -1, 0 };
+static char setting[64]; /* `set tpm device`; "": not set */
 
 const char *
 tpm2_device(void)
 {
 	const char *e = getenv("ZEGEL_TPM");
 
+	if (setting[0])
+		return setting;
 	return e != NULL && e[0] ? e : CONFIG_HAL_TPM2_DEVICE;
+}
+
+int
+tpm2_io_set_device(const char *spec)
+{
+	char was[sizeof(setting) + 64];
+
+	snprintf(was, sizeof(was), "%s", tpm2_device());
+	snprintf(setting, sizeof(setting), "%s", spec != NULL ? spec : "");
+	return strcmp(was, tpm2_device()) != 0;
 }
 
 static int

@@ -115,6 +115,16 @@ flush_strays(void)
 		flush(h[i]);
 }
 
+void
+hal_tpm2_set_device(const char *spec)
+{
+	if (tpm2_io_set_device(spec)) {
+		disconnect();
+		why[0] = 0;
+		hal_log(HAL_LOG_INFO, MOD, "TPM device now %s", tpm2_device());
+	}
+}
+
 static int
 connect_tpm(void)
 {

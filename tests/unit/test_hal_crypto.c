@@ -617,6 +617,210 @@ test_cpu_backend(void **state)
 }
 #endif
 
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
+/*
+ * The contract against the tpm2 backend (a key backend: no hashes) with a
+ * real TPM: swtpm started here on a loopback port and a private state
+ * directory, the backend pointed at it with hal_tpm2_set_device(). Without
+ * swtpm installed: skipped (cmocka's SKIP, with the reason), never passed.
+ * Alone: RSA-2048 made in the TPM, sign/verify with the same buffer rules
+ * as every backend (-ERANGE with a canary, the public key, a bad signature
+ * refused), the key file written and loaded again (same public key, a
+ * truncated or junk file refused, a PEM key passed on with -ENOTSUP),
+ * keys of other types and sizes refused. In the board's chain: the TPM key
+ * file loads through the chain, a PEM key goes past tpm2 to the next
+ * backend, and the TPM restarted between sign and sign: loaded again.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include "hal/tpm2.h"
+
+static pid_t swtpm_pid;
+static char swtpm_dir[64];
+static unsigned short swtpm_port;
+
+/* swtpm over swtpm_dir on swtpm_port; true when it accepts */
+static bool
+swtpm_run(void)
+{
+	struct sockaddr_in sa;
+	char server[64], state[96];
+
+	snprintf(server, sizeof(server), "type=tcp,port=%u,bindaddr=127.0.0.1", swtpm_port);
+	snprintf(state, sizeof(state), "dir=%s", swtpm_dir);
+	if ((swtpm_pid = fork()) == 0) {
+		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server,
+		    "--flags", "not-need-init,startup-clear", (char *)NULL);
+		_exit(127);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(swtpm_port);
+	for (int i = 0; i < 100; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		int rc = connect(c, (struct sockaddr *)&sa, sizeof(sa));
+
+		close(c);
+		if (rc == 0)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static void
+swtpm_kill(void)
+{
+	if (swtpm_pid > 0) {
+		kill(swtpm_pid, SIGTERM);
+		waitpid(swtpm_pid, NULL, 0);
+		swtpm_pid = 0;
+	}
+}
+
+static bool
+swtpm_start(char *why, size_t cap)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd;
+
+	if (system("command -v swtpm >/dev/null 2>&1") != 0) {
+		snprintf(why, cap, "swtpm is not installed (scripts/bootstrap.sh peers)");
+		return false;
+	}
+	/* a free loopback port, for swtpm to bind */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+		snprintf(why, cap, "no loopback port");
+		return false;
+	}
+	close(fd);
+	swtpm_port = ntohs(sa.sin_port);
+	snprintf(swtpm_dir, sizeof(swtpm_dir), "/tmp/zegel-unit-swtpm-XXXXXX");
+	if (mkdtemp(swtpm_dir) == NULL) {
+		swtpm_dir[0] = 0;
+		snprintf(why, cap, "mkdtemp failed");
+		return false;
+	}
+	if (!swtpm_run()) {
+		snprintf(why, cap, "swtpm did not open port %u", swtpm_port);
+		return false;
+	}
+	return true;
+}
+
+static void
+swtpm_stop(void)
+{
+	char cmd[128];
+
+	swtpm_kill();
+	if (swtpm_dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", swtpm_dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void
+test_tpm2_contract(void **state)
+{
+	static char file[4096], pem[8192];
+	uint8_t pub1[600], pub2[600], digest[32], sig[257];
+	size_t len = 0, l1 = 0, l2 = 0, sl = 0;
+	char why[160] = "", dev[40];
+	struct hal_key k, k2;
+
+	(void)state;
+	if (!swtpm_start(why, sizeof(why))) {
+		swtpm_stop();
+		print_message("# tpm2: contract skipped: %s\n", why);
+		skip();
+	}
+	snprintf(dev, sizeof(dev), "tcp:127.0.0.1:%u", swtpm_port);
+	hal_tpm2_set_device(dev);
+	assert_string_equal(tpm2_device(), dev);
+
+	/* alone */
+	hal_crypto_set(&hal_crypto_tpm2);
+	assert_true(hal_crypto_caps() & HAL_CRYPTO_CAP_RSA);
+	assert_false(hal_crypto_caps() & HAL_CRYPTO_CAP_SHA);
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(hal_key_generate(&k, HAL_KEY_RSA, 2048), -ENOTSUP);
+	assert_int_equal(hal_key_generate(&k, HAL_KEY_ED25519, 0), -ENOTSUP);
+	assert_int_equal(hal_key_generate(&k, HAL_KEY_RSA_TPM, 1024), -EINVAL);
+	assert_int_equal(hal_key_generate(&k, HAL_KEY_RSA_TPM, 2048), 0);
+	assert_int_equal(k.type, HAL_KEY_RSA);
+	assert_int_equal(k.bits, 2048);
+	assert_ptr_equal(k.ops, &hal_crypto_tpm2);
+	test_crypto_board_chain(); /* hashes for sign_verify's digest */
+	sign_verify(&hal_crypto_tpm2, &k, 256);
+	/* only SHA-256 digests: what TPM2_Sign is asked for */
+	assert_int_equal(hal_hash(HAL_HASH_SHA256, (const uint8_t *)"m", 1, digest), 0);
+	assert_int_equal(hal_key_sign(&k, HAL_HASH_SHA1, digest, 20, sig, 256, &sl), -ENOTSUP);
+	assert_int_equal(hal_key_sign(&k, HAL_HASH_SHA256, digest, 31, sig, 256, &sl), -ENOTSUP);
+	/* the key file: written, loaded again, the same key */
+	assert_int_equal(hal_key_write_pem(&k, file, 20, &len), -ERANGE);
+	assert_int_equal(hal_key_write_pem(&k, file, sizeof(file), &len), 0);
+	assert_int_equal(strlen(file), len);
+	assert_int_equal(strncmp(file, "zegel-tpm2-key 1\n", 17), 0);
+	assert_null(strstr(file, "PRIVATE KEY"));
+	hal_crypto_set(&hal_crypto_tpm2);
+	memset(&k2, 0, sizeof(k2));
+	assert_int_equal(hal_key_load(&k2, (const uint8_t *)file, len), 0);
+	assert_int_equal(hal_key_public(&k, pub1, sizeof(pub1), &l1), 0);
+	assert_int_equal(hal_key_public(&k2, pub2, sizeof(pub2), &l2), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(pub1, pub2, l1);
+	hal_key_free(&k2);
+	assert_null(k2.impl);
+	memset(&k2, 0, sizeof(k2));
+	assert_true(hal_key_load(&k2, (const uint8_t *)file, len / 2) < 0);
+	assert_int_equal(hal_key_load(&k2, (const uint8_t *)"garbage", 7), -ENOTSUP);
+	hal_key_free(&k2);
+
+	/* the board's chain: the TPM file through it, a PEM key past tpm2 */
+	test_crypto_board_chain();
+	memset(&k2, 0, sizeof(k2));
+	assert_int_equal(hal_key_load(&k2, (const uint8_t *)file, len), 0);
+	assert_ptr_equal(k2.ops, &hal_crypto_tpm2);
+	sign_verify(hal_crypto(), &k2, 256);
+	{
+		struct hal_key s;
+		size_t pl = 0;
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(hal_key_generate(&s, HAL_KEY_ED25519, 0), 0);
+		assert_int_equal(hal_key_write_pem(&s, pem, sizeof(pem), &pl), 0);
+		hal_key_free(&s);
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(hal_key_load(&s, (const uint8_t *)pem, pl), 0);
+		assert_ptr_not_equal(s.ops, &hal_crypto_tpm2);
+		hal_key_free(&s);
+	}
+	/* the TPM gone: the signature fails, nothing made up; back (the same
+	 * state, restarted: its objects gone): the key is loaded again */
+	swtpm_kill();
+	memset(sig, 0, sizeof(sig));
+	assert_true(hal_key_sign(&k2, HAL_HASH_SHA256, digest, 32, sig, 256, &sl) < 0);
+	assert_non_null(strstr(hal_tpm2_why(), "cannot reach the TPM"));
+	assert_true(swtpm_run());
+	sign_verify(hal_crypto(), &k2, 256);
+	hal_key_free(&k2);
+	hal_key_free(&k);
+	hal_tpm2_set_device(NULL);
+	swtpm_stop();
+	test_crypto_board_chain();
+}
+#endif
+
 int
 main(void)
 {
@@ -633,6 +837,9 @@ main(void)
 #endif
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
 		cmocka_unit_test(test_cpu_backend),
+#endif
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_TPM2)
+		cmocka_unit_test(test_tpm2_contract),
 #endif
 	};
 	assert_non_null(test_crypto_backends[0]);

@@ -155,6 +155,18 @@ test_codec(void **state)
 	m.len = 0;
 	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
 	assert_int_equal(privsep_msg_encode(&m, buf, 3, &n), -EINVAL);
+	/* `set tpm device`: a path like ALLOW_DIR's, nothing else */
+	memset(&m, 0, sizeof(m));
+	m.type = PRIVSEP_REQ_TPM_DEVICE;
+	m.len = (uint16_t)strlen("tcp:127.0.0.1:2321");
+	memcpy(m.data, "tcp:127.0.0.1:2321", m.len);
+	roundtrip(&m);
+	m.slot = 1;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	m.slot = 0;
+	m.len = 0;
+	assert_int_equal(privsep_msg_encode(&m, buf, sizeof(buf), &n), -EINVAL);
+	assert_string_equal(privsep_msg_name(PRIVSEP_REQ_TPM_DEVICE), "tpm-device");
 	m.type = PRIVSEP_REQ_SEAL;
 	assert_int_equal(privsep_msg_encode(&m, buf, 3, &n), -ERANGE);
 	assert_string_equal(privsep_msg_name(PRIVSEP_REQ_SIGN), "sign");
@@ -226,10 +238,19 @@ test_holder(void **state)
 	assert_int_equal(keys_load_file(&g, q), 0);
 	hal_key_free(&g);
 
+	/* `set tpm device`: also after the seal, only a TPM device or TCP;
+	 * the key holder checks it itself */
+	assert_int_equal(privsep_tpm_device("tcp:127.0.0.1:2321"), 0);
+	assert_int_equal(privsep_tpm_device("/etc/shadow"), -EINVAL);
+	assert_int_equal(privsep_tpm_device(""), 0);
+
 	/* the seal: only dir from now on */
 	assert_int_equal(privsep_allow_dir(dir), 0);
 	assert_int_equal(privsep_seal(), 0);
 	assert_int_equal(privsep_allow_dir(out), -EPERM);
+	assert_int_equal(privsep_tpm_device("/dev/tpm0"), 0);
+	assert_int_equal(privsep_tpm_device("/dev/sda"), -EINVAL);
+	assert_int_equal(privsep_tpm_device(""), 0);
 	assert_int_equal(keys_load_file(&g, q), -EACCES);
 	snprintf(q, sizeof(q), "%s/new.key", out);
 	assert_int_equal(keys_generate_file(q, HAL_KEY_ED25519, 0, NULL), -EACCES);

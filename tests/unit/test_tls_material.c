@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -277,6 +278,104 @@ test_own_pair(void **state)
 	assert_non_null(strstr(err, key));
 }
 
+/* A key held elsewhere (issue 15 point 4; the TPM through the key holder in
+ * zegel run): here a soft RSA key behind the same callback, counted. The
+ * certificate is signed through the callback and verifies; its key is the
+ * held key's and no other; a callback that fails builds nothing; the
+ * server's slot takes the key (an Ed25519 key is refused, and freed). */
+static unsigned held_calls;
+static bool held_fail;
+
+static int
+held_sign_cb(void *ctx, const uint8_t digest[32], uint8_t *sig, size_t cap, size_t *siglen)
+{
+	held_calls++;
+	if (held_fail)
+		return -ENODEV;
+	return hal_key_sign(ctx, HAL_HASH_SHA256, digest, 32, sig, cap, siglen);
+}
+
+static void
+test_held(void **state)
+{
+	static uint8_t spki[1024], spki2[1024], pem[8192];
+	struct hal_key hk, other, ed;
+	struct tls_material_held h;
+	mbedtls_x509_crt crt;
+	uint32_t flags = 0;
+	size_t sl = 0, sl2 = 0, pl = 0;
+	char err[400];
+	bool names = false;
+	mbedtls_pk_context pk;
+
+	(void)state;
+	memset(&hk, 0, sizeof(hk));
+	memset(&other, 0, sizeof(other));
+	assert_int_equal(hal_key_generate(&hk, HAL_KEY_RSA, 2048), 0);
+	assert_int_equal(hal_key_generate(&other, HAL_KEY_RSA, 2048), 0);
+	assert_int_equal(hal_key_public(&hk, spki, sizeof(spki), &sl), 0);
+	assert_int_equal(hal_key_public(&other, spki2, sizeof(spki2), &sl2), 0);
+	h = (struct tls_material_held){ spki, sl, 2048, held_sign_cb, &hk };
+	held_calls = 0;
+	held_fail = false;
+	assert_int_equal(tls_material_self_signed_held(&h, "tpm.example", NOW, hal_entropy_rng, NULL,
+			     pem, sizeof(pem), &pl),
+	    0);
+	assert_int_equal(held_calls, 1); /* the certificate's signature, by the callback */
+	mbedtls_x509_crt_init(&crt);
+	assert_int_equal(mbedtls_x509_crt_parse(&crt, pem, pl), 0);
+	/* trusted as itself: the signature the callback made verifies */
+	assert_int_equal(mbedtls_x509_crt_verify(&crt, &crt, NULL, NULL, &flags, NULL, NULL), 0);
+	assert_int_equal(flags, 0);
+	mbedtls_x509_crt_free(&crt);
+	assert_int_equal(tls_material_check_held(pem, pl, &h), TLS_MAT_OK);
+	assert_int_equal(tls_material_own(pem, pl, "tpm.example", &names), 1);
+	assert_true(names);
+	h.spki = spki2;
+	h.spkilen = sl2;
+	assert_int_equal(tls_material_check_held(pem, pl, &h), TLS_MAT_MISMATCH);
+	h.spki = spki;
+	h.spkilen = sl;
+	assert_int_equal(tls_material_check_held((const uint8_t *)"junk", 5, &h), TLS_MAT_CERT);
+	/* the mbedTLS key: RSA-alt, too small or without a signer refused */
+	mbedtls_pk_init(&pk);
+	assert_int_equal(tls_material_pk_held(&pk, &h), TLS_MAT_OK);
+	assert_int_equal(mbedtls_pk_get_type(&pk), MBEDTLS_PK_RSA_ALT);
+	assert_int_equal(mbedtls_pk_get_bitlen(&pk), 2048);
+	mbedtls_pk_free(&pk);
+	h.bits = 512;
+	mbedtls_pk_init(&pk);
+	assert_int_equal(tls_material_pk_held(&pk, &h), TLS_MAT_KEY);
+	mbedtls_pk_free(&pk);
+	h.bits = 2048;
+	/* the signer fails (the TPM gone): nothing built */
+	held_fail = true;
+	assert_int_not_equal(tls_material_self_signed_held(&h, "tpm.example", NOW, hal_entropy_rng,
+				 NULL, pem, sizeof(pem), &pl),
+	    TLS_MAT_OK);
+	held_fail = false;
+	/* the server's slot: made a certificate at the default path, ready */
+	assert_int_equal(tls_server_setup_held(cert, "held-key", &hk, "tpm.example", true, err,
+			     sizeof(err)),
+	    0);
+	assert_null(hk.ops); /* taken over by the slot */
+	assert_true(tls_server_ready());
+	pl = get(cert);
+	h.ctx = NULL;
+	assert_int_equal(tls_material_check_held(buf, pl, &h), TLS_MAT_OK);
+	/* an Ed25519 key cannot be an RSA-alt key: refused, freed */
+	memset(&ed, 0, sizeof(ed));
+	assert_int_equal(hal_key_generate(&ed, HAL_KEY_ED25519, 0), 0);
+	assert_int_not_equal(tls_server_setup_held(cert, "ed-key", &ed, "tpm.example", true, err,
+				 sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "not an RSA key"));
+	assert_null(ed.ops);
+	tls_server_disable();
+	assert_false(tls_server_ready());
+	hal_key_free(&other);
+}
+
 static void
 test_versions(void **state)
 {
@@ -312,6 +411,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_admin_files_never_written, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(test_own_pair, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_held, setup_dir, teardown_dir),
 		cmocka_unit_test(test_versions),
 	};
 

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hal/net.h"
 #include "zegel/config.h"
@@ -195,6 +196,10 @@ struct zcfg {
 	char tls_cert[ZCFG_PATH_MAX];     /* `set tls cert PATH` (an admin's: must exist) */
 	char tls_key[ZCFG_PATH_MAX];      /* `set tls key PATH`; both at their defaults
 	                                     (<data-dir>/tls/): zegel's own, generated */
+	bool tls_tpm;                     /* `set tls key-store tpm|file`: zegel's own TLS
+	                                     key made in the TPM (<data-dir>/tls/key.tpmkey) */
+	char tpm_device[64];              /* `set tpm device /dev/tpm*|tcp:IP:PORT|default`;
+	                                     "": ZEGEL_TPM, else CONFIG_HAL_TPM2_DEVICE */
 	int log_level;                    /* `set log-level error|warning|info|debug` */
 	uint32_t max_message_size;        /* `set message-size-limit N` (<= Kconfig max) */
 	struct hal_addr public_address;   /* `set public-address IP`: where direct mode's
@@ -218,6 +223,36 @@ struct zcfg {
 	struct zcfg_tlsrpt tlsrpt;
 	struct zcfg_lwip lwip;
 };
+
+/* `set tpm device`: a TPM character device (/dev/tpm0, /dev/tpmrm0) or
+ * swtpm's command channel tcp:IPV4:PORT; the key holder opens it read-write
+ * and writes TPM commands to it, so nothing else (the key holder checks it
+ * again: the network process is not trusted with a path). */
+static inline bool
+zcfg_tpm_device_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	while (s[n] && s[n] != ' ' && s[n] != '\t')
+		n++;
+	if (s[n] || n >= 64)
+		return false;
+	if (n > 8 && memcmp(s, "/dev/tpm", 8) == 0) {
+		for (size_t i = 8; i < n; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+				return false;
+		return true;
+	}
+	if (n > 4 && memcmp(s, "tcp:", 4) == 0) {
+		for (size_t i = 4; i < n; i++)
+			if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == ':'))
+				return false;
+		return true;
+	}
+	return false;
+}
 
 /* The running configuration (after the last successful commit). */
 const struct zcfg *zcfg_running(void);

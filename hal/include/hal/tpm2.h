@@ -165,6 +165,12 @@ int tpm2_io_call(struct tpm2_io *io, const uint8_t *cmd, size_t n, uint8_t *rsp,
 void tpm2_io_close(struct tpm2_io *io);
 /* "/dev/tpmrm0" or what ZEGEL_TPM names. */
 const char *tpm2_device(void);
+/* `set tpm device` in the key holder (NULL: back to ZEGEL_TPM, else
+ * CONFIG_HAL_TPM2_DEVICE): a different device drops the connection, loaded
+ * keys load again from their blobs at their next signature. */
+void hal_tpm2_set_device(const char *spec);
+/* tpm2_io.c's part of it: 1 when the device changed. */
+int tpm2_io_set_device(const char *spec);
 
 /* The backend (hal/tpm2/tpm2_key.c). */
 extern const struct hal_crypto_ops hal_crypto_tpm2;
