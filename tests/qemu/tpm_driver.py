@@ -130,8 +130,12 @@ def run_board(board, port):
         os.environ["QEMU_TPM_SOCKET"] = sock
         guest = bd.Guest(board, disk, [(port, 587)], "tpm")
         t = guest.boot()
-        tap(True, "%s: boots with -tpmdev emulator -device tpm-tis-device (prompt after %.1f s)"
-            % (board, t))
+        with open("/proc/%d/cmdline" % guest.p.pid, "rb") as f:
+            qargs = f.read().split(b"\0")  # qemu-run.sh execs QEMU
+        tap(b"emulator,id=tpm0,chardev=chrtpm" in qargs and b"tpm-tis-device,tpmdev=tpm0" in qargs
+            and ("socket,id=chrtpm,path=" + sock).encode() in qargs,
+            "%s: boots with -tpmdev emulator -device tpm-tis-device (prompt after %.1f s)"
+            % (board, t), b" ".join(qargs).decode("utf-8", "replace"))
         stage[0] = "configure"
         config = [
             "set hostname mx.%s" % DOMAIN,
