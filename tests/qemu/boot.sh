@@ -36,8 +36,8 @@ for spec in qemu-arm-virt:qemu-system-arm:25587 qemu-mips-malta:qemu-system-mips
 		not_ok "$b: make image" "$out"
 		continue
 	fi
-	ok "$b: make image (kernel $(sed -n 's/^kernel=//p' build/$b/image/manifest)," \
-		"firmware $(sed -n 's/^firmware=//p' build/$b/image/manifest), $(($(date +%s) - t1)) s)"
+	ok "$b: make image (kernel $(sed -n 's/^kernel=//p' build/$b/image/manifest), firmware $(
+		sed -n 's/^firmware=//p' build/$b/image/manifest), $(($(date +%s) - t1)) s)"
 	[ "$b" = qemu-arm-virt ] || { boards+=("$b:$port"); continue; }
 	# image N+1 for the upgrade test: the same build with another version,
 	# kept aside; then image N is made again (the kernel is cached: seconds)

@@ -374,8 +374,8 @@ def run_board(board, port, upgrade=None):
                  "network process: no" % (DOMAIN, SELECTOR2)) in st,
             "%s: /data is zegel's; the key files (seeded, and made by key generate) are root's, "
             "0600, not readable by the network process" % board, st)
-        # Debian 12's kernels build Landlock in and start it (CONFIG_LSM has
-        # landlock first): ABI 2 on 6.1
+        # The images' kernels build Landlock in and start it (board/common/
+        # kernel.config: CONFIG_SECURITY_LANDLOCK, CONFIG_LSM="landlock"): ABI 2 on 6.1
         ll = re.search(r"^privsep: writes (confined by landlock \(ABI (\d+)\) to (.*)|NOT .*)$",
                        st, re.M)
         tap(ll is not None and ll.group(2) is not None and int(ll.group(2)) >= 2
