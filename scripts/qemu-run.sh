@@ -81,8 +81,10 @@ if [ "$tpm" = 1 ] && [ -z "$tpmsock" ] && [ "$print" = 0 ]; then
 	command -v swtpm >/dev/null || { echo "qemu: swtpm not installed (apt install swtpm)" >&2; exit 2; }
 	tpmdir=$top/build/$board/tpm tpmsock=$top/build/$board/tpm/swtpm.sock
 	mkdir -p "$tpmdir"
-	swtpm socket --tpm2 --tpmstate dir="$tpmdir" --ctrl type=unixio,path="$tpmsock" \
-		--log file="$tpmdir/swtpm.log" --terminate --daemon
+	# one left from a QEMU that never connected is used again
+	kill -0 "$(cat "$tpmdir/swtpm.pid" 2>/dev/null)" 2>/dev/null ||
+		swtpm socket --tpm2 --tpmstate dir="$tpmdir" --ctrl type=unixio,path="$tpmsock" \
+			--pid file="$tpmdir/swtpm.pid" --log file="$tpmdir/swtpm.log" --terminate --daemon
 elif [ "$tpm" = 1 ] && [ -z "$tpmsock" ]; then
 	tpmsock=$top/build/$board/tpm/swtpm.sock
 fi
