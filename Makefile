@@ -321,6 +321,7 @@ help:
 	@echo "                               + initramfs; FIRMWARE_VERSION=... names it (default <version>-<git rev>)"
 	@echo "  make image-size              kernel, initramfs and whole image per QEMU board (goal: 4 MiB)"
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
+	@echo "                               TPM=1: with a TPM 2.0 (swtpm; qemu-arm-virt: /dev/tpmrm0)"
 	@echo "  make image BOARD=mt7621-gnubee-gb-pc1  U-Boot uImage to flash (board/mt7621-gnubee-gb-pc1/README.md)"
 	@echo "  make lint                    cppcheck the sources"
 	@echo "  make fuzz-build              libFuzzer targets into build/host-fuzz/fuzz/"

@@ -49,7 +49,7 @@ image: $(ZEGEL) $(INIT)
 	$(Q)scripts/image-build.sh $(BOARD) $(O) $(STRIP) '$(FIRMWARE_VERSION)'
 
 qemu: image
-	$(Q)scripts/qemu-run.sh $(BOARD)
+	$(Q)scripts/qemu-run.sh $(BOARD) $(if $(filter 1,$(TPM)),--tpm)
 endif
 
 kernel:

@@ -14,6 +14,11 @@
 #                        QEMU), kernel messages off, no QEMU monitor on the
 #                        serial line
 #     --print            print the command instead of running it
+#     --tpm              a TPM 2.0: swtpm (state in build/<board>/tpm, started
+#                        here, ends with QEMU) as the board's QEMU_TPM_DEVICE
+#                        (qemu-arm-virt: tpm-tis-device, /dev/tpmrm0 in the guest)
+#   QEMU_TPM_SOCKET=PATH (environment) attaches a swtpm already listening on
+#                        PATH (`swtpm socket --tpm2 --ctrl type=unixio,path=PATH`)
 #
 # The serial console is this terminal; with -nographic, Ctrl-A X quits QEMU and
 # Ctrl-A C switches to the QEMU monitor. The network is QEMU's user mode NAT
@@ -29,7 +34,7 @@ conf=$top/board/$board/image.conf
 
 img=$top/build/$board/image
 disk=$top/build/$board/data.img
-mem=128 append="" test=0 print=0
+mem=128 append="" test=0 print=0 tpm=0 tpmsock=${QEMU_TPM_SOCKET:-}
 fwds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -40,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--test) test=1; shift ;;
 	--print) print=1; shift ;;
+	--tpm) tpm=1; shift ;;
 	*) echo "qemu: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -68,6 +74,22 @@ fi
 # shellcheck disable=SC2206
 args=($QEMU_MACHINE -m "$mem" -kernel "$img/kernel" -initrd "$img/initramfs.cpio.gz"
 	-append "$cmdline" -nic "$nic" ${QEMU_DISK_ARGS//@DISK@/$disk} ${QEMU_RNG_ARGS:-})
+if [ "$tpm" = 1 ] || [ -n "$tpmsock" ]; then
+	[ -n "${QEMU_TPM_DEVICE:-}" ] || { echo "qemu: board $board has no TPM device" >&2; exit 2; }
+fi
+if [ "$tpm" = 1 ] && [ -z "$tpmsock" ] && [ "$print" = 0 ]; then
+	command -v swtpm >/dev/null || { echo "qemu: swtpm not installed (apt install swtpm)" >&2; exit 2; }
+	tpmdir=$top/build/$board/tpm tpmsock=$top/build/$board/tpm/swtpm.sock
+	mkdir -p "$tpmdir"
+	# one left from a QEMU that never connected is used again
+	kill -0 "$(cat "$tpmdir/swtpm.pid" 2>/dev/null)" 2>/dev/null ||
+		swtpm socket --tpm2 --tpmstate dir="$tpmdir" --ctrl type=unixio,path="$tpmsock" \
+			--pid file="$tpmdir/swtpm.pid" --log file="$tpmdir/swtpm.log" --terminate --daemon
+elif [ "$tpm" = 1 ] && [ -z "$tpmsock" ]; then
+	tpmsock=$top/build/$board/tpm/swtpm.sock
+fi
+[ -z "$tpmsock" ] || args+=(-chardev "socket,id=chrtpm,path=$tpmsock" -tpmdev "emulator,id=tpm0,chardev=chrtpm"
+	-device "$QEMU_TPM_DEVICE,tpmdev=tpm0")
 if [ "$test" = 1 ]; then
 	args+=(-display none -serial stdio -monitor none -no-reboot)
 else
