@@ -28,7 +28,7 @@
 #      of the kernel's own uImage.lzma (arch/mips/boot/Makefile takes them from
 #      the vmlinux it linked): OUTDIR/image/uImage
 #   5. manifest (kernel release, addresses, where the kernel's build tree is)
-#      for the checks of tests/e2e/mt7621_image.sh
+#      for the checks of tests/qemu/mt7621_image.sh
 set -euo pipefail
 board=${1:?board} out=${2:?outdir} strip=${3:?strip} version=${4:?version}
 top=$(cd "$(dirname "$0")/.." && pwd)

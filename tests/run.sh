@@ -43,6 +43,23 @@ run_suite() {
 	count_suite "$name" "$limit" "$rc" "$t0"
 }
 
+# wait_kernels RC-FILE: a TAP check that the background kernel build (make
+# test) ended and succeeded; its output is build/test-logs/kernels.log.
+wait_kernels() {
+	local t0 rc
+	t0=$(date +%s)
+	while [ ! -f "$1" ]; do sleep 5; done
+	rc=$(cat "$1")
+	if [ "$rc" = 0 ]; then
+		echo "ok 1 - the board kernels and the MT7621 image built (waited $(($(date +%s) - t0)) s)"
+	else
+		echo "not ok 1 - the board kernels did not build (exit $rc)"
+		tail -30 "$logs/kernels.log" | sed 's/^/# /'
+	fi
+}
+export -f wait_kernels
+export logs
+
 # count_suite NAME TIMEOUT EXIT-STATUS START-TIME: add a finished suite's log
 # to the totals and print its line.
 count_suite() {
@@ -129,11 +146,21 @@ if [ -z "${ZEGEL_TEST_QUICK:-}" ]; then
 
 	# 4. Script suites: interop, e2e, qemu (each a TAP-speaking script).
 	for dir in interop e2e qemu; do
+		# make test builds the board kernels in the background (Makefile,
+		# test-kernels): wait for them before the suites that boot images
+		if [ "$dir" = qemu ] && [ -n "${ZEGEL_KERNELS_RC:-}" ]; then
+			run_suite build/kernels 3600 bash -c 'wait_kernels "$1"' _ "$ZEGEL_KERNELS_RC"
+		fi
 		for s in tests/$dir/*.sh; do
 			[ -f "$s" ] || continue
 			run_suite "$dir/$(basename "$s" .sh)" 1800 bash "$s"
 		done
 	done
+fi
+
+# never leave the background kernel build running (a filter may skip the wait)
+if [ -n "${ZEGEL_KERNELS_RC:-}" ]; then
+	while [ ! -f "$ZEGEL_KERNELS_RC" ]; do sleep 5; done
 fi
 
 echo

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks of the flashable uImage of a U-Boot board (tests/e2e/mt7621_image.sh).
+"""Checks of the flashable uImage of a U-Boot board (tests/qemu/mt7621_image.sh).
 
     mt7621_image.py UIMAGE KOBJ DTB NM_OUT ROOTFS KCONFIG FW_OFFSET FW_SIZE
                     COMPATIBLE WORKDIR

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The flashable image of the real gateway board (board/mt7621-gnubee-gb-pc1):
 # `make image` builds it, U-Boot's own `mkimage -l` parses it, and
-# tests/e2e/mt7621_image.py checks the header fields against the vmlinux the
+# tests/qemu/mt7621_image.py checks the header fields against the vmlinux the
 # kernel build linked (load address, entry point) and the kernel's own
 # uImage.lzma, both CRCs, the LZMA payload (the kernel's vmlinux.bin, then the
 # board's DTB at __appended_dtb: root compatible, the SoC devices, the flash
@@ -50,7 +50,7 @@ check "mkimage -l: entry point $entry (vmlinux)" \
 	grep -qi "Entry Point: *${entry#0x}\$" <<<"$listing"
 
 mipsel-linux-gnu-nm "$vmlinux" >"$T/nm"
-/usr/bin/python3 "$TOP/tests/e2e/mt7621_image.py" "$img" "$kobj" "$(get dtb)" "$T/nm" \
+/usr/bin/python3 "$TOP/tests/qemu/mt7621_image.py" "$img" "$kobj" "$(get dtb)" "$T/nm" \
 	"$out/image/rootfs" "$(get kconfig)" "$FLASH_FIRMWARE_OFFSET" "$FLASH_FIRMWARE_SIZE" \
 	"$compat" "$T" >"$T/checks" 2>&1
 rc=$?
