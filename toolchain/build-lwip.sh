@@ -71,6 +71,35 @@ for f in $files; do
 	"$cc" -Os -g0 -ffunction-sections -fdata-sections -D_GNU_SOURCE "$@" $inc \
 		-c -o "$o" "$f" >>"$log" 2>&1 || die "compiling $f failed"
 done
+# One configuration for all of lwIP: a system header that defines a macro
+# of the same name as an lwIP option after lwipopts.h (glibc's TCP_MSS in
+# <netinet/tcp.h>, through Debian's posix/inet.h) silently gives the files
+# that include it other pool sizes than the rest (issue 14's SIGBUS). Every
+# option of opt.h and lwipopts.h must expand alike in every file, except the
+# few that lwIP's own .c files define for themselves.
+optnames() { sed -n 's/^[[:space:]]*#[[:space:]]*define[[:space:]]\{1,\}\([A-Z][A-Z0-9_]*\).*/\1/p' "$@" | sort -u; }
+optnames "$d/src/include/lwip/opt.h" "$top/hal/lwip/lwipopts.h" >"$b/opt.names"
+# shellcheck disable=SC2086
+optnames $files >"$b/own.names"
+comm -23 "$b/opt.names" "$b/own.names" >"$b/check.names"
+for f in $files; do
+	# shellcheck disable=SC2086
+	"$cc" -E -dM -D_GNU_SOURCE "$@" $inc "$f" 2>>"$log" |
+		awk -v f="${f#"$d"/}" 'NR == FNR { n[$1] = 1; next }
+			$1 == "#define" && ($2 in n) { v = $0; sub(/^#define [^ ]+ /, "", v); print $2 "\t" v "\t" f }' \
+			"$b/check.names" - || die "preprocessing $f failed"
+done >"$b/opts.txt"
+clash=$(awk -F'\t' '!(($1, $2) in seen) { seen[$1, $2] = 1; if (n[$1]++) bad[$1] = 1 }
+	END { for (m in bad) print m }' "$b/opts.txt" | sort)
+if [ -n "$clash" ]; then
+	for m in $clash; do
+		echo "build-lwip: lwIP option $m differs between files:" >&2
+		awk -F'\t' -v m="$m" '$1 == m { c[$2]++; if (!($2 in f)) f[$2] = $3 }
+			END { for (v in c) printf "  %s   in %d files (%s ...)\n", v, c[v], f[v] }' \
+			"$b/opts.txt" >&2
+	done
+	exit 1
+fi
 mkdir -p "$prefix/lib"
 rm -f "$prefix/lib/liblwip.a"
 # shellcheck disable=SC2086

@@ -115,7 +115,18 @@
 #define MEMP_NUM_TCP_PCB ZEGEL_LWIP_CONNS
 #define MEMP_NUM_TCP_PCB_LISTEN (CONFIG_CFG_MAX_LISTENERS + 2)
 #define MEMP_NUM_UDP_PCB (POOL_RESOLVER_SLOTS * LOOP_RECONNECT + POOL_NTP_SLOTS + POOL_SYSLOG_SLOTS + 4)
-#define TCP_MSS 1460
+/* glibc's <netinet/tcp.h> defines TCP_MSS too (the socket option, 512), and
+ * Debian's posix/inet.h includes it after this file wherever lwip/sockets.h
+ * is used: memp.c then sized the receive pool's pbufs for an MSS of 512
+ * (592 bytes of payload) while pbuf.c filled them with up to 1536, so every
+ * frame over ~600 bytes ran into the next pool element (the SIGBUS while
+ * relaying, issue 14). Take the header in first and replace its TCP_MSS; its
+ * include guard keeps it from coming back. toolchain/build-lwip.sh checks
+ * that every file of lwIP sees the same options. */
+#include <netinet/tcp.h>
+#undef TCP_MSS
+#define ZEGEL_LWIP_MSS 1460
+#define TCP_MSS ZEGEL_LWIP_MSS
 #define TCP_WND (8 * TCP_MSS)
 #define TCP_SND_BUF (8 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
@@ -134,5 +145,31 @@
 #define DEFAULT_ACCEPTMBOX_SIZE ZEGEL_LWIP_BACKLOG
 #define DEFAULT_THREAD_STACKSIZE 65536
 #define TCPIP_THREAD_STACKSIZE 65536
+
+/* A debug build of lwIP (for hunting memory bugs; tests/e2e/lwip.sh can run
+ * it): -DZEGEL_LWIP_DEBUG=1 in the board's flags (make ... TC_CFLAGS=...,
+ * which reach lwIP's library too) asserts that every core call holds the
+ * core lock (the unix port's sys_check_core_locking) and checks the pools'
+ * guard bytes and free lists at every allocation and free; =2 instead takes
+ * every pool element from malloc, so that AddressSanitizer sees a use after
+ * free or a double free of a pbuf, segment or PCB (pool limits are then not
+ * enforced). */
+#if defined ZEGEL_LWIP_DEBUG && ZEGEL_LWIP_DEBUG
+void sys_lock_tcpip_core(void);
+void sys_unlock_tcpip_core(void);
+void sys_check_core_locking(void);
+void sys_mark_tcpip_thread(void);
+#define LOCK_TCPIP_CORE() sys_lock_tcpip_core()
+#define UNLOCK_TCPIP_CORE() sys_unlock_tcpip_core()
+#define LWIP_ASSERT_CORE_LOCKED() sys_check_core_locking()
+#define LWIP_MARK_TCPIP_THREAD() sys_mark_tcpip_thread()
+#if ZEGEL_LWIP_DEBUG >= 2
+#undef MEMP_MEM_MALLOC
+#define MEMP_MEM_MALLOC 1
+#else
+#define MEMP_OVERFLOW_CHECK 2
+#define MEMP_SANITY_CHECK 1
+#endif
+#endif
 
 #endif
