@@ -314,18 +314,7 @@ start_zegel2() { # CA file
 mails() { find "$d/pf/mail/sink/new" -type f 2>/dev/null | wc -l; }
 sw2() { nsx timeout 30 swaks --server 10.77.0.2 --port 587 --tls --auth PLAIN --auth-user alice \
 	--auth-password secret --from alice@example.test --h-From alice@example.test "$@"; }
-# KNOWN BUG (issue 14, open): relaying to the smarthost over lwIP can crash
-# the lwIP build with SIGBUS inside lwIP's memp pool allocator (the tap input
-# thread's pbuf_alloc finds a corrupted free list; core dumps at 20:25 on
-# 2026-12-06, three runs of three at that time, none in the runs before). Until
-# it is found these three checks are reported as skipped, never as passed;
-# ZEGEL_LWIP_RELAY=1 runs them.
-if [ "${ZEGEL_LWIP_RELAY:-}" != 1 ]; then
-	for what in "smarthost over lwIP: relayed to Postfix" "relay TLS verified=pkix" \
-		"550 for one recipient, the other delivered"; do
-		skip "$what" "known SIGBUS in lwIP's memp pool while relaying (issue 14); ZEGEL_LWIP_RELAY=1 runs it"
-	done
-elif start_zegel2 "$d/pki/ca.crt"; then
+if start_zegel2 "$d/pki/ca.crt"; then
 	out=$(sw2 --to alice@example.net --h-Subject "smarthost over lwIP" 2>&1)
 	if printf '%s\n' "$out" | grep -qE '^<~ +250 2\.0\.0 relayed via 10\.77\.0\.1\[10\.77\.0\.1\]:25: 250 ' &&
 		postfix_wait_mail "$d/pf" 1 15; then
