@@ -53,13 +53,17 @@ wake(void)
 }
 
 /* lwIP's own threads take no signals: they go to the loop's thread or the
- * kernel-fd waiter, whose waits they end */
+ * kernel-fd waiter, whose waits they end. Except SIGSYS: the seccomp
+ * filter's (firmware/privsep/seccomp.c) is forced on the calling thread,
+ * and blocked it kills the process without its handler saying which call
+ * it was */
 static void
 block_signals(sigset_t *old)
 {
 	sigset_t all;
 
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, old);
 }
 
