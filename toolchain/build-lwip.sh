@@ -16,6 +16,8 @@
 # socket API (api/, minus netdb.c: lwIP's DNS is off), ethernet, and from
 # Debian's port/ (the unix port) sys_arch.c (pthreads) and netif/tapif.c.
 # Source: `apt-get source lwip`, unpacked once into build/toolchain/src/.
+# No unwind tables (x86-64 makes them by default: 17 KiB of .eh_frame for
+# lwIP, which nothing unwinds through; -g0 keeps no debug info either).
 # Nothing of lwIP is copied into zegel's tree.
 set -eu
 if [ $# -lt 4 ]; then
@@ -66,9 +68,10 @@ objs=
 for f in $files; do
 	o=$b/$(echo "${f#"$d"/}" | tr / _).o
 	objs="$objs $o"
-	echo "$cc -Os -ffunction-sections -fdata-sections $* $inc -c $f" >>"$log"
+	echo "$cc -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables $* $inc -c $f" >>"$log"
 	# shellcheck disable=SC2086
-	"$cc" -Os -g0 -ffunction-sections -fdata-sections -D_GNU_SOURCE "$@" $inc \
+	"$cc" -Os -g0 -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+		-fno-unwind-tables -D_GNU_SOURCE "$@" $inc \
 		-c -o "$o" "$f" >>"$log" 2>&1 || die "compiling $f failed"
 done
 # One configuration for all of lwIP: a system header that defines a macro

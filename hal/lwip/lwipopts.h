@@ -14,6 +14,15 @@
 
 #include "hal/pools.h"
 
+/* A failed LWIP_ASSERT ends the process, as lwIP's default does, but
+ * without the message: the strings of some 300 assertions (text, file
+ * name) are ~20 KiB of a router's flash. A debug build keeps them. */
+#include <stdio.h>
+#include <stdlib.h>
+#if !(defined ZEGEL_LWIP_DEBUG && ZEGEL_LWIP_DEBUG)
+#define LWIP_PLATFORM_ASSERT(x) abort()
+#endif
+
 /* threads: the tcpip thread, the tap reader; every API call takes the core lock */
 #define NO_SYS 0
 #define LWIP_TCPIP_CORE_LOCKING 1
@@ -40,10 +49,13 @@
 #define LWIP_SO_RCVBUF 0
 #define SO_REUSE 1                     /* a restart binds again at once */
 #define LWIP_TCP_KEEPALIVE 0
-#define LWIP_NETIF_API 1               /* netifapi_*: configure from the app thread */
-#define LWIP_NETIF_STATUS_CALLBACK 1
-#define LWIP_NETIF_LINK_CALLBACK 1
-#define LWIP_NETIF_HOSTNAME 1
+/* size (issue 14: lwIP should add at most 100 KiB): what zegel does not use
+ * is off. The interface is configured under the core lock (stack.c), not
+ * through netifapi; no status/link callbacks; no DHCP hostname option */
+#define LWIP_NETIF_API 0
+#define LWIP_NETIF_STATUS_CALLBACK 0
+#define LWIP_NETIF_LINK_CALLBACK 0
+#define LWIP_NETIF_HOSTNAME 0
 
 /* protocols */
 #define LWIP_IPV4 1
@@ -58,9 +70,13 @@
 #define LWIP_IPV6_DUP_DETECT_ATTEMPTS 0 /* a static address is usable at once */
 #define LWIP_IPV6_SEND_ROUTER_SOLICIT 1
 #define LWIP_IPV6_NUM_ADDRESSES 3
-#define LWIP_IPV6_FRAG 1
+/* reassembly stays (a peer may fragment), fragmenting our own output is
+ * never needed: TCP segments fit the MSS, and zegel's datagrams (DNS
+ * queries, NTP, syslog at most 1024 bytes) fit any MTU lwIP accepts */
+#define LWIP_IPV6_REASS 1
+#define LWIP_IPV6_FRAG 0
 #define IP_REASSEMBLY 1
-#define IP_FRAG 1
+#define IP_FRAG 0
 #define LWIP_RAW 0
 #define LWIP_IGMP 0
 #define LWIP_UDP 1
