@@ -16,6 +16,8 @@
 # socket API (api/, minus netdb.c: lwIP's DNS is off), ethernet, and from
 # Debian's port/ (the unix port) sys_arch.c (pthreads) and netif/tapif.c.
 # Source: `apt-get source lwip`, unpacked once into build/toolchain/src/.
+# No unwind tables (x86-64 makes them by default: 17 KiB of .eh_frame for
+# lwIP, which nothing unwinds through; -g0 keeps no debug info either).
 # Nothing of lwIP is copied into zegel's tree.
 set -eu
 if [ $# -lt 4 ]; then
@@ -66,11 +68,41 @@ objs=
 for f in $files; do
 	o=$b/$(echo "${f#"$d"/}" | tr / _).o
 	objs="$objs $o"
-	echo "$cc -Os -ffunction-sections -fdata-sections $* $inc -c $f" >>"$log"
+	echo "$cc -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables $* $inc -c $f" >>"$log"
 	# shellcheck disable=SC2086
-	"$cc" -Os -g0 -ffunction-sections -fdata-sections -D_GNU_SOURCE "$@" $inc \
+	"$cc" -Os -g0 -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+		-fno-unwind-tables -D_GNU_SOURCE "$@" $inc \
 		-c -o "$o" "$f" >>"$log" 2>&1 || die "compiling $f failed"
 done
+# One configuration for all of lwIP: a system header that defines a macro
+# of the same name as an lwIP option after lwipopts.h (glibc's TCP_MSS in
+# <netinet/tcp.h>, through Debian's posix/inet.h) silently gives the files
+# that include it other pool sizes than the rest (issue 14's SIGBUS). Every
+# option of opt.h and lwipopts.h must expand alike in every file, except the
+# few that lwIP's own .c files define for themselves.
+optnames() { sed -n 's/^[[:space:]]*#[[:space:]]*define[[:space:]]\{1,\}\([A-Z][A-Z0-9_]*\).*/\1/p' "$@" | sort -u; }
+optnames "$d/src/include/lwip/opt.h" "$top/hal/lwip/lwipopts.h" >"$b/opt.names"
+# shellcheck disable=SC2086
+optnames $files >"$b/own.names"
+comm -23 "$b/opt.names" "$b/own.names" >"$b/check.names"
+for f in $files; do
+	# shellcheck disable=SC2086
+	"$cc" -E -dM -D_GNU_SOURCE "$@" $inc "$f" 2>>"$log" |
+		awk -v f="${f#"$d"/}" 'NR == FNR { n[$1] = 1; next }
+			$1 == "#define" && ($2 in n) { v = $0; sub(/^#define [^ ]+ /, "", v); print $2 "\t" v "\t" f }' \
+			"$b/check.names" - || die "preprocessing $f failed"
+done >"$b/opts.txt"
+clash=$(awk -F'\t' '!(($1, $2) in seen) { seen[$1, $2] = 1; if (n[$1]++) bad[$1] = 1 }
+	END { for (m in bad) print m }' "$b/opts.txt" | sort)
+if [ -n "$clash" ]; then
+	for m in $clash; do
+		echo "build-lwip: lwIP option $m differs between files:" >&2
+		awk -F'\t' -v m="$m" '$1 == m { c[$2]++; if (!($2 in f)) f[$2] = $3 }
+			END { for (v in c) printf "  %s   in %d files (%s ...)\n", v, c[v], f[v] }' \
+			"$b/opts.txt" >&2
+	done
+	exit 1
+fi
 mkdir -p "$prefix/lib"
 rm -f "$prefix/lib/liblwip.a"
 # shellcheck disable=SC2086

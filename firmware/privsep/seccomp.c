@@ -440,6 +440,17 @@ static const long allowed[] = {
 #ifdef __NR_mprotect
 	A(__NR_mprotect)
 #endif
+	/* a thread pthread_create() started before the filter (TSYNC) can
+	 * run its first instructions after it: glibc's start_thread then
+	 * registers the thread's robust futex list and rseq area, with every
+	 * signal blocked, so a trap there killed the process without a word
+	 * (SIGSYS, exit 159, on a loaded machine: issue 14) */
+#ifdef __NR_set_robust_list
+	A(__NR_set_robust_list)
+#endif
+#ifdef __NR_rseq
+	A(__NR_rseq)
+#endif
 #endif
 #ifdef __NR_futex
 	A(__NR_futex)

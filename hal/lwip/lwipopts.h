@@ -14,6 +14,15 @@
 
 #include "hal/pools.h"
 
+/* A failed LWIP_ASSERT ends the process, as lwIP's default does, but
+ * without the message: the strings of some 300 assertions (text, file
+ * name) are ~20 KiB of a router's flash. A debug build keeps them. */
+#include <stdio.h>
+#include <stdlib.h>
+#if !(defined ZEGEL_LWIP_DEBUG && ZEGEL_LWIP_DEBUG)
+#define LWIP_PLATFORM_ASSERT(x) abort()
+#endif
+
 /* threads: the tcpip thread, the tap reader; every API call takes the core lock */
 #define NO_SYS 0
 #define LWIP_TCPIP_CORE_LOCKING 1
@@ -40,10 +49,13 @@
 #define LWIP_SO_RCVBUF 0
 #define SO_REUSE 1                     /* a restart binds again at once */
 #define LWIP_TCP_KEEPALIVE 0
-#define LWIP_NETIF_API 1               /* netifapi_*: configure from the app thread */
-#define LWIP_NETIF_STATUS_CALLBACK 1
-#define LWIP_NETIF_LINK_CALLBACK 1
-#define LWIP_NETIF_HOSTNAME 1
+/* size (issue 14: lwIP should add at most 100 KiB): what zegel does not use
+ * is off. The interface is configured under the core lock (stack.c), not
+ * through netifapi; no status/link callbacks; no DHCP hostname option */
+#define LWIP_NETIF_API 0
+#define LWIP_NETIF_STATUS_CALLBACK 0
+#define LWIP_NETIF_LINK_CALLBACK 0
+#define LWIP_NETIF_HOSTNAME 0
 
 /* protocols */
 #define LWIP_IPV4 1
@@ -58,9 +70,13 @@
 #define LWIP_IPV6_DUP_DETECT_ATTEMPTS 0 /* a static address is usable at once */
 #define LWIP_IPV6_SEND_ROUTER_SOLICIT 1
 #define LWIP_IPV6_NUM_ADDRESSES 3
-#define LWIP_IPV6_FRAG 1
+/* reassembly stays (a peer may fragment), fragmenting our own output is
+ * never needed: TCP segments fit the MSS, and zegel's datagrams (DNS
+ * queries, NTP, syslog at most 1024 bytes) fit any MTU lwIP accepts */
+#define LWIP_IPV6_REASS 1
+#define LWIP_IPV6_FRAG 0
 #define IP_REASSEMBLY 1
-#define IP_FRAG 1
+#define IP_FRAG 0
 #define LWIP_RAW 0
 #define LWIP_IGMP 0
 #define LWIP_UDP 1
@@ -115,7 +131,18 @@
 #define MEMP_NUM_TCP_PCB ZEGEL_LWIP_CONNS
 #define MEMP_NUM_TCP_PCB_LISTEN (CONFIG_CFG_MAX_LISTENERS + 2)
 #define MEMP_NUM_UDP_PCB (POOL_RESOLVER_SLOTS * LOOP_RECONNECT + POOL_NTP_SLOTS + POOL_SYSLOG_SLOTS + 4)
-#define TCP_MSS 1460
+/* glibc's <netinet/tcp.h> defines TCP_MSS too (the socket option, 512), and
+ * Debian's posix/inet.h includes it after this file wherever lwip/sockets.h
+ * is used: memp.c then sized the receive pool's pbufs for an MSS of 512
+ * (592 bytes of payload) while pbuf.c filled them with up to 1536, so every
+ * frame over ~600 bytes ran into the next pool element (the SIGBUS while
+ * relaying, issue 14). Take the header in first and replace its TCP_MSS; its
+ * include guard keeps it from coming back. toolchain/build-lwip.sh checks
+ * that every file of lwIP sees the same options. */
+#include <netinet/tcp.h>
+#undef TCP_MSS
+#define ZEGEL_LWIP_MSS 1460
+#define TCP_MSS ZEGEL_LWIP_MSS
 #define TCP_WND (8 * TCP_MSS)
 #define TCP_SND_BUF (8 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
@@ -134,5 +161,31 @@
 #define DEFAULT_ACCEPTMBOX_SIZE ZEGEL_LWIP_BACKLOG
 #define DEFAULT_THREAD_STACKSIZE 65536
 #define TCPIP_THREAD_STACKSIZE 65536
+
+/* A debug build of lwIP (for hunting memory bugs; tests/e2e/lwip.sh can run
+ * it): -DZEGEL_LWIP_DEBUG=1 in the board's flags (make ... TC_CFLAGS=...,
+ * which reach lwIP's library too) asserts that every core call holds the
+ * core lock (the unix port's sys_check_core_locking) and checks the pools'
+ * guard bytes and free lists at every allocation and free; =2 instead takes
+ * every pool element from malloc, so that AddressSanitizer sees a use after
+ * free or a double free of a pbuf, segment or PCB (pool limits are then not
+ * enforced). */
+#if defined ZEGEL_LWIP_DEBUG && ZEGEL_LWIP_DEBUG
+void sys_lock_tcpip_core(void);
+void sys_unlock_tcpip_core(void);
+void sys_check_core_locking(void);
+void sys_mark_tcpip_thread(void);
+#define LOCK_TCPIP_CORE() sys_lock_tcpip_core()
+#define UNLOCK_TCPIP_CORE() sys_unlock_tcpip_core()
+#define LWIP_ASSERT_CORE_LOCKED() sys_check_core_locking()
+#define LWIP_MARK_TCPIP_THREAD() sys_mark_tcpip_thread()
+#if ZEGEL_LWIP_DEBUG >= 2
+#undef MEMP_MEM_MALLOC
+#define MEMP_MEM_MALLOC 1
+#else
+#define MEMP_OVERFLOW_CHECK 2
+#define MEMP_SANITY_CHECK 1
+#endif
+#endif
 
 #endif

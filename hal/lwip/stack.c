@@ -26,6 +26,11 @@
 #include "hal/lwip.h"
 #include "hal/lwip/internal.h"
 
+/* this file sees lwip/sockets.h, and so <netinet/tcp.h>, like lwIP's memp.c:
+ * the pools are sized for lwipopts.h's MSS only if that header's TCP_MSS
+ * stayed out (lwipopts.h) */
+_Static_assert(TCP_MSS == ZEGEL_LWIP_MSS, "TCP_MSS is not lwipopts.h's: a libc header redefined it");
+
 static bool started;
 static int wake_rx = -1, wake_tx = -1;
 static struct sockaddr_in wake_to;
@@ -48,13 +53,17 @@ wake(void)
 }
 
 /* lwIP's own threads take no signals: they go to the loop's thread or the
- * kernel-fd waiter, whose waits they end */
+ * kernel-fd waiter, whose waits they end. Except SIGSYS: the seccomp
+ * filter's (firmware/privsep/seccomp.c) is forced on the calling thread,
+ * and blocked it kills the process without its handler saying which call
+ * it was */
 static void
 block_signals(sigset_t *old)
 {
 	sigset_t all;
 
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, old);
 }
 

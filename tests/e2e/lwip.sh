@@ -14,10 +14,17 @@
 # TAP's kernel side with a certificate of the test CA: relayed and verified
 # (pkix), one of two recipients refused with 550 by Postfix, and with
 # another CA trusted the relay fails closed. And the packet-socket driver
-# on a veth: one submission.
+# on a veth: one submission. Last, `zegel dane-check` over lwIP against the
+# DANE world of tests/e2e/lib/dane_env.sh (NSD, Unbound, Postfix on
+# 10.42.0.x in this suite's own namespace, reached through a third TAP):
+# DNSSEC-validated DNS over UDP, and over TCP (zegel resolve --tcp), TLS and
+# the SMTP client all over lwIP, with strace again.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/e2e/lib/smtpd_env.sh"
 . "$TOP/tests/e2e/relay/postfix.sh"
+. "$TOP/tests/e2e/lib/dane_env.sh"
+# a namespace of our own (the DANE world's fixed loopback ports)
+dane_env_netns "$0" "$@"
 
 LZEGEL=${LZEGEL:-$TOP/build/host-lwip/zegel}
 if [ "$(id -u)" -ne 0 ] || ! command -v strace >/dev/null || ! command -v swaks >/dev/null; then
@@ -39,6 +46,7 @@ cleanup() {
 	exec 7>&- 2>/dev/null
 	stop_zegel2
 	postfix_stop "$d/pf"
+	dane_env_stop
 	if [ -n "$spid" ]; then
 		kill "$spid" 2>/dev/null
 		for _ in $(seq 1 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
@@ -314,18 +322,7 @@ start_zegel2() { # CA file
 mails() { find "$d/pf/mail/sink/new" -type f 2>/dev/null | wc -l; }
 sw2() { nsx timeout 30 swaks --server 10.77.0.2 --port 587 --tls --auth PLAIN --auth-user alice \
 	--auth-password secret --from alice@example.test --h-From alice@example.test "$@"; }
-# KNOWN BUG (issue 14, open): relaying to the smarthost over lwIP can crash
-# the lwIP build with SIGBUS inside lwIP's memp pool allocator (the tap input
-# thread's pbuf_alloc finds a corrupted free list; core dumps at 20:25 on
-# 2026-12-06, three runs of three at that time, none in the runs before). Until
-# it is found these three checks are reported as skipped, never as passed;
-# ZEGEL_LWIP_RELAY=1 runs them.
-if [ "${ZEGEL_LWIP_RELAY:-}" != 1 ]; then
-	for what in "smarthost over lwIP: relayed to Postfix" "relay TLS verified=pkix" \
-		"550 for one recipient, the other delivered"; do
-		skip "$what" "known SIGBUS in lwIP's memp pool while relaying (issue 14); ZEGEL_LWIP_RELAY=1 runs it"
-	done
-elif start_zegel2 "$d/pki/ca.crt"; then
+if start_zegel2 "$d/pki/ca.crt"; then
 	out=$(sw2 --to alice@example.net --h-Subject "smarthost over lwIP" 2>&1)
 	if printf '%s\n' "$out" | grep -qE '^<~ +250 2\.0\.0 relayed via 10\.77\.0\.1\[10\.77\.0\.1\]:25: 250 ' &&
 		postfix_wait_mail "$d/pf" 1 15; then
@@ -360,4 +357,93 @@ else
 	not_ok "zegel run (lwIP, untrusted CA) starts" "$(tail -10 "$d/zegel2.log")"
 fi
 stop_zegel2
+
+# ---------------------------------------------------------------- dane-check over lwIP
+# The DANE world in this suite's own namespace, on 10.42.0.x instead of
+# 127.0.42.x (lwIP keeps all of 127/8 for its own loopback interface): a
+# local route makes the whole /24 the kernel's own on lo (as 127/8 is).
+# zegel's lwIP owns zdtap0 (10.79.0.2, gateway 10.79.0.1: the kernel side);
+# Unbound answers that network too.
+why=$(dane_env_need)
+[ -z "$why" ] && [ -z "${DANE_NETNS:-}" ] && why="no network namespace of its own (unshare -n)"
+if [ -n "$why" ]; then
+	skip "dane-check over lwIP" "$why"
+	finish
+	exit
+fi
+export DANE_NET=10.42.0 # build-world.sh too
+DANE_RESOLVER=$DANE_NET.2:$((DANE_DNS_PORT + 1))
+DANE_STS_WEB=$DANE_NET.60
+ip route add local $DANE_NET.0/24 dev lo
+t0=$(date +%s%N)
+if ! dane_env_setup "$d/w" ||
+	! printf 'server:\n\taccess-control: %s.0/24 allow\n\taccess-control: 10.79.0.0/24 allow\n' \
+		"$DANE_NET" >>"$d/w/dns/unbound.conf" ||
+	! dane_env_start; then
+	not_ok "DANE world (NSD, Unbound, Postfix) on $DANE_NET.x for dane-check over lwIP" "$DANE_ENV_ERR"
+	finish
+	exit 1
+fi
+ip tuntap add dev zdtap0 mode tap
+ip addr add 10.79.0.1/24 dev zdtap0
+ip link set zdtap0 up
+printf 'set lwip interface zdtap0\nset lwip address 10.79.0.2/24\nset lwip gateway 10.79.0.1\n' >"$d/dane.conf"
+ok "DANE world on $DANE_NET.x and zdtap0 for lwIP up in $((($(date +%s%N) - t0) / 1000000)) ms"
+n=0
+dcl() { # DOMAIN: zegel dane-check over lwIP, strace'd; DC_OUT, DC_RC
+	n=$((n + 1))
+	DC_OUT=$(timeout 60 strace -f -qq -e trace=network -o "$d/strace-dane$n.txt" \
+		"$LZEGEL" dane-check --config "$d/dane.conf" --resolver "$DANE_RESOLVER" \
+		--anchor "$DANE_ANCHOR" --mx-port "$DANE_PORT" "$1" 2>&1)
+	DC_RC=$?
+}
+T=_$DANE_PORT._tcp
+# the kernel of this namespace counts what reached Unbound and Postfix
+snmp() { awk -v k="$1" -v f="$2" '$1 == k { if (h) print $f; h = 1 }' /proc/net/snmp; }
+u0=$(snmp Udp: 2)
+dcl ee.dane
+u1=$(snmp Udp: 2)
+if [ "$DC_RC" = 0 ] && [ "$u1" -gt "$u0" ] && printf '%s\n' "$DC_OUT" | tail -1 | grep -qx 'status: verified mx.ee.dane' &&
+	printf '%s\n' "$DC_OUT" | grep -q "^tlsa: $T\.mx\.ee\.dane secure" &&
+	printf '%s\n' "$DC_OUT" | grep -qE "^tls: mx\.ee\.dane\[10\.42\.0\.11\]:$DANE_PORT TLSv1\.[23] " &&
+	printf '%s\n' "$DC_OUT" | grep -qi "^match: 3 1 1 $(dane_spki_sha256 "$d/w/pki/ee.crt") depth 0"; then
+	ok "dane-check ee.dane over lwIP: secure MX and TLSA ($((u1 - u0)) UDP queries), STARTTLS, DANE-EE 3 1 1 matched: verified"
+else
+	not_ok "dane-check ee.dane over lwIP: verified (exit $DC_RC)" "UDP datagrams $u0 -> $u1; $(printf '%s\n' "$DC_OUT" | tail -12)"
+fi
+dcl ta.dane
+if [ "$DC_RC" = 0 ] && printf '%s\n' "$DC_OUT" | tail -1 | grep -qx 'status: verified mx.ta.dane'; then
+	ok "dane-check ta.dane over lwIP: DANE-TA 2 0 1 (RSA leaf, intermediate sent): verified"
+else
+	not_ok "dane-check ta.dane over lwIP: verified (exit $DC_RC)" "$(printf '%s\n' "$DC_OUT" | tail -12)"
+fi
+dcl mitm.dane
+if [ "$DC_RC" = 1 ] && printf '%s\n' "$DC_OUT" | tail -1 | grep -q '^status: deferred (' &&
+	printf '%s\n' "$DC_OUT" | grep -q '^cert: .*issuer=.*attacker CA' &&
+	printf '%s\n' "$DC_OUT" | grep -q '^match: none'; then
+	ok "dane-check mitm.dane over lwIP: the attacker CA's certificate matched no TLSA: deferred, exit 1"
+else
+	not_ok "dane-check mitm.dane over lwIP: deferred (exit $DC_RC)" "$(printf '%s\n' "$DC_OUT" | tail -12)"
+fi
+# DNS over TCP over lwIP, validated against the signed tree: the kernel of
+# this namespace counts the TCP connection Unbound accepted (PassiveOpens)
+p0=$(snmp Tcp: 7)
+n=$((n + 1))
+res=$(timeout 30 strace -f -qq -e trace=network -o "$d/strace-dane$n.txt" "$LZEGEL" resolve \
+	--config "$d/dane.conf" --resolver "$DANE_RESOLVER" --anchor "$DANE_ANCHOR" --tcp \
+	TLSA "$T.mx.ee.dane" 2>&1)
+p1=$(snmp Tcp: 7)
+if printf '%s\n' "$res" | grep -q '^status: secure' && [ "$p1" -gt "$p0" ]; then
+	ok "zegel resolve --tcp over lwIP: TLSA $T.mx.ee.dane secure ($((p1 - p0)) TCP connections to Unbound)"
+else
+	not_ok "zegel resolve --tcp over lwIP: TLSA secure over TCP" "PassiveOpens $p0 -> $p1; $(printf '%s\n' "$res" | tail -8)"
+fi
+st=("$d"/strace-dane*.txt)
+if grep -qE 'socket\(AF_INET6?,' "${st[@]}"; then
+	not_ok "strace: no AF_INET/AF_INET6 socket in dane-check and resolve over lwIP" "$(grep -hE 'socket\(AF_INET' "${st[@]}" | head -5)"
+elif [ "${#st[@]}" -ne "$n" ] || ! grep -q 'socket(' "${st[@]}"; then
+	not_ok "strace: no AF_INET/AF_INET6 socket in dane-check and resolve over lwIP" "strace recorded no socket() at all: not tracing?"
+else
+	ok "strace: no AF_INET/AF_INET6 socket in $n dane-check/resolve runs over lwIP"
+fi
 finish

@@ -39,7 +39,9 @@
 # STATUS/HOST is what RFC 7672 requires of the client (the dane-check
 # `status:` line; HOST is "-" for deferred). TLSA records live at
 # _42025._tcp.HOST (the port the MX hosts listen on).
-DANE_NET=127.0.42
+# DANE_NET from the environment moves the world to another /24 the caller made
+# local (tests/e2e/lwip.sh: 10.42.0, as lwIP keeps all of 127/8 for itself)
+DANE_NET=${DANE_NET:-127.0.42}
 DANE_PORT=42025
 DANE_DNS_PORT=42053
 DANE_RESOLVER=$DANE_NET.2:$((DANE_DNS_PORT + 1))
