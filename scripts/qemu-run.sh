@@ -63,7 +63,7 @@ nic="user,model=$QEMU_NIC_MODEL"
 for f in "${fwds[@]}"; do
 	nic="$nic,hostfwd=tcp:127.0.0.1:${f%%:*}-:${f#*:}"
 done
-cmdline="console=$KERNEL_CONSOLE panic=1 zegel_data=$DATA_DEV"
+cmdline="console=$KERNEL_CONSOLE panic=1 zegel_data=$DATA_DEV${KERNEL_ARGS:+ $KERNEL_ARGS}"
 if [ "$test" = 1 ]; then
 	cmdline="$cmdline quiet loglevel=1"
 else

@@ -12,6 +12,8 @@
 #                                    (arch/arm/boot/zImage, vmlinuz ...)
 #                    KERNEL_FRAGMENTS  optional: fragments merged before the
 #                                    board's own (board/common/kernel.config)
+#                    KERNEL_PATCHES  optional: our patches to the source
+#                                    (paths from the top, `patch -p1` format)
 #   kernel.config  a config fragment merged (after KERNEL_FRAGMENTS) on top of
 #                  `tinyconfig` with the kernel's scripts/kconfig/merge_config.sh,
 #                  then olddefconfig. Every CONFIG_X=... line of them must survive into .config
@@ -23,9 +25,12 @@
 # incremental rebuilds). Everything is built in: no modules.
 #
 # The source is unpacked once into build/kernel/src-<package version>/ and made
-# read-only: every board builds out of tree (O=) from it. A build is skipped when
-# OUTDIR/.stamp-<hash> exists; the hash covers the package version, kernel.conf,
-# the fragments, the compiler's version and this script.
+# read-only: every board builds out of tree (O=) from it. A board's patches are
+# applied to copies of the files they touch in its O= tree, where kbuild finds a
+# source file before the one in the source tree (VPATH), so the shared source
+# stays pristine. A build is skipped when OUTDIR/.stamp-<hash> exists; the hash
+# covers the package version, kernel.conf, the fragments, the patches, the
+# compiler's version and this script.
 set -euo pipefail
 board=${1:?usage: build-kernel.sh BOARD OUTDIR} out=${2:?usage: build-kernel.sh BOARD OUTDIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,13 +39,18 @@ conf=board/$board/kernel.conf frag=board/$board/kernel.config
 for f in "$conf" "$frag"; do
 	[ -f "$f" ] || { echo "kernel: $f missing (board $board has no kernel)" >&2; exit 2; }
 done
-KERNEL_ARCH= KERNEL_CROSS= KERNEL_TARGET= KERNEL_IMAGE= KERNEL_FRAGMENTS=
+KERNEL_ARCH= KERNEL_CROSS= KERNEL_TARGET= KERNEL_IMAGE= KERNEL_FRAGMENTS= KERNEL_PATCHES=
 # shellcheck source=/dev/null
 . "$conf"
 frags=()
 for f in $KERNEL_FRAGMENTS "$frag"; do
 	[ -f "$f" ] || { echo "kernel: $conf: fragment $f missing" >&2; exit 2; }
 	frags+=("$top/$f")
+done
+patches=()
+for f in $KERNEL_PATCHES; do
+	[ -f "$f" ] || { echo "kernel: $conf: patch $f missing" >&2; exit 2; }
+	patches+=("$top/$f")
 done
 for v in KERNEL_ARCH KERNEL_CROSS KERNEL_TARGET KERNEL_IMAGE; do
 	[ -n "${!v}" ] || { echo "kernel: $conf does not set $v" >&2; exit 2; }
@@ -54,7 +64,7 @@ command -v "${KERNEL_CROSS}gcc" >/dev/null || {
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-hash=$({ echo "$pkgver"; cat "$conf" "${frags[@]}" "$0"; "${KERNEL_CROSS}gcc" --version | head -1; } |
+hash=$({ echo "$pkgver"; cat "$conf" "${frags[@]}" ${patches[@]+"${patches[@]}"} "$0"; "${KERNEL_CROSS}gcc" --version | head -1; } |
 	sha1sum | cut -c1-16)
 if [ -f "$out/.stamp-$hash" ] && [ -f "$out/kernel" ]; then
 	exit 0
@@ -106,6 +116,28 @@ if grep -q '^CONFIG_MODULES=y' "$obj/.config"; then
 	echo "kernel: $board: CONFIG_MODULES=y; everything must be built in" >&2
 	exit 1
 fi
+
+# ---- patches: on copies in the O= tree (the list of copies in .zegel-patched;
+# the previous build's copies go first, so a dropped patch leaves no copy)
+if [ -f "$obj/.zegel-patched" ]; then
+	while IFS= read -r f; do rm -f "${obj:?}/$f"; done <"$obj/.zegel-patched"
+	rm -f "$obj/.zegel-patched"
+fi
+for p in ${patches[@]+"${patches[@]}"}; do
+	for f in $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p"); do
+		[ -f "$obj/$f" ] && continue
+		mkdir -p "$obj/$(dirname "$f")"
+		cp "$src/$f" "$obj/$f"
+		chmod u+w "$obj/$f"
+		echo "$f" >>"$obj/.zegel-patched"
+	done
+	echo "  PATCH   $board: ${p#"$top"/}"
+	patch -p1 -s -d "$obj" <"$p" >>"$log" 2>&1 || {
+		echo "kernel: $board: ${p#"$top"/} does not apply; the end of $log:" >&2
+		tail -10 "$log" >&2
+		exit 1
+	}
+done
 
 # ---- build
 echo "  KERNEL  $board: make $KERNEL_TARGET (ARCH=$KERNEL_ARCH, ${KERNEL_CROSS}gcc; log ${log#"$top"/})"
