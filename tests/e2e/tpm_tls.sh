@@ -34,24 +34,7 @@ TPMP=41720
 SUB=41722
 TLSP=41723
 ZPID=
-tpm_start() { # DIR PORT
-	mkdir -p "$1"
-	swtpm socket --tpm2 --tpmstate dir="$1" --server type=tcp,port="$2",bindaddr=127.0.0.1 \
-		--ctrl type=tcp,port=$(($2 + 1)),bindaddr=127.0.0.1 --flags startup-clear,not-need-init \
-		--pid file="$1/pid" --daemon 2>>"$d/swtpm.log"
-	for _ in $(seq 1 50); do
-		[ -s "$1/pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-tpm_stop() { # DIR
-	local p
-	p=$(cat "$1/pid" 2>/dev/null) || return 0
-	kill "$p" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	rm -f "$1/pid"
-}
+. "$TOP/tests/e2e/lib/swtpm.sh"
 zstop() {
 	[ -n "$ZPID" ] || return 0
 	kill "$ZPID" 2>/dev/null
