@@ -23,7 +23,7 @@ PEERS="python3-dkim python3-nacl python3-dnspython libmail-dkim-perl libcryptx-p
  postfix-mta-sts-resolver"
 QEMU="qemu-system-arm qemu-system-mips ipxe-qemu cpio e2fsprogs"
 # The images' kernels (toolchain/build-kernel.sh; the cross compilers are in CROSS)
-KERNEL="linux-source-6.1 bc flex bison u-boot-tools"
+KERNEL="linux-source-6.1 bc flex bison u-boot-tools lz4 xz-utils"
 SRC="dpkg-dev autoconf automake libtool uclibc-source musl-dev:armhf musl-dev:mipsel musl-tools"
 
 want=""
