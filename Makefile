@@ -337,6 +337,7 @@ help:
 	@echo "  make qemu BOARD=<qemu board>  boot it: console here, submission on 127.0.0.1:2587"
 	@echo "                               TPM=1: with a TPM 2.0 (swtpm; qemu-arm-virt: /dev/tpmrm0)"
 	@echo "  make image BOARD=mt7621-gnubee-gb-pc1  U-Boot uImage to flash (board/mt7621-gnubee-gb-pc1/README.md)"
+	@echo "  make kernel BOARD=<b>        only the board's kernel (cached in build/<b>/kernel/ by its inputs)"
 	@echo "  make lint                    cppcheck the sources"
 	@echo "  make fuzz-build              libFuzzer targets into build/host-fuzz/fuzz/"
 	@echo "  make bootstrap               install the Debian packages the build and tests need"
