@@ -353,6 +353,19 @@ tls_material_self_signed_held(const struct tls_material_held *h, const char *hos
 
 /* One ASN.1 step of a backwards write (mbedtls_asn1_write_*): its length
  * added to *total, or the error out of the function. */
+/* The n bytes written last (in front of *p) become the contents of one
+ * element: its length and TAG go in front of them. Returns the bytes added. */
+static int
+asn1_wrap(unsigned char **p, unsigned char *start, size_t n, unsigned char tag)
+{
+	int l = mbedtls_asn1_write_len(p, start, n), t;
+
+	if (l < 0)
+		return l;
+	t = mbedtls_asn1_write_tag(p, start, tag);
+	return t < 0 ? t : l + t;
+}
+
 #define W(call)                                                                                \
 	do {                                                                                   \
 		int w_ = (call);                                                               \
@@ -371,7 +384,7 @@ csr_info(unsigned char **p, unsigned char *start, const struct tls_material_held
 	mbedtls_asn1_named_data *names = NULL;
 	uint8_t san[270];
 	char subject[300];
-	size_t n = 0, sl = san_der(hostname, san), m;
+	size_t n = 0, sl = san_der(hostname, san);
 	int rc;
 
 	/* attributes [0] { SEQ { extensionRequest, SET { SEQ { SEQ { SAN, OCTET STRING } } } } } */
@@ -379,22 +392,12 @@ csr_info(unsigned char **p, unsigned char *start, const struct tls_material_held
 	W(mbedtls_asn1_write_len(p, start, sl));
 	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_OCTET_STRING));
 	W(mbedtls_asn1_write_oid(p, start, san_oid, sizeof(san_oid) - 1));
-	m = n;
-	W(mbedtls_asn1_write_len(p, start, m));
-	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
-	m = n;
-	W(mbedtls_asn1_write_len(p, start, m));
-	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
-	m = n;
-	W(mbedtls_asn1_write_len(p, start, m));
-	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET));
+	W(asn1_wrap(p, start, n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	W(asn1_wrap(p, start, n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	W(asn1_wrap(p, start, n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET));
 	W(mbedtls_asn1_write_oid(p, start, ext_req, sizeof(ext_req) - 1));
-	m = n;
-	W(mbedtls_asn1_write_len(p, start, m));
-	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
-	m = n;
-	W(mbedtls_asn1_write_len(p, start, m));
-	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED));
+	W(asn1_wrap(p, start, n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	W(asn1_wrap(p, start, n, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED));
 	/* subjectPKInfo: the held key's, as it is */
 	W(mbedtls_asn1_write_raw_buffer(p, start, h->spki, h->spkilen));
 	/* subject */
@@ -409,9 +412,7 @@ csr_info(unsigned char **p, unsigned char *start, const struct tls_material_held
 		return TLS_MAT_SPACE;
 	n += (size_t)rc;
 	W(mbedtls_asn1_write_int(p, start, 0)); /* version v1 */
-	m = n;
-	W(mbedtls_asn1_write_len(p, start, m));
-	W(mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+	W(asn1_wrap(p, start, n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
 	*out = n;
 	return TLS_MAT_OK;
 }
@@ -438,14 +439,11 @@ tls_material_csr_held(const struct tls_material_held *h, const char *hostname, u
 	/* CertificationRequest ::= SEQ { info, sha256WithRSAEncryption, BIT STRING } */
 	{
 		unsigned char *q = der + sizeof(der);
-		size_t m;
 
 		W(mbedtls_asn1_write_bitstring(&q, der, sig, sl * 8));
 		W(mbedtls_asn1_write_algorithm_identifier(&q, der, alg, sizeof(alg) - 1, 0));
 		W(mbedtls_asn1_write_raw_buffer(&q, der, p, il));
-		m = n;
-		W(mbedtls_asn1_write_len(&q, der, m));
-		W(mbedtls_asn1_write_tag(&q, der, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+		W(asn1_wrap(&q, der, n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
 		if (mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE REQUEST-----\n",
 			"-----END CERTIFICATE REQUEST-----\n", q, n, pem, cap, &olen) != 0)
 			return TLS_MAT_SPACE;
