@@ -44,7 +44,8 @@ AUTOCONF := $(O)/include/generated/autoconf.h
 KCONFIG_ENV = KCONFIG_CONFIG=$(CONFIG) ZEGEL_VERSION=$(ZEGEL_VERSION)
 
 # Goals that need no configured board.
-NOCONFIG_GOALS := help clean distclean bootstrap toolchain-clean test test-quick lint fmt %_defconfig
+NOCONFIG_GOALS := help clean distclean bootstrap toolchain-clean test test-quick test-kernels kernel \
+	lint fmt %_defconfig
 CONFIG_NEEDED := $(if $(MAKECMDGOALS),$(filter-out $(NOCONFIG_GOALS) $(addsuffix _defconfig,$(BOARDS)),$(MAKECMDGOALS)),all)
 
 ifneq ($(CONFIG_NEEDED),)
@@ -233,17 +234,25 @@ bootstrap:
 
 # The board kernels are most of a fresh machine's build (four kernels, about 25
 # minutes of CPU; cached afterwards): they build in the background at the
-# lowest priority while the suites run, on the cycles the suites leave idle,
-# and tests/run.sh waits for them (suite build/kernels) before the suites that
-# boot or inspect the images (tests/qemu/). Log: build/test-logs/kernels.log.
+# lowest priority from the start, on the cycles that test-build (its configure
+# scripts and links run on one core) and then the suites leave idle, and
+# tests/run.sh waits for them (suite build/kernels) before the suites that boot
+# or inspect the images (tests/qemu/). A kernel needs only Debian's cross gcc
+# and the board's kernel files, none of test-build's outputs, so the two never
+# write the same file; the MT7621 image needs that board's zegel, so the
+# background waits for test-build's exit status (TEST_BUILD_RC) before it, and
+# stops after the current kernel if test-build failed.
+# Log: build/test-logs/kernels.log.
 KERNELS_RC := build/test-logs/kernels.rc
+TEST_BUILD_RC := build/test-logs/test-build.rc
 test: bootstrap
-	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) test-build
-	$(Q)mkdir -p build/test-logs && rm -f $(KERNELS_RC) $(KERNELS_RC).tmp
+	$(Q)mkdir -p build/test-logs && rm -f $(KERNELS_RC) $(KERNELS_RC).tmp $(TEST_BUILD_RC)
 	$(Q)(MAKEFLAGS= nice -n 19 $(MAKE) --no-print-directory -j$(shell nproc) test-kernels \
-		>build/test-logs/kernels.log 2>&1; echo $$? >$(KERNELS_RC).tmp; \
-		mv $(KERNELS_RC).tmp $(KERNELS_RC)) &
-	$(Q)ZEGEL_KERNELS_RC=$(KERNELS_RC) tests/run.sh
+		WAIT_TEST_BUILD=$(TEST_BUILD_RC) >build/test-logs/kernels.log 2>&1; \
+		echo $$? >$(KERNELS_RC).tmp; mv $(KERNELS_RC).tmp $(KERNELS_RC)) & \
+	$(MAKE) --no-print-directory -j$(shell nproc) test-build; rc=$$?; \
+	echo $$rc >$(TEST_BUILD_RC); [ $$rc -eq 0 ] || exit $$rc; \
+	ZEGEL_KERNELS_RC=$(KERNELS_RC) tests/run.sh
 
 test-build:
 	$(Q)$(MAKE) --no-print-directory BOARD=host unit-build
@@ -252,9 +261,18 @@ test-build:
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
 
-# every board's kernel, and the MT7621 board's flashable image
+# every board's kernel, and the MT7621 board's flashable image. Under make
+# test, WAIT_TEST_BUILD names test-build's exit-status file (above).
 test-kernels:
-	$(Q)for b in $(IMAGE_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b kernel || exit 1; done
+	$(Q)for b in $(IMAGE_BOARDS); do \
+		if [ -n "$(WAIT_TEST_BUILD)" ] && [ -f "$(WAIT_TEST_BUILD)" ] && \
+			[ "$$(cat $(WAIT_TEST_BUILD))" != 0 ]; then \
+			echo "test-kernels: test-build failed, stopping"; exit 1; fi; \
+		$(MAKE) --no-print-directory BOARD=$$b kernel || exit 1; done
+	$(Q)if [ -n "$(WAIT_TEST_BUILD)" ]; then \
+		echo "test-kernels: kernels done, waiting for test-build"; \
+		while [ ! -f "$(WAIT_TEST_BUILD)" ]; do sleep 5; done; \
+		[ "$$(cat $(WAIT_TEST_BUILD))" = 0 ] || { echo "test-kernels: test-build failed"; exit 1; }; fi
 	$(Q)$(MAKE) --no-print-directory BOARD=mt7621-gnubee-gb-pc1 image
 
 test-quick:
@@ -319,7 +337,7 @@ help:
 	@echo
 	@echo "  make run                     build for the host and start the appliance (demo config)"
 	@echo "  make test                    install missing Debian packages, build all, run all tests"
-	@echo "                               (the board kernels build in the background meanwhile)"
+	@echo "                               (the board kernels build in the background from the start)"
 	@echo "  make test-quick              host unit tests only"
 	@echo "  make [BOARD=<b>] [V=1]       build build/<b>/zegel"
 	@echo "  make <board>_defconfig       configure a board: $(BOARDS)"
