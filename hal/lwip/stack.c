@@ -43,6 +43,7 @@ static struct netif nif;
 static bool nif_added;
 static struct hal_lwip_netif_cfg nif_cfg;
 static char nif_name[16];
+static bool dhcp_on; /* dhcp_start() succeeded */
 
 static void
 init_done(void *arg)
@@ -160,6 +161,7 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 	void *state = NULL;
 	sigset_t old;
 	struct netif *added;
+	err_t dhcp_err = ERR_OK;
 	int rc;
 
 	if ((rc = lwip_stack_ensure()) != 0) {
@@ -221,11 +223,13 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 				ip6_addr_set_solicitednode(&sn, netif_ip6_addr(&nif, i)->addr[3]);
 				mld6_joingroup_netif(&nif, &sn);
 			}
+#if LWIP_IPV6_AUTOCONFIG
 		nif.ip6_autoconfig_enabled = 1; /* SLAAC from router advertisements */
+#endif
 		netif_set_link_up(&nif);
 		netif_set_up(&nif);
 		if (cfg->dhcp)
-			dhcp_start(&nif);
+			dhcp_err = dhcp_start(&nif);
 	}
 	UNLOCK_TCPIP_CORE();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -235,6 +239,11 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 		return -ENODEV;
 	}
 	nif_added = true;
+	/* the interface stays up (IPv6 works without DHCP) */
+	dhcp_on = cfg->dhcp && dhcp_err == ERR_OK;
+	if (dhcp_err != ERR_OK)
+		hal_log(HAL_LOG_ERR, "lwip", "DHCP on %s did not start (lwIP error %d, out of "
+		    "memory): no IPv4 address", nif_name, (int)dhcp_err);
 	return 0;
 }
 
@@ -300,7 +309,9 @@ snapshot(struct netstate *s)
 	ip4_addr_copy(s->gw, *netif_ip4_gw(&nif));
 	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
 		s->st6[i] = netif_ip6_addr_state(&nif, i);
+#if LWIP_IPV6_ADDRESS_LIFETIMES
 		s->life6[i] = netif_ip6_addr_valid_life(&nif, i);
+#endif
 		ip6_addr_copy(s->a6[i], *netif_ip6_addr(&nif, i));
 	}
 	for (int i = 0; i < LWIP_ND6_NUM_ROUTERS; i++) {
@@ -438,10 +449,10 @@ lwip_stack_watch(void)
 	if (!watching) {
 		watching = true;
 		dhcp_waiting_since = t;
-		if (nif_cfg.dhcp)
+		if (dhcp_on)
 			hal_log(HAL_LOG_INFO, "lwip", "DHCP on %s: asking for an IPv4 address", nif_name);
 	}
-	if (nif_cfg.dhcp)
+	if (dhcp_on)
 		watch_dhcp(&now, t);
 	watch_ip6(&now);
 	seen = now;
