@@ -18,7 +18,7 @@ CROSS="gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu gcc-mips-linux-gnu
 PEERS="python3-dkim python3-nacl python3-dnspython libmail-dkim-perl libcryptx-perl
  opendkim opendkim-tools libopendkim-dev swaks postfix
  knot knot-dnsutils nsd unbound bind9-dnsutils bind9-utils ldnsutils iproute2 procps
- socat python3-pexpect time sasl2-bin libsasl2-modules strace
+ socat python3-pexpect time sasl2-bin libsasl2-modules strace dnsmasq-base libio-socket-inet6-perl
  spfquery python3-spf publicsuffix swtpm swtpm-tools tpm2-tools python3-jsonschema
  postfix-mta-sts-resolver"
 QEMU="qemu-system-arm qemu-system-mips ipxe-qemu cpio e2fsprogs"

@@ -95,7 +95,7 @@ static const struct stmt stmts[] = {
 	{ "set", "lwip address", 1, 1, config_set_lwip_address, "IP/PREFIX|none (lwIP's IPv4 address)" },
 	{ "set", "lwip gateway", 1, 1, config_set_lwip_gateway, "IP|none (lwIP's IPv4 default gateway)" },
 	{ "set", "lwip address6", 1, 1, config_set_lwip_address6, "IPV6/PREFIX|none (lwIP's static IPv6 address; SLAAC too)" },
-	{ "set", "lwip dhcp", 1, 1, config_set_lwip_dhcp, "on|off (lwIP's IPv4 address from DHCP)" },
+	{ "set", "lwip dhcp", 1, 1, config_set_lwip_dhcp, "on|off (lwIP's IPv4 address and gateway from DHCP)" },
 	{ "set", "ntp server", 1, 4, config_set_ntp_server, "HOST[:PORT]... (1 to 4; IP addresses recommended)" },
 	{ "set", "ntp interval", 1, 1, config_set_ntp_interval, "DURATION (16s to 1d; default 1h)" },
 	{ "set", "syslog", 2, 3, config_set_syslog, "IP[:PORT] udp|tcp [rfc5424|rfc3164]" },

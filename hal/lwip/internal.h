@@ -15,6 +15,9 @@ int lwip_stack_ensure(void);
 int lwip_stack_wake_socket(void);
 /* stack.c: drain it. */
 void lwip_stack_wake_drain(void);
+/* stack.c: log what DHCP and router advertisements changed on the
+ * interface since the last look (the loop's thread: net.c's poll). */
+void lwip_stack_watch(void);
 
 /* kwait.c: the kernel-fd waiter thread (README.md). begin() hands it the
  * kernel half of a poll set (it polls those plus its cancel eventfd and,

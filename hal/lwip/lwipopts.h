@@ -82,6 +82,13 @@
 #define LWIP_UDP 1
 #define LWIP_TCP 1
 #define LWIP_DHCP 1
+/* every DHCP message lwIP sends, with its state: stack.c counts renewals
+ * and rebinds (on the tcpip thread, under the core lock) for the log, as an
+ * ACK of a renewal leaves no other trace (lwIP keeps the xid, the lease's
+ * counters are back where they were) */
+void zegel_lwip_dhcp_sending(unsigned char state);
+#define LWIP_HOOK_DHCP_APPEND_OPTIONS(netif, dhcp, state, msg, msg_type, options_len_ptr) \
+	zegel_lwip_dhcp_sending(state)
 #define LWIP_DHCP_DOES_ACD_CHECK 0
 #define DHCP_DOES_ARP_CHECK 0
 #define LWIP_AUTOIP 0

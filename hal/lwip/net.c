@@ -231,6 +231,7 @@ lw_poll(struct hal_pollfd *fds, size_t n, int timeout_ms)
 		return -EINVAL;
 	if ((r = lwip_stack_ensure()) != 0)
 		return r;
+	lwip_stack_watch(); /* DHCP and SLAAC news for the log (stack.c) */
 	for (size_t i = 0; i < n; i++) {
 		short ev = (short)(((fds[i].events & HAL_POLL_IN) ? POLLIN : 0) |
 		    ((fds[i].events & HAL_POLL_OUT) ? POLLOUT : 0));

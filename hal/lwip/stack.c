@@ -2,7 +2,8 @@
  * lwIP's start and its interface: the tcpip thread (lwIP's unix port
  * sys_arch), the loopback interface with the loop's wake-up socket pair,
  * and the one interface the appliance owns (TAP or packet socket) with its
- * addresses; `show lwip`.
+ * addresses; `show lwip`; the log lines of its DHCP lease and of what
+ * router advertisements configure (lwip_stack_watch).
  */
 #include <semaphore.h>
 #include <signal.h>
@@ -16,15 +17,19 @@
 #include "lwip/ip_addr.h"
 #include "lwip/mld6.h"
 #include "lwip/netif.h"
+#include "lwip/priv/nd6_priv.h"
+#include "lwip/prot/dhcp.h"
 #include "lwip/sockets.h"
 #include "lwip/stats.h"
 #include "lwip/tcpip.h"
 #include "netif/tapif.h"
 
 #include "hal/addr.h"
+#include "hal/clock.h"
 #include "hal/entropy.h"
 #include "hal/lwip.h"
 #include "hal/lwip/internal.h"
+#include "hal/log.h"
 
 /* this file sees lwip/sockets.h, and so <netinet/tcp.h>, like lwIP's memp.c:
  * the pools are sized for lwipopts.h's MSS only if that header's TCP_MSS
@@ -38,6 +43,7 @@ static struct netif nif;
 static bool nif_added;
 static struct hal_lwip_netif_cfg nif_cfg;
 static char nif_name[16];
+static bool dhcp_on; /* dhcp_start() succeeded */
 
 static void
 init_done(void *arg)
@@ -155,6 +161,7 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 	void *state = NULL;
 	sigset_t old;
 	struct netif *added;
+	err_t dhcp_err = ERR_OK;
 	int rc;
 
 	if ((rc = lwip_stack_ensure()) != 0) {
@@ -216,11 +223,13 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 				ip6_addr_set_solicitednode(&sn, netif_ip6_addr(&nif, i)->addr[3]);
 				mld6_joingroup_netif(&nif, &sn);
 			}
+#if LWIP_IPV6_AUTOCONFIG
 		nif.ip6_autoconfig_enabled = 1; /* SLAAC from router advertisements */
+#endif
 		netif_set_link_up(&nif);
 		netif_set_up(&nif);
 		if (cfg->dhcp)
-			dhcp_start(&nif);
+			dhcp_err = dhcp_start(&nif);
 	}
 	UNLOCK_TCPIP_CORE();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -230,7 +239,239 @@ hal_lwip_netif_start(const struct hal_lwip_netif_cfg *cfg, char *why, size_t cap
 		return -ENODEV;
 	}
 	nif_added = true;
+	/* the interface stays up (IPv6 works without DHCP) */
+	dhcp_on = cfg->dhcp && dhcp_err == ERR_OK;
+	if (dhcp_err != ERR_OK)
+		hal_log(HAL_LOG_ERR, "lwip", "DHCP on %s did not start (lwIP error %d, out of "
+		    "memory): no IPv4 address", nif_name, (int)dhcp_err);
 	return 0;
+}
+
+/*
+ * The log lines of what the network gives the interface (DHCP, router
+ * advertisements). lwIP's netif callbacks are off (lwipopts.h), and they
+ * would run on the tcpip thread, while hal_log belongs to the loop's: the
+ * loop's thread (net.c, every hal_net_poll) compares a snapshot taken under
+ * the core lock with the last one, at most every 250 ms, and logs what
+ * changed. A state that lasts less than that (a renewal's request and its
+ * answer) is seen by what it leaves: a DHCP renewal by the count of
+ * requests lwIP sent to renew or rebind (lwipopts.h's hook), as the lease
+ * looks the same after its ACK as before.
+ */
+#define WATCH_MS 250
+#define DHCP_QUIET_MS 10000 /* no lease so long: say so (once per wait) */
+
+struct netstate {
+	u8_t dhcp_state;
+	u32_t renewals, lease, t1, t2;
+	ip4_addr_t ip, mask, gw, server;
+	u8_t st6[LWIP_IPV6_NUM_ADDRESSES];
+	u32_t life6[LWIP_IPV6_NUM_ADDRESSES]; /* 0: static (link-local, set lwip address6) */
+	ip6_addr_t a6[LWIP_IPV6_NUM_ADDRESSES];
+	bool has_rtr[LWIP_ND6_NUM_ROUTERS];
+	u32_t rtr_life[LWIP_ND6_NUM_ROUTERS];
+	ip6_addr_t rtr[LWIP_ND6_NUM_ROUTERS];
+};
+
+static struct netstate seen;
+static bool watching, dhcp_warned;
+static uint64_t watch_next, dhcp_waiting_since;
+static u32_t renewals, bound_renewals; /* requests sent renewing or rebinding */
+
+/* lwipopts.h's LWIP_HOOK_DHCP_APPEND_OPTIONS: the tcpip thread, core lock held */
+void
+zegel_lwip_dhcp_sending(unsigned char state)
+{
+	if (state == DHCP_STATE_RENEWING || state == DHCP_STATE_REBINDING)
+		renewals++;
+}
+
+#define HAS_LEASE(st) ((st) == DHCP_STATE_BOUND || (st) == DHCP_STATE_RENEWING || \
+	(st) == DHCP_STATE_REBINDING)
+
+/* under the core lock */
+static void
+snapshot(struct netstate *s)
+{
+	const struct dhcp *d = netif_dhcp_data(&nif);
+
+	memset(s, 0, sizeof(*s));
+	if (d != NULL) {
+		s->dhcp_state = d->state;
+		s->renewals = renewals;
+		s->lease = d->offered_t0_lease;
+		s->t1 = d->offered_t1_renew;
+		s->t2 = d->offered_t2_rebind;
+		ip4_addr_copy(s->server, *ip_2_ip4(&d->server_ip_addr));
+	}
+	ip4_addr_copy(s->ip, *netif_ip4_addr(&nif));
+	ip4_addr_copy(s->mask, *netif_ip4_netmask(&nif));
+	ip4_addr_copy(s->gw, *netif_ip4_gw(&nif));
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+		s->st6[i] = netif_ip6_addr_state(&nif, i);
+#if LWIP_IPV6_ADDRESS_LIFETIMES
+		s->life6[i] = netif_ip6_addr_valid_life(&nif, i);
+#endif
+		ip6_addr_copy(s->a6[i], *netif_ip6_addr(&nif, i));
+	}
+	for (int i = 0; i < LWIP_ND6_NUM_ROUTERS; i++) {
+		const struct nd6_router_list_entry *r = &default_router_list[i];
+
+		if (r->neighbor_entry == NULL || r->neighbor_entry->netif != &nif)
+			continue;
+		s->has_rtr[i] = true;
+		s->rtr_life[i] = r->invalidation_timer;
+		ip6_addr_copy(s->rtr[i], r->neighbor_entry->next_hop_address);
+	}
+}
+
+static unsigned
+prefix_of(const ip4_addr_t *mask)
+{
+	return (unsigned)__builtin_popcount(ip4_addr_get_u32(mask));
+}
+
+static void
+secs(char *b, size_t cap, u32_t v)
+{
+	if (v == 0xffffffffUL)
+		snprintf(b, cap, "no expiry");
+	else
+		snprintf(b, cap, "%lu s", (unsigned long)v);
+}
+
+static void
+ip6_text(const ip6_addr_t *a, char *b, size_t cap)
+{
+	hal_addr_format_ip(6, (const uint8_t *)a->addr, b, cap);
+}
+
+static void
+watch_dhcp(const struct netstate *now, uint64_t t)
+{
+	bool was = HAS_LEASE(seen.dhcp_state), is = HAS_LEASE(now->dhcp_state);
+	char ip[16], old[16], gw[16], srv[16], l[16];
+
+	ip4addr_ntoa_r(&now->ip, ip, sizeof(ip));
+	ip4addr_ntoa_r(&seen.ip, old, sizeof(old));
+	ip4addr_ntoa_r(&now->gw, gw, sizeof(gw));
+	ip4addr_ntoa_r(&now->server, srv, sizeof(srv));
+	secs(l, sizeof(l), now->lease);
+	if (is && (!was || !ip4_addr_cmp(&now->ip, &seen.ip))) {
+		/* a new lease (a NAK and the next lease can both fall
+		 * between two looks: then only the address changed) */
+		hal_log(HAL_LOG_INFO, "lwip", "DHCP on %s: address %s/%u, gateway %s, from server %s, "
+		    "lease %s%s%s", nif_name, ip, prefix_of(&now->mask),
+		    ip4_addr_isany_val(now->gw) ? "none" : gw, srv, l, was ? ", replaces " : "",
+		    was ? old : "");
+		bound_renewals = now->renewals;
+		dhcp_warned = false;
+	} else if (now->dhcp_state == DHCP_STATE_BOUND && now->renewals != bound_renewals) {
+		hal_log(HAL_LOG_INFO, "lwip", "DHCP on %s: lease %s renewed by server %s, %s",
+		    nif_name, ip, srv, l);
+		bound_renewals = now->renewals;
+	} else if (was && !is) {
+		hal_log(HAL_LOG_WARN, "lwip", "DHCP on %s: the lease of %s ended (refused by the "
+		    "server or expired): no IPv4 address, asking again", nif_name, old);
+		dhcp_waiting_since = t;
+	}
+	if (now->dhcp_state == DHCP_STATE_REBINDING && seen.dhcp_state != DHCP_STATE_REBINDING)
+		hal_log(HAL_LOG_WARN, "lwip", "DHCP on %s: server %s did not renew the lease of %s: "
+		    "asking any server (rebinding)", nif_name, srv, ip);
+	if (!is && !dhcp_warned && t - dhcp_waiting_since >= DHCP_QUIET_MS) {
+		hal_log(HAL_LOG_WARN, "lwip", "DHCP on %s: no DHCP server answered in %u s; still "
+		    "asking (no IPv4 address until one does)", nif_name,
+		    (unsigned)((t - dhcp_waiting_since) / 1000));
+		dhcp_warned = true;
+	}
+}
+
+static bool
+has_router(const struct netstate *s, const ip6_addr_t *a)
+{
+	for (int i = 0; i < LWIP_ND6_NUM_ROUTERS; i++)
+		if (s->has_rtr[i] && ip6_addr_cmp_zoneless(&s->rtr[i], a))
+			return true;
+	return false;
+}
+
+/* addresses and routers from router advertisements (SLAAC): not static */
+static void
+watch_ip6(const struct netstate *now)
+{
+	char a[48], l[16];
+
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+		bool v = ip6_addr_isvalid(now->st6[i]) && now->life6[i] != 0;
+		bool vs = ip6_addr_isvalid(seen.st6[i]) && seen.life6[i] != 0;
+		bool same = ip6_addr_cmp_zoneless(&now->a6[i], &seen.a6[i]);
+
+		if (vs && (!v || !same)) {
+			ip6_text(&seen.a6[i], a, sizeof(a));
+			hal_log(HAL_LOG_INFO, "lwip", "IPv6 %s (SLAAC) removed: its lifetime ended", a);
+		}
+		if (v && (!vs || !same)) {
+			ip6_text(&now->a6[i], a, sizeof(a));
+			secs(l, sizeof(l), now->life6[i]);
+			hal_log(HAL_LOG_INFO, "lwip", "IPv6 %s from a router advertisement (SLAAC), "
+			    "valid %s", a, l);
+		}
+	}
+	for (int i = 0; i < LWIP_ND6_NUM_ROUTERS; i++) {
+		if (seen.has_rtr[i] && !has_router(now, &seen.rtr[i])) {
+			ip6_text(&seen.rtr[i], a, sizeof(a));
+			hal_log(HAL_LOG_INFO, "lwip", "IPv6 default router %s gone", a);
+		}
+		if (now->has_rtr[i] && !has_router(&seen, &now->rtr[i])) {
+			ip6_text(&now->rtr[i], a, sizeof(a));
+			secs(l, sizeof(l), now->rtr_life[i]);
+			hal_log(HAL_LOG_INFO, "lwip", "IPv6 default router %s (router advertisement, "
+			    "lifetime %s)", a, l);
+		}
+	}
+}
+
+void
+lwip_stack_watch(void)
+{
+	struct netstate now;
+	uint64_t t;
+
+	if (!nif_added)
+		return;
+	t = hal_clock_mono_ms();
+	if (watching && t < watch_next)
+		return;
+	watch_next = t + WATCH_MS;
+	LOCK_TCPIP_CORE();
+	snapshot(&now);
+	UNLOCK_TCPIP_CORE();
+	if (!watching) {
+		watching = true;
+		dhcp_waiting_since = t;
+		if (dhcp_on)
+			hal_log(HAL_LOG_INFO, "lwip", "DHCP on %s: asking for an IPv4 address", nif_name);
+	}
+	if (dhcp_on)
+		watch_dhcp(&now, t);
+	watch_ip6(&now);
+	seen = now;
+}
+
+static const char *
+dhcp_state_name(u8_t st)
+{
+	switch (st) {
+	case DHCP_STATE_BOUND: return "bound";
+	case DHCP_STATE_RENEWING: return "renewing";
+	case DHCP_STATE_REBINDING: return "rebinding";
+	case DHCP_STATE_SELECTING: return "selecting (discover sent)";
+	case DHCP_STATE_REQUESTING: return "requesting";
+	case DHCP_STATE_REBOOTING: return "rebooting";
+	case DHCP_STATE_BACKING_OFF: return "backing off";
+	case DHCP_STATE_OFF: return "off";
+	default: return "starting";
+	}
 }
 
 static void
@@ -250,6 +491,7 @@ void
 hal_lwip_status(void (*emit)(void *arg, const char *line), void *arg)
 {
 	char line[200], a[48], m[48], g[48];
+	struct netstate now;
 
 	if (!nif_added) {
 		emit(arg, started ? "lwip: no interface (set lwip driver/interface/address, then "
@@ -269,12 +511,42 @@ hal_lwip_status(void (*emit)(void *arg, const char *line), void *arg)
 	snprintf(line, sizeof(line), "lwip ipv4 %s netmask %s gateway %s%s", a, m, g,
 	    !nif_cfg.dhcp ? "" : dhcp_supplied_address(&nif) ? " (dhcp: bound)" : " (dhcp: waiting)");
 	emit(arg, line);
+	snapshot(&now);
+	if (nif_cfg.dhcp) {
+		char lt[16], t1[16], t2[16];
+
+		ip4addr_ntoa_r(&now.server, a, sizeof(a));
+		secs(lt, sizeof(lt), now.lease);
+		secs(t1, sizeof(t1), now.t1);
+		secs(t2, sizeof(t2), now.t2);
+		if (HAS_LEASE(now.dhcp_state))
+			snprintf(line, sizeof(line), "lwip dhcp %s, server %s, lease %s, renew after "
+			    "%s, rebind after %s (lwIP times them in whole minutes)",
+			    dhcp_state_name(now.dhcp_state), a, lt, t1, t2);
+		else
+			snprintf(line, sizeof(line), "lwip dhcp %s, no lease", dhcp_state_name(now.dhcp_state));
+		emit(arg, line);
+	}
 	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
-		if (!ip6_addr_isinvalid(netif_ip6_addr_state(&nif, i))) {
-			hal_addr_format_ip(6, (const uint8_t *)netif_ip6_addr(&nif, i)->addr, a,
-			    sizeof(a));
-			snprintf(line, sizeof(line), "lwip ipv6 %s%s", a,
-			    ip6_addr_ispreferred(netif_ip6_addr_state(&nif, i)) ? "" : " (tentative)");
+		if (!ip6_addr_isinvalid(now.st6[i])) {
+			char lt[16], slaac[32] = "";
+
+			ip6_text(&now.a6[i], a, sizeof(a));
+			secs(lt, sizeof(lt), now.life6[i]);
+			if (now.life6[i] != 0) /* not static: SLAAC */
+				snprintf(slaac, sizeof(slaac), " (slaac, valid %s)", lt);
+			snprintf(line, sizeof(line), "lwip ipv6 %s%s%s", a,
+			    ip6_addr_ispreferred(now.st6[i]) ? "" : " (tentative)", slaac);
+			emit(arg, line);
+		}
+	for (int i = 0; i < LWIP_ND6_NUM_ROUTERS; i++)
+		if (now.has_rtr[i]) {
+			char lt[16];
+
+			ip6_text(&now.rtr[i], a, sizeof(a));
+			secs(lt, sizeof(lt), now.rtr_life[i]);
+			snprintf(line, sizeof(line), "lwip ipv6 router %s (router advertisement, %s left)",
+			    a, lt);
 			emit(arg, line);
 		}
 	pool_line(emit, arg, "tcp", MEMP_TCP_PCB);
