@@ -177,6 +177,12 @@ ifneq ($(CONFIG_NEEDED),)
 BUILD_TIME_STAMP := $(O)/build-time
 $(shell mkdir -p $(O) && { echo $(BUILD_TIME) | cmp -s - $(BUILD_TIME_STAMP) || echo $(BUILD_TIME) >$(BUILD_TIME_STAMP); })
 $(O)/obj/firmware/app/main.o: $(BUILD_TIME_STAMP)
+# Every object is built again when the toolchain's compiler or flags change
+# (a fragment in toolchain/ changed TC_CPPFLAGS): no mix of old and new ABIs.
+TC_FLAGS_STAMP := $(O)/tc-flags
+$(shell echo '$(CC) $(TC_CPPFLAGS) $(TC_CFLAGS) $(EXTRA_CFLAGS)' | cmp -s - $(TC_FLAGS_STAMP) || \
+	echo '$(CC) $(TC_CPPFLAGS) $(TC_CFLAGS) $(EXTRA_CFLAGS)' >$(TC_FLAGS_STAMP))
+$(call obj,$(src-y) $(src-main)): $(TC_FLAGS_STAMP)
 endif
 
 .PHONY: all
@@ -194,15 +200,31 @@ unit-common := $(wildcard tests/unit/common/*.c)
 # Shared test objects are built through the pattern rule below; keep them.
 .SECONDARY: $(call obj,$(unit-common))
 
-$(O)/tests/%: tests/unit/%.c $(call obj,$(unit-common)) $(LIB)
+# A cross board's cmocka comes from toolchain/cmocka.inc (TC_TEST_DEPS,
+# TC_TEST_CPPFLAGS: a static libcmocka.a built from Debian's source package);
+# the host links Debian's libcmocka.
+$(call obj,$(unit-common)): CPPFLAGS_ALL += $(TC_TEST_CPPFLAGS)
+$(call obj,$(unit-common)): $(TC_FLAGS_STAMP) | $(TC_TEST_DEPS)
+
+$(O)/tests/%: tests/unit/%.c $(call obj,$(unit-common)) $(LIB) | $(TC_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CFLAGS_ALL) -Wno-unused-parameter -MMD -MP \
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(TC_TEST_CPPFLAGS) -Itests/unit $(CFLAGS_ALL) -Wno-unused-parameter -MMD -MP \
 		-o $@ $< $(call obj,$(unit-common)) $(LIB) $(LDFLAGS_ALL) $(LIBS_ALL) $(TC_TEST_LIBS)
 -include $(patsubst %,%.d,$(unit-bin))
 
 .PHONY: unit-build
 unit-build: $(ZEGEL) $(unit-bin)
+# cmocka for a cross board comes with its glibc fragment only
+ifneq ($(filter unit-build $(O)/tests/%,$(MAKECMDGOALS)),)
+ifneq ($(wildcard $(CONFIG)),)
+ifneq ($(TC),host)
+ifeq ($(TC_TEST_LIBS),)
+$(error unit tests for a cross board need its glibc build (cmocka from toolchain/cmocka.inc): make BOARD=$(BOARD) LIBC=glibc unit-build)
+endif
+endif
+endif
+endif
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang into build/fuzz.

@@ -14,7 +14,7 @@ CORE="build-essential make gcc clang llvm libclang-rt-14-dev kconfig-frontends
 CROSS="gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu gcc-mips-linux-gnu
  libc6-dev-armhf-cross libc6-dev-mipsel-cross libc6-dev-mips-cross
  libmbedtls-dev:armhf libmbedtls-dev:mipsel libsodium-dev:armhf libsodium-dev:mipsel
- qemu-user binutils-multiarch dpkg-dev autoconf automake libtool uclibc-source"
+ qemu-user binutils-multiarch dpkg-dev autoconf automake libtool uclibc-source cmake"
 PEERS="python3-dkim python3-nacl python3-dnspython libmail-dkim-perl libcryptx-perl
  opendkim opendkim-tools libopendkim-dev swaks postfix
  knot knot-dnsutils nsd unbound bind9-dnsutils bind9-utils ldnsutils iproute2 procps
