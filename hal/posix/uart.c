@@ -73,8 +73,15 @@ posix_write(struct hal_uart *u, const void *p, size_t n)
 static void
 posix_uart_close(struct hal_uart *u)
 {
-	if (u->raw)
-		tcsetattr(u->in, TCSANOW, (const struct termios *)(const void *)u->impl);
+	struct termios t;
+
+	/* impl is a byte array at an offset of 10: read as a struct termios in
+	 * place it is misaligned (SIGBUS on MIPS under qemu-user, a kernel
+	 * fix-up trap per access on a real MIPS CPU), so copy it out first */
+	if (u->raw) {
+		memcpy(&t, u->impl, sizeof(t));
+		tcsetattr(u->in, TCSANOW, &t);
+	}
 	if (u->in > 2)
 		close(u->in);
 	u->raw = false;
