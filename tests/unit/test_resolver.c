@@ -1,6 +1,6 @@
 /* The resolver on the real event loop (firmware/dns/resolver.h): lookups go
  * over real loopback UDP/TCP sockets to a fake recursive server that runs on
- * the same loop (127.0.0.1, a kernel-chosen port) and answers from the sessions recorded
+ * the same loop (127.0.0.1, a free port) and answers from the sessions recorded
  * from the signed e2e tree (tests/vectors/dns/tree, as test_dns_resolve.c).
  * The validation clock is a fake wall clock at the recording's time; the
  * trust anchor is given as a `set resolver-anchors` file. Checked: verdicts,
@@ -27,10 +27,12 @@
 #include "firmware/dns/resolver.h"
 #include "firmware/relay/hostaddr.h"
 #include "hal/clock.h"
+#include "hal/net.h"
 #include "tests/fuzz/dns_replay.h"
+#include "zegel/config.h"
 
 #define DIR_TREE "tests/vectors/dns/tree"
-static uint16_t srv_port;  /* kernel-chosen: UDP and TCP on the same number */
+static uint16_t srv_port;  /* chosen by the backend: UDP and TCP on the same number */
 static char anchor_file[64];
 #define SRV_PORT srv_port
 #define ANCHOR_FILE anchor_file
@@ -134,13 +136,12 @@ static void
 srv_udp(void *arg, int fd, unsigned rev)
 {
 	uint8_t in[2048], out[65535];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
+	struct hal_addr from;
 	ssize_t n;
 
 	(void)arg;
 	(void)rev;
-	while ((n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fl)) > 0) {
+	while ((n = hal_net_recvfrom(fd, in, sizeof(in), &from)) > 0) {
 		size_t l = 0;
 
 		srv.udp_queries++;
@@ -159,7 +160,7 @@ srv_udp(void *arg, int fd, unsigned rev)
 			l = answer_for(in, (size_t)n, out, sizeof(out));
 		}
 		if (l)
-			(void)sendto(fd, out, l, 0, (struct sockaddr *)&from, fl);
+			(void)hal_net_sendto(fd, out, l, &from);
 	}
 }
 
@@ -240,6 +241,39 @@ srv_accept(void *arg, int h, const struct hal_addr *peer)
 
 static const struct loop_listener_ops listen_ops = { srv_accept, NULL };
 
+/* The server's UDP socket on 127.0.0.1; sets srv_port. The resolver's
+ * sockets are the board's network backend's: with lwIP they live on lwIP's
+ * own loopback interface, which kernel sockets cannot reach, so the server's
+ * is one of lwIP's too (bound to a random port when opened). The POSIX
+ * backend's UDP sockets are unbound until they send: a kernel socket then. */
+static int
+srv_udp_open(void)
+{
+	struct hal_addr ha;
+	int h;
+
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	h = hal_net_udp_open(4);
+	assert_true(h >= 0);
+	if (hal_net_local_addr(h, &ha) != 0 || ha.port == 0)
+		fail_msg("no local port for lwIP's UDP socket");
+#else
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+	socklen_t al = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	h = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(h >= 0);
+	if (bind(h, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(h, (struct sockaddr *)&a, &al) != 0)
+		fail_msg("cannot bind a UDP socket on 127.0.0.1");
+	fcntl(h, F_SETFL, fcntl(h, F_GETFL) | O_NONBLOCK);
+	ha.port = ntohs(a.sin_port);
+#endif
+	srv_port = ha.port;
+	return h;
+}
+
 static void
 srv_start(enum srv_mode mode)
 {
@@ -250,25 +284,15 @@ srv_start(enum srv_mode mode)
 	srv.cancel_on_query = -1;
 	srv.conn_h = -1;
 	srv.listen_h = -1;
-	/* a free UDP port from the kernel, then TCP on the same number */
+	/* a UDP socket on a free port, then TCP on the same number */
 	for (int tries = 0; tries < 50 && srv.listen_h < 0; tries++) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-		socklen_t al = sizeof(a);
-
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		srv.udp_fd = socket(AF_INET, SOCK_DGRAM, 0);
-		assert_true(srv.udp_fd >= 0);
-		if (bind(srv.udp_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-		    getsockname(srv.udp_fd, (struct sockaddr *)&a, &al) != 0)
-			fail_msg("cannot bind a UDP socket on 127.0.0.1");
-		srv_port = ntohs(a.sin_port);
+		srv.udp_fd = srv_udp_open();
 		assert_int_equal(hal_addr_parse(&ha, "127.0.0.1", srv_port), 0);
 		srv.listen_h = loop_listen(&ha, &listen_ops, NULL);
 		if (srv.listen_h < 0)
-			close(srv.udp_fd);
+			hal_net_close(srv.udp_fd);
 	}
 	assert_true(srv.listen_h >= 0);
-	fcntl(srv.udp_fd, F_SETFL, fcntl(srv.udp_fd, F_GETFL) | O_NONBLOCK);
 	srv.udp_h = loop_watch_fd(srv.udp_fd, srv_udp, NULL);
 	assert_true(srv.udp_h >= 0);
 }
@@ -277,7 +301,7 @@ static void
 srv_stop(void)
 {
 	loop_close(srv.udp_h);
-	close(srv.udp_fd);
+	hal_net_close(srv.udp_fd);
 	loop_close(srv.listen_h);
 	if (srv.conn_h >= 0)
 		loop_close(srv.conn_h);

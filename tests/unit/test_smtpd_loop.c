@@ -30,8 +30,10 @@
 #include "firmware/smtpd/server.h"
 #include "hal/clock.h"
 #include "hal/log.h"
+#include "hal/net.h"
 #include "tests/unit/smtpd_testcfg.h"
 #include "zegel/board.h"
+#include "zegel/config.h"
 
 static uint64_t fake_ms = 1000000;
 static char got[4096];
@@ -53,10 +55,55 @@ real_now(void)
 
 static const struct hal_clock_ops fast_clock = { "fast", real_now, fast_mono, NULL, NULL };
 
+/* The test's client and resolver sockets are the board's network backend's
+ * (hal_net), as the server's are: lwIP's live on its own loopback interface,
+ * which kernel sockets cannot reach. */
+static int
+client_connect(void)
+{
+	struct hal_addr a;
+	int fd;
+
+	/* the "submission" listener of smtpd_testcfg */
+	assert_int_equal(hal_addr_parse(&a, "127.0.0.1", 22599), 0);
+	fd = hal_net_connect_tcp(&a);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* A UDP socket on 127.0.0.1 that takes every query and answers none; *port
+ * its port. hal_net's POSIX UDP sockets are unbound until they send: a
+ * kernel socket then; lwIP binds its sockets to a random port when opened. */
+static int
+silent_resolver(uint16_t *port)
+{
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	struct hal_addr a;
+	int h = hal_net_udp_open(4);
+
+	assert_true(h >= 0);
+	assert_int_equal(hal_net_local_addr(h, &a), 0);
+	*port = a.port;
+	return h;
+#else
+	struct sockaddr_in dns;
+	socklen_t sl = sizeof(dns);
+	int h = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&dns, 0, sizeof(dns));
+	dns.sin_family = AF_INET;
+	dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(h, (struct sockaddr *)&dns, sizeof(dns)), 0);
+	assert_int_equal(getsockname(h, (struct sockaddr *)&dns, &sl), 0);
+	*port = ntohs(dns.sin_port);
+	return h;
+#endif
+}
+
 static void
 client_rx(void *arg, int fd, unsigned rev)
 {
-	ssize_t n = recv(fd, got + gotlen, sizeof(got) - 1 - gotlen, MSG_DONTWAIT);
+	ssize_t n = hal_net_recv(fd, got + gotlen, sizeof(got) - 1 - gotlen);
 
 	(void)arg;
 	(void)rev;
@@ -80,7 +127,6 @@ test_idle_timeout(void **state)
 {
 	const struct zcfg *cfg;
 	char dir[] = "/tmp/zegel-smtpd-loop.XXXXXX", cmd[300];
-	struct sockaddr_in sin;
 	int fd, h;
 
 	(void)state;
@@ -91,12 +137,7 @@ test_idle_timeout(void **state)
 	hal_clock_set(&fast_clock);
 	loop_init();
 	assert_true(smtpd_server_start(cfg) >= 1);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(22599);     /* the "submission" listener of smtpd_testcfg */
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	fd = client_connect();
 	h = loop_watch_fd(fd, client_rx, NULL);
 	assert_true(h >= 0);
 	/* safety net: ~40 loop turns of fake time */
@@ -108,7 +149,7 @@ test_idle_timeout(void **state)
 	assert_true(eof);
 	smtpd_server_stop();
 	loop_close(h);
-	close(fd);
+	hal_net_close(fd);
 	hal_clock_set(&hal_clock_posix);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
@@ -134,7 +175,7 @@ con_write(void *arg, const uint8_t *p, size_t n)
 static void
 greet_rx(void *arg, int fd, unsigned rev)
 {
-	ssize_t n = recv(fd, got + gotlen, sizeof(got) - 1 - gotlen, MSG_DONTWAIT);
+	ssize_t n = hal_net_recv(fd, got + gotlen, sizeof(got) - 1 - gotlen);
 
 	(void)arg;
 	(void)rev;
@@ -151,15 +192,9 @@ greet_rx(void *arg, int fd, unsigned rev)
 static void
 connect_client(void *arg)
 {
-	struct sockaddr_in sin;
 	int *fd = arg;
 
-	*fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(22599);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(*fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	*fd = client_connect();
 	assert_true(loop_watch_fd(*fd, greet_rx, NULL) >= 0);
 }
 
@@ -169,8 +204,7 @@ test_console_dane_check_does_not_block(void **state)
 	static struct console con;
 	const struct zcfg *cfg;
 	char dir[] = "/tmp/zegel-smtpd-loop.XXXXXX", cmd[300], line[64], err[200];
-	struct sockaddr_in dns;
-	socklen_t sl = sizeof(dns);
+	uint16_t dns_port;
 	int silent, fd = -1;
 
 	(void)state;
@@ -178,13 +212,8 @@ test_console_dane_check_does_not_block(void **state)
 	board_init();
 	assert_int_equal(smtpd_testcfg_build(&cfg, dir), 0);
 	/* a resolver that takes every query and answers none */
-	silent = socket(AF_INET, SOCK_DGRAM, 0);
-	memset(&dns, 0, sizeof(dns));
-	dns.sin_family = AF_INET;
-	dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(silent, (struct sockaddr *)&dns, sizeof(dns)), 0);
-	assert_int_equal(getsockname(silent, (struct sockaddr *)&dns, &sl), 0);
-	snprintf(line, sizeof(line), "set resolver 127.0.0.1:%u", ntohs(dns.sin_port));
+	silent = silent_resolver(&dns_port);
+	snprintf(line, sizeof(line), "set resolver 127.0.0.1:%u", dns_port);
 	assert_int_equal(config_set_line(line, err, sizeof(err)), 0);
 	assert_int_equal(config_commit(err, sizeof(err)), 0);
 	cfg = zcfg_running();
@@ -206,8 +235,8 @@ test_console_dane_check_does_not_block(void **state)
 	assert_true(greeted_before_verdict);
 	assert_non_null(strstr(con_out, "status: deferred (4.4.3 MX lookup indeterminate"));
 	smtpd_server_stop();
-	close(fd);
-	close(silent);
+	hal_net_close(fd);
+	hal_net_close(silent);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 }

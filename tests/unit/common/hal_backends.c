@@ -5,6 +5,9 @@
 #include "tests/unit/common/hal_backends.h"
 #include "zegel/board.h"
 #include "zegel/config.h"
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+#include "hal/lwip.h"
+#endif
 
 /*
  * Every unit test runs with the backends the board registers, as `zegel`
@@ -51,6 +54,9 @@ const struct hal_storage_ops *const test_storage_backends[] = {
 const struct hal_net_ops *const test_net_backends[] = {
 #if IS_ENABLED(CONFIG_HAL_NET_POSIX)
 	&hal_net_posix,
+#endif
+#if IS_ENABLED(CONFIG_HAL_NET_LWIP)
+	&hal_net_lwip, /* on lwIP's own loopback interface: 127.0.0.1, ::1 */
 #endif
 	NULL,
 };
