@@ -18,6 +18,9 @@ ZEGEL_VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short=10 HEAD 2>/dev/null || echo unknown)
 BOARDS := $(notdir $(patsubst %/defconfig,%,$(wildcard board/*/defconfig)))
 CROSS_BOARDS := $(filter-out host,$(BOARDS))
+# cross boards whose lwIP build (VARIANT=lwip LIBC=glibc) make test builds and
+# tests: under qemu-user (tests/run.sh) and as a firmware image (tests/qemu/lwip_image.sh)
+LWIP_CROSS_BOARDS := qemu-arm-virt qemu-mips-malta
 
 ifeq ($(V),1)
 Q :=
@@ -282,6 +285,8 @@ test-build:
 	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=lwip all
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
+	$(Q)for b in $(LWIP_CROSS_BOARDS); do \
+		$(MAKE) --no-print-directory BOARD=$$b VARIANT=lwip LIBC=glibc unit-build || exit 1; done
 
 # every board's kernel, and the MT7621 board's flashable image. Under make
 # test, WAIT_TEST_BUILD names test-build's exit-status file (above).
@@ -361,6 +366,8 @@ help:
 	@echo "  make test                    install missing Debian packages, build all, run all tests"
 	@echo "                               (the board kernels build in the background from the start)"
 	@echo "  make test-quick              host unit tests only"
+	@echo "  make unit-build [BOARD=<b>]  the cmocka unit tests into build/<b>/tests/; a cross board needs"
+	@echo "                               LIBC=glibc (make test: $(LWIP_CROSS_BOARDS) with VARIANT=lwip, under qemu-user)"
 	@echo "  make [BOARD=<b>] [V=1]       build build/<b>/zegel"
 	@echo "  make <board>_defconfig       configure a board: $(BOARDS)"
 	@echo "  make menuconfig              edit the current board's configuration"
