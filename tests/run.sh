@@ -107,15 +107,17 @@ unset CMOCKA_MESSAGE_OUTPUT
 
 # 1b. The unit tests of the cross lwIP builds (Makefile LWIP_CROSS_BOARDS; make
 # test-build: `make BOARD=<b> VARIANT=lwip LIBC=glibc unit-build`) under
-# qemu-user, as suites
-# unit/<b>-lwip-glibc/test_x. Static binaries (cmocka from Debian's source,
-# toolchain/cmocka.inc), run from the top of the tree like the host's. The two
-# boards run at once (one qemu each: 2 cores); the logs are counted in order
-# afterwards. A test that cannot run under qemu-user is one skipped check with
-# the reason (cross_unit_skip), never run, never passed.
+# qemu-user, as suites unit/<b>-lwip-glibc/test_x. Static binaries (cmocka from
+# Debian's source, toolchain/cmocka.inc), run from the top of the tree like the
+# host's. Every socket in them is lwIP's, private to the process, so they run
+# as many at once as there are cores, the longest first (cross_unit_heavy),
+# and the logs are counted in order afterwards. A test that cannot run under
+# qemu-user, or not within the budget, is one skipped check with the reason
+# (cross_unit_skip): never run, never passed.
+#
 # cross_unit_skip BOARD TEST: why TEST is not run on BOARD, or nothing.
-# The time budget (CI): all the tests of both boards cost ~125 s of CPU under
-# qemu-user; test_dns_resolve alone ~38 s per board (its sweep of ~1,400
+# The time budget (CI): all the tests of both boards cost ~165 s of CPU under
+# qemu-user; test_dns_resolve alone ~38 s of it per board (its sweep of ~1,400
 # mutated DNSSEC sessions), so it runs on qemu-mips-malta only: the board with
 # strict alignment and other errno values. For this pure DNS code arm (32-bit,
 # little endian, unaligned loads allowed) adds no case the mips run lacks.
@@ -126,46 +128,73 @@ cross_unit_skip() {
 			"(38 s of CPU under qemu-user per board)" ;;
 	esac
 }
-# cross_unit_board BOARD: run its tests one after the other, each writing its
-# log, .rc (exit status) and .t0 (seconds it took) beside it.
-cross_unit_board() {
-	local b=$1 d=build/$1-lwip-glibc/tests qemu t n why log t0
-	qemu=$(make -s --no-print-directory BOARD="$b" VARIANT=lwip LIBC=glibc print-QEMU_USER \
-		2>/dev/null)
-	for t in "$d"/test_*; do
-		[ -x "$t" ] || continue
-		n="unit/$b-lwip-glibc/$(basename "$t")"
-		selected "$n" || continue
-		log=$(suite_log "$n")
-		t0=$(date +%s)
-		why=$(cross_unit_skip "$b" "$(basename "$t")")
-		if [ -n "$why" ]; then
-			printf '1..1\nok 1 # SKIP under qemu-user: %s\n' "$why" >"$log"
-			echo 0 >"$log.rc"
-		else
-			CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 600 "$qemu" "$t" \
-				>"$log" 2>&1 </dev/null
-			echo $? >"$log.rc"
-		fi
-		echo $(($(date +%s) - t0)) >"$log.t0"
-	done
+# the tests that take 10-60 s under qemu-user (measured), started first
+cross_unit_heavy="test_dns_resolve test_dkim test_hal_crypto test_smarthost test_resolver
+ test_dane test_smtpd_loop test_smtpd_script test_tls_material test_queue"
+# cross_unit_one BOARD TEST QEMU: run it; its log, .rc (exit status) and .t0
+# (seconds it took) beside it.
+cross_unit_one() {
+	local n log t0 why
+	n="unit/$1-lwip-glibc/$(basename "$2")"
+	log=$(suite_log "$n")
+	t0=$(date +%s)
+	why=$(cross_unit_skip "$1" "$(basename "$2")")
+	if [ -n "$why" ]; then
+		printf '1..1\nok 1 # SKIP under qemu-user: %s\n' "$why" >"$log"
+		echo 0 >"$log.rc"
+	else
+		CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 600 "$3" "$2" >"$log" 2>&1 </dev/null
+		echo $? >"$log.rc"
+	fi
+	echo $(($(date +%s) - t0)) >"$log.t0"
 }
 if [ -z "${ZEGEL_TEST_QUICK:-}" ]; then
 	cross_unit_boards=$(make -s --no-print-directory print-LWIP_CROSS_BOARDS 2>/dev/null | tail -1)
+	declare -A qemu_of=()
 	for b in $cross_unit_boards; do
-		ls "build/$b-lwip-glibc/tests/"test_* >/dev/null 2>&1 ||
+		if ls "build/$b-lwip-glibc/tests/"test_* >/dev/null 2>&1; then
+			qemu_of[$b]=$(make -s --no-print-directory BOARD="$b" VARIANT=lwip LIBC=glibc \
+				print-QEMU_USER 2>/dev/null | tail -1)
+		else
 			run_suite "unit/$b-lwip-glibc/build" 10 bash -c \
 				"echo 'not ok 1 - no unit tests: make BOARD=$b VARIANT=lwip LIBC=glibc unit-build'; false"
-		cross_unit_board "$b" &
+		fi
+	done
+	# the queue: the heavy tests in cross_unit_heavy's order, then ("") the rest
+	queue=()
+	heavy_flat=" $(echo $cross_unit_heavy) "
+	for h in $cross_unit_heavy ""; do
+		for b in "${!qemu_of[@]}"; do
+			for t in "build/$b-lwip-glibc/tests/"test_*; do
+				tn=$(basename "$t")
+				[ -x "$t" ] && selected "unit/$b-lwip-glibc/$tn" || continue
+				if [ -n "$h" ]; then
+					[ "$tn" = "$h" ] || continue
+				else
+					case $heavy_flat in *" $tn "*) continue ;; esac
+				fi
+				queue+=("$b $t ${qemu_of[$b]}")
+			done
+		done
+	done
+	running=0
+	for job in "${queue[@]}"; do
+		if [ "$running" -ge "$(nproc 2>/dev/null || echo 1)" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		# shellcheck disable=SC2086
+		cross_unit_one $job &
+		running=$((running + 1))
 	done
 	wait
 	for b in $cross_unit_boards; do
 		for t in "build/$b-lwip-glibc/tests/"test_*; do
-			n="unit/$b-lwip-glibc/$(basename "$t")"
-			log=$(suite_log "$n")
+			log=$(suite_log "unit/$b-lwip-glibc/$(basename "$t")")
 			[ -f "$log.rc" ] || continue
 			took=$(cat "$log.t0")
-			count_suite "$n" 600 "$(cat "$log.rc")" $(($(date +%s) - took))
+			count_suite "unit/$b-lwip-glibc/$(basename "$t")" 600 "$(cat "$log.rc")" \
+				$(($(date +%s) - took))
 			rm -f "$log.rc" "$log.t0"
 		done
 	done
