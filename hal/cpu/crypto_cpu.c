@@ -48,6 +48,7 @@ static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 
 	0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
 static hal_cpu_sha256_blocks_fn blocks; /* set by a passing probe */
+static hal_cpu_sha256_text_fn text_blocks; /* the same, checking clean text */
 static char found[120];                 /* what the detection found */
 static char verdict[240];
 
@@ -133,6 +134,86 @@ cpu_hash_final(struct hal_hash_ctx *c, uint8_t *out)
 	return 0;
 }
 
+/*
+ * hal_hash_update_text() in one pass where the architecture has a checking
+ * block function (x86): the partial block first (its bytes checked with the
+ * masks of the first 64 cut to them), then text_blocks() over the whole
+ * blocks, then the byte-by-byte rule over the rest. The prefix ends at a
+ * line end, usually inside a block already hashed: the state goes back to
+ * the one before that block (text_blocks() kept it) and the bytes from
+ * there to the line end are hashed again. Elsewhere, and for short inputs,
+ * the check runs first (at most HAL_TEXT_CHUNK bytes, then the bytes are
+ * still in cache for the hash).
+ */
+static int
+cpu_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigned flags,
+    size_t *len, bool *dirty)
+{
+	struct cpu_sha256 *s = (struct cpu_sha256 *)&c->state;
+	size_t a = (size_t)((64 - s->bytes % 64) % 64); /* to fill the partial block */
+
+	*dirty = false;
+#if defined(HAVE_TEXT64_MASKS)
+	if (text_blocks != NULL && n >= a + 128) {
+		bool relaxed = (flags & HAL_TEXT_RELAXED) != 0;
+		struct hal_cpu_text t = { .carry = TEXT64_START };
+		struct cpu_sha256 before = *s;
+		size_t good = 0, k, end, g, at;
+
+		if (a > 0) {
+			struct text64_masks m;
+			uint64_t cut = (1ULL << a) - 1, err;
+
+			text64_masks(p, relaxed, &m);
+			m.cr &= cut;
+			m.lf &= cut;
+			m.sp &= cut;
+			m.ht &= cut;
+			err = text64_err(&m, relaxed, &t.carry);
+			good = text64_good(m.lf, err);
+			if (err != 0) {
+				*dirty = true;
+				*len = good;
+				return cpu_hash_update(c, p, good);
+			}
+			t.carry.pcr = (m.cr >> (a - 1)) & 1;
+			t.carry.plf = (m.lf >> (a - 1)) & 1;
+			t.carry.psp = (m.sp >> (a - 1)) & 1;
+			cpu_hash_update(c, p, a); /* completes the partial block */
+		}
+		k = text_blocks(s->h, p + a, (n - a) / 64, relaxed, &t);
+		s->bytes += 64 * k;
+		end = a + 64 * k;
+		if (t.good != 0)
+			good = a + t.good;
+		if (!t.dirty) {
+			/* a CR or SP at the end: the byte-by-byte rule looks at
+			 * it again (k > 0 here) */
+			g = hal_text_scan_tail(relaxed, p, n,
+			    t.carry.pcr || t.carry.psp ? end - 1 : end, good, dirty);
+			if (g > good) { /* a line end after the blocks hashed */
+				*len = g;
+				return cpu_hash_update(c, p + end, g - end);
+			}
+		}
+		/* back to the state before the block of the last line end */
+		*len = good;
+		if (t.good != 0) {
+			at = a + 64 * t.snap;
+			memcpy(s->h, t.hsnap, sizeof(s->h));
+			s->bytes = before.bytes + at; /* a block boundary */
+		} else {
+			at = 0;
+			*s = before;
+		}
+		return cpu_hash_update(c, p + at, good - at);
+	}
+#endif
+	(void)a;
+	*len = hal_text_clean_len(p, n > HAL_TEXT_CHUNK + 2 ? HAL_TEXT_CHUNK + 2 : n, flags, dirty);
+	return cpu_hash_update(c, p, *len);
+}
+
 /* Plain data: a copy is a snapshot. */
 static int
 cpu_hash_clone(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src)
@@ -209,13 +290,14 @@ cpu_probe(char *why, size_t cap)
 	hal_cpu_sha256_blocks_fn fn;
 
 	blocks = NULL;
+	text_blocks = NULL;
 	found[0] = '\0';
 	if (env != NULL && strcmp(env, "off") == 0) {
 		snprintf(verdict, sizeof(verdict), "off (ZEGEL_CRYPTO_CPU=off)");
 		snprintf(why, cap, "%s", verdict);
 		return -ENOTSUP;
 	}
-	fn = hal_cpu_sha256_x86(found, sizeof(found));
+	fn = hal_cpu_sha256_x86(found, sizeof(found), &text_blocks);
 	if (fn == NULL && strncmp(found, "not an ", 7) == 0)
 		fn = hal_cpu_sha256_arm(found, sizeof(found));
 	if (fn == NULL) {
@@ -232,6 +314,7 @@ cpu_probe(char *why, size_t cap)
 	    !vector_ok((const uint8_t *)m448, sizeof(m448) - 1, 1, d_448) ||
 	    !vector_ok(a1000, sizeof(a1000), 1000, d_million) || !vector_ok(a1000, 1, 0, d_empty)) {
 		blocks = NULL;
+		text_blocks = NULL;
 		snprintf(verdict, sizeof(verdict),
 		    "%s, but the self-test vectors came out wrong: "
 		    "software hashes",
@@ -265,4 +348,5 @@ const struct hal_crypto_ops hal_crypto_cpu = {
 	.hash_final = cpu_hash_final,
 	.hash_clone = cpu_hash_clone,
 	.hash_free = cpu_hash_free,
+	.hash_update_text = cpu_hash_update_text,
 };
