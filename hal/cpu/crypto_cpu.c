@@ -169,7 +169,8 @@ cpu_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigne
 			m.lf &= cut;
 			m.sp &= cut;
 			m.ht &= cut;
-			err = text64_err(&m, relaxed, &t.carry);
+			/* (a CR last in the head looks for its LF at bit a) */
+			err = text64_err(&m, relaxed, &t.carry) & cut;
 			good = text64_good(m.lf, err);
 			if (err != 0) {
 				*dirty = true;
@@ -197,6 +198,7 @@ cpu_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigne
 			}
 		}
 		/* back to the state before the block of the last line end */
+		*dirty = *dirty || t.dirty;
 		*len = good;
 		if (t.good != 0) {
 			at = a + 64 * t.snap;
