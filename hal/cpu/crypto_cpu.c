@@ -13,7 +13,8 @@
  * The probe (once, from hal_crypto_register()): ZEGEL_CRYPTO_CPU=off in the
  * environment declines at once (an escape hatch without a rebuild); then
  * the architecture's detection (cpuid, the auxiliary vector) and a self-test
- * against FIPS 180-2 vectors, fed in uneven pieces and through a clone. Any
+ * against FIPS 180-2 vectors, fed in uneven pieces and through a clone, and
+ * of hal_hash_update_text() against the plain update (text_ok()). Any
  * failure leaves SHA-256 to the next backend, with the reason in the verdict.
  */
 #include <stdbool.h>
@@ -283,6 +284,31 @@ vector_ok(const uint8_t *msg, size_t n, size_t repeat, const uint8_t want[32])
 	return memcmp(d, want, 32) == 0 && memcmp(e, want, 32) == 0;
 }
 
+/* The checking path: 20 lines of 40 bytes (a partial block before them,
+ * then a bare LF in line 15) must give the prefix of 14 lines and the
+ * digest of the plain path over the same bytes. */
+static bool
+text_ok(void)
+{
+	uint8_t msg[800], d[32], e[32];
+	struct hal_hash_ctx c, k;
+	size_t len = 0;
+	bool dirty = false;
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = i % 40 == 38 ? '\r' : i % 40 == 39 ? '\n' : (uint8_t)('a' + i % 26);
+	msg[14 * 40 + 5] = '\n';
+	if (cpu_hash_init(&c, HAL_HASH_SHA256) != 0 || cpu_hash_init(&k, HAL_HASH_SHA256) != 0)
+		return false;
+	cpu_hash_update(&c, msg, 7);
+	cpu_hash_update(&k, msg, 7);
+	cpu_hash_update_text(&c, msg, sizeof(msg), HAL_TEXT_RELAXED, &len, &dirty);
+	cpu_hash_update(&k, msg, 14 * 40);
+	cpu_hash_final(&c, d);
+	cpu_hash_final(&k, e);
+	return len == 14 * 40 && dirty && memcmp(d, e, 32) == 0;
+}
+
 static int
 cpu_probe(char *why, size_t cap)
 {
@@ -314,7 +340,8 @@ cpu_probe(char *why, size_t cap)
 	memset(a1000, 'a', sizeof(a1000));
 	if (!vector_ok((const uint8_t *)"abc", 3, 1, d_abc) ||
 	    !vector_ok((const uint8_t *)m448, sizeof(m448) - 1, 1, d_448) ||
-	    !vector_ok(a1000, sizeof(a1000), 1000, d_million) || !vector_ok(a1000, 1, 0, d_empty)) {
+	    !vector_ok(a1000, sizeof(a1000), 1000, d_million) || !vector_ok(a1000, 1, 0, d_empty) ||
+	    !text_ok()) {
 		blocks = NULL;
 		text_blocks = NULL;
 		snprintf(verdict, sizeof(verdict),
