@@ -284,9 +284,10 @@ vector_ok(const uint8_t *msg, size_t n, size_t repeat, const uint8_t want[32])
 	return memcmp(d, want, 32) == 0 && memcmp(e, want, 32) == 0;
 }
 
-/* The checking path: 20 lines of 40 bytes (a partial block before them,
- * then a bare LF in line 15) must give the prefix of 14 lines and the
- * digest of the plain path over the same bytes. */
+/* The checking path: 14 lines of 40 bytes (a partial block before them),
+ * then 220 bytes without a line end and a bare LF, must give the prefix of
+ * 14 lines (the state goes back three blocks) and the digest of the plain
+ * path over the same bytes. */
 static bool
 text_ok(void)
 {
@@ -296,8 +297,12 @@ text_ok(void)
 	bool dirty = false;
 
 	for (size_t i = 0; i < sizeof(msg); i++)
-		msg[i] = i % 40 == 38 ? '\r' : i % 40 == 39 ? '\n' : (uint8_t)('a' + i % 26);
-	msg[14 * 40 + 5] = '\n';
+		msg[i] = (uint8_t)('a' + i % 26);
+	for (size_t i = 40; i <= 14 * 40; i += 40) {
+		msg[i - 2] = '\r';
+		msg[i - 1] = '\n';
+	}
+	msg[sizeof(msg) - 20] = '\n';
 	if (cpu_hash_init(&c, HAL_HASH_SHA256) != 0 || cpu_hash_init(&k, HAL_HASH_SHA256) != 0)
 		return false;
 	cpu_hash_update(&c, msg, 7);

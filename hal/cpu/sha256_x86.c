@@ -102,17 +102,16 @@ SHANI static inline __attribute__((always_inline)) size_t
 text_loop(uint32_t h[8], const uint8_t *p, size_t n, bool relaxed, struct hal_cpu_text *t)
 {
 	struct text64_carry c = t->carry;
-	__m128i abef, cdgh, sabef, scdgh;
+	__m128i abef, cdgh, sabef, scdgh, saved[2][2];
 	size_t i, good = 0, snap = 0;
 
 	load_state(h, &abef, &cdgh);
-	sabef = abef;
-	scdgh = cdgh;
+	saved[1][0] = abef;
+	saved[1][1] = cdgh;
 	t->dirty = false;
 	for (i = 0; i < n; i++, p += 64) {
 		struct text64_masks m;
 		uint64_t err, has;
-		__m128i keep;
 
 		text64_masks(p, relaxed, &m);
 		err = text64_err(&m, relaxed, &c);
@@ -122,24 +121,26 @@ text_loop(uint32_t h[8], const uint8_t *p, size_t n, bool relaxed, struct hal_cp
 			if (g != 0) {
 				good = 64 * i + g;
 				snap = i;
-				sabef = abef;
-				scdgh = cdgh;
+				saved[1][0] = abef;
+				saved[1][1] = cdgh;
 			}
 			t->dirty = true;
 			break;
 		}
 		/* a line end in this block: the state before it is the one to
-		 * go back to (masks, not branches: about one block in six of
-		 * base64 has none, a branch would mispredict) */
+		 * go back to, stored into saved[1] (else into saved[0], unused):
+		 * no branch (about one block in six of base64 has none, it
+		 * would mispredict) and no blend on the vector ports */
 		has = (uint64_t)0 - (uint64_t)(m.lf != 0);
-		keep = _mm_set1_epi64x((long long)has);
-		sabef = _mm_blendv_epi8(sabef, abef, keep);
-		scdgh = _mm_blendv_epi8(scdgh, cdgh, keep);
+		saved[m.lf != 0][0] = abef;
+		saved[m.lf != 0][1] = cdgh;
 		good = (good & ~has) | ((64 * i + 64 - (size_t)__builtin_clzll(m.lf | 1)) & has);
 		snap = (snap & ~has) | (i & has);
 		text64_next(&m, &c);
 		rounds(&abef, &cdgh, p);
 	}
+	sabef = saved[1][0];
+	scdgh = saved[1][1];
 	store_state(h, abef, cdgh);
 	store_state(t->hsnap, sabef, scdgh);
 	t->carry = c;
