@@ -4,7 +4,8 @@
  * loaded once, messages in memory.
  *
  *   sign_zegel sign KEYFILE SELECTOR LISTFILE BIGFILE
- *       -> "msgs_per_s=N big_mb_per_s=N"
+ *       -> "msgs_per_s=N big_mb_per_s=N" (the list signed over and over for
+ *          at least 1 s, then BIGFILE for 2 s)
  *   sign_zegel ceilings RSA2048KEY ED25519KEY
  *       -> "rsa2048_signs_per_s=N ed25519_signs_per_s=N sha256_mb_per_s=N
  *           sha256_soft_mb_per_s=N sha256_cpu_mb_per_s=N sha256_by=NAME"
@@ -149,11 +150,16 @@ main(int argc, char **argv)
 		return 2;
 	v = slurp_list(argv[4], &n);
 	big = slurp(argv[5]);
+	/* passes over the corpus for at least 1 s: one pass is about 70 ms,
+	 * too short on the shared machine */
 	t0 = now_s();
-	for (size_t i = 0; i < n; i++)
-		sign_one(&k, argv[3], &v[i]);
-	t = now_s() - t0;
-	printf("msgs_per_s=%.0f ", n / t);
+	size_t done = 0;
+	do {
+		for (size_t i = 0; i < n; i++)
+			sign_one(&k, argv[3], &v[i]);
+		done += n;
+	} while ((t = now_s() - t0) < 1.0);
+	printf("msgs_per_s=%.0f ", done / t);
 	t0 = now_s();
 	for (n = 0; (t = now_s() - t0) < 2.0; n++) /* 2 s: 3 messages were noisy */
 		sign_one(&k, argv[3], &big);
