@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hal/clock.h"
+#include "hal/cpu/text64.h"
 #include "hal/crypto.h"
 #include "hal/log.h"
 
@@ -315,4 +316,152 @@ hal_hash(enum hal_hash_alg alg, const uint8_t *p, size_t n, uint8_t *out)
 		return hal_hash_final(&c, out);
 	hal_hash_free(&c);
 	return rc;
+}
+
+/* ---------------------------------------------------------- clean text */
+
+/* 0x80 in each byte of x that is zero, exactly (no borrow into the next byte,
+ * so the first flagged byte is the first zero in either byte order). */
+static inline uint64_t
+zero8(uint64_t x)
+{
+	const uint64_t m = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((x & m) + m) | x | m);
+}
+
+/* The bytes of x (8 in memory order) equal to CR or LF, and for relaxed to SP
+ * or HTAB: 0x80 in each. */
+static inline uint64_t
+special8(uint64_t x, bool relaxed)
+{
+	const uint64_t one = 0x0101010101010101ULL;
+	uint64_t f = zero8(x ^ (one * '\r')) | zero8(x ^ (one * '\n'));
+
+	if (relaxed)
+		f |= zero8(x ^ (one * ' ')) | zero8(x ^ (one * '\t'));
+	return f;
+}
+
+/* Index (0-7, memory order) of the first flagged byte of a special8() mask. */
+static inline unsigned
+first8(uint64_t f)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (unsigned)__builtin_clzll(f) / 8;
+#else
+	return (unsigned)__builtin_ctzll(f) / 8;
+#endif
+}
+
+size_t
+hal_text_scan_tail(bool relaxed, const uint8_t *p, size_t n, size_t i, size_t good, bool *dirty)
+{
+	size_t line = good; /* where the current line started */
+
+	*dirty = false;
+	while (i < n) {
+		uint8_t c;
+
+		if (i + 8 <= n) { /* to the next special byte, 8 at a time */
+			uint64_t x, f;
+
+			memcpy(&x, p + i, 8);
+			f = special8(x, relaxed);
+			if (f == 0) {
+				i += 8;
+				continue;
+			}
+			i += first8(f);
+		}
+		c = p[i];
+		if (c == '\r') {
+			/* CRLF after a non-empty line (relaxed: not after SP) */
+			if (i + 1 >= n)
+				return good;
+			*dirty = p[i + 1] != '\n' || i == line || (relaxed && p[i - 1] == ' ');
+			if (*dirty)
+				return good;
+			i += 2;
+			good = line = i;
+		} else if (c == '\n' || (relaxed && c == '\t')) {
+			*dirty = true; /* a bare LF; relaxed makes HTAB a SP */
+			return good;
+		} else if (c == ' ' && relaxed) {
+			/* one SP before a byte that is not WSP or CR */
+			if (i + 1 >= n)
+				return good;
+			*dirty = p[i + 1] == ' ' || p[i + 1] == '\t' || p[i + 1] == '\r';
+			if (*dirty)
+				return good;
+			i++;
+		} else {
+			i++;
+		}
+	}
+	return good;
+}
+
+size_t
+hal_text_clean_len(const uint8_t *p, size_t n, unsigned flags, bool *dirty)
+{
+	bool relaxed = (flags & HAL_TEXT_RELAXED) != 0;
+	size_t i = 0, good = 0;
+
+#if defined(HAVE_TEXT64_MASKS)
+	/* 64 bytes at a time, without a branch per line */
+	struct text64_carry c = TEXT64_START;
+
+	for (; i + 64 <= n; i += 64) {
+		struct text64_masks m;
+		uint64_t err;
+
+		text64_masks(p + i, relaxed, &m);
+		err = text64_err(&m, relaxed, &c);
+		if (err != 0 || m.lf != 0) {
+			size_t g = text64_good(m.lf, err);
+
+			if (g != 0)
+				good = i + g;
+			if (err != 0) {
+				*dirty = true;
+				return good;
+			}
+		}
+		text64_next(&m, &c);
+	}
+	/* a CR or SP at the end: the byte-by-byte rule looks at it again */
+	if (i > 0 && (c.pcr || c.psp))
+		i--;
+#endif
+	return hal_text_scan_tail(relaxed, p, n, i, good, dirty);
+}
+
+int
+hal_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigned flags,
+    size_t *len, bool *dirty)
+{
+	size_t done = 0;
+
+	*len = 0;
+	*dirty = false;
+	if (!c->ops)
+		return -EINVAL;
+	if (c->ops->hash_update_text)
+		return c->ops->hash_update_text(c, p, n, flags, len, dirty);
+	/* check a chunk, hash it while it is in cache; the next chunk starts at
+	 * the line end where the last one stopped */
+	while (done < n) {
+		size_t m = n - done > HAL_TEXT_CHUNK + 2 ? HAL_TEXT_CHUNK + 2 : n - done;
+		size_t k = hal_text_clean_len(p + done, m, flags, dirty);
+		int rc;
+
+		if (k > 0 && (rc = hal_hash_update(c, p + done, k)) != 0)
+			return rc;
+		done += k;
+		*len = done;
+		if (*dirty || k == 0 || m == n - (done - k))
+			break;
+	}
+	return 0;
 }

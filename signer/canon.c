@@ -3,9 +3,6 @@
  * §3.4.4) and the header canonicaliser (simple §3.4.1, relaxed §3.4.2).
  */
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "signer/canon.h"
 
@@ -181,179 +178,50 @@ dkim_body_final(struct dkim_body *b, uint8_t out[DKIM_HASH_LEN])
 
 /* ---------------------------------------------------------- clean text */
 
-/* 0x80 in each byte of x that is zero, exactly (no borrow into the next byte,
- * so the first flagged byte is the first zero in either byte order). */
-static inline uint64_t
-zero8(uint64_t x)
-{
-	const uint64_t m = 0x7f7f7f7f7f7f7f7fULL;
-
-	return ~(((x & m) + m) | x | m);
-}
-
-/* The bytes of x (8 in memory order) equal to CR or LF, and for relaxed to SP
- * or HTAB: 0x80 in each. */
-static inline uint64_t
-special8(uint64_t x, bool relaxed)
-{
-	const uint64_t one = 0x0101010101010101ULL;
-	uint64_t f = zero8(x ^ (one * '\r')) | zero8(x ^ (one * '\n'));
-
-	if (relaxed)
-		f |= zero8(x ^ (one * ' ')) | zero8(x ^ (one * '\t'));
-	return f;
-}
-
-/* Index (0-7, memory order) of the first flagged byte of a special8() mask. */
-static inline unsigned
-first8(uint64_t f)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return (unsigned)__builtin_clzll(f) / 8;
-#else
-	return (unsigned)__builtin_ctzll(f) / 8;
-#endif
-}
-
-#if defined(__SSE2__)
-/* Bit j of each: byte j of p[0..64) is CR, LF, SP, HTAB (SSE2, the x86-64
- * baseline; SP and HTAB only for relaxed). */
-struct masks64 {
-	uint64_t cr, lf, sp, ht;
-};
-
-static inline void
-masks64(const uint8_t *p, bool relaxed, struct masks64 *m)
-{
-	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-	const __m128i sp = _mm_set1_epi8(' '), ht = _mm_set1_epi8('\t');
-
-	m->cr = m->lf = m->sp = m->ht = 0;
-	for (unsigned k = 0; k < 4; k++) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-
-		m->cr |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, cr)) << (16 * k);
-		m->lf |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, lf)) << (16 * k);
-		if (relaxed) {
-			m->sp |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, sp))
-			    << (16 * k);
-			m->ht |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, ht))
-			    << (16 * k);
-		}
-	}
-}
-
-/*
- * The rules of dkim_body_clean_len() on 64 bytes at a time, without a branch
- * per line: every LF right after a CR and every CR right before an LF, no CR
- * right after an LF (an empty line), and for relaxed no HTAB and no SP
- * before SP, HTAB or CR. The byte before each block is carried in. Returns
- * where it stopped: at most n, a multiple of 64 (or where text that is not
- * clean begins, *dirty); *good is after the last clean line end.
- */
-static size_t
-clean_blocks(bool relaxed, const uint8_t *p, size_t n, size_t *good, bool *dirty)
-{
-	uint64_t pcr = 0, plf = 1, psp = 0; /* the byte before: CR, LF (line start), SP */
-	size_t i = 0;
-
-	for (; i + 64 <= n; i += 64) {
-		struct masks64 m;
-		uint64_t err;
-
-		masks64(p + i, relaxed, &m);
-		err = m.lf ^ ((m.cr << 1) | pcr);
-		err |= m.cr & ((m.lf << 1) | plf);
-		if (relaxed)
-			err |= m.ht | (((m.sp << 1) | psp) & (m.sp | m.ht | m.cr));
-		if (err != 0) {
-			uint64_t before = m.lf & ((err & (~err + 1)) - 1); /* LFs before it */
-
-			if (before != 0)
-				*good = i + 64 - (size_t)__builtin_clzll(before);
-			*dirty = true;
-			return i;
-		}
-		if (m.lf != 0)
-			*good = i + 64 - (size_t)__builtin_clzll(m.lf);
-		pcr = m.cr >> 63;
-		plf = m.lf >> 63;
-		psp = m.sp >> 63;
-	}
-	/* the bytes scalar code still has to see: a CR or SP at the end */
-	return i > 0 && (pcr || psp) ? i - 1 : i;
-}
-#endif
-
-size_t
-dkim_body_clean_len(bool relaxed, const uint8_t *p, size_t n, bool *dirty)
-{
-	size_t i = 0, good = 0, line = 0;
-
-	*dirty = false;
-	if (n > DKIM_BODY_CLEAN_MAX + 2)
-		n = DKIM_BODY_CLEAN_MAX + 2;
-#if defined(__SSE2__)
-	i = clean_blocks(relaxed, p, n, &good, dirty);
-	if (*dirty)
-		return good;
-	line = good;
-#endif
-	while (i < n) {
-		uint8_t c;
-
-		if (i + 8 <= n) { /* to the next special byte, 8 at a time */
-			uint64_t x, f;
-
-			memcpy(&x, p + i, 8);
-			f = special8(x, relaxed);
-			if (f == 0) {
-				i += 8;
-				continue;
-			}
-			i += first8(f);
-		}
-		c = p[i];
-		if (c == '\r') {
-			/* CRLF after a non-empty line (relaxed: not after SP) */
-			if (i + 1 >= n)
-				return good;
-			*dirty = p[i + 1] != '\n' || i == line || (relaxed && p[i - 1] == ' ');
-			if (*dirty)
-				return good;
-			i += 2;
-			good = line = i;
-		} else if (c == '\n' || (relaxed && c == '\t')) {
-			*dirty = true; /* a bare LF; relaxed makes HTAB a SP */
-			return good;
-		} else if (c == ' ' && relaxed) {
-			/* one SP before a byte that is not WSP or CR */
-			if (i + 1 >= n)
-				return good;
-			*dirty = p[i + 1] == ' ' || p[i + 1] == '\t' || p[i + 1] == '\r';
-			if (*dirty)
-				return good;
-			i++;
-		} else {
-			i++;
-		}
-	}
-	return good;
-}
-
 bool
 dkim_body_at_line_start(const struct dkim_body *b)
 {
 	return !b->line_data && !b->wsp;
 }
 
-void
-dkim_body_clean(struct dkim_body *b, const uint8_t *p, size_t n)
+/* Empty lines held back are hashed only before a non-empty line: when an
+ * engine holds some, this much is checked first, then hashed. */
+#define CLEAN_AFTER_BLANK (1024 + 2)
+
+size_t
+dkim_body_clean(struct dkim_body *const *e, unsigned ne, const uint8_t *p, size_t n, bool *dirty)
 {
-	if (n == 0)
-		return;
-	body_blank(b); /* the empty lines before: a non-empty line follows */
-	body_put(b, p, n);
+	unsigned flags = 0, first = 0, i;
+	bool blank = false;
+	size_t k;
+
+	*dirty = false;
+	if (ne == 0 || n == 0)
+		return 0;
+	for (i = 0; i < ne; i++) {
+		if (e[i]->canon == DKIM_CANON_RELAXED) {
+			flags = HAL_TEXT_RELAXED; /* the stricter rule */
+			first = i;
+		}
+		blank = blank || e[i]->blank_lines > 0;
+	}
+	if (blank) {
+		k = hal_text_clean_len(p, n < CLEAN_AFTER_BLANK ? n : CLEAN_AFTER_BLANK, flags,
+		    dirty);
+		for (i = 0; k > 0 && i < ne; i++) {
+			body_blank(e[i]); /* a non-empty line follows */
+			body_put(e[i], p, k);
+		}
+		return k;
+	}
+	body_flush(e[first]); /* what is staged goes before */
+	if (hal_hash_update_text(&e[first]->hash, p, n, flags, &k, dirty) != 0)
+		e[first]->failed = true;
+	e[first]->len += k;
+	for (i = 0; k > 0 && i < ne; i++)
+		if (i != first)
+			body_put(e[i], p, k);
+	return k;
 }
 
 /* ---------------------------------------------------------------- header */

@@ -26,21 +26,19 @@ void dkim_body_eol(struct dkim_body *b);
 int dkim_body_final(struct dkim_body *b, uint8_t out[DKIM_HASH_LEN]);
 
 /*
- * The fast path for text that canonicalisation leaves as it is. The clean
- * prefix of p[0..n) is whole non-empty lines, each ending in CRLF, with no
- * other CR or LF and, for relaxed, no HTAB, no SP before SP or CR (a text
- * both canonicalisations keep byte for byte; simple's allows any WSP).
- * dkim_body_clean_len() returns its length (0 when there is none, at most
- * DKIM_BODY_CLEAN_MAX so the bytes are still in cache for the hash) and
- * whether text that is not clean stopped it (not the end of p);
- * dkim_body_clean() hashes such a prefix straight from p (after any
- * empty lines held back), for an engine at the start of a line
- * (dkim_body_at_line_start()).
+ * The fast path for text that canonicalisation leaves as it is: clean text
+ * (hal/crypto.h, hal_text_clean_len(); with HAL_TEXT_RELAXED when a relaxed
+ * engine is among them: a text both canonicalisations keep byte for byte).
+ * dkim_body_clean() takes the used engines e[0..ne), each at the start of a
+ * line (dkim_body_at_line_start()), hashes the clean prefix of p[0..n)
+ * straight from p into each (after any empty lines held back) and returns
+ * its length; *dirty when text that is not clean stopped it (not the end of
+ * p). The first engine's hash checks while it hashes where its backend can
+ * (hal_hash_update_text()); the others hash the same bytes.
  */
-#define DKIM_BODY_CLEAN_MAX 32768
-size_t dkim_body_clean_len(bool relaxed, const uint8_t *p, size_t n, bool *dirty);
 bool dkim_body_at_line_start(const struct dkim_body *b);
-void dkim_body_clean(struct dkim_body *b, const uint8_t *p, size_t n);
+size_t dkim_body_clean(struct dkim_body *const *e, unsigned ne, const uint8_t *p, size_t n,
+    bool *dirty);
 
 struct dkim_hcanon {
 	enum dkim_canon canon;

@@ -439,17 +439,19 @@ body_eol(struct dkim_signer *s)
 }
 
 /*
- * Text the body engines keep as it is, from q at a line start: its length
- * (canon.h, the stricter rule when relaxed is in use), 0 when there is none
- * or an engine is inside a line. After text that is not clean the next
+ * Text the body engines keep as it is, from q at a line start: hashed into
+ * each engine (canon.h), its length returned; 0 when there is none or an
+ * engine is inside a line. After text that is not clean the next
  * CLEAN_BACKOFF lines go the line-by-line way without a look (bare-LF text
  * never has any).
  */
 #define CLEAN_BACKOFF 32
 
 static size_t
-body_clean_len(struct dkim_signer *s, const uint8_t *q, size_t n)
+body_clean(struct dkim_signer *s, const uint8_t *q, size_t n)
 {
+	struct dkim_body *e[2];
+	unsigned ne = 0;
 	size_t k;
 	bool dirty;
 
@@ -457,10 +459,14 @@ body_clean_len(struct dkim_signer *s, const uint8_t *q, size_t n)
 		s->clean_skip--;
 		return 0;
 	}
-	for (int i = 0; i < 2; i++)
-		if (s->body[i].used && !dkim_body_at_line_start(&s->body[i]))
+	for (int i = 0; i < 2; i++) {
+		if (!s->body[i].used)
+			continue;
+		if (!dkim_body_at_line_start(&s->body[i]))
 			return 0;
-	k = dkim_body_clean_len(s->body[DKIM_CANON_RELAXED].used, q, n, &dirty);
+		e[ne++] = &s->body[i];
+	}
+	k = dkim_body_clean(e, ne, q, n, &dirty);
 	if (k == 0 && dirty)
 		s->clean_skip = CLEAN_BACKOFF;
 	return k;
@@ -489,10 +495,7 @@ push_body(struct dkim_signer *s, const uint8_t *p, size_t n)
 		}
 	}
 	while (q < end) {
-		if ((k = body_clean_len(s, q, (size_t)(end - q))) > 0) {
-			for (int i = 0; i < 2; i++)
-				if (s->body[i].used)
-					dkim_body_clean(&s->body[i], q, k);
+		if ((k = body_clean(s, q, (size_t)(end - q))) > 0) {
 			q += k;
 			continue;
 		}

@@ -13,7 +13,8 @@
  * The probe (once, from hal_crypto_register()): ZEGEL_CRYPTO_CPU=off in the
  * environment declines at once (an escape hatch without a rebuild); then
  * the architecture's detection (cpuid, the auxiliary vector) and a self-test
- * against FIPS 180-2 vectors, fed in uneven pieces and through a clone. Any
+ * against FIPS 180-2 vectors, fed in uneven pieces and through a clone, and
+ * of hal_hash_update_text() against the plain update (text_ok()). Any
  * failure leaves SHA-256 to the next backend, with the reason in the verdict.
  */
 #include <stdbool.h>
@@ -48,6 +49,7 @@ static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 
 	0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
 static hal_cpu_sha256_blocks_fn blocks; /* set by a passing probe */
+static hal_cpu_sha256_text_fn text_blocks; /* the same, checking clean text */
 static char found[120];                 /* what the detection found */
 static char verdict[240];
 
@@ -133,6 +135,88 @@ cpu_hash_final(struct hal_hash_ctx *c, uint8_t *out)
 	return 0;
 }
 
+/*
+ * hal_hash_update_text() in one pass where the architecture has a checking
+ * block function (x86): the partial block first (its bytes checked with the
+ * masks of the first 64 cut to them), then text_blocks() over the whole
+ * blocks, then the byte-by-byte rule over the rest. The prefix ends at a
+ * line end, usually inside a block already hashed: the state goes back to
+ * the one before that block (text_blocks() kept it) and the bytes from
+ * there to the line end are hashed again. Elsewhere, and for short inputs,
+ * the check runs first (at most HAL_TEXT_CHUNK bytes, then the bytes are
+ * still in cache for the hash).
+ */
+static int
+cpu_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigned flags,
+    size_t *len, bool *dirty)
+{
+	struct cpu_sha256 *s = (struct cpu_sha256 *)&c->state;
+	size_t a = (size_t)((64 - s->bytes % 64) % 64); /* to fill the partial block */
+
+	*dirty = false;
+#if defined(HAVE_TEXT64_MASKS)
+	if (text_blocks != NULL && n >= a + 128) {
+		bool relaxed = (flags & HAL_TEXT_RELAXED) != 0;
+		struct hal_cpu_text t = { .carry = TEXT64_START };
+		struct cpu_sha256 before = *s;
+		size_t good = 0, k, end, g, at;
+
+		if (a > 0) {
+			struct text64_masks m;
+			uint64_t cut = (1ULL << a) - 1, err;
+
+			text64_masks(p, relaxed, &m);
+			m.cr &= cut;
+			m.lf &= cut;
+			m.sp &= cut;
+			m.ht &= cut;
+			/* (a CR last in the head looks for its LF at bit a) */
+			err = text64_err(&m, relaxed, &t.carry) & cut;
+			good = text64_good(m.lf, err);
+			if (err != 0) {
+				*dirty = true;
+				*len = good;
+				return cpu_hash_update(c, p, good);
+			}
+			t.carry.pcr = (m.cr >> (a - 1)) & 1;
+			t.carry.plf = (m.lf >> (a - 1)) & 1;
+			t.carry.psp = (m.sp >> (a - 1)) & 1;
+			cpu_hash_update(c, p, a); /* completes the partial block */
+		}
+		k = text_blocks(s->h, p + a, (n - a) / 64, relaxed, &t);
+		s->bytes += 64 * k;
+		end = a + 64 * k;
+		if (t.good != 0)
+			good = a + t.good;
+		if (!t.dirty) {
+			/* a CR or SP at the end: the byte-by-byte rule looks at
+			 * it again (k > 0 here) */
+			g = hal_text_scan_tail(relaxed, p, n,
+			    t.carry.pcr || t.carry.psp ? end - 1 : end, good, dirty);
+			if (g > good) { /* a line end after the blocks hashed */
+				*len = g;
+				return cpu_hash_update(c, p + end, g - end);
+			}
+		}
+		/* back to the state before the block of the last line end */
+		*dirty = *dirty || t.dirty;
+		*len = good;
+		if (t.good != 0) {
+			at = a + 64 * t.snap;
+			memcpy(s->h, t.hsnap, sizeof(s->h));
+			s->bytes = before.bytes + at; /* a block boundary */
+		} else {
+			at = 0;
+			*s = before;
+		}
+		return cpu_hash_update(c, p + at, good - at);
+	}
+#endif
+	(void)a;
+	*len = hal_text_clean_len(p, n > HAL_TEXT_CHUNK + 2 ? HAL_TEXT_CHUNK + 2 : n, flags, dirty);
+	return cpu_hash_update(c, p, *len);
+}
+
 /* Plain data: a copy is a snapshot. */
 static int
 cpu_hash_clone(struct hal_hash_ctx *dst, const struct hal_hash_ctx *src)
@@ -200,6 +284,36 @@ vector_ok(const uint8_t *msg, size_t n, size_t repeat, const uint8_t want[32])
 	return memcmp(d, want, 32) == 0 && memcmp(e, want, 32) == 0;
 }
 
+/* The checking path: 14 lines of 40 bytes (a partial block before them),
+ * then 220 bytes without a line end and a bare LF, must give the prefix of
+ * 14 lines (the state goes back three blocks) and the digest of the plain
+ * path over the same bytes. */
+static bool
+text_ok(void)
+{
+	uint8_t msg[800], d[32], e[32];
+	struct hal_hash_ctx c, k;
+	size_t len = 0;
+	bool dirty = false;
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)('a' + i % 26);
+	for (size_t i = 40; i <= 14 * 40; i += 40) {
+		msg[i - 2] = '\r';
+		msg[i - 1] = '\n';
+	}
+	msg[sizeof(msg) - 20] = '\n';
+	if (cpu_hash_init(&c, HAL_HASH_SHA256) != 0 || cpu_hash_init(&k, HAL_HASH_SHA256) != 0)
+		return false;
+	cpu_hash_update(&c, msg, 7);
+	cpu_hash_update(&k, msg, 7);
+	cpu_hash_update_text(&c, msg, sizeof(msg), HAL_TEXT_RELAXED, &len, &dirty);
+	cpu_hash_update(&k, msg, 14 * 40);
+	cpu_hash_final(&c, d);
+	cpu_hash_final(&k, e);
+	return len == 14 * 40 && dirty && memcmp(d, e, 32) == 0;
+}
+
 static int
 cpu_probe(char *why, size_t cap)
 {
@@ -209,13 +323,14 @@ cpu_probe(char *why, size_t cap)
 	hal_cpu_sha256_blocks_fn fn;
 
 	blocks = NULL;
+	text_blocks = NULL;
 	found[0] = '\0';
 	if (env != NULL && strcmp(env, "off") == 0) {
 		snprintf(verdict, sizeof(verdict), "off (ZEGEL_CRYPTO_CPU=off)");
 		snprintf(why, cap, "%s", verdict);
 		return -ENOTSUP;
 	}
-	fn = hal_cpu_sha256_x86(found, sizeof(found));
+	fn = hal_cpu_sha256_x86(found, sizeof(found), &text_blocks);
 	if (fn == NULL && strncmp(found, "not an ", 7) == 0)
 		fn = hal_cpu_sha256_arm(found, sizeof(found));
 	if (fn == NULL) {
@@ -230,8 +345,10 @@ cpu_probe(char *why, size_t cap)
 	memset(a1000, 'a', sizeof(a1000));
 	if (!vector_ok((const uint8_t *)"abc", 3, 1, d_abc) ||
 	    !vector_ok((const uint8_t *)m448, sizeof(m448) - 1, 1, d_448) ||
-	    !vector_ok(a1000, sizeof(a1000), 1000, d_million) || !vector_ok(a1000, 1, 0, d_empty)) {
+	    !vector_ok(a1000, sizeof(a1000), 1000, d_million) || !vector_ok(a1000, 1, 0, d_empty) ||
+	    !text_ok()) {
 		blocks = NULL;
+		text_blocks = NULL;
 		snprintf(verdict, sizeof(verdict),
 		    "%s, but the self-test vectors came out wrong: "
 		    "software hashes",
@@ -265,4 +382,5 @@ const struct hal_crypto_ops hal_crypto_cpu = {
 	.hash_final = cpu_hash_final,
 	.hash_clone = cpu_hash_clone,
 	.hash_free = cpu_hash_free,
+	.hash_update_text = cpu_hash_update_text,
 };

@@ -497,7 +497,6 @@ test_afalg_probe(void **state)
 }
 #endif
 
-#if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
 /* soft's digest of p[0..n) */
 static void
 soft_digest(const uint8_t *p, size_t n, uint8_t out[32])
@@ -510,6 +509,170 @@ soft_digest(const uint8_t *p, size_t n, uint8_t out[32])
 	assert_int_equal(hal_hash_final(&c, out), 0);
 }
 
+/*
+ * hal_hash_update_text() and hal_text_clean_len() against a byte-by-byte
+ * reference of the clean-text rule (hal/crypto.h), for every configuration
+ * (cpu checks inside its SHA-NI loop, the others check then hash): text of
+ * clean lines of random lengths with one offending byte (bare LF, bare CR,
+ * HTAB, SP before SP, SP before CRLF, an empty line) at every position 0..63
+ * of a 64-byte block, in blocks at the start, after a few, and around the
+ * 32 KiB chunk of the separate pass; the context holding 0, 1, 17 or 63
+ * bytes before (a partial block); both rules. The length and *dirty must be
+ * the reference's, the digest that of the bytes before plus the prefix.
+ */
+static size_t
+ref_clean(const uint8_t *p, size_t n, bool relaxed, bool *dirty)
+{
+	size_t good = 0, j;
+
+	*dirty = false;
+	for (;;) { /* at a line start: good */
+		for (j = good; j < n; j++) {
+			uint8_t c = p[j];
+
+			if (c == '\r') {
+				if (j + 1 >= n)
+					return good;
+				if (p[j + 1] != '\n' || j == good || (relaxed && p[j - 1] == ' '))
+					break;
+				good = j + 2;
+				j = good - 1;
+				continue;
+			}
+			if (c == '\n' || (relaxed && c == '\t'))
+				break;
+			if (relaxed && c == ' ') {
+				if (j + 1 >= n)
+					return good;
+				if (p[j + 1] == ' ' || p[j + 1] == '\t' || p[j + 1] == '\r')
+					break;
+			}
+		}
+		if (j < n)
+			*dirty = true;
+		return good;
+	}
+}
+
+static uint32_t text_seed = 12345;
+
+static unsigned
+text_rand(unsigned m)
+{
+	text_seed = text_seed * 1103515245u + 12345u;
+	return (text_seed >> 8) % m;
+}
+
+/* n bytes of clean lines (1 to 300 bytes of letters, digits, single SPs
+ * inside, each with CRLF); the last line may be cut. */
+static void
+clean_lines(uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t len = 1 + text_rand(text_rand(4) == 0 ? 300 : 80);
+
+		for (size_t k = 0; k < len && i < n; k++, i++)
+			p[i] = k > 0 && k + 1 < len && p[i - 1] != ' ' && text_rand(6) == 0
+			    ? ' '
+			    : (uint8_t)"abcdefghijklmnopqrstuvwxyz0123456789+/="[text_rand(39)];
+		if (i < n)
+			p[i++] = '\r';
+		if (i < n)
+			p[i++] = '\n';
+	}
+}
+
+/* The text with one offence of kind kind at pos (pos > 2). */
+static void
+offend(uint8_t *p, size_t pos, unsigned kind)
+{
+	switch (kind) {
+	case 0: p[pos] = '\n'; break;                                /* bare LF */
+	case 1: p[pos] = '\r'; p[pos + 1] = 'x'; break;              /* bare CR */
+	case 2: p[pos] = '\t'; break;                                /* HTAB */
+	case 3: p[pos - 1] = 'y'; p[pos] = ' '; p[pos + 1] = ' '; p[pos + 2] = 'z'; break;
+	case 4: p[pos - 1] = 'y'; p[pos] = ' '; p[pos + 1] = '\r'; p[pos + 2] = '\n'; break;
+	default: p[pos - 2] = '\r'; p[pos - 1] = '\n'; p[pos] = '\r'; p[pos + 1] = '\n'; break;
+	}
+}
+
+static void
+check_text(const uint8_t *p, size_t n, size_t pre, unsigned flags, const char *what)
+{
+	static uint8_t both[70000];
+	uint8_t want[32], d[32];
+	struct hal_hash_ctx c;
+	size_t rl, len = 0, cl;
+	bool rd, dirty = true, cd;
+
+	rl = ref_clean(p, n, (flags & HAL_TEXT_RELAXED) != 0, &rd);
+	cl = hal_text_clean_len(p, n, flags, &cd);
+	if (cl != rl || cd != rd)
+		fail_msg("%s: hal_text_clean_len %zu/%d, reference %zu/%d", what, cl, cd, rl, rd);
+	memset(both, 'j', pre);
+	memcpy(both + pre, p, rl);
+	soft_digest(both, pre + rl, want);
+	assert_int_equal(hal_hash_init(&c, HAL_HASH_SHA256), 0);
+	assert_int_equal(hal_hash_update(&c, both, pre), 0);
+	assert_int_equal(hal_hash_update_text(&c, p, n, flags, &len, &dirty), 0);
+	assert_int_equal(hal_hash_final(&c, d), 0);
+	if (len != rl || dirty != rd || memcmp(d, want, 32) != 0)
+		fail_msg("%s: %s: %zu/%d, reference %zu/%d, digest %s", hal_crypto()->name, what,
+		    len, dirty, rl, rd, memcmp(d, want, 32) ? "differs" : "same");
+}
+
+static void
+test_hash_update_text(void **state)
+{
+	static const size_t at[] = { 0, 64, 320, HAL_TEXT_CHUNK - 128, HAL_TEXT_CHUNK - 64,
+		HAL_TEXT_CHUNK };
+	static const size_t pres[] = { 0, 1, 17, 63 };
+	static uint8_t base[HAL_TEXT_CHUNK + 1024], p[sizeof(base)];
+	char what[120];
+	bool alone;
+
+	(void)state;
+	for (unsigned ci = 0; use_config(ci, &alone); ci++) {
+		if (!has_alg(HAL_HASH_SHA256, alone))
+			continue;
+		text_seed = 12345;
+		clean_lines(base, sizeof(base));
+		for (size_t ai = 0; ai < sizeof(at) / sizeof(at[0]); ai++)
+			for (size_t j = 0; j < 64; j++)
+				for (unsigned kind = 0; kind < 6; kind++) {
+					size_t pos = at[ai] + j + 3, n = at[ai] + 64 + 3 + 200;
+					unsigned flags = (j + kind) & 1 ? HAL_TEXT_RELAXED : 0;
+
+					memcpy(p, base, n);
+					offend(p, pos, kind);
+					snprintf(what, sizeof(what), "kind %u at %zu, %s", kind, pos,
+					    flags ? "relaxed" : "simple");
+					check_text(p, n, pres[(j + ai) % 4], flags, what);
+					check_text(p, n, pres[(j + ai + kind) % 4], flags ^ HAL_TEXT_RELAXED,
+					    what);
+				}
+		/* no offence: ends at the last line end (cut lines, CR or SP last),
+		 * over 32 KiB; and where the text starts with an offence */
+		for (size_t n = 0; n < 300; n++)
+			check_text(base, n, n % 64, n & 1 ? HAL_TEXT_RELAXED : 0, "clean, short");
+		for (size_t n = sizeof(base) - 130; n < sizeof(base); n++)
+			check_text(base, n, n % 64, n & 1 ? HAL_TEXT_RELAXED : 0, "clean, long");
+		for (unsigned kind = 0; kind < 6; kind++) {
+			memcpy(p, base, 400);
+			p[0] = 'a';
+			p[1] = 'b';
+			offend(p, 2 + (kind == 5) * 2, kind);
+			check_text(p, 400, 5, HAL_TEXT_RELAXED, "offence in the first line");
+			check_text(p, 400, 0, 0, "offence in the first line");
+			p[0] = kind == 0 ? '\n' : kind == 1 ? '\r' : kind == 2 ? '\t' : ' ';
+			check_text(p, 400, 0, HAL_TEXT_RELAXED, "offence first");
+		}
+	}
+}
+
+#if IS_ENABLED(CONFIG_HAL_CRYPTO_CPU)
 /* The cpu backend (SHA instructions) against software: every length to
  * 1,100 bytes fed in pieces of 1, 3, 55, 63, 64, 65 and 200 bytes with a
  * clone taken after the first piece and both finished; 1 MiB at once; an
@@ -832,6 +995,7 @@ main(void)
 		cmocka_unit_test(test_chain_fallthrough),
 		cmocka_unit_test(test_probe_rejects),
 		cmocka_unit_test(test_clone_free_counted),
+		cmocka_unit_test(test_hash_update_text),
 #if IS_ENABLED(CONFIG_HAL_CRYPTO_AFALG)
 		cmocka_unit_test(test_afalg_probe),
 #endif

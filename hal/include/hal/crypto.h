@@ -133,6 +133,10 @@ struct hal_crypto_ops {
 	/* Releases what an unfinished context holds (descriptor, engine
 	 * state) and wipes it. */
 	void (*hash_free)(struct hal_hash_ctx *c);
+	/* Optional: hal_hash_update_text() done in one pass (the check inside
+	 * the hash's own loop); when NULL the wrapper checks, then updates. */
+	int (*hash_update_text)(struct hal_hash_ctx *c, const uint8_t *p, size_t n,
+	    unsigned flags, size_t *len, bool *dirty);
 
 	/* PEM: RSA as PKCS#1 ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY"),
 	 * Ed25519 as PKCS#8 (what `openssl genpkey -algorithm ed25519` writes). */
@@ -266,6 +270,31 @@ hal_hash_free(struct hal_hash_ctx *c)
 
 /* One-shot hash. */
 int hal_hash(enum hal_hash_alg alg, const uint8_t *p, size_t n, uint8_t *out);
+
+/*
+ * Clean text: the bytes that the DKIM body canonicalisations (RFC 6376
+ * §3.4.3, §3.4.4) keep as they are, so the signer hashes them straight from
+ * its input (signer/canon.h). The clean prefix of p[0..n), which starts at
+ * a line start, is whole non-empty lines, each ending in CRLF, with no other
+ * CR or LF; with HAL_TEXT_RELAXED also no HTAB and no SP before SP or CR.
+ * hal_text_clean_len() returns its length (0 when there is none) and whether
+ * text that is not clean stopped it (*dirty), rather than the end of p.
+ *
+ * hal_hash_update_text() hashes that prefix into c: *len is its length,
+ * *dirty as above; the result is hal_text_clean_len() then
+ * hal_hash_update() of that many bytes. A backend's hash_update_text op may
+ * do both in one pass (hal/cpu: inside the SHA-NI rounds' loop, whose
+ * latency leaves the other execution ports idle); without it the check runs
+ * over 32 KiB at a time before the hash reads the same bytes from cache
+ * (then a line longer than that ends the prefix, without *dirty). Returns 0
+ * or the update's error (then nothing is said about c).
+ */
+#define HAL_TEXT_RELAXED 1u
+#define HAL_TEXT_CHUNK   32768
+
+size_t hal_text_clean_len(const uint8_t *p, size_t n, unsigned flags, bool *dirty);
+int hal_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigned flags,
+    size_t *len, bool *dirty);
 
 static inline int
 hal_key_load(struct hal_key *k, const uint8_t *pem, size_t n)
