@@ -416,6 +416,9 @@ msg_end(struct smtpd_conn *c)
 		else
 			msg_error(c);
 	}
+	/* the last buffered lines: a full disk is 452 4.3.1 as for any line */
+	if (!m->code && spool_msg_flush(&c->spool) < 0)
+		msg_error(c);
 	/* client-chosen text goes into log fields escaped (text_log_addr) */
 	text_log_addr(from, sizeof(from), c->smtp.mail_from);
 	text_log_addr(user, sizeof(user), c->smtp.authed ? c->smtp.auth_user : "");

@@ -57,6 +57,7 @@ msg_reset(struct spool_msg *m, char *dir, size_t cap, const char *data_dir, cons
 	m->tls_required_no = false;
 	m->sys_err = m->hdr_err = 0;
 	m->size = 0;
+	m->wlen = 0;
 	snprintf(m->id, sizeof(m->id), "%s", id);
 	keys_sign_init(&m->sign);
 	if ((rc = spool_dir(dir, cap, data_dir)) < 0)
@@ -123,17 +124,53 @@ first_err(const struct spool_msg *m)
 }
 
 static int
+write_out(struct spool_msg *m, const uint8_t *p, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = hal_storage_write(&m->f, p, n)) < 0) {
+		hal_storage_abort(&m->f);   /* a scratch file too: storage is short */
+		m->scratch_lost = m->scratch;
+		m->open = false;
+		return m->sys_err = rc;
+	}
+	return 0;
+}
+
+int
+spool_msg_flush(struct spool_msg *m)
+{
+	size_t n = m->wlen;
+
+	if (first_err(m))
+		return first_err(m);
+	if (!m->open)
+		return m->sys_err = -EBADF;
+	m->wlen = 0;
+	return write_out(m, m->wbuf, n);
+}
+
+/* Lines are gathered in wbuf: the file gets one write() per 2 KiB. */
+static int
 store(struct spool_msg *m, const uint8_t *l, size_t n)
 {
 	int rc;
 
 	if (!m->open)
 		return m->sys_err = m->sys_err ? m->sys_err : -EBADF;
-	if ((rc = hal_storage_write(&m->f, l, n)) < 0) {
-		hal_storage_abort(&m->f);   /* a scratch file too: storage is short */
-		m->scratch_lost = m->scratch;
-		m->open = false;
-		return m->sys_err = rc;
+	if (m->wlen + n > sizeof(m->wbuf)) {
+		if ((rc = write_out(m, m->wbuf, m->wlen)) < 0)
+			return rc;
+		m->wlen = 0;
+	}
+	if (n > sizeof(m->wbuf)) {
+		if ((rc = write_out(m, l, n)) < 0)
+			return rc;
+	} else {
+		memcpy(m->wbuf + m->wlen, l, n);
+		m->wlen += n;
 	}
 	m->size += n;
 	return 0;
@@ -239,6 +276,8 @@ spool_msg_finish(struct spool_msg *m, int64_t now, uint8_t *out, size_t cap, siz
 	if (first_err(m))
 		return first_err(m);
 	now = sign_time(m, now);
+	if ((rc = spool_msg_flush(m)) < 0)
+		return rc;
 	if (m->signing &&
 	    (rc = keys_sign_finish(&m->sign, now, out, cap, len, logcb, arg, why)) < 0)
 		return rc;              /* not a header error: the caller says 451 */
@@ -314,6 +353,8 @@ spool_msg_seal(struct spool_msg *m, int64_t now, void (*done)(void *arg), void *
 	m->seal_err = 0;
 	if (first_err(m))
 		return first_err(m);
+	if ((rc = spool_msg_flush(m)) < 0)
+		return rc;
 	now = sign_time(m, now);
 	/* the signatures are computed by the key holder's workers while this
 	 * process makes the file durable */

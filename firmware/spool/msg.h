@@ -22,6 +22,10 @@
  *                                     caller decides its policy and then
  *                                     spool_msg_sign(m, cfg, dom) or not;
  *                                     <0 an error (below), sticky
+ *   spool_msg_flush(m)                at the final dot: the buffered lines
+ *                                     to the file (0, or the sticky storage
+ *                                     error: 452 as for a line); seal and
+ *                                     finish flush too
  *   spool_msg_end_headers(m)          at the final dot when no blank line
  *                                     came: writes one (to file and signer,
  *                                     so they stay identical); same result
@@ -80,6 +84,7 @@
 #include "zegel/cfg.h"
 
 #define SPOOL_MSG_HEADERS 1
+#define SPOOL_MSG_WBUF 2048
 
 struct spool_msg {
 	char path[HAL_PATH_MAX];
@@ -99,7 +104,9 @@ struct spool_msg {
 	bool tls_required_no;       /* a "TLS-Required: No" field (RFC 8689 5) */
 	int sys_err;                /* -errno of a storage call, 0 none */
 	int hdr_err;                /* dkim_err of the header block, 0 none */
-	uint64_t size;              /* octets in the spool file */
+	uint64_t size;              /* octets in the spool file (written or buffered) */
+	size_t wlen;                /* octets in wbuf, not yet written */
+	uint8_t wbuf[SPOOL_MSG_WBUF]; /* lines gathered: one write() per 2 KiB, not per line */
 	/* large: the signer with the header block */
 	struct keys_sign sign;
 };
@@ -115,6 +122,7 @@ int  spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id);
 int  spool_msg_open_scratch(struct spool_msg *m, const char *data_dir, const char *id);
 int  spool_msg_line(struct spool_msg *m, const uint8_t *l, size_t n);
 int  spool_msg_end_headers(struct spool_msg *m);
+int  spool_msg_flush(struct spool_msg *m);
 const char *spool_msg_from_domain(const struct spool_msg *m);
 int  spool_msg_sign(struct spool_msg *m, const struct zcfg *cfg, const struct zcfg_domain *dom,
          const char **why);
