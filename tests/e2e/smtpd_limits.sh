@@ -97,7 +97,8 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.recv(512)
 s.sendall(b"EHLO x\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<b@remote.example>\r\nDATA\r\n")
 time.sleep(0.3)
-s.sendall(b"From: alice@example.test\r\n\r\n" + b"x" * 900 + b"\r\n")
+# more than the session's 2 KiB write buffer (firmware/spool/msg.h): on storage
+s.sendall(b"From: alice@example.test\r\n\r\n" + (b"x" * 900 + b"\r\n") * 4)
 time.sleep(5)
 PYEOF
 CLIENT=$!
