@@ -1,8 +1,10 @@
 /*
  * Relay target "outbox": each signed message becomes one file
- * <outbox>/<id>.eml for a local consumer. The file is written at start()
- * and made durable by the group commit (firmware/spool/gcommit.h, issue
- * 22): done() comes from the event loop once it is (flushed, renamed to
+ * <outbox>/<id>.eml for a local consumer. The session's spool file is a
+ * reused scratch file (spool_scratch below, firmware/spool/msg.h): the
+ * .eml is the one file created per message and the only one fsynced.
+ * The .eml is written at start() and made durable by the group commit
+ * (firmware/spool/gcommit.h, issue 22): done() comes from the event loop once it is (flushed, renamed to
  * its name, the directory flushed), together with the other sessions'
  * files of the same turn. Without the group commit (a full table, a
  * storage backend without sync/publish) it is the synchronous path below.
@@ -293,4 +295,5 @@ const struct handoff_target_ops relay_outbox = {
 	.start = outbox_start,
 	.cancel = outbox_cancel,
 	.admit = outbox_admit,
+	.spool_scratch = true,      /* the .eml is the durable copy (issue 22.2) */
 };

@@ -226,6 +226,7 @@ static void
 msg_begin(struct smtpd_conn *c)
 {
 	struct smtpd_msg *m = &c->msg;
+	const struct handoff_target_ops *t;
 	int rc;
 
 	msg_cleanup(c);
@@ -243,7 +244,13 @@ msg_begin(struct smtpd_conn *c)
 		return;
 	}
 	m->active = true;
-	if ((rc = spool_msg_open(&c->spool, data_dir(c->cfg), m->id)) < 0) {
+	t = m->env_open ? m->env_target : target_of(c);
+	/* a target that copies the message into its own durable file (the
+	 * outbox) gets it in a reused scratch file: one creation a message */
+	rc = t != NULL && t->spool_scratch ?
+	    spool_msg_open_scratch(&c->spool, data_dir(c->cfg), m->id) :
+	    spool_msg_open(&c->spool, data_dir(c->cfg), m->id);
+	if (rc < 0) {
 		hal_log(HAL_LOG_ERR, LOGM, "%s: cannot create spool file %s: %s", m->id,
 		    c->spool.path, strerror(-rc));
 		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
@@ -409,6 +416,9 @@ msg_end(struct smtpd_conn *c)
 		else
 			msg_error(c);
 	}
+	/* the last buffered lines: a full disk is 452 4.3.1 as for any line */
+	if (!m->code && spool_msg_flush(&c->spool) < 0)
+		msg_error(c);
 	/* client-chosen text goes into log fields escaped (text_log_addr) */
 	text_log_addr(from, sizeof(from), c->smtp.mail_from);
 	text_log_addr(user, sizeof(user), c->smtp.authed ? c->smtp.auth_user : "");
@@ -456,6 +466,9 @@ msg_sealed(struct smtpd_conn *c, int rc, const char *why)
 	}
 	if (!m->code && (m->target = m->env_open ? m->env_target : target_of(c)) == NULL)
 		refuse(m, 451, "4.3.5", "No relay target available in this build");
+	else if (!m->code && c->spool.scratch && !m->target->spool_scratch)
+		/* never: the target is the session's; a scratch file is not durable */
+		refuse(m, 451, "4.3.0", "Local error in processing (spool); try again later");
 	if (m->code) {
 		hal_log(HAL_LOG_INFO, LOGM, "%s: reject: %d %s %s; from=<%s>", m->id, m->code, m->esc,
 		    m->text, from);

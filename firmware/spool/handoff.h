@@ -24,7 +24,11 @@
  *  - msg and everything it points to (rcpt list, prefix, spool file) stay
  *    valid and unchanged until done() runs or cancel(handle) returns. The
  *    target may read the spool file as often as it likes but must not
- *    modify it. It is committed (complete, fsynced). A target that keeps
+ *    modify it. It is committed (complete, fsynced), unless the target's
+ *    ops say spool_scratch: then it is complete but NOT durable (a reused
+ *    scratch file, msg.h), for a target that only reads it before its
+ *    done() and makes its own copy durable before it reports 250 (the
+ *    outbox): one file created per message instead of two. A target that keeps
  *    the message beyond done() (the direct queue) TAKES the file with
  *    hal_storage_rename_new() before its done() reports 250: then the body
  *    is written once, and the session's removal after done() finds nothing.
@@ -127,6 +131,9 @@ struct handoff_target_ops {
 	/* optional: 0 if a message of size octets (0: not declared) can be
 	 * taken now, else -ENOSPC; asked at MAIL (452 4.3.1 to the client). */
 	int (*admit)(const struct zcfg *cfg, uint64_t size);
+	/* true: the spool file need not be durable (see the contract above:
+	 * the target never takes it and its own copy is durable before 250) */
+	bool spool_scratch;
 };
 
 /* Helper for targets: fill a result (text is truncated, CR/LF removed). */

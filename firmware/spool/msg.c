@@ -39,27 +39,80 @@ spool_dir(char *out, size_t cap, const char *data_dir)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+#define SCRATCH_SLOTS (CONFIG_MAX_SESSIONS + 4)
+#define SCRATCH_PREFIX "scratch-"
+
+static bool slot_busy[SCRATCH_SLOTS];
+
+static int
+msg_reset(struct spool_msg *m, char *dir, size_t cap, const char *data_dir, const char *id)
+{
+	int rc;
+
+	m->open = m->committed = m->in_body = m->signing = m->sealing = false;
+	m->scratch = m->scratch_lost = false;
+	m->slot = -1;
+	m->durable_pending = false;
+	m->seal_err = 0;
+	m->tls_required_no = false;
+	m->sys_err = m->hdr_err = 0;
+	m->size = 0;
+	m->wlen = 0;
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	keys_sign_init(&m->sign);
+	if ((rc = spool_dir(dir, cap, data_dir)) < 0)
+		return m->sys_err = rc;
+	hal_storage_mkdirs(dir, 0700);
+	return 0;
+}
+
 int
 spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id)
 {
 	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
 	int rc;
 
-	m->open = m->committed = m->in_body = m->signing = m->sealing = false;
-	m->durable_pending = false;
-	m->seal_err = 0;
-	m->tls_required_no = false;
-	m->sys_err = m->hdr_err = 0;
-	m->size = 0;
-	keys_sign_init(&m->sign);
-	if ((rc = spool_dir(dir, sizeof(dir), data_dir)) < 0)
-		return m->sys_err = rc;
-	hal_storage_mkdirs(dir, 0700);
+	if ((rc = msg_reset(m, dir, sizeof(dir), data_dir, id)) < 0)
+		return rc;
 	snprintf(m->path, sizeof(m->path), "%s/%s", dir, id);
 	if ((rc = hal_storage_open_write(&m->f, m->path, 0600)) < 0)
 		return m->sys_err = rc;
 	m->open = true;
 	return 0;
+}
+
+int
+spool_msg_open_scratch(struct spool_msg *m, const char *data_dir, const char *id)
+{
+	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
+	int rc, k = 0;
+
+	while (k < SCRATCH_SLOTS && slot_busy[k])
+		k++;
+	if (k == SCRATCH_SLOTS)
+		return spool_msg_open(m, data_dir, id);  /* more messages than slots */
+	if ((rc = msg_reset(m, dir, sizeof(dir), data_dir, id)) < 0)
+		return rc;
+	snprintf(m->path, sizeof(m->path), "%s/" SCRATCH_PREFIX "%d", dir, k);
+	rc = hal_storage_open_scratch(&m->f, m->path, 0600);
+	if (rc == -ENOTSUP)
+		return spool_msg_open(m, data_dir, id);
+	if (rc < 0)
+		return m->sys_err = rc;
+	slot_busy[k] = true;
+	m->slot = k;
+	m->scratch = m->open = true;
+	return 0;
+}
+
+/* The scratch file is complete: closed, kept under its name (not durable:
+ * the target makes its own copy durable before it reports 250). */
+static void
+scratch_close(struct spool_msg *m)
+{
+	hal_storage_close(&m->f);
+	m->open = false;
+	m->committed = true;
 }
 
 static int64_t sign_time(const struct spool_msg *m, int64_t now);
@@ -71,16 +124,53 @@ first_err(const struct spool_msg *m)
 }
 
 static int
+write_out(struct spool_msg *m, const uint8_t *p, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = hal_storage_write(&m->f, p, n)) < 0) {
+		hal_storage_abort(&m->f);   /* a scratch file too: storage is short */
+		m->scratch_lost = m->scratch;
+		m->open = false;
+		return m->sys_err = rc;
+	}
+	return 0;
+}
+
+int
+spool_msg_flush(struct spool_msg *m)
+{
+	size_t n = m->wlen;
+
+	if (first_err(m))
+		return first_err(m);
+	if (!m->open)
+		return m->sys_err = -EBADF;
+	m->wlen = 0;
+	return write_out(m, m->wbuf, n);
+}
+
+/* Lines are gathered in wbuf: the file gets one write() per 2 KiB. */
+static int
 store(struct spool_msg *m, const uint8_t *l, size_t n)
 {
 	int rc;
 
 	if (!m->open)
 		return m->sys_err = m->sys_err ? m->sys_err : -EBADF;
-	if ((rc = hal_storage_write(&m->f, l, n)) < 0) {
-		hal_storage_abort(&m->f);
-		m->open = false;
-		return m->sys_err = rc;
+	if (m->wlen + n > sizeof(m->wbuf)) {
+		if ((rc = write_out(m, m->wbuf, m->wlen)) < 0)
+			return rc;
+		m->wlen = 0;
+	}
+	if (n > sizeof(m->wbuf)) {
+		if ((rc = write_out(m, l, n)) < 0)
+			return rc;
+	} else {
+		memcpy(m->wbuf + m->wlen, l, n);
+		m->wlen += n;
 	}
 	m->size += n;
 	return 0;
@@ -186,9 +276,15 @@ spool_msg_finish(struct spool_msg *m, int64_t now, uint8_t *out, size_t cap, siz
 	if (first_err(m))
 		return first_err(m);
 	now = sign_time(m, now);
+	if ((rc = spool_msg_flush(m)) < 0)
+		return rc;
 	if (m->signing &&
 	    (rc = keys_sign_finish(&m->sign, now, out, cap, len, logcb, arg, why)) < 0)
 		return rc;              /* not a header error: the caller says 451 */
+	if (m->scratch) {
+		scratch_close(m);
+		return 0;
+	}
 	if ((rc = hal_storage_commit(&m->f, m->path)) < 0) {
 		m->open = false;
 		return m->sys_err = rc;
@@ -204,10 +300,8 @@ sign_time(const struct spool_msg *m, int64_t now)
 	if (m->signing && !hal_clock_plausible(now)) {
 		/* a router without RTC before its first sync: sign without t=
 		 * rather than with a date in 1970 (README "The clock") */
-		const char *base = strrchr(m->path, '/');
-
 		hal_log(HAL_LOG_WARN, "spool", "%s: clock not plausible: DKIM signature without t=",
-		    base ? base + 1 : m->path);
+		    m->id);
 		return -1;
 	}
 	return now;
@@ -259,6 +353,8 @@ spool_msg_seal(struct spool_msg *m, int64_t now, void (*done)(void *arg), void *
 	m->seal_err = 0;
 	if (first_err(m))
 		return first_err(m);
+	if ((rc = spool_msg_flush(m)) < 0)
+		return rc;
 	now = sign_time(m, now);
 	/* the signatures are computed by the key holder's workers while this
 	 * process makes the file durable */
@@ -267,6 +363,13 @@ spool_msg_seal(struct spool_msg *m, int64_t now, void (*done)(void *arg), void *
 	m->sealing = srt == 0;
 	m->seal_done = NULL;
 	m->seal_arg = arg;
+	if (m->scratch) {
+		scratch_close(m);       /* the target's copy is the durable one */
+		if (!m->sealing)
+			return 1;
+		m->seal_done = done;
+		return 0;
+	}
 	/* durable together with the files of the other sessions that end now */
 	if (gcommit_add(&m->f, m->path, true, durable_cb, m, &m->commit_ticket) == 0) {
 		m->open = false;
@@ -306,6 +409,21 @@ spool_msg_sealed(struct spool_msg *m, uint8_t *out, size_t cap, size_t *len,
 void
 spool_msg_discard(struct spool_msg *m)
 {
+	if (m->scratch) {
+		/* kept for the next message, emptied (its storage given back) */
+		if (m->open)
+			hal_storage_close(&m->f);
+		if (!m->scratch_lost && hal_storage_open_scratch(&m->f, m->path, 0600) == 0)
+			hal_storage_close(&m->f);
+		if (m->slot >= 0 && m->slot < SCRATCH_SLOTS)
+			slot_busy[m->slot] = false;
+		m->slot = -1;
+		m->scratch = false;
+		m->open = m->committed = m->sealing = false;
+		m->seal_done = NULL;
+		keys_sign_free(&m->sign);
+		return;
+	}
 	if (m->open)
 		hal_storage_abort(&m->f);
 	if (m->durable_pending)
@@ -363,12 +481,32 @@ spool_msg_refusal(const struct spool_msg *m, const char *allowed, struct spool_m
 	}
 }
 
-/* Every file in the spool directory is a message no client was told was
- * accepted (a committed one was handed over before the reply): all go. */
+/* An empty scratch file: idle, kept for its next use. */
+static bool
+idle_scratch(const char *dir, const char *name)
+{
+	char path[HAL_PATH_MAX];
+	struct hal_file f;
+	uint8_t b;
+	ssize_t n;
+
+	if (strncmp(name, SCRATCH_PREFIX, sizeof(SCRATCH_PREFIX) - 1) != 0)
+		return false;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+	    hal_storage_open_read(&f, path) < 0)
+		return false;
+	n = hal_storage_read(&f, &b, 1);
+	hal_storage_close(&f);
+	return n == 0;
+}
+
+/* Every other file in the spool directory is a message no client was told
+ * was accepted (a committed one was handed over before the reply): all go. */
 static bool
 unacknowledged(void *arg, const char *name)
 {
-	(void)arg;
+	if (idle_scratch(arg, name))
+		return false;
 	hal_log(HAL_LOG_INFO, MOD, "removing %s: left by a session that did not finish "
 	    "(never acknowledged)", name);
 	return true;
@@ -382,7 +520,7 @@ spool_msg_sweep(const char *data_dir)
 
 	if ((n = spool_dir(dir, sizeof(dir), data_dir)) < 0)
 		return n;
-	n = hal_storage_sweep(dir, unacknowledged, NULL);
+	n = hal_storage_sweep(dir, unacknowledged, dir);
 	if (n > 0)
 		hal_log(HAL_LOG_WARN, MOD, "%s: removed %d file(s) left by an earlier run "
 		    "(stopped mid-message)", dir, n);

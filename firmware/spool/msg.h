@@ -13,12 +13,19 @@
  *
  *   spool_msg_new_id(id)              a fresh message id (-EIO: no entropy)
  *   spool_msg_open(m, data_dir, id)   creates the spool file
+ *   spool_msg_open_scratch(m, data_dir, id)  the same into a reused scratch
+ *                                     file, for a target that only reads the
+ *                                     file before its done() (below)
  *   rc = spool_msg_line(m, l, n)      per line: 0 consumed; SPOOL_MSG_HEADERS
  *                                     the blank line ended the header block:
  *                                     spool_msg_from_domain(m) is known, the
  *                                     caller decides its policy and then
  *                                     spool_msg_sign(m, cfg, dom) or not;
  *                                     <0 an error (below), sticky
+ *   spool_msg_flush(m)                at the final dot: the buffered lines
+ *                                     to the file (0, or the sticky storage
+ *                                     error: 452 as for a line); seal and
+ *                                     finish flush too
  *   spool_msg_end_headers(m)          at the final dot when no blank line
  *                                     came: writes one (to file and signer,
  *                                     so they stay identical); same result
@@ -44,6 +51,19 @@
  *   signer saw and a header a receiver sees), the header block too large.
  *   spool_msg_refusal() maps them to the SMTP reply, once.
  *
+ * Scratch files (issue 22.2). A target that copies the message into a
+ * durable file of its own (the outbox: handoff.h, spool_scratch) needs no
+ * durable spool file: spool_msg_open_scratch() writes the message into one
+ * of a small pool of files <data-dir>/spool/scratch-<k> (one per message
+ * being received, CONFIG_MAX_SESSIONS + 4), opened truncated with
+ * hal_storage_open_scratch(): created the first time only, never fsynced,
+ * never renamed, never removed; spool_msg_discard() truncates it to
+ * nothing and gives the slot back. So an outbox message costs one file
+ * creation (the outbox file) instead of two and no removal (on ext4 without
+ * a journal every creation scans the inodes freed in the last seconds).
+ * seal/finish then only close the file (committed: complete, not durable).
+ * No free slot, or a backend without open_scratch: spool_msg_open() instead.
+ *
  * Start-up: spool_msg_sweep(data_dir) removes every file of the spool
  * directory: a file there belongs to a session that no longer exists (a
  * kill mid-DATA leaves a temporary file, a kill after the dot a committed
@@ -64,11 +84,16 @@
 #include "zegel/cfg.h"
 
 #define SPOOL_MSG_HEADERS 1
+#define SPOOL_MSG_WBUF 2048
 
 struct spool_msg {
 	char path[HAL_PATH_MAX];
 	struct hal_file f;
 	bool open, committed;
+	bool scratch;               /* path is the pool's scratch file slot */
+	bool scratch_lost;          /* ... removed by a failed write */
+	int slot;
+	char id[HANDOFF_ID_MAX];
 	bool in_body, signing;
 	bool sealing;               /* spool_msg_seal() waits for signatures */
 	bool durable_pending;       /* ... and for the group commit (gcommit.h) */
@@ -79,7 +104,9 @@ struct spool_msg {
 	bool tls_required_no;       /* a "TLS-Required: No" field (RFC 8689 5) */
 	int sys_err;                /* -errno of a storage call, 0 none */
 	int hdr_err;                /* dkim_err of the header block, 0 none */
-	uint64_t size;              /* octets in the spool file */
+	uint64_t size;              /* octets in the spool file (written or buffered) */
+	size_t wlen;                /* octets in wbuf, not yet written */
+	uint8_t wbuf[SPOOL_MSG_WBUF]; /* lines gathered: one write() per 2 KiB, not per line */
 	/* large: the signer with the header block */
 	struct keys_sign sign;
 };
@@ -92,8 +119,10 @@ struct spool_msg_reply {
 
 int  spool_msg_new_id(char id[HANDOFF_ID_MAX]);
 int  spool_msg_open(struct spool_msg *m, const char *data_dir, const char *id);
+int  spool_msg_open_scratch(struct spool_msg *m, const char *data_dir, const char *id);
 int  spool_msg_line(struct spool_msg *m, const uint8_t *l, size_t n);
 int  spool_msg_end_headers(struct spool_msg *m);
+int  spool_msg_flush(struct spool_msg *m);
 const char *spool_msg_from_domain(const struct spool_msg *m);
 int  spool_msg_sign(struct spool_msg *m, const struct zcfg *cfg, const struct zcfg_domain *dom,
          const char **why);

@@ -283,6 +283,32 @@ posix_rename_new(const char *from, const char *to)
 	return fsync_dir_of(from);
 }
 
+/* A scratch file used again: O_TRUNC on the existing inode, O_CREAT only
+ * the first time (no inode allocated and none freed per use). */
+static int
+posix_open_scratch(struct hal_file *f, const char *path, unsigned mode)
+{
+	struct stat st;
+	int n;
+
+	f->h = -1;
+	f->written = 0;
+	f->tmp[0] = 0;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return -EPERM;
+	n = snprintf(f->tmp, sizeof(f->tmp), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(f->tmp)) {
+		f->tmp[0] = 0;
+		return -ENAMETOOLONG;
+	}
+	f->h = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (f->h < 0) {
+		f->tmp[0] = 0;
+		return -errno;
+	}
+	return 0;
+}
+
 static int
 posix_sync(struct hal_file *f)
 {
@@ -339,4 +365,5 @@ const struct hal_storage_ops hal_storage_posix = {
 	.rename_new = posix_rename_new,
 	.sync = posix_sync,                /* fdatasync */
 	.publish = posix_publish,          /* close, rename (no-replace: renameat2) */
+	.open_scratch = posix_open_scratch, /* O_TRUNC, O_CREAT the first time */
 };

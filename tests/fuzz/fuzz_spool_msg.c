@@ -137,6 +137,9 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 		rc = spool_msg_end_headers(&m);
 	}
 	if (rc == SPOOL_MSG_HEADERS) {
+		/* the lines gathered in the write buffer, to the file */
+		if (spool_msg_flush(&m) != 0)
+			abort();
 		if (memlen != givenlen || memcmp(mem, given, memlen) != 0)
 			abort();
 		check_header_block();

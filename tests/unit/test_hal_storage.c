@@ -103,6 +103,60 @@ test_put_get(void **state)
 	}
 }
 
+/* open_scratch (issue 22.2): created the first time, then truncated in
+ * place (the same inode, no temporary name); never over a directory or
+ * through a symbolic link; close keeps the file, abort removes it. */
+static void
+test_open_scratch(void **state)
+{
+	char path[128], link_path[128];
+	uint8_t buf[64];
+	size_t len;
+	struct hal_file f;
+	struct stat st;
+	ino_t ino;
+
+	(void)state;
+	for (const struct hal_storage_ops *const *b = test_storage_backends; *b; b++) {
+		if ((*b)->open_scratch == NULL)
+			continue;
+		hal_storage_set(*b);
+		snprintf(path, sizeof(path), "%s/scratch-0", dir);
+		assert_int_equal(hal_storage_open_scratch(&f, path, 0600), 0);
+		assert_int_equal(hal_storage_write(&f, "first message", 13), 0);
+		hal_storage_close(&f);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		ino = st.st_ino;
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 13);
+		/* again: truncated, the same inode, still one entry */
+		assert_int_equal(hal_storage_open_scratch(&f, path, 0600), 0);
+		assert_int_equal(hal_storage_write(&f, "two", 3), 0);
+		hal_storage_close(&f);
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_ino == ino);
+		assert_int_equal(hal_storage_get(path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 3);
+		assert_memory_equal(buf, "two", 3);
+		assert_int_equal(entries(), 1);
+		/* abort removes it */
+		assert_int_equal(hal_storage_open_scratch(&f, path, 0600), 0);
+		hal_storage_abort(&f);
+		assert_int_equal(entries(), 0);
+		/* not over a directory, not through a symbolic link */
+		assert_int_equal(mkdir(path, 0700), 0);
+		assert_int_equal(hal_storage_open_scratch(&f, path, 0600), -EPERM);
+		assert_int_equal(rmdir(path), 0);
+		snprintf(link_path, sizeof(link_path), "%s/target", dir);
+		assert_int_equal(symlink(link_path, path), 0);
+		assert_true(hal_storage_open_scratch(&f, path, 0600) < 0);
+		assert_int_equal(access(link_path, F_OK), -1);  /* nothing created */
+		assert_int_equal(unlink(path), 0);
+		assert_int_equal(entries(), 0);
+	}
+}
+
 static void
 test_commit_is_atomic(void **state)
 {
@@ -328,6 +382,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_scratch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

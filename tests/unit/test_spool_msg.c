@@ -11,14 +11,17 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -46,11 +49,15 @@ static const struct zcfg *cfgp;
 
 static uint64_t written;            /* octets through write() */
 static unsigned opens;
+static unsigned scratch_opens, scratch_creates, removes;
+static bool fail_scratch_write;     /* write() to a scratch file: -ENOSPC */
 static uint64_t fake_free = UINT64_MAX;
 
 static int
 t_write(struct hal_file *f, const void *p, size_t n)
 {
+	if (fail_scratch_write && strstr(f->tmp, "/scratch-"))
+		return -ENOSPC;
 	written += n;
 	return hal_storage_posix.write(f, p, n);
 }
@@ -60,6 +67,25 @@ t_open_write(struct hal_file *f, const char *final_path, unsigned mode)
 {
 	opens++;
 	return hal_storage_posix.open_write(f, final_path, mode);
+}
+
+/* A scratch file opened: a creation only when it did not exist. */
+static int
+t_open_scratch(struct hal_file *f, const char *path, unsigned mode)
+{
+	struct stat st;
+
+	scratch_opens++;
+	if (stat(path, &st) != 0)
+		scratch_creates++;
+	return hal_storage_posix.open_scratch(f, path, mode);
+}
+
+static int
+t_remove(const char *path)
+{
+	removes++;
+	return hal_storage_posix.remove(path);
 }
 
 static int
@@ -82,9 +108,11 @@ trace_on(void)
 	traced.write = t_write;
 	traced.open_write = t_open_write;
 	traced.free_bytes = t_free;
+	traced.open_scratch = t_open_scratch;
+	traced.remove = t_remove;
 	hal_storage_set(&traced);
 	written = 0;
-	opens = 0;
+	opens = scratch_opens = scratch_creates = removes = 0;
 }
 
 /* ------------------------------------------------------------ session */
@@ -271,12 +299,23 @@ touch(const char *dir, const char *name)
 	fclose(f);
 }
 
+static const char *
+p_of(const char *dir, const char *name)
+{
+	static char p[600];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
 /* Issue 21.2: what a kill mid-DATA or after the dot leaves is removed at
- * start; the consumer's finished .eml files are not touched. */
+ * start; the consumer's finished .eml files are not touched; an empty
+ * scratch file (issue 22.2) is kept for reuse, a non-empty one removed. */
 static void
 test_sweeps(void **state)
 {
 	char sd[300], od[300];
+	int fd;
 
 	(void)state;
 	snprintf(sd, sizeof(sd), "%s/spool", cfgp->data_dir);
@@ -288,9 +327,15 @@ test_sweeps(void **state)
 	touch(od, "ABCDEF0123.eml.tmp.77.1"); /* killed while writing the outbox */
 	touch(od, "ABCDEF0123.eml.tmp.new");  /* killed before publishing */
 	touch(od, "FEDCBA9876.eml");          /* a finished message */
-	assert_int_equal(spool_msg_sweep(cfgp->data_dir), 2);
+	touch(sd, "scratch-3");               /* killed mid-DATA in outbox mode */
+	fd = creat(p_of(sd, "scratch-4"), 0600); /* idle: kept */
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(spool_msg_sweep(cfgp->data_dir), 3);
 	assert_int_equal(relay_outbox_sweep(cfgp), 2);
-	assert_int_equal(count_dir(sd, NULL), 0);
+	assert_int_equal(count_dir(sd, NULL), 1);
+	assert_int_equal(count_dir(sd, "scratch-4"), 1);
+	assert_int_equal(remove(p_of(sd, "scratch-4")), 0);
 	assert_int_equal(count_dir(od, ".tmp."), 0);
 	assert_int_equal(count_dir(od, "FEDCBA9876.eml"), 1);
 	assert_int_equal(spool_msg_sweep(cfgp->data_dir), 0);
@@ -393,6 +438,251 @@ test_outbox_full_at_mail(void **state)
 	assert_non_null(strstr(rbuf, "250"));
 	hal_storage_set(&hal_storage_posix);
 	smtpd_conn_free(&conn);
+}
+
+/* ------------------------------------------------------------ scratch spool */
+
+static off_t
+size_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Issue 22.2: in outbox mode a message costs one file creation (its .eml):
+ * the spool file is a scratch file reused across messages, never removed;
+ * after each message it is emptied. */
+static void
+test_outbox_one_creation(void **state)
+{
+	char sd[300], sc[600];
+	int before = count_dir(cfgp->relay.outbox, ".eml");
+
+	(void)state;
+	snprintf(sd, sizeof(sd), "%s/spool", cfgp->data_dir);
+	snprintf(sc, sizeof(sc), "%s/scratch-0", sd);
+	remove(sc);
+	session(&relay_outbox);
+	trace_on();
+	for (int i = 0; i < 3; i++) {
+		send_msg("From: alice@example.test\r\nSubject: one\r\n\r\nbody\r\n");
+		assert_non_null(strstr(last_reply(), "250 2.0.0"));
+		assert_int_equal(size_of(sc), 0);    /* emptied, kept */
+	}
+	hal_storage_set(&hal_storage_posix);
+	assert_int_equal(opens, 3);             /* the three .eml files, nothing else */
+	assert_int_equal(scratch_creates, 1);   /* the scratch file, once */
+	assert_int_equal(scratch_opens, 6);     /* per message: write, empty */
+	assert_int_equal(removes, 0);           /* no unlink per message */
+	assert_int_equal(count_dir(sd, NULL), 1);
+	assert_int_equal(count_dir(cfgp->relay.outbox, ".eml"), before + 3);
+	assert_int_equal(count_dir(cfgp->relay.outbox, ".tmp."), 0);
+	smtpd_conn_free(&conn);
+	/* direct mode still gets a durable spool file of its own, taken by the
+	 * queue (test_body_written_once): no scratch file there */
+}
+
+/* A full disk while the scratch file is written: 452 4.3.1, nothing in the
+ * outbox, and the next message gets a scratch file again. */
+static void
+test_outbox_scratch_full(void **state)
+{
+	int before = count_dir(cfgp->relay.outbox, ".eml");
+
+	(void)state;
+	session(&relay_outbox);
+	trace_on();
+	fail_scratch_write = true;
+	send_msg("From: alice@example.test\r\nSubject: full\r\n\r\nbody\r\n");
+	fail_scratch_write = false;
+	assert_non_null(strstr(last_reply(), "452 4.3.1"));
+	assert_int_equal(count_dir(cfgp->relay.outbox, ".eml"), before);
+	assert_int_equal(count_dir(cfgp->relay.outbox, ".tmp."), 0);
+	send_msg("From: alice@example.test\r\nSubject: room\r\n\r\nbody\r\n");
+	assert_non_null(strstr(last_reply(), "250 2.0.0"));
+	assert_int_equal(count_dir(cfgp->relay.outbox, ".eml"), before + 1);
+	hal_storage_set(&hal_storage_posix);
+	smtpd_conn_free(&conn);
+}
+
+/* Clients that vanish mid-DATA: their scratch files are emptied and their
+ * slots given back (more of them than slots: still a scratch file each). */
+static void
+test_outbox_scratch_vanish(void **state)
+{
+	static const char env[] = "EHLO x.test\r\nMAIL FROM:<alice@example.test>\r\n"
+				  "RCPT TO:<bob@remote.example>\r\nDATA\r\n"
+				  "From: alice@example.test\r\nSubject: cut\r\n\r\npartial\r\n";
+	char sd[300];
+	struct hal_addr peer;
+	DIR *d;
+	struct dirent *e;
+
+	(void)state;
+	snprintf(sd, sizeof(sd), "%s/spool", cfgp->data_dir);
+	hal_addr_parse(&peer, "127.0.0.1", 0);
+	for (int i = 0; i < 3 * (CONFIG_MAX_SESSIONS + 4); i++) {
+		rlen = 0;
+		smtpd_conn_init(&conn, cfgp, &cfgp->listeners[0], &peer, false);
+		conn.relay_override = &relay_outbox;
+		drain();
+		feed(env, strlen(env));
+		assert_non_null(strstr(rbuf, "354"));
+		assert_int_equal(count_dir(sd, NULL), 1);  /* the same slot each time */
+		smtpd_conn_free(&conn);
+	}
+	d = opendir(sd);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.') {
+			assert_memory_equal(e->d_name, "scratch-", 8);
+			assert_int_equal(size_of(p_of(sd, e->d_name)), 0);
+		}
+	closedir(d);
+}
+
+/* Every storage call of an outbox message, killed before it (a forked
+ * child; _exit or SIGKILL): after the start-up sweeps the outbox holds the
+ * message complete or not at all, never a temporary file, and always when
+ * the client had its 250; the spool only an empty scratch file. */
+static unsigned kill_step, kill_at;
+
+static void
+die(void)
+{
+	if (++kill_step != kill_at)
+		return;
+	if (kill_at % 2)
+		raise(SIGKILL);
+	_exit(0);
+}
+
+#define K_WRAP(ret, op, params, args) \
+	static ret k_##op params { die(); return hal_storage_posix.op args; }
+K_WRAP(int, open_write, (struct hal_file *f, const char *p, unsigned m), (f, p, m))
+K_WRAP(int, write, (struct hal_file *f, const void *p, size_t n), (f, p, n))
+K_WRAP(int, commit, (struct hal_file *f, const char *p), (f, p))
+K_WRAP(int, open_read, (struct hal_file *f, const char *p), (f, p))
+K_WRAP(ssize_t, read, (struct hal_file *f, void *p, size_t n), (f, p, n))
+K_WRAP(int, remove, (const char *p), (p))
+K_WRAP(int, rename_new, (const char *a, const char *b), (a, b))
+K_WRAP(int, sync_dir, (const char *p), (p))
+K_WRAP(int, open_scratch, (struct hal_file *f, const char *p, unsigned m), (f, p, m))
+
+static void
+k_close(struct hal_file *f)
+{
+	die();
+	hal_storage_posix.close(f);
+}
+
+static void
+k_abort(struct hal_file *f)
+{
+	die();
+	hal_storage_posix.abort(f);
+}
+
+static struct hal_storage_ops killing;
+
+static void
+test_outbox_kill(void **state)
+{
+	static char buf[8192];
+	static const char body[] = "From: alice@example.test\r\nSubject: kill\r\n\r\n"
+				   "one\r\ntwo\r\nthe end\r\n";
+	char sd[300];
+	bool done = false;
+	unsigned n;
+
+	(void)state;
+	snprintf(sd, sizeof(sd), "%s/spool", cfgp->data_dir);
+	killing = hal_storage_posix;
+	killing.name = "posix, killed";
+	killing.open_write = k_open_write;
+	killing.write = k_write;
+	killing.commit = k_commit;
+	killing.abort = k_abort;
+	killing.open_read = k_open_read;
+	killing.read = k_read;
+	killing.close = k_close;
+	killing.remove = k_remove;
+	killing.rename_new = k_rename_new;
+	killing.sync_dir = k_sync_dir;
+	killing.open_scratch = k_open_scratch;
+	{       /* the earlier tests' messages */
+		DIR *d = opendir(cfgp->relay.outbox);
+		struct dirent *e;
+
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				assert_int_equal(remove(p_of(cfgp->relay.outbox, e->d_name)), 0);
+		closedir(d);
+	}
+	for (n = 1; !done && n < 400; n++) {
+		int p[2], status, emls;
+		bool acked;
+		pid_t pid;
+		char c;
+		DIR *d;
+		struct dirent *e;
+
+		assert_int_equal(pipe(p), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(p[0]);
+			session(&relay_outbox);
+			kill_step = 0;
+			kill_at = n;
+			hal_storage_set(&killing);
+			send_msg(body);
+			if (strstr(last_reply(), "250 2.0.0"))
+				(void)!write(p[1], "C", 1);
+			hal_storage_set(&hal_storage_posix);
+			_exit(3);
+		}
+		close(p[1]);
+		acked = read(p[0], &c, 1) == 1 && c == 'C';
+		close(p[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		done = WIFEXITED(status) && WEXITSTATUS(status) == 3;
+		/* the next start */
+		assert_true(spool_msg_sweep(cfgp->data_dir) >= 0);
+		assert_true(relay_outbox_sweep(cfgp) >= 0);
+		assert_int_equal(count_dir(cfgp->relay.outbox, ".tmp."), 0);
+		emls = count_dir(cfgp->relay.outbox, ".eml");
+		assert_true(emls <= 1);
+		if (acked || done)
+			assert_int_equal(emls, 1);  /* nothing accepted is lost */
+		d = opendir(cfgp->relay.outbox);
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			read_file(p_of(cfgp->relay.outbox, e->d_name), buf, sizeof(buf));
+			/* never half a message */
+			assert_memory_equal(buf, "Return-Path: <alice@example.test>\r\n", 35);
+			assert_non_null(strstr(buf, "DKIM-Signature: "));
+			assert_non_null(strstr(buf, "\r\n\r\none\r\ntwo\r\nthe end\r\n"));
+			assert_int_equal(strlen(strstr(buf, "the end\r\n")), 9);
+			assert_int_equal(remove(p_of(cfgp->relay.outbox, e->d_name)), 0);
+		}
+		closedir(d);
+		d = opendir(sd);
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.') {
+				assert_memory_equal(e->d_name, "scratch-", 8);
+				assert_int_equal(size_of(p_of(sd, e->d_name)), 0);
+			}
+		closedir(d);
+	}
+	assert_true(done);
+	assert_true(n > 10);   /* there were kill points */
+	print_message("# an outbox message killed at each of its %u storage calls\n", n - 2);
 }
 
 /* ------------------------------------------------------------ differential */
@@ -630,6 +920,10 @@ main(void)
 		cmocka_unit_test(test_sweeps),
 		cmocka_unit_test(test_outbox_no_replace),
 		cmocka_unit_test(test_outbox_full_at_mail),
+		cmocka_unit_test(test_outbox_one_creation),
+		cmocka_unit_test(test_outbox_scratch_full),
+		cmocka_unit_test(test_outbox_scratch_vanish),
+		cmocka_unit_test(test_outbox_kill),
 		cmocka_unit_test(test_stored_is_signed),
 		cmocka_unit_test(test_abort_frees_hashes),
 	};

@@ -77,6 +77,15 @@ struct hal_storage_ops {
 	 * commit, and one sync_dir() covers all the renames in a directory. */
 	int (*sync)(struct hal_file *f);
 	int (*publish)(struct hal_file *f, const char *final_path, bool replace);
+	/* Optional (issue 22.2): opens the scratch file path for writing from
+	 * its start, truncated to nothing, creating it only if it does not
+	 * exist, so a file used again and again costs no creation and no
+	 * removal per use. NOT durable and not atomic: for a file no one is
+	 * owed (the spool's per-session scratch files, removed by the start-up
+	 * sweep). close() keeps the file for its next use; abort() removes it.
+	 * -EPERM if path exists and is not a regular file. NULL: -ENOTSUP
+	 * (the caller writes a temporary file as before). */
+	int (*open_scratch)(struct hal_file *f, const char *path, unsigned mode);
 };
 
 /* The POSIX file system backend (hal/posix/storage.c). */
@@ -179,6 +188,12 @@ static inline int
 hal_storage_publish(struct hal_file *f, const char *final_path, bool replace)
 {
 	return HAL_STORAGE_CALL(publish, f, final_path, replace);
+}
+
+static inline int
+hal_storage_open_scratch(struct hal_file *f, const char *path, unsigned mode)
+{
+	return HAL_STORAGE_CALL(open_scratch, f, path, mode);
 }
 
 static inline int
