@@ -18,6 +18,9 @@ ZEGEL_VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short=10 HEAD 2>/dev/null || echo unknown)
 BOARDS := $(notdir $(patsubst %/defconfig,%,$(wildcard board/*/defconfig)))
 CROSS_BOARDS := $(filter-out host,$(BOARDS))
+# cross boards whose lwIP build (VARIANT=lwip LIBC=glibc) make test builds and
+# tests: under qemu-user (tests/run.sh) and as a firmware image (tests/qemu/lwip_image.sh)
+LWIP_CROSS_BOARDS := qemu-arm-virt qemu-mips-malta
 
 ifeq ($(V),1)
 Q :=
@@ -260,6 +263,8 @@ test-build:
 	$(Q)$(MAKE) --no-print-directory BOARD=host VARIANT=lwip all
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)for b in $(CROSS_BOARDS); do $(MAKE) --no-print-directory BOARD=$$b all || exit 1; done
+	$(Q)for b in $(LWIP_CROSS_BOARDS); do \
+		$(MAKE) --no-print-directory BOARD=$$b VARIANT=lwip LIBC=glibc all || exit 1; done
 
 # every board's kernel, and the MT7621 board's flashable image. Under make
 # test, WAIT_TEST_BUILD names test-build's exit-status file (above).
