@@ -63,6 +63,48 @@ class LwipGuest(bd.Guest):
                                timeout=bd.CMD_TIMEOUT, dimensions=(50, 200))
         self.p.logfile_read = self.log
 
+    def settle(self):
+        """Let the start-up's network log lines pass before typing: QEMU's
+        router advertisement makes zegel log its IPv6 default router a
+        moment after the prompt (at most a few seconds)."""
+        try:
+            self.p.expect("IPv6 default router [^\r\n]*", timeout=8)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            pass
+
+    def cmd(self, line, timeout=bd.CMD_TIMEOUT):
+        """boot_driver's Guest.cmd, but the echo may come redrawn around a log
+        line that arrived while it was typed ("show run" ESC[K "ning"): the
+        line's characters with escape sequences, CRs and redrawn prompts
+        allowed between them."""
+        try:
+            while True:
+                self.p.read_nonblocking(65536, timeout=0.3)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            pass
+        self.p.send(line + "\r")
+        gap = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\r|zegel> )*"
+        echo = gap.join(re.escape(c) for c in line)
+        deadline = time.monotonic() + timeout
+        if self.p.expect([echo, pexpect.EOF, pexpect.TIMEOUT], timeout=timeout) != 0:
+            raise BootError("`%s`: no echo of the command; console:\n%s" % (line, clean(self.p.before)))
+        out = ""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BootError("`%s`: no prompt within %d s; output:\n%s" % (line, timeout, out))
+            i = self.p.expect([bd.PROMPT, pexpect.EOF, pexpect.TIMEOUT], timeout=left)
+            out += self.p.before
+            if i != 0:
+                raise BootError("`%s`: %s; output:\n%s" % (
+                    line, "QEMU exited" if i == 1 else "timed out", clean(out)))
+            if "\n" in out:
+                break
+            out += bd.PROMPT
+        text = clean(out)
+        first_nl = text.find("\n")
+        return text[first_nl + 1:].strip("\n") if first_nl >= 0 else ""
+
 
 def swaks(port, tls, subject):
     args = ["swaks", "--server", "127.0.0.1", "--port", str(port), "--ehlo", "printer.lan",
@@ -132,6 +174,7 @@ def run_board(board, image, port1, port2):
                     "an address (zegel_link=eth1)" % board, il)
                 kernel_none(board, il, "boot")
         tap(True, "%s: console prompt after %.1f s" % (board, t))
+        guest.settle()
         stage[0] = "show lwip"
         show_lwip_ok(board, guest.cmd("show lwip"), "boot")
         running = bd.config_lines(guest.cmd("show running"))
@@ -167,6 +210,7 @@ def run_board(board, image, port1, port2):
         if again:
             kernel_none(board, text, "after the submission")
             guest.prompt()
+            guest.settle()
             show_lwip_ok(board, guest.cmd("show lwip"), "restarted zegel")
         guest.kill()
         guest = None
