@@ -16,6 +16,11 @@
 #   make qemu BOARD=...      boot it: serial console on this terminal (Ctrl-A X
 #        quits), submission port on 127.0.0.1:2587, persistent disk
 #        build/<board>/data.img (created on first use)
+#   make image|qemu BOARD=qemu-arm-virt|qemu-mips-malta VARIANT=lwip LIBC=glibc
+#        the lwIP build's image in build/<board>-lwip-glibc/image/ (the same
+#        cached kernel); `make qemu` gives it a second NIC, eth1, that zegel's
+#        lwIP owns at 10.0.2.16 (127.0.0.1:2588 -> its port 587;
+#        hal/lwip/README.md)
 #   make image-size          kernel, initramfs and whole image per QEMU board,
 #                            against the 4 MiB goal (also printed by `make size`)
 
@@ -45,11 +50,26 @@ qemu:
 	@echo "qemu: $(BOARD): no QEMU machine emulates this board; flash or RAM-boot" \
 		"build/$(BOARD)/image/uImage (board/$(BOARD)/README.md)" >&2; exit 2
 else
-image: $(ZEGEL) $(INIT)
-	$(Q)scripts/image-build.sh $(BOARD) $(O) $(STRIP) '$(FIRMWARE_VERSION)'
+ifeq ($(VARIANT),lwip)
+# The lwIP build's image (LIBC=glibc: lwIP's unix port needs threads) takes
+# /init from the board's own build, with the board's C library: init needs
+# neither lwIP nor threads, and static glibc made it ten times larger
+# (hal/lwip/README.md, sizes). The sub-make decides whether it is up to date.
+IMAGE_INIT := build/$(BOARD)/init
+.PHONY: $(IMAGE_INIT)
+$(IMAGE_INIT):
+	$(Q)$(MAKE) -s --no-print-directory BOARD=$(BOARD) VARIANT= LIBC= $@
+else
+IMAGE_INIT := $(INIT)
+endif
+image: $(ZEGEL) $(IMAGE_INIT)
+	$(Q)scripts/image-build.sh $(BOARD) $(O) $(STRIP) '$(FIRMWARE_VERSION)' $(IMAGE_INIT)
 
+# the image and disk of this build (O: build/<board>[-lwip][-<libc>]); the lwIP
+# build's image gets its second NIC (qemu-run.sh --lwip)
 qemu: image
-	$(Q)scripts/qemu-run.sh $(BOARD) $(if $(filter 1,$(TPM)),--tpm)
+	$(Q)scripts/qemu-run.sh $(BOARD) --image $(O)/image --disk $(O)/data.img \
+		$(if $(filter 1,$(TPM)),--tpm) $(if $(filter lwip,$(VARIANT)),--lwip)
 endif
 
 kernel:

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# Build the firmware image of a QEMU board: kernel + initramfs in build/<board>/image/.
+# Build the firmware image of a QEMU board: kernel + initramfs in OUTDIR/image/.
 #
-#   scripts/image-build.sh BOARD OUTDIR STRIP VERSION    (called by `make image`)
+#   scripts/image-build.sh BOARD OUTDIR STRIP VERSION [INIT]   (called by `make image`)
+#
+# OUTDIR is the zegel build (build/<board>, or build/<board>-lwip-glibc for
+# the lwIP image: VARIANT=lwip LIBC=glibc); the image goes to OUTDIR/image/.
+# INIT is the init binary (default OUTDIR/init; the lwIP image takes the
+# board's own build/<board>/init).
 #
 # The kernel is our own, built from Debian's linux-source-6.1 with the board's
 # board/<board>/kernel.config by toolchain/build-kernel.sh (cached in
 # build/<board>/kernel/ by the hash of its inputs; everything built in, no
 # modules). The initramfs holds only:
 #   /init                 board/common/init.c, static
-#   /bin/zegel            build/<board>/zegel, stripped
+#   /bin/zegel            OUTDIR/zegel, stripped
 #   /etc/firmware-version the image's version (VERSION: `make image
 #                         FIRMWARE_VERSION=...`), shown by `show version`
 #   /dev/console          the one device node (the rest comes from devtmpfs)
 #   empty /proc /sys /tmp /run /data
 set -euo pipefail
-board=${1:?board} out=${2:?outdir} strip=${3:?strip} version=${4:?version}
+board=${1:?board} out=${2:?outdir} strip=${3:?strip} version=${4:?version} init=${5:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 conf=board/$board/image.conf
 [ -f "$conf" ] || { echo "image: board $board has no firmware image ($conf missing)" >&2; exit 2; }
-for f in "$out/zegel" "$out/init"; do
+init=${init:-$out/init}
+for f in "$out/zegel" "$init"; do
 	[ -x "$f" ] || { echo "image: $f not built" >&2; exit 2; }
 done
 
@@ -33,7 +39,7 @@ root=$img/rootfs
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,etc,proc,sys,tmp,run,data}
 "$strip" -o "$root/bin/zegel" "$out/zegel"
-"$strip" -o "$root/init" "$out/init"
+"$strip" -o "$root/init" "$init"
 chmod 755 "$root/init" "$root/bin/zegel"
 echo "$version" >"$root/etc/firmware-version"
 /usr/bin/python3 scripts/image-cpio.py "$root" "$img/initramfs.cpio.gz" --node dev/console:c:5:1:600

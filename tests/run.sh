@@ -213,6 +213,20 @@ if [ -z "${ZEGEL_TEST_QUICK:-}" ]; then
 		done
 	done
 
+	# 2b. The lwIP builds of the cross boards (Makefile LWIP_CROSS_BOARDS,
+	# VARIANT=lwip LIBC=glibc) under qemu-user: the suites that need no
+	# network (dns and relay_check reach their peers over the kernel's
+	# loopback, which an lwIP build never uses).
+	for b in $(make -s --no-print-directory print-LWIP_CROSS_BOARDS 2>/dev/null); do
+		d=build/$b-lwip-glibc
+		[ -x "$d/zegel" ] || { run_suite "cross/$b-lwip/build" 10 false; continue; }
+		qemu=$(make -s --no-print-directory BOARD="$b" VARIANT=lwip LIBC=glibc print-QEMU_USER 2>/dev/null)
+		for s in selftest dkim_kat libc; do
+			BOARD=$b XZEGEL="$top/$d/zegel" QEMU_USER="$qemu" \
+				run_suite "cross/$b-lwip/$s" 900 bash "tests/cross/$s.sh"
+		done
+	done
+
 	# 3. Fuzz targets: a short bounded run each, seeded from their corpora.
 	# Each libFuzzer run is one CPU-bound process that touches no port or shared
 	# file, so as many run at once as there are cores; the logs are counted in

@@ -20,7 +20,8 @@
  *      file there but the key state file): root's, mode 0600, read only by
  *      zegel's key holder (README "Security model"); the console ttys
  *      become zegel's too (zegel run drops root before it opens them)
- *   4. lo up; eth0 up with an address and a default route (see below)
+ *   4. lo up; eth0 up with an address and a default route (see below);
+ *      the interfaces named by zegel_link= up without any address
  *   5. print the firmware version (/etc/firmware-version) and the kernel
  *      (uname; not by running `zegel version`: that second start of the
  *      zegel binary cost 0.3 s of boot under QEMU's MIPS emulation), then
@@ -38,6 +39,12 @@
  *                 zegel_ip=none leaves the interface down
  *   saved config  a line `interface IF address A.B.C.D/LEN [gateway G]` in
  *                 /data/network.conf
+ *   zegel_link=eth1[,IF...]  (kernel command line) interfaces zegel's own
+ *                 network stack owns (the lwIP build's `set lwip driver
+ *                 packet`, hal/lwip/README.md): brought up with no address,
+ *                 the kernel's IPv6 (disable_ipv6) and ARP answers
+ *                 (arp_ignore=8) off on them; before each start of zegel
+ *                 init prints the addresses the kernel has on them ("none")
  *   zegel_data=/dev/vda picks the data disk (default: first of /dev/vda,
  *   /dev/sda, /dev/hda that appears within 5 s); zegel_data=mtd:NAME names a
  *   flash partition (board/mt7621-gnubee-gb-pc1: mtd:data), whose mount is
@@ -373,6 +380,104 @@ init_route_default(int s, const char *gw)
 	return ioctl(s, SIOCADDRT, &rt) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* zegel_link= interfaces (see the top of this file) */
+#define INIT_LINKS_MAX 4
+static char init_links[INIT_LINKS_MAX][IFNAMSIZ];
+static int init_nlinks;
+
+static void
+init_sysctl_if(const char *fmt, const char *ifn, const char *val)
+{
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), fmt, ifn);
+	if ((f = fopen(path, "w")) == NULL) {
+		if (errno != ENOENT) /* a kernel without IPv6 has no such file */
+			init_log("%s: %s", path, strerror(errno));
+		return;
+	}
+	if (fputs(val, f) < 0 || fclose(f) != 0)
+		init_log("%s: %s", path, strerror(errno));
+}
+
+/* Up, no address: a packet socket of zegel's owns the frames. */
+static void
+init_net_links(int s, const char *eth)
+{
+	char list[64], *save = NULL, sys[64];
+	const char *v = getenv("zegel_link");
+	struct ifreq ifr;
+
+	if (v == NULL || snprintf(list, sizeof(list), "%s", v) >= (int)sizeof(list))
+		return;
+	for (char *ifn = strtok_r(list, ",", &save); ifn != NULL; ifn = strtok_r(NULL, ",", &save)) {
+		if (strlen(ifn) >= IFNAMSIZ || strcmp(ifn, eth) == 0 ||
+		    init_nlinks == INIT_LINKS_MAX) {
+			init_log("zegel_link=%s: not a free interface name (%s has the kernel's "
+			    "address; at most %d); ignored", ifn, eth, INIT_LINKS_MAX);
+			continue;
+		}
+		snprintf(sys, sizeof(sys), "/sys/class/net/%s", ifn);
+		if (!init_wait_for(sys)) {
+			init_log("%s: no such interface (zegel_link)", ifn);
+			continue;
+		}
+		/* before it is up: no IPv6 link-local address ever appears */
+		init_sysctl_if("/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifn, "1");
+		/* the kernel answers no ARP request there, not even for eth0's address */
+		init_sysctl_if("/proc/sys/net/ipv4/conf/%s/arp_ignore", ifn, "8");
+		memset(&ifr, 0, sizeof(ifr));
+		strncpy(ifr.ifr_name, ifn, IFNAMSIZ - 1);
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+			init_log("%s: %s", ifn, strerror(errno));
+			continue;
+		}
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+			init_log("%s: up: %s", ifn, strerror(errno));
+			continue;
+		}
+		strcpy(init_links[init_nlinks++], ifn);
+		init_log("%s up without an address, for zegel's own network stack (zegel_link)", ifn);
+	}
+}
+
+/* What the kernel has on the zegel_link interfaces: none, as set up above. */
+static void
+init_links_report(void)
+{
+	for (int i = 0; i < init_nlinks; i++) {
+		char have[160] = "", line[200], a6[40], dev[IFNAMSIZ + 1];
+		struct ifreq ifr;
+		FILE *f;
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		memset(&ifr, 0, sizeof(ifr));
+		strncpy(ifr.ifr_name, init_links[i], IFNAMSIZ - 1);
+		if (s >= 0 && ioctl(s, SIOCGIFADDR, &ifr) == 0) {
+			struct sockaddr_in sin;
+
+			memcpy(&sin, &ifr.ifr_addr, sizeof(sin));
+			snprintf(have, sizeof(have), " %s", inet_ntoa(sin.sin_addr));
+		}
+		if (s >= 0)
+			close(s);
+		/* if_inet6: address (32 hex digits), index, prefix, scope, flags, name */
+		if ((f = fopen("/proc/net/if_inet6", "r")) != NULL) {
+			while (fgets(line, sizeof(line), f) != NULL)
+				if (sscanf(line, "%39s %*s %*s %*s %*s %16s", a6, dev) == 2 &&
+				    strcmp(dev, init_links[i]) == 0 &&
+				    strlen(have) + strlen(a6) + 2 < sizeof(have)) {
+					strcat(have, " ");
+					strcat(have, a6);
+				}
+			fclose(f);
+		}
+		init_log("%s: the kernel's addresses on it:%s", init_links[i], have[0] ? have : " none");
+	}
+}
+
 static void
 init_net(void)
 {
@@ -411,6 +516,7 @@ init_net(void)
 			init_log("%s up %s/%d%s%s", n.ifname, n.addr, n.prefix,
 			    n.gw[0] ? " via " : "", n.gw);
 	}
+	init_net_links(s, n.addr[0] ? n.ifname : "");
 	close(s);
 }
 
@@ -548,6 +654,7 @@ main(void)
 		/* First boot: no saved file yet. `zegel run` then starts from the
 		 * defaults, whose data-dir is /data, and `save` writes INIT_CONFIG. */
 		int saved = access(INIT_CONFIG, F_OK) == 0;
+		init_links_report();
 		init_log("starting zegel run%s%s", saved ? " --config " : " (no saved config yet)",
 		    saved ? INIT_CONFIG : "");
 		started = init_now_ms();
