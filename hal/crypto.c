@@ -441,14 +441,23 @@ int
 hal_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigned flags,
     size_t *len, bool *dirty)
 {
-	size_t done = 0;
-
 	*len = 0;
 	*dirty = false;
 	if (!c->ops)
 		return -EINVAL;
 	if (c->ops->hash_update_text)
 		return c->ops->hash_update_text(c, p, n, flags, len, dirty);
+	return hal_hash_update_text_chunks(c, p, n, flags, len, dirty);
+}
+
+int
+hal_hash_update_text_chunks(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigned flags,
+    size_t *len, bool *dirty)
+{
+	size_t done = 0;
+
+	*len = 0;
+	*dirty = false;
 	/* check a chunk, hash it while it is in cache; the next chunk starts at
 	 * the line end where the last one stopped */
 	while (done < n) {

@@ -142,9 +142,11 @@ cpu_hash_final(struct hal_hash_ctx *c, uint8_t *out)
  * blocks, then the byte-by-byte rule over the rest. The prefix ends at a
  * line end, usually inside a block already hashed: the state goes back to
  * the one before that block (text_blocks() kept it) and the bytes from
- * there to the line end are hashed again. Elsewhere, and for short inputs,
- * the check runs first (at most HAL_TEXT_CHUNK bytes, then the bytes are
- * still in cache for the hash).
+ * there to the line end are hashed again. Elsewhere (ARMv8), and for short
+ * inputs, hal_hash_update_text_chunks() as for every other backend: the
+ * whole clean prefix, checked and hashed HAL_TEXT_CHUNK bytes at a time (it
+ * once stopped after the first chunk, which the ARM unit tests under
+ * qemu-user caught).
  */
 static int
 cpu_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigned flags,
@@ -213,8 +215,7 @@ cpu_hash_update_text(struct hal_hash_ctx *c, const uint8_t *p, size_t n, unsigne
 	}
 #endif
 	(void)a;
-	*len = hal_text_clean_len(p, n > HAL_TEXT_CHUNK + 2 ? HAL_TEXT_CHUNK + 2 : n, flags, dirty);
-	return cpu_hash_update(c, p, *len);
+	return hal_hash_update_text_chunks(c, p, n, flags, len, dirty);
 }
 
 /* Plain data: a copy is a snapshot. */

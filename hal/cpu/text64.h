@@ -97,4 +97,14 @@ text64_masks(const uint8_t *p, bool relaxed, struct text64_masks *m)
 size_t hal_text_scan_tail(bool relaxed, const uint8_t *p, size_t n, size_t i, size_t good,
     bool *dirty);
 
+/*
+ * hal_hash_update_text() for a backend without a one-pass loop (hal/crypto.c):
+ * check HAL_TEXT_CHUNK bytes, hash them while they are in cache, go on from
+ * the line end where the chunk stopped, until text that is not clean or the
+ * end of p. A backend's own op falls back to it where its loop does not run.
+ */
+struct hal_hash_ctx;
+int hal_hash_update_text_chunks(struct hal_hash_ctx *c, const uint8_t *p, size_t n,
+    unsigned flags, size_t *len, bool *dirty);
+
 #endif
