@@ -5,8 +5,10 @@
 # the POSIX build (build/host/zegel) on a kernel address of the namespace's
 # loopback, the lwIP build (build/host-lwip/zegel) on its own address behind
 # a TAP device (so its path also crosses the TAP: frames, not loopback
-# segments). Prints messages/s per run and each build's peak RSS (VmHWM);
-# TAP output, every message must land in the outbox.
+# segments). Prints messages/s per run, then the latency of N more messages
+# at the same session count (connect to the 250 after the final dot, p50/p99,
+# tests/bench/smtp_lat.py), and each build's peak RSS (VmHWM); TAP output,
+# every message must land in the outbox.
 #   TOP=$PWD tests/bench/lwip.sh [N]
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -96,7 +98,16 @@ for build in posix lwip; do
 		else
 			not_ok "$build, $s sessions: $n messages" "rc=$rc, $got in the outbox"
 		fi
-		table="$table$(printf '%-6s %3d sessions %6s msgs/s' "$build" "$s" "$rate")"$'\n'
+		lat=$(nsx "$PY" "$TOP/tests/bench/smtp_lat.py" "$addr" 587 "$n" "$s" "$d/msg")
+		p50=$(sed -n 's/.*p50=\([0-9.]*\).*/\1/p' <<<"$lat")
+		p99=$(sed -n 's/.*p99=\([0-9.]*\).*/\1/p' <<<"$lat")
+		if grep -q "ok=$n " <<<"$lat"; then
+			ok "$build, $s sessions: latency of $n messages, p50 $p50 ms, p99 $p99 ms"
+		else
+			not_ok "$build, $s sessions: latency run" "$lat"
+		fi
+		table="$table$(printf '%-6s %3d sessions %6s msgs/s  p50 %6s ms  p99 %6s ms' \
+			"$build" "$s" "$rate" "$p50" "$p99")"$'\n'
 	done
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$zp/status" 2>/dev/null)
 	table="$table$(printf '%-6s peak RSS %s kB' "$build" "${hwm:-?}")"$'\n'
