@@ -10,6 +10,7 @@
 # `make image` builds the board's kernel the first time (toolchain/
 # build-kernel.sh, minutes; cached afterwards), hence the long timeout.
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/qemu/lib/drivers.sh"
 cd "$TOP" || exit 2
 t0=$(date +%s)
 
@@ -58,28 +59,7 @@ if [ ${#boards[@]} -gt 0 ]; then
 	# One driver per board, all at once (each guest is one emulated CPU, the
 	# boards have their own ports and work dirs); their TAP streams are read
 	# back one board after the other.
-	outs=()
-	for bp in "${boards[@]}"; do
-		o=$(mktemp /tmp/zegel-qemu-out.XXXXXX)
-		outs+=("$o")
-		(PATH=$PATH:/sbin:/usr/sbin $PY "$TOP/tests/qemu/boot_driver.py" "$bp" >"$o" 2>&1
-		 echo "driver-exit $?" >>"$o") &
-	done
-	wait
-	rc=0
-	while IFS= read -r line; do
-		# renumber the driver's TAP lines into this suite's count
-		case "$line" in
-		"1.."*) ;;
-		"ok "*" # SKIP "*) rest=${line#* # SKIP }; skip "${rest%%: *}" "${rest#*: }" ;;
-		"ok "*) ok "${line#ok * - }" ;;
-		"not ok "*) not_ok "${line#not ok * - }" ;;
-		"driver-exit "*) [ "${line#driver-exit }" = 0 ] || rc=${line#driver-exit } ;;
-		*) echo "$line" ;;
-		esac
-	done < <(cat "${outs[@]}")
-	rm -f "${outs[@]}"
-	[ "$rc" = 0 ] || [ "$_tap_fail" -gt 0 ] || not_ok "boot driver exited with status ${rc:-?}"
+	run_drivers boot boot_driver.py "${boards[@]}"
 fi
 [ ${#upgrades[@]} -eq 0 ] || rm -rf "${upgrades[@]}"
 echo "# boot tests took $(($(date +%s) - t0)) s"

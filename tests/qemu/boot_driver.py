@@ -151,8 +151,13 @@ class Guest:
         self.p.send(line + "\r")
         out = ""
         deadline = time.monotonic() + timeout
-        # The echo of the whole line comes first (a redraw may repeat it).
-        if self.p.expect([re.escape(line), pexpect.EOF, pexpect.TIMEOUT], timeout=timeout) != 0:
+        # The echo of the whole line comes first (a redraw may repeat it). A
+        # log line that arrives while it is typed redraws it around itself
+        # ("show run" ESC[K ... "ning"): escape sequences, CRs and redrawn
+        # prompts are allowed between its characters.
+        gap = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\r|zegel> )*"
+        echo = gap.join(re.escape(c) for c in line)
+        if self.p.expect([echo, pexpect.EOF, pexpect.TIMEOUT], timeout=timeout) != 0:
             raise BootError("`%s`: no echo of the command; console:\n%s" % (line, clean(self.p.before)))
         while True:
             left = deadline - time.monotonic()
@@ -227,6 +232,34 @@ def disk_fsck(disk, work):
 def debugfs(img, request):
     r = subprocess.run(["debugfs", "-R", request, img], capture_output=True, text=True)
     return r.returncode, r.stdout
+
+
+def outbox_messages(copy, work):
+    """The .eml files in /outbox of the data disk image copy, as (name, bytes),
+    by name (copied out into work/outbox)."""
+    outdir = os.path.join(work, "outbox")
+    debugfs(copy, "rdump /outbox %s" % work)
+    names = sorted(f for f in os.listdir(outdir) if f.endswith(".eml")) \
+        if os.path.isdir(outdir) else []
+    out = []
+    for n in names:
+        with open(os.path.join(outdir, n), "rb") as f:
+            out.append((n, f.read()))
+    return out
+
+
+def signed_by_guest(msg, pub):
+    """dkimpy verifies msg against the guest's RSA key (public key pub, base64,
+    served by the test's own DNS answer), and a DKIM-Signature names DOMAIN."""
+    record = ("v=DKIM1; k=rsa; p=%s" % pub).encode()
+
+    def dns(name, timeout=5):  # pylint: disable=unused-argument
+        want = ("%s._domainkey.%s." % (SELECTOR, DOMAIN)).encode()
+        return record if name.rstrip(b".") + b"." == want else None
+
+    sig = re.search(rb"^DKIM-Signature:.*?(?=^\S)", msg, re.M | re.S)
+    return bool(dkim.verify(msg, dnsfunc=dns)) and sig is not None \
+        and b"d=" + DOMAIN.encode() in sig.group(0)
 
 
 def manifest(path):
@@ -466,24 +499,13 @@ def run_board(board, port, upgrade=None):
         rc, conf = debugfs(copy, "cat /zegel.conf")
         tap(config_lines(conf) == prev, "%s: /data/zegel.conf on the disk is the config shown "
             "after the last boot" % board, "file:\n%s\nshown:\n%s" % (conf, "\n".join(prev)))
-        outdir = os.path.join(work, "outbox")
-        debugfs(copy, "rdump /outbox %s" % work)
-        emls = sorted(f for f in os.listdir(outdir) if f.endswith(".eml")) if os.path.isdir(outdir) else []
-        tap(len(emls) == 1, "%s: one message in /data/outbox%s (%s)" % (
-            board, " (queued under image N, kept by N+1)" if upgrade else "", ", ".join(emls) or "none"),
-            debugfs(copy, "ls -l /outbox")[1])
-        if emls:
-            with open(os.path.join(outdir, emls[0]), "rb") as f:
-                msg = f.read()
-            record = ("v=DKIM1; k=rsa; p=%s" % pub).encode()
-
-            def dns(name, timeout=5):
-                want = ("%s._domainkey.%s." % (SELECTOR, DOMAIN)).encode()
-                return record if name.rstrip(b".") + b"." == want else None
-
-            sig = re.search(rb"^DKIM-Signature:.*?(?=^\S)", msg, re.M | re.S)
-            good = dkim.verify(msg, dnsfunc=dns)
-            tap(good and sig is not None and b"d=" + DOMAIN.encode() in sig.group(0),
+        msgs = outbox_messages(copy, work)
+        tap(len(msgs) == 1, "%s: one message in /data/outbox%s (%s)" % (
+            board, " (queued under image N, kept by N+1)" if upgrade else "",
+            ", ".join(n for n, _ in msgs) or "none"), debugfs(copy, "ls -l /outbox")[1])
+        if msgs:
+            msg = msgs[0][1]
+            tap(signed_by_guest(msg, pub),
                 "%s: the message from the guest's outbox verifies with dkimpy (d=%s s=%s)"
                 % (board, DOMAIN, SELECTOR), msg[:1500].decode("utf-8", "replace"))
 

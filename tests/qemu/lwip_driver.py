@@ -41,8 +41,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import boot_driver as bd  # noqa: E402
 from boot_driver import tap, clean, BootError, TOP, LOGS, DOMAIN, SELECTOR  # noqa: E402
 
-import dkim  # noqa: E402
-
 LWIP_IP = "10.0.2.16"
 NIC2_MAC = "52:54:00:12:34:57"  # scripts/qemu-run.sh --lwip
 # hal/lwip/packetif.c: the interface's MAC, locally administered, last byte ^ 0x5a
@@ -71,39 +69,6 @@ class LwipGuest(bd.Guest):
             self.p.expect("IPv6 default router [^\r\n]*", timeout=8)
         except (pexpect.TIMEOUT, pexpect.EOF):
             pass
-
-    def cmd(self, line, timeout=bd.CMD_TIMEOUT):
-        """boot_driver's Guest.cmd, but the echo may come redrawn around a log
-        line that arrived while it was typed ("show run" ESC[K "ning"): the
-        line's characters with escape sequences, CRs and redrawn prompts
-        allowed between them."""
-        try:
-            while True:
-                self.p.read_nonblocking(65536, timeout=0.3)
-        except (pexpect.TIMEOUT, pexpect.EOF):
-            pass
-        self.p.send(line + "\r")
-        gap = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\r|zegel> )*"
-        echo = gap.join(re.escape(c) for c in line)
-        deadline = time.monotonic() + timeout
-        if self.p.expect([echo, pexpect.EOF, pexpect.TIMEOUT], timeout=timeout) != 0:
-            raise BootError("`%s`: no echo of the command; console:\n%s" % (line, clean(self.p.before)))
-        out = ""
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise BootError("`%s`: no prompt within %d s; output:\n%s" % (line, timeout, out))
-            i = self.p.expect([bd.PROMPT, pexpect.EOF, pexpect.TIMEOUT], timeout=left)
-            out += self.p.before
-            if i != 0:
-                raise BootError("`%s`: %s; output:\n%s" % (
-                    line, "QEMU exited" if i == 1 else "timed out", clean(out)))
-            if "\n" in out:
-                break
-            out += bd.PROMPT
-        text = clean(out)
-        first_nl = text.find("\n")
-        return text[first_nl + 1:].strip("\n") if first_nl >= 0 else ""
 
 
 def swaks(port, tls, subject):
@@ -219,26 +184,13 @@ def run_board(board, image, port1, port2):
         ok, detail, copy = bd.disk_fsck(disk, work)
         tap(ok, "%s: data disk after the power cut: journal replays, e2fsck -fn clean" % board,
             detail)
-        outdir = os.path.join(work, "outbox")
-        bd.debugfs(copy, "rdump /outbox %s" % work)
-        emls = sorted(f for f in os.listdir(outdir) if f.endswith(".eml")) \
-            if os.path.isdir(outdir) else []
-        tap(len(emls) == 1, "%s: one message in /data/outbox (%s)" % (board, ", ".join(emls)
-                                                                      or "none"),
+        msgs = bd.outbox_messages(copy, work)
+        tap(len(msgs) == 1, "%s: one message in /data/outbox (%s)"
+            % (board, ", ".join(n for n, _ in msgs) or "none"),
             bd.debugfs(copy, "ls -l /outbox")[1])
-        if emls:
-            with open(os.path.join(outdir, emls[0]), "rb") as f:
-                msg = f.read()
-            record = ("v=DKIM1; k=rsa; p=%s" % pub).encode()
-
-            def dns(name, timeout=5):
-                want = ("%s._domainkey.%s." % (SELECTOR, DOMAIN)).encode()
-                return record if name.rstrip(b".") + b"." == want else None
-
-            sig = re.search(rb"^DKIM-Signature:.*?(?=^\S)", msg, re.M | re.S)
-            good = dkim.verify(msg, dnsfunc=dns)
-            tap(good and sig is not None and b"d=" + DOMAIN.encode() in sig.group(0)
-                and b"Subject: scan from the lwip qemu test" in msg,
+        if msgs:
+            msg = msgs[0][1]
+            tap(bd.signed_by_guest(msg, pub) and b"Subject: scan from the lwip qemu test" in msg,
                 "%s: the message from the guest's outbox (signed in the guest) verifies with "
                 "dkimpy (d=%s s=%s)" % (board, DOMAIN, SELECTOR),
                 msg[:1500].decode("utf-8", "replace"))

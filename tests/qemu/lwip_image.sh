@@ -11,6 +11,7 @@
 # Skipped (never passed) when the QEMU system emulators or the host tools
 # are missing. Host ports: 25588/25598 (arm), 25688/25698 (mips).
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/qemu/lib/drivers.sh"
 cd "$TOP" || exit 2
 t0=$(date +%s)
 
@@ -53,27 +54,7 @@ for spec in qemu-arm-virt:qemu-system-arm:25588:25598 qemu-mips-malta:qemu-syste
 	specs+=("$b:$TOP/$img:$p1:$p2")
 done
 if [ ${#specs[@]} -gt 0 ]; then
-	outs=()
-	for s in "${specs[@]}"; do
-		o=$(mktemp /tmp/zegel-qemu-lwip-out.XXXXXX)
-		outs+=("$o")
-		(PATH=$PATH:/sbin:/usr/sbin $PY "$TOP/tests/qemu/lwip_driver.py" "$s" >"$o" 2>&1
-		 echo "driver-exit $?" >>"$o") &
-	done
-	wait
-	rc=0
-	while IFS= read -r line; do
-		case "$line" in
-		"1.."*) ;;
-		"ok "*" # SKIP "*) rest=${line#* # SKIP }; skip "${rest%%: *}" "${rest#*: }" ;;
-		"ok "*) ok "${line#ok * - }" ;;
-		"not ok "*) not_ok "${line#not ok * - }" ;;
-		"driver-exit "*) [ "${line#driver-exit }" = 0 ] || rc=${line#driver-exit } ;;
-		*) echo "$line" ;;
-		esac
-	done < <(cat "${outs[@]}")
-	rm -f "${outs[@]}"
-	[ "$rc" = 0 ] || [ "$_tap_fail" -gt 0 ] || not_ok "lwIP boot driver exited with status ${rc:-?}"
+	run_drivers "lwIP boot" lwip_driver.py "${specs[@]}"
 fi
 echo "# lwIP image tests took $(($(date +%s) - t0)) s"
 finish

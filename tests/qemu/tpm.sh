@@ -8,6 +8,7 @@
 # Skipped (never passed) when QEMU, swtpm or the host tools are missing.
 # Host port: 25887. The image is the one boot.sh builds (cached).
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/qemu/lib/drivers.sh"
 cd "$TOP" || exit 2
 t0=$(date +%s)
 b=qemu-arm-virt
@@ -28,19 +29,6 @@ if ! out=$(timeout 1800 make -s --no-print-directory BOARD="$b" image 2>&1); the
 	finish
 	exit
 fi
-o=$(mktemp "${TMPDIR:-/tmp}/zegel-qemu-tpm-out.XXXXXX")
-PATH=$PATH:/sbin:/usr/sbin $PY "$TOP/tests/qemu/tpm_driver.py" "$b:25887" >"$o" 2>&1
-rc=$?
-while IFS= read -r line; do
-	case "$line" in
-	"1.."*) ;;
-	"ok "*" # SKIP "*) rest=${line#* # SKIP }; skip "${rest%%: *}" "${rest#*: }" ;;
-	"ok "*) ok "${line#ok * - }" ;;
-	"not ok "*) not_ok "${line#not ok * - }" ;;
-	*) echo "$line" ;;
-	esac
-done <"$o"
-rm -f "$o"
-[ "$rc" = 0 ] || [ "$_tap_fail" -gt 0 ] || not_ok "tpm driver exited with status $rc"
+run_drivers tpm tpm_driver.py "$b:25887"
 echo "# tpm test took $(($(date +%s) - t0)) s"
 finish
