@@ -43,6 +43,10 @@ spool_dir(char *out, size_t cap, const char *data_dir)
 #define SCRATCH_PREFIX "scratch-"
 
 static bool slot_busy[SCRATCH_SLOTS];
+/* A slot whose file cannot be opened as a scratch file (something else took
+ * its name: a directory, a link, a device): skipped until the next start,
+ * whose sweep removes what it can. */
+static bool slot_bad[SCRATCH_SLOTS];
 
 static int
 msg_reset(struct spool_msg *m, char *dir, size_t cap, const char *data_dir, const char *id)
@@ -87,7 +91,7 @@ spool_msg_open_scratch(struct spool_msg *m, const char *data_dir, const char *id
 	char dir[HAL_PATH_MAX - HANDOFF_ID_MAX - 2];
 	int rc, k = 0;
 
-	while (k < SCRATCH_SLOTS && slot_busy[k])
+	while (k < SCRATCH_SLOTS && (slot_busy[k] || slot_bad[k]))
 		k++;
 	if (k == SCRATCH_SLOTS)
 		return spool_msg_open(m, data_dir, id);  /* more messages than slots */
@@ -97,7 +101,15 @@ spool_msg_open_scratch(struct spool_msg *m, const char *data_dir, const char *id
 	rc = hal_storage_open_scratch(&m->f, m->path, 0600);
 	if (rc == -ENOTSUP)
 		return spool_msg_open(m, data_dir, id);
-	if (rc < 0)
+	if (rc == -EPERM || rc == -EACCES) {
+		/* never the same failure for every message: that slot is out,
+		 * the message takes the next one (or a spool file of its own) */
+		hal_log(HAL_LOG_WARN, MOD, "%s: not usable as a scratch file (%s); "
+		    "slot %d skipped until the next start", m->path, strerror(-rc), k);
+		slot_bad[k] = true;
+		return spool_msg_open_scratch(m, data_dir, id);
+	}
+	if (rc < 0)  /* full disk, no fds...: this message's error (452/451) */
 		return m->sys_err = rc;
 	slot_busy[k] = true;
 	m->slot = k;
@@ -481,32 +493,17 @@ spool_msg_refusal(const struct spool_msg *m, const char *allowed, struct spool_m
 	}
 }
 
-/* An empty scratch file: idle, kept for its next use. */
-static bool
-idle_scratch(const char *dir, const char *name)
-{
-	char path[HAL_PATH_MAX];
-	struct hal_file f;
-	uint8_t b;
-	ssize_t n;
-
-	if (strncmp(name, SCRATCH_PREFIX, sizeof(SCRATCH_PREFIX) - 1) != 0)
-		return false;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
-	    hal_storage_open_read(&f, path) < 0)
-		return false;
-	n = hal_storage_read(&f, &b, 1);
-	hal_storage_close(&f);
-	return n == 0;
-}
-
-/* Every other file in the spool directory is a message no client was told
- * was accepted (a committed one was handed over before the reply): all go. */
+/* Every file in the spool directory is a message no client was told was
+ * accepted (a committed one was handed over before the reply): all go. The
+ * scratch files too, unread (reading one is opening whatever took its name,
+ * a FIFO would hang the start): each is made again at its first use, one
+ * creation per slot per start. */
 static bool
 unacknowledged(void *arg, const char *name)
 {
-	if (idle_scratch(arg, name))
-		return false;
+	(void)arg;
+	if (strncmp(name, SCRATCH_PREFIX, sizeof(SCRATCH_PREFIX) - 1) == 0)
+		return true;
 	hal_log(HAL_LOG_INFO, MOD, "removing %s: left by a session that did not finish "
 	    "(never acknowledged)", name);
 	return true;

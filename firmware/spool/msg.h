@@ -56,16 +56,18 @@
  * durable spool file: spool_msg_open_scratch() writes the message into one
  * of a small pool of files <data-dir>/spool/scratch-<k> (one per message
  * being received, CONFIG_MAX_SESSIONS + 4), opened truncated with
- * hal_storage_open_scratch(): created the first time only, never fsynced,
- * never renamed, never removed; spool_msg_discard() truncates it to
- * nothing and gives the slot back. So an outbox message costs one file
+ * hal_storage_open_scratch(): created at its first use after a start, never
+ * fsynced or renamed; spool_msg_discard() truncates it to nothing and gives
+ * the slot back (a failed write removes it). A slot whose name something
+ * else took (-EPERM, -EACCES) is skipped until the next start. So an outbox message costs one file
  * creation (the outbox file) instead of two and no removal (on ext4 without
  * a journal every creation scans the inodes freed in the last seconds).
  * seal/finish then only close the file (committed: complete, not durable).
  * No free slot, or a backend without open_scratch: spool_msg_open() instead.
  *
  * Start-up: spool_msg_sweep(data_dir) removes every file of the spool
- * directory: a file there belongs to a session that no longer exists (a
+ * directory, the scratch files unread: a file there belongs to a session
+ * that no longer exists or to none (an idle scratch file; a
  * kill mid-DATA leaves a temporary file, a kill after the dot a committed
  * one; neither was acknowledged). The queue takes its files out of the
  * spool directory by rename, so nothing there is ever owed to anyone.

@@ -294,19 +294,32 @@ posix_open_scratch(struct hal_file *f, const char *path, unsigned mode)
 	f->h = -1;
 	f->written = 0;
 	f->tmp[0] = 0;
-	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return -EPERM;
 	n = snprintf(f->tmp, sizeof(f->tmp), "%s", path);
 	if (n < 0 || (size_t)n >= sizeof(f->tmp)) {
 		f->tmp[0] = 0;
 		return -ENAMETOOLONG;
 	}
-	f->h = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	/* O_NONBLOCK: a FIFO put under the name must not stop the loop (it
+	 * changes nothing for a regular file); the type is checked on the fd
+	 * itself, so nothing can be swapped in between, and only then is the
+	 * file emptied (O_TRUNC at the open would already have emptied a file
+	 * this name is a second link of). */
+	f->h = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, (mode_t)mode);
 	if (f->h < 0) {
+		n = errno == ELOOP || errno == EISDIR || errno == ENXIO ? EPERM : errno;
 		f->tmp[0] = 0;
-		return -errno;
+		return -n;
 	}
-	return 0;
+	if (fstat(f->h, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+		n = EPERM;
+	else if (ftruncate(f->h, 0) != 0)
+		n = errno;
+	else
+		return 0;
+	close(f->h);
+	f->h = -1;
+	f->tmp[0] = 0;
+	return -n;
 }
 
 static int

@@ -153,6 +153,18 @@ test_open_scratch(void **state)
 		assert_true(hal_storage_open_scratch(&f, path, 0600) < 0);
 		assert_int_equal(access(link_path, F_OK), -1);  /* nothing created */
 		assert_int_equal(unlink(path), 0);
+		/* not a FIFO (the open must not wait for a reader) */
+		assert_int_equal(mkfifo(path, 0600), 0);
+		assert_int_equal(hal_storage_open_scratch(&f, path, 0600), -EPERM);
+		assert_int_equal(unlink(path), 0);
+		/* not a second link of another file: O_TRUNC would empty it */
+		assert_int_equal(hal_storage_put(link_path, "keep me", 7, 0600), 0);
+		assert_int_equal(link(link_path, path), 0);
+		assert_int_equal(hal_storage_open_scratch(&f, path, 0600), -EPERM);
+		assert_int_equal(hal_storage_get(link_path, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, 7);
+		assert_int_equal(unlink(path), 0);
+		assert_int_equal(unlink(link_path), 0);
 		assert_int_equal(entries(), 0);
 	}
 }

@@ -83,7 +83,8 @@ struct hal_storage_ops {
 	 * removal per use. NOT durable and not atomic: for a file no one is
 	 * owed (the spool's per-session scratch files, removed by the start-up
 	 * sweep). close() keeps the file for its next use; abort() removes it.
-	 * -EPERM if path exists and is not a regular file. NULL: -ENOTSUP
+	 * -EPERM if path exists and is not a regular file of one link (a
+	 * directory, a symbolic link, a FIFO, a device). NULL: -ENOTSUP
 	 * (the caller writes a temporary file as before). */
 	int (*open_scratch)(struct hal_file *f, const char *path, unsigned mode);
 };
